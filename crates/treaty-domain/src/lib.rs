@@ -1,0 +1,15 @@
+//! Treaty's domain: the types and rules of a contract broker, with no IO.
+//!
+//! Everything here is pure: parsing of outside input into valid types
+//! ("parse, don't validate"), pact content hashing, display names, and the
+//! texts the broker says about what happened. Storage and HTTP live in other
+//! crates and call into this one.
+
+pub mod display_name;
+pub mod model;
+pub mod names;
+pub mod pact;
+pub mod publish;
+pub mod time;
+
+pub use names::{BranchName, LabelName, NameError, PacticipantName, TagName, VersionNumber};

@@ -1,0 +1,181 @@
+//! The records Treaty keeps, as the rest of the program sees them.
+//!
+//! Storage returns these; HTTP renders them. Ids are storage ids: a version's
+//! id is also its order (versions are ordered by creation, as in the Pact Broker).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pacticipant {
+    pub id: i64,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub repository_url: Option<String>,
+    pub repository_name: Option<String>,
+    pub repository_namespace: Option<String>,
+    pub main_branch: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub labels: Vec<String>,
+    /// The number of the most recently created version, if any.
+    pub latest_version: Option<String>,
+}
+
+/// The fields a client may set on a pacticipant. `None` means "not given".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PacticipantFields {
+    pub display_name: Option<String>,
+    pub repository_url: Option<String>,
+    pub repository_name: Option<String>,
+    pub repository_namespace: Option<String>,
+    pub main_branch: Option<String>,
+}
+
+/// How an update treats fields that were not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMode {
+    /// PUT: fields not given are cleared.
+    Replace,
+    /// PATCH: fields not given are kept.
+    Merge,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    /// Storage id; also the version's order among all versions.
+    pub id: i64,
+    pub pacticipant: String,
+    pub number: String,
+    pub build_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub branches: Vec<BranchMembership>,
+    pub tags: Vec<String>,
+}
+
+/// A version's place on a branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchMembership {
+    pub name: String,
+    /// Whether this version is the head of that branch.
+    pub latest: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Branch {
+    pub pacticipant: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The version most recently added to the branch.
+    pub head: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    pub pacticipant: String,
+    pub version: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A pact as published for one consumer version and provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pact {
+    pub consumer: String,
+    pub provider: String,
+    pub consumer_version: String,
+    pub consumer_version_id: i64,
+    pub sha: String,
+    /// The stored document (with interaction `_id`s).
+    pub content: Value,
+    /// When this consumer version published it.
+    pub created_at: DateTime<Utc>,
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verification {
+    /// The global verification number.
+    pub number: i64,
+    pub consumer: String,
+    pub provider: String,
+    pub sha: String,
+    pub provider_version: String,
+    pub provider_version_branches: Vec<String>,
+    pub provider_version_tags: Vec<String>,
+    pub success: bool,
+    pub build_url: Option<String>,
+    pub test_results: Option<Value>,
+    pub verified_by: Option<Value>,
+    pub execution_date: DateTime<Utc>,
+}
+
+/// What a provider says about its verification of a pact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVerification {
+    pub provider_version: crate::VersionNumber,
+    pub success: bool,
+    pub build_url: Option<String>,
+    pub test_results: Option<Value>,
+    pub verified_by: Option<Value>,
+}
+
+/// A consumer/provider pair that has exchanged a contract.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Integration {
+    pub consumer: String,
+    pub provider: String,
+    pub created_at: DateTime<Utc>,
+    pub latest_pact_created_at: Option<DateTime<Utc>>,
+    pub latest_verification: Option<VerificationSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerificationSummary {
+    pub success: bool,
+    pub verified_at: DateTime<Utc>,
+    pub provider_version: String,
+}
+
+/// A page request: 1-based page number and page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub number: u32,
+    pub size: u32,
+}
+
+impl PageRequest {
+    pub fn offset(&self) -> u64 {
+        u64::from(self.number.saturating_sub(1)) * u64::from(self.size)
+    }
+}
+
+/// One page of a list, with the total it was cut from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// `Some` only when the list was paginated.
+    pub page: Option<PageInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageInfo {
+    pub number: u32,
+    pub size: u32,
+    pub total_elements: u64,
+}
+
+impl PageInfo {
+    pub fn total_pages(&self) -> u64 {
+        if self.size == 0 {
+            0
+        } else {
+            self.total_elements.div_ceil(u64::from(self.size))
+        }
+    }
+}
+
+/// Branch names that make a pacticipant's main branch when it has none.
+pub const MAIN_BRANCH_CANDIDATES: [&str; 3] = ["develop", "main", "master"];
