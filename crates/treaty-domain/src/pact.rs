@@ -140,6 +140,62 @@ impl PactDocument {
     }
 }
 
+/// Two interactions with the same description and provider state but
+/// different content cannot be merged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an interaction with description '{description}' and the same provider state already exists with different content")]
+pub struct MergeConflict {
+    pub description: String,
+}
+
+/// Merges the interactions (and messages) of `new` into `existing`: new ones
+/// are appended, identical ones kept once; a changed one is a conflict.
+pub fn merge(existing: &Value, new: &PactDocument) -> Result<PactDocument, MergeConflict> {
+    let mut merged = match existing {
+        Value::Object(fields) => fields.clone(),
+        _ => Map::new(),
+    };
+    for key in ["interactions", "messages"] {
+        let Some(Value::Array(incoming)) = new.content.get(key) else {
+            continue;
+        };
+        let mut items: Vec<Value> = match merged.get(key) {
+            Some(Value::Array(items)) => items.iter().map(without_id).collect(),
+            _ => Vec::new(),
+        };
+        for item in incoming.iter().map(without_id) {
+            let identity = interaction_identity(&item);
+            match items.iter().find(|existing| interaction_identity(existing) == identity) {
+                Some(same) if sorted(same.clone()) == sorted(item.clone()) => {}
+                Some(_) => {
+                    return Err(MergeConflict {
+                        description: identity.0,
+                    });
+                }
+                None => items.push(item),
+            }
+        }
+        merged.insert(key.to_owned(), Value::Array(items));
+    }
+    Ok(PactDocument { content: merged })
+}
+
+/// What names an interaction within a pact: its description and provider state(s).
+fn interaction_identity(item: &Value) -> (String, String) {
+    let description = item
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let state = item
+        .get("providerStates")
+        .or_else(|| item.get("providerState"))
+        .or_else(|| item.get("provider_state"))
+        .map(|s| sorted(s.clone()).to_string())
+        .unwrap_or_default();
+    (description, state)
+}
+
 fn participant_name<'a>(content: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     content
         .get(key)?
@@ -261,5 +317,23 @@ mod tests {
             PactDocument::parse_base64("not base64!"),
             Err(PactError::NotBase64(_))
         ));
+    }
+
+    #[test]
+    fn merge_appends_new_interactions_and_refuses_changed_ones() {
+        let existing = pact(example()).into_stored();
+        let addition = pact(json!({
+            "consumer": {"name": "Foo"}, "provider": {"name": "Bar"},
+            "interactions": [
+                {"description": "a", "request": {"method": "GET", "path": "/a"}, "response": {"status": 200}},
+                {"description": "c", "request": {"method": "GET", "path": "/c"}, "response": {"status": 200}}
+            ]
+        }));
+        let merged = merge(&existing, &addition).unwrap();
+        assert_eq!(merged.interactions_count(), 3);
+        let changed = pact(json!({
+            "interactions": [{"description": "a", "request": {"method": "GET", "path": "/a"}, "response": {"status": 500}}]
+        }));
+        assert_eq!(merge(&existing, &changed).unwrap_err().description, "a");
     }
 }

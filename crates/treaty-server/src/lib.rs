@@ -1,1 +1,52 @@
+//! Treaty's HTTP server: the Pact Broker API over a [`treaty_store::Store`].
+//!
+//! [`router`] builds the whole application; [`serve`] runs it on a bound
+//! listener until the shutdown future completes. Handlers are thin: they parse
+//! input into domain types, call one store operation, and render HAL.
 
+mod base_url;
+mod body;
+mod config;
+mod error;
+mod hal;
+mod middleware;
+mod pagination;
+mod routes;
+mod seed;
+mod state;
+mod views;
+
+pub use config::ServerConfig;
+pub use error::ApiError;
+pub use state::AppState;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use treaty_store::Store;
+
+/// The version of the Pact Broker API Treaty serves, announced to clients.
+pub const PACT_BROKER_API_VERSION: &str = "2.120.0";
+
+/// Builds the application for a store and configuration.
+pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
+    let state = AppState::new(store, config);
+    routes::router(state.clone()).with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

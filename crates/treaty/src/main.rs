@@ -1,6 +1,9 @@
-//! The `treaty` binary: the server (`serve`, `migrate`) and the broker client commands.
+//! The `treaty` binary: the server (`serve`, `migrate`) and the broker client
+//! commands (`publish`, `describe-version`, ...), which speak the Pact Broker
+//! API to any broker.
 
 mod broker;
+mod server;
 
 use clap::{Parser, Subcommand};
 
@@ -13,6 +16,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the Treaty server.
+    Serve(server::ServeArgs),
+    /// Apply the database migrations (also done by `serve` at start).
+    Migrate(server::MigrateArgs),
     /// Client commands that talk to a broker over HTTP (the `pact broker` command set).
     #[command(flatten)]
     Broker(broker::BrokerCommand),
@@ -20,12 +27,20 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("tokio runtime");
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            std::process::exit(1);
+        }
+    };
     let code = runtime.block_on(async move {
         match cli.command {
+            Command::Serve(args) => server::serve(args).await,
+            Command::Migrate(args) => server::migrate(args).await,
             Command::Broker(cmd) => broker::run(cmd).await,
         }
     });

@@ -1,0 +1,21 @@
+/// What the HTTP layer needs to know, built once from the command line.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The public base URL for links; `None` derives it from each request.
+    pub base_url: Option<String>,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Serve `POST /_pact/provider_states`, which wipes and seeds data, for
+    /// verifying the official clients' contracts. Never on in production.
+    pub test_provider_states: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            max_body_bytes: 10 * 1024 * 1024,
+            test_provider_states: false,
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The one error type of the HTTP layer, rendered once as a problem document.
+//!
+//! A handler returns `Err(ApiError)`; its `IntoResponse` only records the error
+//! in the response's extensions. The `render_errors` middleware, which knows
+//! the request, then logs it (once) and writes the body: an RFC 9457 problem
+//! document that also carries the Pact Broker's `error`/`errors` members,
+//! which the official clients read.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use treaty_store::StoreError;
+
+/// Field name → messages, as the Pact Broker reports validation errors.
+pub type FieldErrors = Map<String, Value>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    /// Request fields that are missing or wrong, by field.
+    #[error("validation errors")]
+    Validation(FieldErrors),
+    /// Validation errors reported as a list (the matrix does this).
+    #[error("validation errors")]
+    ValidationList(Vec<String>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        /// Extra members of the body, such as publish `notices`.
+        extra: Map<String, Value>,
+    },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("unprocessable")]
+    Unprocessable(FieldErrors),
+    /// A fault of Treaty's, not the client's. Logged with its cause; the client
+    /// gets a reference to quote.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// A handler panicked; the panic hook has logged it already.
+    #[error("a handler panicked")]
+    Panic,
+}
+
+impl ApiError {
+    /// A 400 for one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Map::new();
+        errors.insert(field.to_owned(), json!([message.into()]));
+        Self::Validation(errors)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Validation(_) | Self::ValidationList(_) | Self::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) | Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem `type` slug and `title`.
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::Validation(_) | Self::ValidationList(_) => {
+                ("validation-error", "Validation errors")
+            }
+            Self::BadRequest(_) => ("bad-request", "Bad request"),
+            Self::Conflict { .. } => ("conflict", "Conflict"),
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            Self::Unprocessable(_) => ("unprocessable-entity", "Unprocessable entity"),
+            Self::Internal(_) | Self::Panic => ("server-error", "Server error"),
+        }
+    }
+
+    /// Whether the Pact Broker would answer this with its HAL content type
+    /// (validation errors) rather than plain JSON.
+    pub(crate) fn legacy_content_type(&self) -> &'static str {
+        match self {
+            Self::Validation(_) | Self::ValidationList(_) | Self::Unprocessable(_) => {
+                "application/hal+json;charset=utf-8"
+            }
+            _ => "application/json;charset=utf-8",
+        }
+    }
+
+    /// The problem document. `base` makes the `type` URI absolute; `instance`
+    /// is the request path; `reference` identifies an internal error in the logs.
+    pub(crate) fn body(&self, base: &str, instance: &str, reference: &str) -> Value {
+        let (slug, title) = self.kind();
+        let mut body = Map::new();
+        body.insert("type".into(), json!(format!("{base}/problems/{slug}")));
+        body.insert("title".into(), json!(title));
+        body.insert("status".into(), json!(self.status().as_u16()));
+        body.insert("instance".into(), json!(instance));
+        let detail = match self {
+            Self::Validation(errors) | Self::Unprocessable(errors) => {
+                body.insert("errors".into(), Value::Object(errors.clone()));
+                summarise(errors)
+            }
+            Self::ValidationList(errors) => {
+                body.insert("errors".into(), json!(errors));
+                errors.join("; ")
+            }
+            Self::Conflict { message, extra } => {
+                body.insert("error".into(), json!(message));
+                for (k, v) in extra {
+                    body.insert(k.clone(), v.clone());
+                }
+                message.clone()
+            }
+            Self::Internal(_) | Self::Panic => {
+                let message = format!(
+                    "An error has occurred. The details have been logged with the reference {reference}"
+                );
+                body.insert(
+                    "error".into(),
+                    json!({"message": message, "reference": reference}),
+                );
+                message
+            }
+            other => {
+                let message = other.to_string();
+                body.insert("error".into(), json!(message));
+                message
+            }
+        };
+        body.insert("detail".into(), json!(detail));
+        Value::Object(body)
+    }
+}
+
+/// One line that says every field error: `name: is missing; contracts: ...`.
+fn summarise(errors: &FieldErrors) -> String {
+    errors
+        .iter()
+        .map(|(field, messages)| {
+            let messages = match messages {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            if field.is_empty() {
+                messages
+            } else {
+                format!("{field}: {messages}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(message) => Self::NotFound(message),
+            StoreError::Conflict(message) => Self::Conflict {
+                message,
+                extra: Map::new(),
+            },
+            conflict @ StoreError::PactContentConflict { .. } => Self::Conflict {
+                message: conflict.to_string(),
+                extra: Map::new(),
+            },
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status().into_response();
+        response.extensions_mut().insert(Arc::new(self));
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_problem_keeps_the_pact_broker_errors_member() {
+        let error = ApiError::field("pacticipantVersionNumber", "is missing");
+        let body = error.body("http://b", "/contracts/publish", "r");
+        assert_eq!(body["status"], 400);
+        assert_eq!(body["type"], "http://b/problems/validation-error");
+        assert_eq!(body["errors"]["pacticipantVersionNumber"][0], "is missing");
+        assert_eq!(body["detail"], "pacticipantVersionNumber: is missing");
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let body = ApiError::Internal("database password wrong".into()).body("", "/", "abc");
+        assert!(!body.to_string().contains("password"));
+        assert_eq!(body["error"]["reference"], "abc");
+    }
+}

@@ -1,0 +1,87 @@
+//! Cross-cutting layers: rendering and logging errors, common headers, panics.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::base_url::BaseUrl;
+use crate::error::ApiError;
+use crate::{AppState, PACT_BROKER_API_VERSION};
+
+/// Turns an `ApiError` left in a response's extensions into its problem
+/// document, logs it once, and adds the headers every response carries.
+pub async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let (parts, body) = request.into_parts();
+    let base = BaseUrl::from_parts(&parts, state.config.base_url.as_deref());
+    let request = Request::from_parts(parts, body);
+
+    let mut response = next.run(request).await;
+    if let Some(error) = response.extensions_mut().remove::<Arc<ApiError>>() {
+        let reference = uuid::Uuid::new_v4().simple().to_string();
+        match error.as_ref() {
+            ApiError::Internal(cause) => {
+                tracing::error!(http.method = %method, http.path = %path, error.reference = %reference, "request failed: {cause}");
+            }
+            ApiError::Panic => {}
+            client_error => {
+                tracing::debug!(http.method = %method, http.path = %path, status = %client_error.status(), "client error: {client_error}");
+            }
+        }
+        let body = error.body(&base.0, &path, &reference);
+        // Clients that ask for problem+json (or for nothing JSON at all, like
+        // curl's */*) get it; the Pact clients, which ask for HAL or JSON, get
+        // the content type the Pact Broker sends them.
+        let wants_problem = accept.contains("application/problem+json")
+            || !(accept.contains("json") || accept.is_empty());
+        let content_type = if wants_problem {
+            "application/problem+json;charset=utf-8"
+        } else {
+            error.legacy_content_type()
+        };
+        let status = response.status();
+        let mut rendered = (status, body.to_string()).into_response();
+        rendered
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        for (name, value) in response.headers() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                rendered.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        response = rendered;
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-pact-broker-version",
+        HeaderValue::from_static(PACT_BROKER_API_VERSION),
+    );
+    headers.insert(
+        "x-treaty-version",
+        HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    headers
+        .entry(header::VARY)
+        .or_insert(HeaderValue::from_static("Accept"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The answer to a panicking handler: a 500 problem document. The panic hook
+/// installed by the binary has already logged the panic with its location.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    ApiError::Panic.into_response()
+}

@@ -1,0 +1,203 @@
+//! Branches of a pacticipant and the versions on them.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use treaty_domain::BranchName;
+use treaty_store::LatestVersion;
+
+use super::pacticipants::{not_found as pacticipant_not_found, parse_name};
+use super::versions::{parse_version, render, version_list};
+use crate::AppState;
+use crate::base_url::BaseUrl;
+use crate::body::RawBody;
+use crate::error::{ApiError, ApiResult};
+use crate::hal::{self, Hal, titled};
+use crate::pagination::{self, PageQuery};
+use crate::views::{self, Urls};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pacticipants/{pacticipant}/branches", get(list))
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}",
+            get(show).delete(delete),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version",
+            get(latest),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/versions",
+            get(versions),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/versions/{version}",
+            get(show_version).put(add_version).delete(remove_version),
+        )
+}
+
+fn branch_not_found(pacticipant: &str, branch: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "No branch '{branch}' found for pacticipant '{pacticipant}'"
+    ))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(pacticipant): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Hal> {
+    let page = page.request()?;
+    if state.store.pacticipant(&pacticipant).await?.is_none() {
+        return Err(pacticipant_not_found(&pacticipant));
+    }
+    let urls = Urls::new(base.0);
+    let branches = state.store.branches(&pacticipant, page).await?;
+    let self_href = urls.branches(&pacticipant);
+    let mut body = Map::new();
+    body.insert(
+        "_embedded".into(),
+        json!({ "branches": branches.items.iter().map(|b| views::branch(&urls, b)).collect::<Vec<_>>() }),
+    );
+    let mut links = Map::new();
+    links.insert(
+        "self".into(),
+        titled(&self_href, format!("{pacticipant} branches"), None),
+    );
+    links.insert("pb:pacticipant".into(), views::pacticipant_link(&urls, &pacticipant));
+    pagination::decorate(&mut body, &mut links, branches.page, &self_href);
+    body.insert("_links".into(), Value::Object(links));
+    Ok(Hal::ok(Value::Object(body)))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, branch)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    let branch = state
+        .store
+        .branch(&pacticipant, &branch)
+        .await?
+        .ok_or_else(|| branch_not_found(&pacticipant, &branch))?;
+    Ok(Hal::ok(views::branch(&Urls::new(base.0), &branch)))
+}
+
+/// Deletes the branch, not its versions.
+async fn delete(
+    State(state): State<AppState>,
+    Path((pacticipant, branch)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if state.store.delete_branch(&pacticipant, &branch).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(branch_not_found(&pacticipant, &branch))
+    }
+}
+
+async fn latest(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, branch)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    let version = state
+        .store
+        .latest_version(&pacticipant, LatestVersion::OnBranch(branch.clone()))
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "No version of {pacticipant} from branch '{branch}' found"
+            ))
+        })?;
+    let urls = Urls::new(base.0);
+    Ok(Hal::ok(render(&state, &urls, &version, None).await?))
+}
+
+async fn versions(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, branch)): Path<(String, String)>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Hal> {
+    let page = page.request()?;
+    if state.store.branch(&pacticipant, &branch).await?.is_none() {
+        return Err(branch_not_found(&pacticipant, &branch));
+    }
+    let urls = Urls::new(base.0);
+    let versions = state.store.branch_versions(&pacticipant, &branch, page).await?;
+    let self_href = format!("{}/versions", urls.branch(&pacticipant, &branch));
+    Ok(Hal::ok(version_list(
+        &urls,
+        &pacticipant,
+        &versions,
+        &self_href,
+        &format!("Versions of {pacticipant} from branch {branch}"),
+    )))
+}
+
+async fn show_version(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, branch, number)): Path<(String, String, String)>,
+) -> ApiResult<Hal> {
+    let version = state
+        .store
+        .branch_version(&pacticipant, &branch, &number)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "Version '{number}' of {pacticipant} is not on branch '{branch}'"
+            ))
+        })?;
+    let urls = Urls::new(base.0);
+    let self_href = urls.branch_version(&pacticipant, &branch, &number);
+    Ok(Hal::ok(render(&state, &urls, &version, Some(self_href)).await?))
+}
+
+/// Adds a version to a branch (creating all of them as needed); it becomes the head.
+async fn add_version(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, branch, number)): Path<(String, String, String)>,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    raw.json_value()?;
+    let name = parse_name("pacticipant", &pacticipant)?;
+    let branch_name =
+        BranchName::parse(branch.as_str()).map_err(|e| ApiError::field("branch", e.to_string()))?;
+    let parsed = parse_version("version", &number)?;
+    let (version, added) = state
+        .store
+        .add_branch_version(&name, &branch_name, &parsed)
+        .await?;
+    let urls = Urls::new(base.0);
+    let self_href = urls.branch_version(&pacticipant, &branch, &number);
+    let body = render(&state, &urls, &version, Some(self_href.clone())).await?;
+    Ok(if added {
+        hal::created(&self_href, body)
+    } else {
+        Hal::ok(body).into_response()
+    })
+}
+
+async fn remove_version(
+    State(state): State<AppState>,
+    Path((pacticipant, branch, number)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    if state
+        .store
+        .delete_branch_version(&pacticipant, &branch, &number)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!(
+            "Version '{number}' of {pacticipant} is not on branch '{branch}'"
+        )))
+    }
+}

@@ -1,0 +1,62 @@
+//! The route table: each module owns the routes of one resource.
+
+mod branches;
+mod diagnostic;
+mod index;
+mod integrations;
+mod labels;
+mod pacticipants;
+mod pacts;
+mod provider_states;
+mod publish;
+mod tags;
+mod verifications;
+mod versions;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::from_fn_with_state;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::middleware;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let mut api = Router::new()
+        .merge(index::router())
+        .merge(diagnostic::router())
+        .merge(pacticipants::router())
+        .merge(labels::router())
+        .merge(versions::router())
+        .merge(tags::router())
+        .merge(branches::router())
+        .merge(publish::router())
+        .merge(pacts::router())
+        .merge(verifications::router())
+        .merge(integrations::router());
+    if state.config.test_provider_states {
+        api = api.merge(provider_states::router());
+    }
+    api.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .layer(from_fn_with_state(state, middleware::render_errors))
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "The requested document was not found on this server: no resource at {}",
+        request.uri().path()
+    ))
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
+}

@@ -1,0 +1,260 @@
+//! Versions of a pacticipant: list, read, create-or-update, delete, latest.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use treaty_domain::model::Version;
+use treaty_domain::{BranchName, TagName, VersionNumber};
+use treaty_store::{LatestVersion, VersionChanges};
+
+use super::pacticipants::{not_found as pacticipant_not_found, parse_name};
+use crate::AppState;
+use crate::base_url::BaseUrl;
+use crate::body::{RawBody, parse_value};
+use crate::error::{ApiError, ApiResult};
+use crate::hal::{self, Hal, titled};
+use crate::pagination::{self, PageQuery};
+use crate::views::{self, Urls};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pacticipants/{pacticipant}/versions", get(list))
+        .route(
+            "/pacticipants/{pacticipant}/versions/{version}",
+            get(show).put(put).patch(patch).delete(delete),
+        )
+        .route("/pacticipants/{pacticipant}/latest-version", get(latest))
+        .route("/pacticipants/{pacticipant}/latest-version/{tag}", get(latest_tagged))
+        .route("/pacticipants/{pacticipant}/tags/{tag}/versions", get(tagged))
+}
+
+pub fn version_not_found(pacticipant: &str, number: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "No version with number '{number}' found for pacticipant '{pacticipant}'"
+    ))
+}
+
+pub fn parse_version(field: &str, raw: &str) -> ApiResult<VersionNumber> {
+    VersionNumber::parse(raw).map_err(|e| ApiError::field(field, e.to_string()))
+}
+
+/// A version with the pacts it published, as a response body.
+pub async fn render(state: &AppState, urls: &Urls, version: &Version, self_href: Option<String>) -> ApiResult<Value> {
+    let pacts = state
+        .store
+        .pacts_of_consumer_version(&version.pacticipant, &version.number)
+        .await?;
+    Ok(views::version(urls, version, self_href, &pacts))
+}
+
+async fn require_pacticipant(state: &AppState, name: &str) -> ApiResult<()> {
+    match state.store.pacticipant(name).await? {
+        Some(_) => Ok(()),
+        None => Err(pacticipant_not_found(name)),
+    }
+}
+
+pub fn version_list(urls: &Urls, pacticipant: &str, versions: &treaty_domain::model::Page<Version>, self_href: &str, title: &str) -> Value {
+    let embedded: Vec<Value> = versions
+        .items
+        .iter()
+        .map(|v| views::version(urls, v, None, &[]))
+        .collect();
+    let mut body = Map::new();
+    body.insert("_embedded".into(), json!({ "versions": embedded }));
+    let mut links = Map::new();
+    links.insert("self".into(), titled(self_href, title, None));
+    links.insert("pb:pacticipant".into(), views::pacticipant_link(urls, pacticipant));
+    let items: Vec<Value> = versions
+        .items
+        .iter()
+        .map(|v| titled(urls.version(pacticipant, &v.number), "Version", Some(&v.number)))
+        .collect();
+    links.insert("pb:versions".into(), Value::Array(items.clone()));
+    links.insert("versions".into(), Value::Array(items));
+    pagination::decorate(&mut body, &mut links, versions.page, self_href);
+    body.insert("_links".into(), Value::Object(links));
+    Value::Object(body)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(pacticipant): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Hal> {
+    let page = page.request()?;
+    require_pacticipant(&state, &pacticipant).await?;
+    let urls = Urls::new(base.0);
+    let versions = state.store.versions(&pacticipant, page).await?;
+    Ok(Hal::ok(version_list(
+        &urls,
+        &pacticipant,
+        &versions,
+        &urls.versions(&pacticipant),
+        &format!("All application versions of {pacticipant}"),
+    )))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, number)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    let version = state
+        .store
+        .version(&pacticipant, &number)
+        .await?
+        .ok_or_else(|| version_not_found(&pacticipant, &number))?;
+    let urls = Urls::new(base.0);
+    Ok(Hal::ok(render(&state, &urls, &version, None).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionBody {
+    build_url: Option<String>,
+    branch: Option<String>,
+    tags: Option<Vec<TagBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TagBody {
+    name: String,
+}
+
+impl VersionBody {
+    fn changes(self, replace: bool) -> ApiResult<VersionChanges> {
+        let branch = self
+            .branch
+            .map(|b| BranchName::parse(b).map_err(|e| ApiError::field("branch", e.to_string())))
+            .transpose()?;
+        let tags = self
+            .tags
+            .map(|tags| {
+                tags.into_iter()
+                    .map(|t| TagName::parse(t.name).map_err(|e| ApiError::field("tags", e.to_string())))
+                    .collect::<ApiResult<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(VersionChanges {
+            build_url: self.build_url,
+            tags,
+            branch,
+            replace,
+        })
+    }
+}
+
+async fn write(
+    state: AppState,
+    base: BaseUrl,
+    pacticipant: String,
+    number: String,
+    raw: RawBody,
+    media_types: &[&str],
+    replace: bool,
+) -> ApiResult<Response> {
+    raw.require_json(media_types)?;
+    let body: VersionBody = parse_value(raw.json_value()?)?;
+    let name = parse_name("pacticipant", &pacticipant)?;
+    let parsed = parse_version("version", &number)?;
+    let (version, created) = state
+        .store
+        .put_version(&name, &parsed, body.changes(replace)?)
+        .await?;
+    let urls = Urls::new(base.0);
+    let json = render(&state, &urls, &version, None).await?;
+    Ok(if created {
+        hal::created(&urls.version(&pacticipant, &number), json)
+    } else {
+        Hal::ok(json).into_response()
+    })
+}
+
+async fn put(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, number)): Path<(String, String)>,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    write(state, base, pacticipant, number, raw, &["application/json"], true).await
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, number)): Path<(String, String)>,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    write(state, base, pacticipant, number, raw, &["application/merge-patch+json"], false).await
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path((pacticipant, number)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if state.store.delete_version(&pacticipant, &number).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(version_not_found(&pacticipant, &number))
+    }
+}
+
+async fn latest(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(pacticipant): Path<String>,
+) -> ApiResult<Hal> {
+    let version = state
+        .store
+        .latest_version(&pacticipant, LatestVersion::Any)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("No versions found for pacticipant '{pacticipant}'")))?;
+    let urls = Urls::new(base.0);
+    Ok(Hal::ok(render(&state, &urls, &version, None).await?))
+}
+
+async fn latest_tagged(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, tag)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    let version = state
+        .store
+        .latest_version(&pacticipant, LatestVersion::WithTag(tag.clone()))
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "No version with tag '{tag}' found for pacticipant '{pacticipant}'"
+            ))
+        })?;
+    let urls = Urls::new(base.0);
+    Ok(Hal::ok(render(&state, &urls, &version, None).await?))
+}
+
+async fn tagged(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, tag)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    require_pacticipant(&state, &pacticipant).await?;
+    let urls = Urls::new(base.0);
+    let versions = state.store.versions_with_tag(&pacticipant, &tag).await?;
+    let page = treaty_domain::model::Page {
+        items: versions,
+        page: None,
+    };
+    let self_href = format!("{}/tags/{}/versions", urls.pacticipant(&pacticipant), hal::seg(&tag));
+    Ok(Hal::ok(version_list(
+        &urls,
+        &pacticipant,
+        &page,
+        &self_href,
+        &format!("Versions of {pacticipant} with tag {tag}"),
+    )))
+}

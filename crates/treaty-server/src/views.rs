@@ -1,0 +1,362 @@
+//! How each resource looks on the wire: the Pact Broker's HAL shapes.
+//!
+//! Every function takes the base URL and a domain record and returns JSON;
+//! nothing here touches storage.
+
+use serde_json::{Map, Value, json};
+use treaty_domain::model::{Branch, Pact, Pacticipant, Tag, Verification, Version};
+use treaty_domain::time;
+
+use crate::hal::{self, link, put_opt, seg, templated, titled};
+
+/// URL builders for every resource, from one base URL.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub base: String,
+}
+
+impl Urls {
+    pub fn new(base: impl Into<String>) -> Self {
+        Self { base: base.into() }
+    }
+
+    pub fn pacticipants(&self) -> String {
+        format!("{}/pacticipants", self.base)
+    }
+    pub fn pacticipant(&self, name: &str) -> String {
+        format!("{}/pacticipants/{}", self.base, seg(name))
+    }
+    pub fn versions(&self, pacticipant: &str) -> String {
+        format!("{}/versions", self.pacticipant(pacticipant))
+    }
+    pub fn version(&self, pacticipant: &str, number: &str) -> String {
+        format!("{}/versions/{}", self.pacticipant(pacticipant), seg(number))
+    }
+    pub fn tag(&self, pacticipant: &str, number: &str, tag: &str) -> String {
+        format!("{}/tags/{}", self.version(pacticipant, number), seg(tag))
+    }
+    pub fn label(&self, pacticipant: &str, label: &str) -> String {
+        format!("{}/labels/{}", self.pacticipant(pacticipant), seg(label))
+    }
+    pub fn branches(&self, pacticipant: &str) -> String {
+        format!("{}/branches", self.pacticipant(pacticipant))
+    }
+    pub fn branch(&self, pacticipant: &str, branch: &str) -> String {
+        format!("{}/branches/{}", self.pacticipant(pacticipant), seg(branch))
+    }
+    pub fn branch_version(&self, pacticipant: &str, branch: &str, number: &str) -> String {
+        format!("{}/versions/{}", self.branch(pacticipant, branch), seg(number))
+    }
+    pub fn pact_pair(&self, provider: &str, consumer: &str) -> String {
+        format!(
+            "{}/pacts/provider/{}/consumer/{}",
+            self.base,
+            seg(provider),
+            seg(consumer)
+        )
+    }
+    pub fn pact(&self, provider: &str, consumer: &str, consumer_version: &str) -> String {
+        format!(
+            "{}/version/{}",
+            self.pact_pair(provider, consumer),
+            seg(consumer_version)
+        )
+    }
+    pub fn pact_version(&self, provider: &str, consumer: &str, sha: &str) -> String {
+        format!("{}/pact-version/{sha}", self.pact_pair(provider, consumer))
+    }
+    pub fn verification(&self, provider: &str, consumer: &str, sha: &str, number: i64) -> String {
+        format!(
+            "{}/verification-results/{number}",
+            self.pact_version(provider, consumer, sha)
+        )
+    }
+}
+
+fn timestamps(body: &mut Map<String, Value>, created: chrono::DateTime<chrono::Utc>, updated: chrono::DateTime<chrono::Utc>) {
+    body.insert("createdAt".into(), json!(time::format(created)));
+    if time::format(updated) != time::format(created) {
+        body.insert("updatedAt".into(), json!(time::format(updated)));
+    }
+}
+
+/// A pacticipant as embedded elsewhere: name and self link.
+pub fn pacticipant_summary(urls: &Urls, name: &str) -> Value {
+    json!({ "name": name, "_links": { "self": link(urls.pacticipant(name)) } })
+}
+
+pub fn pacticipant_link(urls: &Urls, name: &str) -> Value {
+    titled(urls.pacticipant(name), "Pacticipant", Some(name))
+}
+
+pub fn version_link(urls: &Urls, pacticipant: &str, number: &str) -> Value {
+    titled(urls.version(pacticipant, number), "Version", Some(number))
+}
+
+pub fn pacticipant(urls: &Urls, p: &Pacticipant) -> Value {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(p.name));
+    put_opt(&mut body, "displayName", p.display_name.clone());
+    put_opt(&mut body, "repositoryUrl", p.repository_url.clone());
+    put_opt(&mut body, "repositoryName", p.repository_name.clone());
+    put_opt(&mut body, "repositoryNamespace", p.repository_namespace.clone());
+    put_opt(&mut body, "mainBranch", p.main_branch.clone());
+    timestamps(&mut body, p.created_at, p.updated_at);
+    let self_href = urls.pacticipant(&p.name);
+    let mut embedded = Map::new();
+    if let Some(latest) = &p.latest_version {
+        embedded.insert(
+            "latestVersion".into(),
+            json!({ "number": latest, "_links": { "self": version_link(urls, &p.name, latest) } }),
+        );
+    }
+    embedded.insert(
+        "labels".into(),
+        Value::Array(p.labels.iter().map(|l| label(urls, &p.name, l)).collect()),
+    );
+    body.insert("_embedded".into(), Value::Object(embedded));
+    body.insert(
+        "_links".into(),
+        json!({
+            "self": link(&self_href),
+            "pb:versions": link(format!("{self_href}/versions")),
+            "pb:branches": link(format!("{self_href}/branches")),
+            "pb:version": templated(format!("{self_href}/versions/{{version}}"), "Get, create or delete a pacticipant version"),
+            "pb:version-tag": templated(format!("{self_href}/versions/{{version}}/tags/{{tag}}"), "Get, create or delete a tag for a version of this pacticipant"),
+            "pb:branch-version": templated(format!("{self_href}/branches/{{branch}}/versions/{{version}}"), "Get or add/create a version for a branch of this pacticipant"),
+            "pb:label": templated(format!("{self_href}/labels/{{label}}"), "Get, create or delete a label for this pacticipant"),
+            "versions": titled(format!("{self_href}/versions"), "Deprecated - use pb:versions", None),
+            "pb:can-i-deploy-badge": templated(format!("{self_href}/latest-version/{{tag}}/can-i-deploy/to/{{environmentTag}}/badge"), "Can I Deploy badge for the latest version tagged with {tag} to {environmentTag}"),
+            "pb:can-i-deploy-branch-to-environment-badge": templated(format!("{self_href}/branches/{{branch}}/latest-version/can-i-deploy/to-environment/{{environment}}/badge"), "Can I Deploy badge for the latest version from branch {branch} to {environment}"),
+            "curies": hal::curies(&urls.base, "pacticipant"),
+        }),
+    );
+    Value::Object(body)
+}
+
+pub fn label(urls: &Urls, pacticipant: &str, name: &str) -> Value {
+    json!({
+        "name": name,
+        "_links": {
+            "self": titled(urls.label(pacticipant, name), "Label", Some(name)),
+            "pb:pacticipant": pacticipant_link(urls, pacticipant),
+        }
+    })
+}
+
+fn branch_entries(urls: &Urls, v: &Version) -> Value {
+    Value::Array(
+        v.branches
+            .iter()
+            .map(|b| {
+                json!({
+                    "name": b.name,
+                    "latest": b.latest,
+                    "_links": { "self": titled(urls.branch_version(&v.pacticipant, &b.name, &v.number), "Branch version", Some(&b.name)) }
+                })
+            })
+            .collect(),
+    )
+}
+
+fn tag_entries(urls: &Urls, v: &Version) -> Value {
+    Value::Array(
+        v.tags
+            .iter()
+            .map(|t| {
+                json!({
+                    "name": t,
+                    "_links": { "self": titled(urls.tag(&v.pacticipant, &v.number, t), "Tag", Some(t)) }
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A version. `self_href` overrides the self link (a branch version's, say);
+/// `pacts` are the pacts this version published as a consumer.
+pub fn version(urls: &Urls, v: &Version, self_href: Option<String>, pacts: &[Pact]) -> Value {
+    let mut body = Map::new();
+    body.insert("number".into(), json!(v.number));
+    put_opt(&mut body, "buildUrl", v.build_url.clone());
+    timestamps(&mut body, v.created_at, v.updated_at);
+    let branches = branch_entries(urls, v);
+    body.insert(
+        "_embedded".into(),
+        json!({ "branches": branches.clone(), "branchVersions": branches, "tags": tag_entries(urls, v) }),
+    );
+    let self_href = self_href.unwrap_or_else(|| urls.version(&v.pacticipant, &v.number));
+    let version_href = urls.version(&v.pacticipant, &v.number);
+    body.insert(
+        "_links".into(),
+        json!({
+            "self": titled(self_href, "Version", Some(&v.number)),
+            "pb:pacticipant": pacticipant_link(urls, &v.pacticipant),
+            "pb:tag": templated(format!("{version_href}/tags/{{tag}}"), "Get, create or delete a tag for this pacticipant version"),
+            "pb:latest-verification-results-where-pacticipant-is-consumer": titled(
+                format!("{}/verification-results/consumer/{}/version/{}/latest", urls.base, seg(&v.pacticipant), seg(&v.number)),
+                "Latest verification results for consumer version", None),
+            "pb:pact-versions": pacts.iter().map(|p| titled(
+                urls.pact(&p.provider, &p.consumer, &p.consumer_version),
+                "Pact",
+                Some(&format!("Pact between {} ({}) and {}", p.consumer, p.consumer_version, p.provider)),
+            )).collect::<Vec<_>>(),
+            "curies": hal::curies(&urls.base, "version"),
+        }),
+    );
+    Value::Object(body)
+}
+
+/// A version as embedded in a list or another resource.
+pub fn version_summary(urls: &Urls, pacticipant: &str, number: &str) -> Value {
+    json!({ "number": number, "_links": { "self": version_link(urls, pacticipant, number) } })
+}
+
+pub fn tag(urls: &Urls, t: &Tag) -> Value {
+    json!({
+        "name": t.name,
+        "createdAt": time::format(t.created_at),
+        "_links": {
+            "self": titled(urls.tag(&t.pacticipant, &t.version, &t.name), "Tag", Some(&t.name)),
+            "pb:version": version_link(urls, &t.pacticipant, &t.version),
+            "pb:pacticipant": pacticipant_link(urls, &t.pacticipant),
+        }
+    })
+}
+
+pub fn branch(urls: &Urls, b: &Branch) -> Value {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(b.name));
+    timestamps(&mut body, b.created_at, b.updated_at);
+    let href = urls.branch(&b.pacticipant, &b.name);
+    body.insert(
+        "_embedded".into(),
+        json!({ "pacticipant": pacticipant_summary(urls, &b.pacticipant) }),
+    );
+    body.insert(
+        "_links".into(),
+        json!({
+            "self": titled(&href, "Branch", Some(&b.name)),
+            "pb:latest-version": titled(format!("{href}/latest-version"), "Latest version for branch", None),
+            "pb:versions": titled(format!("{href}/versions"), "Versions for branch", None),
+            "pb:pacticipant": pacticipant_link(urls, &b.pacticipant),
+        }),
+    );
+    Value::Object(body)
+}
+
+pub fn pact_title(p: &Pact) -> String {
+    format!(
+        "Pact between {} ({}) and {}",
+        p.consumer, p.consumer_version, p.provider
+    )
+}
+
+/// A pact document with `createdAt` and the links clients navigate.
+pub fn pact(urls: &Urls, p: &Pact) -> Value {
+    let mut body = match &p.content {
+        Value::Object(content) => content.clone(),
+        _ => Map::new(),
+    };
+    body.remove("_links");
+    body.insert("createdAt".into(), json!(time::format(p.created_at)));
+    let pair = urls.pact_pair(&p.provider, &p.consumer);
+    let pact_version = urls.pact_version(&p.provider, &p.consumer, &p.sha);
+    body.insert(
+        "_links".into(),
+        json!({
+            "self": titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&pact_title(p))),
+            "pb:consumer": titled(urls.pacticipant(&p.consumer), "Consumer", Some(&p.consumer)),
+            "pb:consumer-version": titled(urls.version(&p.consumer, &p.consumer_version), "Consumer version", Some(&p.consumer_version)),
+            "pb:provider": titled(urls.pacticipant(&p.provider), "Provider", Some(&p.provider)),
+            "pb:pact-version": titled(&pact_version, "Pact content version permalink", Some(&p.sha)),
+            "pb:latest-pact-version": titled(format!("{pair}/latest"), "Latest version of this pact", None),
+            "pb:all-pact-versions": titled(format!("{pair}/versions"), "All versions of this pact", None),
+            "pb:latest-untagged-pact-version": titled(format!("{pair}/latest-untagged"), "Latest untagged version of this pact", None),
+            "pb:latest-tagged-pact-version": templated(format!("{pair}/latest/{{tag}}"), "Latest tagged version of this pact"),
+            "pb:previous-distinct": titled(format!("{}/previous-distinct", urls.pact(&p.provider, &p.consumer, &p.consumer_version)), "Previous distinct version of this pact", None),
+            "pb:diff-previous-distinct": titled(format!("{}/diff/previous-distinct", urls.pact(&p.provider, &p.consumer, &p.consumer_version)), "Diff with previous distinct version of this pact", None),
+            "pb:diff": templated(format!("{pact_version}/diff/pact-version/{{pactVersion}}"), "Diff with another specified version of this pact"),
+            "pb:pact-webhooks": titled(format!("{}/webhooks/provider/{}/consumer/{}", urls.base, seg(&p.provider), seg(&p.consumer)), "Webhooks for the pact between {} and {}", None),
+            "pb:consumer-webhooks": titled(format!("{}/webhooks/consumer/{}", urls.base, seg(&p.consumer)), "Webhooks for all pacts with provider", None),
+            "pb:tag-prod-version": titled(format!("{}/tags/prod", urls.version(&p.consumer, &p.consumer_version)), "PUT to this resource to tag this consumer version as 'production'", None),
+            "pb:tag-version": templated(format!("{}/tags/{{tag}}", urls.version(&p.consumer, &p.consumer_version)), "PUT to this resource to tag this consumer version"),
+            "pb:publish-verification-results": titled(format!("{pact_version}/verification-results"), "Publish verification results", None),
+            "pb:latest-verification-results": titled(format!("{pact_version}/verification-results/latest"), "Latest verification results", None),
+            "pb:triggered-webhooks": titled(format!("{}/triggered-webhooks", urls.pact(&p.provider, &p.consumer, &p.consumer_version)), "Webhooks triggered by the publication of this pact", None),
+            "pb:matrix-for-consumer-version": titled(
+                format!("{}/matrix?q[][pacticipant]={}&q[][version]={}&latestby=cvpv", urls.base, hal::query_value(&p.consumer), hal::query_value(&p.consumer_version)),
+                "View matrix rows for the consumer version to which this pact belongs", None),
+            "curies": hal::curies(&urls.base, "pact"),
+        }),
+    );
+    Value::Object(body)
+}
+
+/// A pact as listed: names, consumer version and links to it.
+pub fn pact_summary(urls: &Urls, p: &Pact) -> Value {
+    json!({
+        "createdAt": time::format(p.created_at),
+        "_embedded": {
+            "consumer": {
+                "name": p.consumer,
+                "_links": { "self": link(urls.pacticipant(&p.consumer)) },
+                "_embedded": { "version": { "number": p.consumer_version } }
+            },
+            "provider": { "name": p.provider, "_links": { "self": link(urls.pacticipant(&p.provider)) } }
+        },
+        "_links": {
+            "self": [
+                titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&pact_title(p))),
+                titled(urls.pact_version(&p.provider, &p.consumer, &p.sha), "Pact content version permalink", None),
+            ]
+        }
+    })
+}
+
+pub fn verification(urls: &Urls, v: &Verification) -> Value {
+    let mut body = Map::new();
+    body.insert("providerName".into(), json!(v.provider));
+    body.insert("providerApplicationVersion".into(), json!(v.provider_version));
+    body.insert("success".into(), json!(v.success));
+    body.insert("verificationDate".into(), json!(time::format(v.execution_date)));
+    put_opt(&mut body, "buildUrl", v.build_url.clone());
+    put_opt(&mut body, "testResults", v.test_results.clone());
+    if let Some(verified_by) = &v.verified_by {
+        body.insert("verifiedBy".into(), verified_by_json(verified_by));
+    }
+    if !v.provider_version_branches.is_empty() {
+        body.insert(
+            "providerVersionBranch".into(),
+            json!(v.provider_version_branches.last()),
+        );
+    }
+    if !v.provider_version_tags.is_empty() {
+        body.insert("providerVersionTags".into(), json!(v.provider_version_tags));
+    }
+    let href = urls.verification(&v.provider, &v.consumer, &v.sha, v.number);
+    body.insert(
+        "_links".into(),
+        json!({
+            "self": titled(&href, "Verification result", Some(&format!("Verification result {} for Pact between {} and {}", v.number, v.consumer, v.provider))),
+            "pb:pact-version": titled(urls.pact_version(&v.provider, &v.consumer, &v.sha), "Pact", None),
+            "pb:provider-version": version_link(urls, &v.provider, &v.provider_version),
+            "pb:triggered-webhooks": titled(format!("{href}/triggered-webhooks"), "Webhooks triggered by the publication of this verification result", None),
+        }),
+    );
+    Value::Object(body)
+}
+
+/// `verifiedBy` as the Pact Broker renders it: its own keys plus the client's.
+fn verified_by_json(sent: &Value) -> Value {
+    let mut out = match sent {
+        Value::Object(fields) => fields.clone(),
+        _ => return sent.clone(),
+    };
+    if let Some(language) = sent.get("clientLanguage") {
+        put_opt(&mut out, "client_implementation", language.get("name").cloned());
+        put_opt(&mut out, "client_version", language.get("version").cloned());
+        put_opt(&mut out, "client_test_framework", language.get("testFramework").cloned());
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,31 @@
+use thiserror::Error;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What can go wrong in storage, in terms the HTTP layer can answer.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A named thing does not exist (the message names it).
+    #[error("{0}")]
+    NotFound(String),
+    /// The write contradicts what is stored (the message says how).
+    #[error("{0}")]
+    Conflict(String),
+    /// A consumer version tried to publish different content for a provider.
+    #[error(
+        "Cannot change the content of the pact for {consumer} version {version} and provider {provider}, as race conditions will cause unreliable results for can-i-deploy. Each pact must be published with a unique consumer version number. Some Pact libraries generate random data when a concrete value for a type matcher is not specified, and this can cause the contract to mutate - ensure you have given example values for all type matchers. For more information see https://docs.pact.io/go/versioning"
+    )]
+    PactContentConflict {
+        consumer: String,
+        version: String,
+        provider: String,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}

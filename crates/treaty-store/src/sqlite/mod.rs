@@ -1,0 +1,130 @@
+//! The SQLite store: one file, WAL journal, foreign keys on.
+//!
+//! Writes go through a pool of exactly one connection, so write transactions
+//! are serialised in process and never fail with "database is locked"; reads
+//! use their own pool and, thanks to WAL, never wait for a writer.
+
+mod pacticipants;
+mod pacts;
+mod rows;
+mod verifications;
+mod versions;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::{AdminStore, OpenOptions, StoreError, StoreResult};
+
+pub(crate) type Conn = SqliteConnection;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `sqlite://PATH`.
+    pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Self> {
+        let connect = connect_options(database_url)?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect.clone())
+            .await?;
+        if options.migrate {
+            MIGRATOR.run(&write).await?;
+        }
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(connect.read_only(true))
+            .await?;
+        Ok(Self { write, read })
+    }
+
+    /// The migrations that have not been applied yet, by version and description.
+    pub async fn pending_migrations(database_url: &str) -> StoreResult<Vec<(i64, String)>> {
+        let connect = connect_options(database_url)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect)
+            .await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+        Ok(MIGRATOR
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| (m.version, m.description.to_string()))
+            .collect())
+    }
+
+    pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.write.begin().await?)
+    }
+
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+}
+
+fn connect_options(database_url: &str) -> StoreResult<SqliteConnectOptions> {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .ok_or_else(|| StoreError::Unsupported("a SQLite URL starts with sqlite://".to_owned()))?;
+    let file = path.split('?').next().unwrap_or(path);
+    if let Some(parent) = std::path::Path::new(file).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Unsupported(format!(
+                    "cannot create the folder {} for the database: {e}",
+                    parent.display()
+                ))
+            })?;
+        }
+    }
+    Ok(SqliteConnectOptions::from_str(database_url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a write acknowledged to a client survives power loss, not only a crash.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10)))
+}
+
+pub(crate) fn now() -> DateTime<Utc> {
+    // Microseconds are enough and keep text timestamps of equal width, so they sort.
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+#[async_trait]
+impl AdminStore for SqliteStore {
+    async fn check_connection(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn wipe(&self) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        // Every table hangs off pacticipants with ON DELETE CASCADE.
+        sqlx::query("DELETE FROM pacticipants").execute(&mut *tx).await?;
+        // Restart numbering, so seeded data gets the same ids every time.
+        sqlx::query("DELETE FROM sqlite_sequence").execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Marks SQL assembled at run time as safe. Treaty builds such SQL only from
+/// constants in this crate; every value from outside is a bound parameter.
+pub(crate) fn dynamic(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}

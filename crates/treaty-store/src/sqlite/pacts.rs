@@ -1,0 +1,574 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use treaty_domain::model::{Integration, Page, PageInfo, PageRequest, Pact, VerificationSummary};
+use treaty_domain::pact::{self, PactDocument};
+use treaty_domain::publish::{
+    self, ContractOutcome, ContractStatus, OnConflict, PublishOutcome, PublishRequest,
+};
+use treaty_domain::{PacticipantName, VersionNumber};
+
+use super::rows;
+use super::versions::tag_version;
+use super::{dynamic, Conn, SqliteStore, now};
+use crate::{PactFilter, PactSelector, PactStore, PutPactOutcome, StoreError, StoreResult};
+
+const PACT_SELECT: &str = "
+SELECT c.name AS consumer, pr.name AS provider, v.number AS consumer_version, v.id AS consumer_version_id,
+  pc.sha, pc.content, pp.created_at, pp.revision
+FROM pact_publications pp
+JOIN pacticipants c ON c.id = pp.consumer_id
+JOIN pacticipants pr ON pr.id = pp.provider_id
+JOIN versions v ON v.id = pp.consumer_version_id
+JOIN pact_contents pc ON pc.id = pp.pact_content_id";
+
+const HAS_TAG: &str = "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)";
+const ON_BRANCH: &str = "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+    WHERE bv.version_id = v.id AND b.name = ?)";
+const ON_MAIN_BRANCH: &str = "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+    WHERE bv.version_id = v.id AND b.name = c.main_branch)";
+
+fn pact_from_row(row: &SqliteRow) -> StoreResult<Pact> {
+    let content: String = row.try_get("content")?;
+    Ok(Pact {
+        consumer: row.try_get("consumer")?,
+        provider: row.try_get("provider")?,
+        consumer_version: row.try_get("consumer_version")?,
+        consumer_version_id: row.try_get("consumer_version_id")?,
+        sha: row.try_get("sha")?,
+        content: serde_json::from_str(&content)
+            .map_err(|e| StoreError::Corrupt(format!("stored pact is not JSON: {e}")))?,
+        created_at: row.try_get("created_at")?,
+        revision: row.try_get("revision")?,
+    })
+}
+
+/// A filter as a WHERE fragment, its argument, and whether it keeps only the newest per consumer.
+fn filter_clause(filter: &PactFilter) -> (Option<&'static str>, Option<&str>, bool) {
+    match filter {
+        PactFilter::All => (None, None, false),
+        PactFilter::WithTag(tag) => (Some(HAS_TAG), Some(tag), false),
+        PactFilter::OnBranch(branch) => (Some(ON_BRANCH), Some(branch), false),
+        PactFilter::OnMainBranch => (Some(ON_MAIN_BRANCH), None, false),
+        PactFilter::Latest => (None, None, true),
+        PactFilter::LatestWithTag(tag) => (Some(HAS_TAG), Some(tag), true),
+        PactFilter::LatestOnBranch(branch) => (Some(ON_BRANCH), Some(branch), true),
+        PactFilter::LatestOnMainBranch => (Some(ON_MAIN_BRANCH), None, true),
+    }
+}
+
+impl SqliteStore {
+    async fn query_pacts(
+        &self,
+        conditions: &[&str],
+        arguments: &[&str],
+        latest_per_consumer: bool,
+    ) -> StoreResult<Vec<Pact>> {
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = if latest_per_consumer {
+            format!(
+                "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY consumer ORDER BY consumer_version_id DESC) AS rank
+                 FROM ({PACT_SELECT} {where_clause})) WHERE rank = 1
+                 ORDER BY lower(consumer), consumer"
+            )
+        } else {
+            format!("{PACT_SELECT} {where_clause} ORDER BY v.id DESC, lower(pr.name)")
+        };
+        let mut query = sqlx::query(dynamic(sql));
+        for argument in arguments {
+            query = query.bind(*argument);
+        }
+        let rows = query.fetch_all(self.reader()).await?;
+        rows.iter().map(pact_from_row).collect()
+    }
+}
+
+/// The content hash of the newest pact of the pair published by a version
+/// other than `version_id` that carries `tag` (or no tag at all for `None`).
+async fn previous_sha(
+    conn: &mut Conn,
+    consumer_id: i64,
+    provider_id: i64,
+    version_id: i64,
+    tag: Option<&str>,
+) -> StoreResult<Option<String>> {
+    let condition = match tag {
+        Some(_) => "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = pp.consumer_version_id AND t.name = ?)",
+        None => "NOT EXISTS (SELECT 1 FROM tags t WHERE t.version_id = pp.consumer_version_id)",
+    };
+    let sql = format!(
+        "SELECT pc.sha FROM pact_publications pp JOIN pact_contents pc ON pc.id = pp.pact_content_id
+         WHERE pp.consumer_id = ? AND pp.provider_id = ? AND pp.consumer_version_id <> ? AND {condition}
+         ORDER BY pp.consumer_version_id DESC LIMIT 1"
+    );
+    let mut query = sqlx::query_scalar(dynamic(sql))
+        .bind(consumer_id)
+        .bind(provider_id)
+        .bind(version_id);
+    if let Some(tag) = tag {
+        query = query.bind(tag);
+    }
+    Ok(query.fetch_optional(conn).await?)
+}
+
+async fn store_content(
+    conn: &mut Conn,
+    consumer_id: i64,
+    provider_id: i64,
+    document: PactDocument,
+    at: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let sha = document.sha();
+    if let Some(id) = sqlx::query_scalar(
+        "SELECT id FROM pact_contents WHERE consumer_id = ? AND provider_id = ? AND sha = ?",
+    )
+    .bind(consumer_id)
+    .bind(provider_id)
+    .bind(&sha)
+    .fetch_optional(&mut *conn)
+    .await?
+    {
+        return Ok(id);
+    }
+    let interactions = i64::try_from(document.interactions_count()).unwrap_or(i64::MAX);
+    let messages = i64::try_from(document.messages_count()).unwrap_or(i64::MAX);
+    let content = document.into_stored().to_string();
+    Ok(sqlx::query_scalar(
+        "INSERT INTO pact_contents (consumer_id, provider_id, sha, content, interactions_count, messages_count, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(consumer_id)
+    .bind(provider_id)
+    .bind(sha)
+    .bind(content)
+    .bind(interactions)
+    .bind(messages)
+    .bind(at)
+    .fetch_one(conn)
+    .await?)
+}
+
+struct Published {
+    status: ContractStatus,
+    content_changed_because: Vec<String>,
+    created: bool,
+}
+
+/// Publishes one pact for a consumer version within the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+async fn publish_one(
+    conn: &mut Conn,
+    consumer: &str,
+    consumer_id: i64,
+    provider: &str,
+    provider_id: i64,
+    version: &str,
+    version_id: i64,
+    document: PactDocument,
+    on_conflict: OnConflict,
+    at: DateTime<Utc>,
+) -> StoreResult<Published> {
+    let sha = document.sha();
+    let existing = sqlx::query(
+        "SELECT pp.id, pc.sha, pc.content FROM pact_publications pp JOIN pact_contents pc ON pc.id = pp.pact_content_id
+         WHERE pp.consumer_version_id = ? AND pp.provider_id = ?",
+    )
+    .bind(version_id)
+    .bind(provider_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let published = if let Some(existing) = existing {
+        let publication_id: i64 = existing.try_get("id")?;
+        let existing_sha: String = existing.try_get("sha")?;
+        if existing_sha == sha {
+            sqlx::query("UPDATE pact_publications SET updated_at = ? WHERE id = ?")
+                .bind(at)
+                .bind(publication_id)
+                .execute(&mut *conn)
+                .await?;
+            Published {
+                status: ContractStatus::RepublishedUnchanged,
+                content_changed_because: Vec::new(),
+                created: false,
+            }
+        } else if on_conflict == OnConflict::Merge {
+            let existing_content: String = existing.try_get("content")?;
+            let existing_value: serde_json::Value = serde_json::from_str(&existing_content)
+                .map_err(|e| StoreError::Corrupt(format!("stored pact is not JSON: {e}")))?;
+            let merged = pact::merge(&existing_value, &document).map_err(|conflict| {
+                StoreError::Conflict(format!(
+                    "Cannot merge the pact for {consumer} version {version} and provider {provider}: {conflict}"
+                ))
+            })?;
+            let unchanged = merged.sha() == existing_sha;
+            if !unchanged {
+                let content_id = store_content(conn, consumer_id, provider_id, merged, at).await?;
+                sqlx::query(
+                    "UPDATE pact_publications SET pact_content_id = ?, revision = revision + 1, updated_at = ? WHERE id = ?",
+                )
+                .bind(content_id)
+                .bind(at)
+                .bind(publication_id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Published {
+                status: ContractStatus::Merged,
+                content_changed_because: if unchanged {
+                    Vec::new()
+                } else {
+                    vec![format!(
+                        "pact content modified since previous publication for {consumer} version {version}"
+                    )]
+                },
+                created: false,
+            }
+        } else {
+            return Err(StoreError::PactContentConflict {
+                consumer: consumer.to_owned(),
+                version: version.to_owned(),
+                provider: provider.to_owned(),
+            });
+        }
+    } else {
+        let tags: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name")
+                .bind(version_id)
+                .fetch_all(&mut *conn)
+                .await?;
+        let mut previous: HashMap<Option<String>, Option<String>> = HashMap::new();
+        if tags.is_empty() {
+            let sha = previous_sha(conn, consumer_id, provider_id, version_id, None).await?;
+            previous.insert(None, sha);
+        }
+        for tag in &tags {
+            let sha = previous_sha(conn, consumer_id, provider_id, version_id, Some(tag)).await?;
+            previous.insert(Some(tag.clone()), sha);
+        }
+        let reasons = publish::content_changed_reasons(&tags, &sha, |tag| {
+            previous
+                .get(&tag.map(str::to_owned))
+                .cloned()
+                .flatten()
+        });
+        let content_id = store_content(conn, consumer_id, provider_id, document, at).await?;
+        sqlx::query(
+            "INSERT INTO pact_publications (consumer_id, provider_id, consumer_version_id, pact_content_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(consumer_id)
+        .bind(provider_id)
+        .bind(version_id)
+        .bind(content_id)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        Published {
+            status: ContractStatus::Published,
+            content_changed_because: reasons,
+            created: true,
+        }
+    };
+    touch_integration(conn, consumer_id, provider_id, at).await?;
+    Ok(published)
+}
+
+pub(crate) async fn touch_integration(
+    conn: &mut Conn,
+    consumer_id: i64,
+    provider_id: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO integrations (consumer_id, provider_id, created_at, contract_data_updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (consumer_id, provider_id) DO UPDATE SET contract_data_updated_at = excluded.contract_data_updated_at",
+    )
+    .bind(consumer_id)
+    .bind(provider_id)
+    .bind(at)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl PactStore for SqliteStore {
+    async fn publish_contracts(&self, request: &PublishRequest) -> StoreResult<PublishOutcome> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let consumer = request.pacticipant.as_str();
+        let version = request.version.as_str();
+        let (consumer_id, _) = rows::ensure_pacticipant(&mut tx, consumer, at).await?;
+        let (version_id, version_created) =
+            rows::ensure_version(&mut tx, consumer_id, version, at).await?;
+        if let Some(build_url) = &request.build_url {
+            sqlx::query("UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?")
+                .bind(build_url)
+                .bind(at)
+                .bind(version_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(branch) = &request.branch {
+            rows::add_to_branch(&mut tx, consumer_id, version_id, branch.as_str(), false, at).await?;
+        }
+        for tag in &request.tags {
+            tag_version(&mut tx, consumer_id, version_id, tag.as_str(), at).await?;
+        }
+        let mut contracts = Vec::with_capacity(request.contracts.len());
+        for contract in &request.contracts {
+            let provider = contract.provider.as_str();
+            let (provider_id, _) = rows::ensure_pacticipant(&mut tx, provider, at).await?;
+            let published = publish_one(
+                &mut tx,
+                consumer,
+                consumer_id,
+                provider,
+                provider_id,
+                version,
+                version_id,
+                contract.pact.clone(),
+                contract.on_conflict,
+                at,
+            )
+            .await?;
+            let verified: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM verifications WHERE consumer_id = ? AND provider_id = ?)",
+            )
+            .bind(consumer_id)
+            .bind(provider_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            contracts.push(ContractOutcome {
+                provider: provider.to_owned(),
+                status: published.status,
+                content_changed_because: published.content_changed_because,
+                integration_verified: verified,
+            });
+        }
+        tx.commit().await?;
+        Ok(PublishOutcome {
+            version_created,
+            contracts,
+        })
+    }
+
+    async fn put_pact(
+        &self,
+        consumer: &PacticipantName,
+        provider: &PacticipantName,
+        version: &VersionNumber,
+        document: PactDocument,
+        on_conflict: OnConflict,
+    ) -> StoreResult<PutPactOutcome> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let (consumer_id, _) = rows::ensure_pacticipant(&mut tx, consumer.as_str(), at).await?;
+        let (provider_id, _) = rows::ensure_pacticipant(&mut tx, provider.as_str(), at).await?;
+        let (version_id, _) = rows::ensure_version(&mut tx, consumer_id, version.as_str(), at).await?;
+        let published = publish_one(
+            &mut tx,
+            consumer.as_str(),
+            consumer_id,
+            provider.as_str(),
+            provider_id,
+            version.as_str(),
+            version_id,
+            document,
+            on_conflict,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PutPactOutcome {
+            created: published.created,
+        })
+    }
+
+    async fn pact(
+        &self,
+        consumer: &str,
+        provider: &str,
+        selector: PactSelector,
+    ) -> StoreResult<Option<Pact>> {
+        let mut conditions = vec!["c.name = ?", "pr.name = ?"];
+        let mut arguments = vec![consumer, provider];
+        match &selector {
+            PactSelector::ConsumerVersion(number) => {
+                conditions.push("v.number = ?");
+                arguments.push(number);
+            }
+            PactSelector::Latest => {}
+            PactSelector::LatestWithTag(tag) => {
+                conditions.push(HAS_TAG);
+                arguments.push(tag);
+            }
+            PactSelector::LatestUntagged => {
+                conditions.push("NOT EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id)");
+            }
+            PactSelector::LatestOnBranch(branch) => {
+                conditions.push(ON_BRANCH);
+                arguments.push(branch);
+            }
+            PactSelector::Sha(sha) => {
+                conditions.push("pc.sha = ?");
+                arguments.push(sha);
+            }
+        }
+        let pacts = self.query_pacts(&conditions, &arguments, false).await?;
+        Ok(pacts.into_iter().next())
+    }
+
+    async fn pacts_between(
+        &self,
+        consumer: &str,
+        provider: &str,
+        filter: PactFilter,
+    ) -> StoreResult<Vec<Pact>> {
+        let (condition, argument, latest) = filter_clause(&filter);
+        let mut conditions = vec!["c.name = ?", "pr.name = ?"];
+        let mut arguments = vec![consumer, provider];
+        conditions.extend(condition);
+        arguments.extend(argument);
+        let mut pacts = self.query_pacts(&conditions, &arguments, false).await?;
+        if latest {
+            pacts.truncate(1);
+        }
+        Ok(pacts)
+    }
+
+    async fn pacts_for_provider(&self, provider: &str, filter: PactFilter) -> StoreResult<Vec<Pact>> {
+        let (condition, argument, latest) = filter_clause(&filter);
+        let mut conditions = vec!["pr.name = ?"];
+        let mut arguments = vec![provider];
+        conditions.extend(condition);
+        arguments.extend(argument);
+        self.query_pacts(&conditions, &arguments, latest).await
+    }
+
+    async fn pacts_of_consumer_version(&self, consumer: &str, version: &str) -> StoreResult<Vec<Pact>> {
+        self.query_pacts(&["c.name = ?", "v.number = ?"], &[consumer, version], false)
+            .await
+    }
+
+    async fn latest_pacts(&self) -> StoreResult<Vec<Pact>> {
+        let sql = format!(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY consumer, provider ORDER BY consumer_version_id DESC) AS rank
+             FROM ({PACT_SELECT})) WHERE rank = 1
+             ORDER BY lower(consumer), consumer, lower(provider), provider"
+        );
+        let rows = sqlx::query(dynamic(sql)).fetch_all(self.reader()).await?;
+        rows.iter().map(pact_from_row).collect()
+    }
+
+    async fn delete_pact(&self, consumer: &str, provider: &str, version: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM pact_publications WHERE id IN (
+               SELECT pp.id FROM pact_publications pp
+               JOIN pacticipants c ON c.id = pp.consumer_id JOIN pacticipants pr ON pr.id = pp.provider_id
+               JOIN versions v ON v.id = pp.consumer_version_id
+               WHERE c.name = ? AND pr.name = ? AND v.number = ?)",
+        )
+        .bind(consumer)
+        .bind(provider)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>> {
+        let mut sql = String::from(
+            "SELECT c.name AS consumer, pr.name AS provider, i.created_at,
+               (SELECT max(pp.created_at) FROM pact_publications pp
+                 WHERE pp.consumer_id = i.consumer_id AND pp.provider_id = i.provider_id) AS latest_pact_created_at,
+               lv.success AS verification_success, lv.execution_date AS verified_at, pv.number AS verification_provider_version
+             FROM integrations i
+             JOIN pacticipants c ON c.id = i.consumer_id
+             JOIN pacticipants pr ON pr.id = i.provider_id
+             LEFT JOIN verifications lv ON lv.id = (SELECT max(id) FROM verifications
+               WHERE consumer_id = i.consumer_id AND provider_id = i.provider_id)
+             LEFT JOIN versions pv ON pv.id = lv.provider_version_id
+             ORDER BY lower(c.name), c.name, lower(pr.name), pr.name",
+        );
+        if let Some(page) = page {
+            sql.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+        }
+        let rows = sqlx::query(dynamic(sql)).fetch_all(self.reader()).await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                let success: Option<bool> = row.try_get("verification_success")?;
+                let verified_at: Option<DateTime<Utc>> = row.try_get("verified_at")?;
+                let provider_version: Option<String> = row.try_get("verification_provider_version")?;
+                Ok(Integration {
+                    consumer: row.try_get("consumer")?,
+                    provider: row.try_get("provider")?,
+                    created_at: row.try_get("created_at")?,
+                    latest_pact_created_at: row.try_get("latest_pact_created_at")?,
+                    latest_verification: match (success, verified_at, provider_version) {
+                        (Some(success), Some(verified_at), Some(provider_version)) => {
+                            Some(VerificationSummary {
+                                success,
+                                verified_at,
+                                provider_version,
+                            })
+                        }
+                        _ => None,
+                    },
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let page = match page {
+            None => None,
+            Some(page) => {
+                let total: i64 = sqlx::query_scalar("SELECT count(*) FROM integrations")
+                    .fetch_one(self.reader())
+                    .await?;
+                Some(PageInfo {
+                    number: page.number,
+                    size: page.size,
+                    total_elements: u64::try_from(total).unwrap_or(0),
+                })
+            }
+        };
+        Ok(Page { items, page })
+    }
+
+    async fn delete_integration(&self, consumer: &str, provider: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let (Some(consumer_id), Some(provider_id)) = (
+            rows::pacticipant_id(&mut tx, consumer).await?,
+            rows::pacticipant_id(&mut tx, provider).await?,
+        ) else {
+            return Ok(false);
+        };
+        let mut affected = 0;
+        // pact_contents cascades to the publications and verifications of the pair.
+        for table in ["pact_contents", "integrations"] {
+            affected += sqlx::query(dynamic(format!(
+                "DELETE FROM {table} WHERE consumer_id = ? AND provider_id = ?"
+            )))
+            .bind(consumer_id)
+            .bind(provider_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(affected > 0)
+    }
+}

@@ -1,0 +1,167 @@
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use treaty_domain::model::{NewVerification, Verification};
+
+use super::pacts::touch_integration;
+use super::rows::{self, split_list};
+use super::{dynamic, Conn, SqliteStore, now};
+use crate::{StoreError, StoreResult, VerificationStore};
+
+const VERIFICATION_SELECT: &str = "
+SELECT vr.id, c.name AS consumer, pr.name AS provider, pc.sha, pv.number AS provider_version,
+  vr.success, vr.build_url, vr.test_results, vr.verified_by, vr.provider_version_tags, vr.execution_date,
+  (SELECT group_concat(name, char(31)) FROM (SELECT b.name FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+     WHERE bv.version_id = pv.id ORDER BY bv.id)) AS branch_list
+FROM verifications vr
+JOIN pact_contents pc ON pc.id = vr.pact_content_id
+JOIN pacticipants c ON c.id = vr.consumer_id
+JOIN pacticipants pr ON pr.id = vr.provider_id
+JOIN versions pv ON pv.id = vr.provider_version_id";
+
+fn json_column(row: &SqliteRow, column: &str) -> StoreResult<Option<serde_json::Value>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|text| {
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("stored {column} is not JSON: {e}")))
+    })
+    .transpose()
+}
+
+fn verification_from_row(row: &SqliteRow) -> StoreResult<Verification> {
+    let branches: Option<String> = row.try_get("branch_list")?;
+    let tags = json_column(row, "provider_version_tags")?;
+    Ok(Verification {
+        number: row.try_get("id")?,
+        consumer: row.try_get("consumer")?,
+        provider: row.try_get("provider")?,
+        sha: row.try_get("sha")?,
+        provider_version: row.try_get("provider_version")?,
+        provider_version_branches: split_list(branches.as_deref())
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        provider_version_tags: tags
+            .and_then(|tags| serde_json::from_value(tags).ok())
+            .unwrap_or_default(),
+        success: row.try_get("success")?,
+        build_url: row.try_get("build_url")?,
+        test_results: json_column(row, "test_results")?,
+        verified_by: json_column(row, "verified_by")?,
+        execution_date: row.try_get("execution_date")?,
+    })
+}
+
+async fn load(conn: &mut Conn, id: i64) -> StoreResult<Verification> {
+    let row = sqlx::query(dynamic(format!("{VERIFICATION_SELECT} WHERE vr.id = ?")))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    verification_from_row(&row)
+}
+
+#[async_trait]
+impl VerificationStore for SqliteStore {
+    async fn publish_verification(
+        &self,
+        consumer: &str,
+        provider: &str,
+        sha: &str,
+        verification: NewVerification,
+    ) -> StoreResult<Option<Verification>> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let content = sqlx::query(
+            "SELECT pc.id, pc.consumer_id, pc.provider_id FROM pact_contents pc
+             JOIN pacticipants c ON c.id = pc.consumer_id JOIN pacticipants pr ON pr.id = pc.provider_id
+             WHERE c.name = ? AND pr.name = ? AND pc.sha = ?",
+        )
+        .bind(consumer)
+        .bind(provider)
+        .bind(sha)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(content) = content else {
+            return Ok(None);
+        };
+        let content_id: i64 = content.try_get("id")?;
+        let consumer_id: i64 = content.try_get("consumer_id")?;
+        let provider_id: i64 = content.try_get("provider_id")?;
+        let (version_id, _) = rows::ensure_version(
+            &mut tx,
+            provider_id,
+            verification.provider_version.as_str(),
+            at,
+        )
+        .await?;
+        // Tags are snapshotted: what the version carried when it verified.
+        let tags: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name")
+                .bind(version_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO verifications (pact_content_id, provider_version_id, consumer_id, provider_id, success,
+               build_url, test_results, verified_by, provider_version_tags, execution_date)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(content_id)
+        .bind(version_id)
+        .bind(consumer_id)
+        .bind(provider_id)
+        .bind(verification.success)
+        .bind(&verification.build_url)
+        .bind(verification.test_results.as_ref().map(ToString::to_string))
+        .bind(verification.verified_by.as_ref().map(ToString::to_string))
+        .bind(serde_json::Value::from(tags).to_string())
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        touch_integration(&mut tx, consumer_id, provider_id, at).await?;
+        let stored = load(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Some(stored))
+    }
+
+    async fn verification(
+        &self,
+        consumer: &str,
+        provider: &str,
+        sha: &str,
+        number: Option<i64>,
+    ) -> StoreResult<Option<Verification>> {
+        let mut sql = format!("{VERIFICATION_SELECT} WHERE c.name = ? AND pr.name = ? AND pc.sha = ?");
+        if number.is_some() {
+            sql.push_str(" AND vr.id = ?");
+        }
+        sql.push_str(" ORDER BY vr.id DESC LIMIT 1");
+        let mut query = sqlx::query(dynamic(sql)).bind(consumer).bind(provider).bind(sha);
+        if let Some(number) = number {
+            query = query.bind(number);
+        }
+        let row = query.fetch_optional(self.reader()).await?;
+        row.as_ref().map(verification_from_row).transpose()
+    }
+
+    async fn latest_verifications_for_consumer_version(
+        &self,
+        consumer: &str,
+        version: &str,
+    ) -> StoreResult<Vec<Verification>> {
+        let sql = format!(
+            "{VERIFICATION_SELECT} WHERE vr.id IN (
+               SELECT (SELECT max(x.id) FROM verifications x
+                       WHERE x.pact_content_id = pp.pact_content_id AND x.provider_id = pp.provider_id)
+               FROM pact_publications pp JOIN versions cv ON cv.id = pp.consumer_version_id
+               JOIN pacticipants cp ON cp.id = pp.consumer_id
+               WHERE cp.name = ? AND cv.number = ?)
+             ORDER BY lower(pr.name)"
+        );
+        let rows = sqlx::query(dynamic(sql))
+            .bind(consumer)
+            .bind(version)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(verification_from_row).collect()
+    }
+}

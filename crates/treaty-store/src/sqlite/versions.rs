@@ -1,0 +1,454 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use treaty_domain::model::{Branch, Page, PageInfo, PageRequest, Tag, Version};
+use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
+
+use super::rows::{self, VERSION_SELECT, load_version, version_from_row};
+use super::{dynamic, Conn, SqliteStore, now};
+use crate::{LatestVersion, StoreResult, VersionChanges, VersionStore};
+
+/// How soon after a version's creation its first tag also names its branch
+/// (the Pact Broker's `use_first_tag_as_branch`, for clients that only tag).
+const FIRST_TAG_AS_BRANCH_WITHIN_SECONDS: i64 = 10;
+
+impl SqliteStore {
+    async fn version_page(
+        &self,
+        where_clause: &str,
+        arguments: &[&str],
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>> {
+        let mut sql = format!("{VERSION_SELECT} {where_clause} ORDER BY v.id DESC");
+        if let Some(page) = page {
+            sql.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+        }
+        let mut query = sqlx::query(dynamic(sql));
+        for argument in arguments {
+            query = query.bind(*argument);
+        }
+        let rows = query.fetch_all(self.reader()).await?;
+        let items = rows.iter().map(version_from_row).collect::<StoreResult<_>>()?;
+        let page = match page {
+            None => None,
+            Some(page) => {
+                let count_sql = format!(
+                    "SELECT count(*) FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id {where_clause}"
+                );
+                let mut count = sqlx::query_scalar::<_, i64>(dynamic(count_sql));
+                for argument in arguments {
+                    count = count.bind(*argument);
+                }
+                let total = count.fetch_one(self.reader()).await?;
+                Some(PageInfo {
+                    number: page.number,
+                    size: page.size,
+                    total_elements: u64::try_from(total).unwrap_or(0),
+                })
+            }
+        };
+        Ok(Page { items, page })
+    }
+}
+
+async fn branch_row(conn: &mut Conn, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>> {
+    let row = sqlx::query(
+        "SELECT p.name AS pacticipant, b.name, b.created_at, b.updated_at,
+            (SELECT number FROM versions WHERE id = b.head_version_id) AS head
+         FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id
+         WHERE p.name = ? AND b.name = ?",
+    )
+    .bind(pacticipant)
+    .bind(branch)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(Branch {
+            pacticipant: row.try_get("pacticipant")?,
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            head: row.try_get("head")?,
+        })
+    })
+    .transpose()
+}
+
+/// Tags a version; the flag is true when the tag is new. Also applies main
+/// branch detection and first-tag-as-branch.
+pub(crate) async fn tag_version(
+    conn: &mut Conn,
+    pacticipant_id: i64,
+    version_id: i64,
+    tag: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let existing_tags: i64 = sqlx::query_scalar("SELECT count(*) FROM tags WHERE version_id = ?")
+        .bind(version_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO tags (version_id, pacticipant_id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(version_id)
+    .bind(pacticipant_id)
+    .bind(tag)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    if inserted && existing_tags == 0 {
+        let row = sqlx::query(
+            "SELECT v.created_at, (SELECT count(*) FROM branch_versions WHERE version_id = v.id) AS branches
+             FROM versions v WHERE v.id = ?",
+        )
+        .bind(version_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let created_at: DateTime<Utc> = row.try_get("created_at")?;
+        let branches: i64 = row.try_get("branches")?;
+        if branches == 0 && (at - created_at).num_seconds() <= FIRST_TAG_AS_BRANCH_WITHIN_SECONDS {
+            rows::add_to_branch(conn, pacticipant_id, version_id, tag, true, at).await?;
+        }
+    }
+    rows::detect_main_branch(conn, pacticipant_id, tag).await?;
+    Ok(inserted)
+}
+
+#[async_trait]
+impl VersionStore for SqliteStore {
+    async fn version(&self, pacticipant: &str, number: &str) -> StoreResult<Option<Version>> {
+        let row = sqlx::query(dynamic(format!("{VERSION_SELECT} WHERE p.name = ? AND v.number = ?")))
+            .bind(pacticipant)
+            .bind(number)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    async fn versions(
+        &self,
+        pacticipant: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>> {
+        self.version_page("WHERE p.name = ?", &[pacticipant], page).await
+    }
+
+    async fn latest_version(
+        &self,
+        pacticipant: &str,
+        which: LatestVersion,
+    ) -> StoreResult<Option<Version>> {
+        let (clause, argument) = match &which {
+            LatestVersion::Any => ("WHERE p.name = ? ORDER BY v.id DESC LIMIT 1", None),
+            LatestVersion::WithTag(tag) => (
+                "WHERE p.name = ? AND EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)
+                 ORDER BY v.id DESC LIMIT 1",
+                Some(tag.as_str()),
+            ),
+            LatestVersion::OnBranch(branch) => (
+                "WHERE p.name = ? AND v.id = (SELECT b.head_version_id FROM branches b
+                   WHERE b.pacticipant_id = p.id AND b.name = ?)",
+                Some(branch.as_str()),
+            ),
+        };
+        let sql = format!("{VERSION_SELECT} {clause}");
+        let mut query = sqlx::query(dynamic(sql)).bind(pacticipant);
+        if let Some(argument) = argument {
+            query = query.bind(argument);
+        }
+        let row = query.fetch_optional(self.reader()).await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    async fn put_version(
+        &self,
+        pacticipant: &PacticipantName,
+        number: &VersionNumber,
+        changes: VersionChanges,
+    ) -> StoreResult<(Version, bool)> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let (pacticipant_id, _) = rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
+        let (version_id, created) =
+            rows::ensure_version(&mut tx, pacticipant_id, number.as_str(), at).await?;
+        if changes.replace || changes.build_url.is_some() {
+            sqlx::query("UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?")
+                .bind(&changes.build_url)
+                .bind(at)
+                .bind(version_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(branch) = &changes.branch {
+            rows::add_to_branch(&mut tx, pacticipant_id, version_id, branch.as_str(), false, at)
+                .await?;
+        }
+        if let Some(tags) = &changes.tags {
+            sqlx::query("DELETE FROM tags WHERE version_id = ?")
+                .bind(version_id)
+                .execute(&mut *tx)
+                .await?;
+            for tag in tags {
+                tag_version(&mut tx, pacticipant_id, version_id, tag.as_str(), at).await?;
+            }
+        }
+        let version = load_version(&mut tx, version_id).await?;
+        tx.commit().await?;
+        Ok((version, created))
+    }
+
+    async fn delete_version(&self, pacticipant: &str, number: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let Some(version_id) = rows::find_version_id(&mut tx, pacticipant, number).await? else {
+            return Ok(false);
+        };
+        let branch_ids: Vec<i64> =
+            sqlx::query_scalar("SELECT branch_id FROM branch_versions WHERE version_id = ?")
+                .bind(version_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM versions WHERE id = ?")
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
+        rows::recompute_branch_heads(&mut tx, &branch_ids).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<Option<Tag>> {
+        let row = sqlx::query(
+            "SELECT p.name AS pacticipant, v.number, t.name, t.created_at
+             FROM tags t JOIN versions v ON v.id = t.version_id JOIN pacticipants p ON p.id = v.pacticipant_id
+             WHERE p.name = ? AND v.number = ? AND t.name = ?",
+        )
+        .bind(pacticipant)
+        .bind(version)
+        .bind(tag)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|row| {
+            Ok(Tag {
+                pacticipant: row.try_get("pacticipant")?,
+                version: row.try_get("number")?,
+                name: row.try_get("name")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn add_tag(
+        &self,
+        pacticipant: &PacticipantName,
+        version: &VersionNumber,
+        tag: &TagName,
+    ) -> StoreResult<(Tag, bool)> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let (pacticipant_id, _) = rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
+        let (version_id, _) =
+            rows::ensure_version(&mut tx, pacticipant_id, version.as_str(), at).await?;
+        let created = tag_version(&mut tx, pacticipant_id, version_id, tag.as_str(), at).await?;
+        let created_at: DateTime<Utc> =
+            sqlx::query_scalar("SELECT created_at FROM tags WHERE version_id = ? AND name = ?")
+                .bind(version_id)
+                .bind(tag.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok((
+            Tag {
+                pacticipant: pacticipant.to_string(),
+                version: version.to_string(),
+                name: tag.to_string(),
+                created_at,
+            },
+            created,
+        ))
+    }
+
+    async fn delete_tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let Some(version_id) = rows::find_version_id(&mut tx, pacticipant, version).await? else {
+            return Ok(false);
+        };
+        let deleted = sqlx::query("DELETE FROM tags WHERE version_id = ? AND name = ?")
+            .bind(version_id)
+            .bind(tag)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn versions_with_tag(&self, pacticipant: &str, tag: &str) -> StoreResult<Vec<Version>> {
+        Ok(self
+            .version_page(
+                "WHERE p.name = ? AND EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)",
+                &[pacticipant, tag],
+                None,
+            )
+            .await?
+            .items)
+    }
+
+    async fn branches(
+        &self,
+        pacticipant: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Branch>> {
+        let mut sql = String::from(
+            "SELECT p.name AS pacticipant, b.name, b.created_at, b.updated_at,
+                (SELECT number FROM versions WHERE id = b.head_version_id) AS head
+             FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id
+             WHERE p.name = ? ORDER BY b.updated_at DESC, b.id DESC",
+        );
+        if let Some(page) = page {
+            sql.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+        }
+        let rows = sqlx::query(dynamic(sql))
+            .bind(pacticipant)
+            .fetch_all(self.reader())
+            .await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                Ok(Branch {
+                    pacticipant: row.try_get("pacticipant")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    head: row.try_get("head")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let page = match page {
+            None => None,
+            Some(page) => {
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id WHERE p.name = ?",
+                )
+                .bind(pacticipant)
+                .fetch_one(self.reader())
+                .await?;
+                Some(PageInfo {
+                    number: page.number,
+                    size: page.size,
+                    total_elements: u64::try_from(total).unwrap_or(0),
+                })
+            }
+        };
+        Ok(Page { items, page })
+    }
+
+    async fn branch(&self, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>> {
+        let mut conn = self.reader().acquire().await?;
+        branch_row(&mut conn, pacticipant, branch).await
+    }
+
+    async fn delete_branch(&self, pacticipant: &str, branch: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM branches WHERE name = ? AND pacticipant_id = (SELECT id FROM pacticipants WHERE name = ?)",
+        )
+        .bind(branch)
+        .bind(pacticipant)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn add_branch_version(
+        &self,
+        pacticipant: &PacticipantName,
+        branch: &BranchName,
+        version: &VersionNumber,
+    ) -> StoreResult<(Version, bool)> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let (pacticipant_id, _) = rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
+        let (version_id, _) =
+            rows::ensure_version(&mut tx, pacticipant_id, version.as_str(), at).await?;
+        let added =
+            rows::add_to_branch(&mut tx, pacticipant_id, version_id, branch.as_str(), false, at)
+                .await?;
+        let version = load_version(&mut tx, version_id).await?;
+        tx.commit().await?;
+        Ok((version, added))
+    }
+
+    async fn branch_version(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        version: &str,
+    ) -> StoreResult<Option<Version>> {
+        let row = sqlx::query(dynamic(format!(
+            "{VERSION_SELECT} WHERE p.name = ? AND v.number = ? AND EXISTS (
+               SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+               WHERE bv.version_id = v.id AND b.name = ?)"
+        )))
+        .bind(pacticipant)
+        .bind(version)
+        .bind(branch)
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    async fn delete_branch_version(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        version: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let Some(version_id) = rows::find_version_id(&mut tx, pacticipant, version).await? else {
+            return Ok(false);
+        };
+        let branch_id: Option<i64> = sqlx::query_scalar(
+            "SELECT b.id FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id WHERE p.name = ? AND b.name = ?",
+        )
+        .bind(pacticipant)
+        .bind(branch)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(branch_id) = branch_id else {
+            return Ok(false);
+        };
+        let deleted = sqlx::query("DELETE FROM branch_versions WHERE branch_id = ? AND version_id = ?")
+            .bind(branch_id)
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        rows::recompute_branch_heads(&mut tx, &[branch_id]).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn branch_versions(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>> {
+        self.version_page(
+            "WHERE p.name = ? AND EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+               WHERE bv.version_id = v.id AND b.name = ?)",
+            &[pacticipant, branch],
+            page,
+        )
+        .await
+    }
+}
+

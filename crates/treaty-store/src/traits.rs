@@ -1,0 +1,266 @@
+//! The storage traits: one per area, each method a domain operation.
+
+use async_trait::async_trait;
+use treaty_domain::model::{
+    Branch, Integration, NewVerification, Page, PageRequest, Pact, Pacticipant,
+    PacticipantFields, Tag, UpdateMode, Verification, Version,
+};
+use treaty_domain::pact::PactDocument;
+use treaty_domain::publish::{OnConflict, PublishOutcome, PublishRequest};
+use treaty_domain::{BranchName, LabelName, PacticipantName, TagName, VersionNumber};
+
+use crate::StoreResult;
+
+/// Everything Treaty stores.
+pub trait Store:
+    AdminStore + PacticipantStore + VersionStore + PactStore + VerificationStore + Send + Sync
+{
+}
+
+impl<T> Store for T where
+    T: AdminStore + PacticipantStore + VersionStore + PactStore + VerificationStore + Send + Sync
+{
+}
+
+#[async_trait]
+pub trait AdminStore {
+    /// Succeeds when the database answers.
+    async fn check_connection(&self) -> StoreResult<()>;
+    /// Removes all data (the test provider states, and `DELETE /integrations`).
+    async fn wipe(&self) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait PacticipantStore {
+    /// Pacticipants ordered by name; `filter` matches a substring of the name or display name.
+    async fn pacticipants(
+        &self,
+        filter: Option<&str>,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Pacticipant>>;
+    async fn pacticipants_with_label(
+        &self,
+        label: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Pacticipant>>;
+    async fn pacticipant(&self, name: &str) -> StoreResult<Option<Pacticipant>>;
+    /// Creates a pacticipant, or returns the existing one of that name unchanged.
+    /// The flag is true when it was created.
+    async fn create_pacticipant(
+        &self,
+        name: &PacticipantName,
+        fields: PacticipantFields,
+    ) -> StoreResult<(Pacticipant, bool)>;
+    /// Updates a pacticipant; with `create_if_missing` an absent one is created.
+    /// `None` when it does not exist and was not created; the flag is true when created.
+    async fn update_pacticipant(
+        &self,
+        name: &PacticipantName,
+        fields: PacticipantFields,
+        mode: UpdateMode,
+        create_if_missing: bool,
+    ) -> StoreResult<Option<(Pacticipant, bool)>>;
+    /// Deletes a pacticipant and everything that belongs to it.
+    async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool>;
+    /// Labels a pacticipant. `None` when the pacticipant does not exist; the flag is true when the label is new.
+    async fn add_label(
+        &self,
+        pacticipant: &str,
+        label: &LabelName,
+    ) -> StoreResult<Option<bool>>;
+    async fn has_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
+    async fn remove_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
+    async fn label_names(&self) -> StoreResult<Vec<String>>;
+}
+
+/// Which version "latest" means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LatestVersion {
+    Any,
+    WithTag(String),
+    /// The head of a branch.
+    OnBranch(String),
+}
+
+/// A create-or-update of a version.
+#[derive(Debug, Clone, Default)]
+pub struct VersionChanges {
+    pub build_url: Option<String>,
+    /// Replace the version's tags with these.
+    pub tags: Option<Vec<TagName>>,
+    /// Add the version to this branch.
+    pub branch: Option<BranchName>,
+    /// PUT semantics: a build URL not given is cleared.
+    pub replace: bool,
+}
+
+#[async_trait]
+pub trait VersionStore {
+    async fn version(&self, pacticipant: &str, number: &str) -> StoreResult<Option<Version>>;
+    /// Versions newest first.
+    async fn versions(
+        &self,
+        pacticipant: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>>;
+    async fn latest_version(
+        &self,
+        pacticipant: &str,
+        which: LatestVersion,
+    ) -> StoreResult<Option<Version>>;
+    /// Creates or updates a version (and its pacticipant). The flag is true when the version was created.
+    async fn put_version(
+        &self,
+        pacticipant: &PacticipantName,
+        number: &VersionNumber,
+        changes: VersionChanges,
+    ) -> StoreResult<(Version, bool)>;
+    /// Deletes a version with its tags, pacts and verifications.
+    async fn delete_version(&self, pacticipant: &str, number: &str) -> StoreResult<bool>;
+
+    async fn tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<Option<Tag>>;
+    /// Tags a version, creating pacticipant and version as needed. The flag is true when the tag is new.
+    async fn add_tag(
+        &self,
+        pacticipant: &PacticipantName,
+        version: &VersionNumber,
+        tag: &TagName,
+    ) -> StoreResult<(Tag, bool)>;
+    async fn delete_tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<bool>;
+    /// Versions carrying a tag, newest first.
+    async fn versions_with_tag(&self, pacticipant: &str, tag: &str) -> StoreResult<Vec<Version>>;
+
+    /// Branches, most recently updated first.
+    async fn branches(
+        &self,
+        pacticipant: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Branch>>;
+    async fn branch(&self, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>>;
+    async fn delete_branch(&self, pacticipant: &str, branch: &str) -> StoreResult<bool>;
+    /// Adds a version to a branch (creating all three as needed); it becomes the head.
+    /// The flag is true when the version was not on the branch before.
+    async fn add_branch_version(
+        &self,
+        pacticipant: &PacticipantName,
+        branch: &BranchName,
+        version: &VersionNumber,
+    ) -> StoreResult<(Version, bool)>;
+    async fn branch_version(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        version: &str,
+    ) -> StoreResult<Option<Version>>;
+    async fn delete_branch_version(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        version: &str,
+    ) -> StoreResult<bool>;
+    /// Versions on a branch, newest first.
+    async fn branch_versions(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>>;
+}
+
+/// Which pact of a consumer/provider pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PactSelector {
+    ConsumerVersion(String),
+    Latest,
+    LatestWithTag(String),
+    LatestUntagged,
+    LatestOnBranch(String),
+    /// The content with this hash, as published by its newest consumer version.
+    Sha(String),
+}
+
+/// Which pacts to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PactFilter {
+    All,
+    WithTag(String),
+    OnBranch(String),
+    /// Versions on their pacticipant's main branch.
+    OnMainBranch,
+    /// Only the newest pact per consumer (optionally among tagged or branch versions).
+    Latest,
+    LatestWithTag(String),
+    LatestOnBranch(String),
+    LatestOnMainBranch,
+}
+
+/// What a single-pact publication (`PUT /pacts/...`) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutPactOutcome {
+    pub created: bool,
+}
+
+#[async_trait]
+pub trait PactStore {
+    /// Publishes contracts, with version, branch and tags, as one transaction.
+    async fn publish_contracts(&self, request: &PublishRequest) -> StoreResult<PublishOutcome>;
+    /// Publishes one pact for a consumer version (the older `PUT /pacts/...` path).
+    async fn put_pact(
+        &self,
+        consumer: &PacticipantName,
+        provider: &PacticipantName,
+        version: &VersionNumber,
+        pact: PactDocument,
+        on_conflict: OnConflict,
+    ) -> StoreResult<PutPactOutcome>;
+    async fn pact(
+        &self,
+        consumer: &str,
+        provider: &str,
+        selector: PactSelector,
+    ) -> StoreResult<Option<Pact>>;
+    /// Pacts of a pair, newest consumer version first.
+    async fn pacts_between(
+        &self,
+        consumer: &str,
+        provider: &str,
+        filter: PactFilter,
+    ) -> StoreResult<Vec<Pact>>;
+    /// Pacts with a provider (all consumers), newest first; `Latest*` filters give one per consumer.
+    async fn pacts_for_provider(&self, provider: &str, filter: PactFilter) -> StoreResult<Vec<Pact>>;
+    /// The pacts a consumer version published, by provider name.
+    async fn pacts_of_consumer_version(&self, consumer: &str, version: &str) -> StoreResult<Vec<Pact>>;
+    /// The latest pact of every integration.
+    async fn latest_pacts(&self) -> StoreResult<Vec<Pact>>;
+    async fn delete_pact(&self, consumer: &str, provider: &str, version: &str) -> StoreResult<bool>;
+    /// Contract pairs, ordered by consumer then provider name.
+    async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>>;
+    /// Removes a pair's pacts and verifications.
+    async fn delete_integration(&self, consumer: &str, provider: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait VerificationStore {
+    /// Records a verification of a pact content. `None` when no such pact content exists.
+    async fn publish_verification(
+        &self,
+        consumer: &str,
+        provider: &str,
+        sha: &str,
+        verification: NewVerification,
+    ) -> StoreResult<Option<Verification>>;
+    /// A verification by number, or the latest of that pact content when `number` is `None`.
+    async fn verification(
+        &self,
+        consumer: &str,
+        provider: &str,
+        sha: &str,
+        number: Option<i64>,
+    ) -> StoreResult<Option<Verification>>;
+    /// The latest verification of each provider for the pacts of a consumer version.
+    async fn latest_verifications_for_consumer_version(
+        &self,
+        consumer: &str,
+        version: &str,
+    ) -> StoreResult<Vec<Verification>>;
+}

@@ -1,0 +1,199 @@
+//! `treaty serve` and `treaty migrate`: configuration from flags and
+//! environment variables, logging, and the server's lifecycle.
+
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+use tracing_subscriber::EnvFilter;
+use treaty_server::ServerConfig;
+use treaty_store::{OpenOptions, redact_url};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./treaty-data/treaty.db";
+
+/// Every flag is also an environment variable (`TREATY_*`).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "TREATY_BIND", default_value = "127.0.0.1:9292")]
+    bind: SocketAddr,
+
+    /// Public base URL used in links (set it behind a proxy); derived from each
+    /// request's Host and X-Forwarded-* headers when not given.
+    #[arg(long, env = "TREATY_BASE_URL", value_parser = parse_base_url)]
+    base_url: Option<String>,
+
+    #[command(flatten)]
+    database: DatabaseArgs,
+
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "TREATY_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    max_body_bytes: usize,
+
+    /// Log format.
+    #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// Serve POST /_pact/provider_states, which WIPES ALL DATA and seeds the
+    /// provider states of the official clients' contracts. For tests only.
+    #[arg(long, env = "TREATY_TEST_PROVIDER_STATES", hide = true)]
+    test_provider_states: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (PostgreSQL is planned).
+    #[arg(long, env = "TREATY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+
+    /// Print the migrations that would run, and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_base_url(raw: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("must start with http:// or https://".to_owned());
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    // A panicking handler is answered 500 by the server; log the panic once,
+    // here, with where it happened.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        tracing::error!(panic.location = %location, "panic: {message}");
+    }));
+}
+
+pub async fn serve(args: ServeArgs) -> i32 {
+    init_logging(args.log_format);
+    if args.test_provider_states {
+        tracing::warn!("--test-provider-states is on: POST /_pact/provider_states wipes all data");
+    }
+    let store = match treaty_store::open(&args.database.database_url, OpenOptions::default()).await {
+        Ok(store) => store,
+        Err(error) => {
+            tracing::error!(
+                database = %redact_url(&args.database.database_url),
+                "cannot open the database: {error}"
+            );
+            return 1;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(args.bind).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!("cannot listen on {}: {error}", args.bind);
+            return 1;
+        }
+    };
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| args.bind.to_string(), |a| a.to_string());
+    let config = ServerConfig {
+        base_url: args.base_url,
+        max_body_bytes: args.max_body_bytes,
+        test_provider_states: args.test_provider_states,
+    };
+    tracing::info!(
+        database = %redact_url(&args.database.database_url),
+        "Treaty {} listening on http://{address}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let app = treaty_server::router(store, config);
+    match treaty_server::serve(listener, app, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            0
+        }
+        Err(error) => {
+            tracing::error!("server error: {error}");
+            1
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+pub async fn migrate(args: MigrateArgs) -> i32 {
+    init_logging(LogFormat::Text);
+    let url = &args.database.database_url;
+    if args.dry_run {
+        return match treaty_store::sqlite::SqliteStore::pending_migrations(url).await {
+            Ok(pending) if pending.is_empty() => {
+                println!("The database is up to date: no migration would run.");
+                0
+            }
+            Ok(pending) => {
+                println!("These migrations would run:");
+                for (version, description) in pending {
+                    println!("  {version} {description}");
+                }
+                0
+            }
+            Err(error) => {
+                eprintln!("error: cannot read the database {}: {error}", redact_url(url));
+                1
+            }
+        };
+    }
+    match treaty_store::open(url, OpenOptions { migrate: true }).await {
+        Ok(_) => {
+            println!("Migrations applied to {}", redact_url(url));
+            0
+        }
+        Err(error) => {
+            eprintln!("error: cannot migrate {}: {error}", redact_url(url));
+            1
+        }
+    }
+}
