@@ -41,7 +41,10 @@ impl BaseUrl {
 impl FromRequestParts<AppState> for BaseUrl {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(Self::from_parts(parts, state.config.base_url.as_deref()))
     }
 }

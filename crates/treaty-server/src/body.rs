@@ -75,7 +75,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let raw = RawBody::from_request(request, state).await?;
-        raw.require_json(&["application/json", "application/hal+json", "application/merge-patch+json"])?;
+        raw.require_json(&[
+            "application/json",
+            "application/hal+json",
+            "application/merge-patch+json",
+        ])?;
         let value = raw.json_value()?;
         parse_value(value).map(JsonBody)
     }

@@ -14,7 +14,11 @@ use crate::{AppState, PACT_BROKER_API_VERSION};
 
 /// Turns an `ApiError` left in a response's extensions into its problem
 /// document, logs it once, and adds the headers every response carries.
-pub async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn render_errors(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let accept = request
         .headers()
         .get(header::ACCEPT)

@@ -33,7 +33,11 @@ fn positive(name: &str, raw: &str) -> Result<u32, ApiError> {
 
 impl PageQuery {
     pub fn request(&self) -> Result<Option<PageRequest>, ApiError> {
-        let number = self.page.as_deref().map(|raw| positive("page", raw)).transpose()?;
+        let number = self
+            .page
+            .as_deref()
+            .map(|raw| positive("page", raw))
+            .transpose()?;
         let number = match number {
             Some(n) => Some(n),
             None => self
@@ -42,7 +46,11 @@ impl PageQuery {
                 .map(|raw| positive("pageNumber", raw))
                 .transpose()?,
         };
-        let size = self.size.as_deref().map(|raw| positive("size", raw)).transpose()?;
+        let size = self
+            .size
+            .as_deref()
+            .map(|raw| positive("size", raw))
+            .transpose()?;
         let size = match size {
             Some(n) => Some(n),
             None => self
@@ -62,7 +70,12 @@ impl PageQuery {
 }
 
 /// Adds `page` and the `next`/`previous` links of a paginated list.
-pub fn decorate(body: &mut Map<String, Value>, links: &mut Map<String, Value>, page: Option<PageInfo>, self_href: &str) {
+pub fn decorate(
+    body: &mut Map<String, Value>,
+    links: &mut Map<String, Value>,
+    page: Option<PageInfo>,
+    self_href: &str,
+) {
     let Some(page) = page else {
         return;
     };

@@ -45,7 +45,11 @@ impl Urls {
         format!("{}/branches/{}", self.pacticipant(pacticipant), seg(branch))
     }
     pub fn branch_version(&self, pacticipant: &str, branch: &str, number: &str) -> String {
-        format!("{}/versions/{}", self.branch(pacticipant, branch), seg(number))
+        format!(
+            "{}/versions/{}",
+            self.branch(pacticipant, branch),
+            seg(number)
+        )
     }
     pub fn pact_pair(&self, provider: &str, consumer: &str) -> String {
         format!(
@@ -73,7 +77,11 @@ impl Urls {
     }
 }
 
-fn timestamps(body: &mut Map<String, Value>, created: chrono::DateTime<chrono::Utc>, updated: chrono::DateTime<chrono::Utc>) {
+fn timestamps(
+    body: &mut Map<String, Value>,
+    created: chrono::DateTime<chrono::Utc>,
+    updated: chrono::DateTime<chrono::Utc>,
+) {
     body.insert("createdAt".into(), json!(time::format(created)));
     if time::format(updated) != time::format(created) {
         body.insert("updatedAt".into(), json!(time::format(updated)));
@@ -99,7 +107,11 @@ pub fn pacticipant(urls: &Urls, p: &Pacticipant) -> Value {
     put_opt(&mut body, "displayName", p.display_name.clone());
     put_opt(&mut body, "repositoryUrl", p.repository_url.clone());
     put_opt(&mut body, "repositoryName", p.repository_name.clone());
-    put_opt(&mut body, "repositoryNamespace", p.repository_namespace.clone());
+    put_opt(
+        &mut body,
+        "repositoryNamespace",
+        p.repository_namespace.clone(),
+    );
     put_opt(&mut body, "mainBranch", p.main_branch.clone());
     timestamps(&mut body, p.created_at, p.updated_at);
     let self_href = urls.pacticipant(&p.name);
@@ -317,9 +329,15 @@ pub fn pact_summary(urls: &Urls, p: &Pact) -> Value {
 pub fn verification(urls: &Urls, v: &Verification) -> Value {
     let mut body = Map::new();
     body.insert("providerName".into(), json!(v.provider));
-    body.insert("providerApplicationVersion".into(), json!(v.provider_version));
+    body.insert(
+        "providerApplicationVersion".into(),
+        json!(v.provider_version),
+    );
     body.insert("success".into(), json!(v.success));
-    body.insert("verificationDate".into(), json!(time::format(v.execution_date)));
+    body.insert(
+        "verificationDate".into(),
+        json!(time::format(v.execution_date)),
+    );
     put_opt(&mut body, "buildUrl", v.build_url.clone());
     put_opt(&mut body, "testResults", v.test_results.clone());
     if let Some(verified_by) = &v.verified_by {
@@ -354,9 +372,17 @@ fn verified_by_json(sent: &Value) -> Value {
         _ => return sent.clone(),
     };
     if let Some(language) = sent.get("clientLanguage") {
-        put_opt(&mut out, "client_implementation", language.get("name").cloned());
+        put_opt(
+            &mut out,
+            "client_implementation",
+            language.get("name").cloned(),
+        );
         put_opt(&mut out, "client_version", language.get("version").cloned());
-        put_opt(&mut out, "client_test_framework", language.get("testFramework").cloned());
+        put_opt(
+            &mut out,
+            "client_test_framework",
+            language.get("testFramework").cloned(),
+        );
     }
     Value::Object(out)
 }

@@ -15,7 +15,9 @@ use std::sync::Arc;
 /// Opens the store named by a database URL (`sqlite://path`), applying migrations.
 pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Arc<dyn Store>> {
     match database_url.split_once("://").map(|(scheme, _)| scheme) {
-        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(database_url, options).await?)),
+        Some("sqlite") => Ok(Arc::new(
+            sqlite::SqliteStore::open(database_url, options).await?,
+        )),
         Some("postgres" | "postgresql") => Err(StoreError::Unsupported(
             "PostgreSQL support is not built yet: use a sqlite:// database URL".to_owned(),
         )),

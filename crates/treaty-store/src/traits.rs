@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use treaty_domain::model::{
-    Branch, Integration, NewVerification, Page, PageRequest, Pact, Pacticipant,
-    PacticipantFields, Tag, UpdateMode, Verification, Version,
+    Branch, Integration, NewVerification, Pact, Pacticipant, PacticipantFields, Page, PageRequest,
+    Tag, UpdateMode, Verification, Version,
 };
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::{OnConflict, PublishOutcome, PublishRequest};
@@ -63,11 +63,7 @@ pub trait PacticipantStore {
     /// Deletes a pacticipant and everything that belongs to it.
     async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool>;
     /// Labels a pacticipant. `None` when the pacticipant does not exist; the flag is true when the label is new.
-    async fn add_label(
-        &self,
-        pacticipant: &str,
-        label: &LabelName,
-    ) -> StoreResult<Option<bool>>;
+    async fn add_label(&self, pacticipant: &str, label: &LabelName) -> StoreResult<Option<bool>>;
     async fn has_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
     async fn remove_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
     async fn label_names(&self) -> StoreResult<Vec<String>>;
@@ -227,12 +223,21 @@ pub trait PactStore {
         filter: PactFilter,
     ) -> StoreResult<Vec<Pact>>;
     /// Pacts with a provider (all consumers), newest first; `Latest*` filters give one per consumer.
-    async fn pacts_for_provider(&self, provider: &str, filter: PactFilter) -> StoreResult<Vec<Pact>>;
+    async fn pacts_for_provider(
+        &self,
+        provider: &str,
+        filter: PactFilter,
+    ) -> StoreResult<Vec<Pact>>;
     /// The pacts a consumer version published, by provider name.
-    async fn pacts_of_consumer_version(&self, consumer: &str, version: &str) -> StoreResult<Vec<Pact>>;
+    async fn pacts_of_consumer_version(
+        &self,
+        consumer: &str,
+        version: &str,
+    ) -> StoreResult<Vec<Pact>>;
     /// The latest pact of every integration.
     async fn latest_pacts(&self) -> StoreResult<Vec<Pact>>;
-    async fn delete_pact(&self, consumer: &str, provider: &str, version: &str) -> StoreResult<bool>;
+    async fn delete_pact(&self, consumer: &str, provider: &str, version: &str)
+    -> StoreResult<bool>;
     /// Contract pairs, ordered by consumer then provider name.
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>>;
     /// Removes a pair's pacts and verifications.

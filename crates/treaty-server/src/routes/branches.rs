@@ -69,7 +69,10 @@ async fn list(
         "self".into(),
         titled(&self_href, format!("{pacticipant} branches"), None),
     );
-    links.insert("pb:pacticipant".into(), views::pacticipant_link(&urls, &pacticipant));
+    links.insert(
+        "pb:pacticipant".into(),
+        views::pacticipant_link(&urls, &pacticipant),
+    );
     pagination::decorate(&mut body, &mut links, branches.page, &self_href);
     body.insert("_links".into(), Value::Object(links));
     Ok(Hal::ok(Value::Object(body)))
@@ -129,7 +132,10 @@ async fn versions(
         return Err(branch_not_found(&pacticipant, &branch));
     }
     let urls = Urls::new(base.0);
-    let versions = state.store.branch_versions(&pacticipant, &branch, page).await?;
+    let versions = state
+        .store
+        .branch_versions(&pacticipant, &branch, page)
+        .await?;
     let self_href = format!("{}/versions", urls.branch(&pacticipant, &branch));
     Ok(Hal::ok(version_list(
         &urls,
@@ -156,7 +162,9 @@ async fn show_version(
         })?;
     let urls = Urls::new(base.0);
     let self_href = urls.branch_version(&pacticipant, &branch, &number);
-    Ok(Hal::ok(render(&state, &urls, &version, Some(self_href)).await?))
+    Ok(Hal::ok(
+        render(&state, &urls, &version, Some(self_href)).await?,
+    ))
 }
 
 /// Adds a version to a branch (creating all of them as needed); it becomes the head.

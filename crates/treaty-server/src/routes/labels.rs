@@ -57,7 +57,11 @@ async fn show(
             "No label '{label}' found for pacticipant '{pacticipant}'"
         )));
     }
-    Ok(Hal::ok(views::label(&Urls::new(base.0), &pacticipant, &label)))
+    Ok(Hal::ok(views::label(
+        &Urls::new(base.0),
+        &pacticipant,
+        &label,
+    )))
 }
 
 async fn add(
@@ -65,7 +69,8 @@ async fn add(
     base: BaseUrl,
     Path((pacticipant, label)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let parsed = LabelName::parse(label.as_str()).map_err(|e| ApiError::field("label", e.to_string()))?;
+    let parsed =
+        LabelName::parse(label.as_str()).map_err(|e| ApiError::field("label", e.to_string()))?;
     let created = state
         .store
         .add_label(&pacticipant, &parsed)

@@ -37,13 +37,21 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(verifications::router())
         .merge(integrations::router());
     if state.config.test_provider_states {
-        api = api.merge(provider_states::router());
+        api = api
+            .merge(provider_states::router())
+            .route("/test/error", axum::routing::any(test_error));
     }
     api.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state, middleware::render_errors))
+}
+
+/// A handler that panics, as the Pact Broker's `/test/error`: proves that a
+/// panic is answered with a 500 problem document and the server keeps serving.
+async fn test_error() -> &'static str {
+    panic!("test error raised on purpose by /test/error")
 }
 
 async fn not_found(request: Request) -> ApiError {

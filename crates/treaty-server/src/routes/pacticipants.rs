@@ -69,11 +69,12 @@ async fn list(
 ) -> ApiResult<Hal> {
     let page = query.page.request()?;
     let urls = Urls::new(base.0);
-    let pacticipants = state
-        .store
-        .pacticipants(query.q.as_deref(), page)
-        .await?;
-    Ok(Hal::ok(list_body(&urls, &pacticipants, &urls.pacticipants())))
+    let pacticipants = state.store.pacticipants(query.q.as_deref(), page).await?;
+    Ok(Hal::ok(list_body(
+        &urls,
+        &pacticipants,
+        &urls.pacticipants(),
+    )))
 }
 
 pub fn list_body(
@@ -132,10 +133,7 @@ async fn create(
         return Err(ApiError::field("name", "is missing"));
     };
     let name = parse_name("name", &raw_name)?;
-    let (pacticipant, created) = state
-        .store
-        .create_pacticipant(&name, body.fields())
-        .await?;
+    let (pacticipant, created) = state.store.create_pacticipant(&name, body.fields()).await?;
     let urls = Urls::new(base.0);
     let json = views::pacticipant(&urls, &pacticipant);
     Ok(if created {
@@ -155,7 +153,10 @@ async fn show(
         .pacticipant(&name)
         .await?
         .ok_or_else(|| not_found(&name))?;
-    Ok(Hal::ok(views::pacticipant(&Urls::new(base.0), &pacticipant)))
+    Ok(Hal::ok(views::pacticipant(
+        &Urls::new(base.0),
+        &pacticipant,
+    )))
 }
 
 pub fn not_found(name: &str) -> ApiError {

@@ -28,11 +28,17 @@ pub fn router() -> Router<AppState> {
         .route("/pacts/latest", get(latest_of_every_integration))
         .route(
             &pair("/version/{version}"),
-            get(by_version).put(put_pact).patch(patch_pact).delete(delete_pact),
+            get(by_version)
+                .put(put_pact)
+                .patch(patch_pact)
+                .delete(delete_pact),
         )
         .route(&pair("/versions/{version}"), get(by_version))
         .route(&pair("/pact-version/{sha}"), get(by_sha))
-        .route(&pair("/pact-version/{sha}/metadata/{metadata}"), get(by_sha_with_metadata))
+        .route(
+            &pair("/pact-version/{sha}/metadata/{metadata}"),
+            get(by_sha_with_metadata),
+        )
         .route(&pair("/latest"), get(latest))
         .route(&pair("/latest-untagged"), get(latest_untagged))
         .route(&pair("/latest/{tag}"), get(latest_tagged))
@@ -40,17 +46,38 @@ pub fn router() -> Router<AppState> {
         .route(&pair("/versions"), get(all_versions))
         .route(&pair("/tag/{tag}"), get(tagged_versions))
         .route(&pair("/branch/versions"), get(main_branch_versions))
-        .route(&pair("/branch/latest/versions"), get(latest_main_branch_versions))
+        .route(
+            &pair("/branch/latest/versions"),
+            get(latest_main_branch_versions),
+        )
         .route(&pair("/branch/{branch}"), get(branch_versions))
-        .route(&pair("/branch/{branch}/latest/versions"), get(latest_branch_versions))
+        .route(
+            &pair("/branch/{branch}/latest/versions"),
+            get(latest_branch_versions),
+        )
         .route("/pacts/provider/{provider}", get(provider_all))
         .route("/pacts/provider/{provider}/latest", get(provider_latest))
-        .route("/pacts/provider/{provider}/latest/{tag}", get(provider_latest_tagged))
+        .route(
+            "/pacts/provider/{provider}/latest/{tag}",
+            get(provider_latest_tagged),
+        )
         .route("/pacts/provider/{provider}/tag/{tag}", get(provider_tagged))
-        .route("/pacts/provider/{provider}/branch", get(provider_main_branch))
-        .route("/pacts/provider/{provider}/branch/latest", get(provider_latest_main_branch))
-        .route("/pacts/provider/{provider}/branch/{branch}", get(provider_branch))
-        .route("/pacts/provider/{provider}/branch/{branch}/latest", get(provider_latest_branch))
+        .route(
+            "/pacts/provider/{provider}/branch",
+            get(provider_main_branch),
+        )
+        .route(
+            "/pacts/provider/{provider}/branch/latest",
+            get(provider_latest_main_branch),
+        )
+        .route(
+            "/pacts/provider/{provider}/branch/{branch}",
+            get(provider_branch),
+        )
+        .route(
+            "/pacts/provider/{provider}/branch/{branch}/latest",
+            get(provider_latest_branch),
+        )
 }
 
 fn pact_not_found(consumer: &str, provider: &str, what: &str) -> ApiError {
@@ -81,7 +108,15 @@ async fn by_version(
     Path((provider, consumer, version)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
     let what = format!("for consumer version {version}");
-    one(&state, base, &consumer, &provider, PactSelector::ConsumerVersion(version), &what).await
+    one(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactSelector::ConsumerVersion(version),
+        &what,
+    )
+    .await
 }
 
 async fn by_sha(
@@ -90,7 +125,15 @@ async fn by_sha(
     Path((provider, consumer, sha)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
     let what = format!("with content hash {sha}");
-    one(&state, base, &consumer, &provider, PactSelector::Sha(sha), &what).await
+    one(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactSelector::Sha(sha),
+        &what,
+    )
+    .await
 }
 
 /// The metadata segment carries how the pact was selected for verification;
@@ -101,7 +144,15 @@ async fn by_sha_with_metadata(
     Path((provider, consumer, sha, _metadata)): Path<(String, String, String, String)>,
 ) -> ApiResult<Hal> {
     let what = format!("with content hash {sha}");
-    one(&state, base, &consumer, &provider, PactSelector::Sha(sha), &what).await
+    one(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactSelector::Sha(sha),
+        &what,
+    )
+    .await
 }
 
 async fn latest(
@@ -117,7 +168,15 @@ async fn latest_untagged(
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    one(&state, base, &consumer, &provider, PactSelector::LatestUntagged, "for an untagged version").await
+    one(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactSelector::LatestUntagged,
+        "for an untagged version",
+    )
+    .await
 }
 
 async fn latest_tagged(
@@ -126,7 +185,15 @@ async fn latest_tagged(
     Path((provider, consumer, tag)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
     let what = format!("for a version tagged '{tag}'");
-    one(&state, base, &consumer, &provider, PactSelector::LatestWithTag(tag), &what).await
+    one(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactSelector::LatestWithTag(tag),
+        &what,
+    )
+    .await
 }
 
 async fn latest_on_branch(
@@ -135,7 +202,15 @@ async fn latest_on_branch(
     Path((provider, consumer, branch)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
     let what = format!("for a version from branch '{branch}'");
-    one(&state, base, &consumer, &provider, PactSelector::LatestOnBranch(branch), &what).await
+    one(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactSelector::LatestOnBranch(branch),
+        &what,
+    )
+    .await
 }
 
 /// Publishes a pact for one consumer version: the raw pact is the body.
@@ -177,7 +252,9 @@ async fn write_pact(
             if named != path_name.as_str() {
                 errors.insert(
                     role.into(),
-                    json!([format!("name in pact '{named}' does not match name in URL path '{path_name}'.")]),
+                    json!([format!(
+                        "name in pact '{named}' does not match name in URL path '{path_name}'."
+                    )]),
                 );
             }
         }
@@ -190,11 +267,21 @@ async fn write_pact(
     let number = parse_version("consumerVersionNumber", &version)?;
     let outcome = state
         .store
-        .put_pact(&consumer_name, &provider_name, &number, document, on_conflict)
+        .put_pact(
+            &consumer_name,
+            &provider_name,
+            &number,
+            document,
+            on_conflict,
+        )
         .await?;
     let pact = state
         .store
-        .pact(&consumer, &provider, PactSelector::ConsumerVersion(version.clone()))
+        .pact(
+            &consumer,
+            &provider,
+            PactSelector::ConsumerVersion(version.clone()),
+        )
         .await?
         .ok_or_else(|| ApiError::Internal("a pact just published could not be read".into()))?;
     let urls = Urls::new(base.0);
@@ -211,8 +298,16 @@ async fn delete_pact(
     base: BaseUrl,
     Path((provider, consumer, version)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
-    if !state.store.delete_pact(&consumer, &provider, &version).await? {
-        return Err(pact_not_found(&consumer, &provider, &format!("for consumer version {version}")));
+    if !state
+        .store
+        .delete_pact(&consumer, &provider, &version)
+        .await?
+    {
+        return Err(pact_not_found(
+            &consumer,
+            &provider,
+            &format!("for consumer version {version}"),
+        ));
     }
     let urls = Urls::new(base.0);
     Ok(Hal::ok(json!({
@@ -224,7 +319,13 @@ async fn delete_pact(
 }
 
 /// A list of pact versions of one pair.
-fn pair_list(urls: &Urls, consumer: &str, provider: &str, pacts: &[Pact], self_href: String) -> Value {
+fn pair_list(
+    urls: &Urls,
+    consumer: &str,
+    provider: &str,
+    pacts: &[Pact],
+    self_href: String,
+) -> Value {
     json!({
         "_embedded": {
             "pacts": pacts.iter().map(|p| json!({
@@ -256,10 +357,15 @@ async fn list_pair(
             return Err(pacticipant_not_found(name));
         }
     }
-    let pacts = state.store.pacts_between(consumer, provider, filter).await?;
+    let pacts = state
+        .store
+        .pacts_between(consumer, provider, filter)
+        .await?;
     let urls = Urls::new(base.0);
     let self_href = format!("{}{suffix}", urls.pact_pair(provider, consumer));
-    Ok(Hal::ok(pair_list(&urls, consumer, provider, &pacts, self_href)))
+    Ok(Hal::ok(pair_list(
+        &urls, consumer, provider, &pacts, self_href,
+    )))
 }
 
 async fn all_versions(
@@ -267,7 +373,15 @@ async fn all_versions(
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    list_pair(&state, base, &consumer, &provider, PactFilter::All, "/versions").await
+    list_pair(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactFilter::All,
+        "/versions",
+    )
+    .await
 }
 
 async fn tagged_versions(
@@ -276,7 +390,15 @@ async fn tagged_versions(
     Path((provider, consumer, tag)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
     let suffix = format!("/tag/{}", hal::seg(&tag));
-    list_pair(&state, base, &consumer, &provider, PactFilter::WithTag(tag), &suffix).await
+    list_pair(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactFilter::WithTag(tag),
+        &suffix,
+    )
+    .await
 }
 
 async fn branch_versions(
@@ -285,7 +407,15 @@ async fn branch_versions(
     Path((provider, consumer, branch)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
     let suffix = format!("/branch/{}", hal::seg(&branch));
-    list_pair(&state, base, &consumer, &provider, PactFilter::OnBranch(branch), &suffix).await
+    list_pair(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactFilter::OnBranch(branch),
+        &suffix,
+    )
+    .await
 }
 
 async fn latest_branch_versions(
@@ -294,7 +424,15 @@ async fn latest_branch_versions(
     Path((provider, consumer, branch)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
     let suffix = format!("/branch/{}/latest/versions", hal::seg(&branch));
-    list_pair(&state, base, &consumer, &provider, PactFilter::LatestOnBranch(branch), &suffix).await
+    list_pair(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactFilter::LatestOnBranch(branch),
+        &suffix,
+    )
+    .await
 }
 
 async fn main_branch_versions(
@@ -302,7 +440,15 @@ async fn main_branch_versions(
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    list_pair(&state, base, &consumer, &provider, PactFilter::OnMainBranch, "/branch/versions").await
+    list_pair(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactFilter::OnMainBranch,
+        "/branch/versions",
+    )
+    .await
 }
 
 async fn latest_main_branch_versions(
@@ -310,7 +456,15 @@ async fn latest_main_branch_versions(
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    list_pair(&state, base, &consumer, &provider, PactFilter::LatestOnMainBranch, "/branch/latest/versions").await
+    list_pair(
+        &state,
+        base,
+        &consumer,
+        &provider,
+        PactFilter::LatestOnMainBranch,
+        "/branch/latest/versions",
+    )
+    .await
 }
 
 /// Pacts with a provider: `pb:pacts` links named by consumer (the verifier
@@ -359,7 +513,15 @@ async fn provider_latest(
     Path(provider): Path<String>,
 ) -> ApiResult<Hal> {
     let title = format!("Latest pact versions for the provider {provider}");
-    list_provider(&state, base, &provider, PactFilter::Latest, "/latest", title).await
+    list_provider(
+        &state,
+        base,
+        &provider,
+        PactFilter::Latest,
+        "/latest",
+        title,
+    )
+    .await
 }
 
 async fn provider_latest_tagged(
@@ -367,9 +529,19 @@ async fn provider_latest_tagged(
     base: BaseUrl,
     Path((provider, tag)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    let title = format!("Latest pact versions for the provider {provider} with consumer version tag '{tag}'");
+    let title = format!(
+        "Latest pact versions for the provider {provider} with consumer version tag '{tag}'"
+    );
     let suffix = format!("/latest/{}", hal::seg(&tag));
-    list_provider(&state, base, &provider, PactFilter::LatestWithTag(tag), &suffix, title).await
+    list_provider(
+        &state,
+        base,
+        &provider,
+        PactFilter::LatestWithTag(tag),
+        &suffix,
+        title,
+    )
+    .await
 }
 
 async fn provider_tagged(
@@ -377,9 +549,18 @@ async fn provider_tagged(
     base: BaseUrl,
     Path((provider, tag)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    let title = format!("All pact versions for the provider {provider} with consumer version tag '{tag}'");
+    let title =
+        format!("All pact versions for the provider {provider} with consumer version tag '{tag}'");
     let suffix = format!("/tag/{}", hal::seg(&tag));
-    list_provider(&state, base, &provider, PactFilter::WithTag(tag), &suffix, title).await
+    list_provider(
+        &state,
+        base,
+        &provider,
+        PactFilter::WithTag(tag),
+        &suffix,
+        title,
+    )
+    .await
 }
 
 async fn provider_main_branch(
@@ -387,8 +568,17 @@ async fn provider_main_branch(
     base: BaseUrl,
     Path(provider): Path<String>,
 ) -> ApiResult<Hal> {
-    let title = format!("All pact versions for the provider {provider} from the consumers' main branches");
-    list_provider(&state, base, &provider, PactFilter::OnMainBranch, "/branch", title).await
+    let title =
+        format!("All pact versions for the provider {provider} from the consumers' main branches");
+    list_provider(
+        &state,
+        base,
+        &provider,
+        PactFilter::OnMainBranch,
+        "/branch",
+        title,
+    )
+    .await
 }
 
 async fn provider_latest_main_branch(
@@ -396,8 +586,18 @@ async fn provider_latest_main_branch(
     base: BaseUrl,
     Path(provider): Path<String>,
 ) -> ApiResult<Hal> {
-    let title = format!("Latest pact versions for the provider {provider} from the consumers' main branches");
-    list_provider(&state, base, &provider, PactFilter::LatestOnMainBranch, "/branch/latest", title).await
+    let title = format!(
+        "Latest pact versions for the provider {provider} from the consumers' main branches"
+    );
+    list_provider(
+        &state,
+        base,
+        &provider,
+        PactFilter::LatestOnMainBranch,
+        "/branch/latest",
+        title,
+    )
+    .await
 }
 
 async fn provider_branch(
@@ -405,9 +605,18 @@ async fn provider_branch(
     base: BaseUrl,
     Path((provider, branch)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    let title = format!("All pact versions for the provider {provider} from consumer branch '{branch}'");
+    let title =
+        format!("All pact versions for the provider {provider} from consumer branch '{branch}'");
     let suffix = format!("/branch/{}", hal::seg(&branch));
-    list_provider(&state, base, &provider, PactFilter::OnBranch(branch), &suffix, title).await
+    list_provider(
+        &state,
+        base,
+        &provider,
+        PactFilter::OnBranch(branch),
+        &suffix,
+        title,
+    )
+    .await
 }
 
 async fn provider_latest_branch(
@@ -415,9 +624,18 @@ async fn provider_latest_branch(
     base: BaseUrl,
     Path((provider, branch)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    let title = format!("Latest pact versions for the provider {provider} from consumer branch '{branch}'");
+    let title =
+        format!("Latest pact versions for the provider {provider} from consumer branch '{branch}'");
     let suffix = format!("/branch/{}/latest", hal::seg(&branch));
-    list_provider(&state, base, &provider, PactFilter::LatestOnBranch(branch), &suffix, title).await
+    list_provider(
+        &state,
+        base,
+        &provider,
+        PactFilter::LatestOnBranch(branch),
+        &suffix,
+        title,
+    )
+    .await
 }
 
 async fn latest_of_every_integration(

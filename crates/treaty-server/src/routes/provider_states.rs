@@ -20,7 +20,10 @@ pub fn router() -> Router<AppState> {
 /// verifier's `{"consumer","state","states","params"}`.
 async fn change_state(State(state): State<AppState>, raw: RawBody) -> ApiResult<Hal> {
     let body = raw.json_value()?;
-    let action = body.get("action").and_then(Value::as_str).unwrap_or("setup");
+    let action = body
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("setup");
     if action == "teardown" {
         return Ok(Hal::ok(json!({})));
     }

@@ -77,12 +77,22 @@ fn parse_request(body: &Value) -> Result<PublishRequest, FieldErrors> {
         problems.add("", "the request body must be a JSON object");
         return Err(problems.0);
     }
-    let pacticipant = required_string(body, "pacticipantName", &mut problems)
-        .and_then(|raw| PacticipantName::parse(raw).map_err(|e| problems.add("pacticipantName", e.to_string())).ok());
-    let version = required_string(body, "pacticipantVersionNumber", &mut problems)
-        .and_then(|raw| VersionNumber::parse(raw).map_err(|e| problems.add("pacticipantVersionNumber", e.to_string())).ok());
-    let branch = optional_string(body, "branch", &mut problems)
-        .and_then(|raw| BranchName::parse(raw).map_err(|e| problems.add("branch", e.to_string())).ok());
+    let pacticipant = required_string(body, "pacticipantName", &mut problems).and_then(|raw| {
+        PacticipantName::parse(raw)
+            .map_err(|e| problems.add("pacticipantName", e.to_string()))
+            .ok()
+    });
+    let version =
+        required_string(body, "pacticipantVersionNumber", &mut problems).and_then(|raw| {
+            VersionNumber::parse(raw)
+                .map_err(|e| problems.add("pacticipantVersionNumber", e.to_string()))
+                .ok()
+        });
+    let branch = optional_string(body, "branch", &mut problems).and_then(|raw| {
+        BranchName::parse(raw)
+            .map_err(|e| problems.add("branch", e.to_string()))
+            .ok()
+    });
     let build_url = optional_string(body, "buildUrl", &mut problems).map(str::to_owned);
     let mut tags = Vec::new();
     match body.get("tags") {
@@ -106,7 +116,9 @@ fn parse_request(body: &Value) -> Result<PublishRequest, FieldErrors> {
         }
         Some(Value::Array(items)) => {
             for (index, item) in items.iter().enumerate() {
-                if let Some(contract) = parse_contract(item, index, pacticipant.as_ref(), &mut problems) {
+                if let Some(contract) =
+                    parse_contract(item, index, pacticipant.as_ref(), &mut problems)
+                {
                     contracts.push(contract);
                 }
             }
@@ -271,7 +283,13 @@ async fn publish_contracts(
     let tag_links: Vec<Value> = request
         .tags
         .iter()
-        .map(|t| titled(urls.tag(consumer, version, t.as_str()), "Tag", Some(t.as_str())))
+        .map(|t| {
+            titled(
+                urls.tag(consumer, version, t.as_str()),
+                "Tag",
+                Some(t.as_str()),
+            )
+        })
         .collect();
     let contract_links: Vec<Value> = outcome
         .contracts
@@ -280,7 +298,10 @@ async fn publish_contracts(
             titled(
                 urls.pact(&c.provider, consumer, version),
                 "Pact",
-                Some(&format!("Pact between {consumer} ({version}) and {}", c.provider)),
+                Some(&format!(
+                    "Pact between {consumer} ({version}) and {}",
+                    c.provider
+                )),
             )
         })
         .collect();
@@ -332,7 +353,10 @@ mod tests {
         let errors = parse_request(&body).unwrap_err();
         let text = errors["contracts"].to_string();
         assert!(text.contains("not valid base64"), "{text}");
-        assert!(text.contains("consumer name in contract content 'Other'"), "{text}");
+        assert!(
+            text.contains("consumer name in contract content 'Other'"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -53,7 +53,8 @@ async fn put(
     raw.json_value()?;
     let name = parse_name("pacticipant", &pacticipant)?;
     let number = parse_version("version", &version)?;
-    let tag_name = TagName::parse(tag.as_str()).map_err(|e| ApiError::field("tag", e.to_string()))?;
+    let tag_name =
+        TagName::parse(tag.as_str()).map_err(|e| ApiError::field("tag", e.to_string()))?;
     let (tag, created) = state.store.add_tag(&name, &number, &tag_name).await?;
     let urls = Urls::new(base.0);
     let body = views::tag(&urls, &tag);

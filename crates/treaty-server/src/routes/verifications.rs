@@ -21,18 +21,30 @@ const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
 pub fn router() -> Router<AppState> {
     let pair = |suffix: &str| format!("{PAIR}{suffix}");
     Router::new()
-        .route(&pair("/pact-version/{sha}/verification-results"), post(publish))
+        .route(
+            &pair("/pact-version/{sha}/verification-results"),
+            post(publish),
+        )
         .route(
             &pair("/pact-version/{sha}/metadata/{metadata}/verification-results"),
             post(publish_with_metadata),
         )
-        .route(&pair("/pact-version/{sha}/verification-results/{number}"), get(show))
+        .route(
+            &pair("/pact-version/{sha}/verification-results/{number}"),
+            get(show),
+        )
         .route(
             &pair("/pact-version/{sha}/metadata/{metadata}/verification-results/{number}"),
             get(show_with_metadata),
         )
-        .route(&pair("/version/{version}/verification-results/latest"), get(latest_for_version))
-        .route(&pair("/latest/verification-results/latest"), get(latest_for_latest_pact))
+        .route(
+            &pair("/version/{version}/verification-results/latest"),
+            get(latest_for_version),
+        )
+        .route(
+            &pair("/latest/verification-results/latest"),
+            get(latest_for_latest_pact),
+        )
         .route(
             "/verification-results/consumer/{consumer}/version/{version}/latest",
             get(latest_for_consumer_version),
@@ -57,7 +69,10 @@ fn parse(body: &Value) -> ApiResult<NewVerification> {
         Some(Value::String(s)) => match parse_version("providerApplicationVersion", s) {
             Ok(v) => Some(v),
             Err(_) => {
-                errors.insert("providerApplicationVersion".into(), json!(["cannot be blank or contain control characters"]));
+                errors.insert(
+                    "providerApplicationVersion".into(),
+                    json!(["cannot be blank or contain control characters"]),
+                );
                 None
             }
         },
@@ -66,7 +81,10 @@ fn parse(body: &Value) -> ApiResult<NewVerification> {
             None
         }
         Some(_) => {
-            errors.insert("providerApplicationVersion".into(), json!(["must be a string"]));
+            errors.insert(
+                "providerApplicationVersion".into(),
+                json!(["must be a string"]),
+            );
             None
         }
     };
@@ -91,8 +109,13 @@ fn parse(body: &Value) -> ApiResult<NewVerification> {
 }
 
 fn url_like(raw: &str) -> bool {
-    raw.split_once("://")
-        .is_some_and(|(scheme, rest)| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && !rest.is_empty())
+    raw.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !rest.is_empty()
+    })
 }
 
 async fn publish_to(
@@ -156,7 +179,10 @@ async fn find(
         .verification(consumer, provider, sha, number)
         .await?
         .ok_or_else(|| ApiError::NotFound("No verification result found".to_owned()))?;
-    Ok(Hal::ok(views::verification(&Urls::new(base.0), &verification)))
+    Ok(Hal::ok(views::verification(
+        &Urls::new(base.0),
+        &verification,
+    )))
 }
 
 async fn show(
@@ -170,7 +196,13 @@ async fn show(
 async fn show_with_metadata(
     State(state): State<AppState>,
     base: BaseUrl,
-    Path((provider, consumer, sha, _metadata, number)): Path<(String, String, String, String, String)>,
+    Path((provider, consumer, sha, _metadata, number)): Path<(
+        String,
+        String,
+        String,
+        String,
+        String,
+    )>,
 ) -> ApiResult<Hal> {
     find(&state, base, &provider, &consumer, &sha, &number).await
 }
@@ -186,7 +218,9 @@ async fn latest_for_selector(
         .store
         .pact(consumer, provider, selector)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("No pact between {consumer} and {provider} found")))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("No pact between {consumer} and {provider} found"))
+        })?;
     find(state, base, provider, consumer, &pact.sha, "latest").await
 }
 
@@ -195,7 +229,14 @@ async fn latest_for_version(
     base: BaseUrl,
     Path((provider, consumer, version)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
-    latest_for_selector(&state, base, &provider, &consumer, PactSelector::ConsumerVersion(version)).await
+    latest_for_selector(
+        &state,
+        base,
+        &provider,
+        &consumer,
+        PactSelector::ConsumerVersion(version),
+    )
+    .await
 }
 
 async fn latest_for_latest_pact(

@@ -28,8 +28,14 @@ pub fn router() -> Router<AppState> {
             get(show).put(put).patch(patch).delete(delete),
         )
         .route("/pacticipants/{pacticipant}/latest-version", get(latest))
-        .route("/pacticipants/{pacticipant}/latest-version/{tag}", get(latest_tagged))
-        .route("/pacticipants/{pacticipant}/tags/{tag}/versions", get(tagged))
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}",
+            get(latest_tagged),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/tags/{tag}/versions",
+            get(tagged),
+        )
 }
 
 pub fn version_not_found(pacticipant: &str, number: &str) -> ApiError {
@@ -43,7 +49,12 @@ pub fn parse_version(field: &str, raw: &str) -> ApiResult<VersionNumber> {
 }
 
 /// A version with the pacts it published, as a response body.
-pub async fn render(state: &AppState, urls: &Urls, version: &Version, self_href: Option<String>) -> ApiResult<Value> {
+pub async fn render(
+    state: &AppState,
+    urls: &Urls,
+    version: &Version,
+    self_href: Option<String>,
+) -> ApiResult<Value> {
     let pacts = state
         .store
         .pacts_of_consumer_version(&version.pacticipant, &version.number)
@@ -58,7 +69,13 @@ async fn require_pacticipant(state: &AppState, name: &str) -> ApiResult<()> {
     }
 }
 
-pub fn version_list(urls: &Urls, pacticipant: &str, versions: &treaty_domain::model::Page<Version>, self_href: &str, title: &str) -> Value {
+pub fn version_list(
+    urls: &Urls,
+    pacticipant: &str,
+    versions: &treaty_domain::model::Page<Version>,
+    self_href: &str,
+    title: &str,
+) -> Value {
     let embedded: Vec<Value> = versions
         .items
         .iter()
@@ -68,11 +85,20 @@ pub fn version_list(urls: &Urls, pacticipant: &str, versions: &treaty_domain::mo
     body.insert("_embedded".into(), json!({ "versions": embedded }));
     let mut links = Map::new();
     links.insert("self".into(), titled(self_href, title, None));
-    links.insert("pb:pacticipant".into(), views::pacticipant_link(urls, pacticipant));
+    links.insert(
+        "pb:pacticipant".into(),
+        views::pacticipant_link(urls, pacticipant),
+    );
     let items: Vec<Value> = versions
         .items
         .iter()
-        .map(|v| titled(urls.version(pacticipant, &v.number), "Version", Some(&v.number)))
+        .map(|v| {
+            titled(
+                urls.version(pacticipant, &v.number),
+                "Version",
+                Some(&v.number),
+            )
+        })
         .collect();
     links.insert("pb:versions".into(), Value::Array(items.clone()));
     links.insert("versions".into(), Value::Array(items));
@@ -137,7 +163,9 @@ impl VersionBody {
             .tags
             .map(|tags| {
                 tags.into_iter()
-                    .map(|t| TagName::parse(t.name).map_err(|e| ApiError::field("tags", e.to_string())))
+                    .map(|t| {
+                        TagName::parse(t.name).map_err(|e| ApiError::field("tags", e.to_string()))
+                    })
                     .collect::<ApiResult<Vec<_>>>()
             })
             .transpose()?;
@@ -182,7 +210,16 @@ async fn put(
     Path((pacticipant, number)): Path<(String, String)>,
     raw: RawBody,
 ) -> ApiResult<Response> {
-    write(state, base, pacticipant, number, raw, &["application/json"], true).await
+    write(
+        state,
+        base,
+        pacticipant,
+        number,
+        raw,
+        &["application/json"],
+        true,
+    )
+    .await
 }
 
 async fn patch(
@@ -191,7 +228,16 @@ async fn patch(
     Path((pacticipant, number)): Path<(String, String)>,
     raw: RawBody,
 ) -> ApiResult<Response> {
-    write(state, base, pacticipant, number, raw, &["application/merge-patch+json"], false).await
+    write(
+        state,
+        base,
+        pacticipant,
+        number,
+        raw,
+        &["application/merge-patch+json"],
+        false,
+    )
+    .await
 }
 
 async fn delete(
@@ -214,7 +260,9 @@ async fn latest(
         .store
         .latest_version(&pacticipant, LatestVersion::Any)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("No versions found for pacticipant '{pacticipant}'")))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("No versions found for pacticipant '{pacticipant}'"))
+        })?;
     let urls = Urls::new(base.0);
     Ok(Hal::ok(render(&state, &urls, &version, None).await?))
 }
@@ -249,7 +297,11 @@ async fn tagged(
         items: versions,
         page: None,
     };
-    let self_href = format!("{}/tags/{}/versions", urls.pacticipant(&pacticipant), hal::seg(&tag));
+    let self_href = format!(
+        "{}/tags/{}/versions",
+        urls.pacticipant(&pacticipant),
+        hal::seg(&tag)
+    );
     Ok(Hal::ok(version_list(
         &urls,
         &pacticipant,

@@ -2,12 +2,12 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use treaty_domain::model::{
-    Page, PageInfo, PageRequest, Pacticipant, PacticipantFields, UpdateMode,
+    Pacticipant, PacticipantFields, Page, PageInfo, PageRequest, UpdateMode,
 };
 use treaty_domain::{LabelName, PacticipantName};
 
 use super::rows::{self, split_list};
-use super::{dynamic, Conn, SqliteStore, now};
+use super::{Conn, SqliteStore, dynamic, now};
 use crate::{PacticipantStore, StoreResult};
 
 const PACTICIPANT_SELECT: &str = "
@@ -75,7 +75,10 @@ impl SqliteStore {
             query = query.bind(argument);
         }
         let rows = query.fetch_all(self.reader()).await?;
-        let items = rows.iter().map(pacticipant_from_row).collect::<StoreResult<_>>()?;
+        let items = rows
+            .iter()
+            .map(pacticipant_from_row)
+            .collect::<StoreResult<_>>()?;
         let page = match page {
             None => None,
             Some(page) => {

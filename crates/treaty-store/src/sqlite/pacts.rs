@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use treaty_domain::model::{Integration, Page, PageInfo, PageRequest, Pact, VerificationSummary};
+use treaty_domain::model::{Integration, Pact, Page, PageInfo, PageRequest, VerificationSummary};
 use treaty_domain::pact::{self, PactDocument};
 use treaty_domain::publish::{
     self, ContractOutcome, ContractStatus, OnConflict, PublishOutcome, PublishRequest,
@@ -13,7 +13,7 @@ use treaty_domain::{PacticipantName, VersionNumber};
 
 use super::rows;
 use super::versions::tag_version;
-use super::{dynamic, Conn, SqliteStore, now};
+use super::{Conn, SqliteStore, dynamic, now};
 use crate::{PactFilter, PactSelector, PactStore, PutPactOutcome, StoreError, StoreResult};
 
 const PACT_SELECT: &str = "
@@ -26,9 +26,11 @@ JOIN versions v ON v.id = pp.consumer_version_id
 JOIN pact_contents pc ON pc.id = pp.pact_content_id";
 
 const HAS_TAG: &str = "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)";
-const ON_BRANCH: &str = "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+const ON_BRANCH: &str =
+    "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
     WHERE bv.version_id = v.id AND b.name = ?)";
-const ON_MAIN_BRANCH: &str = "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+const ON_MAIN_BRANCH: &str =
+    "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
     WHERE bv.version_id = v.id AND b.name = c.main_branch)";
 
 fn pact_from_row(row: &SqliteRow) -> StoreResult<Pact> {
@@ -100,7 +102,9 @@ async fn previous_sha(
     tag: Option<&str>,
 ) -> StoreResult<Option<String>> {
     let condition = match tag {
-        Some(_) => "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = pp.consumer_version_id AND t.name = ?)",
+        Some(_) => {
+            "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = pp.consumer_version_id AND t.name = ?)"
+        }
         None => "NOT EXISTS (SELECT 1 FROM tags t WHERE t.version_id = pp.consumer_version_id)",
     };
     let sql = format!(
@@ -238,11 +242,12 @@ async fn publish_one(
             });
         }
     } else {
-        let tags: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name")
-                .bind(version_id)
-                .fetch_all(&mut *conn)
-                .await?;
+        let tags: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name",
+        )
+        .bind(version_id)
+        .fetch_all(&mut *conn)
+        .await?;
         let mut previous: HashMap<Option<String>, Option<String>> = HashMap::new();
         if tags.is_empty() {
             let sha = previous_sha(conn, consumer_id, provider_id, version_id, None).await?;
@@ -253,10 +258,7 @@ async fn publish_one(
             previous.insert(Some(tag.clone()), sha);
         }
         let reasons = publish::content_changed_reasons(&tags, &sha, |tag| {
-            previous
-                .get(&tag.map(str::to_owned))
-                .cloned()
-                .flatten()
+            previous.get(&tag.map(str::to_owned)).cloned().flatten()
         });
         let content_id = store_content(conn, consumer_id, provider_id, document, at).await?;
         sqlx::query(
@@ -319,7 +321,8 @@ impl PactStore for SqliteStore {
                 .await?;
         }
         if let Some(branch) = &request.branch {
-            rows::add_to_branch(&mut tx, consumer_id, version_id, branch.as_str(), false, at).await?;
+            rows::add_to_branch(&mut tx, consumer_id, version_id, branch.as_str(), false, at)
+                .await?;
         }
         for tag in &request.tags {
             tag_version(&mut tx, consumer_id, version_id, tag.as_str(), at).await?;
@@ -374,7 +377,8 @@ impl PactStore for SqliteStore {
         let mut tx = self.begin().await?;
         let (consumer_id, _) = rows::ensure_pacticipant(&mut tx, consumer.as_str(), at).await?;
         let (provider_id, _) = rows::ensure_pacticipant(&mut tx, provider.as_str(), at).await?;
-        let (version_id, _) = rows::ensure_version(&mut tx, consumer_id, version.as_str(), at).await?;
+        let (version_id, _) =
+            rows::ensure_version(&mut tx, consumer_id, version.as_str(), at).await?;
         let published = publish_one(
             &mut tx,
             consumer.as_str(),
@@ -446,7 +450,11 @@ impl PactStore for SqliteStore {
         Ok(pacts)
     }
 
-    async fn pacts_for_provider(&self, provider: &str, filter: PactFilter) -> StoreResult<Vec<Pact>> {
+    async fn pacts_for_provider(
+        &self,
+        provider: &str,
+        filter: PactFilter,
+    ) -> StoreResult<Vec<Pact>> {
         let (condition, argument, latest) = filter_clause(&filter);
         let mut conditions = vec!["pr.name = ?"];
         let mut arguments = vec![provider];
@@ -455,7 +463,11 @@ impl PactStore for SqliteStore {
         self.query_pacts(&conditions, &arguments, latest).await
     }
 
-    async fn pacts_of_consumer_version(&self, consumer: &str, version: &str) -> StoreResult<Vec<Pact>> {
+    async fn pacts_of_consumer_version(
+        &self,
+        consumer: &str,
+        version: &str,
+    ) -> StoreResult<Vec<Pact>> {
         self.query_pacts(&["c.name = ?", "v.number = ?"], &[consumer, version], false)
             .await
     }
@@ -470,7 +482,12 @@ impl PactStore for SqliteStore {
         rows.iter().map(pact_from_row).collect()
     }
 
-    async fn delete_pact(&self, consumer: &str, provider: &str, version: &str) -> StoreResult<bool> {
+    async fn delete_pact(
+        &self,
+        consumer: &str,
+        provider: &str,
+        version: &str,
+    ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let deleted = sqlx::query(
             "DELETE FROM pact_publications WHERE id IN (
@@ -513,7 +530,8 @@ impl PactStore for SqliteStore {
             .map(|row| {
                 let success: Option<bool> = row.try_get("verification_success")?;
                 let verified_at: Option<DateTime<Utc>> = row.try_get("verified_at")?;
-                let provider_version: Option<String> = row.try_get("verification_provider_version")?;
+                let provider_version: Option<String> =
+                    row.try_get("verification_provider_version")?;
                 Ok(Integration {
                     consumer: row.try_get("consumer")?,
                     provider: row.try_get("provider")?,

@@ -14,10 +14,12 @@ pub(crate) const ITEM_SEP: char = '\u{1f}';
 pub(crate) const FIELD_SEP: char = '\u{1e}';
 
 pub(crate) async fn pacticipant_id(conn: &mut Conn, name: &str) -> StoreResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = ?")
-        .bind(name)
-        .fetch_optional(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = ?")
+            .bind(name)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// Finds or creates a pacticipant; the flag is true when created.
@@ -153,12 +155,14 @@ pub(crate) async fn add_to_branch(
         .execute(&mut *conn)
         .await?;
     } else {
-        sqlx::query("UPDATE branch_versions SET updated_at = ? WHERE branch_id = ? AND version_id = ?")
-            .bind(now)
-            .bind(branch_id)
-            .bind(version_id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE branch_versions SET updated_at = ? WHERE branch_id = ? AND version_id = ?",
+        )
+        .bind(now)
+        .bind(branch_id)
+        .bind(version_id)
+        .execute(&mut *conn)
+        .await?;
     }
     sqlx::query("UPDATE branches SET head_version_id = ?, updated_at = ? WHERE id = ?")
         .bind(version_id)

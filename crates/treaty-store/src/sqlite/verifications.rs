@@ -5,7 +5,7 @@ use treaty_domain::model::{NewVerification, Verification};
 
 use super::pacts::touch_integration;
 use super::rows::{self, split_list};
-use super::{dynamic, Conn, SqliteStore, now};
+use super::{Conn, SqliteStore, dynamic, now};
 use crate::{StoreError, StoreResult, VerificationStore};
 
 const VERIFICATION_SELECT: &str = "
@@ -95,11 +95,12 @@ impl VerificationStore for SqliteStore {
         )
         .await?;
         // Tags are snapshotted: what the version carried when it verified.
-        let tags: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name")
-                .bind(version_id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let tags: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name",
+        )
+        .bind(version_id)
+        .fetch_all(&mut *tx)
+        .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO verifications (pact_content_id, provider_version_id, consumer_id, provider_id, success,
                build_url, test_results, verified_by, provider_version_tags, execution_date)
@@ -130,12 +131,16 @@ impl VerificationStore for SqliteStore {
         sha: &str,
         number: Option<i64>,
     ) -> StoreResult<Option<Verification>> {
-        let mut sql = format!("{VERIFICATION_SELECT} WHERE c.name = ? AND pr.name = ? AND pc.sha = ?");
+        let mut sql =
+            format!("{VERIFICATION_SELECT} WHERE c.name = ? AND pr.name = ? AND pc.sha = ?");
         if number.is_some() {
             sql.push_str(" AND vr.id = ?");
         }
         sql.push_str(" ORDER BY vr.id DESC LIMIT 1");
-        let mut query = sqlx::query(dynamic(sql)).bind(consumer).bind(provider).bind(sha);
+        let mut query = sqlx::query(dynamic(sql))
+            .bind(consumer)
+            .bind(provider)
+            .bind(sha);
         if let Some(number) = number {
             query = query.bind(number);
         }

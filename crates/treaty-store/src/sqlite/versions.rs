@@ -5,7 +5,7 @@ use treaty_domain::model::{Branch, Page, PageInfo, PageRequest, Tag, Version};
 use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
 
 use super::rows::{self, VERSION_SELECT, load_version, version_from_row};
-use super::{dynamic, Conn, SqliteStore, now};
+use super::{Conn, SqliteStore, dynamic, now};
 use crate::{LatestVersion, StoreResult, VersionChanges, VersionStore};
 
 /// How soon after a version's creation its first tag also names its branch
@@ -28,7 +28,10 @@ impl SqliteStore {
             query = query.bind(*argument);
         }
         let rows = query.fetch_all(self.reader()).await?;
-        let items = rows.iter().map(version_from_row).collect::<StoreResult<_>>()?;
+        let items = rows
+            .iter()
+            .map(version_from_row)
+            .collect::<StoreResult<_>>()?;
         let page = match page {
             None => None,
             Some(page) => {
@@ -51,7 +54,11 @@ impl SqliteStore {
     }
 }
 
-async fn branch_row(conn: &mut Conn, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>> {
+async fn branch_row(
+    conn: &mut Conn,
+    pacticipant: &str,
+    branch: &str,
+) -> StoreResult<Option<Branch>> {
     let row = sqlx::query(
         "SELECT p.name AS pacticipant, b.name, b.created_at, b.updated_at,
             (SELECT number FROM versions WHERE id = b.head_version_id) AS head
@@ -119,11 +126,13 @@ pub(crate) async fn tag_version(
 #[async_trait]
 impl VersionStore for SqliteStore {
     async fn version(&self, pacticipant: &str, number: &str) -> StoreResult<Option<Version>> {
-        let row = sqlx::query(dynamic(format!("{VERSION_SELECT} WHERE p.name = ? AND v.number = ?")))
-            .bind(pacticipant)
-            .bind(number)
-            .fetch_optional(self.reader())
-            .await?;
+        let row = sqlx::query(dynamic(format!(
+            "{VERSION_SELECT} WHERE p.name = ? AND v.number = ?"
+        )))
+        .bind(pacticipant)
+        .bind(number)
+        .fetch_optional(self.reader())
+        .await?;
         row.as_ref().map(version_from_row).transpose()
     }
 
@@ -132,7 +141,8 @@ impl VersionStore for SqliteStore {
         pacticipant: &str,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Version>> {
-        self.version_page("WHERE p.name = ?", &[pacticipant], page).await
+        self.version_page("WHERE p.name = ?", &[pacticipant], page)
+            .await
     }
 
     async fn latest_version(
@@ -170,7 +180,8 @@ impl VersionStore for SqliteStore {
     ) -> StoreResult<(Version, bool)> {
         let at = now();
         let mut tx = self.begin().await?;
-        let (pacticipant_id, _) = rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
+        let (pacticipant_id, _) =
+            rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
         let (version_id, created) =
             rows::ensure_version(&mut tx, pacticipant_id, number.as_str(), at).await?;
         if changes.replace || changes.build_url.is_some() {
@@ -182,8 +193,15 @@ impl VersionStore for SqliteStore {
                 .await?;
         }
         if let Some(branch) = &changes.branch {
-            rows::add_to_branch(&mut tx, pacticipant_id, version_id, branch.as_str(), false, at)
-                .await?;
+            rows::add_to_branch(
+                &mut tx,
+                pacticipant_id,
+                version_id,
+                branch.as_str(),
+                false,
+                at,
+            )
+            .await?;
         }
         if let Some(tags) = &changes.tags {
             sqlx::query("DELETE FROM tags WHERE version_id = ?")
@@ -248,7 +266,8 @@ impl VersionStore for SqliteStore {
     ) -> StoreResult<(Tag, bool)> {
         let at = now();
         let mut tx = self.begin().await?;
-        let (pacticipant_id, _) = rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
+        let (pacticipant_id, _) =
+            rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
         let (version_id, _) =
             rows::ensure_version(&mut tx, pacticipant_id, version.as_str(), at).await?;
         let created = tag_version(&mut tx, pacticipant_id, version_id, tag.as_str(), at).await?;
@@ -374,12 +393,19 @@ impl VersionStore for SqliteStore {
     ) -> StoreResult<(Version, bool)> {
         let at = now();
         let mut tx = self.begin().await?;
-        let (pacticipant_id, _) = rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
+        let (pacticipant_id, _) =
+            rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
         let (version_id, _) =
             rows::ensure_version(&mut tx, pacticipant_id, version.as_str(), at).await?;
-        let added =
-            rows::add_to_branch(&mut tx, pacticipant_id, version_id, branch.as_str(), false, at)
-                .await?;
+        let added = rows::add_to_branch(
+            &mut tx,
+            pacticipant_id,
+            version_id,
+            branch.as_str(),
+            false,
+            at,
+        )
+        .await?;
         let version = load_version(&mut tx, version_id).await?;
         tx.commit().await?;
         Ok((version, added))
@@ -424,13 +450,14 @@ impl VersionStore for SqliteStore {
         let Some(branch_id) = branch_id else {
             return Ok(false);
         };
-        let deleted = sqlx::query("DELETE FROM branch_versions WHERE branch_id = ? AND version_id = ?")
-            .bind(branch_id)
-            .bind(version_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
+        let deleted =
+            sqlx::query("DELETE FROM branch_versions WHERE branch_id = ? AND version_id = ?")
+                .bind(branch_id)
+                .bind(version_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
         rows::recompute_branch_heads(&mut tx, &[branch_id]).await?;
         tx.commit().await?;
         Ok(deleted)
@@ -451,4 +478,3 @@ impl VersionStore for SqliteStore {
         .await
     }
 }
-

@@ -1,0 +1,265 @@
+//! Every kind of bad input gets a 4xx problem document; nothing gets a 500
+//! except a real fault, and a fault does not stop the server.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+use treaty_server::ServerConfig;
+
+use crate::support::{TestApp, pact};
+
+#[tokio::test]
+async fn malformed_json_is_a_400_that_says_so() {
+    let app = TestApp::new().await;
+    let reply = app
+        .send(
+            Request::post("/contracts/publish")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "application/problem+json")
+                .body(Body::from("{\"pacticipantName\": "))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.content_type, "application/problem+json;charset=utf-8");
+    assert_eq!(reply.body["title"], "Bad request");
+    assert_eq!(reply.body["status"], 400);
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON"),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn a_document_that_is_not_a_pact_is_refused() {
+    let app = TestApp::new().await;
+    let reply = app
+        .put("/pacts/provider/Bar/consumer/Foo/version/1", &json!([1, 2]))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("must be a JSON object")
+    );
+
+    let reply = app
+        .put(
+            "/pacts/provider/Bar/consumer/Foo/version/1",
+            &json!({"consumer": {"name": "Other"}, "provider": {"name": "Bar"}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply.body["errors"]["consumer"][0],
+        "name in pact 'Other' does not match name in URL path 'Foo'."
+    );
+    assert_eq!(
+        app.get("/pacticipants/Foo").await.status,
+        StatusCode::NOT_FOUND,
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn missing_and_wrongly_typed_fields_are_named() {
+    let app = TestApp::new().await;
+    let reply = app
+        .post(
+            "/contracts/publish",
+            &json!({"pacticipantName": "Foo", "contracts": []}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.content_type, "application/hal+json;charset=utf-8");
+    assert_eq!(
+        reply.body["errors"]["pacticipantVersionNumber"][0],
+        "is missing"
+    );
+
+    app.publish(
+        "Foo",
+        "1",
+        None,
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    let pact = app.get("/pacts/provider/Bar/consumer/Foo/latest").await;
+    let href = pact.body["_links"]["pb:publish-verification-results"]["href"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(crate::support::BASE)
+        .to_owned();
+    let reply = app
+        .post(
+            &href,
+            &json!({"success": "yes", "providerApplicationVersion": 2}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["errors"]["success"][0], "must be true or false");
+    assert_eq!(
+        reply.body["errors"]["providerApplicationVersion"][0],
+        "must be a string"
+    );
+
+    let reply = app.post("/pacticipants", &json!({"name": 42})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("invalid type"),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn unknown_pacticipants_and_versions_are_404s_in_the_pact_brokers_format() {
+    let app = TestApp::new().await;
+    let reply = app.get("/pacticipants/Nobody").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.content_type, "application/json;charset=utf-8");
+    assert_eq!(
+        reply.body["error"],
+        "No pacticipant with name 'Nobody' found"
+    );
+    assert_eq!(reply.body["status"], 404);
+
+    app.post("/pacticipants", &json!({"name": "Foo"})).await;
+    let reply = app.get("/pacticipants/Foo/versions/9.9.9").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.body["error"].as_str().unwrap().contains("9.9.9"));
+
+    let reply = app.get("/no/such/route").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.body["title"], "Not found");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413() {
+    let app = TestApp::with_config(ServerConfig {
+        max_body_bytes: 1024,
+        ..ServerConfig::default()
+    })
+    .await;
+    let big = json!({"name": "x".repeat(4096)});
+    let reply = app.post("/pacticipants", &big).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1024 bytes")
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_415() {
+    let app = TestApp::new().await;
+    let reply = app
+        .send(
+            Request::post("/contracts/publish")
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("hello"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(reply.body["title"], "Unsupported media type");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_problem() {
+    let app = TestApp::new().await;
+    let reply = app
+        .send_json("POST", "/pacticipants/Foo", "application/json", &json!({}))
+        .await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.body["title"], "Method not allowed");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_500_and_the_server_keeps_serving() {
+    let app = TestApp::with_config(ServerConfig {
+        test_provider_states: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let reply = app.get("/test/error").await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.body["title"], "Server error");
+    assert!(reply.body["error"]["reference"].as_str().is_some());
+    assert!(
+        !reply.text.contains("on purpose"),
+        "the panic message is not leaked"
+    );
+    assert_eq!(app.get("/").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn clients_that_ask_for_problem_json_get_it() {
+    let app = TestApp::new().await;
+    for (accept, expected) in [
+        (
+            "application/problem+json",
+            "application/problem+json;charset=utf-8",
+        ),
+        ("*/*", "application/problem+json;charset=utf-8"),
+        (
+            "application/hal+json, application/json",
+            "application/json;charset=utf-8",
+        ),
+    ] {
+        let reply = app
+            .send(
+                Request::get("/pacticipants/Nobody")
+                    .header(header::ACCEPT, accept)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(reply.content_type, expected, "Accept: {accept}");
+        assert_eq!(reply.body["type"], "http://broker.test/problems/not-found");
+    }
+}
+
+#[tokio::test]
+async fn blank_and_control_character_names_are_refused() {
+    let app = TestApp::new().await;
+    let reply = app
+        .put("/pacticipants/Foo/versions/a%0Ab/tags/prod", &json!({}))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body["errors"]["version"][0]
+            .as_str()
+            .unwrap()
+            .contains("control character")
+    );
+    let reply = app
+        .put("/pacticipants/Foo/versions/1/tags/%20", &json!({}))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["errors"]["tag"][0], "cannot be blank");
+}
+
+#[tokio::test]
+async fn bad_pagination_is_a_400() {
+    let app = TestApp::new().await;
+    let reply = app.get("/pacticipants?page=0").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body["errors"]["page"][0]
+            .as_str()
+            .unwrap()
+            .contains("at least 1")
+    );
+}

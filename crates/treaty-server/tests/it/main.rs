@@ -1,0 +1,8 @@
+//! Integration tests of the HTTP API, in process, against a real SQLite file.
+
+mod errors;
+mod pacticipants;
+mod pacts;
+mod support;
+mod verifications;
+mod versions;
