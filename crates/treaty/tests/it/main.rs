@@ -1,0 +1,6 @@
+//! End-to-end tests of the `treaty` binary and of Treaty with the official
+//! Pact clients (the `pact` binary from pact-python-cli; the test command
+//! installs it and puts it on PATH).
+
+mod official_clients;
+mod support;

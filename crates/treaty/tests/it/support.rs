@@ -1,0 +1,121 @@
+//! A Treaty server on a random loopback port, and the official `pact` binary.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use treaty_server::ServerConfig;
+
+/// A Treaty serving a fresh SQLite file on 127.0.0.1, bound before it is
+/// spawned so it is ready at once; stopped when dropped.
+pub struct TestServer {
+    pub url: String,
+    pub port: u16,
+    _shutdown: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(ServerConfig::default()).await
+    }
+
+    pub async fn start_with(config: ServerConfig) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = format!("sqlite://{}", dir.path().join("treaty.db").display());
+        let store = treaty_store::open(&database, treaty_store::OpenOptions::default())
+            .await
+            .expect("open store");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = treaty_server::router(store, config);
+        tokio::spawn(async move {
+            let _ = treaty_server::serve(listener, app, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            _shutdown: shutdown,
+            _dir: dir,
+        }
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .header("Accept", "application/hal+json")
+            .send()
+            .await
+            .expect("request to Treaty");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+}
+
+/// The official `pact` binary: `$PACT_BIN`, or `pact` on PATH. Its absence is
+/// an install problem (run the test command in the README), not a reason to skip.
+pub fn pact_binary() -> PathBuf {
+    if let Ok(explicit) = std::env::var("PACT_BIN") {
+        return PathBuf::from(explicit);
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("pact"))
+            .find(|candidate| candidate.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("the official `pact` binary is not on PATH: run the test suite with scripts/test, which installs pact-python-cli")
+    })
+}
+
+/// Runs `pact ARGS`, with usage tracking off and no retries of failed requests.
+pub async fn pact(args: &[&str]) -> Output {
+    run(pact_binary(), args).await
+}
+
+/// Runs the `treaty` binary built for these tests.
+pub async fn treaty(args: &[&str]) -> Output {
+    run(PathBuf::from(env!("CARGO_BIN_EXE_treaty")), args).await
+}
+
+async fn run(program: PathBuf, args: &[&str]) -> Output {
+    tokio::process::Command::new(&program)
+        .args(args)
+        .env("PACT_DO_NOT_TRACK", "true")
+        .env("NO_COLOR", "1")
+        .env_remove("PACT_BROKER_BASE_URL")
+        .env_remove("PACT_BROKER_TOKEN")
+        .env_remove("PACT_BROKER_USERNAME")
+        .env_remove("PACT_BROKER_PASSWORD")
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Writes a pact file for `consumer` → `provider` into `dir`.
+pub fn write_pact(dir: &std::path::Path, consumer: &str, provider: &str, interactions: serde_json::Value) -> PathBuf {
+    let pact = serde_json::json!({
+        "consumer": {"name": consumer},
+        "provider": {"name": provider},
+        "interactions": interactions,
+        "metadata": {"pactSpecification": {"version": "2.0.0"}}
+    });
+    let path = dir.join(format!("{consumer}-{provider}.json"));
+    std::fs::write(&path, pact.to_string()).expect("write pact");
+    path
+}
