@@ -16,10 +16,20 @@ use treaty_store::StoreError;
 /// Field name → messages, as the Pact Broker reports validation errors.
 pub type FieldErrors = Map<String, Value>;
 
+/// What the Pact Broker says in `error` when a resource does not exist; the
+/// specific reason goes in `detail`.
+pub const GENERIC_NOT_FOUND: &str = "The requested document was not found on this server.";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
+    /// A 404 whose `error` member is a fixed text the clients' contracts expect.
+    #[error("{detail}")]
+    NotFoundAs {
+        detail: String,
+        legacy: &'static str,
+    },
     /// Request fields that are missing or wrong, by field.
     #[error("validation errors")]
     Validation(FieldErrors),
@@ -52,6 +62,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 404 that says, in `error`, what the Pact Broker says for a missing
+    /// document, and in `detail` what exactly is missing.
+    pub fn missing(detail: impl Into<String>) -> Self {
+        Self::NotFoundAs {
+            detail: detail.into(),
+            legacy: GENERIC_NOT_FOUND,
+        }
+    }
+
     /// A 400 for one field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let mut errors = Map::new();
@@ -61,7 +80,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::NotFoundAs { .. } => StatusCode::NOT_FOUND,
             Self::Validation(_) | Self::ValidationList(_) | Self::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -77,7 +96,7 @@ impl ApiError {
     /// The problem `type` slug and `title`.
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
-            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::NotFound(_) | Self::NotFoundAs { .. } => ("not-found", "Not found"),
             Self::Validation(_) | Self::ValidationList(_) => {
                 ("validation-error", "Validation errors")
             }
@@ -126,6 +145,10 @@ impl ApiError {
                     body.insert(k.clone(), v.clone());
                 }
                 message.clone()
+            }
+            Self::NotFoundAs { detail, legacy } => {
+                body.insert("error".into(), json!(legacy));
+                detail.clone()
             }
             Self::Internal(_) | Self::Panic => {
                 let message = format!(

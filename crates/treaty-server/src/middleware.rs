@@ -44,11 +44,10 @@ pub async fn render_errors(
             }
         }
         let body = error.body(&base.0, &path, &reference);
-        // Clients that ask for problem+json (or for nothing JSON at all, like
-        // curl's */*) get it; the Pact clients, which ask for HAL or JSON, get
-        // the content type the Pact Broker sends them.
-        let wants_problem = accept.contains("application/problem+json")
-            || !(accept.contains("json") || accept.is_empty());
+        // Clients that ask for problem+json get it; everyone else gets the
+        // content type the Pact Broker sends, which the Pact clients' own
+        // contracts check. The body is a problem document either way.
+        let wants_problem = accept.contains("application/problem+json");
         let content_type = if wants_problem {
             "application/problem+json;charset=utf-8"
         } else {

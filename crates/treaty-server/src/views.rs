@@ -117,10 +117,11 @@ pub fn pacticipant(urls: &Urls, p: &Pacticipant) -> Value {
     let self_href = urls.pacticipant(&p.name);
     let mut embedded = Map::new();
     if let Some(latest) = &p.latest_version {
-        embedded.insert(
-            "latestVersion".into(),
-            json!({ "number": latest, "_links": { "self": version_link(urls, &p.name, latest) } }),
-        );
+        let latest =
+            json!({ "number": latest, "_links": { "self": version_link(urls, &p.name, latest) } });
+        // The Pact Broker's clients read both spellings.
+        embedded.insert("latestVersion".into(), latest.clone());
+        embedded.insert("latest-version".into(), latest);
     }
     embedded.insert(
         "labels".into(),
@@ -319,8 +320,8 @@ pub fn pact_summary(urls: &Urls, p: &Pact) -> Value {
         },
         "_links": {
             "self": [
+                titled(format!("{}/latest", urls.pact_pair(&p.provider, &p.consumer)), "Latest pact", Some(&pact_title(p))),
                 titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&pact_title(p))),
-                titled(urls.pact_version(&p.provider, &p.consumer, &p.sha), "Pact content version permalink", None),
             ]
         }
     })

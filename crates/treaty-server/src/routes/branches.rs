@@ -162,9 +162,23 @@ async fn show_version(
         })?;
     let urls = Urls::new(base.0);
     let self_href = urls.branch_version(&pacticipant, &branch, &number);
-    Ok(Hal::ok(
-        render(&state, &urls, &version, Some(self_href)).await?,
-    ))
+    let mut body = render(&state, &urls, &version, Some(self_href)).await?;
+    add_branch_links(&urls, &mut body, &pacticipant, &branch, &number);
+    Ok(Hal::ok(body))
+}
+
+/// A branch version links to its branch and to its version.
+fn add_branch_links(urls: &Urls, body: &mut Value, pacticipant: &str, branch: &str, number: &str) {
+    if let Some(links) = body.get_mut("_links").and_then(Value::as_object_mut) {
+        links.insert(
+            "pb:branch".into(),
+            titled(urls.branch(pacticipant, branch), "Branch", Some(branch)),
+        );
+        links.insert(
+            "pb:version".into(),
+            views::version_link(urls, pacticipant, number),
+        );
+    }
 }
 
 /// Adds a version to a branch (creating all of them as needed); it becomes the head.
@@ -185,7 +199,8 @@ async fn add_version(
         .await?;
     let urls = Urls::new(base.0);
     let self_href = urls.branch_version(&pacticipant, &branch, &number);
-    let body = render(&state, &urls, &version, Some(self_href.clone())).await?;
+    let mut body = render(&state, &urls, &version, Some(self_href.clone())).await?;
+    add_branch_links(&urls, &mut body, &pacticipant, &branch, &number);
     Ok(if added {
         hal::created(&self_href, body)
     } else {

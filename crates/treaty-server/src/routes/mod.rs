@@ -55,10 +55,7 @@ async fn test_error() -> &'static str {
 }
 
 async fn not_found(request: Request) -> ApiError {
-    ApiError::NotFound(format!(
-        "The requested document was not found on this server: no resource at {}",
-        request.uri().path()
-    ))
+    ApiError::missing(format!("There is no resource at {}", request.uri().path()))
 }
 
 async fn method_not_allowed(request: Request) -> ApiError {

@@ -32,10 +32,15 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct PacticipantBody {
     name: Option<String>,
+    #[serde(alias = "display_name")]
     display_name: Option<String>,
+    #[serde(alias = "repository_url")]
     repository_url: Option<String>,
+    #[serde(alias = "repository_name")]
     repository_name: Option<String>,
+    #[serde(alias = "repository_namespace")]
     repository_namespace: Option<String>,
+    #[serde(alias = "main_branch")]
     main_branch: Option<String>,
 }
 
@@ -117,8 +122,14 @@ pub fn list_body(
         .iter()
         .map(|p| titled(urls.pacticipant(&p.name), "Pacticipant", Some(&p.name)))
         .collect();
-    links.insert("pb:pacticipants".into(), Value::Array(items.clone()));
-    links.insert("pacticipants".into(), Value::Array(items));
+    links.insert("pb:pacticipants".into(), Value::Array(items));
+    // The deprecated relation is titled with each pacticipant's name.
+    let deprecated_links: Vec<Value> = pacticipants
+        .items
+        .iter()
+        .map(|p| titled(urls.pacticipant(&p.name), &p.name, None))
+        .collect();
+    links.insert("pacticipants".into(), Value::Array(deprecated_links));
     pagination::decorate(&mut body, &mut links, pacticipants.page, self_href);
     body.insert("_links".into(), Value::Object(links));
     Value::Object(body)

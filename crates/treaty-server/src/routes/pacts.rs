@@ -93,20 +93,27 @@ async fn one(
     provider: &str,
     selector: PactSelector,
     what: &str,
-) -> ApiResult<Hal> {
+) -> ApiResult<Response> {
     let pact = state
         .store
         .pact(consumer, provider, selector)
         .await?
         .ok_or_else(|| pact_not_found(consumer, provider, what))?;
-    Ok(Hal::ok(views::pact(&Urls::new(base.0), &pact)))
+    let mut response = Hal::ok(views::pact(&Urls::new(base.0), &pact)).into_response();
+    // Which consumer version this pact is from, for clients that fetch "latest".
+    if let Ok(value) = axum::http::HeaderValue::from_str(&pact.consumer_version) {
+        response
+            .headers_mut()
+            .insert("x-pact-consumer-version", value);
+    }
+    Ok(response)
 }
 
 async fn by_version(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((provider, consumer, version)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
+) -> ApiResult<Response> {
     let what = format!("for consumer version {version}");
     one(
         &state,
@@ -123,7 +130,7 @@ async fn by_sha(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((provider, consumer, sha)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
+) -> ApiResult<Response> {
     let what = format!("with content hash {sha}");
     one(
         &state,
@@ -142,7 +149,7 @@ async fn by_sha_with_metadata(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((provider, consumer, sha, _metadata)): Path<(String, String, String, String)>,
-) -> ApiResult<Hal> {
+) -> ApiResult<Response> {
     let what = format!("with content hash {sha}");
     one(
         &state,
@@ -159,7 +166,7 @@ async fn latest(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
+) -> ApiResult<Response> {
     one(&state, base, &consumer, &provider, PactSelector::Latest, "").await
 }
 
@@ -167,7 +174,7 @@ async fn latest_untagged(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
+) -> ApiResult<Response> {
     one(
         &state,
         base,
@@ -183,7 +190,7 @@ async fn latest_tagged(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((provider, consumer, tag)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
+) -> ApiResult<Response> {
     let what = format!("for a version tagged '{tag}'");
     one(
         &state,
@@ -200,7 +207,7 @@ async fn latest_on_branch(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((provider, consumer, branch)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
+) -> ApiResult<Response> {
     let what = format!("for a version from branch '{branch}'");
     one(
         &state,
@@ -326,20 +333,39 @@ fn pair_list(
     pacts: &[Pact],
     self_href: String,
 ) -> Value {
+    let pact_links: Vec<Value> = pacts
+        .iter()
+        .map(|p| {
+            titled(
+                urls.pact(&p.provider, &p.consumer, &p.consumer_version),
+                "Pact",
+                Some(&format!(
+                    "Version {} - {}",
+                    p.consumer_version,
+                    p.created_at.format("%d/%m/%Y")
+                )),
+            )
+        })
+        .collect();
+    let consumer_link = titled(urls.pacticipant(consumer), "Consumer", Some(consumer));
+    let provider_link = titled(urls.pacticipant(provider), "Provider", Some(provider));
     json!({
         "_embedded": {
             "pacts": pacts.iter().map(|p| json!({
                 "consumerVersionNumber": p.consumer_version,
                 "createdAt": treaty_domain::time::format(p.created_at),
                 "_embedded": { "consumerVersion": views::version_summary(urls, &p.consumer, &p.consumer_version) },
-                "_links": { "self": titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&views::pact_title(p))) }
+                "_links": { "self": json!({ "href": urls.pact(&p.provider, &p.consumer, &p.consumer_version), "title": views::pact_title(p) }) }
             })).collect::<Vec<_>>()
         },
         "_links": {
-            "self": link(self_href),
-            "pb:consumer": titled(urls.pacticipant(consumer), "Consumer", Some(consumer)),
-            "pb:provider": titled(urls.pacticipant(provider), "Provider", Some(provider)),
-            "pb:pact-versions": pacts.iter().map(|p| titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&views::pact_title(p)))).collect::<Vec<_>>(),
+            "self": titled(self_href, format!("All versions of the pact between {consumer} and {provider}"), None),
+            "consumer": consumer_link.clone(),
+            "pb:consumer": consumer_link,
+            "provider": provider_link.clone(),
+            "pb:provider": provider_link,
+            "pact-versions": pact_links.clone(),
+            "pb:pact-versions": pact_links,
         }
     })
 }
@@ -568,8 +594,7 @@ async fn provider_main_branch(
     base: BaseUrl,
     Path(provider): Path<String>,
 ) -> ApiResult<Hal> {
-    let title =
-        format!("All pact versions for the provider {provider} from the consumers' main branches");
+    let title = format!("All pact versions for the provider {provider}");
     list_provider(
         &state,
         base,
@@ -587,7 +612,7 @@ async fn provider_latest_main_branch(
     Path(provider): Path<String>,
 ) -> ApiResult<Hal> {
     let title = format!(
-        "Latest pact versions for the provider {provider} from the consumers' main branches"
+        "Latest pact versions for the provider {provider} with consumer version main branches"
     );
     list_provider(
         &state,
@@ -605,8 +630,9 @@ async fn provider_branch(
     base: BaseUrl,
     Path((provider, branch)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    let title =
-        format!("All pact versions for the provider {provider} from consumer branch '{branch}'");
+    let title = format!(
+        "All pact versions for the provider {provider} with consumer version branch '{branch}'"
+    );
     let suffix = format!("/branch/{}", hal::seg(&branch));
     list_provider(
         &state,
@@ -624,8 +650,9 @@ async fn provider_latest_branch(
     base: BaseUrl,
     Path((provider, branch)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    let title =
-        format!("Latest pact versions for the provider {provider} from consumer branch '{branch}'");
+    let title = format!(
+        "Latest pact versions for the provider {provider} with consumer version branch '{branch}'"
+    );
     let suffix = format!("/branch/{}/latest", hal::seg(&branch));
     list_provider(
         &state,

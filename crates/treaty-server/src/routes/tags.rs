@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn tag_not_found(pacticipant: &str, version: &str, tag: &str) -> ApiError {
-    ApiError::NotFound(format!(
+    ApiError::missing(format!(
         "No tag '{tag}' found for version '{version}' of pacticipant '{pacticipant}'"
     ))
 }

@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 }
 
 pub fn version_not_found(pacticipant: &str, number: &str) -> ApiError {
-    ApiError::NotFound(format!(
+    ApiError::missing(format!(
         "No version with number '{number}' found for pacticipant '{pacticipant}'"
     ))
 }

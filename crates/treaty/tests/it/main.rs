@@ -2,5 +2,6 @@
 //! Pact clients (the `pact` binary from pact-python-cli; the test command
 //! installs it and puts it on PATH).
 
+mod compatibility;
 mod official_clients;
 mod support;

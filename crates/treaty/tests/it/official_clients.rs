@@ -23,46 +23,159 @@ async fn publish_with_branch_and_tags_then_describe_and_list() {
     let dir_arg = dir.path().to_str().unwrap();
     let b = treaty.url.as_str();
 
-    let out = pact(&["broker", "publish", dir_arg, "-b", b, "--consumer-app-version", "1.0.0", "--branch", "main", "--tag", "dev,ci", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "publish",
+        dir_arg,
+        "-b",
+        b,
+        "--consumer-app-version",
+        "1.0.0",
+        "--branch",
+        "main",
+        "--tag",
+        "dev,ci",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("Created Foo version 1.0.0 with branch main and tags"), "{}", text(&out));
-    assert!(stdout.contains("Pact successfully published for Foo version 1.0.0 and provider Bar."), "{}", text(&out));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("Failed to process"), "{}", text(&out));
+    assert!(
+        stdout.contains("Created Foo version 1.0.0 with branch main and tags"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        stdout.contains("Pact successfully published for Foo version 1.0.0 and provider Bar."),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("Failed to process"),
+        "{}",
+        text(&out)
+    );
 
     let (status, version) = treaty.get_json("/pacticipants/Foo/versions/1.0.0").await;
     assert_eq!(status, 200);
     assert_eq!(version["_embedded"]["branches"][0]["name"], "main");
     assert_eq!(version["_embedded"]["tags"].as_array().unwrap().len(), 2);
 
-    let out = pact(&["broker", "describe-version", "-b", b, "-a", "Foo", "-e", "1.0.0", "-o", "json", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "describe-version",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1.0.0",
+        "-o",
+        "json",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
     let described: serde_json::Value = serde_json::from_slice(&out.stdout).expect(&text(&out));
     assert_eq!(described["number"], "1.0.0");
 
-    let out = pact(&["broker", "list-latest-pact-versions", "-b", b, "-o", "json", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "list-latest-pact-versions",
+        "-b",
+        b,
+        "-o",
+        "json",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Foo"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Foo"),
+        "{}",
+        text(&out)
+    );
 
-    let out = pact(&["broker", "create-or-update-pacticipant", "-b", b, "--name", "Baz", "--main-branch", "trunk", "--repository-url", "https://git/baz", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "create-or-update-pacticipant",
+        "-b",
+        b,
+        "--name",
+        "Baz",
+        "--main-branch",
+        "trunk",
+        "--repository-url",
+        "https://git/baz",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
     let (_, baz) = treaty.get_json("/pacticipants/Baz").await;
     assert_eq!(baz["mainBranch"], "trunk");
     assert_eq!(baz["repositoryUrl"], "https://git/baz");
 
-    let out = pact(&["broker", "create-version-tag", "-b", b, "-a", "Foo", "-e", "1.0.0", "-t", "prod", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "create-version-tag",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1.0.0",
+        "-t",
+        "prod",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
-    let (status, tag) = treaty.get_json("/pacticipants/Foo/versions/1.0.0/tags/prod").await;
+    let (status, tag) = treaty
+        .get_json("/pacticipants/Foo/versions/1.0.0/tags/prod")
+        .await;
     assert_eq!((status, tag["name"].as_str()), (200, Some("prod")));
 
-    let out = pact(&["broker", "describe-pacticipant", "-b", b, "--name", "Foo", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "describe-pacticipant",
+        "-b",
+        b,
+        "--name",
+        "Foo",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Main Branch: main"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Main Branch: main"),
+        "{}",
+        text(&out)
+    );
 
-    let out = pact(&["broker", "list-pacticipants", "-b", b, "-o", "json", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "list-pacticipants",
+        "-b",
+        b,
+        "-o",
+        "json",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
     let listed = String::from_utf8_lossy(&out.stdout);
-    assert!(listed.contains("Bar") && listed.contains("Baz") && listed.contains("Foo"), "{}", text(&out));
+    assert!(
+        listed.contains("Bar") && listed.contains("Baz") && listed.contains("Foo"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -72,18 +185,53 @@ async fn publishing_changed_content_for_the_same_version_fails_with_the_reason()
     write_pact(dir.path(), "Foo", "Bar", orders_interaction());
     let dir_arg = dir.path().to_str().unwrap().to_owned();
     let b = treaty.url.as_str();
-    let out = pact(&["broker", "publish", &dir_arg, "-b", b, "-a", "1", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "publish",
+        &dir_arg,
+        "-b",
+        b,
+        "-a",
+        "1",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
-    write_pact(dir.path(), "Foo", "Bar", json!([{"description": "changed", "request": {"method": "GET", "path": "/x"}, "response": {"status": 204}}]));
-    let out = pact(&["broker", "publish", &dir_arg, "-b", b, "-a", "1", "--retries", "0"]).await;
+    write_pact(
+        dir.path(),
+        "Foo",
+        "Bar",
+        json!([{"description": "changed", "request": {"method": "GET", "path": "/x"}, "response": {"status": 204}}]),
+    );
+    let out = pact(&[
+        "broker",
+        "publish",
+        &dir_arg,
+        "-b",
+        b,
+        "-a",
+        "1",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("Cannot change the content of the pact for Foo version 1 and provider Bar"), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("Cannot change the content of the pact for Foo version 1 and provider Bar"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// A provider that honours the orders pact.
 async fn start_provider() -> u16 {
     let app = axum::Router::new()
-        .route("/orders/1", get(|| async { Json(json!({"id": 1, "total": 9.5})) }))
+        .route(
+            "/orders/1",
+            get(|| async { Json(json!({"id": 1, "total": 9.5})) }),
+        )
         .route("/_pact/provider_states", post(|| async { Json(json!({})) }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -99,15 +247,42 @@ async fn the_verifier_fetches_the_latest_pacts_verifies_and_publishes_results() 
     let dir = tempfile::tempdir().unwrap();
     write_pact(dir.path(), "Foo", "Bar", orders_interaction());
     let b = treaty.url.as_str();
-    let out = pact(&["broker", "publish", dir.path().to_str().unwrap(), "-b", b, "-a", "1.0.0", "--branch", "main", "--retries", "0"]).await;
+    let out = pact(&[
+        "broker",
+        "publish",
+        dir.path().to_str().unwrap(),
+        "-b",
+        b,
+        "-a",
+        "1.0.0",
+        "--branch",
+        "main",
+        "--retries",
+        "0",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
 
     let provider_port = start_provider().await.to_string();
     let out = pact(&[
-        "verifier", "--broker-url", b, "--provider-name", "Bar",
-        "-h", "127.0.0.1", "-p", &provider_port,
-        "--publish", "--provider-version", "2.0.0", "--provider-branch", "main", "--provider-tags", "dev",
-        "--build-url", "https://ci.example/builds/2",
+        "verifier",
+        "--broker-url",
+        b,
+        "--provider-name",
+        "Bar",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &provider_port,
+        "--publish",
+        "--provider-version",
+        "2.0.0",
+        "--provider-branch",
+        "main",
+        "--provider-tags",
+        "dev",
+        "--build-url",
+        "https://ci.example/builds/2",
     ])
     .await;
     assert!(out.status.success(), "{}", text(&out));

@@ -108,7 +108,12 @@ pub fn text(output: &Output) -> String {
 }
 
 /// Writes a pact file for `consumer` → `provider` into `dir`.
-pub fn write_pact(dir: &std::path::Path, consumer: &str, provider: &str, interactions: serde_json::Value) -> PathBuf {
+pub fn write_pact(
+    dir: &std::path::Path,
+    consumer: &str,
+    provider: &str,
+    interactions: serde_json::Value,
+) -> PathBuf {
     let pact = serde_json::json!({
         "consumer": {"name": consumer},
         "provider": {"name": provider},
