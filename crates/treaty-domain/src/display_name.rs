@@ -14,8 +14,8 @@ pub fn generate(name: &str) -> String {
             previous = None;
             continue;
         }
-        let camel_boundary = previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
-            && c.is_uppercase();
+        let camel_boundary =
+            previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit()) && c.is_uppercase();
         if camel_boundary && !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }

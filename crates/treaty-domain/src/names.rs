@@ -106,10 +106,7 @@ mod tests {
     fn refuses_blank_and_control_characters() {
         assert_eq!(PacticipantName::parse(""), Err(NameError::Blank));
         assert_eq!(VersionNumber::parse("  "), Err(NameError::Blank));
-        assert_eq!(
-            TagName::parse("a\nb"),
-            Err(NameError::ControlCharacter)
-        );
+        assert_eq!(TagName::parse("a\nb"), Err(NameError::ControlCharacter));
         assert_eq!(
             BranchName::parse("x".repeat(MAX_NAME_CHARS + 1)),
             Err(NameError::TooLong {

@@ -119,7 +119,9 @@ impl PactDocument {
             if let Some(Value::Array(items)) = content.get_mut(key) {
                 for item in items.iter_mut() {
                     if let Value::Object(fields) = item {
-                        let id = sha1_hex(&sorted(without_id(&Value::Object(fields.clone()))).to_string());
+                        let id = sha1_hex(
+                            &sorted(without_id(&Value::Object(fields.clone()))).to_string(),
+                        );
                         let mut with_id = Map::with_capacity(fields.len() + 1);
                         with_id.insert("_id".to_owned(), Value::String(id));
                         for (k, v) in std::mem::take(fields) {
@@ -143,7 +145,9 @@ impl PactDocument {
 /// Two interactions with the same description and provider state but
 /// different content cannot be merged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("an interaction with description '{description}' and the same provider state already exists with different content")]
+#[error(
+    "an interaction with description '{description}' and the same provider state already exists with different content"
+)]
 pub struct MergeConflict {
     pub description: String,
 }
@@ -165,7 +169,10 @@ pub fn merge(existing: &Value, new: &PactDocument) -> Result<PactDocument, Merge
         };
         for item in incoming.iter().map(without_id) {
             let identity = interaction_identity(&item);
-            match items.iter().find(|existing| interaction_identity(existing) == identity) {
+            match items
+                .iter()
+                .find(|existing| interaction_identity(existing) == identity)
+            {
                 Some(same) if sorted(same.clone()) == sorted(item.clone()) => {}
                 Some(_) => {
                     return Err(MergeConflict {
@@ -306,7 +313,10 @@ mod tests {
     #[test]
     fn refuses_non_objects_and_missing_participants() {
         assert_eq!(PactDocument::parse(b"[1]"), Err(PactError::NotAnObject));
-        assert!(matches!(PactDocument::parse(b"{"), Err(PactError::NotJson(_))));
+        assert!(matches!(
+            PactDocument::parse(b"{"),
+            Err(PactError::NotJson(_))
+        ));
         assert_eq!(PactDocument::parse(b"\xff"), Err(PactError::NotUtf8));
         let no_provider = pact(json!({"consumer": {"name": "Foo"}}));
         assert_eq!(

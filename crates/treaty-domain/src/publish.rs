@@ -110,7 +110,10 @@ pub fn notices(
             request.pacticipant, request.version, contract.provider
         );
         let (kind, text) = match contract.status {
-            ContractStatus::Published => ("success", format!("Pact successfully published for {pair}.")),
+            ContractStatus::Published => (
+                "success",
+                format!("Pact successfully published for {pair}."),
+            ),
             ContractStatus::RepublishedUnchanged => (
                 "success",
                 format!("Pact successfully republished for {pair} with no content changes."),
@@ -123,7 +126,10 @@ pub fn notices(
         notices.push(Notice::new(kind, text));
         notices.push(Notice::new(
             "debug",
-            format!("  View the published pact at {}", pact_url(&contract.provider)),
+            format!(
+                "  View the published pact at {}",
+                pact_url(&contract.provider)
+            ),
         ));
         let mut events = String::from("  Events detected: contract_published");
         if !contract.content_changed_because.is_empty() {
@@ -217,13 +223,19 @@ mod tests {
             &outcome(ContractStatus::Published, true),
             |p| format!("http://b/pacts/provider/{p}"),
         );
-        assert_eq!(notices[0].text, "Created Foo version 1 with branch main and tags a, b");
+        assert_eq!(
+            notices[0].text,
+            "Created Foo version 1 with branch main and tags a, b"
+        );
         assert_eq!(notices[1].kind, "success");
         assert_eq!(
             notices[1].text,
             "Pact successfully published for Foo version 1 and provider Bar."
         );
-        assert_eq!(notices[2].text, "  View the published pact at http://b/pacts/provider/Bar");
+        assert_eq!(
+            notices[2].text,
+            "  View the published pact at http://b/pacts/provider/Bar"
+        );
         assert_eq!(
             notices[3].text,
             "  Events detected: contract_published, contract_content_changed (first time untagged pact published)"
@@ -241,7 +253,10 @@ mod tests {
         assert_eq!(notices[0].text, "Created Foo version 1 with tags a");
         assert_eq!(notices[1].kind, "prompt");
         assert!(notices[2].text.contains("republished"));
-        assert!(notices.iter().any(|n| n.text.contains("Add Pact verification tests to the Bar build")));
+        assert!(notices.iter().any(|n| {
+            n.text
+                .contains("Add Pact verification tests to the Bar build")
+        }));
     }
 
     #[test]

@@ -13,9 +13,7 @@ mod tests {
 
     #[test]
     fn renders_with_explicit_offset_and_seconds() {
-        let at = chrono::Utc
-            .with_ymd_and_hms(2021, 9, 1, 0, 7, 21)
-            .unwrap();
+        let at = chrono::Utc.with_ymd_and_hms(2021, 9, 1, 0, 7, 21).unwrap();
         assert_eq!(super::format(at), "2021-09-01T00:07:21+00:00");
     }
 }

@@ -8,7 +8,11 @@ mod server;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "treaty", version, about = "Treaty: a contract broker and deployment ledger")]
+#[command(
+    name = "treaty",
+    version,
+    about = "Treaty: a contract broker and deployment ledger"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -99,7 +99,8 @@ pub async fn serve(args: ServeArgs) -> i32 {
     if args.test_provider_states {
         tracing::warn!("--test-provider-states is on: POST /_pact/provider_states wipes all data");
     }
-    let store = match treaty_store::open(&args.database.database_url, OpenOptions::default()).await {
+    let store = match treaty_store::open(&args.database.database_url, OpenOptions::default()).await
+    {
         Ok(store) => store,
         Err(error) => {
             tracing::error!(
@@ -181,7 +182,10 @@ pub async fn migrate(args: MigrateArgs) -> i32 {
                 0
             }
             Err(error) => {
-                eprintln!("error: cannot read the database {}: {error}", redact_url(url));
+                eprintln!(
+                    "error: cannot read the database {}: {error}",
+                    redact_url(url)
+                );
                 1
             }
         };
