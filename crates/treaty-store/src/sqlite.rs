@@ -4,23 +4,24 @@
 //! are serialised in process and never fail with "database is locked"; reads
 //! use their own pool and, thanks to WAL, never wait for a writer.
 
-mod pacticipants;
-mod pacts;
-mod rows;
-mod verifications;
-mod versions;
+#[path = "sql/mod.rs"]
+mod sql_impl;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::{AdminStore, OpenOptions, StoreError, StoreResult};
 
+// What the shared SQL (`sql/`) is written against.
+pub(crate) type Backend = SqliteStore;
 pub(crate) type Conn = SqliteConnection;
+pub(crate) type DbRow = SqliteRow;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -127,8 +128,9 @@ impl AdminStore for SqliteStore {
     }
 }
 
-/// Marks SQL assembled at run time as safe. Treaty builds such SQL only from
-/// constants in this crate; every value from outside is a bound parameter.
-pub(crate) fn dynamic(sql: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(sql)
+/// A statement for SQLite, which takes `?` placeholders as written.
+/// Treaty assembles SQL only from constants in this crate; every value from
+/// outside is a bound parameter, so the text is safe.
+pub(crate) fn sql(text: impl Into<String>) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text.into())
 }

@@ -3,7 +3,6 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use treaty_domain::model::{Integration, Pact, Page, PageInfo, PageRequest, VerificationSummary};
 use treaty_domain::pact::{self, PactDocument};
 use treaty_domain::publish::{
@@ -13,7 +12,7 @@ use treaty_domain::{PacticipantName, VersionNumber};
 
 use super::rows;
 use super::versions::tag_version;
-use super::{Conn, SqliteStore, dynamic, now};
+use super::{Backend, Conn, DbRow, now, sql};
 use crate::{PactFilter, PactSelector, PactStore, PutPactOutcome, StoreError, StoreResult};
 
 const PACT_SELECT: &str = "
@@ -33,7 +32,7 @@ const ON_MAIN_BRANCH: &str =
     "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
     WHERE bv.version_id = v.id AND b.name = c.main_branch)";
 
-fn pact_from_row(row: &SqliteRow) -> StoreResult<Pact> {
+fn pact_from_row(row: &DbRow) -> StoreResult<Pact> {
     let content: String = row.try_get("content")?;
     Ok(Pact {
         consumer: row.try_get("consumer")?,
@@ -62,7 +61,7 @@ fn filter_clause(filter: &PactFilter) -> (Option<&'static str>, Option<&str>, bo
     }
 }
 
-impl SqliteStore {
+impl Backend {
     async fn query_pacts(
         &self,
         conditions: &[&str],
@@ -74,16 +73,16 @@ impl SqliteStore {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
-        let sql = if latest_per_consumer {
+        let statement = if latest_per_consumer {
             format!(
-                "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY consumer ORDER BY consumer_version_id DESC) AS rank
-                 FROM ({PACT_SELECT} {where_clause})) WHERE rank = 1
+                "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY consumer ORDER BY consumer_version_id DESC) AS row_rank
+                 FROM ({PACT_SELECT} {where_clause}) AS ranked) AS latest WHERE row_rank = 1
                  ORDER BY lower(consumer), consumer"
             )
         } else {
             format!("{PACT_SELECT} {where_clause} ORDER BY v.id DESC, lower(pr.name)")
         };
-        let mut query = sqlx::query(dynamic(sql));
+        let mut query = sqlx::query(sql(statement));
         for argument in arguments {
             query = query.bind(*argument);
         }
@@ -107,12 +106,12 @@ async fn previous_sha(
         }
         None => "NOT EXISTS (SELECT 1 FROM tags t WHERE t.version_id = pp.consumer_version_id)",
     };
-    let sql = format!(
+    let statement = format!(
         "SELECT pc.sha FROM pact_publications pp JOIN pact_contents pc ON pc.id = pp.pact_content_id
          WHERE pp.consumer_id = ? AND pp.provider_id = ? AND pp.consumer_version_id <> ? AND {condition}
          ORDER BY pp.consumer_version_id DESC LIMIT 1"
     );
-    let mut query = sqlx::query_scalar(dynamic(sql))
+    let mut query = sqlx::query_scalar(sql(statement))
         .bind(consumer_id)
         .bind(provider_id)
         .bind(version_id);
@@ -130,9 +129,9 @@ async fn store_content(
     at: DateTime<Utc>,
 ) -> StoreResult<i64> {
     let sha = document.sha();
-    if let Some(id) = sqlx::query_scalar(
+    if let Some(id) = sqlx::query_scalar(sql(
         "SELECT id FROM pact_contents WHERE consumer_id = ? AND provider_id = ? AND sha = ?",
-    )
+    ))
     .bind(consumer_id)
     .bind(provider_id)
     .bind(&sha)
@@ -144,9 +143,8 @@ async fn store_content(
     let interactions = i64::try_from(document.interactions_count()).unwrap_or(i64::MAX);
     let messages = i64::try_from(document.messages_count()).unwrap_or(i64::MAX);
     let content = document.into_stored().to_string();
-    Ok(sqlx::query_scalar(
-        "INSERT INTO pact_contents (consumer_id, provider_id, sha, content, interactions_count, messages_count, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    Ok(sqlx::query_scalar(sql("INSERT INTO pact_contents (consumer_id, provider_id, sha, content, interactions_count, messages_count, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"),
     )
     .bind(consumer_id)
     .bind(provider_id)
@@ -180,9 +178,8 @@ async fn publish_one(
     at: DateTime<Utc>,
 ) -> StoreResult<Published> {
     let sha = document.sha();
-    let existing = sqlx::query(
-        "SELECT pp.id, pc.sha, pc.content FROM pact_publications pp JOIN pact_contents pc ON pc.id = pp.pact_content_id
-         WHERE pp.consumer_version_id = ? AND pp.provider_id = ?",
+    let existing = sqlx::query(sql("SELECT pp.id, pc.sha, pc.content FROM pact_publications pp JOIN pact_contents pc ON pc.id = pp.pact_content_id
+         WHERE pp.consumer_version_id = ? AND pp.provider_id = ?"),
     )
     .bind(version_id)
     .bind(provider_id)
@@ -192,11 +189,13 @@ async fn publish_one(
         let publication_id: i64 = existing.try_get("id")?;
         let existing_sha: String = existing.try_get("sha")?;
         if existing_sha == sha {
-            sqlx::query("UPDATE pact_publications SET updated_at = ? WHERE id = ?")
-                .bind(at)
-                .bind(publication_id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(sql(
+                "UPDATE pact_publications SET updated_at = ? WHERE id = ?",
+            ))
+            .bind(at)
+            .bind(publication_id)
+            .execute(&mut *conn)
+            .await?;
             Published {
                 status: ContractStatus::RepublishedUnchanged,
                 content_changed_because: Vec::new(),
@@ -214,8 +213,7 @@ async fn publish_one(
             let unchanged = merged.sha() == existing_sha;
             if !unchanged {
                 let content_id = store_content(conn, consumer_id, provider_id, merged, at).await?;
-                sqlx::query(
-                    "UPDATE pact_publications SET pact_content_id = ?, revision = revision + 1, updated_at = ? WHERE id = ?",
+                sqlx::query(sql("UPDATE pact_publications SET pact_content_id = ?, revision = revision + 1, updated_at = ? WHERE id = ?"),
                 )
                 .bind(content_id)
                 .bind(at)
@@ -242,9 +240,9 @@ async fn publish_one(
             });
         }
     } else {
-        let tags: Vec<String> = sqlx::query_scalar(
+        let tags: Vec<String> = sqlx::query_scalar(sql(
             "SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name",
-        )
+        ))
         .bind(version_id)
         .fetch_all(&mut *conn)
         .await?;
@@ -261,9 +259,8 @@ async fn publish_one(
             previous.get(&tag.map(str::to_owned)).cloned().flatten()
         });
         let content_id = store_content(conn, consumer_id, provider_id, document, at).await?;
-        sqlx::query(
-            "INSERT INTO pact_publications (consumer_id, provider_id, consumer_version_id, pact_content_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+        sqlx::query(sql("INSERT INTO pact_publications (consumer_id, provider_id, consumer_version_id, pact_content_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)"),
         )
         .bind(consumer_id)
         .bind(provider_id)
@@ -289,9 +286,8 @@ pub(crate) async fn touch_integration(
     provider_id: i64,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO integrations (consumer_id, provider_id, created_at, contract_data_updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (consumer_id, provider_id) DO UPDATE SET contract_data_updated_at = excluded.contract_data_updated_at",
+    sqlx::query(sql("INSERT INTO integrations (consumer_id, provider_id, created_at, contract_data_updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (consumer_id, provider_id) DO UPDATE SET contract_data_updated_at = excluded.contract_data_updated_at"),
     )
     .bind(consumer_id)
     .bind(provider_id)
@@ -303,7 +299,7 @@ pub(crate) async fn touch_integration(
 }
 
 #[async_trait]
-impl PactStore for SqliteStore {
+impl PactStore for Backend {
     async fn publish_contracts(&self, request: &PublishRequest) -> StoreResult<PublishOutcome> {
         let at = now();
         let mut tx = self.begin().await?;
@@ -313,12 +309,14 @@ impl PactStore for SqliteStore {
         let (version_id, version_created) =
             rows::ensure_version(&mut tx, consumer_id, version, at).await?;
         if let Some(build_url) = &request.build_url {
-            sqlx::query("UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?")
-                .bind(build_url)
-                .bind(at)
-                .bind(version_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sql(
+                "UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?",
+            ))
+            .bind(build_url)
+            .bind(at)
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(branch) = &request.branch {
             rows::add_to_branch(&mut tx, consumer_id, version_id, branch.as_str(), false, at)
@@ -344,8 +342,7 @@ impl PactStore for SqliteStore {
                 at,
             )
             .await?;
-            let verified: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM verifications WHERE consumer_id = ? AND provider_id = ?)",
+            let verified: bool = sqlx::query_scalar(sql("SELECT EXISTS (SELECT 1 FROM verifications WHERE consumer_id = ? AND provider_id = ?)"),
             )
             .bind(consumer_id)
             .bind(provider_id)
@@ -473,12 +470,12 @@ impl PactStore for SqliteStore {
     }
 
     async fn latest_pacts(&self) -> StoreResult<Vec<Pact>> {
-        let sql = format!(
-            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY consumer, provider ORDER BY consumer_version_id DESC) AS rank
-             FROM ({PACT_SELECT})) WHERE rank = 1
+        let statement = format!(
+            "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY consumer, provider ORDER BY consumer_version_id DESC) AS row_rank
+             FROM ({PACT_SELECT}) AS ranked) AS latest WHERE row_rank = 1
              ORDER BY lower(consumer), consumer, lower(provider), provider"
         );
-        let rows = sqlx::query(dynamic(sql)).fetch_all(self.reader()).await?;
+        let rows = sqlx::query(sql(statement)).fetch_all(self.reader()).await?;
         rows.iter().map(pact_from_row).collect()
     }
 
@@ -489,12 +486,11 @@ impl PactStore for SqliteStore {
         version: &str,
     ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let deleted = sqlx::query(
-            "DELETE FROM pact_publications WHERE id IN (
+        let deleted = sqlx::query(sql("DELETE FROM pact_publications WHERE id IN (
                SELECT pp.id FROM pact_publications pp
                JOIN pacticipants c ON c.id = pp.consumer_id JOIN pacticipants pr ON pr.id = pp.provider_id
                JOIN versions v ON v.id = pp.consumer_version_id
-               WHERE c.name = ? AND pr.name = ? AND v.number = ?)",
+               WHERE c.name = ? AND pr.name = ? AND v.number = ?)"),
         )
         .bind(consumer)
         .bind(provider)
@@ -508,7 +504,7 @@ impl PactStore for SqliteStore {
     }
 
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>> {
-        let mut sql = String::from(
+        let mut statement = String::from(
             "SELECT c.name AS consumer, pr.name AS provider, i.created_at,
                (SELECT max(pp.created_at) FROM pact_publications pp
                  WHERE pp.consumer_id = i.consumer_id AND pp.provider_id = i.provider_id) AS latest_pact_created_at,
@@ -522,9 +518,9 @@ impl PactStore for SqliteStore {
              ORDER BY lower(c.name), c.name, lower(pr.name), pr.name",
         );
         if let Some(page) = page {
-            sql.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+            statement.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
         }
-        let rows = sqlx::query(dynamic(sql)).fetch_all(self.reader()).await?;
+        let rows = sqlx::query(sql(statement)).fetch_all(self.reader()).await?;
         let items = rows
             .iter()
             .map(|row| {
@@ -553,7 +549,7 @@ impl PactStore for SqliteStore {
         let page = match page {
             None => None,
             Some(page) => {
-                let total: i64 = sqlx::query_scalar("SELECT count(*) FROM integrations")
+                let total: i64 = sqlx::query_scalar(sql("SELECT count(*) FROM integrations"))
                     .fetch_one(self.reader())
                     .await?;
                 Some(PageInfo {
@@ -577,7 +573,7 @@ impl PactStore for SqliteStore {
         let mut affected = 0;
         // pact_contents cascades to the publications and verifications of the pair.
         for table in ["pact_contents", "integrations"] {
-            affected += sqlx::query(dynamic(format!(
+            affected += sqlx::query(sql(format!(
                 "DELETE FROM {table} WHERE consumer_id = ? AND provider_id = ?"
             )))
             .bind(consumer_id)

@@ -1,23 +1,22 @@
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use treaty_domain::model::{
     Pacticipant, PacticipantFields, Page, PageInfo, PageRequest, UpdateMode,
 };
 use treaty_domain::{LabelName, PacticipantName};
 
 use super::rows::{self, split_list};
-use super::{Conn, SqliteStore, dynamic, now};
+use super::{Backend, Conn, DbRow, now, sql};
 use crate::{PacticipantStore, StoreResult};
 
 const PACTICIPANT_SELECT: &str = "
 SELECT p.id, p.name, p.display_name, p.repository_url, p.repository_name, p.repository_namespace,
   p.main_branch, p.created_at, p.updated_at,
-  (SELECT group_concat(name, char(31)) FROM (SELECT l.name FROM labels l WHERE l.pacticipant_id = p.id ORDER BY l.name)) AS label_list,
+  (SELECT string_agg(l.name, '\u{1f}' ORDER BY l.name) FROM labels l WHERE l.pacticipant_id = p.id) AS label_list,
   (SELECT v.number FROM versions v WHERE v.pacticipant_id = p.id ORDER BY v.id DESC LIMIT 1) AS latest_version
 FROM pacticipants p";
 
-fn pacticipant_from_row(row: &SqliteRow) -> StoreResult<Pacticipant> {
+fn pacticipant_from_row(row: &DbRow) -> StoreResult<Pacticipant> {
     let labels: Option<String> = row.try_get("label_list")?;
     Ok(Pacticipant {
         id: row.try_get("id")?,
@@ -38,7 +37,7 @@ fn pacticipant_from_row(row: &SqliteRow) -> StoreResult<Pacticipant> {
 }
 
 async fn load(conn: &mut Conn, name: &str) -> StoreResult<Option<Pacticipant>> {
-    let row = sqlx::query(dynamic(format!("{PACTICIPANT_SELECT} WHERE p.name = ?")))
+    let row = sqlx::query(sql(format!("{PACTICIPANT_SELECT} WHERE p.name = ?")))
         .bind(name)
         .fetch_optional(conn)
         .await?;
@@ -59,18 +58,19 @@ fn like_pattern(filter: &str) -> String {
     escaped
 }
 
-impl SqliteStore {
+impl Backend {
     async fn pacticipant_page(
         &self,
         where_clause: &str,
         argument: Option<String>,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Pacticipant>> {
-        let mut sql = format!("{PACTICIPANT_SELECT} {where_clause} ORDER BY lower(p.name), p.name");
+        let mut statement =
+            format!("{PACTICIPANT_SELECT} {where_clause} ORDER BY lower(p.name), p.name");
         if let Some(page) = page {
-            sql.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+            statement.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
         }
-        let mut query = sqlx::query(dynamic(sql));
+        let mut query = sqlx::query(sql(statement));
         if let Some(argument) = &argument {
             query = query.bind(argument);
         }
@@ -83,7 +83,7 @@ impl SqliteStore {
             None => None,
             Some(page) => {
                 let count_sql = format!("SELECT count(*) FROM pacticipants p {where_clause}");
-                let mut count = sqlx::query_scalar::<_, i64>(dynamic(count_sql));
+                let mut count = sqlx::query_scalar::<_, i64>(sql(count_sql));
                 if let Some(argument) = &argument {
                     count = count.bind(argument);
                 }
@@ -100,7 +100,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl PacticipantStore for SqliteStore {
+impl PacticipantStore for Backend {
     async fn pacticipants(
         &self,
         filter: Option<&str>,
@@ -181,9 +181,8 @@ impl PacticipantStore for SqliteStore {
                         main_branch: fields.main_branch.or(existing.main_branch),
                     },
                 };
-                sqlx::query(
-                    "UPDATE pacticipants SET display_name = ?, repository_url = ?, repository_name = ?,
-                       repository_namespace = ?, main_branch = ?, updated_at = ? WHERE id = ?",
+                sqlx::query(sql("UPDATE pacticipants SET display_name = ?, repository_url = ?, repository_name = ?,
+                       repository_namespace = ?, main_branch = ?, updated_at = ? WHERE id = ?"),
                 )
                 .bind(&merged.display_name)
                 .bind(&merged.repository_url)
@@ -206,7 +205,7 @@ impl PacticipantStore for SqliteStore {
 
     async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM pacticipants WHERE name = ?")
+        let deleted = sqlx::query(sql("DELETE FROM pacticipants WHERE name = ?"))
             .bind(name)
             .execute(&mut *tx)
             .await?
@@ -221,8 +220,7 @@ impl PacticipantStore for SqliteStore {
         let Some(id) = rows::pacticipant_id(&mut tx, pacticipant).await? else {
             return Ok(None);
         };
-        let inserted = sqlx::query(
-            "INSERT INTO labels (pacticipant_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        let inserted = sqlx::query(sql("INSERT INTO labels (pacticipant_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         )
         .bind(id)
         .bind(label.as_str())
@@ -236,8 +234,7 @@ impl PacticipantStore for SqliteStore {
     }
 
     async fn has_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM labels l JOIN pacticipants p ON p.id = l.pacticipant_id WHERE p.name = ? AND l.name = ?",
+        let found: Option<i64> = sqlx::query_scalar(sql("SELECT 1 FROM labels l JOIN pacticipants p ON p.id = l.pacticipant_id WHERE p.name = ? AND l.name = ?"),
         )
         .bind(pacticipant)
         .bind(label)
@@ -248,8 +245,7 @@ impl PacticipantStore for SqliteStore {
 
     async fn remove_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let removed = sqlx::query(
-            "DELETE FROM labels WHERE name = ? AND pacticipant_id = (SELECT id FROM pacticipants WHERE name = ?)",
+        let removed = sqlx::query(sql("DELETE FROM labels WHERE name = ? AND pacticipant_id = (SELECT id FROM pacticipants WHERE name = ?)"),
         )
         .bind(label)
         .bind(pacticipant)
@@ -263,7 +259,7 @@ impl PacticipantStore for SqliteStore {
 
     async fn label_names(&self) -> StoreResult<Vec<String>> {
         Ok(
-            sqlx::query_scalar("SELECT DISTINCT name FROM labels ORDER BY name")
+            sqlx::query_scalar(sql("SELECT DISTINCT name FROM labels ORDER BY name"))
                 .fetch_all(self.reader())
                 .await?,
         )
@@ -280,9 +276,8 @@ async fn write_new(
         .display_name
         .filter(|d| !d.trim().is_empty())
         .unwrap_or_else(|| treaty_domain::display_name::generate(name.as_str()));
-    sqlx::query(
-        "INSERT INTO pacticipants (name, display_name, repository_url, repository_name, repository_namespace,
-           main_branch, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    sqlx::query(sql("INSERT INTO pacticipants (name, display_name, repository_url, repository_name, repository_namespace,
+           main_branch, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
     )
     .bind(name.as_str())
     .bind(display_name)

@@ -5,25 +5,25 @@ use treaty_domain::model::{Branch, Page, PageInfo, PageRequest, Tag, Version};
 use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
 
 use super::rows::{self, VERSION_SELECT, load_version, version_from_row};
-use super::{Conn, SqliteStore, dynamic, now};
+use super::{Backend, Conn, now, sql};
 use crate::{LatestVersion, StoreResult, VersionChanges, VersionStore};
 
 /// How soon after a version's creation its first tag also names its branch
 /// (the Pact Broker's `use_first_tag_as_branch`, for clients that only tag).
 const FIRST_TAG_AS_BRANCH_WITHIN_SECONDS: i64 = 10;
 
-impl SqliteStore {
+impl Backend {
     async fn version_page(
         &self,
         where_clause: &str,
         arguments: &[&str],
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Version>> {
-        let mut sql = format!("{VERSION_SELECT} {where_clause} ORDER BY v.id DESC");
+        let mut statement = format!("{VERSION_SELECT} {where_clause} ORDER BY v.id DESC");
         if let Some(page) = page {
-            sql.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+            statement.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
         }
-        let mut query = sqlx::query(dynamic(sql));
+        let mut query = sqlx::query(sql(statement));
         for argument in arguments {
             query = query.bind(*argument);
         }
@@ -38,7 +38,7 @@ impl SqliteStore {
                 let count_sql = format!(
                     "SELECT count(*) FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id {where_clause}"
                 );
-                let mut count = sqlx::query_scalar::<_, i64>(dynamic(count_sql));
+                let mut count = sqlx::query_scalar::<_, i64>(sql(count_sql));
                 for argument in arguments {
                     count = count.bind(*argument);
                 }
@@ -59,12 +59,12 @@ async fn branch_row(
     pacticipant: &str,
     branch: &str,
 ) -> StoreResult<Option<Branch>> {
-    let row = sqlx::query(
+    let row = sqlx::query(sql(
         "SELECT p.name AS pacticipant, b.name, b.created_at, b.updated_at,
             (SELECT number FROM versions WHERE id = b.head_version_id) AS head
          FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id
          WHERE p.name = ? AND b.name = ?",
-    )
+    ))
     .bind(pacticipant)
     .bind(branch)
     .fetch_optional(conn)
@@ -90,12 +90,12 @@ pub(crate) async fn tag_version(
     tag: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let existing_tags: i64 = sqlx::query_scalar("SELECT count(*) FROM tags WHERE version_id = ?")
-        .bind(version_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let inserted = sqlx::query(
-        "INSERT INTO tags (version_id, pacticipant_id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    let existing_tags: i64 =
+        sqlx::query_scalar(sql("SELECT count(*) FROM tags WHERE version_id = ?"))
+            .bind(version_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let inserted = sqlx::query(sql("INSERT INTO tags (version_id, pacticipant_id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
     )
     .bind(version_id)
     .bind(pacticipant_id)
@@ -106,9 +106,8 @@ pub(crate) async fn tag_version(
     .rows_affected()
         > 0;
     if inserted && existing_tags == 0 {
-        let row = sqlx::query(
-            "SELECT v.created_at, (SELECT count(*) FROM branch_versions WHERE version_id = v.id) AS branches
-             FROM versions v WHERE v.id = ?",
+        let row = sqlx::query(sql("SELECT v.created_at, (SELECT count(*) FROM branch_versions WHERE version_id = v.id) AS branches
+             FROM versions v WHERE v.id = ?"),
         )
         .bind(version_id)
         .fetch_one(&mut *conn)
@@ -124,9 +123,9 @@ pub(crate) async fn tag_version(
 }
 
 #[async_trait]
-impl VersionStore for SqliteStore {
+impl VersionStore for Backend {
     async fn version(&self, pacticipant: &str, number: &str) -> StoreResult<Option<Version>> {
-        let row = sqlx::query(dynamic(format!(
+        let row = sqlx::query(sql(format!(
             "{VERSION_SELECT} WHERE p.name = ? AND v.number = ?"
         )))
         .bind(pacticipant)
@@ -163,8 +162,8 @@ impl VersionStore for SqliteStore {
                 Some(branch.as_str()),
             ),
         };
-        let sql = format!("{VERSION_SELECT} {clause}");
-        let mut query = sqlx::query(dynamic(sql)).bind(pacticipant);
+        let statement = format!("{VERSION_SELECT} {clause}");
+        let mut query = sqlx::query(sql(statement)).bind(pacticipant);
         if let Some(argument) = argument {
             query = query.bind(argument);
         }
@@ -185,12 +184,14 @@ impl VersionStore for SqliteStore {
         let (version_id, created) =
             rows::ensure_version(&mut tx, pacticipant_id, number.as_str(), at).await?;
         if changes.replace || changes.build_url.is_some() {
-            sqlx::query("UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?")
-                .bind(&changes.build_url)
-                .bind(at)
-                .bind(version_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sql(
+                "UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?",
+            ))
+            .bind(&changes.build_url)
+            .bind(at)
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(branch) = &changes.branch {
             rows::add_to_branch(
@@ -204,7 +205,7 @@ impl VersionStore for SqliteStore {
             .await?;
         }
         if let Some(tags) = &changes.tags {
-            sqlx::query("DELETE FROM tags WHERE version_id = ?")
+            sqlx::query(sql("DELETE FROM tags WHERE version_id = ?"))
                 .bind(version_id)
                 .execute(&mut *tx)
                 .await?;
@@ -222,12 +223,13 @@ impl VersionStore for SqliteStore {
         let Some(version_id) = rows::find_version_id(&mut tx, pacticipant, number).await? else {
             return Ok(false);
         };
-        let branch_ids: Vec<i64> =
-            sqlx::query_scalar("SELECT branch_id FROM branch_versions WHERE version_id = ?")
-                .bind(version_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        sqlx::query("DELETE FROM versions WHERE id = ?")
+        let branch_ids: Vec<i64> = sqlx::query_scalar(sql(
+            "SELECT branch_id FROM branch_versions WHERE version_id = ?",
+        ))
+        .bind(version_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(sql("DELETE FROM versions WHERE id = ?"))
             .bind(version_id)
             .execute(&mut *tx)
             .await?;
@@ -237,10 +239,9 @@ impl VersionStore for SqliteStore {
     }
 
     async fn tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<Option<Tag>> {
-        let row = sqlx::query(
-            "SELECT p.name AS pacticipant, v.number, t.name, t.created_at
+        let row = sqlx::query(sql("SELECT p.name AS pacticipant, v.number, t.name, t.created_at
              FROM tags t JOIN versions v ON v.id = t.version_id JOIN pacticipants p ON p.id = v.pacticipant_id
-             WHERE p.name = ? AND v.number = ? AND t.name = ?",
+             WHERE p.name = ? AND v.number = ? AND t.name = ?"),
         )
         .bind(pacticipant)
         .bind(version)
@@ -271,12 +272,13 @@ impl VersionStore for SqliteStore {
         let (version_id, _) =
             rows::ensure_version(&mut tx, pacticipant_id, version.as_str(), at).await?;
         let created = tag_version(&mut tx, pacticipant_id, version_id, tag.as_str(), at).await?;
-        let created_at: DateTime<Utc> =
-            sqlx::query_scalar("SELECT created_at FROM tags WHERE version_id = ? AND name = ?")
-                .bind(version_id)
-                .bind(tag.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
+        let created_at: DateTime<Utc> = sqlx::query_scalar(sql(
+            "SELECT created_at FROM tags WHERE version_id = ? AND name = ?",
+        ))
+        .bind(version_id)
+        .bind(tag.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok((
             Tag {
@@ -294,7 +296,7 @@ impl VersionStore for SqliteStore {
         let Some(version_id) = rows::find_version_id(&mut tx, pacticipant, version).await? else {
             return Ok(false);
         };
-        let deleted = sqlx::query("DELETE FROM tags WHERE version_id = ? AND name = ?")
+        let deleted = sqlx::query(sql("DELETE FROM tags WHERE version_id = ? AND name = ?"))
             .bind(version_id)
             .bind(tag)
             .execute(&mut *tx)
@@ -321,16 +323,16 @@ impl VersionStore for SqliteStore {
         pacticipant: &str,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Branch>> {
-        let mut sql = String::from(
+        let mut statement = String::from(
             "SELECT p.name AS pacticipant, b.name, b.created_at, b.updated_at,
                 (SELECT number FROM versions WHERE id = b.head_version_id) AS head
              FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id
              WHERE p.name = ? ORDER BY b.updated_at DESC, b.id DESC",
         );
         if let Some(page) = page {
-            sql.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+            statement.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
         }
-        let rows = sqlx::query(dynamic(sql))
+        let rows = sqlx::query(sql(statement))
             .bind(pacticipant)
             .fetch_all(self.reader())
             .await?;
@@ -349,8 +351,7 @@ impl VersionStore for SqliteStore {
         let page = match page {
             None => None,
             Some(page) => {
-                let total: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id WHERE p.name = ?",
+                let total: i64 = sqlx::query_scalar(sql("SELECT count(*) FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id WHERE p.name = ?"),
                 )
                 .bind(pacticipant)
                 .fetch_one(self.reader())
@@ -372,8 +373,7 @@ impl VersionStore for SqliteStore {
 
     async fn delete_branch(&self, pacticipant: &str, branch: &str) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let deleted = sqlx::query(
-            "DELETE FROM branches WHERE name = ? AND pacticipant_id = (SELECT id FROM pacticipants WHERE name = ?)",
+        let deleted = sqlx::query(sql("DELETE FROM branches WHERE name = ? AND pacticipant_id = (SELECT id FROM pacticipants WHERE name = ?)"),
         )
         .bind(branch)
         .bind(pacticipant)
@@ -417,7 +417,7 @@ impl VersionStore for SqliteStore {
         branch: &str,
         version: &str,
     ) -> StoreResult<Option<Version>> {
-        let row = sqlx::query(dynamic(format!(
+        let row = sqlx::query(sql(format!(
             "{VERSION_SELECT} WHERE p.name = ? AND v.number = ? AND EXISTS (
                SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
                WHERE bv.version_id = v.id AND b.name = ?)"
@@ -440,8 +440,7 @@ impl VersionStore for SqliteStore {
         let Some(version_id) = rows::find_version_id(&mut tx, pacticipant, version).await? else {
             return Ok(false);
         };
-        let branch_id: Option<i64> = sqlx::query_scalar(
-            "SELECT b.id FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id WHERE p.name = ? AND b.name = ?",
+        let branch_id: Option<i64> = sqlx::query_scalar(sql("SELECT b.id FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id WHERE p.name = ? AND b.name = ?"),
         )
         .bind(pacticipant)
         .bind(branch)
@@ -450,14 +449,15 @@ impl VersionStore for SqliteStore {
         let Some(branch_id) = branch_id else {
             return Ok(false);
         };
-        let deleted =
-            sqlx::query("DELETE FROM branch_versions WHERE branch_id = ? AND version_id = ?")
-                .bind(branch_id)
-                .bind(version_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                > 0;
+        let deleted = sqlx::query(sql(
+            "DELETE FROM branch_versions WHERE branch_id = ? AND version_id = ?",
+        ))
+        .bind(branch_id)
+        .bind(version_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
         rows::recompute_branch_heads(&mut tx, &[branch_id]).await?;
         tx.commit().await?;
         Ok(deleted)

@@ -1,25 +1,24 @@
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use treaty_domain::model::{NewVerification, Verification};
 
 use super::pacts::touch_integration;
 use super::rows::{self, split_list};
-use super::{Conn, SqliteStore, dynamic, now};
+use super::{Backend, Conn, DbRow, now, sql};
 use crate::{StoreError, StoreResult, VerificationStore};
 
 const VERIFICATION_SELECT: &str = "
 SELECT vr.id, c.name AS consumer, pr.name AS provider, pc.sha, pv.number AS provider_version,
   vr.success, vr.build_url, vr.test_results, vr.verified_by, vr.provider_version_tags, vr.execution_date,
-  (SELECT group_concat(name, char(31)) FROM (SELECT b.name FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
-     WHERE bv.version_id = pv.id ORDER BY bv.id)) AS branch_list
+  (SELECT string_agg(b.name, '\u{1f}' ORDER BY bv.id) FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+     WHERE bv.version_id = pv.id) AS branch_list
 FROM verifications vr
 JOIN pact_contents pc ON pc.id = vr.pact_content_id
 JOIN pacticipants c ON c.id = vr.consumer_id
 JOIN pacticipants pr ON pr.id = vr.provider_id
 JOIN versions pv ON pv.id = vr.provider_version_id";
 
-fn json_column(row: &SqliteRow, column: &str) -> StoreResult<Option<serde_json::Value>> {
+fn json_column(row: &DbRow, column: &str) -> StoreResult<Option<serde_json::Value>> {
     let text: Option<String> = row.try_get(column)?;
     text.map(|text| {
         serde_json::from_str(&text)
@@ -28,7 +27,7 @@ fn json_column(row: &SqliteRow, column: &str) -> StoreResult<Option<serde_json::
     .transpose()
 }
 
-fn verification_from_row(row: &SqliteRow) -> StoreResult<Verification> {
+fn verification_from_row(row: &DbRow) -> StoreResult<Verification> {
     let branches: Option<String> = row.try_get("branch_list")?;
     let tags = json_column(row, "provider_version_tags")?;
     Ok(Verification {
@@ -53,7 +52,7 @@ fn verification_from_row(row: &SqliteRow) -> StoreResult<Verification> {
 }
 
 async fn load(conn: &mut Conn, id: i64) -> StoreResult<Verification> {
-    let row = sqlx::query(dynamic(format!("{VERIFICATION_SELECT} WHERE vr.id = ?")))
+    let row = sqlx::query(sql(format!("{VERIFICATION_SELECT} WHERE vr.id = ?")))
         .bind(id)
         .fetch_one(conn)
         .await?;
@@ -61,7 +60,7 @@ async fn load(conn: &mut Conn, id: i64) -> StoreResult<Verification> {
 }
 
 #[async_trait]
-impl VerificationStore for SqliteStore {
+impl VerificationStore for Backend {
     async fn publish_verification(
         &self,
         consumer: &str,
@@ -71,10 +70,9 @@ impl VerificationStore for SqliteStore {
     ) -> StoreResult<Option<Verification>> {
         let at = now();
         let mut tx = self.begin().await?;
-        let content = sqlx::query(
-            "SELECT pc.id, pc.consumer_id, pc.provider_id FROM pact_contents pc
+        let content = sqlx::query(sql("SELECT pc.id, pc.consumer_id, pc.provider_id FROM pact_contents pc
              JOIN pacticipants c ON c.id = pc.consumer_id JOIN pacticipants pr ON pr.id = pc.provider_id
-             WHERE c.name = ? AND pr.name = ? AND pc.sha = ?",
+             WHERE c.name = ? AND pr.name = ? AND pc.sha = ?"),
         )
         .bind(consumer)
         .bind(provider)
@@ -95,16 +93,15 @@ impl VerificationStore for SqliteStore {
         )
         .await?;
         // Tags are snapshotted: what the version carried when it verified.
-        let tags: Vec<String> = sqlx::query_scalar(
+        let tags: Vec<String> = sqlx::query_scalar(sql(
             "SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name",
-        )
+        ))
         .bind(version_id)
         .fetch_all(&mut *tx)
         .await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO verifications (pact_content_id, provider_version_id, consumer_id, provider_id, success,
+        let id: i64 = sqlx::query_scalar(sql("INSERT INTO verifications (pact_content_id, provider_version_id, consumer_id, provider_id, success,
                build_url, test_results, verified_by, provider_version_tags, execution_date)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"),
         )
         .bind(content_id)
         .bind(version_id)
@@ -131,13 +128,13 @@ impl VerificationStore for SqliteStore {
         sha: &str,
         number: Option<i64>,
     ) -> StoreResult<Option<Verification>> {
-        let mut sql =
+        let mut statement =
             format!("{VERIFICATION_SELECT} WHERE c.name = ? AND pr.name = ? AND pc.sha = ?");
         if number.is_some() {
-            sql.push_str(" AND vr.id = ?");
+            statement.push_str(" AND vr.id = ?");
         }
-        sql.push_str(" ORDER BY vr.id DESC LIMIT 1");
-        let mut query = sqlx::query(dynamic(sql))
+        statement.push_str(" ORDER BY vr.id DESC LIMIT 1");
+        let mut query = sqlx::query(sql(statement))
             .bind(consumer)
             .bind(provider)
             .bind(sha);
@@ -153,7 +150,7 @@ impl VerificationStore for SqliteStore {
         consumer: &str,
         version: &str,
     ) -> StoreResult<Vec<Verification>> {
-        let sql = format!(
+        let statement = format!(
             "{VERIFICATION_SELECT} WHERE vr.id IN (
                SELECT (SELECT max(x.id) FROM verifications x
                        WHERE x.pact_content_id = pp.pact_content_id AND x.provider_id = pp.provider_id)
@@ -162,7 +159,7 @@ impl VerificationStore for SqliteStore {
                WHERE cp.name = ? AND cv.number = ?)
              ORDER BY lower(pr.name)"
         );
-        let rows = sqlx::query(dynamic(sql))
+        let rows = sqlx::query(sql(statement))
             .bind(consumer)
             .bind(version)
             .fetch_all(self.reader())

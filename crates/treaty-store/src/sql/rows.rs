@@ -3,10 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use treaty_domain::model::{BranchMembership, MAIN_BRANCH_CANDIDATES, Version};
 
-use super::{Conn, dynamic};
+use super::{Conn, DbRow, sql};
 use crate::{StoreError, StoreResult};
 
 /// Separators for aggregated lists: names cannot contain control characters.
@@ -15,7 +14,7 @@ pub(crate) const FIELD_SEP: char = '\u{1e}';
 
 pub(crate) async fn pacticipant_id(conn: &mut Conn, name: &str) -> StoreResult<Option<i64>> {
     Ok(
-        sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = ?")
+        sqlx::query_scalar(sql("SELECT id FROM pacticipants WHERE name = ?"))
             .bind(name)
             .fetch_optional(conn)
             .await?,
@@ -31,8 +30,7 @@ pub(crate) async fn ensure_pacticipant(
     if let Some(id) = pacticipant_id(conn, name).await? {
         return Ok((id, false));
     }
-    let id = sqlx::query_scalar(
-        "INSERT INTO pacticipants (name, display_name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
+    let id = sqlx::query_scalar(sql("INSERT INTO pacticipants (name, display_name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id"),
     )
     .bind(name)
     .bind(treaty_domain::display_name::generate(name))
@@ -48,13 +46,13 @@ pub(crate) async fn version_id(
     pacticipant_id: i64,
     number: &str,
 ) -> StoreResult<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM versions WHERE pacticipant_id = ? AND number = ?")
-            .bind(pacticipant_id)
-            .bind(number)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(sql(
+        "SELECT id FROM versions WHERE pacticipant_id = ? AND number = ?",
+    ))
+    .bind(pacticipant_id)
+    .bind(number)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// The id of a version named by pacticipant and number, if both exist.
@@ -63,8 +61,7 @@ pub(crate) async fn find_version_id(
     pacticipant: &str,
     number: &str,
 ) -> StoreResult<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT v.id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id WHERE p.name = ? AND v.number = ?",
+    Ok(sqlx::query_scalar(sql("SELECT v.id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id WHERE p.name = ? AND v.number = ?"),
     )
     .bind(pacticipant)
     .bind(number)
@@ -82,8 +79,7 @@ pub(crate) async fn ensure_version(
     if let Some(id) = version_id(conn, pacticipant_id, number).await? {
         return Ok((id, false));
     }
-    let id = sqlx::query_scalar(
-        "INSERT INTO versions (pacticipant_id, number, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
+    let id = sqlx::query_scalar(sql("INSERT INTO versions (pacticipant_id, number, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id"),
     )
     .bind(pacticipant_id)
     .bind(number)
@@ -102,11 +98,13 @@ pub(crate) async fn detect_main_branch(
     name: &str,
 ) -> StoreResult<()> {
     if MAIN_BRANCH_CANDIDATES.contains(&name) {
-        sqlx::query("UPDATE pacticipants SET main_branch = ? WHERE id = ? AND main_branch IS NULL")
-            .bind(name)
-            .bind(pacticipant_id)
-            .execute(conn)
-            .await?;
+        sqlx::query(sql(
+            "UPDATE pacticipants SET main_branch = ? WHERE id = ? AND main_branch IS NULL",
+        ))
+        .bind(name)
+        .bind(pacticipant_id)
+        .execute(conn)
+        .await?;
     }
     Ok(())
 }
@@ -121,31 +119,32 @@ pub(crate) async fn add_to_branch(
     auto_created: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    sqlx::query(
+    sqlx::query(sql(
         "INSERT INTO branches (pacticipant_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (pacticipant_id, name) DO NOTHING",
-    )
+    ))
     .bind(pacticipant_id)
     .bind(branch)
     .bind(now)
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let branch_id: i64 =
-        sqlx::query_scalar("SELECT id FROM branches WHERE pacticipant_id = ? AND name = ?")
-            .bind(pacticipant_id)
-            .bind(branch)
-            .fetch_one(&mut *conn)
-            .await?;
-    let existed: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM branch_versions WHERE branch_id = ? AND version_id = ?")
-            .bind(branch_id)
-            .bind(version_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let branch_id: i64 = sqlx::query_scalar(sql(
+        "SELECT id FROM branches WHERE pacticipant_id = ? AND name = ?",
+    ))
+    .bind(pacticipant_id)
+    .bind(branch)
+    .fetch_one(&mut *conn)
+    .await?;
+    let existed: Option<i64> = sqlx::query_scalar(sql(
+        "SELECT id FROM branch_versions WHERE branch_id = ? AND version_id = ?",
+    ))
+    .bind(branch_id)
+    .bind(version_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     if existed.is_none() {
-        sqlx::query(
-            "INSERT INTO branch_versions (branch_id, version_id, auto_created, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        sqlx::query(sql("INSERT INTO branch_versions (branch_id, version_id, auto_created, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"),
         )
         .bind(branch_id)
         .bind(version_id)
@@ -155,21 +154,23 @@ pub(crate) async fn add_to_branch(
         .execute(&mut *conn)
         .await?;
     } else {
-        sqlx::query(
+        sqlx::query(sql(
             "UPDATE branch_versions SET updated_at = ? WHERE branch_id = ? AND version_id = ?",
-        )
+        ))
         .bind(now)
         .bind(branch_id)
         .bind(version_id)
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query("UPDATE branches SET head_version_id = ?, updated_at = ? WHERE id = ?")
-        .bind(version_id)
-        .bind(now)
-        .bind(branch_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(sql(
+        "UPDATE branches SET head_version_id = ?, updated_at = ? WHERE id = ?",
+    ))
+    .bind(version_id)
+    .bind(now)
+    .bind(branch_id)
+    .execute(&mut *conn)
+    .await?;
     detect_main_branch(conn, pacticipant_id, branch).await?;
     Ok(existed.is_none())
 }
@@ -177,12 +178,10 @@ pub(crate) async fn add_to_branch(
 /// Makes the most recently added remaining version the head of each given branch.
 pub(crate) async fn recompute_branch_heads(conn: &mut Conn, branch_ids: &[i64]) -> StoreResult<()> {
     for branch_id in branch_ids {
-        sqlx::query(
-            "UPDATE branches SET head_version_id = (
+        sqlx::query(sql("UPDATE branches SET head_version_id = (
                 SELECT version_id FROM branch_versions WHERE branch_id = branches.id
                 ORDER BY updated_at DESC, id DESC LIMIT 1)
-             WHERE id = ?",
-        )
+             WHERE id = ?"))
         .bind(branch_id)
         .execute(&mut *conn)
         .await?;
@@ -193,15 +192,12 @@ pub(crate) async fn recompute_branch_heads(conn: &mut Conn, branch_ids: &[i64]) 
 /// Selects versions with their branches and tags; append WHERE/ORDER clauses.
 pub(crate) const VERSION_SELECT: &str = "
 SELECT v.id, p.name AS pacticipant, v.number, v.build_url, v.created_at, v.updated_at,
-  (SELECT group_concat(name || char(30) || head, char(31)) FROM (
-     SELECT b.name AS name, CASE WHEN b.head_version_id = v.id THEN '1' ELSE '0' END AS head
-     FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
-     WHERE bv.version_id = v.id ORDER BY bv.id)) AS branch_list,
-  (SELECT group_concat(name, char(31)) FROM (
-     SELECT t.name AS name FROM tags t WHERE t.version_id = v.id ORDER BY t.created_at, t.name)) AS tag_list
+  (SELECT string_agg(b.name || '\u{1e}' || CASE WHEN b.head_version_id = v.id THEN '1' ELSE '0' END, '\u{1f}' ORDER BY bv.id)
+     FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id WHERE bv.version_id = v.id) AS branch_list,
+  (SELECT string_agg(t.name, '\u{1f}' ORDER BY t.created_at, t.name) FROM tags t WHERE t.version_id = v.id) AS tag_list
 FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id";
 
-pub(crate) fn version_from_row(row: &SqliteRow) -> StoreResult<Version> {
+pub(crate) fn version_from_row(row: &DbRow) -> StoreResult<Version> {
     let branch_list: Option<String> = row.try_get("branch_list")?;
     let tag_list: Option<String> = row.try_get("tag_list")?;
     let branches = split_list(branch_list.as_deref())
@@ -239,7 +235,7 @@ pub(crate) fn split_list(list: Option<&str>) -> Vec<&str> {
 }
 
 pub(crate) async fn load_version(conn: &mut Conn, id: i64) -> StoreResult<Version> {
-    let row = sqlx::query(dynamic(format!("{VERSION_SELECT} WHERE v.id = ?")))
+    let row = sqlx::query(sql(format!("{VERSION_SELECT} WHERE v.id = ?")))
         .bind(id)
         .fetch_one(conn)
         .await?;

@@ -1,0 +1,17 @@
+//! The store's SQL, written once and compiled once per backend.
+//!
+//! Each backend module (`sqlite.rs`, and PostgreSQL's later) declares the
+//! types this code is written against (`Backend`, `Conn`, `DbRow`) and the
+//! functions it needs (`now`, `sql`, `Backend::begin`, `Backend::reader`),
+//! then includes this folder with `#[path = "sql/mod.rs"] mod sql;`.
+//! The SQL itself is the common dialect of SQLite and PostgreSQL: `?`
+//! placeholders (which `sql()` rewrites where the backend needs it),
+//! `string_agg`, `ON CONFLICT`, `RETURNING`, window functions.
+
+mod pacticipants;
+mod pacts;
+mod rows;
+mod verifications;
+mod versions;
+
+pub(crate) use super::{Backend, Conn, DbRow, now, sql};
