@@ -12,4 +12,6 @@ pub mod pact;
 pub mod publish;
 pub mod time;
 
-pub use names::{BranchName, LabelName, NameError, PacticipantName, TagName, VersionNumber};
+pub use names::{
+    BranchName, EnvironmentName, LabelName, NameError, PacticipantName, TagName, VersionNumber,
+};

@@ -179,3 +179,60 @@ impl PageInfo {
 
 /// Branch names that make a pacticipant's main branch when it has none.
 pub const MAIN_BRANCH_CANDIDATES: [&str; 3] = ["develop", "main", "master"];
+
+/// A place versions are deployed or released to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub production: bool,
+    /// `[{"name": ..., "details": {...}}]`, as given.
+    pub contacts: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a client gives for an environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvironmentFields {
+    pub name: crate::EnvironmentName,
+    pub display_name: Option<String>,
+    pub production: bool,
+    pub contacts: Option<Value>,
+}
+
+/// A record that a version was deployed to an environment (and maybe undeployed since).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployedVersion {
+    pub uuid: String,
+    pub pacticipant: String,
+    pub version: String,
+    pub environment: Environment,
+    pub application_instance: Option<String>,
+    pub currently_deployed: bool,
+    pub undeployed_at: Option<DateTime<Utc>>,
+    /// Recorded because the version was tagged with the environment's name.
+    pub auto_created: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A record that a version was released to an environment (and maybe support ended since).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleasedVersion {
+    pub uuid: String,
+    pub pacticipant: String,
+    pub version: String,
+    pub environment: Environment,
+    pub currently_supported: bool,
+    pub support_ended_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The environments Treaty starts with, so the first `record-deployment` works:
+/// (name, display name, production).
+pub const DEFAULT_ENVIRONMENTS: [(&str, &str, bool); 2] =
+    [("test", "Test", false), ("production", "Production", true)];

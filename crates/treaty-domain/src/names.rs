@@ -12,6 +12,8 @@ pub enum NameError {
     ControlCharacter,
     #[error("is longer than {max} characters")]
     TooLong { max: usize },
+    #[error("cannot contain spaces")]
+    Whitespace,
 }
 
 /// The longest name Treaty stores. Far above any real name; it keeps a hostile
@@ -91,6 +93,32 @@ name_type!(
     LabelName
 );
 
+/// The name of an environment: like other names, and with no whitespace, since
+/// the Pact Broker's clients pass it on command lines and in URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EnvironmentName(String);
+
+impl EnvironmentName {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, NameError> {
+        let raw = raw.into();
+        check(&raw)?;
+        if raw.chars().any(char::is_whitespace) {
+            return Err(NameError::Whitespace);
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EnvironmentName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +128,12 @@ mod tests {
         for raw in ["Foo Bar", "feat/x", "1.2.3", "Zürich Ørders", "サービス"] {
             assert_eq!(PacticipantName::parse(raw).unwrap().as_str(), raw);
         }
+    }
+
+    #[test]
+    fn environment_names_have_no_spaces() {
+        assert!(EnvironmentName::parse("production").is_ok());
+        assert_eq!(EnvironmentName::parse("my env"), Err(NameError::Whitespace));
     }
 
     #[test]

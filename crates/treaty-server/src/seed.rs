@@ -5,11 +5,12 @@
 //! so the data is exactly what the real write paths produce.
 
 use serde_json::json;
-use treaty_domain::model::{NewVerification, PacticipantFields, UpdateMode};
+use treaty_domain::EnvironmentName;
+use treaty_domain::model::{EnvironmentFields, NewVerification, PacticipantFields, UpdateMode};
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::OnConflict;
 use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
-use treaty_store::{PactSelector, Store, StoreError, StoreResult, VersionChanges};
+use treaty_store::{NewDeployment, PactSelector, Store, StoreError, StoreResult, VersionChanges};
 
 /// One step of seeding.
 enum Step {
@@ -22,14 +23,42 @@ enum Step {
     Pact(&'static str, &'static str, &'static str, &'static str),
     /// consumer, consumer version, provider, provider version, success
     Verification(&'static str, &'static str, &'static str, &'static str, bool),
+    /// name, fixed uuid, with a contact
+    Environment(&'static str, Option<&'static str>, bool),
+    /// pacticipant, version, environment name, application instance, fixed uuid
+    Deployed(
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    ),
+    /// pacticipant, version, environment name, fixed uuid
+    Released(
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    ),
 }
 
-use Step::{Branch, Pact, Pacticipant, RepositoryUrl, Tag, Verification, Version};
+use Step::{
+    Branch, Deployed, Environment, Pact, Pacticipant, Released, RepositoryUrl, Tag, Verification,
+    Version,
+};
+
+const TEST_ENV_UUID: &str = "16926ef3-590f-4e3f-838e-719717aa88c9";
+const OTHER_TEST_ENV_UUID: &str = "cb632df3-0a0d-4227-aac3-60114dd36479";
+const RECORD_UUID: &str = "ff3adecf-cfc5-4653-a4e3-f1861092f8e0";
+const SECOND_RECORD_UUID: &str = "58a013bc-31d6-434a-b026-46ecbd9e3a2d";
+const FOO_SHA_VERSION: &str = "5556b8149bf8bac76bc30f50a8a2dd4c22c85f30";
 
 const PRICING_REPOSITORY: &str = "git@git.realestate.com.au:business-systems/pricing-service";
 
 /// The steps for a state, or `None` for a state Treaty does not know.
-fn steps(state: &str) -> Option<Vec<Step>> {
+/// `consumer` names the contract being replayed: the Rust CLI's contract
+/// expects another environment uuid in one state than the Ruby client's.
+fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
     let steps = match state {
         ""
         | "'Condor' does not exist in the pact-broker"
@@ -86,6 +115,82 @@ fn steps(state: &str) -> Option<Vec<Step>> {
         "the 'Pricing Service' and 'Condor' already exist in the pact-broker" => {
             vec![Pacticipant("Condor"), Pacticipant("Pricing Service")]
         }
+        "an environment exists" => vec![Environment("test", None, true)],
+        "an environment with name test exists" => vec![Environment("test", None, false)],
+        "an environment with name test and UUID 16926ef3-590f-4e3f-838e-719717aa88c9 exists" => {
+            vec![Environment("test", Some(TEST_ENV_UUID), false)]
+        }
+        "a currently deployed version exists" => {
+            let mut steps = vec![
+                Environment("test", Some(OTHER_TEST_ENV_UUID), false),
+                Version("Foo", FOO_SHA_VERSION),
+                Deployed("Foo", FOO_SHA_VERSION, "test", None, Some(RECORD_UUID)),
+            ];
+            if consumer == "pact-broker-cli" {
+                // The Rust CLI's contract also undeploys a second record, with no instance.
+                steps.push(Environment("production", None, false));
+                steps.push(Deployed(
+                    "Foo",
+                    FOO_SHA_VERSION,
+                    "production",
+                    None,
+                    Some(SECOND_RECORD_UUID),
+                ));
+            }
+            steps
+        }
+        "an version is deployed to environment with UUID 16926ef3-590f-4e3f-838e-719717aa88c9 with target customer-1"
+        | "a version is deployed to environment with UUID 16926ef3-590f-4e3f-838e-719717aa88c9 with target customer-1" => {
+            vec![
+                Environment("test", Some(TEST_ENV_UUID), false),
+                Version("Foo", FOO_SHA_VERSION),
+                Deployed(
+                    "Foo",
+                    FOO_SHA_VERSION,
+                    "test",
+                    Some("customer-1"),
+                    Some(RECORD_UUID),
+                ),
+            ]
+        }
+        "version 5556b8149bf8bac76bc30f50a8a2dd4c22c85f30 of pacticipant Foo exists with a test environment available for deployment" =>
+        {
+            let uuid = if consumer == "pact-broker-cli" {
+                TEST_ENV_UUID
+            } else {
+                OTHER_TEST_ENV_UUID
+            };
+            vec![
+                Version("Foo", FOO_SHA_VERSION),
+                Environment("test", Some(uuid), false),
+            ]
+        }
+        "version 5556b8149bf8bac76bc30f50a8a2dd4c22c85f30 of pacticipant Foo exists with a test environment available for release" =>
+        {
+            let uuid = if consumer == "pact-broker-cli" {
+                TEST_ENV_UUID
+            } else {
+                OTHER_TEST_ENV_UUID
+            };
+            vec![
+                Version("Foo", FOO_SHA_VERSION),
+                Environment("test", Some(uuid), false),
+            ]
+        }
+        "version 5556b8149bf8bac76bc30f50a8a2dd4c22c85f30 of pacticipant Foo exists with a test environment is released with id ff3adecf-cfc5-4653-a4e3-f1861092f8e0" => {
+            vec![
+                Environment("test", Some(TEST_ENV_UUID), false),
+                Version("Foo", FOO_SHA_VERSION),
+                Released("Foo", FOO_SHA_VERSION, "test", Some(RECORD_UUID)),
+            ]
+        }
+        "version 5556b8149bf8bac76bc30f50a8a2dd4c22c85f30 of pacticipant Foo exists with 2 environments that aren't test available for deployment" => {
+            vec![
+                Version("Foo", FOO_SHA_VERSION),
+                Environment("prod", None, false),
+                Environment("dev", None, false),
+            ]
+        }
         "the pact for Foo version 1.2.3 has been verified by Bar version 4.5.6" => vec![
             Pact("Foo", "1.2.3", "Bar", "1.2.3"),
             Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
@@ -95,9 +200,9 @@ fn steps(state: &str) -> Option<Vec<Step>> {
     Some(steps)
 }
 
-/// Seeds `state` into an empty store.
-pub async fn seed(store: &dyn Store, state: &str) -> StoreResult<()> {
-    let Some(steps) = steps(state) else {
+/// Seeds `state` into an empty store, for the contract of `consumer`.
+pub async fn seed(store: &dyn Store, state: &str, consumer: &str) -> StoreResult<()> {
+    let Some(steps) = steps(state, consumer) else {
         tracing::warn!(
             provider.state = state,
             "unknown provider state: seeding nothing"
@@ -108,6 +213,14 @@ pub async fn seed(store: &dyn Store, state: &str) -> StoreResult<()> {
         run(store, step).await?;
     }
     Ok(())
+}
+
+async fn environment_uuid(store: &dyn Store, name: &str) -> StoreResult<String> {
+    Ok(store
+        .environment_by_name(name)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no environment {name}")))?
+        .uuid)
 }
 
 fn name(raw: &str) -> StoreResult<PacticipantName> {
@@ -181,6 +294,35 @@ async fn run(store: &dyn Store, step: Step) -> StoreResult<()> {
                     document,
                     OnConflict::Overwrite,
                 )
+                .await?;
+        }
+        Environment(environment, uuid, with_contact) => {
+            let fields = EnvironmentFields {
+                name: EnvironmentName::parse(environment)
+                    .map_err(|e| StoreError::Conflict(e.to_string()))?,
+                display_name: None,
+                production: false,
+                contacts: with_contact
+                    .then(|| json!([{"name": "foo", "details": {"emailAddress": "foo@bar.com"}}])),
+            };
+            store.create_environment(uuid, fields).await?;
+        }
+        Deployed(pacticipant, version, environment, instance, uuid) => {
+            let environment_uuid = environment_uuid(store, environment).await?;
+            store
+                .record_deployment(NewDeployment {
+                    pacticipant: pacticipant.to_owned(),
+                    version: version.to_owned(),
+                    environment_uuid,
+                    application_instance: instance.map(str::to_owned),
+                    uuid: uuid.map(str::to_owned),
+                })
+                .await?;
+        }
+        Released(pacticipant, version, environment, uuid) => {
+            let environment_uuid = environment_uuid(store, environment).await?;
+            store
+                .record_release(pacticipant, version, &environment_uuid, uuid)
                 .await?;
         }
         Verification(consumer, version, provider, provider_version, success) => {

@@ -4,7 +4,10 @@
 //! nothing here touches storage.
 
 use serde_json::{Map, Value, json};
-use treaty_domain::model::{Branch, Pact, Pacticipant, Tag, Verification, Version};
+use treaty_domain::model::{
+    Branch, DeployedVersion, Environment, Pact, Pacticipant, ReleasedVersion, Tag, Verification,
+    Version,
+};
 use treaty_domain::time;
 
 use crate::hal::{self, link, put_opt, seg, templated, titled};
@@ -69,6 +72,42 @@ impl Urls {
     pub fn pact_version(&self, provider: &str, consumer: &str, sha: &str) -> String {
         format!("{}/pact-version/{sha}", self.pact_pair(provider, consumer))
     }
+    pub fn environments(&self) -> String {
+        format!("{}/environments", self.base)
+    }
+    pub fn environment(&self, uuid: &str) -> String {
+        format!("{}/environments/{}", self.base, seg(uuid))
+    }
+    pub fn deployed_version(&self, uuid: &str) -> String {
+        format!("{}/deployed-versions/{}", self.base, seg(uuid))
+    }
+    pub fn released_version(&self, uuid: &str) -> String {
+        format!("{}/released-versions/{}", self.base, seg(uuid))
+    }
+    pub fn record_deployment(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment_uuid: &str,
+    ) -> String {
+        format!(
+            "{}/deployed-versions/environment/{}",
+            self.version(pacticipant, version),
+            seg(environment_uuid)
+        )
+    }
+    pub fn record_release(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment_uuid: &str,
+    ) -> String {
+        format!(
+            "{}/released-versions/environment/{}",
+            self.version(pacticipant, version),
+            seg(environment_uuid)
+        )
+    }
     pub fn verification(&self, provider: &str, consumer: &str, sha: &str, number: i64) -> String {
         format!(
             "{}/verification-results/{number}",
@@ -101,7 +140,7 @@ pub fn version_link(urls: &Urls, pacticipant: &str, number: &str) -> Value {
     titled(urls.version(pacticipant, number), "Version", Some(number))
 }
 
-pub fn pacticipant(urls: &Urls, p: &Pacticipant) -> Value {
+pub fn pacticipant(urls: &Urls, p: &Pacticipant, deployed: &[DeployedVersion]) -> Value {
     let mut body = Map::new();
     body.insert("name".into(), json!(p.name));
     put_opt(&mut body, "displayName", p.display_name.clone());
@@ -135,6 +174,7 @@ pub fn pacticipant(urls: &Urls, p: &Pacticipant) -> Value {
             "pb:versions": link(format!("{self_href}/versions")),
             "pb:branches": link(format!("{self_href}/branches")),
             "pb:version": templated(format!("{self_href}/versions/{{version}}"), "Get, create or delete a pacticipant version"),
+            "pb:deployed-environments": deployed_environment_links(urls, deployed),
             "pb:version-tag": templated(format!("{self_href}/versions/{{version}}/tags/{{tag}}"), "Get, create or delete a tag for a version of this pacticipant"),
             "pb:branch-version": templated(format!("{self_href}/branches/{{branch}}/versions/{{version}}"), "Get or add/create a version for a branch of this pacticipant"),
             "pb:label": templated(format!("{self_href}/labels/{{label}}"), "Get, create or delete a label for this pacticipant"),
@@ -186,9 +226,58 @@ fn tag_entries(urls: &Urls, v: &Version) -> Value {
     )
 }
 
-/// A version. `self_href` overrides the self link (a branch version's, say);
-/// `pacts` are the pacts this version published as a consumer.
-pub fn version(urls: &Urls, v: &Version, self_href: Option<String>, pacts: &[Pact]) -> Value {
+/// What a version resource shows besides the version itself.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VersionContext<'a> {
+    /// The pacts this version published as a consumer.
+    pub pacts: &'a [Pact],
+    /// Every environment, for the record-deployment and record-release links.
+    pub environments: &'a [Environment],
+    pub deployments: &'a [DeployedVersion],
+    pub releases: &'a [ReleasedVersion],
+}
+
+fn environment_label(environment: &Environment) -> &str {
+    environment
+        .display_name
+        .as_deref()
+        .unwrap_or(&environment.name)
+}
+
+/// `pb:deployed-environments` entries.
+pub fn deployed_environment_links(urls: &Urls, deployments: &[DeployedVersion]) -> Value {
+    Value::Array(
+        deployments
+            .iter()
+            .map(|d| {
+                let label = environment_label(&d.environment);
+                let mut entry = Map::new();
+                entry.insert(
+                    "title".into(),
+                    json!(format!("Version deployed to {label}")),
+                );
+                entry.insert("name".into(), json!(label));
+                entry.insert("href".into(), json!(urls.deployed_version(&d.uuid)));
+                entry.insert("currently_deployed".into(), json!(d.currently_deployed));
+                put_opt(
+                    &mut entry,
+                    "application_instance",
+                    d.application_instance.clone(),
+                );
+                Value::Object(entry)
+            })
+            .collect(),
+    )
+}
+
+/// A version. `self_href` overrides the self link (a branch version's, say).
+pub fn version(
+    urls: &Urls,
+    v: &Version,
+    self_href: Option<String>,
+    context: VersionContext<'_>,
+) -> Value {
+    let pacts = context.pacts;
     let mut body = Map::new();
     body.insert("number".into(), json!(v.number));
     put_opt(&mut body, "buildUrl", v.build_url.clone());
@@ -213,6 +302,26 @@ pub fn version(urls: &Urls, v: &Version, self_href: Option<String>, pacts: &[Pac
                 urls.pact(&p.provider, &p.consumer, &p.consumer_version),
                 "Pact",
                 Some(&format!("Pact between {} ({}) and {}", p.consumer, p.consumer_version, p.provider)),
+            )).collect::<Vec<_>>(),
+            "pb:deployed-environments": deployed_environment_links(urls, context.deployments),
+            "pb:released-environments": context.releases.iter().map(|r| {
+                let label = environment_label(&r.environment);
+                json!({
+                    "title": format!("Version released to {label}"),
+                    "name": label,
+                    "href": urls.released_version(&r.uuid),
+                    "currently_supported": r.currently_supported,
+                })
+            }).collect::<Vec<_>>(),
+            "pb:record-deployment": context.environments.iter().map(|e| titled(
+                urls.record_deployment(&v.pacticipant, &v.number, &e.uuid),
+                format!("Record deployment to {}", environment_label(e)),
+                Some(&e.name),
+            )).collect::<Vec<_>>(),
+            "pb:record-release": context.environments.iter().map(|e| titled(
+                urls.record_release(&v.pacticipant, &v.number, &e.uuid),
+                format!("Record release to {}", environment_label(e)),
+                Some(&e.name),
             )).collect::<Vec<_>>(),
             "curies": hal::curies(&urls.base, "version"),
         }),
@@ -386,4 +495,94 @@ fn verified_by_json(sent: &Value) -> Value {
         );
     }
     Value::Object(out)
+}
+
+pub fn environment(urls: &Urls, e: &Environment) -> Value {
+    let mut body = Map::new();
+    body.insert("uuid".into(), json!(e.uuid));
+    body.insert("name".into(), json!(e.name));
+    put_opt(&mut body, "displayName", e.display_name.clone());
+    body.insert("production".into(), json!(e.production));
+    put_opt(&mut body, "contacts", e.contacts.clone());
+    body.insert("createdAt".into(), json!(time::format(e.created_at)));
+    body.insert("updatedAt".into(), json!(time::format(e.updated_at)));
+    let href = urls.environment(&e.uuid);
+    let label = environment_label(e);
+    body.insert(
+        "_links".into(),
+        json!({
+            "self": titled(&href, "Environment", Some(&e.name)),
+            "pb:currently-deployed-deployed-versions": titled(
+                format!("{href}/deployed-versions/currently-deployed"),
+                format!("Versions currently deployed to {label} environment"), None),
+            "pb:currently-supported-released-versions": titled(
+                format!("{href}/released-versions/currently-supported"),
+                format!("Versions released and supported in {label} environment"), None),
+            "pb:environments": titled(urls.environments(), "Environments", None),
+        }),
+    );
+    Value::Object(body)
+}
+
+/// A deployed version; `embed_environment` is false inside environment lists.
+pub fn deployed_version(urls: &Urls, d: &DeployedVersion, embed_environment: bool) -> Value {
+    let mut body = Map::new();
+    body.insert("uuid".into(), json!(d.uuid));
+    body.insert("currentlyDeployed".into(), json!(d.currently_deployed));
+    put_opt(
+        &mut body,
+        "applicationInstance",
+        d.application_instance.clone(),
+    );
+    put_opt(&mut body, "target", d.application_instance.clone());
+    put_opt(&mut body, "undeployedAt", d.undeployed_at.map(time::format));
+    timestamps(&mut body, d.created_at, d.updated_at);
+    let mut embedded = Map::new();
+    embedded.insert(
+        "pacticipant".into(),
+        pacticipant_summary(urls, &d.pacticipant),
+    );
+    embedded.insert(
+        "version".into(),
+        version_summary(urls, &d.pacticipant, &d.version),
+    );
+    if embed_environment {
+        embedded.insert("environment".into(), environment(urls, &d.environment));
+    }
+    body.insert("_embedded".into(), Value::Object(embedded));
+    body.insert(
+        "_links".into(),
+        json!({ "self": titled(urls.deployed_version(&d.uuid), "Deployed version", None) }),
+    );
+    Value::Object(body)
+}
+
+pub fn released_version(urls: &Urls, r: &ReleasedVersion, embed_environment: bool) -> Value {
+    let mut body = Map::new();
+    body.insert("uuid".into(), json!(r.uuid));
+    body.insert("currentlySupported".into(), json!(r.currently_supported));
+    timestamps(&mut body, r.created_at, r.updated_at);
+    put_opt(
+        &mut body,
+        "supportEndedAt",
+        r.support_ended_at.map(time::format),
+    );
+    let mut embedded = Map::new();
+    embedded.insert(
+        "pacticipant".into(),
+        pacticipant_summary(urls, &r.pacticipant),
+    );
+    embedded.insert(
+        "version".into(),
+        version_summary(urls, &r.pacticipant, &r.version),
+    );
+    if embed_environment {
+        embedded.insert("environment".into(), environment(urls, &r.environment));
+    }
+    body.insert("_embedded".into(), Value::Object(embedded));
+    body.insert(
+        "_links".into(),
+        json!({ "self": titled(urls.released_version(&r.uuid), "Released version", None) }),
+    );
+    Value::Object(body)
 }

@@ -115,10 +115,12 @@ impl AdminStore for SqliteStore {
 
     async fn wipe(&self) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        // Every table hangs off pacticipants with ON DELETE CASCADE.
-        sqlx::query("DELETE FROM pacticipants")
-            .execute(&mut *tx)
-            .await?;
+        // Every table hangs off pacticipants or environments with ON DELETE CASCADE.
+        for table in ["pacticipants", "environments"] {
+            sqlx::query(sql(format!("DELETE FROM {table}")))
+                .execute(&mut *tx)
+                .await?;
+        }
         // Restart numbering, so seeded data gets the same ids every time.
         sqlx::query("DELETE FROM sqlite_sequence")
             .execute(&mut *tx)

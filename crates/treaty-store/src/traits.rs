@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use treaty_domain::model::{
-    Branch, Integration, NewVerification, Pact, Pacticipant, PacticipantFields, Page, PageRequest,
-    Tag, UpdateMode, Verification, Version,
+    Branch, DeployedVersion, Environment, EnvironmentFields, Integration, NewVerification, Pact,
+    Pacticipant, PacticipantFields, Page, PageRequest, ReleasedVersion, Tag, UpdateMode,
+    Verification, Version,
 };
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::{OnConflict, PublishOutcome, PublishRequest};
@@ -13,12 +14,28 @@ use crate::StoreResult;
 
 /// Everything Treaty stores.
 pub trait Store:
-    AdminStore + PacticipantStore + VersionStore + PactStore + VerificationStore + Send + Sync
+    AdminStore
+    + PacticipantStore
+    + VersionStore
+    + PactStore
+    + VerificationStore
+    + EnvironmentStore
+    + DeploymentStore
+    + Send
+    + Sync
 {
 }
 
 impl<T> Store for T where
-    T: AdminStore + PacticipantStore + VersionStore + PactStore + VerificationStore + Send + Sync
+    T: AdminStore
+        + PacticipantStore
+        + VersionStore
+        + PactStore
+        + VerificationStore
+        + EnvironmentStore
+        + DeploymentStore
+        + Send
+        + Sync
 {
 }
 
@@ -268,4 +285,100 @@ pub trait VerificationStore {
         consumer: &str,
         version: &str,
     ) -> StoreResult<Vec<Verification>>;
+}
+
+#[async_trait]
+pub trait EnvironmentStore {
+    /// Environments ordered by display name.
+    async fn environments(&self) -> StoreResult<Vec<Environment>>;
+    async fn environment(&self, uuid: &str) -> StoreResult<Option<Environment>>;
+    async fn environment_by_name(&self, name: &str) -> StoreResult<Option<Environment>>;
+    /// Creates an environment (with the given uuid, or a new random one).
+    /// A name already in use is a `Conflict`.
+    async fn create_environment(
+        &self,
+        uuid: Option<&str>,
+        fields: EnvironmentFields,
+    ) -> StoreResult<Environment>;
+    /// Replaces an environment's fields. `None` when it does not exist.
+    async fn replace_environment(
+        &self,
+        uuid: &str,
+        fields: EnvironmentFields,
+    ) -> StoreResult<Option<Environment>>;
+    /// Deletes an environment with its deployment and release records.
+    async fn delete_environment(&self, uuid: &str) -> StoreResult<bool>;
+    /// Creates `test` and `production` the first time a database is opened;
+    /// never again, so deleting them sticks. True when it created them.
+    async fn ensure_default_environments(&self) -> StoreResult<bool>;
+}
+
+/// A deployment to record.
+#[derive(Debug, Clone, Default)]
+pub struct NewDeployment {
+    pub pacticipant: String,
+    pub version: String,
+    pub environment_uuid: String,
+    pub application_instance: Option<String>,
+    /// A fixed uuid (test provider states); normally a new random one.
+    pub uuid: Option<String>,
+}
+
+/// Which currently deployed versions to list. `application_instance` of
+/// `Some(None)` means "the deployments without an instance".
+#[derive(Debug, Clone, Default)]
+pub struct DeployedFilter {
+    pub pacticipant: Option<String>,
+    pub application_instance: Option<Option<String>>,
+}
+
+#[async_trait]
+pub trait DeploymentStore {
+    /// Records that a version is now deployed to an environment: the previous
+    /// deployment in the same slot (pacticipant, environment, instance) is
+    /// undeployed in the same transaction. Recording the version that is
+    /// already current there returns that record unchanged.
+    /// `NotFound` when the version or environment does not exist.
+    async fn record_deployment(&self, deployment: NewDeployment) -> StoreResult<DeployedVersion>;
+    async fn deployed_version(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
+    /// Marks a deployment as no longer current (idempotent). `None` when unknown.
+    async fn undeploy(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
+    async fn currently_deployed(
+        &self,
+        environment_uuid: &str,
+        filter: DeployedFilter,
+    ) -> StoreResult<Vec<DeployedVersion>>;
+    /// Every deployment record of a version, current or not, oldest first.
+    async fn deployments_of_version(
+        &self,
+        pacticipant: &str,
+        version: &str,
+    ) -> StoreResult<Vec<DeployedVersion>>;
+    /// The current deployments of a pacticipant in every environment.
+    async fn current_deployments_of(&self, pacticipant: &str) -> StoreResult<Vec<DeployedVersion>>;
+
+    /// Records a release; recording one that exists re-activates it. The flag is
+    /// true when the record is new. `NotFound` when the version or environment does not exist.
+    async fn record_release(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment_uuid: &str,
+        uuid: Option<&str>,
+    ) -> StoreResult<(ReleasedVersion, bool)>;
+    async fn released_version(&self, uuid: &str) -> StoreResult<Option<ReleasedVersion>>;
+    /// Ends support of a release (idempotent). `None` when unknown.
+    async fn end_support(&self, uuid: &str) -> StoreResult<Option<ReleasedVersion>>;
+    async fn currently_supported(
+        &self,
+        environment_uuid: &str,
+        pacticipant: Option<&str>,
+        version: Option<&str>,
+    ) -> StoreResult<Vec<ReleasedVersion>>;
+    /// Every release record of a version, oldest first.
+    async fn releases_of_version(
+        &self,
+        pacticipant: &str,
+        version: &str,
+    ) -> StoreResult<Vec<ReleasedVersion>>;
 }

@@ -29,6 +29,10 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     max_body_bytes: usize,
 
+    /// Do not create the `test` and `production` environments in a new database.
+    #[arg(long, env = "TREATY_NO_DEFAULT_ENVIRONMENTS")]
+    no_default_environments: bool,
+
     /// Log format.
     #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -110,6 +114,16 @@ pub async fn serve(args: ServeArgs) -> i32 {
             return 1;
         }
     };
+    if !args.no_default_environments {
+        match store.ensure_default_environments().await {
+            Ok(true) => tracing::info!("created the environments test and production"),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::error!("cannot create the default environments: {error}");
+                return 1;
+            }
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(args.bind).await {
         Ok(listener) => listener,
         Err(error) => {

@@ -1,7 +1,9 @@
 //! The route table: each module owns the routes of one resource.
 
 mod branches;
+mod deployments;
 mod diagnostic;
+mod environments;
 mod index;
 mod integrations;
 mod labels;
@@ -35,7 +37,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(publish::router())
         .merge(pacts::router())
         .merge(verifications::router())
-        .merge(integrations::router());
+        .merge(integrations::router())
+        .merge(environments::router())
+        .merge(deployments::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())

@@ -90,7 +90,7 @@ pub fn list_body(
     let embedded: Vec<Value> = pacticipants
         .items
         .iter()
-        .map(|p| views::pacticipant(urls, p))
+        .map(|p| views::pacticipant(urls, p, &[]))
         .collect();
     let deprecated: Vec<Value> = embedded
         .iter()
@@ -146,7 +146,7 @@ async fn create(
     let name = parse_name("name", &raw_name)?;
     let (pacticipant, created) = state.store.create_pacticipant(&name, body.fields()).await?;
     let urls = Urls::new(base.0);
-    let json = views::pacticipant(&urls, &pacticipant);
+    let json = render(&state, &urls, &pacticipant).await?;
     Ok(if created {
         hal::created(&urls.pacticipant(&pacticipant.name), json)
     } else {
@@ -164,10 +164,22 @@ async fn show(
         .pacticipant(&name)
         .await?
         .ok_or_else(|| not_found(&name))?;
-    Ok(Hal::ok(views::pacticipant(
-        &Urls::new(base.0),
-        &pacticipant,
-    )))
+    Ok(Hal::ok(
+        render(&state, &Urls::new(base.0), &pacticipant).await?,
+    ))
+}
+
+/// A pacticipant with the environments it is currently deployed to.
+async fn render(
+    state: &AppState,
+    urls: &Urls,
+    pacticipant: &treaty_domain::model::Pacticipant,
+) -> ApiResult<Value> {
+    let deployed = state
+        .store
+        .current_deployments_of(&pacticipant.name)
+        .await?;
+    Ok(views::pacticipant(urls, pacticipant, &deployed))
 }
 
 pub fn not_found(name: &str) -> ApiError {
@@ -186,7 +198,7 @@ async fn replace(
         .update_pacticipant(&parsed, body.fields(), UpdateMode::Replace, false)
         .await?
         .ok_or_else(|| not_found(&name))?;
-    Ok(Hal::ok(views::pacticipant(&Urls::new(base.0), &pacticipant)).into_response())
+    Ok(Hal::ok(render(&state, &Urls::new(base.0), &pacticipant).await?).into_response())
 }
 
 /// PATCH creates the pacticipant when it is missing (the `pact broker
@@ -206,7 +218,7 @@ async fn merge(
         .await?
         .ok_or_else(|| not_found(&name))?;
     let urls = Urls::new(base.0);
-    let json = views::pacticipant(&urls, &pacticipant);
+    let json = render(&state, &urls, &pacticipant).await?;
     Ok(if created {
         hal::created(&urls.pacticipant(&pacticipant.name), json)
     } else {

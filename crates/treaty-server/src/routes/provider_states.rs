@@ -3,7 +3,7 @@
 //! state; this wipes the data and seeds that state.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::post;
 use serde_json::{Value, json};
 
@@ -18,8 +18,26 @@ pub fn router() -> Router<AppState> {
 
 /// Accepts the Rust verifier's `{"action","state","params"}` and the Ruby
 /// verifier's `{"consumer","state","states","params"}`.
-async fn change_state(State(state): State<AppState>, raw: RawBody) -> ApiResult<Hal> {
+#[derive(Debug, serde::Deserialize)]
+struct StateQuery {
+    /// Which client's contract is replayed (the Rust verifier does not say).
+    consumer: Option<String>,
+}
+
+async fn change_state(
+    State(state): State<AppState>,
+    Query(query): Query<StateQuery>,
+    raw: RawBody,
+) -> ApiResult<Hal> {
     let body = raw.json_value()?;
+    let consumer = query
+        .consumer
+        .or_else(|| {
+            body.get("consumer")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
     let action = body
         .get("action")
         .and_then(Value::as_str)
@@ -29,7 +47,7 @@ async fn change_state(State(state): State<AppState>, raw: RawBody) -> ApiResult<
     }
     let name = body.get("state").and_then(Value::as_str).unwrap_or("");
     state.store.wipe().await?;
-    crate::seed::seed(state.store.as_ref(), name)
+    crate::seed::seed(state.store.as_ref(), name, &consumer)
         .await
         .map_err(|e| ApiError::Internal(format!("seeding state '{name}' failed: {e}")))?;
     Ok(Hal::ok(json!({})))

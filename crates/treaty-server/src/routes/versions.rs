@@ -55,11 +55,24 @@ pub async fn render(
     version: &Version,
     self_href: Option<String>,
 ) -> ApiResult<Value> {
-    let pacts = state
-        .store
+    let store = &state.store;
+    let pacts = store
         .pacts_of_consumer_version(&version.pacticipant, &version.number)
         .await?;
-    Ok(views::version(urls, version, self_href, &pacts))
+    let environments = store.environments().await?;
+    let deployments = store
+        .deployments_of_version(&version.pacticipant, &version.number)
+        .await?;
+    let releases = store
+        .releases_of_version(&version.pacticipant, &version.number)
+        .await?;
+    let context = views::VersionContext {
+        pacts: &pacts,
+        environments: &environments,
+        deployments: &deployments,
+        releases: &releases,
+    };
+    Ok(views::version(urls, version, self_href, context))
 }
 
 async fn require_pacticipant(state: &AppState, name: &str) -> ApiResult<()> {
@@ -79,7 +92,7 @@ pub fn version_list(
     let embedded: Vec<Value> = versions
         .items
         .iter()
-        .map(|v| views::version(urls, v, None, &[]))
+        .map(|v| views::version(urls, v, None, views::VersionContext::default()))
         .collect();
     let mut body = Map::new();
     body.insert("_embedded".into(), json!({ "versions": embedded }));

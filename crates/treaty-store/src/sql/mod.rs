@@ -8,6 +8,8 @@
 //! placeholders (which `sql()` rewrites where the backend needs it),
 //! `string_agg`, `ON CONFLICT`, `RETURNING`, window functions.
 
+mod deployments;
+mod environments;
 mod pacticipants;
 mod pacts;
 mod rows;

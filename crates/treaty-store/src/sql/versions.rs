@@ -272,6 +272,10 @@ impl VersionStore for Backend {
         let (version_id, _) =
             rows::ensure_version(&mut tx, pacticipant_id, version.as_str(), at).await?;
         let created = tag_version(&mut tx, pacticipant_id, version_id, tag.as_str(), at).await?;
+        if created {
+            super::deployments::deploy_for_tag(&mut tx, pacticipant_id, version_id, tag.as_str())
+                .await?;
+        }
         let created_at: DateTime<Utc> = sqlx::query_scalar(sql(
             "SELECT created_at FROM tags WHERE version_id = ? AND name = ?",
         ))

@@ -26,11 +26,11 @@ const CONTRACTS: &[&str] = &[
 ];
 
 /// Areas whose every interaction must pass. Later work adds to this list.
-const SERVED_AREAS: &[&str] = &["core"];
+const SERVED_AREAS: &[&str] = &["core", "deployments"];
 
 /// Interactions that cannot pass against any single broker, with the reason.
-/// These three expect a literal `http://localhost/...` self link while every
-/// other literal href in the same file is `http://example.org/...`.
+/// The first three expect a literal `http://localhost/...` self link while
+/// every other literal href in the same file is `http://example.org/...`.
 const UNSATISFIABLE: &[(&str, &str, &str)] = &[
     (
         "pact-broker-cli-Pact Broker.json",
@@ -46,6 +46,18 @@ const UNSATISFIABLE: &[(&str, &str, &str)] = &[
         "pact-broker-cli-Pact Broker.json",
         "a request to get pacts for provider on main branch",
         "literal http://localhost self href",
+    ),
+    // The state "an version is deployed ... with target customer-1" holds one
+    // deployment in a third interaction; these two expect a second one.
+    (
+        "pact-broker-cli-Pact Broker.json",
+        "a request to list deployed versions for pacticipant",
+        "the same state expects one deployment elsewhere",
+    ),
+    (
+        "pact-broker-cli-Pact Broker.json",
+        "a request to list deployed versions for pacticipant for records_undeployment_successfully_without_application_instance",
+        "the same state expects one deployment elsewhere",
     ),
 ];
 
@@ -284,7 +296,12 @@ async fn replay(file: &str) -> Outcome {
     let proxy_port = start_proxy(treaty.url.clone()).await.to_string();
     let report_dir = tempfile::tempdir().unwrap();
     let report = report_dir.path().join("report.json");
-    let state_url = format!("{}/_pact/provider_states", treaty.url);
+    let consumer = contract["consumer"]["name"].as_str().unwrap_or("");
+    let state_url = format!(
+        "{}/_pact/provider_states?consumer={}",
+        treaty.url,
+        form_urlencoded::byte_serialize(consumer.as_bytes()).collect::<String>()
+    );
     let out = pact(&[
         "verifier",
         "-f",
