@@ -1,0 +1,269 @@
+//! The broker client commands (`treaty publish`, `treaty describe-version`,
+//! ...): the `pact broker` command set, with its names, flags, environment
+//! variables and exit codes, talking to any Pact Broker compatible server
+//! through `treaty-client`.
+//!
+//! Each command lives in the module of the resource it works on; this module
+//! only dispatches, sets up logging and turns failures into exit code 1
+//! (clap itself exits with 2 on a usage error).
+
+mod git;
+mod options;
+mod output;
+mod pact_files;
+mod pacticipants;
+mod pacts;
+mod publish;
+mod tags;
+mod versions;
+
+use clap::Subcommand;
+use options::{BrokerOptions, LogLevel};
+
+// Each command's arguments are boxed: they are large (URLs, options), and
+// `main`'s command enum should not grow to the size of the largest one.
+// (A plain comment: clap would read a doc comment here as help text.)
+#[derive(Debug, Subcommand)]
+pub enum BrokerCommand {
+    /// Publishes pacts to the Pact Broker
+    Publish(Box<publish::PublishArgs>),
+    /// List the latest pact for each integration
+    ListLatestPactVersions(Box<pacts::ListLatestPactVersionsArgs>),
+    /// Create or update pacticipant by name
+    CreateOrUpdatePacticipant(Box<pacticipants::CreateOrUpdatePacticipantArgs>),
+    /// Describe a pacticipant
+    DescribePacticipant(Box<pacticipants::DescribePacticipantArgs>),
+    /// List pacticipants
+    ListPacticipants(Box<pacticipants::ListPacticipantsArgs>),
+    /// Add a tag to a pacticipant version
+    CreateVersionTag(Box<tags::CreateVersionTagArgs>),
+    /// Describes a pacticipant version. If no version or tag is specified, the latest version is described.
+    DescribeVersion(Box<versions::DescribeVersionArgs>),
+}
+
+impl BrokerCommand {
+    fn broker_options(&self) -> &BrokerOptions {
+        match self {
+            BrokerCommand::Publish(args) => &args.broker,
+            BrokerCommand::ListLatestPactVersions(args) => &args.broker,
+            BrokerCommand::CreateOrUpdatePacticipant(args) => &args.broker,
+            BrokerCommand::DescribePacticipant(args) => &args.broker,
+            BrokerCommand::ListPacticipants(args) => &args.broker,
+            BrokerCommand::CreateVersionTag(args) => &args.broker,
+            BrokerCommand::DescribeVersion(args) => &args.broker,
+        }
+    }
+}
+
+/// Runs one command and returns the process exit code: 0 on success, 1 when
+/// the command failed (the broker refused, the thing was not found, or the
+/// broker could not be reached), after printing why on stderr.
+pub async fn run(cmd: BrokerCommand) -> i32 {
+    init_logging(cmd.broker_options().log_level);
+    let outcome = match cmd {
+        BrokerCommand::Publish(args) => publish::run(*args).await,
+        BrokerCommand::ListLatestPactVersions(args) => pacts::list_latest(*args).await,
+        BrokerCommand::CreateOrUpdatePacticipant(args) => {
+            pacticipants::create_or_update(*args).await
+        }
+        BrokerCommand::DescribePacticipant(args) => pacticipants::describe(*args).await,
+        BrokerCommand::ListPacticipants(args) => pacticipants::list(*args).await,
+        BrokerCommand::CreateVersionTag(args) => tags::create(*args).await,
+        BrokerCommand::DescribeVersion(args) => versions::describe(*args).await,
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(error) => {
+            output::print_error(&error);
+            1
+        }
+    }
+}
+
+/// `--log-level` other than off shows the client's requests and retries
+/// on stderr, where they cannot mix with `-o json` output.
+fn init_logging(level: LogLevel) {
+    let filter = match level {
+        LogLevel::Off | LogLevel::Silent => return,
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Trace => tracing::Level::TRACE,
+    };
+    // Fails only if a subscriber is already set, which then does the job.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(output::Colours::for_stderr().enabled())
+        .with_max_level(filter)
+        .try_init();
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The commands as `main` mounts them: flattened into the top level.
+    #[derive(Debug, Parser)]
+    #[command(name = "treaty")]
+    struct Cli {
+        #[command(subcommand)]
+        command: BrokerCommand,
+    }
+
+    fn parse(args: &[&str]) -> Result<BrokerCommand, clap::Error> {
+        Cli::try_parse_from(std::iter::once("treaty").chain(args.iter().copied()))
+            .map(|cli| cli.command)
+    }
+
+    /// Options for tests that build an args struct by hand.
+    pub(crate) fn broker_options() -> BrokerOptions {
+        match parse(&["list-pacticipants", "-b", "http://localhost:9292"]) {
+            Ok(BrokerCommand::ListPacticipants(args)) => args.broker,
+            other => panic!("unexpected parse: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn publish_tags_are_repeatable_and_comma_separated() {
+        let parsed = parse(&[
+            "publish", "pacts", "-b", "http://b", "-a", "1", "-t", "dev,ci", "--tag", "prod",
+        ]);
+        let Ok(BrokerCommand::Publish(args)) = parsed else {
+            panic!("unexpected parse: {parsed:?}");
+        };
+        assert_eq!(args.tags, ["dev", "ci", "prod"]);
+        assert_eq!(args.sources, ["pacts"]);
+    }
+
+    #[test]
+    fn publish_needs_a_version_unless_it_detects_one() {
+        assert!(parse(&["publish", "pacts", "-b", "http://b"]).is_err());
+        assert!(parse(&["publish", "pacts", "-b", "http://b", "-r"]).is_ok());
+    }
+
+    #[test]
+    fn describe_version_latest_takes_an_optional_tag() {
+        let latest = parse(&["describe-version", "-b", "http://b", "-a", "Foo", "-l"]);
+        let Ok(BrokerCommand::DescribeVersion(args)) = latest else {
+            panic!("unexpected parse: {latest:?}");
+        };
+        assert_eq!(args.latest.as_deref(), Some(""));
+        let tagged = parse(&[
+            "describe-version",
+            "-b",
+            "http://b",
+            "-a",
+            "Foo",
+            "--latest",
+            "prod",
+            "-o",
+            "json",
+        ]);
+        let Ok(BrokerCommand::DescribeVersion(args)) = tagged else {
+            panic!("unexpected parse: {tagged:?}");
+        };
+        assert_eq!(args.latest.as_deref(), Some("prod"));
+    }
+
+    #[test]
+    fn create_version_tag_accepts_several_tags() {
+        let parsed = parse(&[
+            "create-version-tag",
+            "-b",
+            "http://b",
+            "-a",
+            "Foo",
+            "-e",
+            "1",
+            "-t",
+            "a,b",
+            "-t",
+            "c",
+        ]);
+        let Ok(BrokerCommand::CreateVersionTag(args)) = parsed else {
+            panic!("unexpected parse: {parsed:?}");
+        };
+        assert_eq!(args.tags, ["a", "b", "c"]);
+        assert!(
+            parse(&[
+                "create-version-tag",
+                "-b",
+                "http://b",
+                "-a",
+                "Foo",
+                "-e",
+                "1"
+            ])
+            .is_err()
+        );
+        assert!(
+            parse(&[
+                "create-version-tag",
+                "-b",
+                "http://b",
+                "-a",
+                "Foo",
+                "-e",
+                "1",
+                "-g"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn output_formats_are_those_of_each_official_command() {
+        assert!(parse(&["list-pacticipants", "-b", "http://b", "-o", "text"]).is_err());
+        assert!(
+            parse(&[
+                "describe-pacticipant",
+                "-b",
+                "http://b",
+                "--name",
+                "Foo",
+                "-o",
+                "table"
+            ])
+            .is_ok()
+        );
+        assert!(parse(&["publish", "p", "-b", "http://b", "-a", "1", "-o", "pretty"]).is_ok());
+    }
+
+    #[test]
+    fn a_token_wins_over_basic_auth() {
+        let parsed = parse(&[
+            "list-pacticipants",
+            "-b",
+            "http://b",
+            "-k",
+            "secret",
+            "-u",
+            "user",
+            "-p",
+            "pw",
+        ]);
+        let Ok(BrokerCommand::ListPacticipants(args)) = parsed else {
+            panic!("unexpected parse: {parsed:?}");
+        };
+        assert!(matches!(
+            args.broker.auth(),
+            Some(treaty_client::Auth::Bearer(_))
+        ));
+        let basic = parse(&["list-pacticipants", "-b", "http://b", "-u", "user"]);
+        let Ok(BrokerCommand::ListPacticipants(args)) = basic else {
+            panic!("unexpected parse: {basic:?}");
+        };
+        assert!(matches!(
+            args.broker.auth(),
+            Some(treaty_client::Auth::Basic { ref username, password: None }) if username == "user"
+        ));
+    }
+}
