@@ -6,6 +6,8 @@
 //! crates and call into this one.
 
 pub mod display_name;
+pub mod matrix;
+pub mod matrix_query;
 pub mod model;
 pub mod names;
 pub mod pact;

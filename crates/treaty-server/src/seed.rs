@@ -140,7 +140,8 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
             steps
         }
         "an version is deployed to environment with UUID 16926ef3-590f-4e3f-838e-719717aa88c9 with target customer-1"
-        | "a version is deployed to environment with UUID 16926ef3-590f-4e3f-838e-719717aa88c9 with target customer-1" => {
+        | "a version is deployed to environment with UUID 16926ef3-590f-4e3f-838e-719717aa88c9 with target customer-1" =>
+        {
             vec![
                 Environment("test", Some(TEST_ENV_UUID), false),
                 Version("Foo", FOO_SHA_VERSION),
@@ -177,14 +178,16 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
                 Environment("test", Some(uuid), false),
             ]
         }
-        "version 5556b8149bf8bac76bc30f50a8a2dd4c22c85f30 of pacticipant Foo exists with a test environment is released with id ff3adecf-cfc5-4653-a4e3-f1861092f8e0" => {
+        "version 5556b8149bf8bac76bc30f50a8a2dd4c22c85f30 of pacticipant Foo exists with a test environment is released with id ff3adecf-cfc5-4653-a4e3-f1861092f8e0" =>
+        {
             vec![
                 Environment("test", Some(TEST_ENV_UUID), false),
                 Version("Foo", FOO_SHA_VERSION),
                 Released("Foo", FOO_SHA_VERSION, "test", Some(RECORD_UUID)),
             ]
         }
-        "version 5556b8149bf8bac76bc30f50a8a2dd4c22c85f30 of pacticipant Foo exists with 2 environments that aren't test available for deployment" => {
+        "version 5556b8149bf8bac76bc30f50a8a2dd4c22c85f30 of pacticipant Foo exists with 2 environments that aren't test available for deployment" =>
+        {
             vec![
                 Version("Foo", FOO_SHA_VERSION),
                 Environment("prod", None, false),

@@ -4,7 +4,10 @@
 //! operation and one transaction: a write either lands whole or not at all.
 
 mod error;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod traits;
 
 pub use error::{StoreError, StoreResult};
@@ -18,11 +21,11 @@ pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Arc<d
         Some("sqlite") => Ok(Arc::new(
             sqlite::SqliteStore::open(database_url, options).await?,
         )),
-        Some("postgres" | "postgresql") => Err(StoreError::Unsupported(
-            "PostgreSQL support is not built yet: use a sqlite:// database URL".to_owned(),
+        Some("postgres" | "postgresql") => Ok(Arc::new(
+            postgres::PostgresStore::open(database_url, options).await?,
         )),
         _ => Err(StoreError::Unsupported(format!(
-            "unknown database URL scheme in '{}': use sqlite://PATH",
+            "unknown database URL scheme in '{}': use sqlite://PATH or postgres://USER@HOST/DATABASE",
             redact_url(database_url)
         ))),
     }
@@ -33,11 +36,26 @@ pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Arc<d
 pub struct OpenOptions {
     /// Apply pending migrations on open.
     pub migrate: bool,
+    /// Connections in the (read) pool; the backend's default when `None`.
+    pub max_connections: Option<u32>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { migrate: true }
+        Self {
+            migrate: true,
+            max_connections: None,
+        }
+    }
+}
+
+/// The migrations a database would still get, for `treaty migrate --dry-run`.
+pub async fn pending_migrations(database_url: &str) -> StoreResult<Vec<(i64, String)>> {
+    match database_url.split_once("://").map(|(scheme, _)| scheme) {
+        Some("postgres" | "postgresql") => {
+            postgres::PostgresStore::pending_migrations(database_url).await
+        }
+        _ => sqlite::SqliteStore::pending_migrations(database_url).await,
     }
 }
 

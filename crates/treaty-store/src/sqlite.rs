@@ -35,6 +35,8 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `sqlite://PATH`.
     pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Self> {
         let connect = connect_options(database_url)?;
+        // One writer: SQLite serialises writes anyway, and this way they queue in
+        // process instead of failing with "database is locked".
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(connect.clone())
@@ -43,7 +45,7 @@ impl SqliteStore {
             MIGRATOR.run(&write).await?;
         }
         let read = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(options.max_connections.unwrap_or(8))
             .connect_with(connect.read_only(true))
             .await?;
         Ok(Self { write, read })
@@ -69,6 +71,11 @@ impl SqliteStore {
 
     pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.write.begin().await?)
+    }
+
+    /// A read transaction that sees one snapshot for all its queries.
+    pub(crate) async fn snapshot(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.read.begin().await?)
     }
 
     pub(crate) fn reader(&self) -> &SqlitePool {

@@ -21,6 +21,7 @@ pub trait Store:
     + VerificationStore
     + EnvironmentStore
     + DeploymentStore
+    + MatrixStore
     + Send
     + Sync
 {
@@ -34,6 +35,7 @@ impl<T> Store for T where
         + VerificationStore
         + EnvironmentStore
         + DeploymentStore
+        + MatrixStore
         + Send
         + Sync
 {
@@ -381,4 +383,20 @@ pub trait DeploymentStore {
         pacticipant: &str,
         version: &str,
     ) -> StoreResult<Vec<ReleasedVersion>>;
+}
+
+#[async_trait]
+pub trait MatrixStore {
+    /// Resolves a matrix query's selectors and loads, from one snapshot, every
+    /// fact its verdict depends on. `Err(messages)` when it names a pacticipant
+    /// or environment that does not exist.
+    async fn matrix_evidence(
+        &self,
+        query: &treaty_domain::matrix_query::MatrixQuery,
+    ) -> StoreResult<Result<treaty_domain::matrix::Evidence, Vec<String>>>;
+    /// Versions by id, with the environments each is currently deployed or released to.
+    async fn versions_with_environments(
+        &self,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, (Version, Vec<Environment>)>>;
 }

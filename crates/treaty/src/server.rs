@@ -45,7 +45,7 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// Database URL: sqlite://PATH (PostgreSQL is planned).
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE.
     #[arg(long, env = "TREATY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
 }
@@ -183,7 +183,7 @@ pub async fn migrate(args: MigrateArgs) -> i32 {
     init_logging(LogFormat::Text);
     let url = &args.database.database_url;
     if args.dry_run {
-        return match treaty_store::sqlite::SqliteStore::pending_migrations(url).await {
+        return match treaty_store::pending_migrations(url).await {
             Ok(pending) if pending.is_empty() => {
                 println!("The database is up to date: no migration would run.");
                 0
@@ -204,7 +204,7 @@ pub async fn migrate(args: MigrateArgs) -> i32 {
             }
         };
     }
-    match treaty_store::open(url, OpenOptions { migrate: true }).await {
+    match treaty_store::open(url, OpenOptions::default()).await {
         Ok(_) => {
             println!("Migrations applied to {}", redact_url(url));
             0

@@ -7,6 +7,7 @@ mod environments;
 mod index;
 mod integrations;
 mod labels;
+mod matrix;
 mod pacticipants;
 mod pacts;
 mod provider_states;
@@ -39,7 +40,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(verifications::router())
         .merge(integrations::router())
         .merge(environments::router())
-        .merge(deployments::router());
+        .merge(deployments::router())
+        .merge(matrix::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())

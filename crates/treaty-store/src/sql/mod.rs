@@ -10,6 +10,7 @@
 
 mod deployments;
 mod environments;
+mod matrix;
 mod pacticipants;
 mod pacts;
 mod rows;

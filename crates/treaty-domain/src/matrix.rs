@@ -1,0 +1,628 @@
+//! The matrix and can-i-deploy: which contracts hold between which versions,
+//! and whether a version can be deployed, with the Pact Broker's semantics
+//! and texts, plus what would make a "no" a "yes".
+//!
+//! Storage resolves selectors to versions and loads rows; everything after
+//! that (latestby, filters, ignores, the verdict and its reasons) is here.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::matrix_query::{IgnoreSelector, LatestBy, MatrixQuery};
+
+/// What a selector asked for, which its description repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Criteria {
+    /// A version number.
+    Number(String),
+    /// The latest version, optionally the latest with a tag.
+    Latest { tag: Option<String> },
+    /// Every version with a tag.
+    Tag(String),
+    /// The head of a branch (`latest`), or every version on it.
+    Branch { name: String, latest: bool },
+    /// The head of the main branch, or every version on it.
+    MainBranch { latest: bool },
+    /// The versions currently deployed or supported in an environment.
+    Environment(String),
+    /// Every version of the pacticipant.
+    Any,
+}
+
+/// A selector resolved to one version (or to "all versions", or to nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedSelector {
+    pub pacticipant: String,
+    pub pacticipant_id: i64,
+    /// `None` with `Criteria::Any`: every version. `None` otherwise: no such version.
+    pub version: Option<VersionRef>,
+    pub criteria: Criteria,
+    /// Named by the client (not inferred from integrations).
+    pub specified: bool,
+    /// One of several versions the same selector named.
+    pub one_of_many: bool,
+}
+
+impl ResolvedSelector {
+    pub fn names_all_versions(&self) -> bool {
+        self.criteria == Criteria::Any
+    }
+
+    /// A selector that should name a version and names none.
+    pub fn is_missing(&self) -> bool {
+        self.version.is_none() && !self.names_all_versions()
+    }
+
+    pub fn matches(&self, pacticipant_id: i64, version_id: Option<i64>) -> bool {
+        if self.pacticipant_id != pacticipant_id {
+            return false;
+        }
+        match (&self.version, version_id) {
+            (None, _) => self.names_all_versions(),
+            (Some(v), Some(id)) => v.id == id,
+            (Some(_), None) => false,
+        }
+    }
+
+    /// The Pact Broker's words for the selector, as used in reasons.
+    pub fn description(&self) -> String {
+        let p = &self.pacticipant;
+        let number = self.version.as_ref().map(|v| v.number.as_str());
+        match (&self.criteria, number) {
+            (Criteria::Number(n), Some(_)) => format!("version {n} of {p}"),
+            (Criteria::Number(n), None) => format!("version {n} of {p} (no such version exists)"),
+            (Criteria::Latest { tag: None }, Some(v)) => format!("the latest version of {p} ({v})"),
+            (Criteria::Latest { tag: None }, None) => {
+                format!("the latest version of {p} (no such version exists)")
+            }
+            (Criteria::Latest { tag: Some(t) }, Some(v)) => {
+                format!("the latest version of {p} with tag {t} ({v})")
+            }
+            (Criteria::Latest { tag: Some(t) }, None) => {
+                format!("the latest version of {p} with tag {t} (no such version exists)")
+            }
+            (Criteria::Tag(t), Some(v)) => format!("one of the versions of {p} with tag {t} ({v})"),
+            (Criteria::Tag(t), None) => {
+                format!("a version of {p} with tag {t} (no versions exist with this tag)")
+            }
+            (Criteria::Branch { name, latest: true }, Some(v)) => {
+                format!("the latest version of {p} from branch {name} ({v})")
+            }
+            (
+                Criteria::Branch {
+                    name,
+                    latest: false,
+                },
+                Some(v),
+            ) => {
+                format!("one of the versions of {p} from branch {name} ({v})")
+            }
+            (Criteria::Branch { name, .. }, None) => {
+                format!("any version of {p} from branch {name} (no versions exist for this branch)")
+            }
+            (Criteria::MainBranch { latest: true }, Some(v)) => {
+                format!("the latest version of {p} from the main branch ({v})")
+            }
+            (Criteria::MainBranch { latest: false }, Some(v)) => {
+                format!("one of the versions of {p} from the main branch ({v})")
+            }
+            (Criteria::MainBranch { .. }, None) => {
+                format!(
+                    "any version of {p} from the main branch (no versions exist for this branch)"
+                )
+            }
+            (Criteria::Environment(e), Some(v)) if self.one_of_many => {
+                format!("one of the versions of {p} currently in {e} ({v})")
+            }
+            (Criteria::Environment(e), Some(v)) => {
+                format!("the version of {p} currently in {e} ({v})")
+            }
+            (Criteria::Environment(e), None) => format!(
+                "a version of {p} currently in {e} (no version is currently recorded as deployed/released in this environment)"
+            ),
+            (Criteria::Any, _) => format!("any version of {p}"),
+        }
+    }
+
+    /// Why a specified selector found no version, as an error reason.
+    fn missing_reason(&self) -> String {
+        let p = &self.pacticipant;
+        match &self.criteria {
+            Criteria::Number(n) => {
+                format!("No pacts or verifications have been published for version {n} of {p}")
+            }
+            Criteria::Latest { tag: Some(t) } | Criteria::Tag(t) => {
+                format!("No version with tag {t} exists for {p}")
+            }
+            Criteria::Latest { tag: None } | Criteria::Any => {
+                format!("No pacts or verifications have been published for {p}")
+            }
+            Criteria::Branch { name, .. } => format!("No version of {p} from branch {name} exists"),
+            Criteria::MainBranch { .. } => format!("No version of {p} from the main branch exists"),
+            Criteria::Environment(e) => format!(
+                "No version of {p} is currently recorded as deployed or released in environment {e}"
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VersionRef {
+    /// Storage id, which is also the version's order.
+    pub id: i64,
+    pub number: String,
+}
+
+/// An ignore selector after lookup: `found` is false when its pacticipant (or
+/// version) does not exist, which only warns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedIgnore {
+    pub selector: IgnoreSelector,
+    pub pacticipant_id: Option<i64>,
+    pub version_id: Option<i64>,
+    pub found: bool,
+}
+
+impl ResolvedIgnore {
+    fn matches(&self, pacticipant_id: i64, version_id: Option<i64>) -> bool {
+        if !self.found || self.pacticipant_id != Some(pacticipant_id) {
+            return false;
+        }
+        match self.version_id {
+            None => true,
+            Some(id) => version_id == Some(id),
+        }
+    }
+
+    fn description(&self) -> String {
+        match &self.selector.version {
+            Some(v) => format!("version {v} of {}", self.selector.pacticipant),
+            None => self.selector.pacticipant.clone(),
+        }
+    }
+}
+
+/// One pact (for a consumer version and provider) and one verification of it
+/// by a provider version, or none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub consumer: String,
+    pub consumer_id: i64,
+    pub consumer_version: VersionRef,
+    pub provider: String,
+    pub provider_id: i64,
+    pub provider_version: Option<VersionRef>,
+    pub pact_sha: String,
+    pub pact_revision: i64,
+    pub pact_created_at: DateTime<Utc>,
+    pub verification: Option<VerificationRef>,
+    /// Set when the row matches an ignore selector.
+    pub ignored: bool,
+}
+
+impl Row {
+    pub fn success(&self) -> Option<bool> {
+        self.verification.as_ref().map(|v| v.success)
+    }
+
+    fn last_action(&self) -> DateTime<Utc> {
+        self.verification
+            .as_ref()
+            .map_or(self.pact_created_at, |v| {
+                v.verified_at.max(self.pact_created_at)
+            })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationRef {
+    pub number: i64,
+    pub success: bool,
+    pub verified_at: DateTime<Utc>,
+}
+
+/// A consumer/provider pair the verdict depends on. `required` when the
+/// consumer's pact names the provider (a consumer needs its providers; a
+/// provider does not need its consumers to be deployed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dependency {
+    pub consumer_id: i64,
+    pub provider_id: i64,
+    pub required: bool,
+}
+
+/// A provider version that has verified a pact successfully: the fix to suggest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownGoodVerifier {
+    pub pact_sha: String,
+    pub provider_id: i64,
+    pub provider_version: String,
+}
+
+/// Everything storage gathered for one matrix question.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub selectors: Vec<ResolvedSelector>,
+    pub ignores: Vec<ResolvedIgnore>,
+    pub dependencies: Vec<Dependency>,
+    /// Every pact × verification row between the selected versions.
+    pub rows: Vec<Row>,
+    pub known_good: Vec<KnownGoodVerifier>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Success,
+    Error,
+    Warning,
+    Info,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// `None`: unknown (something is not verified yet).
+    pub deployable: Option<bool>,
+    pub reasons: Vec<Notice>,
+    pub success: usize,
+    pub failed: usize,
+    pub unknown: usize,
+    /// Present only when ignore selectors were given.
+    pub ignored: Option<usize>,
+    /// What would make the answer "yes", in plain words (Treaty's addition).
+    pub fixes: Vec<String>,
+}
+
+impl Summary {
+    pub fn reason(&self) -> String {
+        self.reasons
+            .iter()
+            .map(|n| n.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The answer: rows considered first, then ignored rows, and the verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    pub rows: Vec<Row>,
+    pub summary: Summary,
+}
+
+/// Applies `latestby`, `success[]`, the limit and the ignores, and decides.
+pub fn evaluate(query: &MatrixQuery, evidence: Evidence) -> Matrix {
+    let Evidence {
+        selectors,
+        ignores,
+        dependencies,
+        rows,
+        known_good,
+    } = evidence;
+    let mut rows = latest_by(rows, query.latest_by);
+    if let Some(success) = &query.success {
+        rows.retain(|row| success.contains(&row.success()));
+    }
+    // Most recent activity first, as the Pact Broker's query orders them.
+    rows.sort_by(|a, b| {
+        b.last_action()
+            .cmp(&a.last_action())
+            .then_with(|| b.consumer_version.id.cmp(&a.consumer_version.id))
+    });
+    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+    for row in &mut rows {
+        row.ignored = ignores.iter().any(|i| {
+            i.matches(row.consumer_id, Some(row.consumer_version.id))
+                || row
+                    .provider_version
+                    .as_ref()
+                    .is_some_and(|pv| i.matches(row.provider_id, Some(pv.id)))
+                || (row.provider_version.is_none()
+                    && i.matches(row.provider_id, None)
+                    && i.version_id.is_none())
+        });
+    }
+    let (mut considered, ignored): (Vec<Row>, Vec<Row>) =
+        rows.into_iter().partition(|r| !r.ignored);
+    considered.sort_by(|a, b| {
+        a.consumer
+            .cmp(&b.consumer)
+            .then_with(|| b.consumer_version.id.cmp(&a.consumer_version.id))
+            .then_with(|| b.pact_revision.cmp(&a.pact_revision))
+            .then_with(|| a.provider.cmp(&b.provider))
+            .then_with(|| {
+                let order = |r: &Row| r.provider_version.as_ref().map_or(-1, |v| v.id);
+                order(b).cmp(&order(a))
+            })
+            .then_with(|| {
+                let number = |r: &Row| r.verification.as_ref().map_or(-1, |v| v.number);
+                number(b).cmp(&number(a))
+            })
+    });
+    let summary = decide(
+        query,
+        &selectors,
+        &ignores,
+        &dependencies,
+        &considered,
+        &ignored,
+        &known_good,
+    );
+    let mut all = considered;
+    all.extend(ignored);
+    Matrix { rows: all, summary }
+}
+
+/// Keeps, per group, the row the `latestby` option says.
+fn latest_by(rows: Vec<Row>, latest_by: Option<LatestBy>) -> Vec<Row> {
+    let Some(latest_by) = latest_by else {
+        return rows;
+    };
+    // Group key → best row so far. A row without a provider version is its group's only row.
+    let mut best: BTreeMap<(i64, i64, i64, i64), Row> = BTreeMap::new();
+    for row in rows {
+        let pv = row.provider_version.as_ref().map_or(-1, |v| v.id);
+        let key = match latest_by {
+            LatestBy::Cvpv => (
+                row.consumer_id,
+                row.consumer_version.id,
+                row.provider_id,
+                pv,
+            ),
+            LatestBy::Cvp => (row.consumer_id, row.consumer_version.id, row.provider_id, 0),
+            LatestBy::Cp => (row.consumer_id, 0, row.provider_id, 0),
+        };
+        let better = |new: &Row, old: &Row| {
+            let rank = |r: &Row| {
+                (
+                    r.consumer_version.id,
+                    r.provider_version.as_ref().map_or(-1, |v| v.id),
+                    r.verification.as_ref().map_or(-1, |v| v.number),
+                )
+            };
+            rank(new) > rank(old)
+        };
+        match best.get(&key) {
+            Some(existing) if !better(&row, existing) => {}
+            _ => {
+                best.insert(key, row);
+            }
+        }
+    }
+    best.into_values().collect()
+}
+
+fn decide(
+    query: &MatrixQuery,
+    selectors: &[ResolvedSelector],
+    ignores: &[ResolvedIgnore],
+    dependencies: &[Dependency],
+    considered: &[Row],
+    ignored: &[Row],
+    known_good: &[KnownGoodVerifier],
+) -> Summary {
+    let mut warnings = Vec::new();
+    for ignore in ignores.iter().filter(|i| !i.found) {
+        warnings.push(format!("WARN: Cannot ignore {}", ignore.description()));
+    }
+    let specified: Vec<&ResolvedSelector> = selectors.iter().filter(|s| s.specified).collect();
+    let scoped = matches!(
+        query.scope,
+        Some(crate::matrix_query::Scope::Environment(_))
+            | Some(crate::matrix_query::Scope::MainBranch)
+            | Some(crate::matrix_query::Scope::Latest { tag: Some(_) })
+    );
+    let distinct_specified: HashSet<&str> =
+        specified.iter().map(|s| s.pacticipant.as_str()).collect();
+    if distinct_specified.len() == 1 && !scoped {
+        warnings.push("WARN: It is recommended to specify the environment into which you are deploying. Without the environment, this result will not be reliable.".to_owned());
+    }
+    let all_name_only = query.selectors.iter().all(|s| {
+        s.version.is_none()
+            && !s.latest
+            && s.tag.is_none()
+            && s.branch.is_none()
+            && s.environment.is_none()
+            && !s.main_branch
+    });
+    if !all_name_only && query.selectors.iter().all(|s| s.version.is_none()) {
+        warnings.push("WARN: It is recommended to specify the version number (rather than the tag or branch) of the pacticipant you wish to deploy to avoid race conditions. Without a version number, this result will not be reliable.".to_owned());
+    }
+
+    let success = considered
+        .iter()
+        .filter(|r| r.success() == Some(true))
+        .count();
+    let failed = considered
+        .iter()
+        .filter(|r| r.success() == Some(false))
+        .count();
+    let unverified = considered.iter().filter(|r| r.success().is_none()).count();
+    let with_rows: HashSet<(i64, i64)> = considered
+        .iter()
+        .chain(ignored)
+        .map(|r| (r.consumer_id, r.provider_id))
+        .collect();
+    let ignored_pacticipants: HashSet<i64> = ignores
+        .iter()
+        .filter(|i| i.found && i.version_id.is_none())
+        .filter_map(|i| i.pacticipant_id)
+        .collect();
+    let missing_dependencies: Vec<&Dependency> = dependencies
+        .iter()
+        .filter(|d| d.required && !with_rows.contains(&(d.consumer_id, d.provider_id)))
+        .filter(|d| !ignored_pacticipants.contains(&d.provider_id))
+        .collect();
+
+    let missing_specified: Vec<&&ResolvedSelector> =
+        specified.iter().filter(|s| s.is_missing()).collect();
+    let deployable = if !missing_specified.is_empty() {
+        Some(false)
+    } else if unverified > 0 || !missing_dependencies.is_empty() {
+        None
+    } else {
+        Some(considered.iter().all(|r| r.success() == Some(true)))
+    };
+
+    let mut reasons: Vec<Notice> = warnings
+        .into_iter()
+        .map(|text| Notice {
+            kind: NoticeKind::Warning,
+            text,
+        })
+        .collect();
+    let mut fixes = Vec::new();
+    if !missing_specified.is_empty() {
+        for selector in &missing_specified {
+            reasons.push(Notice {
+                kind: NoticeKind::Error,
+                text: selector.missing_reason(),
+            });
+            fixes.push(match &selector.criteria {
+                Criteria::Number(n) => format!(
+                    "Publish {}'s pacts (or record its verifications) for version {n}, or check the version number: Treaty has no version {n} of {}.",
+                    selector.pacticipant, selector.pacticipant
+                ),
+                _ => format!("Make sure {} exists: {}.", selector.description(), selector.missing_reason()),
+            });
+        }
+    } else {
+        let describe =
+            |pacticipant_id: i64, version: Option<&VersionRef>, fallback: &str| -> String {
+                selectors
+                    .iter()
+                    .find(|s| {
+                        s.pacticipant_id == pacticipant_id
+                            && version.is_some_and(|v| s.version.as_ref() == Some(v))
+                    })
+                    .or_else(|| {
+                        selectors.iter().find(|s| {
+                            s.pacticipant_id == pacticipant_id
+                                && (s.names_all_versions() || version.is_none())
+                        })
+                    })
+                    .map_or_else(|| fallback.to_owned(), ResolvedSelector::description)
+            };
+        let mut seen = HashSet::new();
+        let mut errors = Vec::new();
+        for row in considered {
+            let consumer = describe(row.consumer_id, Some(&row.consumer_version), &row.consumer);
+            let provider = describe(
+                row.provider_id,
+                row.provider_version.as_ref(),
+                &row.provider,
+            );
+            let text = match row.success() {
+                Some(true) => continue,
+                Some(false) => format!(
+                    "The verification for the pact between {consumer} and {provider} failed"
+                ),
+                None => format!("There is no verified pact between {consumer} and {provider}"),
+            };
+            if seen.insert(text.clone()) {
+                errors.push(text);
+                fixes.push(fix_for(row, known_good));
+            }
+        }
+        for dependency in &missing_dependencies {
+            let consumer = describe(dependency.consumer_id, None, "a consumer");
+            let provider = describe(dependency.provider_id, None, "a provider");
+            let text = format!("There is no verified pact between {consumer} and {provider}");
+            if seen.insert(text.clone()) {
+                errors.push(text);
+                fixes.push(format!("Verify the pact of {consumer} with {provider}, and record where that provider version is deployed."));
+            }
+        }
+        if errors.is_empty() {
+            let text = if considered.is_empty() {
+                "There are no missing dependencies"
+            } else {
+                "All required verification results are published and successful"
+            };
+            reasons.push(Notice {
+                kind: NoticeKind::Success,
+                text: text.to_owned(),
+            });
+        } else {
+            reasons.extend(errors.into_iter().map(|text| Notice {
+                kind: NoticeKind::Error,
+                text,
+            }));
+        }
+    }
+
+    Summary {
+        deployable,
+        reasons,
+        success,
+        failed,
+        unknown: unverified + missing_dependencies.len(),
+        ignored: (!query.ignore.is_empty()).then_some(ignored.len()),
+        fixes,
+    }
+}
+
+/// What would turn a failed or unverified row into a successful one.
+fn fix_for(row: &Row, known_good: &[KnownGoodVerifier]) -> String {
+    let consumer = format!("{} {}", row.consumer, row.consumer_version.number);
+    let good: Vec<&str> = known_good
+        .iter()
+        .filter(|k| k.pact_sha == row.pact_sha && k.provider_id == row.provider_id)
+        .map(|k| k.provider_version.as_str())
+        .filter(|v| {
+            row.provider_version
+                .as_ref()
+                .is_none_or(|pv| pv.number != *v)
+        })
+        .collect();
+    let alternative = match good.first() {
+        Some(version) => format!(
+            ", or deploy a {} version that has verified it ({version} has)",
+            row.provider
+        ),
+        None => String::new(),
+    };
+    match (&row.provider_version, row.success()) {
+        (Some(pv), Some(false)) => format!(
+            "{} {} failed to verify the pact of {consumer}: fix {} (or the pact) and publish a successful verification{alternative}.",
+            row.provider, pv.number, row.provider
+        ),
+        (Some(pv), _) => format!(
+            "{} {} has not verified the pact of {consumer}: run {}'s verification for that pact{alternative}.",
+            row.provider, pv.number, row.provider
+        ),
+        (None, _) => format!(
+            "No version of {} that is in scope has verified the pact of {consumer}: run {}'s verification for that pact and record the deployment of that version{alternative}.",
+            row.provider, row.provider
+        ),
+    }
+}
+
+/// Rows grouped for display or lookups: (consumer, provider) → rows.
+pub fn by_pair(rows: &[Row]) -> HashMap<(String, String), Vec<&Row>> {
+    let mut grouped: HashMap<(String, String), Vec<&Row>> = HashMap::new();
+    for row in rows {
+        grouped
+            .entry((row.consumer.clone(), row.provider.clone()))
+            .or_default()
+            .push(row);
+    }
+    grouped
+}

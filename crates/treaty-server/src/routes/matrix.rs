@@ -1,0 +1,528 @@
+//! `/matrix` and `/can-i-deploy`: which versions are compatible, and whether
+//! a version can be deployed, with the reasons and what would fix a "no".
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use treaty_domain::matrix::{self, Matrix, Row};
+use treaty_domain::matrix_query::{self, CanIDeployTarget, MatrixQuery};
+use treaty_domain::model::{Environment, Version};
+use treaty_domain::time;
+
+use crate::AppState;
+use crate::base_url::BaseUrl;
+use crate::error::{ApiError, ApiResult};
+use crate::hal::{Hal, link};
+use crate::views::Urls;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/matrix", get(matrix_route))
+        .route("/can-i-deploy", get(can_i_deploy))
+        .route("/can-i-deploy/environments", get(can_i_deploy_everywhere))
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(tag_to_tag),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}/badge",
+            get(tag_to_tag_badge),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(branch_to_environment),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}/badge",
+            get(branch_to_environment_badge),
+        )
+}
+
+/// Answers a matrix query: evidence from the store, verdict from the domain.
+pub async fn answer(state: &AppState, query: &MatrixQuery) -> ApiResult<Matrix> {
+    let evidence = state
+        .store
+        .matrix_evidence(query)
+        .await?
+        .map_err(ApiError::ValidationList)?;
+    Ok(matrix::evaluate(query, evidence))
+}
+
+async fn matrix_route(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let query = matrix_query::parse_matrix_query(raw.as_deref().unwrap_or(""))
+        .map_err(ApiError::ValidationList)?;
+    let matrix = answer(&state, &query).await?;
+    if wants_text(&headers) {
+        return Ok(text_response(&matrix));
+    }
+    let urls = Urls::new(base.0);
+    Ok(Hal::ok(render(&state, &urls, &matrix).await?).into_response())
+}
+
+async fn can_i_deploy(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let parsed =
+        matrix_query::parse_can_i_deploy_query(raw.as_deref().unwrap_or("")).map_err(|errors| {
+            let mut fields = Map::new();
+            for (field, message) in errors {
+                let entry = fields.entry(field).or_insert_with(|| json!([]));
+                if let Value::Array(messages) = entry {
+                    messages.push(json!(message));
+                }
+            }
+            ApiError::Validation(fields)
+        })?;
+    if state
+        .store
+        .pacticipant(&parsed.pacticipant)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::field(
+            "pacticipant",
+            "does not match an existing pacticipant",
+        ));
+    }
+    if let CanIDeployTarget::Environment(name) = &parsed.to {
+        if state.store.environment_by_name(name).await?.is_none() {
+            return Err(ApiError::field(
+                "environment",
+                format!("with name '{name}' does not exist"),
+            ));
+        }
+    }
+    let query = MatrixQuery::from_can_i_deploy(&parsed);
+    let matrix = answer(&state, &query).await?;
+    if wants_text(&headers) {
+        return Ok(text_response(&matrix));
+    }
+    let urls = Urls::new(base.0);
+    Ok(Hal::ok(render(&state, &urls, &matrix).await?).into_response())
+}
+
+fn wants_text(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.starts_with("text/plain"))
+}
+
+/// The matrix body: summary, notices and rows, as the Pact Broker shapes them,
+/// plus `explanation` with what would make a "no" a "yes".
+pub async fn render(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult<Value> {
+    let ids: Vec<i64> = matrix
+        .rows
+        .iter()
+        .flat_map(|r| {
+            std::iter::once(r.consumer_version.id).chain(r.provider_version.as_ref().map(|v| v.id))
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let versions = state.store.versions_with_environments(&ids).await?;
+    let summary = &matrix.summary;
+    let mut summary_json = Map::new();
+    summary_json.insert("deployable".into(), json!(summary.deployable));
+    summary_json.insert("reason".into(), json!(summary.reason()));
+    summary_json.insert("success".into(), json!(summary.success));
+    summary_json.insert("failed".into(), json!(summary.failed));
+    summary_json.insert("unknown".into(), json!(summary.unknown));
+    if let Some(ignored) = summary.ignored {
+        summary_json.insert("ignored".into(), json!(ignored));
+    }
+    let mut notices: Vec<Value> = summary
+        .reasons
+        .iter()
+        .map(|n| json!({ "type": n.kind.as_str(), "text": n.text }))
+        .collect();
+    notices.extend(
+        summary
+            .fixes
+            .iter()
+            .map(|fix| json!({ "type": "info", "text": format!("To fix: {fix}") })),
+    );
+    Ok(json!({
+        "summary": summary_json,
+        "notices": notices,
+        "explanation": { "fixes": summary.fixes },
+        "matrix": matrix.rows.iter().map(|row| render_row(urls, row, &versions)).collect::<Vec<_>>(),
+        "_links": { "self": link(format!("{}/matrix", urls.base)) },
+    }))
+}
+
+fn render_version(
+    urls: &Urls,
+    pacticipant: &str,
+    version_id: i64,
+    number: &str,
+    versions: &HashMap<i64, (Version, Vec<Environment>)>,
+) -> Value {
+    let mut body = Map::new();
+    body.insert("number".into(), json!(number));
+    if let Some((version, environments)) = versions.get(&version_id) {
+        if let Some(last) = version.branches.last() {
+            body.insert("branch".into(), json!(last.name));
+        }
+        let branches: Vec<Value> = version
+            .branches
+            .iter()
+            .map(|b| {
+                json!({
+                    "name": b.name,
+                    "latest": b.latest,
+                    "_links": { "self": { "title": "Branch version", "name": b.name, "href": urls.branch_version(pacticipant, &b.name, number) } }
+                })
+            })
+            .collect();
+        body.insert("branches".into(), json!(branches.clone()));
+        body.insert("branchVersions".into(), json!(branches));
+        body.insert(
+            "environments".into(),
+            json!(environments.iter().map(|e| {
+                json!({
+                    "uuid": e.uuid, "name": e.name, "displayName": e.display_name, "production": e.production,
+                    "createdAt": time::format(e.created_at),
+                    "_links": { "self": { "title": "Environment", "name": e.name, "href": urls.environment(&e.uuid) } }
+                })
+            }).collect::<Vec<_>>()),
+        );
+        body.insert(
+            "tags".into(),
+            json!(version.tags.iter().map(|t| json!({ "name": t, "_links": { "self": link(urls.tag(pacticipant, number, t)) } })).collect::<Vec<_>>()),
+        );
+    }
+    body.insert(
+        "_links".into(),
+        json!({ "self": link(urls.version(pacticipant, number)) }),
+    );
+    Value::Object(body)
+}
+
+fn render_row(
+    urls: &Urls,
+    row: &Row,
+    versions: &HashMap<i64, (Version, Vec<Environment>)>,
+) -> Value {
+    let provider_version = row.provider_version.as_ref().map_or(Value::Null, |v| {
+        render_version(urls, &row.provider, v.id, &v.number, versions)
+    });
+    let verification = match (&row.verification, &row.provider_version) {
+        (Some(v), Some(_)) => json!({
+            "success": v.success,
+            "verifiedAt": time::format(v.verified_at),
+            "_links": { "self": link(urls.verification(&row.provider, &row.consumer, &row.pact_sha, v.number)) }
+        }),
+        _ => Value::Null,
+    };
+    let mut body = Map::new();
+    body.insert(
+        "consumer".into(),
+        json!({
+            "name": row.consumer,
+            "version": render_version(urls, &row.consumer, row.consumer_version.id, &row.consumer_version.number, versions),
+            "_links": { "self": link(urls.pacticipant(&row.consumer)) }
+        }),
+    );
+    body.insert(
+        "provider".into(),
+        json!({
+            "name": row.provider,
+            "version": provider_version,
+            "_links": { "self": link(urls.pacticipant(&row.provider)) }
+        }),
+    );
+    body.insert(
+        "pact".into(),
+        json!({
+            "createdAt": time::format(row.pact_created_at),
+            "_links": { "self": link(urls.pact(&row.provider, &row.consumer, &row.consumer_version.number)) }
+        }),
+    );
+    body.insert("verificationResult".into(), verification);
+    if row.ignored {
+        body.insert("ignored".into(), json!(true));
+    }
+    Value::Object(body)
+}
+
+/// The matrix as the Pact Broker's text table.
+fn text_response(matrix: &Matrix) -> Response {
+    let mut lines = vec![
+        "CONSUMER | C_VERSION | REVISION | PROVIDER | P_VERSION | NUMBER | SUCCESS".to_owned(),
+        "---------|-----------|----------|----------|-----------|--------|--------".to_owned(),
+    ];
+    for row in &matrix.rows {
+        lines.push(format!(
+            "{} | {} | {} | {} | {} | {} | {}",
+            row.consumer,
+            row.consumer_version.number,
+            row.pact_revision,
+            row.provider,
+            row.provider_version
+                .as_ref()
+                .map_or("", |v| v.number.as_str()),
+            row.verification
+                .as_ref()
+                .map_or(String::new(), |v| v.number.to_string()),
+            row.success().map_or(String::new(), |s| s.to_string()),
+        ));
+    }
+    let deployable = match matrix.summary.deployable {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "nil",
+    };
+    lines.push(String::new());
+    lines.push(format!("Deployable: {deployable}"));
+    lines.push(format!("Reason: {}", matrix.summary.reason()));
+    for fix in &matrix.summary.fixes {
+        lines.push(format!("To fix: {fix}"));
+    }
+    let mut response = (lines.join("\n") + "\n").into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=utf-8"),
+    );
+    response
+}
+
+/// The latest version with a tag against the latest versions with another tag.
+fn tag_to_tag_query(pacticipant: String, tag: String, to: String) -> MatrixQuery {
+    MatrixQuery {
+        selectors: vec![matrix_query::VersionSelector {
+            pacticipant,
+            version: None,
+            latest: true,
+            tag: Some(tag),
+            branch: None,
+            environment: None,
+            main_branch: false,
+        }],
+        latest_by: Some(matrix_query::LatestBy::Cvp),
+        scope: Some(matrix_query::Scope::Latest { tag: Some(to) }),
+        ignore: Vec::new(),
+        success: None,
+        limit: 100,
+    }
+}
+
+/// The head of a branch against what is in an environment.
+fn branch_to_environment_query(
+    pacticipant: String,
+    branch: String,
+    environment: String,
+) -> MatrixQuery {
+    MatrixQuery {
+        selectors: vec![matrix_query::VersionSelector {
+            pacticipant,
+            version: None,
+            latest: true,
+            tag: None,
+            branch: Some(branch),
+            environment: None,
+            main_branch: false,
+        }],
+        latest_by: Some(matrix_query::LatestBy::Cvpv),
+        scope: Some(matrix_query::Scope::Environment(environment)),
+        ignore: Vec::new(),
+        success: None,
+        limit: 100,
+    }
+}
+
+async fn respond(
+    state: &AppState,
+    base: BaseUrl,
+    headers: &HeaderMap,
+    query: MatrixQuery,
+) -> ApiResult<Response> {
+    let matrix = answer(state, &query).await?;
+    if wants_text(headers) {
+        return Ok(text_response(&matrix));
+    }
+    let urls = Urls::new(base.0);
+    Ok(Hal::ok(render(state, &urls, &matrix).await?).into_response())
+}
+
+async fn tag_to_tag(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path((pacticipant, tag, to)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    respond(
+        &state,
+        base,
+        &headers,
+        tag_to_tag_query(pacticipant, tag, to),
+    )
+    .await
+}
+
+async fn branch_to_environment(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path((pacticipant, branch, environment)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    respond(
+        &state,
+        base,
+        &headers,
+        branch_to_environment_query(pacticipant, branch, environment),
+    )
+    .await
+}
+
+async fn badge_for(state: &AppState, query: MatrixQuery) -> Response {
+    // A badge is shown in READMEs: it answers even when the question cannot be
+    // (unknown pacticipant or environment), as "unknown".
+    let deployable = match answer(state, &query).await {
+        Ok(matrix) => matrix.summary.deployable,
+        Err(_) => None,
+    };
+    badge(deployable)
+}
+
+async fn tag_to_tag_badge(
+    State(state): State<AppState>,
+    Path((pacticipant, tag, to)): Path<(String, String, String)>,
+) -> Response {
+    badge_for(&state, tag_to_tag_query(pacticipant, tag, to)).await
+}
+
+async fn branch_to_environment_badge(
+    State(state): State<AppState>,
+    Path((pacticipant, branch, environment)): Path<(String, String, String)>,
+) -> Response {
+    badge_for(
+        &state,
+        branch_to_environment_query(pacticipant, branch, environment),
+    )
+    .await
+}
+
+/// A flat SVG badge, drawn here so it works where there is no internet.
+pub fn badge(deployable: Option<bool>) -> Response {
+    let (value, colour) = match deployable {
+        Some(true) => ("yes", "#4c1"),
+        Some(false) => ("no", "#e05d44"),
+        None => ("unknown", "#9f9f9f"),
+    };
+    let label = "can-i-deploy";
+    let label_width = 80;
+    let value_width = 10 + 7 * value.len();
+    let width = label_width + value_width;
+    let svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" aria-label="{label}: {value}"><title>{label}: {value}</title><rect width="{label_width}" height="20" fill="#555"/><rect x="{label_width}" width="{value_width}" height="20" fill="{colour}"/><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11"><text x="{lx}" y="14">{label}</text><text x="{vx}" y="14">{value}</text></g></svg>"##,
+        lx = label_width / 2,
+        vx = label_width + value_width / 2,
+    );
+    let mut response = svg.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    response
+}
+
+/// Treaty's addition: one version against several environments in one call
+/// (all of them when none is named), one verdict each.
+async fn can_i_deploy_everywhere(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Hal> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let mut errors = Map::new();
+    let pacticipant = value("pacticipant").filter(|p| !p.is_empty());
+    let version = value("version").filter(|v| !v.is_empty());
+    if pacticipant.is_none() {
+        errors.insert("pacticipant".into(), json!(["is missing"]));
+    }
+    if version.is_none() {
+        errors.insert("version".into(), json!(["is missing"]));
+    }
+    let (Some(pacticipant), Some(version)) = (pacticipant, version) else {
+        return Err(ApiError::Validation(errors));
+    };
+    if state.store.pacticipant(&pacticipant).await?.is_none() {
+        return Err(ApiError::field(
+            "pacticipant",
+            "does not match an existing pacticipant",
+        ));
+    }
+    let named: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "environment" || k == "environment[]")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let all = state.store.environments().await?;
+    let environments: Vec<Environment> = if named.is_empty() {
+        all
+    } else {
+        let mut chosen = Vec::new();
+        for name in &named {
+            match all.iter().find(|e| &e.name == name) {
+                Some(environment) => chosen.push(environment.clone()),
+                None => {
+                    return Err(ApiError::field(
+                        "environment",
+                        format!("with name '{name}' does not exist"),
+                    ));
+                }
+            }
+        }
+        chosen
+    };
+    let urls = Urls::new(base.0);
+    let mut verdicts = Vec::new();
+    let mut overall = Some(true);
+    for environment in &environments {
+        let query = MatrixQuery::from_can_i_deploy(&matrix_query::CanIDeployQuery {
+            pacticipant: pacticipant.clone(),
+            version: version.clone(),
+            to: CanIDeployTarget::Environment(environment.name.clone()),
+            ignore: Vec::new(),
+        });
+        let matrix = answer(&state, &query).await?;
+        overall = match (overall, matrix.summary.deployable) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (None, _) | (_, None) => None,
+            _ => Some(true),
+        };
+        let mut body = render(&state, &urls, &matrix).await?;
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("_links");
+            fields.insert("name".into(), json!(environment.name));
+            fields.insert("displayName".into(), json!(environment.display_name));
+            fields.insert("production".into(), json!(environment.production));
+        }
+        verdicts.push(body);
+    }
+    Ok(Hal::ok(json!({
+        "pacticipant": pacticipant,
+        "version": version,
+        "deployable": overall,
+        "environments": verdicts,
+        "_links": { "self": link(format!("{}/can-i-deploy/environments", urls.base)) }
+    })))
+}

@@ -1,0 +1,161 @@
+//! The PostgreSQL store, for several Treaty replicas on one database.
+//!
+//! Write transactions take one transaction-level advisory lock first, so
+//! writes are serialised across every replica exactly as SQLite serialises
+//! them in one process: the shared SQL in `sql/` then keeps its invariants
+//! unchanged. The lock is released when the transaction ends, also when a
+//! replica dies mid-way (its connection closes). Reads take no lock.
+
+#[path = "sql/mod.rs"]
+mod sql_impl;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool};
+
+use crate::{AdminStore, OpenOptions, StoreResult};
+
+// What the shared SQL (`sql/`) is written against.
+pub(crate) type Backend = PostgresStore;
+pub(crate) type Conn = PgConnection;
+pub(crate) type DbRow = PgRow;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The advisory lock every write transaction holds ("Treaty" in ASCII).
+const WRITE_LOCK: i64 = 0x5472_6561_7479;
+
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Self> {
+        let connect = PgConnectOptions::from_str(database_url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.unwrap_or(16))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await?;
+        if options.migrate {
+            MIGRATOR.run(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// The migrations that have not been applied yet, by version and description.
+    pub async fn pending_migrations(database_url: &str) -> StoreResult<Vec<(i64, String)>> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(PgConnectOptions::from_str(database_url)?)
+            .await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+        Ok(MIGRATOR
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| (m.version, m.description.to_string()))
+            .collect())
+    }
+
+    /// A write transaction, holding the write lock.
+    pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// A read-only transaction that sees one snapshot for all its queries.
+    pub(crate) async fn snapshot(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?)
+    }
+
+    pub(crate) fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+pub(crate) fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// A statement for PostgreSQL: the shared SQL's `?` placeholders become
+/// `$1, $2, ...` (and `?N` becomes `$N`); question marks inside string
+/// literals are left alone. The text is assembled only from constants in this
+/// crate, so it is safe.
+pub(crate) fn sql(text: impl Into<String>) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(numbered_placeholders(&text.into()))
+}
+
+fn numbered_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut next = 0;
+    let mut in_string = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_string = !in_string;
+                out.push(c);
+            }
+            '?' if !in_string => {
+                out.push('$');
+                if chars.peek().is_some_and(char::is_ascii_digit) {
+                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        out.push(d);
+                        chars.next();
+                    }
+                } else {
+                    next += 1;
+                    out.push_str(&next.to_string());
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl AdminStore for PostgresStore {
+    async fn check_connection(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn wipe(&self) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("TRUNCATE pacticipants, environments RESTART IDENTITY CASCADE")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_placeholders;
+
+    #[test]
+    fn numbers_placeholders_outside_string_literals() {
+        assert_eq!(
+            numbered_placeholders("SELECT ? , '?' FROM t WHERE a = ? AND b LIKE ?1"),
+            "SELECT $1 , '?' FROM t WHERE a = $2 AND b LIKE $1"
+        );
+    }
+}

@@ -1,0 +1,613 @@
+//! Gathers the evidence for a matrix question from one read snapshot:
+//! resolves selectors to versions, infers the other side of each integration,
+//! and loads every pact × verification row between the selected versions.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use treaty_domain::matrix::{
+    Criteria, Dependency, Evidence, KnownGoodVerifier, ResolvedIgnore, ResolvedSelector,
+    Row as MatrixRow, VerificationRef, VersionRef,
+};
+use treaty_domain::matrix_query::{MatrixQuery, Scope, VersionSelector};
+use treaty_domain::model::{Environment, Version};
+
+use super::environments::{ENVIRONMENT_COLUMNS, environment_from_row};
+use super::rows::{VERSION_SELECT, version_from_row};
+use super::{Backend, Conn, sql};
+use crate::{MatrixStore, StoreResult};
+
+/// `?, ?, ?` for `n` values.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n.max(1)].join(", ")
+}
+
+async fn versions_where(
+    conn: &mut Conn,
+    condition: &str,
+    arguments: &[&str],
+    pacticipant_id: i64,
+    latest_only: bool,
+) -> StoreResult<Vec<VersionRef>> {
+    let limit = if latest_only { " LIMIT 1" } else { "" };
+    let mut query = sqlx::query(sql(format!(
+        "SELECT v.id, v.number FROM versions v WHERE v.pacticipant_id = ? AND {condition} ORDER BY v.id DESC{limit}"
+    )))
+    .bind(pacticipant_id);
+    for argument in arguments {
+        query = query.bind(*argument);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VersionRef {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+            })
+        })
+        .collect()
+}
+
+const IN_ENVIRONMENT: &str = "(v.id IN (SELECT cd.version_id FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id WHERE e.name = ?)
+    OR v.id IN (SELECT rv.version_id FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+                WHERE e.name = ? AND rv.support_ended_at IS NULL))";
+const ON_BRANCH_HEAD: &str = "v.id = (SELECT b.head_version_id FROM branches b WHERE b.pacticipant_id = v.pacticipant_id AND b.name = ?)";
+const ON_BRANCH: &str = "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id WHERE bv.version_id = v.id AND b.name = ?)";
+const ON_MAIN_BRANCH_HEAD: &str = "v.id = (SELECT b.head_version_id FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id
+    WHERE b.pacticipant_id = v.pacticipant_id AND b.name = p.main_branch)";
+const ON_MAIN_BRANCH: &str = "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id JOIN pacticipants p ON p.id = b.pacticipant_id
+    WHERE bv.version_id = v.id AND b.name = p.main_branch)";
+const HAS_TAG: &str = "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)";
+
+/// Resolves what a selector asks for to versions; several for a selector
+/// that names several (tag, branch or environment without `latest`).
+async fn resolve(
+    conn: &mut Conn,
+    pacticipant: &str,
+    pacticipant_id: i64,
+    criteria: Criteria,
+    specified: bool,
+) -> StoreResult<Vec<ResolvedSelector>> {
+    let versions = match &criteria {
+        Criteria::Number(n) => {
+            versions_where(conn, "v.number = ?", &[n], pacticipant_id, true).await?
+        }
+        Criteria::Latest { tag: None } => {
+            versions_where(conn, "1 = 1", &[], pacticipant_id, true).await?
+        }
+        Criteria::Latest { tag: Some(t) } => {
+            versions_where(conn, HAS_TAG, &[t], pacticipant_id, true).await?
+        }
+        Criteria::Tag(t) => versions_where(conn, HAS_TAG, &[t], pacticipant_id, false).await?,
+        Criteria::Branch { name, latest: true } => {
+            versions_where(conn, ON_BRANCH_HEAD, &[name], pacticipant_id, true).await?
+        }
+        Criteria::Branch {
+            name,
+            latest: false,
+        } => versions_where(conn, ON_BRANCH, &[name], pacticipant_id, false).await?,
+        Criteria::MainBranch { latest: true } => {
+            versions_where(conn, ON_MAIN_BRANCH_HEAD, &[], pacticipant_id, true).await?
+        }
+        Criteria::MainBranch { latest: false } => {
+            versions_where(conn, ON_MAIN_BRANCH, &[], pacticipant_id, false).await?
+        }
+        Criteria::Environment(e) => {
+            versions_where(conn, IN_ENVIRONMENT, &[e, e], pacticipant_id, false).await?
+        }
+        Criteria::Any => {
+            return Ok(vec![ResolvedSelector {
+                pacticipant: pacticipant.to_owned(),
+                pacticipant_id,
+                version: None,
+                criteria,
+                specified,
+                one_of_many: false,
+            }]);
+        }
+    };
+    if versions.is_empty() {
+        return Ok(vec![ResolvedSelector {
+            pacticipant: pacticipant.to_owned(),
+            pacticipant_id,
+            version: None,
+            criteria,
+            specified,
+            one_of_many: false,
+        }]);
+    }
+    let many = versions.len() > 1;
+    Ok(versions
+        .into_iter()
+        .map(|version| ResolvedSelector {
+            pacticipant: pacticipant.to_owned(),
+            pacticipant_id,
+            version: Some(version),
+            criteria: criteria.clone(),
+            specified,
+            one_of_many: many,
+        })
+        .collect())
+}
+
+fn criteria_of(selector: &VersionSelector) -> Criteria {
+    if let Some(number) = &selector.version {
+        return Criteria::Number(number.clone());
+    }
+    if let Some(branch) = &selector.branch {
+        return Criteria::Branch {
+            name: branch.clone(),
+            latest: selector.latest,
+        };
+    }
+    if selector.main_branch {
+        return Criteria::MainBranch {
+            latest: selector.latest,
+        };
+    }
+    if let Some(environment) = &selector.environment {
+        return Criteria::Environment(environment.clone());
+    }
+    if selector.latest {
+        return Criteria::Latest {
+            tag: selector.tag.clone(),
+        };
+    }
+    if let Some(tag) = &selector.tag {
+        return Criteria::Tag(tag.clone());
+    }
+    Criteria::Any
+}
+
+/// What the scope asks of the versions of the other side of an integration.
+fn inferred_criteria(scope: &Scope) -> Criteria {
+    match scope {
+        Scope::Latest { tag } => Criteria::Latest { tag: tag.clone() },
+        Scope::Environment(e) => Criteria::Environment(e.clone()),
+        Scope::MainBranch => Criteria::MainBranch { latest: true },
+    }
+}
+
+async fn pacticipant_id(conn: &mut Conn, name: &str) -> StoreResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar(sql("SELECT id FROM pacticipants WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+async fn pacticipant_name(conn: &mut Conn, id: i64) -> StoreResult<String> {
+    Ok(
+        sqlx::query_scalar(sql("SELECT name FROM pacticipants WHERE id = ?"))
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// The versions a set of selectors covers, per pacticipant (`None`: all versions).
+fn coverage(selectors: &[ResolvedSelector]) -> HashMap<i64, Option<HashSet<i64>>> {
+    let mut covered: HashMap<i64, Option<HashSet<i64>>> = HashMap::new();
+    for selector in selectors {
+        if selector.names_all_versions() {
+            covered.insert(selector.pacticipant_id, None);
+            continue;
+        }
+        let entry = covered
+            .entry(selector.pacticipant_id)
+            .or_insert_with(|| Some(HashSet::new()));
+        if let (Some(ids), Some(version)) = (entry.as_mut(), &selector.version) {
+            ids.insert(version.id);
+        }
+    }
+    covered
+}
+
+fn covers(coverage: &HashMap<i64, Option<HashSet<i64>>>, pacticipant: i64, version: i64) -> bool {
+    match coverage.get(&pacticipant) {
+        None => false,
+        Some(None) => true,
+        Some(Some(ids)) => ids.contains(&version),
+    }
+}
+
+struct PactRow {
+    consumer: String,
+    consumer_id: i64,
+    consumer_version: VersionRef,
+    provider: String,
+    provider_id: i64,
+    content_id: i64,
+    sha: String,
+    revision: i64,
+    created_at: DateTime<Utc>,
+}
+
+struct VerificationRow {
+    content_id: i64,
+    provider_id: i64,
+    provider_version: VersionRef,
+    verification: VerificationRef,
+}
+
+async fn pacts_of(
+    conn: &mut Conn,
+    pacticipant_ids: &[i64],
+    any_provider: bool,
+) -> StoreResult<Vec<PactRow>> {
+    let ids = placeholders(pacticipant_ids.len());
+    let provider_condition = if any_provider {
+        String::new()
+    } else {
+        format!(" AND pp.provider_id IN ({ids})")
+    };
+    let mut query = sqlx::query(sql(format!(
+        "SELECT c.name AS consumer, pp.consumer_id, v.id AS version_id, v.number AS version_number,
+                pr.name AS provider, pp.provider_id, pp.pact_content_id, pc.sha, pp.revision, pp.created_at
+         FROM pact_publications pp
+         JOIN pacticipants c ON c.id = pp.consumer_id
+         JOIN pacticipants pr ON pr.id = pp.provider_id
+         JOIN versions v ON v.id = pp.consumer_version_id
+         JOIN pact_contents pc ON pc.id = pp.pact_content_id
+         WHERE pp.consumer_id IN ({ids}){provider_condition}"
+    )));
+    for id in pacticipant_ids {
+        query = query.bind(id);
+    }
+    if !any_provider {
+        for id in pacticipant_ids {
+            query = query.bind(id);
+        }
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PactRow {
+                consumer: r.try_get("consumer")?,
+                consumer_id: r.try_get("consumer_id")?,
+                consumer_version: VersionRef {
+                    id: r.try_get("version_id")?,
+                    number: r.try_get("version_number")?,
+                },
+                provider: r.try_get("provider")?,
+                provider_id: r.try_get("provider_id")?,
+                content_id: r.try_get("pact_content_id")?,
+                sha: r.try_get("sha")?,
+                revision: r.try_get("revision")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+async fn verifications_of(
+    conn: &mut Conn,
+    content_ids: &[i64],
+) -> StoreResult<Vec<VerificationRow>> {
+    if content_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::query(sql(format!(
+        "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
+         FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id
+         WHERE vr.pact_content_id IN ({})",
+        placeholders(content_ids.len())
+    )));
+    for id in content_ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VerificationRow {
+                content_id: r.try_get("pact_content_id")?,
+                provider_id: r.try_get("provider_id")?,
+                provider_version: VersionRef {
+                    id: r.try_get("version_id")?,
+                    number: r.try_get("version_number")?,
+                },
+                verification: VerificationRef {
+                    number: r.try_get("id")?,
+                    success: r.try_get("success")?,
+                    verified_at: r.try_get("execution_date")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Providers of the pacts the given consumer versions (or all versions) published.
+async fn providers_of(conn: &mut Conn, selector: &ResolvedSelector) -> StoreResult<BTreeSet<i64>> {
+    let ids: Vec<i64> = match &selector.version {
+        Some(version) => {
+            sqlx::query_scalar(sql(
+                "SELECT provider_id FROM pact_publications WHERE consumer_version_id = ?",
+            ))
+            .bind(version.id)
+            .fetch_all(conn)
+            .await?
+        }
+        None if selector.names_all_versions() => {
+            sqlx::query_scalar(sql(
+                "SELECT provider_id FROM integrations WHERE consumer_id = ?",
+            ))
+            .bind(selector.pacticipant_id)
+            .fetch_all(conn)
+            .await?
+        }
+        None => Vec::new(),
+    };
+    Ok(ids.into_iter().collect())
+}
+
+async fn consumers_of(conn: &mut Conn, provider_id: i64) -> StoreResult<BTreeSet<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar(sql(
+        "SELECT consumer_id FROM integrations WHERE provider_id = ?",
+    ))
+    .bind(provider_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
+#[async_trait]
+impl MatrixStore for Backend {
+    async fn matrix_evidence(
+        &self,
+        query: &MatrixQuery,
+    ) -> StoreResult<Result<Evidence, Vec<String>>> {
+        // One read transaction: every query below sees the same snapshot.
+        let mut tx = self.snapshot().await?;
+        let mut errors = Vec::new();
+        let mut selectors = Vec::new();
+        let mut specified_ids = Vec::new();
+        for selector in &query.selectors {
+            match pacticipant_id(&mut tx, &selector.pacticipant).await? {
+                Some(id) => specified_ids.push((selector, id)),
+                None => errors.push(format!("Pacticipant {} not found", selector.pacticipant)),
+            }
+        }
+        let mut environments: Vec<&str> = query
+            .selectors
+            .iter()
+            .filter_map(|s| s.environment.as_deref())
+            .collect();
+        if let Some(Scope::Environment(e)) = &query.scope {
+            environments.push(e);
+        }
+        for environment in environments {
+            let found: Option<i64> =
+                sqlx::query_scalar(sql("SELECT id FROM environments WHERE name = ?"))
+                    .bind(environment)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if found.is_none() {
+                errors.push(format!(
+                    "Environment with name '{environment}' does not exist"
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        for (selector, id) in &specified_ids {
+            selectors.extend(
+                resolve(
+                    &mut tx,
+                    &selector.pacticipant,
+                    *id,
+                    criteria_of(selector),
+                    true,
+                )
+                .await?,
+            );
+        }
+
+        // Infer the other side of each integration from the scope.
+        let specified_pacticipants: BTreeSet<i64> =
+            specified_ids.iter().map(|(_, id)| *id).collect();
+        let mut dependencies = Vec::new();
+        let single = specified_pacticipants.len() == 1;
+        if let Some(scope) = &query.scope {
+            let mut partners: BTreeSet<i64> = BTreeSet::new();
+            for selector in selectors.clone() {
+                if selector.is_missing() {
+                    continue;
+                }
+                for provider in providers_of(&mut tx, &selector).await? {
+                    dependencies.push(Dependency {
+                        consumer_id: selector.pacticipant_id,
+                        provider_id: provider,
+                        required: true,
+                    });
+                    partners.insert(provider);
+                }
+                for consumer in consumers_of(&mut tx, selector.pacticipant_id).await? {
+                    dependencies.push(Dependency {
+                        consumer_id: consumer,
+                        provider_id: selector.pacticipant_id,
+                        required: false,
+                    });
+                    partners.insert(consumer);
+                }
+            }
+            for partner in partners.difference(&specified_pacticipants) {
+                let name = pacticipant_name(&mut tx, *partner).await?;
+                selectors.extend(
+                    resolve(&mut tx, &name, *partner, inferred_criteria(scope), false).await?,
+                );
+            }
+        } else if !single {
+            for selector in &selectors {
+                if selector.is_missing() {
+                    continue;
+                }
+                for provider in providers_of(&mut tx, selector).await? {
+                    if specified_pacticipants.contains(&provider) {
+                        dependencies.push(Dependency {
+                            consumer_id: selector.pacticipant_id,
+                            provider_id: provider,
+                            required: true,
+                        });
+                    }
+                }
+            }
+        }
+        dependencies.sort_by_key(|d| (d.consumer_id, d.provider_id, !d.required));
+        dependencies.dedup_by_key(|d| (d.consumer_id, d.provider_id));
+
+        // Rows: pacts of the selected consumer versions with the selected
+        // providers, each with every verification by a selected provider version.
+        let covered = coverage(&selectors);
+        let involved: Vec<i64> = covered.keys().copied().collect();
+        let any_partner = single && query.scope.is_none();
+        let mut pacts = pacts_of(&mut tx, &involved, any_partner).await?;
+        pacts.retain(|p| covers(&covered, p.consumer_id, p.consumer_version.id));
+        if any_partner {
+            // One pacticipant on its own: its pacts as a consumer, and the pacts it verified as a provider.
+            let provider = involved.first().copied().unwrap_or(-1);
+            let consumers: Vec<i64> = consumers_of(&mut tx, provider).await?.into_iter().collect();
+            if !consumers.is_empty() {
+                let mut as_provider = pacts_of(&mut tx, &consumers, true).await?;
+                as_provider.retain(|p| p.provider_id == provider);
+                pacts.extend(as_provider);
+            }
+        }
+        let content_ids: Vec<i64> = pacts
+            .iter()
+            .map(|p| p.content_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let verifications = verifications_of(&mut tx, &content_ids).await?;
+        let mut rows = Vec::new();
+        for pact in &pacts {
+            let consumer_selected = covers(&covered, pact.consumer_id, pact.consumer_version.id);
+            let matching: Vec<&VerificationRow> = verifications
+                .iter()
+                .filter(|v| v.content_id == pact.content_id && v.provider_id == pact.provider_id)
+                .filter(|v| {
+                    if any_partner && !consumer_selected {
+                        // Rows where the lone pacticipant is the provider: only its own verifications.
+                        covers(&covered, v.provider_id, v.provider_version.id)
+                    } else if any_partner {
+                        true
+                    } else {
+                        covers(&covered, v.provider_id, v.provider_version.id)
+                    }
+                })
+                .collect();
+            if any_partner && !consumer_selected && matching.is_empty() {
+                continue;
+            }
+            let row = |verification: Option<&VerificationRow>| MatrixRow {
+                consumer: pact.consumer.clone(),
+                consumer_id: pact.consumer_id,
+                consumer_version: pact.consumer_version.clone(),
+                provider: pact.provider.clone(),
+                provider_id: pact.provider_id,
+                provider_version: verification.map(|v| v.provider_version.clone()),
+                pact_sha: pact.sha.clone(),
+                pact_revision: pact.revision,
+                pact_created_at: pact.created_at,
+                verification: verification.map(|v| v.verification.clone()),
+                ignored: false,
+            };
+            if matching.is_empty() {
+                rows.push(row(None));
+            } else {
+                rows.extend(matching.into_iter().map(|v| row(Some(v))));
+            }
+        }
+        rows.retain(|r| {
+            specified_pacticipants.contains(&r.consumer_id)
+                || specified_pacticipants.contains(&r.provider_id)
+        });
+
+        let known_good = verifications
+            .iter()
+            .filter(|v| v.verification.success)
+            .filter_map(|v| {
+                pacts
+                    .iter()
+                    .find(|p| p.content_id == v.content_id)
+                    .map(|p| KnownGoodVerifier {
+                        pact_sha: p.sha.clone(),
+                        provider_id: v.provider_id,
+                        provider_version: v.provider_version.number.clone(),
+                    })
+            })
+            .rev()
+            .collect();
+
+        let mut ignores = Vec::new();
+        for ignore in &query.ignore {
+            let pacticipant_id = pacticipant_id(&mut tx, &ignore.pacticipant).await?;
+            let version_id = match (&ignore.version, pacticipant_id) {
+                (Some(number), Some(pid)) => {
+                    versions_where(&mut tx, "v.number = ?", &[number], pid, true)
+                        .await?
+                        .first()
+                        .map(|v| v.id)
+                }
+                _ => None,
+            };
+            let found =
+                pacticipant_id.is_some() && (ignore.version.is_none() || version_id.is_some());
+            ignores.push(ResolvedIgnore {
+                selector: ignore.clone(),
+                pacticipant_id,
+                version_id,
+                found,
+            });
+        }
+        tx.commit().await?;
+        Ok(Ok(Evidence {
+            selectors,
+            ignores,
+            dependencies,
+            rows,
+            known_good,
+        }))
+    }
+
+    async fn versions_with_environments(
+        &self,
+        ids: &[i64],
+    ) -> StoreResult<HashMap<i64, (Version, Vec<Environment>)>> {
+        let mut found = HashMap::new();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let list = placeholders(ids.len());
+        let mut query = sqlx::query(sql(format!("{VERSION_SELECT} WHERE v.id IN ({list})")));
+        for id in ids {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(self.reader()).await? {
+            let version = version_from_row(&row)?;
+            found.insert(version.id, (version, Vec::new()));
+        }
+        let mut query = sqlx::query(sql(format!(
+            "SELECT DISTINCT x.version_id, {ENVIRONMENT_COLUMNS} FROM (
+                SELECT version_id, environment_id FROM currently_deployed
+                UNION SELECT version_id, environment_id FROM released_versions WHERE support_ended_at IS NULL) AS x
+             JOIN environments e ON e.id = x.environment_id
+             WHERE x.version_id IN ({list}) ORDER BY e.name"
+        )));
+        for id in ids {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(self.reader()).await? {
+            let version_id: i64 = row.try_get("version_id")?;
+            let environment = environment_from_row(&row, "")?;
+            if let Some((_, environments)) = found.get_mut(&version_id) {
+                environments.push(environment);
+            }
+        }
+        Ok(found)
+    }
+}
