@@ -1,33 +1,15 @@
-//! The store against a real SQLite file: transactions, concurrency, reopening.
-
-use std::sync::Arc;
+//! The store against a real database (SQLite, or PostgreSQL when
+//! TREATY_TEST_POSTGRES_URL is set): transactions, concurrency, reopening.
 
 use serde_json::json;
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::{ContractToPublish, OnConflict, PublishRequest};
 use treaty_domain::{PacticipantName, TagName, VersionNumber};
-use treaty_store::{OpenOptions, PactSelector, Store, StoreError};
+use treaty_store::testing::TestDatabase;
+use treaty_store::{OpenOptions, PactSelector, StoreError};
 
-struct TestDb {
-    store: Arc<dyn Store>,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn open() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("nested/folder/treaty.db").display()
-    );
-    let store = treaty_store::open(&url, OpenOptions::default())
-        .await
-        .unwrap();
-    TestDb {
-        store,
-        url,
-        _dir: dir,
-    }
+async fn open() -> TestDatabase {
+    TestDatabase::fresh().await.unwrap()
 }
 
 fn request(version: &str, path: &str) -> PublishRequest {
@@ -52,13 +34,21 @@ fn request(version: &str, path: &str) -> PublishRequest {
 }
 
 #[tokio::test]
-async fn creates_the_database_folder_and_survives_reopening() {
+async fn creates_the_sqlite_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nested/folder/treaty.db").display());
+    treaty_store::open(&url, OpenOptions::default()).await.unwrap();
+    assert!(dir.path().join("nested/folder/treaty.db").is_file());
+}
+
+#[tokio::test]
+async fn survives_reopening() {
     let db = open().await;
     db.store
         .publish_contracts(&request("1", "/a"))
         .await
         .unwrap();
-    drop(db.store);
+    drop(db.store.clone());
     let reopened = treaty_store::open(&db.url, OpenOptions::default())
         .await
         .unwrap();
@@ -69,7 +59,7 @@ async fn creates_the_database_folder_and_survives_reopening() {
         .expect("the pact is still there");
     assert_eq!(pact.consumer_version, "1");
     assert!(
-        treaty_store::sqlite::SqliteStore::pending_migrations(&db.url)
+        treaty_store::pending_migrations(&db.url)
             .await
             .unwrap()
             .is_empty()
