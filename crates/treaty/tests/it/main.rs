@@ -4,4 +4,5 @@
 
 mod compatibility;
 mod official_clients;
+mod ruby_client;
 mod support;
