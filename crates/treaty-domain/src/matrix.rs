@@ -538,7 +538,7 @@ fn decide(
             };
             if seen.insert(text.clone()) {
                 errors.push(text);
-                fixes.push(fix_for(row, known_good));
+                fixes.push(fix_for(row, &provider, known_good));
             }
         }
         for dependency in &missing_dependencies {
@@ -580,7 +580,7 @@ fn decide(
 }
 
 /// What would turn a failed or unverified row into a successful one.
-fn fix_for(row: &Row, known_good: &[KnownGoodVerifier]) -> String {
+fn fix_for(row: &Row, provider_description: &str, known_good: &[KnownGoodVerifier]) -> String {
     let consumer = format!("{} {}", row.consumer, row.consumer_version.number);
     let good: Vec<&str> = known_good
         .iter()
@@ -608,10 +608,16 @@ fn fix_for(row: &Row, known_good: &[KnownGoodVerifier]) -> String {
             "{} {} has not verified the pact of {consumer}: run {}'s verification for that pact{alternative}.",
             row.provider, pv.number, row.provider
         ),
-        (None, _) => format!(
-            "No version of {} that is in scope has verified the pact of {consumer}: run {}'s verification for that pact and record the deployment of that version{alternative}.",
-            row.provider, row.provider
-        ),
+        (None, _) => match good.first() {
+            Some(version) => format!(
+                "Nothing in scope has verified the pact of {consumer} (looked for {provider_description}): deploy a {} version that has verified it ({version} has), or verify it with the {} version you deploy.",
+                row.provider, row.provider
+            ),
+            None => format!(
+                "Nothing in scope has verified the pact of {consumer} (looked for {provider_description}): run {}'s verification of that pact, publish the result, and deploy that {} version first.",
+                row.provider, row.provider
+            ),
+        },
     }
 }
 
@@ -625,4 +631,222 @@ pub fn by_pair(rows: &[Row]) -> HashMap<(String, String), Vec<&Row>> {
             .push(row);
     }
     grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::matrix_query::{LatestBy, Scope, VersionSelector, parse_matrix_query};
+
+    const FOO: i64 = 1;
+    const BAR: i64 = 2;
+
+    fn at(second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, second).unwrap()
+    }
+
+    fn version(id: i64) -> VersionRef {
+        VersionRef {
+            id,
+            number: id.to_string(),
+        }
+    }
+
+    fn row(consumer_version: i64, provider_version: Option<(i64, bool, i64)>) -> Row {
+        Row {
+            consumer: "Foo".into(),
+            consumer_id: FOO,
+            consumer_version: version(consumer_version),
+            provider: "Bar".into(),
+            provider_id: BAR,
+            provider_version: provider_version.map(|(id, _, _)| version(id)),
+            pact_sha: format!("sha{consumer_version}"),
+            pact_revision: 1,
+            pact_created_at: at(0),
+            verification: provider_version.map(|(_, success, number)| VerificationRef {
+                number,
+                success,
+                verified_at: at(u32::try_from(number).unwrap()),
+            }),
+            ignored: false,
+        }
+    }
+
+    fn specified(id: i64, v: i64) -> ResolvedSelector {
+        ResolvedSelector {
+            pacticipant: if id == FOO {
+                "Foo".into()
+            } else {
+                "Bar".into()
+            },
+            pacticipant_id: id,
+            version: Some(version(v)),
+            criteria: Criteria::Number(v.to_string()),
+            specified: true,
+            one_of_many: false,
+        }
+    }
+
+    fn in_production(id: i64, v: Option<i64>, many: bool) -> ResolvedSelector {
+        ResolvedSelector {
+            pacticipant: "Bar".into(),
+            pacticipant_id: id,
+            version: v.map(version),
+            criteria: Criteria::Environment("production".into()),
+            specified: false,
+            one_of_many: many,
+        }
+    }
+
+    fn query(latest_by: Option<LatestBy>) -> MatrixQuery {
+        MatrixQuery {
+            selectors: vec![VersionSelector {
+                pacticipant: "Foo".into(),
+                version: Some("1".into()),
+                ..VersionSelector::default()
+            }],
+            latest_by,
+            scope: Some(Scope::Environment("production".into())),
+            ignore: Vec::new(),
+            success: None,
+            limit: 100,
+        }
+    }
+
+    fn evidence(selectors: Vec<ResolvedSelector>, rows: Vec<Row>) -> Evidence {
+        Evidence {
+            selectors,
+            dependencies: vec![Dependency {
+                consumer_id: FOO,
+                provider_id: BAR,
+                required: true,
+            }],
+            rows,
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn cvpv_sees_every_co_resident_provider_version_and_cvp_only_the_newest() {
+        let rows = vec![row(1, Some((10, false, 1))), row(1, Some((11, true, 2)))];
+        let selectors = vec![
+            specified(FOO, 1),
+            in_production(BAR, Some(10), true),
+            in_production(BAR, Some(11), true),
+        ];
+        let strict = evaluate(
+            &query(Some(LatestBy::Cvpv)),
+            evidence(selectors.clone(), rows.clone()),
+        );
+        assert_eq!(strict.summary.deployable, Some(false));
+        assert_eq!(
+            strict.summary.reason(),
+            "The verification for the pact between version 1 of Foo and one of the versions of Bar currently in production (10) failed"
+        );
+        assert_eq!(strict.rows.len(), 2);
+        let newest = evaluate(&query(Some(LatestBy::Cvp)), evidence(selectors, rows));
+        assert_eq!(newest.summary.deployable, Some(true));
+        assert_eq!(newest.rows.len(), 1);
+    }
+
+    #[test]
+    fn unknown_beats_failure_and_counts_both() {
+        let rows = vec![row(1, Some((10, false, 1))), row(2, None)];
+        let mut q = query(None);
+        q.scope = None;
+        let selectors = vec![ResolvedSelector {
+            criteria: Criteria::Any,
+            version: None,
+            ..specified(FOO, 1)
+        }];
+        let matrix = evaluate(&q, evidence(selectors, rows));
+        assert_eq!(matrix.summary.deployable, None);
+        assert_eq!((matrix.summary.failed, matrix.summary.unknown), (1, 1));
+        assert_eq!(matrix.summary.fixes.len(), 2);
+    }
+
+    #[test]
+    fn a_missing_specified_version_is_false_with_only_that_reason() {
+        let selectors = vec![ResolvedSelector {
+            version: None,
+            ..specified(FOO, 7)
+        }];
+        let matrix = evaluate(&query(Some(LatestBy::Cvpv)), evidence(selectors, vec![]));
+        assert_eq!(matrix.summary.deployable, Some(false));
+        assert_eq!(
+            matrix.summary.reason(),
+            "No pacts or verifications have been published for version 7 of Foo"
+        );
+        assert!(!matrix.summary.fixes.is_empty());
+    }
+
+    #[test]
+    fn no_rows_and_no_dependencies_is_yes() {
+        let mut e = evidence(vec![specified(BAR, 2)], vec![]);
+        e.dependencies.clear();
+        let matrix = evaluate(&query(Some(LatestBy::Cvpv)), e);
+        assert_eq!(matrix.summary.deployable, Some(true));
+        assert_eq!(matrix.summary.reason(), "There are no missing dependencies");
+        assert!(matrix.summary.fixes.is_empty());
+    }
+
+    #[test]
+    fn ignored_rows_come_last_flagged_and_do_not_count() {
+        let mut q = query(Some(LatestBy::Cvpv));
+        q.ignore = vec![IgnoreSelector {
+            pacticipant: "Bar".into(),
+            version: None,
+        }];
+        let mut e = evidence(
+            vec![specified(FOO, 1), in_production(BAR, Some(10), false)],
+            vec![row(1, Some((10, false, 1)))],
+        );
+        e.ignores = vec![ResolvedIgnore {
+            selector: q.ignore[0].clone(),
+            pacticipant_id: Some(BAR),
+            version_id: None,
+            found: true,
+        }];
+        let matrix = evaluate(&q, e);
+        assert_eq!(matrix.summary.deployable, Some(true));
+        assert_eq!(matrix.summary.ignored, Some(1));
+        assert!(matrix.rows[0].ignored);
+    }
+
+    #[test]
+    fn warns_without_an_environment_and_without_a_version_number() {
+        let q = parse_matrix_query("q[][pacticipant]=Foo&q[][latest]=true").unwrap();
+        let mut e = evidence(vec![specified(FOO, 1)], vec![]);
+        e.dependencies.clear();
+        let text = evaluate(&q, e).summary.reason();
+        assert!(
+            text.contains("WARN: It is recommended to specify the environment"),
+            "{text}"
+        );
+        assert!(
+            text.contains("WARN: It is recommended to specify the version number"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_fix_names_a_provider_version_that_has_verified_the_pact() {
+        let mut e = evidence(
+            vec![specified(FOO, 1), in_production(BAR, Some(10), false)],
+            vec![row(1, Some((10, false, 1)))],
+        );
+        e.known_good = vec![KnownGoodVerifier {
+            pact_sha: "sha1".into(),
+            provider_id: BAR,
+            provider_version: "12".into(),
+        }];
+        let matrix = evaluate(&query(Some(LatestBy::Cvpv)), e);
+        assert!(
+            matrix.summary.fixes[0].contains("(12 has)"),
+            "{:?}",
+            matrix.summary.fixes
+        );
+    }
 }
