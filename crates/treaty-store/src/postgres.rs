@@ -83,6 +83,18 @@ impl PostgresStore {
             .await?)
     }
 
+    /// Moves each identity sequence past the largest imported id.
+    pub(crate) async fn continue_ids_after_import(conn: &mut Conn) -> StoreResult<()> {
+        for table in sql_impl::dump::TABLES_WITH_IDS {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            )))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn reader(&self) -> &PgPool {
         &self.pool
     }

@@ -78,6 +78,11 @@ impl SqliteStore {
         Ok(self.read.begin().await?)
     }
 
+    /// SQLite continues AUTOINCREMENT ids after the largest inserted one by itself.
+    pub(crate) async fn continue_ids_after_import(_conn: &mut Conn) -> StoreResult<()> {
+        Ok(())
+    }
+
     pub(crate) fn reader(&self) -> &SqlitePool {
         &self.read
     }

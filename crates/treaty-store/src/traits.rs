@@ -22,6 +22,7 @@ pub trait Store:
     + EnvironmentStore
     + DeploymentStore
     + MatrixStore
+    + DumpStore
     + Send
     + Sync
 {
@@ -36,6 +37,7 @@ impl<T> Store for T where
         + EnvironmentStore
         + DeploymentStore
         + MatrixStore
+        + DumpStore
         + Send
         + Sync
 {
@@ -399,4 +401,17 @@ pub trait MatrixStore {
         &self,
         ids: &[i64],
     ) -> StoreResult<std::collections::HashMap<i64, (Version, Vec<Environment>)>>;
+}
+
+/// The whole store as one portable JSON document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dump(pub serde_json::Value);
+
+#[async_trait]
+pub trait DumpStore {
+    /// Everything in the store, from one snapshot.
+    async fn export(&self) -> StoreResult<Dump>;
+    /// Loads an export, in one transaction. Refuses a non-empty database
+    /// unless `replace`, which deletes its contents first. Returns the rows loaded.
+    async fn import(&self, dump: &Dump, replace: bool) -> StoreResult<u64>;
 }

@@ -24,6 +24,10 @@ enum Command {
     Serve(server::ServeArgs),
     /// Apply the database migrations (also done by `serve` at start).
     Migrate(server::MigrateArgs),
+    /// Write everything in a database to a portable JSON file (a backup, or a move to another backend).
+    Export(server::ExportArgs),
+    /// Load a file written by `treaty export` into a database.
+    Import(server::ImportArgs),
     /// Client commands that talk to a broker over HTTP (the `pact broker` command set).
     #[command(flatten)]
     Broker(broker::BrokerCommand),
@@ -45,6 +49,8 @@ fn main() {
         match cli.command {
             Command::Serve(args) => server::serve(args).await,
             Command::Migrate(args) => server::migrate(args).await,
+            Command::Export(args) => server::export(args).await,
+            Command::Import(args) => server::import(args).await,
             Command::Broker(cmd) => broker::run(cmd).await,
         }
     });

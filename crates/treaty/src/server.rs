@@ -215,3 +215,130 @@ pub async fn migrate(args: MigrateArgs) -> i32 {
         }
     }
 }
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+
+    /// The file to write; `-` writes to standard output.
+    #[arg(long, short = 'f', default_value = "-")]
+    file: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+
+    /// The file written by `treaty export`; `-` reads standard input.
+    file: String,
+
+    /// Delete what the database holds before importing (otherwise a non-empty database is refused).
+    #[arg(long)]
+    replace: bool,
+}
+
+fn count_rows(dump: &treaty_store::Dump) -> usize {
+    dump.0
+        .get("tables")
+        .and_then(serde_json::Value::as_object)
+        .map_or(0, |tables| {
+            tables
+                .values()
+                .filter_map(serde_json::Value::as_array)
+                .map(Vec::len)
+                .sum()
+        })
+}
+
+pub async fn export(args: ExportArgs) -> i32 {
+    let url = &args.database.database_url;
+    let store = match treaty_store::open(url, OpenOptions::default()).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: cannot open {}: {error}", redact_url(url));
+            return 1;
+        }
+    };
+    let dump = match store.export().await {
+        Ok(dump) => dump,
+        Err(error) => {
+            eprintln!("error: cannot export {}: {error}", redact_url(url));
+            return 1;
+        }
+    };
+    let text = dump.0.to_string();
+    let written = if args.file == "-" {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(text.as_bytes())
+            .and_then(|()| std::io::stdout().write_all(b"\n"))
+    } else {
+        std::fs::write(&args.file, text)
+    };
+    if let Err(error) = written {
+        eprintln!("error: cannot write {}: {error}", args.file);
+        return 1;
+    }
+    eprintln!(
+        "Exported {} rows from {}",
+        count_rows(&dump),
+        redact_url(url)
+    );
+    0
+}
+
+pub async fn import(args: ImportArgs) -> i32 {
+    let url = &args.database.database_url;
+    let text = if args.file == "-" {
+        let mut buffer = String::new();
+        match std::io::Read::read_to_string(&mut std::io::stdin(), &mut buffer) {
+            Ok(_) => buffer,
+            Err(error) => {
+                eprintln!("error: cannot read standard input: {error}");
+                return 1;
+            }
+        }
+    } else {
+        match std::fs::read_to_string(&args.file) {
+            Ok(text) => text,
+            Err(error) => {
+                eprintln!("error: cannot read {}: {error}", args.file);
+                return 1;
+            }
+        }
+    };
+    let dump = match serde_json::from_str(&text) {
+        Ok(value) => treaty_store::Dump(value),
+        Err(error) => {
+            eprintln!(
+                "error: {} is not a Treaty export (not JSON: {error})",
+                args.file
+            );
+            return 1;
+        }
+    };
+    let store = match treaty_store::open(url, OpenOptions::default()).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: cannot open {}: {error}", redact_url(url));
+            return 1;
+        }
+    };
+    eprintln!(
+        "Importing {} rows into {} ...",
+        count_rows(&dump),
+        redact_url(url)
+    );
+    match store.import(&dump, args.replace).await {
+        Ok(rows) => {
+            eprintln!("Imported {rows} rows.");
+            0
+        }
+        Err(error) => {
+            eprintln!("error: the import was refused and nothing was changed: {error}");
+            1
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! `string_agg`, `ON CONFLICT`, `RETURNING`, window functions.
 
 mod deployments;
+pub(crate) mod dump;
 mod environments;
 mod matrix;
 mod pacticipants;

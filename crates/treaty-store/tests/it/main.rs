@@ -36,8 +36,13 @@ fn request(version: &str, path: &str) -> PublishRequest {
 #[tokio::test]
 async fn creates_the_sqlite_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("nested/folder/treaty.db").display());
-    treaty_store::open(&url, OpenOptions::default()).await.unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("nested/folder/treaty.db").display()
+    );
+    treaty_store::open(&url, OpenOptions::default())
+        .await
+        .unwrap();
     assert!(dir.path().join("nested/folder/treaty.db").is_file());
 }
 

@@ -3,6 +3,7 @@
 //! installs it and puts it on PATH).
 
 mod compatibility;
+mod export_import;
 mod official_clients;
 mod ruby_client;
 mod support;
