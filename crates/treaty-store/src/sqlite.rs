@@ -69,8 +69,11 @@ impl SqliteStore {
             .collect())
     }
 
+    /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at the
+    /// start, so a transaction that reads before it writes never fails halfway
+    /// because another process wrote in between (it waits its turn instead).
     pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.write.begin().await?)
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// A read transaction that sees one snapshot for all its queries.

@@ -5,5 +5,6 @@
 mod compatibility;
 mod export_import;
 mod official_clients;
+mod replicas;
 mod ruby_client;
 mod support;

@@ -1,0 +1,281 @@
+//! Three `treaty serve` processes on one database (PostgreSQL when the suite
+//! runs on it), concurrent writes of every kind through all three, one killed
+//! with SIGKILL in the middle: every acknowledged write is there afterwards and
+//! every invariant holds.
+
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use treaty_store::testing::TestDatabase;
+
+struct Replica {
+    url: String,
+    child: Child,
+}
+
+/// Starts `treaty serve` on a free port and waits for the line that says where it listens.
+async fn start_replica(database_url: &str) -> Replica {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_treaty"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+            "--log-format",
+            "text",
+        ])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start treaty serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read log")
+            .expect("treaty serve exited before listening");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining the log so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Replica { url, child }
+}
+
+fn publish_body(version: &str) -> Value {
+    use base64::Engine;
+    let pact = json!({
+        "consumer": {"name": "Foo"}, "provider": {"name": "Bar"},
+        "interactions": [{"description": "d", "request": {"method": "GET", "path": format!("/{}", version.len() % 3)}, "response": {"status": 200}}]
+    });
+    json!({
+        "pacticipantName": "Foo", "pacticipantVersionNumber": version, "branch": "main", "tags": ["ci"],
+        "contracts": [{"consumerName": "Foo", "providerName": "Bar", "specification": "pact", "contentType": "application/json",
+            "content": base64::engine::general_purpose::STANDARD.encode(pact.to_string())}]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_one_killed_lose_no_acknowledged_write() {
+    let database = TestDatabase::fresh().await.unwrap();
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(start_replica(&database.url).await);
+    }
+    let urls: Vec<String> = replicas.iter().map(|r| r.url.clone()).collect();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let environment: Value = client
+        .post(format!("{}/environments", urls[1]))
+        .json(&json!({"name": "replicated", "production": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let env_uuid = environment["uuid"].as_str().unwrap().to_owned();
+
+    // Publications, tags, verifications, deployments and releases, spread over the replicas.
+    const VERSIONS: usize = 30;
+    // Counts acknowledged publications, so the kill lands in the middle of the load.
+    let (progress, mut watched) = tokio::sync::watch::channel(0usize);
+    let progress = std::sync::Arc::new(progress);
+    let mut tasks = Vec::new();
+    for i in 0..VERSIONS {
+        let progress = progress.clone();
+        let client = client.clone();
+        let url = urls[i % 3].clone();
+        let env_uuid = env_uuid.clone();
+        tasks.push(tokio::spawn(async move {
+            let version = format!("1.{i}");
+            let mut acknowledged = Vec::new();
+            let ok = |r: &Result<reqwest::Response, reqwest::Error>| r.as_ref().is_ok_and(|r| r.status().is_success());
+            let published = client.post(format!("{url}/contracts/publish")).json(&publish_body(&version)).send().await;
+            if !ok(&published) {
+                return acknowledged;
+            }
+            acknowledged.push(("publish", version.clone()));
+            progress.send_modify(|count| *count += 1);
+            let tagged = client.put(format!("{url}/pacticipants/Foo/versions/{version}/tags/t{i}")).json(&json!({})).send().await;
+            if ok(&tagged) {
+                acknowledged.push(("tag", version.clone()));
+            }
+            let pact: Result<Value, _> = match client.get(format!("{url}/pacts/provider/Bar/consumer/Foo/version/{version}")).send().await {
+                Ok(response) => response.json().await,
+                Err(e) => Err(e),
+            };
+            if let Ok(pact) = pact {
+                let verify_url = format!(
+                    "{url}/pacts/provider/Bar/consumer/Foo/pact-version/{}/verification-results",
+                    pact["_links"]["pb:pact-version"]["name"].as_str().unwrap_or("")
+                );
+                let verified = client.post(verify_url).json(&json!({"success": true, "providerApplicationVersion": format!("9.{i}")})).send().await;
+                if ok(&verified) {
+                    acknowledged.push(("verify", format!("9.{i}")));
+                }
+            }
+            let deployed = client
+                .post(format!("{url}/pacticipants/Foo/versions/{version}/deployed-versions/environment/{env_uuid}"))
+                .json(&json!({})).send().await;
+            if ok(&deployed) {
+                acknowledged.push(("deploy", version.clone()));
+            }
+            let released = client
+                .post(format!("{url}/pacticipants/Foo/versions/{version}/released-versions/environment/{env_uuid}"))
+                .json(&json!({})).send().await;
+            if ok(&released) {
+                acknowledged.push(("release", version.clone()));
+            }
+            acknowledged
+        }));
+    }
+    // Kill a replica in the middle of the load, without warning.
+    while *watched.borrow_and_update() < VERSIONS / 3 {
+        if watched.changed().await.is_err() {
+            break;
+        }
+    }
+    replicas[0].child.start_kill().expect("kill replica");
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    let _ = replicas[0].child.wait().await;
+    let published = acknowledged
+        .iter()
+        .filter(|(kind, _)| *kind == "publish")
+        .count();
+    assert!(
+        published >= VERSIONS / 2,
+        "most writes went through the two live replicas"
+    );
+    assert!(
+        acknowledged.len() < 5 * VERSIONS,
+        "the killed replica was killed while it still had work"
+    );
+
+    // Every acknowledged write is there, read through a surviving replica.
+    let live = &urls[2];
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(path)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    for (kind, version) in &acknowledged {
+        match *kind {
+            "publish" => {
+                let pact = get(format!(
+                    "{live}/pacts/provider/Bar/consumer/Foo/version/{version}"
+                ))
+                .await;
+                assert!(
+                    pact["interactions"].is_array(),
+                    "publication of {version} lost: {pact}"
+                );
+            }
+            "tag" => {
+                let v = get(format!("{live}/pacticipants/Foo/versions/{version}")).await;
+                assert!(
+                    !v["_embedded"]["tags"].as_array().unwrap().is_empty(),
+                    "tag of {version} lost"
+                );
+            }
+            "verify" => {
+                let v = get(format!("{live}/pacticipants/Bar/versions/{version}")).await;
+                assert_eq!(
+                    v["number"],
+                    version.as_str(),
+                    "verification by {version} lost"
+                );
+            }
+            "deploy" => {
+                let v = get(format!("{live}/pacticipants/Foo/versions/{version}")).await;
+                assert!(
+                    !v["_links"]["pb:deployed-environments"]
+                        .as_array()
+                        .unwrap()
+                        .is_empty(),
+                    "deployment of {version} lost"
+                );
+            }
+            "release" => {
+                let v = get(format!("{live}/pacticipants/Foo/versions/{version}")).await;
+                assert!(
+                    !v["_links"]["pb:released-environments"]
+                        .as_array()
+                        .unwrap()
+                        .is_empty(),
+                    "release of {version} lost"
+                );
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    // Invariants: one current deployment in the slot; every other one undeployed;
+    // each distinct pact content stored once; no publication without its version.
+    let current = get(format!(
+        "{live}/environments/{env_uuid}/deployed-versions/currently-deployed?pacticipant=Foo"
+    ))
+    .await;
+    assert_eq!(
+        current["_embedded"]["deployedVersions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{current}"
+    );
+    let dump = database.store.export().await.unwrap().0;
+    let deployed = dump["tables"]["deployed_versions"].as_array().unwrap();
+    assert_eq!(
+        deployed
+            .iter()
+            .filter(|d| d["undeployed_at"].is_null())
+            .count(),
+        1
+    );
+    assert_eq!(
+        deployed.len(),
+        acknowledged.iter().filter(|(k, _)| *k == "deploy").count(),
+        "no deployment half-recorded"
+    );
+    let contents = dump["tables"]["pact_contents"].as_array().unwrap();
+    let mut shas: Vec<&str> = contents
+        .iter()
+        .map(|c| c["sha"].as_str().unwrap())
+        .collect();
+    shas.sort_unstable();
+    shas.dedup();
+    assert_eq!(shas.len(), contents.len(), "each pact content stored once");
+    assert!(contents.len() <= 3);
+    let versions: Vec<i64> = dump["tables"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect();
+    for publication in dump["tables"]["pact_publications"].as_array().unwrap() {
+        assert!(versions.contains(&publication["consumer_version_id"].as_i64().unwrap()));
+    }
+}
