@@ -38,6 +38,8 @@ pub struct OpenOptions {
     pub migrate: bool,
     /// Connections in the (read) pool; the backend's default when `None`.
     pub max_connections: Option<u32>,
+    /// The longest a statement may run before the database cancels it (PostgreSQL).
+    pub statement_timeout: Option<std::time::Duration>,
 }
 
 impl Default for OpenOptions {
@@ -45,6 +47,7 @@ impl Default for OpenOptions {
         Self {
             migrate: true,
             max_connections: None,
+            statement_timeout: None,
         }
     }
 }

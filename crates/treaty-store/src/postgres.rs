@@ -36,7 +36,10 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Self> {
-        let connect = PgConnectOptions::from_str(database_url)?;
+        let mut connect = PgConnectOptions::from_str(database_url)?.application_name("treaty");
+        if let Some(timeout) = options.statement_timeout {
+            connect = connect.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(16))
             .acquire_timeout(Duration::from_secs(10))

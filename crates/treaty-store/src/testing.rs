@@ -52,8 +52,8 @@ impl TestDatabase {
         let store = crate::open(
             &url,
             OpenOptions {
-                migrate: true,
                 max_connections: Some(4),
+                ..OpenOptions::default()
             },
         )
         .await?;

@@ -45,9 +45,30 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE.
-    #[arg(long, env = "TREATY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE
+    /// (add ?sslmode=verify-full, and &sslrootcert=PATH for a private CA, for TLS).
+    #[arg(long, env = "TREATY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     database_url: String,
+
+    /// Connections to the database (reads, on SQLite; everything, on PostgreSQL).
+    #[arg(long, env = "TREATY_DATABASE_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    database_pool_size: Option<u32>,
+
+    /// Seconds a database statement may run before it is cancelled (PostgreSQL).
+    #[arg(long, env = "TREATY_DATABASE_STATEMENT_TIMEOUT", default_value_t = 15)]
+    database_statement_timeout: u64,
+}
+
+impl DatabaseArgs {
+    fn open_options(&self) -> OpenOptions {
+        OpenOptions {
+            migrate: true,
+            max_connections: self.database_pool_size,
+            statement_timeout: Some(std::time::Duration::from_secs(
+                self.database_statement_timeout,
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -103,17 +124,17 @@ pub async fn serve(args: ServeArgs) -> i32 {
     if args.test_provider_states {
         tracing::warn!("--test-provider-states is on: POST /_pact/provider_states wipes all data");
     }
-    let store = match treaty_store::open(&args.database.database_url, OpenOptions::default()).await
-    {
-        Ok(store) => store,
-        Err(error) => {
-            tracing::error!(
-                database = %redact_url(&args.database.database_url),
-                "cannot open the database: {error}"
-            );
-            return 1;
-        }
-    };
+    let store =
+        match treaty_store::open(&args.database.database_url, args.database.open_options()).await {
+            Ok(store) => store,
+            Err(error) => {
+                tracing::error!(
+                    database = %redact_url(&args.database.database_url),
+                    "cannot open the database: {error}"
+                );
+                return 1;
+            }
+        };
     if !args.no_default_environments {
         match store.ensure_default_environments().await {
             Ok(true) => tracing::info!("created the environments test and production"),
@@ -204,7 +225,7 @@ pub async fn migrate(args: MigrateArgs) -> i32 {
             }
         };
     }
-    match treaty_store::open(url, OpenOptions::default()).await {
+    match treaty_store::open(url, args.database.open_options()).await {
         Ok(_) => {
             println!("Migrations applied to {}", redact_url(url));
             0
@@ -254,7 +275,7 @@ fn count_rows(dump: &treaty_store::Dump) -> usize {
 
 pub async fn export(args: ExportArgs) -> i32 {
     let url = &args.database.database_url;
-    let store = match treaty_store::open(url, OpenOptions::default()).await {
+    let store = match treaty_store::open(url, args.database.open_options()).await {
         Ok(store) => store,
         Err(error) => {
             eprintln!("error: cannot open {}: {error}", redact_url(url));
@@ -319,7 +340,7 @@ pub async fn import(args: ImportArgs) -> i32 {
             return 1;
         }
     };
-    let store = match treaty_store::open(url, OpenOptions::default()).await {
+    let store = match treaty_store::open(url, args.database.open_options()).await {
         Ok(store) => store,
         Err(error) => {
             eprintln!("error: cannot open {}: {error}", redact_url(url));
