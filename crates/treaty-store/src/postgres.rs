@@ -38,7 +38,8 @@ impl PostgresStore {
     pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Self> {
         let mut connect = PgConnectOptions::from_str(database_url)?.application_name("treaty");
         if let Some(timeout) = options.statement_timeout {
-            connect = connect.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
+            connect =
+                connect.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
         }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(16))

@@ -19,16 +19,21 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A new, migrated, empty database.
     pub async fn fresh() -> StoreResult<Self> {
+        Self::fresh_with(OpenOptions::default()).await
+    }
+
+    /// A new database opened with `options` (say, without migrations).
+    pub async fn fresh_with(options: OpenOptions) -> StoreResult<Self> {
         match std::env::var(POSTGRES_URL_VARIABLE) {
-            Ok(server) if !server.is_empty() => Self::fresh_postgres(&server).await,
-            _ => Self::fresh_sqlite().await,
+            Ok(server) if !server.is_empty() => Self::fresh_postgres(&server, options).await,
+            _ => Self::fresh_sqlite(options).await,
         }
     }
 
-    async fn fresh_sqlite() -> StoreResult<Self> {
+    async fn fresh_sqlite(options: OpenOptions) -> StoreResult<Self> {
         let dir = tempfile::tempdir().map_err(|e| crate::StoreError::Unsupported(e.to_string()))?;
         let url = format!("sqlite://{}", dir.path().join("treaty.db").display());
-        let store = crate::open(&url, OpenOptions::default()).await?;
+        let store = crate::open(&url, options).await?;
         Ok(Self {
             url,
             store,
@@ -36,7 +41,7 @@ impl TestDatabase {
         })
     }
 
-    async fn fresh_postgres(server: &str) -> StoreResult<Self> {
+    async fn fresh_postgres(server: &str, options: OpenOptions) -> StoreResult<Self> {
         use sqlx::Connection;
         let name = format!("treaty_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect(server).await?;
@@ -53,7 +58,7 @@ impl TestDatabase {
             &url,
             OpenOptions {
                 max_connections: Some(4),
-                ..OpenOptions::default()
+                ..options
             },
         )
         .await?;

@@ -145,3 +145,107 @@ async fn wipe_removes_everything_and_restarts_numbering() {
     let version = db.store.version("Foo", "7").await.unwrap().unwrap();
     assert_eq!(version.id, 1);
 }
+
+/// The columns of every table: (table, column).
+async fn columns(url: &str) -> Vec<(String, String)> {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' ORDER BY 1, 2",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' ORDER BY 1, 2",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    }
+}
+
+async fn migrate_with_first(url: &str, folder: &std::path::Path, count: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files.iter().take(count) {
+        std::fs::copy(file, dir.path().join(file.file_name().unwrap())).unwrap();
+    }
+    let migrator = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+    if url.starts_with("postgres") {
+        migrator
+            .run(&sqlx::PgPool::connect(url).await.unwrap())
+            .await
+            .unwrap();
+    } else {
+        migrator
+            .run(&sqlx::SqlitePool::connect(url).await.unwrap())
+            .await
+            .unwrap();
+    }
+}
+
+/// Expand/contract: a migration may add tables and columns, never remove or
+/// rename one that the previous release reads, so the previous release keeps
+/// working against a database the new release has migrated (a rolling upgrade).
+/// Here: after each migration, every column the schema had before is still there.
+#[tokio::test]
+async fn each_migration_only_expands_the_schema() {
+    let db = TestDatabase::fresh_with(OpenOptions {
+        migrate: false,
+        ..OpenOptions::default()
+    })
+    .await
+    .unwrap();
+    let folder = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        if db.url.starts_with("postgres") {
+            "migrations/postgres"
+        } else {
+            "migrations/sqlite"
+        },
+    );
+    let count = std::fs::read_dir(&folder).unwrap().count();
+    assert!(count >= 2);
+    let mut before = Vec::new();
+    for n in 1..=count {
+        migrate_with_first(&db.url, &folder, n).await;
+        let after = columns(&db.url).await;
+        for column in &before {
+            assert!(
+                after.contains(column),
+                "migration {n} removed or renamed {column:?}, which the previous release reads"
+            );
+        }
+        assert!(
+            after.len() > before.len(),
+            "migration {n} adds to the schema"
+        );
+        before = after;
+    }
+}
+
+#[tokio::test]
+async fn every_migration_exists_for_both_backends() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let names = |backend: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(root.join(backend))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names("sqlite"),
+        names("postgres"),
+        "every migration exists for both backends"
+    );
+}
