@@ -520,25 +520,33 @@ fn decide(
                     })
                     .map_or_else(|| fallback.to_owned(), ResolvedSelector::description)
             };
+        // Failed verifications first, then missing ones, as the Pact Broker words them.
         let mut seen = HashSet::new();
         let mut errors = Vec::new();
-        for row in considered {
-            let consumer = describe(row.consumer_id, Some(&row.consumer_version), &row.consumer);
-            let provider = describe(
-                row.provider_id,
-                row.provider_version.as_ref(),
-                &row.provider,
-            );
-            let text = match row.success() {
-                Some(true) => continue,
-                Some(false) => format!(
-                    "The verification for the pact between {consumer} and {provider} failed"
-                ),
-                None => format!("There is no verified pact between {consumer} and {provider}"),
-            };
-            if seen.insert(text.clone()) {
-                errors.push(text);
-                fixes.push(fix_for(row, &provider, known_good));
+        let in_environment = matches!(
+            query.scope,
+            Some(crate::matrix_query::Scope::Environment(_))
+        );
+        for wanted in [Some(false), None] {
+            for row in considered.iter().filter(|r| r.success() == wanted) {
+                let consumer =
+                    describe(row.consumer_id, Some(&row.consumer_version), &row.consumer);
+                let provider = describe(
+                    row.provider_id,
+                    row.provider_version.as_ref(),
+                    &row.provider,
+                );
+                let text = if wanted.is_some() {
+                    format!(
+                        "The verification for the pact between {consumer} and {provider} failed"
+                    )
+                } else {
+                    format!("There is no verified pact between {consumer} and {provider}")
+                };
+                if seen.insert(text.clone()) {
+                    errors.push(text);
+                    fixes.push(fix_for(row, &provider, in_environment, known_good));
+                }
             }
         }
         for dependency in &missing_dependencies {
@@ -580,7 +588,12 @@ fn decide(
 }
 
 /// What would turn a failed or unverified row into a successful one.
-fn fix_for(row: &Row, provider_description: &str, known_good: &[KnownGoodVerifier]) -> String {
+fn fix_for(
+    row: &Row,
+    provider_description: &str,
+    in_environment: bool,
+    known_good: &[KnownGoodVerifier],
+) -> String {
     let consumer = format!("{} {}", row.consumer, row.consumer_version.number);
     let good: Vec<&str> = known_good
         .iter()
@@ -613,9 +626,13 @@ fn fix_for(row: &Row, provider_description: &str, known_good: &[KnownGoodVerifie
                 "Nothing in scope has verified the pact of {consumer} (looked for {provider_description}): deploy a {} version that has verified it ({version} has), or verify it with the {} version you deploy.",
                 row.provider, row.provider
             ),
-            None => format!(
+            None if in_environment => format!(
                 "Nothing in scope has verified the pact of {consumer} (looked for {provider_description}): run {}'s verification of that pact, publish the result, and deploy that {} version first.",
                 row.provider, row.provider
+            ),
+            None => format!(
+                "Nothing in scope has verified the pact of {consumer} (looked for {provider_description}): run {}'s verification of that pact and publish the result.",
+                row.provider
             ),
         },
     }
