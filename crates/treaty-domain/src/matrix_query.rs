@@ -131,10 +131,10 @@ fn child_of_list_element(after: &str) -> Option<&str> {
     if inner.is_empty() {
         return None;
     }
-    if let Some(bracketed) = inner.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        if !bracketed.contains(['[', ']']) {
-            return Some(bracketed);
-        }
+    if let Some(bracketed) = inner.strip_prefix('[').and_then(|s| s.strip_suffix(']'))
+        && !bracketed.contains(['[', ']'])
+    {
+        return Some(bracketed);
     }
     Some(inner)
 }

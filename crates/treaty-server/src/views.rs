@@ -285,7 +285,7 @@ pub fn version(
     let branches = branch_entries(urls, v);
     body.insert(
         "_embedded".into(),
-        json!({ "branches": branches.clone(), "branchVersions": branches, "tags": tag_entries(urls, v) }),
+        json!({ "branches": branches, "branchVersions": branches, "tags": tag_entries(urls, v) }),
     );
     let self_href = self_href.unwrap_or_else(|| urls.version(&v.pacticipant, &v.number));
     let version_href = urls.version(&v.pacticipant, &v.number);

@@ -3,6 +3,12 @@
 //! Handlers talk to a [`Store`] and never write SQL. Each method is one domain
 //! operation and one transaction: a write either lands whole or not at all.
 
+// `sql/` is included once per backend on purpose: one SQL text, two backends.
+#![allow(
+    clippy::duplicate_mod,
+    reason = "sql/ is compiled once for each backend, with that backend's types"
+)]
+
 mod error;
 pub mod postgres;
 pub mod sqlite;

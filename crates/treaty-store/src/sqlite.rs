@@ -96,15 +96,15 @@ fn connect_options(database_url: &str) -> StoreResult<SqliteConnectOptions> {
         .strip_prefix("sqlite://")
         .ok_or_else(|| StoreError::Unsupported("a SQLite URL starts with sqlite://".to_owned()))?;
     let file = path.split('?').next().unwrap_or(path);
-    if let Some(parent) = std::path::Path::new(file).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Unsupported(format!(
-                    "cannot create the folder {} for the database: {e}",
-                    parent.display()
-                ))
-            })?;
-        }
+    if let Some(parent) = std::path::Path::new(file).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Unsupported(format!(
+                "cannot create the folder {} for the database: {e}",
+                parent.display()
+            ))
+        })?;
     }
     Ok(SqliteConnectOptions::from_str(database_url)?
         .create_if_missing(true)

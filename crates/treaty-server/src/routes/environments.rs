@@ -38,11 +38,13 @@ pub fn environment_not_found(uuid: &str) -> ApiError {
 fn parse_fields(body: &Value) -> ApiResult<EnvironmentFields> {
     let mut errors = Map::new();
     let mut add = |field: &str, message: String| {
-        errors
+        if let Some(messages) = errors
             .entry(field.to_owned())
             .or_insert_with(|| json!([]))
             .as_array_mut()
-            .map(|messages| messages.push(json!(message)));
+        {
+            messages.push(json!(message))
+        }
     };
     let name = match body.get("name") {
         None | Some(Value::Null) => {
@@ -88,13 +90,13 @@ fn parse_fields(body: &Value) -> ApiResult<EnvironmentFields> {
                     Some(Value::String(n)) if !n.trim().is_empty() => {}
                     _ => add("contacts", format!("name is missing (at index {index})")),
                 }
-                if let Some(details) = item.get("details") {
-                    if !details.is_object() {
-                        add(
-                            "contacts",
-                            format!("details must be an object (at index {index})"),
-                        );
-                    }
+                if let Some(details) = item.get("details")
+                    && !details.is_object()
+                {
+                    add(
+                        "contacts",
+                        format!("details must be an object (at index {index})"),
+                    );
                 }
             }
             Some(Value::Array(items.clone()))

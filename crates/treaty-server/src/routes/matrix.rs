@@ -97,13 +97,13 @@ async fn can_i_deploy(
             "does not match an existing pacticipant",
         ));
     }
-    if let CanIDeployTarget::Environment(name) = &parsed.to {
-        if state.store.environment_by_name(name).await?.is_none() {
-            return Err(ApiError::field(
-                "environment",
-                format!("with name '{name}' does not exist"),
-            ));
-        }
+    if let CanIDeployTarget::Environment(name) = &parsed.to
+        && state.store.environment_by_name(name).await?.is_none()
+    {
+        return Err(ApiError::field(
+            "environment",
+            format!("with name '{name}' does not exist"),
+        ));
     }
     let query = MatrixQuery::from_can_i_deploy(&parsed);
     let matrix = answer(&state, &query).await?;
@@ -188,7 +188,7 @@ fn render_version(
                 })
             })
             .collect();
-        body.insert("branches".into(), json!(branches.clone()));
+        body.insert("branches".into(), json!(branches));
         body.insert("branchVersions".into(), json!(branches));
         body.insert(
             "environments".into(),

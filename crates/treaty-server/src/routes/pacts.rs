@@ -255,15 +255,15 @@ async fn write_pact(
         ("consumer", document.consumer_name(), &consumer),
         ("provider", document.provider_name(), &provider),
     ] {
-        if let Some(named) = named {
-            if named != path_name.as_str() {
-                errors.insert(
-                    role.into(),
-                    json!([format!(
-                        "name in pact '{named}' does not match name in URL path '{path_name}'."
-                    )]),
-                );
-            }
+        if let Some(named) = named
+            && named != path_name.as_str()
+        {
+            errors.insert(
+                role.into(),
+                json!([format!(
+                    "name in pact '{named}' does not match name in URL path '{path_name}'."
+                )]),
+            );
         }
     }
     if !errors.is_empty() {
@@ -360,11 +360,11 @@ fn pair_list(
         },
         "_links": {
             "self": titled(self_href, format!("All versions of the pact between {consumer} and {provider}"), None),
-            "consumer": consumer_link.clone(),
+            "consumer": consumer_link,
             "pb:consumer": consumer_link,
-            "provider": provider_link.clone(),
+            "provider": provider_link,
             "pb:provider": provider_link,
-            "pact-versions": pact_links.clone(),
+            "pact-versions": pact_links,
             "pb:pact-versions": pact_links,
         }
     })
@@ -518,7 +518,7 @@ async fn list_provider(
             "self": titled(format!("{}/pacts/provider/{}{suffix}", urls.base, hal::seg(provider)), title, None),
             "provider": titled(&provider_href, provider, None),
             "pb:provider": titled(&provider_href, "Provider", Some(provider)),
-            "pb:pacts": items.clone(),
+            "pb:pacts": items,
             "pacts": items,
         }
     })))

@@ -167,21 +167,21 @@ fn parse_contract(
     let content = field("content");
     let content_type = field("contentType");
     let specification = field("specification");
-    if let Some(content_type) = &content_type {
-        if content_type != "application/json" {
-            problems.add(
-                "contracts",
-                format!("contentType must be application/json (got '{content_type}') {at}"),
-            );
-        }
+    if let Some(content_type) = &content_type
+        && content_type != "application/json"
+    {
+        problems.add(
+            "contracts",
+            format!("contentType must be application/json (got '{content_type}') {at}"),
+        );
     }
-    if let Some(specification) = &specification {
-        if specification != "pact" {
-            problems.add(
-                "contracts",
-                format!("specification must be pact (got '{specification}') {at}"),
-            );
-        }
+    if let Some(specification) = &specification
+        && specification != "pact"
+    {
+        problems.add(
+            "contracts",
+            format!("specification must be pact (got '{specification}') {at}"),
+        );
     }
     let on_conflict = match item.get("onConflict").and_then(Value::as_str) {
         None | Some("overwrite") => OnConflict::Overwrite,
@@ -204,15 +204,13 @@ fn parse_contract(
             .map_err(|e| problems.add("contracts", format!("providerName {e} {at}")))
             .ok()
     })?;
-    if let Some(pacticipant) = pacticipant {
-        if &consumer != pacticipant {
-            problems.add(
-                "contracts",
-                format!(
-                    "consumerName '{consumer}' must match pacticipantName '{pacticipant}' {at}"
-                ),
-            );
-        }
+    if let Some(pacticipant) = pacticipant
+        && &consumer != pacticipant
+    {
+        problems.add(
+            "contracts",
+            format!("consumerName '{consumer}' must match pacticipantName '{pacticipant}' {at}"),
+        );
     }
     let pact = match PactDocument::parse_base64(&content?) {
         Ok(pact) => pact,
@@ -221,21 +219,21 @@ fn parse_contract(
             return None;
         }
     };
-    if let Some(name) = pact.consumer_name() {
-        if name != consumer.as_str() {
-            problems.add(
+    if let Some(name) = pact.consumer_name()
+        && name != consumer.as_str()
+    {
+        problems.add(
                 "contracts",
                 format!("consumer name in contract content '{name}' does not match consumerName '{consumer}' {at}"),
             );
-        }
     }
-    if let Some(name) = pact.provider_name() {
-        if name != provider.as_str() {
-            problems.add(
+    if let Some(name) = pact.provider_name()
+        && name != provider.as_str()
+    {
+        problems.add(
                 "contracts",
                 format!("provider name in contract content '{name}' does not match providerName '{provider}' {at}"),
             );
-        }
     }
     Some(ContractToPublish {
         consumer,
