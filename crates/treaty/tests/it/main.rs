@@ -5,6 +5,7 @@
 mod compatibility;
 mod export_import;
 mod official_clients;
+mod operations;
 mod replicas;
 mod ruby_client;
 mod support;
