@@ -6,6 +6,7 @@
 //! crates and call into this one.
 
 pub mod display_name;
+pub mod for_verification;
 pub mod matrix;
 pub mod matrix_query;
 pub mod model;

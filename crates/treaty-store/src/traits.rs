@@ -23,6 +23,7 @@ pub trait Store:
     + DeploymentStore
     + MatrixStore
     + DumpStore
+    + ForVerificationStore
     + Send
     + Sync
 {
@@ -38,6 +39,7 @@ impl<T> Store for T where
         + DeploymentStore
         + MatrixStore
         + DumpStore
+        + ForVerificationStore
         + Send
         + Sync
 {
@@ -274,6 +276,18 @@ pub trait VerificationStore {
         provider: &str,
         sha: &str,
         verification: NewVerification,
+    ) -> StoreResult<Option<Verification>> {
+        self.publish_verification_of(consumer, provider, sha, verification, false)
+            .await
+    }
+    /// Records a verification; `wip` when the pact was verified as a work in progress.
+    async fn publish_verification_of(
+        &self,
+        consumer: &str,
+        provider: &str,
+        sha: &str,
+        verification: NewVerification,
+        wip: bool,
     ) -> StoreResult<Option<Verification>>;
     /// A verification by number, or the latest of that pact content when `number` is `None`.
     async fn verification(
@@ -414,4 +428,15 @@ pub trait DumpStore {
     /// Loads an export, in one transaction. Refuses a non-empty database
     /// unless `replace`, which deletes its contents first. Returns the rows loaded.
     async fn import(&self, dump: &Dump, replace: bool) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait ForVerificationStore {
+    /// The pacts a provider must verify for a request, merged by content, with
+    /// pending and WIP status. `None` when the provider does not exist.
+    async fn pacts_for_verification(
+        &self,
+        provider: &str,
+        request: &treaty_domain::for_verification::Request,
+    ) -> StoreResult<Option<Vec<treaty_domain::for_verification::VerifiablePact>>>;
 }

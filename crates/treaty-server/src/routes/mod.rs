@@ -4,6 +4,7 @@ mod branches;
 mod deployments;
 mod diagnostic;
 mod environments;
+mod for_verification;
 mod index;
 mod integrations;
 mod labels;
@@ -41,7 +42,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(integrations::router())
         .merge(environments::router())
         .merge(deployments::router())
-        .merge(matrix::router());
+        .merge(matrix::router())
+        .merge(for_verification::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())

@@ -125,12 +125,13 @@ async fn publish_to(
     consumer: String,
     sha: String,
     raw: RawBody,
+    wip: bool,
 ) -> ApiResult<Response> {
     raw.require_json(&["application/json"])?;
     let verification = parse(&raw.json_value()?)?;
     let stored = state
         .store
-        .publish_verification(&consumer, &provider, &sha, verification)
+        .publish_verification_of(&consumer, &provider, &sha, verification, wip)
         .await?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
@@ -148,16 +149,19 @@ async fn publish(
     Path((provider, consumer, sha)): Path<(String, String, String)>,
     raw: RawBody,
 ) -> ApiResult<Response> {
-    publish_to(state, base, provider, consumer, sha, raw).await
+    publish_to(state, base, provider, consumer, sha, raw, false).await
 }
 
+/// A result published at the address pacts-for-verification gave: its
+/// metadata says whether the pact was verified as a work in progress.
 async fn publish_with_metadata(
     State(state): State<AppState>,
     base: BaseUrl,
-    Path((provider, consumer, sha, _metadata)): Path<(String, String, String, String)>,
+    Path((provider, consumer, sha, metadata)): Path<(String, String, String, String)>,
     raw: RawBody,
 ) -> ApiResult<Response> {
-    publish_to(state, base, provider, consumer, sha, raw).await
+    let wip = treaty_domain::for_verification::metadata_is_wip(&metadata);
+    publish_to(state, base, provider, consumer, sha, raw, wip).await
 }
 
 async fn find(

@@ -11,6 +11,7 @@
 mod deployments;
 pub(crate) mod dump;
 mod environments;
+mod for_verification;
 mod matrix;
 mod pacticipants;
 mod pacts;

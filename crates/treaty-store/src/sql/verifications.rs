@@ -61,12 +61,13 @@ async fn load(conn: &mut Conn, id: i64) -> StoreResult<Verification> {
 
 #[async_trait]
 impl VerificationStore for Backend {
-    async fn publish_verification(
+    async fn publish_verification_of(
         &self,
         consumer: &str,
         provider: &str,
         sha: &str,
         verification: NewVerification,
+        wip: bool,
     ) -> StoreResult<Option<Verification>> {
         let at = now();
         let mut tx = self.begin().await?;
@@ -100,8 +101,8 @@ impl VerificationStore for Backend {
         .fetch_all(&mut *tx)
         .await?;
         let id: i64 = sqlx::query_scalar(sql("INSERT INTO verifications (pact_content_id, provider_version_id, consumer_id, provider_id, success,
-               build_url, test_results, verified_by, provider_version_tags, execution_date)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"),
+               build_url, test_results, verified_by, provider_version_tags, execution_date, wip)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"),
         )
         .bind(content_id)
         .bind(version_id)
@@ -113,6 +114,7 @@ impl VerificationStore for Backend {
         .bind(verification.verified_by.as_ref().map(ToString::to_string))
         .bind(serde_json::Value::from(tags).to_string())
         .bind(at)
+        .bind(wip)
         .fetch_one(&mut *tx)
         .await?;
         touch_integration(&mut tx, consumer_id, provider_id, at).await?;

@@ -1,0 +1,663 @@
+//! Pacts for verification: which pacts a provider's build must verify, why
+//! (the consumer version selectors), and whether a failure may fail the build
+//! (pending) — the Pact Broker's semantics and words.
+//!
+//! Storage finds the consumer versions each selector names and the facts
+//! pending status depends on; this module validates requests, merges what
+//! several selectors chose, and writes the notices.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value};
+
+/// One consumer version selector, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Selector {
+    pub main_branch: bool,
+    pub branch: Option<String>,
+    pub matching_branch: bool,
+    pub fallback_branch: Option<String>,
+    pub tag: Option<String>,
+    pub fallback_tag: Option<String>,
+    pub latest: bool,
+    pub deployed: bool,
+    pub released: bool,
+    pub environment: Option<String>,
+    pub consumer: Option<String>,
+}
+
+impl Selector {
+    /// The words the Pact Broker uses for a selector in `shortDescription`.
+    pub fn short_description(&self) -> String {
+        let consumer = self
+            .consumer
+            .as_deref()
+            .map(|c| format!("{c} "))
+            .unwrap_or_default();
+        if self.main_branch {
+            return format!("latest {consumer}from main branch").replace("latest  ", "latest ");
+        }
+        if let Some(branch) = &self.branch {
+            return format!("latest {consumer}from branch {branch}");
+        }
+        if let Some(tag) = &self.tag {
+            return if self.latest {
+                format!("latest {consumer}with tag {tag}")
+            } else {
+                format!("one of {consumer}{tag}")
+            };
+        }
+        match (&self.environment, self.deployed, self.released) {
+            (Some(e), true, false) => return format!("deployed to {e}"),
+            (Some(e), false, true) => return format!("released in {e}"),
+            (Some(e), _, _) => return format!("deployed or released in {e}"),
+            (None, true, _) => return "deployed".to_owned(),
+            (None, _, true) => return "released".to_owned(),
+            _ => {}
+        }
+        if self.latest {
+            return format!("latest {consumer}").trim_end().to_owned();
+        }
+        "all".to_owned()
+    }
+}
+
+/// A validated pacts-for-verification request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Request {
+    /// Empty: the defaults (main branch per consumer, deployed, released).
+    pub selectors: Vec<Selector>,
+    pub provider_version_branch: Option<String>,
+    pub provider_version_tags: Vec<String>,
+    pub include_pending_status: bool,
+    pub include_wip_pacts_since: Option<DateTime<Utc>>,
+}
+
+const SELECTOR_KEYS: &[&str] = &[
+    "mainBranch",
+    "branch",
+    "matchingBranch",
+    "fallbackBranch",
+    "tag",
+    "fallbackTag",
+    "latest",
+    "deployed",
+    "released",
+    "deployedOrReleased",
+    "environment",
+    "consumer",
+];
+
+fn snake_to_camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Reads the request body (or the GET query, as the same shape with
+/// snake_case keys), naming every problem.
+pub fn parse_request(body: &Value) -> Result<Request, Vec<String>> {
+    let mut errors = Vec::new();
+    let Some(fields) = body.as_object() else {
+        return Err(vec!["The request body must be a JSON object".to_owned()]);
+    };
+    let fields: Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| (snake_to_camel(k), v.clone()))
+        .collect();
+    let mut request = Request {
+        include_pending_status: true,
+        ..Request::default()
+    };
+    match fields.get("providerVersionBranch") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(b)) => request.provider_version_branch = Some(b.clone()),
+        Some(_) => errors.push("providerVersionBranch must be a string".to_owned()),
+    }
+    match fields.get("providerVersionTags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(tags)) => {
+            for tag in tags {
+                match tag.as_str() {
+                    Some(t) if !t.trim().is_empty() => {
+                        request.provider_version_tags.push(t.to_owned())
+                    }
+                    _ => errors
+                        .push("providerVersionTags must be a list of non-blank strings".to_owned()),
+                }
+            }
+        }
+        Some(Value::String(t)) => request.provider_version_tags.push(t.clone()),
+        Some(_) => errors.push("providerVersionTags must be a list of strings".to_owned()),
+    }
+    match fields.get("includePendingStatus") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => request.include_pending_status = *b,
+        Some(Value::String(s)) if s == "true" || s == "false" => {
+            request.include_pending_status = s == "true"
+        }
+        Some(_) => errors.push("includePendingStatus must be true or false".to_owned()),
+    }
+    match fields.get("includeWipPactsSince") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => match parse_date(s) {
+            Some(at) => request.include_wip_pacts_since = Some(at),
+            None => errors.push(format!(
+                "includeWipPactsSince must be a date like 2024-01-31 or a timestamp (got '{s}')"
+            )),
+        },
+        Some(_) => errors.push("includeWipPactsSince must be a date string".to_owned()),
+    }
+    match fields.get("consumerVersionSelectors") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                match parse_selector(item, &request) {
+                    Ok(selectors) => request.selectors.extend(selectors),
+                    Err(messages) => errors.extend(
+                        messages
+                            .into_iter()
+                            .map(|m| format!("consumerVersionSelectors[{index}]: {m}")),
+                    ),
+                }
+            }
+        }
+        Some(_) => {
+            errors.push("consumerVersionSelectors must be a list of selector objects".to_owned())
+        }
+    }
+    if request.provider_version_branch.as_deref() == Some("")
+        && request.provider_version_tags.is_empty()
+        && (request.include_pending_status || request.include_wip_pacts_since.is_some())
+    {
+        errors.push(
+            "providerVersionBranch cannot be blank when pending or WIP pacts are requested"
+                .to_owned(),
+        );
+    }
+    if errors.is_empty() {
+        Ok(request)
+    } else {
+        Err(errors)
+    }
+}
+
+fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Some(at.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// One selector object; `deployedOrReleased` becomes two selectors.
+fn parse_selector(item: &Value, request: &Request) -> Result<Vec<Selector>, Vec<String>> {
+    let Some(object) = item.as_object() else {
+        return Err(vec!["a selector must be an object".to_owned()]);
+    };
+    let object: Map<String, Value> = object
+        .iter()
+        .map(|(k, v)| (snake_to_camel(k), v.clone()))
+        .collect();
+    let mut errors = Vec::new();
+    for key in object.keys() {
+        if !SELECTOR_KEYS.contains(&key.as_str()) {
+            errors.push(format!(
+                "unknown key '{key}' (known keys: {})",
+                SELECTOR_KEYS.join(", ")
+            ));
+        }
+    }
+    let mut flag = |key: &str| -> Option<bool> {
+        match object.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
+            Some(_) => {
+                errors.push(format!("{key} must be true or false"));
+                None
+            }
+        }
+    };
+    let main_branch = flag("mainBranch");
+    let matching_branch = flag("matchingBranch");
+    let latest = flag("latest");
+    let deployed = flag("deployed");
+    let released = flag("released");
+    let deployed_or_released = flag("deployedOrReleased");
+    let mut text = |key: &str| -> Option<String> {
+        match object.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+            Some(Value::String(_)) => {
+                errors.push(format!("{key} cannot be blank"));
+                None
+            }
+            Some(_) => {
+                errors.push(format!("{key} must be a string"));
+                None
+            }
+        }
+    };
+    let branch = text("branch");
+    let fallback_branch = text("fallbackBranch");
+    let tag = text("tag");
+    let fallback_tag = text("fallbackTag");
+    let environment = text("environment");
+    let consumer = text("consumer");
+
+    let picks = [
+        main_branch == Some(true),
+        branch.is_some(),
+        matching_branch == Some(true),
+        tag.is_some(),
+        deployed == Some(true)
+            || released == Some(true)
+            || deployed_or_released == Some(true)
+            || environment.is_some(),
+        latest == Some(true) && tag.is_none() && branch.is_none(),
+    ];
+    if picks.iter().all(|p| !p) {
+        errors.push("must specify a value for environment or tag or branch, or specify mainBranch=true, matchingBranch=true, latest=true, deployed=true, released=true or deployedOrReleased=true".to_owned());
+    }
+    if main_branch == Some(true)
+        && (branch.is_some()
+            || tag.is_some()
+            || matching_branch == Some(true)
+            || latest.is_some()
+            || environment.is_some()
+            || deployed.is_some()
+            || released.is_some())
+    {
+        errors.push(
+            "cannot specify mainBranch=true with any other criteria apart from consumer".to_owned(),
+        );
+    }
+    if matching_branch == Some(true) && request.provider_version_branch.is_none() {
+        errors.push("the providerVersionBranch must be specified when the selector matchingBranch=true is used".to_owned());
+    }
+    let branch_keys =
+        branch.is_some() || matching_branch == Some(true) || fallback_branch.is_some();
+    let environment_keys = deployed.is_some()
+        || released.is_some()
+        || deployed_or_released.is_some()
+        || environment.is_some();
+    if branch_keys && environment_keys {
+        errors.push("cannot specify a branch with deployed, released or environment".to_owned());
+    }
+    if tag.is_some() && (branch_keys || environment_keys) {
+        errors.push(
+            "cannot specify a tag with a branch, deployed, released or environment".to_owned(),
+        );
+    }
+    if branch.is_some() && latest == Some(false) {
+        errors.push("cannot specify latest=false with branch: a branch selector always means its latest version".to_owned());
+    }
+    if fallback_tag.is_some() && !(tag.is_some() && latest == Some(true)) {
+        errors.push("fallbackTag can only be set with tag and latest=true".to_owned());
+    }
+    if fallback_branch.is_some() && branch.is_none() && matching_branch != Some(true) {
+        errors.push("fallbackBranch can only be set with branch or matchingBranch".to_owned());
+    }
+    if deployed_or_released == Some(true) && (deployed.is_some() || released.is_some()) {
+        errors.push("cannot specify deployedOrReleased with deployed or released".to_owned());
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let base = Selector {
+        main_branch: main_branch == Some(true),
+        branch: if matching_branch == Some(true) {
+            request.provider_version_branch.clone()
+        } else {
+            branch
+        },
+        matching_branch: matching_branch == Some(true),
+        fallback_branch,
+        tag,
+        fallback_tag,
+        latest: latest == Some(true),
+        deployed: deployed == Some(true),
+        released: released == Some(true),
+        environment,
+        consumer,
+    };
+    if deployed_or_released == Some(true) {
+        return Ok(vec![
+            Selector {
+                deployed: true,
+                released: false,
+                ..base.clone()
+            },
+            Selector {
+                deployed: false,
+                released: true,
+                ..base
+            },
+        ]);
+    }
+    if base.environment.is_some() && !base.deployed && !base.released {
+        return Ok(vec![
+            Selector {
+                deployed: true,
+                ..base.clone()
+            },
+            Selector {
+                released: true,
+                ..base
+            },
+        ]);
+    }
+    Ok(vec![base])
+}
+
+/// A consumer version one selector chose, with the pact it published for the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    pub selector: Selector,
+    pub consumer: String,
+    pub consumer_version_id: i64,
+    pub consumer_version: String,
+    pub sha: String,
+    /// The environment it is deployed or released in, for `deployed`/`released` selectors.
+    pub environment: Option<String>,
+    /// The fallback was used (no pact for the tag or branch asked for).
+    pub fallback: bool,
+}
+
+/// One pact to verify, after merging every selector that chose its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiablePact {
+    pub consumer: String,
+    pub sha: String,
+    /// The newest consumer version with this content among those chosen.
+    pub consumer_version: String,
+    pub consumer_version_id: i64,
+    pub chosen: Vec<Chosen>,
+    pub pending: Option<bool>,
+    pub wip: bool,
+}
+
+/// Merges chosen consumer versions by (consumer, content), keeping every reason.
+pub fn merge(chosen: Vec<Chosen>) -> Vec<VerifiablePact> {
+    let mut merged: BTreeMap<(String, String, String), VerifiablePact> = BTreeMap::new();
+    for item in chosen {
+        let key = (
+            item.consumer.to_lowercase(),
+            item.consumer.clone(),
+            item.sha.clone(),
+        );
+        let entry = merged.entry(key).or_insert_with(|| VerifiablePact {
+            consumer: item.consumer.clone(),
+            sha: item.sha.clone(),
+            consumer_version: item.consumer_version.clone(),
+            consumer_version_id: item.consumer_version_id,
+            chosen: Vec::new(),
+            pending: None,
+            wip: false,
+        });
+        if item.consumer_version_id > entry.consumer_version_id {
+            entry.consumer_version_id = item.consumer_version_id;
+            entry.consumer_version = item.consumer_version.clone();
+        }
+        if !entry.chosen.contains(&item) {
+            entry.chosen.push(item);
+        }
+    }
+    let mut pacts: Vec<VerifiablePact> = merged.into_values().collect();
+    pacts.sort_by(|a, b| {
+        a.consumer
+            .to_lowercase()
+            .cmp(&b.consumer.to_lowercase())
+            .then(a.consumer_version_id.cmp(&b.consumer_version_id))
+    });
+    pacts
+}
+
+/// `shortDescription`: every selector's words, joined.
+pub fn short_description(pact: &VerifiablePact) -> String {
+    if pact.wip {
+        return "work in progress".to_owned();
+    }
+    let mut words: Vec<String> = Vec::new();
+    for chosen in &pact.chosen {
+        let text = match (
+            &chosen.environment,
+            chosen.selector.deployed,
+            chosen.selector.released,
+        ) {
+            (Some(e), true, _) => format!("deployed to {e}"),
+            (Some(e), _, true) => format!("released in {e}"),
+            _ => chosen.selector.short_description(),
+        };
+        if !words.contains(&text) {
+            words.push(text);
+        }
+    }
+    words.join(", ")
+}
+
+/// The criterion a chosen version matched, as the inclusion notice words it.
+fn criterion(chosen: &Chosen) -> String {
+    let s = &chosen.selector;
+    let v = &chosen.consumer_version;
+    let of = s
+        .consumer
+        .as_deref()
+        .map(|c| format!("of {c} "))
+        .unwrap_or_default();
+    if chosen.fallback {
+        if let Some(tag) = &s.fallback_tag {
+            return format!(
+                "latest version {of}tagged '{tag}' (fallback tag used as no pact was found with tag '{}') ({v})",
+                s.tag.as_deref().unwrap_or("")
+            );
+        }
+        if let Some(branch) = &s.fallback_branch {
+            return format!(
+                "latest version {of}from branch '{branch}' (fallback branch used as no pact was found from branch '{}') ({v})",
+                s.branch.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if s.main_branch {
+        return format!("latest version {of}from the main branch ({v})");
+    }
+    if let Some(branch) = &s.branch {
+        return format!("latest version {of}from branch '{branch}' ({v})");
+    }
+    if let Some(tag) = &s.tag {
+        return if s.latest {
+            format!("latest version {of}tagged '{tag}' ({v})")
+        } else {
+            format!("all consumer versions {of}tagged '{tag}' ({v})")
+        };
+    }
+    if s.deployed {
+        return format!(
+            "consumer version(s) currently deployed to {} ({v})",
+            chosen.environment.as_deref().unwrap_or("an environment")
+        );
+    }
+    if s.released {
+        return format!(
+            "version(s) of {} released and supported in {} ({v})",
+            chosen.consumer,
+            chosen.environment.as_deref().unwrap_or("an environment")
+        );
+    }
+    format!("latest version of a consumer that has a pact with the provider ({v})")
+}
+
+/// The notices the verifier prints: why the pact is verified, and whether a failure fails the build.
+pub fn notices(
+    pact: &VerifiablePact,
+    pact_url: &str,
+    provider: &str,
+    request: &Request,
+) -> Vec<(String, String)> {
+    let mut notices = Vec::new();
+    if pact.wip {
+        let branch = request.provider_version_branch.as_deref().unwrap_or("");
+        notices.push((
+            "before_verification".to_owned(),
+            format!(
+                "The pact at {pact_url} is being verified because it is a 'work in progress' pact (ie. it is the pact for the latest version of {} and it has not yet been successfully verified by a version of {provider} from branch '{branch}' when the pact's application version was explicitly specified in the consumer version selectors). Read more at https://docs.pact.io/go/wip",
+                pact.consumer
+            ),
+        ));
+    } else {
+        let criteria: Vec<String> = pact.chosen.iter().map(criterion).collect();
+        let noun = if criteria.len() == 1 {
+            "criterion"
+        } else {
+            "criteria"
+        };
+        notices.push((
+            "before_verification".to_owned(),
+            format!(
+                "The pact at {pact_url} is being verified because the pact content belongs to the consumer version matching the following {noun}:\n{}",
+                criteria.iter().map(|c| format!("    * {c}")).collect::<Vec<_>>().join("\n")
+            ),
+        ));
+    }
+    let who = match (
+        &request.provider_version_branch,
+        request.provider_version_tags.as_slice(),
+    ) {
+        (Some(branch), _) => format!("a version of {provider} from branch '{branch}'"),
+        (None, []) => format!("any version of {provider}"),
+        (None, tags) => format!(
+            "a version of {provider} with tag {}",
+            tags.iter()
+                .map(|t| format!("'{t}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    match pact.pending {
+        Some(true) => {
+            notices.push((
+                "before_verification".to_owned(),
+                format!("This pact is in pending state for this version of {provider} because a successful verification result for {who} has not yet been published. If this verification fails, it will not cause the overall build to fail. Read more at https://docs.pact.io/go/pending"),
+            ));
+            notices.push(("after_verification:success_true_published_false".to_owned(), format!("This pact is still in pending state for {who} as the successful verification results have not yet been published.")));
+            notices.push(("after_verification:success_false_published_false".to_owned(), format!("This pact is still in pending state for {who} as the successful verification results have not yet been published.")));
+            notices.push(("after_verification:success_true_published_true".to_owned(), format!("This pact is no longer in pending state for {who}, as a successful verification result for this version has been published. If a verification for a version of {provider} fails in the future, it will fail the build. Read more at https://docs.pact.io/go/pending")));
+            notices.push(("after_verification:success_false_published_true".to_owned(), format!("This pact is still in pending state for {who} as a successful verification result has not yet been published.")));
+        }
+        Some(false) => {
+            notices.push((
+                "before_verification".to_owned(),
+                format!("This pact has previously been successfully verified by {who}. If this verification fails, it will fail the build. Read more at https://docs.pact.io/go/pending"),
+            ));
+        }
+        None => {}
+    }
+    notices
+}
+
+/// A successful verification of a pact content, as pending status needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuccessfulVerification {
+    pub provider_version_branches: Vec<String>,
+    pub provider_version_tags: Vec<String>,
+    pub verified_at: DateTime<Utc>,
+    pub wip: bool,
+}
+
+/// Whether a content is pending for the provider version being built.
+/// `branch_created_at`: when the provider's branch (or each tag) was first used, if ever.
+pub fn is_pending(
+    request: &Request,
+    successes: &[SuccessfulVerification],
+    branch_created_at: Option<DateTime<Utc>>,
+    tag_first_used: &BTreeMap<String, DateTime<Utc>>,
+) -> bool {
+    let explicit = || successes.iter().filter(|s| !s.wip);
+    if let Some(branch) = &request.provider_version_branch {
+        let on_branch = successes
+            .iter()
+            .any(|s| s.provider_version_branches.contains(branch));
+        let before_branch_existed =
+            explicit().any(|s| branch_created_at.is_none_or(|created| s.verified_at < created));
+        return !(on_branch || before_branch_existed);
+    }
+    if !request.provider_version_tags.is_empty() {
+        return request.provider_version_tags.iter().any(|tag| {
+            let by_tag = successes
+                .iter()
+                .any(|s| s.provider_version_tags.contains(tag));
+            let before_tag = explicit().any(|s| {
+                tag_first_used
+                    .get(tag)
+                    .is_none_or(|first| s.verified_at < *first)
+            });
+            !(by_tag || before_tag)
+        });
+    }
+    successes.is_empty()
+}
+
+/// The metadata carried in a pact's URL, so a verification result published
+/// there says how the pact was selected: base64url (no padding) of a Rack
+/// nested query.
+pub fn metadata(pact: &VerifiablePact) -> String {
+    use base64::Engine;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if pact.wip {
+        pairs.push(("w".into(), "true".into()));
+    } else {
+        for chosen in &pact.chosen {
+            let s = &chosen.selector;
+            if let Some(b) = &s.branch {
+                pairs.push(("s[][b]".into(), b.clone()));
+            }
+            if s.main_branch {
+                pairs.push(("s[][b]".into(), "main".into()));
+            }
+            if let Some(t) = &s.tag {
+                pairs.push(("s[][t]".into(), t.clone()));
+            }
+            if s.latest {
+                pairs.push(("s[][l]".into(), "true".into()));
+            }
+            if let Some(e) = &chosen.environment {
+                pairs.push(("s[][e]".into(), e.clone()));
+            }
+            pairs.push(("s[][cv]".into(), chosen.consumer_version_id.to_string()));
+        }
+        if let Some(pending) = pact.pending {
+            pairs.push(("p".into(), pending.to_string()));
+        }
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .finish();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(query)
+}
+
+/// Whether URL metadata says the pact was verified as a work in progress.
+pub fn metadata_is_wip(metadata: &str) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(metadata.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .is_some_and(|query| {
+            form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "w" && v == "true")
+        })
+}
