@@ -661,3 +661,221 @@ pub fn metadata_is_wip(metadata: &str) -> bool {
             form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "w" && v == "true")
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(body: Value) -> Result<Request, Vec<String>> {
+        parse_request(&body)
+    }
+
+    #[test]
+    fn include_pending_status_defaults_to_true_and_deployed_or_released_splits() {
+        let request =
+            parse(json!({"consumerVersionSelectors": [{"deployedOrReleased": true}]})).unwrap();
+        assert!(request.include_pending_status);
+        assert_eq!(request.selectors.len(), 2);
+        assert!(request.selectors[0].deployed && request.selectors[1].released);
+        let off = parse(json!({"includePendingStatus": false})).unwrap();
+        assert!(!off.include_pending_status);
+    }
+
+    #[test]
+    fn the_get_form_with_snake_case_keys_reads_the_same() {
+        let request = parse(json!({
+            "consumer_version_selectors": [{"tag": "prod", "latest": "true"}],
+            "provider_version_tags": ["main"], "include_pending_status": "false"
+        }))
+        .unwrap();
+        assert_eq!(request.selectors[0].tag.as_deref(), Some("prod"));
+        assert!(request.selectors[0].latest);
+        assert_eq!(request.provider_version_tags, ["main"]);
+        assert!(!request.include_pending_status);
+    }
+
+    #[test]
+    fn matching_branch_takes_the_provider_branch() {
+        let request = parse(json!({"providerVersionBranch": "feat-x", "consumerVersionSelectors": [{"matchingBranch": true}]})).unwrap();
+        assert_eq!(request.selectors[0].branch.as_deref(), Some("feat-x"));
+        let errors =
+            parse(json!({"consumerVersionSelectors": [{"matchingBranch": true}]})).unwrap_err();
+        assert!(errors[0].contains("the providerVersionBranch must be specified when the selector matchingBranch=true is used"), "{errors:?}");
+    }
+
+    #[test]
+    fn malformed_selectors_are_refused_with_what_is_wrong() {
+        for (selector, expected) in [
+            (json!({"bogus": true}), "unknown key 'bogus'"),
+            (json!({"tag": 5}), "tag must be a string"),
+            (json!({"latest": "yes"}), "latest must be true or false"),
+            (
+                json!({}),
+                "must specify a value for environment or tag or branch",
+            ),
+            (
+                json!({"mainBranch": true, "tag": "x"}),
+                "cannot specify mainBranch=true with any other criteria apart from consumer",
+            ),
+            (
+                json!({"branch": "x", "deployed": true}),
+                "cannot specify a branch with deployed",
+            ),
+            (
+                json!({"branch": "x", "latest": false}),
+                "cannot specify latest=false with branch",
+            ),
+            (
+                json!({"tag": "x", "fallbackTag": "y"}),
+                "fallbackTag can only be set with tag and latest=true",
+            ),
+            (json!("mainBranch"), "a selector must be an object"),
+        ] {
+            let errors =
+                parse(json!({"consumerVersionSelectors": [selector.clone()]})).unwrap_err();
+            assert!(
+                errors.iter().any(|e| e.contains(expected)),
+                "{selector}: {errors:?}"
+            );
+        }
+        assert!(parse(json!({"consumerVersionSelectors": {"tag": "x"}})).is_err());
+        assert!(parse(json!({"includeWipPactsSince": "last tuesday"})).is_err());
+        assert!(parse(json!([1])).is_err());
+    }
+
+    fn chosen(selector: Selector, version: i64, sha: &str) -> Chosen {
+        Chosen {
+            selector,
+            consumer: "Foo".into(),
+            consumer_version_id: version,
+            consumer_version: version.to_string(),
+            sha: sha.into(),
+            environment: None,
+            fallback: false,
+        }
+    }
+
+    #[test]
+    fn pacts_chosen_by_several_selectors_are_merged_with_every_reason() {
+        let main = Selector {
+            main_branch: true,
+            ..Selector::default()
+        };
+        let prod = Selector {
+            tag: Some("prod".into()),
+            latest: true,
+            ..Selector::default()
+        };
+        let merged = merge(vec![
+            chosen(main, 2, "a"),
+            chosen(prod, 1, "a"),
+            chosen(
+                Selector {
+                    latest: true,
+                    ..Selector::default()
+                },
+                3,
+                "b",
+            ),
+        ]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(
+            merged[0].consumer_version, "2",
+            "the newest consumer version represents the content"
+        );
+        assert_eq!(
+            short_description(&merged[0]),
+            "latest from main branch, latest with tag prod"
+        );
+        let notices = notices(&merged[0], "http://b/p", "Bar", &Request::default());
+        assert!(notices[0].1.contains("following criteria:\n    * latest version from the main branch (2)\n    * latest version tagged 'prod' (1)"), "{}", notices[0].1);
+    }
+
+    fn success(branches: &[&str], second: u32, wip: bool) -> SuccessfulVerification {
+        SuccessfulVerification {
+            provider_version_branches: branches.iter().map(|b| (*b).to_owned()).collect(),
+            provider_version_tags: Vec::new(),
+            verified_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, second).unwrap(),
+            wip,
+        }
+    }
+
+    #[test]
+    fn pending_until_the_providers_branch_verifies_it() {
+        let on_main = Request {
+            provider_version_branch: Some("main".into()),
+            ..Request::default()
+        };
+        let none = BTreeMap::new();
+        assert!(is_pending(&on_main, &[], None, &none));
+        assert!(!is_pending(
+            &on_main,
+            &[success(&["main"], 1, false)],
+            None,
+            &none
+        ));
+        // A success from another branch counts only if it came before the branch existed.
+        let created = Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 30).unwrap());
+        assert!(!is_pending(
+            &on_main,
+            &[success(&["feat"], 10, false)],
+            created,
+            &none
+        ));
+        assert!(is_pending(
+            &on_main,
+            &[success(&["feat"], 40, false)],
+            created,
+            &none
+        ));
+        // No branch, no tags: pending until anyone verifies it.
+        assert!(is_pending(&Request::default(), &[], None, &none));
+        assert!(!is_pending(
+            &Request::default(),
+            &[success(&[], 1, false)],
+            None,
+            &none
+        ));
+    }
+
+    #[test]
+    fn pending_by_tag() {
+        let tagged = Request {
+            provider_version_tags: vec!["prod".into()],
+            ..Request::default()
+        };
+        let mut verified = success(&[], 1, false);
+        verified.provider_version_tags = vec!["prod".into()];
+        assert!(!is_pending(&tagged, &[verified], None, &BTreeMap::new()));
+        let first_used = BTreeMap::from([(
+            "prod".to_owned(),
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        )]);
+        assert!(is_pending(
+            &tagged,
+            &[success(&[], 5, false)],
+            None,
+            &first_used
+        ));
+    }
+
+    #[test]
+    fn wip_metadata_round_trips() {
+        let pact = VerifiablePact {
+            consumer: "Foo".into(),
+            sha: "a".into(),
+            consumer_version: "1".into(),
+            consumer_version_id: 1,
+            chosen: vec![],
+            pending: Some(true),
+            wip: true,
+        };
+        assert!(metadata_is_wip(&metadata(&pact)));
+        let selected = VerifiablePact { wip: false, ..pact };
+        assert!(!metadata_is_wip(&metadata(&selected)));
+        assert!(!metadata_is_wip("%%%not-base64"));
+    }
+}
