@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP API, in process, against a real SQLite file.
 
 mod errors;
+mod for_verification;
 mod pacticipants;
 mod pacts;
 mod support;

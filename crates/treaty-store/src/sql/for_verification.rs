@@ -486,7 +486,14 @@ impl ForVerificationStore for Backend {
                     entry.consumer_version = number;
                 }
             }
-            pacts.extend(wip.into_values());
+            let mut wip: Vec<VerifiablePact> = wip.into_values().collect();
+            wip.sort_by(|a, b| {
+                a.consumer
+                    .to_lowercase()
+                    .cmp(&b.consumer.to_lowercase())
+                    .then(a.consumer_version_id.cmp(&b.consumer_version_id))
+            });
+            pacts.extend(wip);
         }
         tx.commit().await?;
         Ok(Some(pacts))

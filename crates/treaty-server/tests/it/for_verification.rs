@@ -1,0 +1,327 @@
+//! Pacts for verification over HTTP: each selector alone and together,
+//! pending transitions, WIP inclusion and exclusion, bad requests.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{BASE, TestApp, pact};
+
+async fn for_verification(app: &TestApp, body: Value) -> Vec<(String, String, Value)> {
+    let reply = app
+        .post("/pacts/provider/Bar/for-verification", &body)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body["_embedded"]["pacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["_links"]["self"]["name"].as_str().unwrap().to_owned();
+            (
+                name,
+                p["shortDescription"].as_str().unwrap().to_owned(),
+                p["verificationProperties"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn names(pacts: &[(String, String, Value)]) -> Vec<&str> {
+    pacts.iter().map(|(name, _, _)| name.as_str()).collect()
+}
+
+async fn environment(app: &TestApp, name: &str) -> String {
+    let reply = app
+        .post(
+            "/environments",
+            &json!({"name": name, "production": name == "production"}),
+        )
+        .await;
+    reply.body["uuid"].as_str().unwrap().to_owned()
+}
+
+/// Foo: 1 (main), 2 (main, tagged prod, deployed to production), 3 (feat),
+/// 4 (main, no pact for Bar); Baz: 7 (main).
+async fn world() -> TestApp {
+    let app = TestApp::new().await;
+    app.publish(
+        "Foo",
+        "1",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/1"]))],
+    )
+    .await;
+    app.publish(
+        "Foo",
+        "2",
+        Some("main"),
+        &["prod"],
+        &[("Bar", pact("Foo", "Bar", &["/2"]))],
+    )
+    .await;
+    app.publish(
+        "Foo",
+        "3",
+        Some("feat"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/3"]))],
+    )
+    .await;
+    app.put("/pacticipants/Foo/branches/main/versions/4", &json!({}))
+        .await;
+    app.publish(
+        "Baz",
+        "7",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Baz", "Bar", &["/7"]))],
+    )
+    .await;
+    let production = environment(&app, "production").await;
+    let reply = app
+        .post(
+            &format!("/pacticipants/Foo/versions/2/deployed-versions/environment/{production}"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    app
+}
+
+#[tokio::test]
+async fn each_selector_alone() {
+    let app = world().await;
+    let check = |selector: Value, expected: &'static [&'static str]| {
+        let app = &app;
+        async move {
+            let pacts =
+                for_verification(app, json!({"consumerVersionSelectors": [selector.clone()]}))
+                    .await;
+            assert_eq!(names(&pacts), expected, "{selector}");
+        }
+    };
+    // Foo's main branch head (4) has no pact for Bar: nothing from Foo.
+    check(
+        json!({"mainBranch": true}),
+        &["Pact between Baz (7) and Bar"],
+    )
+    .await;
+    check(json!({"branch": "feat"}), &["Pact between Foo (3) and Bar"]).await;
+    check(json!({"tag": "prod"}), &["Pact between Foo (2) and Bar"]).await;
+    check(
+        json!({"tag": "prod", "latest": true}),
+        &["Pact between Foo (2) and Bar"],
+    )
+    .await;
+    check(
+        json!({"latest": true}),
+        &[
+            "Pact between Baz (7) and Bar",
+            "Pact between Foo (3) and Bar",
+        ],
+    )
+    .await;
+    check(json!({"deployed": true}), &["Pact between Foo (2) and Bar"]).await;
+    check(json!({"released": true}), &[]).await;
+    check(
+        json!({"environment": "production"}),
+        &["Pact between Foo (2) and Bar"],
+    )
+    .await;
+    check(
+        json!({"latest": true, "consumer": "Foo"}),
+        &["Pact between Foo (3) and Bar"],
+    )
+    .await;
+    check(
+        json!({"tag": "nope", "latest": true, "fallbackTag": "prod"}),
+        &["Pact between Foo (2) and Bar"],
+    )
+    .await;
+    check(
+        json!({"branch": "nope", "fallbackBranch": "feat"}),
+        &["Pact between Foo (3) and Bar"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn selectors_that_choose_the_same_content_are_merged_with_every_reason() {
+    let app = world().await;
+    let pacts = for_verification(&app, json!({"consumerVersionSelectors": [{"tag": "prod", "latest": true}, {"deployedOrReleased": true}]})).await;
+    assert_eq!(names(&pacts), ["Pact between Foo (2) and Bar"]);
+    assert_eq!(pacts[0].1, "latest with tag prod, deployed to production");
+    let notice = pacts[0].2["notices"][0]["text"].as_str().unwrap();
+    assert!(
+        notice.contains("matching the following criteria:"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("consumer version(s) currently deployed to production (2)"),
+        "{notice}"
+    );
+}
+
+#[tokio::test]
+async fn no_selectors_means_main_branches_and_what_is_deployed_or_released() {
+    let app = world().await;
+    let pacts = for_verification(&app, json!({})).await;
+    assert_eq!(
+        names(&pacts),
+        [
+            "Pact between Baz (7) and Bar",
+            "Pact between Foo (2) and Bar"
+        ]
+    );
+    // The Rust verifier GETs the resource first, with no query, to find where to POST.
+    let get = app.get("/pacts/provider/Bar/for-verification").await;
+    assert_eq!(get.status, StatusCode::OK);
+    assert!(
+        get.body["_links"]["self"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/pacts/provider/Bar/for-verification")
+    );
+}
+
+#[tokio::test]
+async fn a_pact_is_pending_until_the_providers_branch_verifies_it() {
+    let app = world().await;
+    let ask =
+        json!({"consumerVersionSelectors": [{"branch": "feat"}], "providerVersionBranch": "main"});
+    let pacts = for_verification(&app, ask.clone()).await;
+    assert_eq!(pacts[0].2["pending"], true);
+    assert!(
+        pacts[0].2["notices"][1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("This pact is in pending state for this version of Bar")
+    );
+    // A success from another branch does not end it (the main branch existed already).
+    app.put("/pacticipants/Bar/branches/main/versions/100", &json!({}))
+        .await;
+    app.put("/pacticipants/Bar/branches/other/versions/101", &json!({}))
+        .await;
+    app.verify("Foo", "Bar", "101", true).await;
+    assert_eq!(
+        for_verification(&app, ask.clone()).await[0].2["pending"],
+        true
+    );
+    app.verify("Foo", "Bar", "100", true).await;
+    let pacts = for_verification(&app, ask).await;
+    assert_eq!(pacts[0].2["pending"], false);
+    assert!(pacts[0].2["notices"][1]["text"].as_str().unwrap().starts_with("This pact has previously been successfully verified by a version of Bar from branch 'main'"));
+    // Without includePendingStatus the key is absent.
+    let off = for_verification(
+        &app,
+        json!({"consumerVersionSelectors": [{"branch": "feat"}], "includePendingStatus": false}),
+    )
+    .await;
+    assert!(off[0].2.get("pending").is_none());
+}
+
+#[tokio::test]
+async fn work_in_progress_pacts_are_added_until_verified() {
+    let app = world().await;
+    let ask = json!({
+        "consumerVersionSelectors": [{"mainBranch": true}],
+        "providerVersionBranch": "main", "includeWipPactsSince": "2020-01-01"
+    });
+    let pacts = for_verification(&app, ask.clone()).await;
+    let wip: Vec<&str> = pacts
+        .iter()
+        .filter(|p| p.2["wip"] == true)
+        .map(|p| p.0.as_str())
+        .collect();
+    // Foo 3 heads branch feat, Foo 2 is the latest tagged prod; Baz 7 is selected already.
+    assert_eq!(
+        wip,
+        [
+            "Pact between Foo (2) and Bar",
+            "Pact between Foo (3) and Bar"
+        ]
+    );
+    assert!(
+        pacts
+            .iter()
+            .filter(|p| p.2["wip"] == true)
+            .all(|p| p.2["pending"] == true)
+    );
+    // Not since a future date.
+    let later = for_verification(&app, json!({"consumerVersionSelectors": [{"mainBranch": true}], "providerVersionBranch": "main", "includeWipPactsSince": "2999-01-01"})).await;
+    assert!(later.iter().all(|p| p.2.get("wip").is_none()));
+    // A verification of a WIP pact (through its WIP address) does not end its WIP status...
+    let href = app
+        .post("/pacts/provider/Bar/for-verification", &ask)
+        .await
+        .body["_embedded"]["pacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["_links"]["self"]["name"] == "Pact between Foo (3) and Bar")
+        .unwrap()["_links"]["self"]["href"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(BASE)
+        .to_owned();
+    app.put("/pacticipants/Bar/branches/main/versions/200", &json!({}))
+        .await;
+    let reply = app
+        .post(
+            &format!("{href}/verification-results"),
+            &json!({"success": true, "providerApplicationVersion": "200"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let still = for_verification(&app, ask.clone()).await;
+    assert!(
+        still
+            .iter()
+            .any(|p| p.0 == "Pact between Foo (3) and Bar" && p.2["wip"] == true)
+    );
+    // ...a verification when it was explicitly selected does.
+    app.verify("Foo", "Bar", "200", true).await;
+    let done = for_verification(&app, ask).await;
+    assert!(
+        !done.iter().any(|p| p.0 == "Pact between Foo (3) and Bar"),
+        "{done:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_are_4xx_problems() {
+    let app = world().await;
+    assert_eq!(
+        app.post("/pacts/provider/Nobody/for-verification", &json!({}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let reply = app
+        .post(
+            "/pacts/provider/Bar/for-verification",
+            &json!({"consumerVersionSelectors": [{"colour": "blue"}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("unknown key 'colour'"),
+        "{}",
+        reply.text
+    );
+    let reply = app
+        .post(
+            "/pacts/provider/Bar/for-verification",
+            &json!({"consumerVersionSelectors": [{"mainBranch": true, "branch": "x"}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = app
+        .get("/pacts/provider/Bar/for-verification?consumer_version_selectors=oops&a[]=1&a=2")
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+}
