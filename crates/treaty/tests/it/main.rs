@@ -9,3 +9,4 @@ mod operations;
 mod replicas;
 mod ruby_client;
 mod support;
+mod verifiers;
