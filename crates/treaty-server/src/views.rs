@@ -376,6 +376,13 @@ pub fn pact_title(p: &Pact) -> String {
 
 /// A pact document with `createdAt` and the links clients navigate.
 pub fn pact(urls: &Urls, p: &Pact) -> Value {
+    pact_with_metadata(urls, p, None)
+}
+
+/// A pact fetched through a pacts-for-verification address: its
+/// verification-results link keeps the selection metadata, so the result
+/// published there records how the pact was selected (WIP, say).
+pub fn pact_with_metadata(urls: &Urls, p: &Pact, metadata: Option<&str>) -> Value {
     let mut body = match &p.content {
         Value::Object(content) => content.clone(),
         _ => Map::new(),
@@ -403,7 +410,12 @@ pub fn pact(urls: &Urls, p: &Pact) -> Value {
             "pb:consumer-webhooks": titled(format!("{}/webhooks/consumer/{}", urls.base, seg(&p.consumer)), "Webhooks for all pacts with provider", None),
             "pb:tag-prod-version": titled(format!("{}/tags/prod", urls.version(&p.consumer, &p.consumer_version)), "PUT to this resource to tag this consumer version as 'production'", None),
             "pb:tag-version": templated(format!("{}/tags/{{tag}}", urls.version(&p.consumer, &p.consumer_version)), "PUT to this resource to tag this consumer version"),
-            "pb:publish-verification-results": titled(format!("{pact_version}/verification-results"), "Publish verification results", None),
+            "pb:publish-verification-results": titled(
+                match metadata {
+                    Some(m) => format!("{pact_version}/metadata/{}/verification-results", seg(m)),
+                    None => format!("{pact_version}/verification-results"),
+                },
+                "Publish verification results", None),
             "pb:latest-verification-results": titled(format!("{pact_version}/verification-results/latest"), "Latest verification results", None),
             "pb:triggered-webhooks": titled(format!("{}/triggered-webhooks", urls.pact(&p.provider, &p.consumer, &p.consumer_version)), "Webhooks triggered by the publication of this pact", None),
             "pb:matrix-for-consumer-version": titled(

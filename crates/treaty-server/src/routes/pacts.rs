@@ -94,12 +94,29 @@ async fn one(
     selector: PactSelector,
     what: &str,
 ) -> ApiResult<Response> {
+    one_with(state, base, consumer, provider, selector, what, None).await
+}
+
+async fn one_with(
+    state: &AppState,
+    base: BaseUrl,
+    consumer: &str,
+    provider: &str,
+    selector: PactSelector,
+    what: &str,
+    metadata: Option<&str>,
+) -> ApiResult<Response> {
     let pact = state
         .store
         .pact(consumer, provider, selector)
         .await?
         .ok_or_else(|| pact_not_found(consumer, provider, what))?;
-    let mut response = Hal::ok(views::pact(&Urls::new(base.0), &pact)).into_response();
+    let mut response = Hal::ok(views::pact_with_metadata(
+        &Urls::new(base.0),
+        &pact,
+        metadata,
+    ))
+    .into_response();
     // Which consumer version this pact is from, for clients that fetch "latest".
     if let Ok(value) = axum::http::HeaderValue::from_str(&pact.consumer_version) {
         response
@@ -148,16 +165,17 @@ async fn by_sha(
 async fn by_sha_with_metadata(
     State(state): State<AppState>,
     base: BaseUrl,
-    Path((provider, consumer, sha, _metadata)): Path<(String, String, String, String)>,
+    Path((provider, consumer, sha, metadata)): Path<(String, String, String, String)>,
 ) -> ApiResult<Response> {
     let what = format!("with content hash {sha}");
-    one(
+    one_with(
         &state,
         base,
         &consumer,
         &provider,
         PactSelector::Sha(sha),
         &what,
+        Some(&metadata),
     )
     .await
 }
