@@ -267,9 +267,20 @@ async fn work_in_progress_pacts_are_added_until_verified() {
         .to_owned();
     app.put("/pacticipants/Bar/branches/main/versions/200", &json!({}))
         .await;
+    // The verifier fetches the pact at that address and publishes through its link.
+    let fetched = app.get(&href).await;
+    let publish = fetched.body["_links"]["pb:publish-verification-results"]["href"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(BASE)
+        .to_owned();
+    assert!(
+        publish.contains("/metadata/"),
+        "the link keeps how the pact was selected: {publish}"
+    );
     let reply = app
         .post(
-            &format!("{href}/verification-results"),
+            &publish,
             &json!({"success": true, "providerApplicationVersion": "200"}),
         )
         .await;
