@@ -194,13 +194,120 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
                 Environment("dev", None, false),
             ]
         }
-        "the pact for Foo version 1.2.3 has been verified by Bar version 4.5.6" => vec![
+        "the pact for Foo version 1.2.3 has been verified by Bar version 4.5.6" => {
+            verified_twice_then_again("Foo")
+        }
+        "the pact for Foo Thing version 1.2.3 has been verified by Bar version 4.5.6" => {
+            verified_twice_then_again("Foo Thing")
+        }
+        "the pact for Foo version 1.2.3 and 1.2.4 has been verified by Bar version 4.5.6" => vec![
             Pact("Foo", "1.2.3", "Bar", "1.2.3"),
             Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
+            Pact("Foo", "1.2.4", "Bar", "1.2.4"),
+            Verification("Foo", "1.2.4", "Bar", "4.5.6", true),
         ],
+        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6, and 1.2.4 unsuccessfully by 9.9.9" => {
+            vec![
+                Pact("Foo", "1.2.3", "Bar", "1.2.3"),
+                Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
+                Pact("Foo", "1.2.4", "Bar", "1.2.4"),
+                Verification("Foo", "1.2.4", "Bar", "9.9.9", false),
+            ]
+        }
+        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6 with tag prod, and 1.2.4 unsuccessfully by 9.9.9" => {
+            vec![
+                Pact("Foo", "1.2.3", "Bar", "1.2.3"),
+                Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
+                Tag("Bar", "4.5.6", "prod"),
+                Pact("Foo", "1.2.4", "Bar", "1.2.4"),
+                Verification("Foo", "1.2.4", "Bar", "9.9.9", false),
+            ]
+        }
+        "the pact for Foo version 1.2.3 has been verified by Bar version 4.5.6 and version 5.6.7" => {
+            vec![
+                Pact("Foo", "1.2.3", "Bar", "1.2.3"),
+                Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
+                Verification("Foo", "1.2.3", "Bar", "5.6.7", true),
+            ]
+        }
+        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6 (tagged prod) and version 5.6.7" => {
+            vec![
+                Pact("Foo", "1.2.3", "Bar", ""),
+                Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
+                Tag("Bar", "4.5.6", "prod"),
+                Verification("Foo", "1.2.3", "Bar", "5.6.7", true),
+            ]
+        }
+        "provider Bar version 4.5.6 has a successful verification for Foo version 1.2.3 tagged prod and a failed verification for version 3.4.5 tagged prod" => {
+            vec![
+                Tag("Foo", "1.2.3", "prod"),
+                Pact("Foo", "1.2.3", "Bar", ""),
+                Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
+                Tag("Foo", "3.4.5", "prod"),
+                Pact("Foo", "3.4.5", "Bar", "3.4.5"),
+                Verification("Foo", "3.4.5", "Bar", "4.5.6", false),
+            ]
+        }
+        "Bar versions 10 (failing) and 11 (passing) are both released to production" => {
+            released_pair(false)
+        }
+        "Bar versions 10 and 11 are both released to production with passing verifications" => {
+            released_pair(true)
+        }
+        "the pact for Foo version 1.2.3 has been verified by the versions of Bar in the production environment" => {
+            vec![
+                Environment("production", None, false),
+                Pact("Foo", "1.2.3", "Bar", "1.2.3"),
+                Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
+                Deployed("Bar", "4.5.6", "production", None, None),
+            ]
+        }
+        "the pact for Foo version 1.2.4 has been successfully verified by Bar version 4.5.6"
+        | "the pact for Foo version 1.2.4 has been verified by Bar version 4.5.6 and ignores Baz" => {
+            vec![
+                Pact("Foo", "1.2.4", "Bar", "1.2.4"),
+                Verification("Foo", "1.2.4", "Bar", "4.5.6", true),
+                Pact("Foo", "1.2.4", "Baz", "1.2.4"),
+                Verification("Foo", "1.2.4", "Baz", "9.9.8", true),
+            ]
+        }
+        "the pact for Foo version 1.2.4 has been verified by Bar version 4.5.6 and ignores Baz version 9.9.9" => {
+            vec![
+                Pact("Foo", "1.2.4", "Bar", "1.2.4"),
+                Verification("Foo", "1.2.4", "Bar", "4.5.6", true),
+                Pact("Foo", "1.2.4", "Baz", "1.2.4"),
+                Verification("Foo", "1.2.4", "Baz", "9.9.9", true),
+            ]
+        }
         _ => return None,
     };
     Some(steps)
+}
+
+/// A pact verified by two provider versions, and a later consumer version's
+/// pact verified by the first again (the Pact Broker's own state).
+fn verified_twice_then_again(consumer: &'static str) -> Vec<Step> {
+    vec![
+        Pact(consumer, "1.2.3", "Bar", "1.2.3"),
+        Verification(consumer, "1.2.3", "Bar", "4.5.6", true),
+        Verification(consumer, "1.2.3", "Bar", "7.8.9", true),
+        Pact(consumer, "2.0.0", "Bar", "2.0.0"),
+        Verification(consumer, "2.0.0", "Bar", "4.5.6", true),
+    ]
+}
+
+/// Foo 1.2.3's pact verified by Bar 10 and 11, both released to production.
+fn released_pair(ten_passes: bool) -> Vec<Step> {
+    vec![
+        Environment("production", None, false),
+        Pact("Foo", "1.2.3", "Bar", "1.2.3"),
+        Verification("Foo", "1.2.3", "Bar", "10", ten_passes),
+        Released("Bar", "10", "production", None),
+        Verification("Foo", "1.2.3", "Bar", "11", true),
+        Released("Bar", "11", "production", None),
+        Pact("Foo", "2.0.0", "Bar", "2.0.0"),
+        Verification("Foo", "2.0.0", "Bar", "4.5.6", true),
+    ]
 }
 
 /// Seeds `state` into an empty store, for the contract of `consumer`.

@@ -26,7 +26,7 @@ const CONTRACTS: &[&str] = &[
 ];
 
 /// Areas whose every interaction must pass. Later work adds to this list.
-const SERVED_AREAS: &[&str] = &["core", "deployments"];
+const SERVED_AREAS: &[&str] = &["core", "deployments", "matrix"];
 
 /// Interactions that cannot pass against any single broker, with the reason.
 /// The first three expect a literal `http://localhost/...` self link while
