@@ -545,7 +545,7 @@ fn decide(
                 };
                 if seen.insert(text.clone()) {
                     errors.push(text);
-                    fixes.push(fix_for(row, &provider, in_environment, known_good));
+                    fixes.push(fix_for(row, in_environment, known_good));
                 }
             }
         }
@@ -588,12 +588,7 @@ fn decide(
 }
 
 /// What would turn a failed or unverified row into a successful one.
-fn fix_for(
-    row: &Row,
-    provider_description: &str,
-    in_environment: bool,
-    known_good: &[KnownGoodVerifier],
-) -> String {
+fn fix_for(row: &Row, in_environment: bool, known_good: &[KnownGoodVerifier]) -> String {
     let consumer = format!("{} {}", row.consumer, row.consumer_version.number);
     let good: Vec<&str> = known_good
         .iter()
@@ -621,20 +616,27 @@ fn fix_for(
             "{} {} has not verified the pact of {consumer}: run {}'s verification for that pact{alternative}.",
             row.provider, pv.number, row.provider
         ),
-        (None, _) => match good.first() {
-            Some(version) => format!(
-                "Nothing in scope has verified the pact of {consumer} (looked for {provider_description}): deploy a {} version that has verified it ({version} has), or verify it with the {} version you deploy.",
-                row.provider, row.provider
-            ),
-            None if in_environment => format!(
-                "Nothing in scope has verified the pact of {consumer} (looked for {provider_description}): run {}'s verification of that pact, publish the result, and deploy that {} version first.",
-                row.provider, row.provider
-            ),
-            None => format!(
-                "Nothing in scope has verified the pact of {consumer} (looked for {provider_description}): run {}'s verification of that pact and publish the result.",
-                row.provider
-            ),
-        },
+        (None, _) => {
+            let scope = if in_environment {
+                " in that environment"
+            } else {
+                " in scope"
+            };
+            match good.first() {
+                Some(version) => format!(
+                    "No version of {}{scope} has verified the pact of {consumer}: deploy a {} version that has verified it ({version} has), or verify it with the {} version you deploy.",
+                    row.provider, row.provider, row.provider
+                ),
+                None if in_environment => format!(
+                    "No version of {}{scope} has verified the pact of {consumer}: run {}'s verification of that pact, publish the result, and deploy that {} version first.",
+                    row.provider, row.provider, row.provider
+                ),
+                None => format!(
+                    "No version of {}{scope} has verified the pact of {consumer}: run {}'s verification of that pact and publish the result.",
+                    row.provider, row.provider
+                ),
+            }
+        }
     }
 }
 

@@ -7,6 +7,9 @@
 //! only dispatches, sets up logging and turns failures into exit code 1
 //! (clap itself exits with 2 on a usage error).
 
+mod can_i_deploy;
+mod deployments;
+mod environments;
 mod git;
 mod options;
 mod output;
@@ -39,6 +42,26 @@ pub enum BrokerCommand {
     CreateVersionTag(Box<tags::CreateVersionTagArgs>),
     /// Describes a pacticipant version. If no version or tag is specified, the latest version is described.
     DescribeVersion(Box<versions::DescribeVersionArgs>),
+    /// Create an environment resource in the Pact Broker to represent a real world deployment or release environment
+    CreateEnvironment(Box<environments::CreateEnvironmentArgs>),
+    /// Update an environment resource in the Pact Broker
+    UpdateEnvironment(Box<environments::UpdateEnvironmentArgs>),
+    /// Describe an environment
+    DescribeEnvironment(Box<environments::EnvironmentUuidArgs>),
+    /// List environments
+    ListEnvironments(Box<environments::ListEnvironmentsArgs>),
+    /// Delete an environment
+    DeleteEnvironment(Box<environments::EnvironmentUuidArgs>),
+    /// Record deployment of a pacticipant version to an environment
+    RecordDeployment(Box<deployments::RecordDeploymentArgs>),
+    /// Record undeployment of a pacticipant version from an environment
+    RecordUndeployment(Box<deployments::RecordUndeploymentArgs>),
+    /// Record release of a pacticipant version to an environment
+    RecordRelease(Box<deployments::RecordReleaseArgs>),
+    /// Record the end of support for a pacticipant version in an environment
+    RecordSupportEnded(Box<deployments::RecordReleaseArgs>),
+    /// Check if a pacticipant can be deployed (exit 0: yes; 1: no or unknown)
+    CanIDeploy(Box<can_i_deploy::CanIDeployArgs>),
 }
 
 impl BrokerCommand {
@@ -51,6 +74,18 @@ impl BrokerCommand {
             BrokerCommand::ListPacticipants(args) => &args.broker,
             BrokerCommand::CreateVersionTag(args) => &args.broker,
             BrokerCommand::DescribeVersion(args) => &args.broker,
+            BrokerCommand::CreateEnvironment(args) => &args.broker,
+            BrokerCommand::UpdateEnvironment(args) => &args.broker,
+            BrokerCommand::DescribeEnvironment(args) | BrokerCommand::DeleteEnvironment(args) => {
+                &args.broker
+            }
+            BrokerCommand::ListEnvironments(args) => &args.broker,
+            BrokerCommand::RecordDeployment(args) => &args.broker,
+            BrokerCommand::RecordUndeployment(args) => &args.broker,
+            BrokerCommand::RecordRelease(args) | BrokerCommand::RecordSupportEnded(args) => {
+                &args.broker
+            }
+            BrokerCommand::CanIDeploy(args) => &args.broker,
         }
     }
 }
@@ -70,6 +105,25 @@ pub async fn run(cmd: BrokerCommand) -> i32 {
         BrokerCommand::ListPacticipants(args) => pacticipants::list(*args).await,
         BrokerCommand::CreateVersionTag(args) => tags::create(*args).await,
         BrokerCommand::DescribeVersion(args) => versions::describe(*args).await,
+        BrokerCommand::CreateEnvironment(args) => environments::create(*args).await,
+        BrokerCommand::UpdateEnvironment(args) => environments::update(*args).await,
+        BrokerCommand::DescribeEnvironment(args) => environments::describe_one(*args).await,
+        BrokerCommand::ListEnvironments(args) => environments::list(*args).await,
+        BrokerCommand::DeleteEnvironment(args) => environments::delete(*args).await,
+        BrokerCommand::RecordDeployment(args) => deployments::record_deployment(*args).await,
+        BrokerCommand::RecordUndeployment(args) => deployments::record_undeployment(*args).await,
+        BrokerCommand::RecordRelease(args) => deployments::record_release(*args).await,
+        BrokerCommand::RecordSupportEnded(args) => deployments::record_support_ended(*args).await,
+        // can-i-deploy has its own exit code: 1 for "no" is an answer, not a failure.
+        BrokerCommand::CanIDeploy(args) => {
+            return match can_i_deploy::run(*args).await {
+                Ok(code) => code,
+                Err(error) => {
+                    output::print_error(&error);
+                    1
+                }
+            };
+        }
     };
     match outcome {
         Ok(()) => 0,
