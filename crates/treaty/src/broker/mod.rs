@@ -18,6 +18,7 @@ mod pacticipants;
 mod pacts;
 mod publish;
 mod tags;
+mod verification;
 mod versions;
 
 use clap::Subcommand;
@@ -62,6 +63,10 @@ pub enum BrokerCommand {
     RecordSupportEnded(Box<deployments::RecordReleaseArgs>),
     /// Check if a pacticipant can be deployed (exit 0: yes; 1: no or unknown)
     CanIDeploy(Box<can_i_deploy::CanIDeployArgs>),
+    /// Get pacts for a specified provider, optionally filtered by consumer and/or branch
+    GetPacts(Box<verification::GetPactsArgs>),
+    /// Show which pacts a provider build would verify, why, and whether a failure would fail the build
+    VerifyPlan(Box<verification::VerifyPlanArgs>),
 }
 
 impl BrokerCommand {
@@ -86,6 +91,8 @@ impl BrokerCommand {
                 &args.broker
             }
             BrokerCommand::CanIDeploy(args) => &args.broker,
+            BrokerCommand::GetPacts(args) => &args.broker,
+            BrokerCommand::VerifyPlan(args) => &args.broker,
         }
     }
 }
@@ -114,6 +121,8 @@ pub async fn run(cmd: BrokerCommand) -> i32 {
         BrokerCommand::RecordUndeployment(args) => deployments::record_undeployment(*args).await,
         BrokerCommand::RecordRelease(args) => deployments::record_release(*args).await,
         BrokerCommand::RecordSupportEnded(args) => deployments::record_support_ended(*args).await,
+        BrokerCommand::GetPacts(args) => verification::get_pacts(*args).await,
+        BrokerCommand::VerifyPlan(args) => verification::verify_plan(*args).await,
         // can-i-deploy has its own exit code: 1 for "no" is an answer, not a failure.
         BrokerCommand::CanIDeploy(args) => {
             return match can_i_deploy::run(*args).await {

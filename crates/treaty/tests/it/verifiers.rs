@@ -260,3 +260,87 @@ print("verified")
         "{result}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_plan_and_get_pacts_show_what_a_provider_would_verify() {
+    let treaty = TestServer::start().await;
+    publish_world(&treaty).await;
+    let b = treaty.url.as_str();
+    let out = crate::support::treaty(&[
+        "verify-plan",
+        "-b",
+        b,
+        "--provider",
+        "Bar",
+        "--consumer-version-selectors",
+        r#"{"mainBranch":true}"#,
+        "--provider-branch",
+        "main",
+        "--include-wip-pacts-since",
+        "2020-01-01",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        printed.contains("Pact between Foo (1) and Bar")
+            && printed.contains("latest from main branch"),
+        "{printed}"
+    );
+    assert!(printed.contains("no (pending)"), "{printed}");
+    assert!(printed.contains("no (work in progress)"), "{printed}");
+    let out = crate::support::treaty(&[
+        "verify-plan",
+        "-b",
+        b,
+        "--provider",
+        "Bar",
+        "--consumer-version-selectors",
+        r#"{"colour":"blue"}"#,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown key 'colour'"),
+        "{}",
+        text(&out)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::support::treaty(&[
+        "get-pacts",
+        "-b",
+        b,
+        "--provider",
+        "Bar",
+        "--download",
+        "--download-dir",
+        dir.path().to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("Foo-Bar.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        written["interactions"][0]["request"]["path"], "/orders/2",
+        "the latest pact of Foo"
+    );
+    let out = crate::support::treaty(&[
+        "get-pacts",
+        "-b",
+        b,
+        "--provider",
+        "Bar",
+        "--branch",
+        "main",
+        "-o",
+        "json",
+    ])
+    .await;
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Pact between Foo (1) and Bar"),
+        "{}",
+        text(&out)
+    );
+}
