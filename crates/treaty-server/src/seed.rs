@@ -206,7 +206,8 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
             Pact("Foo", "1.2.4", "Bar", "1.2.4"),
             Verification("Foo", "1.2.4", "Bar", "4.5.6", true),
         ],
-        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6, and 1.2.4 unsuccessfully by 9.9.9" => {
+        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6, and 1.2.4 unsuccessfully by 9.9.9" =>
+        {
             vec![
                 Pact("Foo", "1.2.3", "Bar", "1.2.3"),
                 Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
@@ -214,7 +215,8 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
                 Verification("Foo", "1.2.4", "Bar", "9.9.9", false),
             ]
         }
-        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6 with tag prod, and 1.2.4 unsuccessfully by 9.9.9" => {
+        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6 with tag prod, and 1.2.4 unsuccessfully by 9.9.9" =>
+        {
             vec![
                 Pact("Foo", "1.2.3", "Bar", "1.2.3"),
                 Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
@@ -223,14 +225,16 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
                 Verification("Foo", "1.2.4", "Bar", "9.9.9", false),
             ]
         }
-        "the pact for Foo version 1.2.3 has been verified by Bar version 4.5.6 and version 5.6.7" => {
+        "the pact for Foo version 1.2.3 has been verified by Bar version 4.5.6 and version 5.6.7" =>
+        {
             vec![
                 Pact("Foo", "1.2.3", "Bar", "1.2.3"),
                 Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
                 Verification("Foo", "1.2.3", "Bar", "5.6.7", true),
             ]
         }
-        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6 (tagged prod) and version 5.6.7" => {
+        "the pact for Foo version 1.2.3 has been successfully verified by Bar version 4.5.6 (tagged prod) and version 5.6.7" =>
+        {
             vec![
                 Pact("Foo", "1.2.3", "Bar", ""),
                 Verification("Foo", "1.2.3", "Bar", "4.5.6", true),
@@ -238,7 +242,8 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
                 Verification("Foo", "1.2.3", "Bar", "5.6.7", true),
             ]
         }
-        "provider Bar version 4.5.6 has a successful verification for Foo version 1.2.3 tagged prod and a failed verification for version 3.4.5 tagged prod" => {
+        "provider Bar version 4.5.6 has a successful verification for Foo version 1.2.3 tagged prod and a failed verification for version 3.4.5 tagged prod" =>
+        {
             vec![
                 Tag("Foo", "1.2.3", "prod"),
                 Pact("Foo", "1.2.3", "Bar", ""),
@@ -254,7 +259,8 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
         "Bar versions 10 and 11 are both released to production with passing verifications" => {
             released_pair(true)
         }
-        "the pact for Foo version 1.2.3 has been verified by the versions of Bar in the production environment" => {
+        "the pact for Foo version 1.2.3 has been verified by the versions of Bar in the production environment" =>
+        {
             vec![
                 Environment("production", None, false),
                 Pact("Foo", "1.2.3", "Bar", "1.2.3"),
@@ -263,7 +269,8 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
             ]
         }
         "the pact for Foo version 1.2.4 has been successfully verified by Bar version 4.5.6"
-        | "the pact for Foo version 1.2.4 has been verified by Bar version 4.5.6 and ignores Baz" => {
+        | "the pact for Foo version 1.2.4 has been verified by Bar version 4.5.6 and ignores Baz" =>
+        {
             vec![
                 Pact("Foo", "1.2.4", "Bar", "1.2.4"),
                 Verification("Foo", "1.2.4", "Bar", "4.5.6", true),
@@ -271,7 +278,8 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
                 Verification("Foo", "1.2.4", "Baz", "9.9.8", true),
             ]
         }
-        "the pact for Foo version 1.2.4 has been verified by Bar version 4.5.6 and ignores Baz version 9.9.9" => {
+        "the pact for Foo version 1.2.4 has been verified by Bar version 4.5.6 and ignores Baz version 9.9.9" =>
+        {
             vec![
                 Pact("Foo", "1.2.4", "Bar", "1.2.4"),
                 Verification("Foo", "1.2.4", "Bar", "4.5.6", true),

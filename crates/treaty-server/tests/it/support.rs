@@ -1,7 +1,5 @@
 //! A Treaty app on a fresh SQLite file, driven in process with `oneshot`.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -10,14 +8,13 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use treaty_server::ServerConfig;
-use treaty_store::Store;
+use treaty_store::testing::TestDatabase;
 
 pub const BASE: &str = "http://broker.test";
 
 pub struct TestApp {
     pub router: Router,
-    pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 pub struct Reply {
@@ -34,17 +31,12 @@ impl TestApp {
     }
 
     pub async fn with_config(mut config: ServerConfig) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("treaty.db").display());
-        let store = treaty_store::open(&url, treaty_store::OpenOptions::default())
-            .await
-            .expect("open store");
+        let database = TestDatabase::fresh().await.expect("a fresh test database");
         config.base_url = Some(BASE.to_owned());
-        let router = treaty_server::router(store.clone(), config);
+        let router = treaty_server::router(database.store.clone(), config);
         Self {
             router,
-            store,
-            _dir: dir,
+            _database: database,
         }
     }
 

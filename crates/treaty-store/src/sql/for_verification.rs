@@ -174,11 +174,11 @@ async fn select(
         }
     } else if let Some(branch) = &selector.branch {
         let found = branch_head_pact(conn, provider, id, branch).await?;
-        if found.is_empty() {
-            if let Some(fallback) = &selector.fallback_branch {
-                for found in branch_head_pact(conn, provider, id, fallback).await? {
-                    out.push(chosen(selector, consumer, found, None, true));
-                }
+        if found.is_empty()
+            && let Some(fallback) = &selector.fallback_branch
+        {
+            for found in branch_head_pact(conn, provider, id, fallback).await? {
+                out.push(chosen(selector, consumer, found, None, true));
             }
         }
         out.extend(
@@ -189,11 +189,11 @@ async fn select(
     } else if let Some(tag) = &selector.tag {
         if selector.latest {
             let found = latest_tagged_pact(conn, provider, id, tag).await?;
-            if found.is_empty() {
-                if let Some(fallback) = &selector.fallback_tag {
-                    for found in latest_tagged_pact(conn, provider, id, fallback).await? {
-                        out.push(chosen(selector, consumer, found, None, true));
-                    }
+            if found.is_empty()
+                && let Some(fallback) = &selector.fallback_tag
+            {
+                for found in latest_tagged_pact(conn, provider, id, fallback).await? {
+                    out.push(chosen(selector, consumer, found, None, true));
                 }
             }
             out.extend(

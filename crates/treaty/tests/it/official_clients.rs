@@ -78,7 +78,8 @@ async fn publish_with_branch_and_tags_then_describe_and_list() {
     ])
     .await;
     assert!(out.status.success(), "{}", text(&out));
-    let described: serde_json::Value = serde_json::from_slice(&out.stdout).expect(&text(&out));
+    let described: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     assert_eq!(described["number"], "1.0.0");
 
     let out = pact(&[

@@ -11,9 +11,8 @@ use treaty_server::ServerConfig;
 /// spawned so it is ready at once; stopped when dropped.
 pub struct TestServer {
     pub url: String,
-    pub port: u16,
     _shutdown: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
+    _database: treaty_store::testing::TestDatabase,
 }
 
 impl TestServer {
@@ -22,11 +21,10 @@ impl TestServer {
     }
 
     pub async fn start_with(config: ServerConfig) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database = format!("sqlite://{}", dir.path().join("treaty.db").display());
-        let store = treaty_store::open(&database, treaty_store::OpenOptions::default())
+        let database = treaty_store::testing::TestDatabase::fresh()
             .await
-            .expect("open store");
+            .expect("a fresh test database");
+        let store = database.store.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -39,9 +37,8 @@ impl TestServer {
         });
         Self {
             url: format!("http://127.0.0.1:{port}"),
-            port,
             _shutdown: shutdown,
-            _dir: dir,
+            _database: database,
         }
     }
 
