@@ -374,7 +374,10 @@ async fn replay(file: &str) -> Outcome {
 #[tokio::test(flavor = "multi_thread")]
 async fn official_client_contracts() {
     let mut failures = Vec::new();
-    println!("\nCompatibility with the official clients' contracts (interactions passed/total):");
+    let backend = treaty_store::testing::TestDatabase::backend();
+    let mut report = format!(
+        "Compatibility with the official clients' contracts, on {backend} (interactions passed/total):\n"
+    );
     for file in CONTRACTS {
         let outcome = replay(file).await;
         let (passed, total) = outcome
@@ -386,9 +389,17 @@ async fn official_client_contracts() {
             .iter()
             .map(|(area, (p, t))| format!("{area} {p}/{t}"))
             .collect();
-        println!("  {file}: {passed}/{total} ({})", areas.join(", "));
+        report.push_str(&format!(
+            "  {file}: {passed}/{total} ({})\n",
+            areas.join(", ")
+        ));
         failures.extend(outcome.failures);
     }
+    println!("\n{report}");
+    // scripts/test prints this file after the suite, where cargo's capture cannot hide it.
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compatibility-{backend}.txt"));
+    std::fs::write(&path, &report).expect("write the compatibility report");
     assert!(
         failures.is_empty(),
         "interactions in served areas failed:\n{}",
