@@ -92,9 +92,53 @@ fn version_table(version: &Value) -> String {
         text_at(version, &["number"]).to_owned(),
         names_at(version, &["_embedded", "tags"]),
         branches,
+        environments(
+            version,
+            "pb:deployed-environments",
+            "currently_deployed",
+            "application_instance",
+        ),
+        environments(
+            version,
+            "pb:released-environments",
+            "currently_supported",
+            "",
+        ),
         text_at(version, &["buildUrl"]).to_owned(),
     ];
-    format_table(&["NAME", "TAGS", "BRANCHES", "BUILD URL"], &[row])
+    format_table(
+        &[
+            "NAME",
+            "TAGS",
+            "BRANCHES",
+            "DEPLOYED TO",
+            "RELEASED TO",
+            "BUILD URL",
+        ],
+        &[row],
+    )
+}
+
+/// The environments a version is currently deployed or released to, from its
+/// links: `production, test (blue)`.
+fn environments(version: &Value, relation: &str, current: &str, instance: &str) -> String {
+    version["_links"][relation]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|e| e[current].as_bool() == Some(true))
+                .map(|e| {
+                    let name = text_at(e, &["name"]);
+                    match e.get(instance).and_then(Value::as_str) {
+                        Some(i) if !instance.is_empty() => format!("{name} ({i})"),
+                        _ => name.to_owned(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -137,22 +181,28 @@ mod tests {
     }
 
     #[test]
-    fn the_table_shows_number_tags_branches_and_build_url() {
+    fn the_table_shows_number_tags_branches_environments_and_build_url() {
         let version = json!({
             "number": "1.0.0", "buildUrl": "http://ci/1",
             "_embedded": {
                 "branchVersions": [{"name": "main", "latest": true}],
                 "tags": [{"name": "dev"}, {"name": "ci"}]
+            },
+            "_links": {
+                "pb:deployed-environments": [
+                    {"name": "Test", "currently_deployed": true, "application_instance": "blue"},
+                    {"name": "Old", "currently_deployed": false}
+                ],
+                "pb:released-environments": [{"name": "Production", "currently_supported": true}]
             }
         });
-        assert_eq!(
-            version_table(&version),
-            "NAME  | TAGS    | BRANCHES | BUILD URL\n\
-             ------|---------|----------|------------\n\
-             1.0.0 | dev, ci | main     | http://ci/1"
+        let table = version_table(&version);
+        let row = table.lines().nth(2).unwrap();
+        assert!(row.starts_with("1.0.0 | dev, ci | main "), "{table}");
+        assert!(
+            row.contains("Test (blue)") && row.contains("Production") && !row.contains("Old"),
+            "{table}"
         );
-        let bare =
-            version_table(&json!({"number": "2", "_embedded": {"branches": [{"name": "feat"}]}}));
-        assert_eq!(bare.lines().nth(2), Some("2    |      | feat"));
+        assert!(row.ends_with("http://ci/1"), "{table}");
     }
 }
