@@ -651,3 +651,88 @@ async fn concurrent_deployments_to_one_slot_leave_one_current() {
     }
     assert_eq!(undeployed, 11);
 }
+
+/// A rollback is recording an older version again: it becomes current, in a new record.
+#[tokio::test]
+async fn rollback_records_the_older_version_again() {
+    let w = World::new().await;
+    for version in ["1", "2"] {
+        w.app
+            .put(&format!("/pacticipants/Foo/versions/{version}"), &json!({}))
+            .await;
+    }
+    let production = w.environment("production").await;
+    let first = w.deploy("Foo", "1", &production, None).await;
+    w.deploy("Foo", "2", &production, None).await;
+    let rollback = w.deploy("Foo", "1", &production, None).await;
+    assert_ne!(rollback["uuid"], first["uuid"], "a new deployment record");
+    let current = w
+        .app
+        .get(&format!(
+            "/environments/{production}/deployed-versions/currently-deployed?pacticipant=Foo"
+        ))
+        .await;
+    let versions: Vec<&str> = current.body["_embedded"]["deployedVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["_embedded"]["version"]["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1"]);
+}
+
+/// The branch-to-environment variant and the badges.
+#[tokio::test]
+async fn branch_to_environment_and_badges() {
+    let w = World::new().await;
+    w.app
+        .publish(
+            "Foo",
+            "1",
+            Some("main"),
+            &[],
+            &[("Bar", pact("Foo", "Bar", &["/bar"]))],
+        )
+        .await;
+    w.verify("Foo", "1", "Bar", "10", true).await;
+    let production = w.environment("production").await;
+    w.deploy("Bar", "10", &production, None).await;
+    let answer = w
+        .ask(
+            "/pacticipants/Foo/branches/main/latest-version/can-i-deploy/to-environment/production",
+        )
+        .await;
+    assert_eq!(answer["summary"]["deployable"], true);
+    let badge = w.app.get("/pacticipants/Foo/branches/main/latest-version/can-i-deploy/to-environment/production/badge").await;
+    assert_eq!(badge.status, StatusCode::OK);
+    assert_eq!(badge.content_type, "image/svg+xml");
+    assert!(badge.text.contains("can-i-deploy: yes"), "{}", badge.text);
+    let unknown = w.app.get("/pacticipants/Foo/branches/nope/latest-version/can-i-deploy/to-environment/production/badge").await;
+    assert!(
+        unknown.text.contains("can-i-deploy: no") || unknown.text.contains("can-i-deploy: unknown"),
+        "{}",
+        unknown.text
+    );
+    let missing = w.app.get("/pacticipants/Nobody/branches/main/latest-version/can-i-deploy/to-environment/production/badge").await;
+    assert!(
+        missing.text.contains("can-i-deploy: unknown"),
+        "a badge always answers: {}",
+        missing.text
+    );
+    let text = w
+        .app
+        .send(
+            axum::http::Request::get(
+                "/can-i-deploy?pacticipant=Foo&version=1&environment=production",
+            )
+            .header("accept", "text/plain")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert!(
+        text.text.contains("CONSUMER | C_VERSION") && text.text.contains("Deployable: true"),
+        "{}",
+        text.text
+    );
+}

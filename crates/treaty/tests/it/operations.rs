@@ -64,3 +64,45 @@ async fn migrate_dry_run_lists_what_would_run_and_changes_nothing() {
         text(&out)
     );
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_after_the_requests_in_flight() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_treaty"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next_line().await.unwrap().expect("listening line");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let status = reqwest::get(format!("{address}/diagnostic/status/dependencies"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 200);
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        tokio::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap()
+            .success()
+    );
+    let exit = child.wait().await.unwrap();
+    assert_eq!(exit.code(), Some(0), "a clean stop");
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+    }
+    assert!(rest.contains("stopped"), "{rest}");
+}
