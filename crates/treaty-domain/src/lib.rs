@@ -7,6 +7,7 @@
 
 pub mod display_name;
 pub mod for_verification;
+pub mod ledger;
 pub mod matrix;
 pub mod matrix_query;
 pub mod model;

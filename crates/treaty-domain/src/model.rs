@@ -236,3 +236,39 @@ pub struct ReleasedVersion {
 /// (name, display name, production).
 pub const DEFAULT_ENVIRONMENTS: [(&str, &str, bool); 2] =
     [("test", "Test", false), ("production", "Production", true)];
+
+/// A deployment in the ledger, with the events that moved it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerDeployment {
+    pub id: i64,
+    pub pacticipant: String,
+    pub version: String,
+    pub environment: String,
+    pub application_instance: Option<String>,
+    pub status: String,
+    pub deployed_by: Option<String>,
+    pub scm_branch: Option<String>,
+    pub scm_sha: Option<String>,
+    pub scm_repository: Option<String>,
+    pub build_url: Option<String>,
+    pub build_number: Option<String>,
+    pub source_system: Option<String>,
+    pub extra_metadata: Option<Value>,
+    /// The can-i-deploy answer when the deployment began.
+    pub evidence: Option<Value>,
+    /// A completed deployment of a version older than the one it replaced.
+    pub rollback: bool,
+    /// The deployed-version record a completed deployment made.
+    pub deployed_version: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub events: Vec<LedgerEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerEvent {
+    pub status: String,
+    pub metadata: Option<Value>,
+    pub created_at: DateTime<Utc>,
+}

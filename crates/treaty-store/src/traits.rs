@@ -24,6 +24,7 @@ pub trait Store:
     + MatrixStore
     + DumpStore
     + ForVerificationStore
+    + LedgerStore
     + Send
     + Sync
 {
@@ -40,6 +41,7 @@ impl<T> Store for T where
         + MatrixStore
         + DumpStore
         + ForVerificationStore
+        + LedgerStore
         + Send
         + Sync
 {
@@ -439,4 +441,46 @@ pub trait ForVerificationStore {
         provider: &str,
         request: &treaty_domain::for_verification::Request,
     ) -> StoreResult<Option<Vec<treaty_domain::for_verification::VerifiablePact>>>;
+}
+
+/// What recording a deployment event did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerOutcome {
+    pub deployment: treaty_domain::model::LedgerDeployment,
+    /// The event started a new deployment.
+    pub created: bool,
+    /// The idempotency key was seen before: nothing changed.
+    pub replayed: bool,
+}
+
+/// Which ledger deployments to list.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerFilter {
+    pub pacticipant: Option<String>,
+    pub environment: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[async_trait]
+pub trait LedgerStore {
+    /// Applies a deployment event in one transaction: a new deployment, or the
+    /// next step of the open one; `completed` records the deployment in its slot.
+    /// `Conflict` when the event is out of order; `NotFound` for an unknown environment.
+    async fn record_deployment_event(
+        &self,
+        event: &treaty_domain::ledger::Event,
+        evidence: Option<serde_json::Value>,
+    ) -> StoreResult<LedgerOutcome>;
+    async fn ledger_deployment(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<treaty_domain::model::LedgerDeployment>>;
+    /// Deployments newest first.
+    async fn ledger_deployments(
+        &self,
+        filter: LedgerFilter,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<treaty_domain::model::LedgerDeployment>>;
 }

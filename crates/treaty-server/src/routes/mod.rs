@@ -8,6 +8,7 @@ mod for_verification;
 mod index;
 mod integrations;
 mod labels;
+mod ledger;
 mod matrix;
 mod pacticipants;
 mod pacts;
@@ -43,7 +44,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(environments::router())
         .merge(deployments::router())
         .merge(matrix::router())
-        .merge(for_verification::router());
+        .merge(for_verification::router())
+        .merge(ledger::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())

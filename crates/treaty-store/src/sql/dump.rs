@@ -189,6 +189,43 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("updated_at", Time),
         ],
     ),
+    (
+        "deployments",
+        &[
+            ("id", Id),
+            ("pacticipant_id", Id),
+            ("version_id", Id),
+            ("environment_id", Id),
+            ("application_instance", OptionalText),
+            ("status", Text),
+            ("deployed_by", OptionalText),
+            ("scm_branch", OptionalText),
+            ("scm_sha", OptionalText),
+            ("scm_repository", OptionalText),
+            ("build_url", OptionalText),
+            ("build_number", OptionalText),
+            ("source_system", OptionalText),
+            ("extra_metadata", OptionalText),
+            ("evidence", OptionalText),
+            ("rollback", Bool),
+            ("deployed_version_id", OptionalId),
+            ("created_at", Time),
+            ("started_at", OptionalTime),
+            ("finished_at", OptionalTime),
+            ("updated_at", Time),
+        ],
+    ),
+    (
+        "deployment_events",
+        &[
+            ("id", Id),
+            ("deployment_id", Id),
+            ("status", Text),
+            ("idempotency_key", OptionalText),
+            ("metadata", OptionalText),
+            ("created_at", Time),
+        ],
+    ),
 ];
 
 /// Tables whose `id` column is generated, and must continue after imported ids.
@@ -204,6 +241,8 @@ pub(crate) const TABLES_WITH_IDS: &[&str] = &[
     "environments",
     "deployed_versions",
     "released_versions",
+    "deployments",
+    "deployment_events",
 ];
 
 pub const FORMAT: &str = "treaty-export";

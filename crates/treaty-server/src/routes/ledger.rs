@@ -1,0 +1,256 @@
+//! The deployment ledger: `POST /deployment-events` (Versioner's path and
+//! field names), `GET /deployments` and `GET /deployments/{id}`.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use treaty_domain::ledger::{self, Status};
+use treaty_domain::matrix_query::{CanIDeployQuery, CanIDeployTarget, MatrixQuery};
+use treaty_domain::model::LedgerDeployment;
+use treaty_domain::time;
+use treaty_store::LedgerFilter;
+
+use crate::AppState;
+use crate::base_url::BaseUrl;
+use crate::body::RawBody;
+use crate::error::{ApiError, ApiResult};
+use crate::hal::{self, Hal, link, put_opt};
+use crate::pagination::{self, PageQuery};
+use crate::views::Urls;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/deployment-events", post(record_event))
+        .route("/deployments", get(list))
+        .route("/deployments/{id}", get(show))
+}
+
+fn render(urls: &Urls, d: &LedgerDeployment) -> Value {
+    let mut body = Map::new();
+    body.insert("id".into(), json!(d.id));
+    body.insert("product_name".into(), json!(d.pacticipant));
+    body.insert("version".into(), json!(d.version));
+    body.insert("environment_name".into(), json!(d.environment));
+    body.insert("status".into(), json!(d.status));
+    put_opt(
+        &mut body,
+        "application_instance",
+        d.application_instance.clone(),
+    );
+    for (key, value) in [
+        ("deployed_by", &d.deployed_by),
+        ("scm_branch", &d.scm_branch),
+        ("scm_sha", &d.scm_sha),
+        ("scm_repository", &d.scm_repository),
+        ("build_url", &d.build_url),
+        ("build_number", &d.build_number),
+        ("source_system", &d.source_system),
+    ] {
+        put_opt(&mut body, key, value.clone());
+    }
+    put_opt(&mut body, "extra_metadata", d.extra_metadata.clone());
+    body.insert("rollback".into(), json!(d.rollback));
+    body.insert("created_at".into(), json!(time::format(d.created_at)));
+    put_opt(&mut body, "started_at", d.started_at.map(time::format));
+    put_opt(&mut body, "finished_at", d.finished_at.map(time::format));
+    if let (Some(start), Some(end)) = (d.started_at.or(Some(d.created_at)), d.finished_at) {
+        body.insert(
+            "duration_seconds".into(),
+            json!((end - start).num_milliseconds() as f64 / 1000.0),
+        );
+    }
+    put_opt(&mut body, "evidence", d.evidence.clone());
+    body.insert(
+        "events".into(),
+        json!(
+            d.events
+                .iter()
+                .map(|e| {
+                    let mut event = Map::new();
+                    event.insert("status".into(), json!(e.status));
+                    event.insert("at".into(), json!(time::format(e.created_at)));
+                    put_opt(&mut event, "metadata", e.metadata.clone());
+                    Value::Object(event)
+                })
+                .collect::<Vec<_>>()
+        ),
+    );
+    let mut links = Map::new();
+    links.insert(
+        "self".into(),
+        link(format!("{}/deployments/{}", urls.base, d.id)),
+    );
+    links.insert(
+        "pb:version".into(),
+        crate::views::version_link(urls, &d.pacticipant, &d.version),
+    );
+    if let Some(uuid) = &d.deployed_version {
+        links.insert(
+            "pb:deployed-version".into(),
+            link(urls.deployed_version(uuid)),
+        );
+    }
+    body.insert("_links".into(), Value::Object(links));
+    Value::Object(body)
+}
+
+/// The can-i-deploy answer as the deployment begins, kept as evidence.
+async fn evidence(state: &AppState, urls: &Urls, event: &ledger::Event) -> Option<Value> {
+    let query = MatrixQuery::from_can_i_deploy(&CanIDeployQuery {
+        pacticipant: event.pacticipant.clone(),
+        version: event.version.clone(),
+        to: CanIDeployTarget::Environment(event.environment.clone()),
+        ignore: Vec::new(),
+    });
+    let checked_at = time::format(Utc::now());
+    match super::matrix::answer(state, &query).await {
+        Ok(matrix) => Some(json!({
+            "checked_at": checked_at,
+            "deployable": matrix.summary.deployable,
+            "reason": matrix.summary.reason(),
+            "fixes": matrix.summary.fixes,
+            "rows": matrix.rows.iter().map(|row| json!({
+                "consumer": row.consumer,
+                "consumer_version": row.consumer_version.number,
+                "provider": row.provider,
+                "provider_version": row.provider_version.as_ref().map(|v| v.number.clone()),
+                "success": row.success(),
+                "pact": urls.pact(&row.provider, &row.consumer, &row.consumer_version.number),
+                "verification": row.verification.as_ref().map(|v| urls.verification(&row.provider, &row.consumer, &row.pact_sha, v.number)),
+            })).collect::<Vec<_>>(),
+        })),
+        // A pacticipant Treaty meets for the first time has no contracts to check.
+        Err(ApiError::ValidationList(messages)) => Some(
+            json!({ "checked_at": checked_at, "deployable": null, "reason": messages.join("; ") }),
+        ),
+        Err(_) => None,
+    }
+}
+
+async fn record_event(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: axum::http::HeaderMap,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    raw.require_json(&["application/json"])?;
+    let mut event = ledger::parse_event(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    if event.idempotency_key.is_none() {
+        event.idempotency_key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+    }
+    let urls = Urls::new(base.0);
+    let evidence = match event.status {
+        Some(Status::Pending | Status::Started | Status::Completed) => {
+            evidence(&state, &urls, &event).await
+        }
+        _ => None,
+    };
+    let outcome = state
+        .store
+        .record_deployment_event(&event, evidence)
+        .await?;
+    let body = render(&urls, &outcome.deployment);
+    Ok(if outcome.created {
+        hal::created(
+            &format!("{}/deployments/{}", urls.base, outcome.deployment.id),
+            body,
+        )
+    } else {
+        Hal::ok(body).into_response()
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    pacticipant: Option<String>,
+    environment: Option<String>,
+    status: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+fn timestamp(field: &str, raw: Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
+    raw.map(|raw| {
+        DateTime::parse_from_rfc3339(&raw)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                ApiError::field(
+                    field,
+                    format!("must be a timestamp like 2026-01-31T14:05:00Z (got '{raw}')"),
+                )
+            })
+    })
+    .transpose()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Hal> {
+    let page = Some(
+        query
+            .page
+            .request()?
+            .unwrap_or(treaty_domain::model::PageRequest {
+                number: 1,
+                size: 100,
+            }),
+    );
+    if let Some(status) = &query.status
+        && Status::parse(status).is_none()
+    {
+        return Err(ApiError::field(
+            "status",
+            "must be one of pending, started, completed, failed, aborted, timed_out",
+        ));
+    }
+    let filter = LedgerFilter {
+        pacticipant: query.pacticipant,
+        environment: query.environment,
+        status: query
+            .status
+            .as_deref()
+            .and_then(Status::parse)
+            .map(|s| s.as_str().to_owned()),
+        from: timestamp("from", query.from)?,
+        to: timestamp("to", query.to)?,
+    };
+    let deployments = state.store.ledger_deployments(filter, page).await?;
+    let urls = Urls::new(base.0);
+    let self_href = format!("{}/deployments", urls.base);
+    let mut body = Map::new();
+    body.insert(
+        "_embedded".into(),
+        json!({ "deployments": deployments.items.iter().map(|d| render(&urls, d)).collect::<Vec<_>>() }),
+    );
+    let mut links = Map::new();
+    links.insert("self".into(), link(&self_href));
+    pagination::decorate(&mut body, &mut links, deployments.page, &self_href);
+    body.insert("_links".into(), Value::Object(links));
+    Ok(Hal::ok(Value::Object(body)))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> ApiResult<Hal> {
+    let not_found = || ApiError::NotFound(format!("No deployment {id} found"));
+    let number: i64 = id.parse().map_err(|_| not_found())?;
+    let deployment = state
+        .store
+        .ledger_deployment(number)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Hal::ok(render(&Urls::new(base.0), &deployment)))
+}

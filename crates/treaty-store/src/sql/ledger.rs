@@ -1,0 +1,393 @@
+//! The deployment ledger: events move deployments through their lifecycle,
+//! a completed one is recorded in its slot like any deployment.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::Row;
+use treaty_domain::ledger::{self, Event, Status, Transition};
+use treaty_domain::model::{LedgerDeployment, LedgerEvent, Page, PageInfo, PageRequest};
+
+use super::deployments::record_deployment_in;
+use super::rows;
+use super::{Backend, Conn, DbRow, now, sql};
+use crate::{LedgerFilter, LedgerOutcome, LedgerStore, StoreError, StoreResult};
+
+const DEPLOYMENT_SELECT: &str = "
+SELECT d.id, p.name AS pacticipant, v.number AS version, e.name AS environment, d.application_instance, d.status,
+  d.deployed_by, d.scm_branch, d.scm_sha, d.scm_repository, d.build_url, d.build_number, d.source_system,
+  d.extra_metadata, d.evidence, d.rollback, dv.uuid AS deployed_version, d.created_at, d.started_at, d.finished_at
+FROM deployments d
+JOIN pacticipants p ON p.id = d.pacticipant_id
+JOIN versions v ON v.id = d.version_id
+JOIN environments e ON e.id = d.environment_id
+LEFT JOIN deployed_versions dv ON dv.id = d.deployed_version_id";
+
+fn json_column(row: &DbRow, column: &str) -> StoreResult<Option<Value>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        serde_json::from_str(&t)
+            .map_err(|e| StoreError::Corrupt(format!("stored {column} is not JSON: {e}")))
+    })
+    .transpose()
+}
+
+fn deployment_from_row(row: &DbRow) -> StoreResult<LedgerDeployment> {
+    Ok(LedgerDeployment {
+        id: row.try_get("id")?,
+        pacticipant: row.try_get("pacticipant")?,
+        version: row.try_get("version")?,
+        environment: row.try_get("environment")?,
+        application_instance: row.try_get("application_instance")?,
+        status: row.try_get("status")?,
+        deployed_by: row.try_get("deployed_by")?,
+        scm_branch: row.try_get("scm_branch")?,
+        scm_sha: row.try_get("scm_sha")?,
+        scm_repository: row.try_get("scm_repository")?,
+        build_url: row.try_get("build_url")?,
+        build_number: row.try_get("build_number")?,
+        source_system: row.try_get("source_system")?,
+        extra_metadata: json_column(row, "extra_metadata")?,
+        evidence: json_column(row, "evidence")?,
+        rollback: row.try_get("rollback")?,
+        deployed_version: row.try_get("deployed_version")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        events: Vec::new(),
+    })
+}
+
+async fn load(conn: &mut Conn, id: i64) -> StoreResult<Option<LedgerDeployment>> {
+    let row = sqlx::query(sql(format!("{DEPLOYMENT_SELECT} WHERE d.id = ?")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(mut deployment) = row.as_ref().map(deployment_from_row).transpose()? else {
+        return Ok(None);
+    };
+    let events = sqlx::query(sql("SELECT status, metadata, created_at FROM deployment_events WHERE deployment_id = ? ORDER BY id"))
+        .bind(id)
+        .fetch_all(conn)
+        .await?;
+    deployment.events = events
+        .iter()
+        .map(|r| {
+            Ok(LedgerEvent {
+                status: r.try_get("status")?,
+                metadata: json_column(r, "metadata")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(Some(deployment))
+}
+
+/// The event's own metadata, as stored with it.
+fn event_metadata(event: &Event) -> Value {
+    let mut fields = serde_json::Map::new();
+    for (key, value) in [
+        ("deployed_by", &event.deployed_by),
+        ("scm_branch", &event.scm_branch),
+        ("scm_sha", &event.scm_sha),
+        ("build_url", &event.build_url),
+        ("build_number", &event.build_number),
+        ("source_system", &event.source_system),
+    ] {
+        if let Some(value) = value {
+            fields.insert(key.to_owned(), Value::String(value.clone()));
+        }
+    }
+    if let Some(extra) = &event.extra_metadata {
+        fields.insert("extra_metadata".to_owned(), extra.clone());
+    }
+    Value::Object(fields)
+}
+
+fn conflict(id: i64, event: &Event, error: &ledger::OutOfOrder) -> StoreError {
+    StoreError::Conflict(format!(
+        "Deployment {id} of {} version {} to {} is {}: it cannot become {} ({error})",
+        event.pacticipant, event.version, event.environment, error.current, error.next
+    ))
+}
+
+#[async_trait]
+impl LedgerStore for Backend {
+    async fn record_deployment_event(
+        &self,
+        event: &Event,
+        evidence: Option<Value>,
+    ) -> StoreResult<LedgerOutcome> {
+        let Some(status) = event.status else {
+            return Err(StoreError::Conflict(
+                "a deployment event needs a status".to_owned(),
+            ));
+        };
+        let at = now();
+        let mut tx = self.begin().await?;
+        if let Some(key) = &event.idempotency_key {
+            let seen: Option<i64> = sqlx::query_scalar(sql(
+                "SELECT deployment_id FROM deployment_events WHERE idempotency_key = ?",
+            ))
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = seen {
+                let deployment = load(&mut tx, id)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
+                return Ok(LedgerOutcome {
+                    deployment,
+                    created: false,
+                    replayed: true,
+                });
+            }
+        }
+        let environment_id: i64 =
+            sqlx::query_scalar(sql("SELECT id FROM environments WHERE name = ?"))
+                .bind(&event.environment)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!(
+                        "No environment named '{}' found: create it first",
+                        event.environment
+                    ))
+                })?;
+        // Pipelines report before anything else knows the version: create it, as Versioner does.
+        let (pacticipant_id, _) = rows::ensure_pacticipant(&mut tx, &event.pacticipant, at).await?;
+        let (version_id, _) =
+            rows::ensure_version(&mut tx, pacticipant_id, &event.version, at).await?;
+        let instance = event.application_instance.clone().filter(|i| !i.is_empty());
+
+        let open: Option<(i64, String)> = match event.deployment_id {
+            Some(id) => {
+                let row = sqlx::query(sql("SELECT id, status, pacticipant_id, version_id, environment_id FROM deployments WHERE id = ?"))
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("No deployment {id} found")))?;
+                let matches = row.try_get::<i64, _>("pacticipant_id")? == pacticipant_id
+                    && row.try_get::<i64, _>("version_id")? == version_id
+                    && row.try_get::<i64, _>("environment_id")? == environment_id;
+                if !matches {
+                    return Err(StoreError::Conflict(format!(
+                        "Deployment {id} is not a deployment of {} version {} to {}",
+                        event.pacticipant, event.version, event.environment
+                    )));
+                }
+                Some((id, row.try_get("status")?))
+            }
+            None => {
+                let row = sqlx::query(sql(
+                    "SELECT id, status FROM deployments
+                     WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
+                       AND status IN ('pending', 'started') ORDER BY id DESC LIMIT 1",
+                ))
+                .bind(pacticipant_id)
+                .bind(version_id)
+                .bind(environment_id)
+                .bind(instance.clone().unwrap_or_default())
+                .fetch_optional(&mut *tx)
+                .await?;
+                row.map(|r| Ok::<_, StoreError>((r.try_get("id")?, r.try_get("status")?)))
+                    .transpose()?
+            }
+        };
+
+        let (id, created, moved) = match open {
+            Some((id, current)) => {
+                let current = Status::parse(&current).ok_or_else(|| {
+                    StoreError::Corrupt(format!("unknown stored status {current}"))
+                })?;
+                let step =
+                    ledger::transition(current, status).map_err(|e| conflict(id, event, &e))?;
+                if step == Transition::Move {
+                    sqlx::query(sql(
+                        "UPDATE deployments SET status = ?, updated_at = ?,
+                           started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END,
+                           finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
+                           evidence = coalesce(evidence, ?),
+                           deployed_by = coalesce(?, deployed_by), scm_branch = coalesce(?, scm_branch), scm_sha = coalesce(?, scm_sha),
+                           scm_repository = coalesce(?, scm_repository), build_url = coalesce(?, build_url),
+                           build_number = coalesce(?, build_number), source_system = coalesce(?, source_system)
+                         WHERE id = ?",
+                    ))
+                    .bind(status.as_str())
+                    .bind(at)
+                    .bind(status == Status::Started)
+                    .bind(at)
+                    .bind(status.is_final())
+                    .bind(at)
+                    .bind(evidence.as_ref().map(ToString::to_string))
+                    .bind(&event.deployed_by)
+                    .bind(&event.scm_branch)
+                    .bind(&event.scm_sha)
+                    .bind(&event.scm_repository)
+                    .bind(&event.build_url)
+                    .bind(&event.build_number)
+                    .bind(&event.source_system)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (id, false, step == Transition::Move)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(sql(
+                    "INSERT INTO deployments (pacticipant_id, version_id, environment_id, application_instance, status, deployed_by,
+                       scm_branch, scm_sha, scm_repository, build_url, build_number, source_system, extra_metadata, evidence,
+                       created_at, started_at, finished_at, updated_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                ))
+                .bind(pacticipant_id)
+                .bind(version_id)
+                .bind(environment_id)
+                .bind(&instance)
+                .bind(status.as_str())
+                .bind(&event.deployed_by)
+                .bind(&event.scm_branch)
+                .bind(&event.scm_sha)
+                .bind(&event.scm_repository)
+                .bind(&event.build_url)
+                .bind(&event.build_number)
+                .bind(&event.source_system)
+                .bind(event.extra_metadata.as_ref().map(ToString::to_string))
+                .bind(evidence.as_ref().map(ToString::to_string))
+                .bind(at)
+                .bind((status == Status::Started).then_some(at))
+                .bind(status.is_final().then_some(at))
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, true, true)
+            }
+        };
+        sqlx::query(sql("INSERT INTO deployment_events (deployment_id, status, idempotency_key, metadata, created_at) VALUES (?, ?, ?, ?, ?)"))
+            .bind(id)
+            .bind(status.as_str())
+            .bind(&event.idempotency_key)
+            .bind(event_metadata(event).to_string())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+
+        if moved && status == Status::Completed {
+            // What ran in the slot before: a newer version replaced by an older one is a rollback.
+            let previous: Option<i64> = sqlx::query_scalar(sql(
+                "SELECT version_id FROM currently_deployed WHERE pacticipant_id = ? AND environment_id = ? AND instance_key = ?",
+            ))
+            .bind(pacticipant_id)
+            .bind(environment_id)
+            .bind(instance.clone().unwrap_or_default())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let uuid = record_deployment_in(
+                &mut tx,
+                pacticipant_id,
+                version_id,
+                environment_id,
+                instance.as_deref(),
+                None,
+                false,
+            )
+            .await?;
+            sqlx::query(sql(
+                "UPDATE deployments SET rollback = ?, deployed_version_id = (SELECT id FROM deployed_versions WHERE uuid = ?) WHERE id = ?",
+            ))
+            .bind(previous.is_some_and(|previous| previous > version_id))
+            .bind(uuid)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let deployment = load(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
+        tx.commit().await?;
+        Ok(LedgerOutcome {
+            deployment,
+            created,
+            replayed: false,
+        })
+    }
+
+    async fn ledger_deployment(&self, id: i64) -> StoreResult<Option<LedgerDeployment>> {
+        let mut conn = self.reader().acquire().await?;
+        load(&mut conn, id).await
+    }
+
+    async fn ledger_deployments(
+        &self,
+        filter: LedgerFilter,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<LedgerDeployment>> {
+        let mut conditions = vec!["1 = 1".to_owned()];
+        let mut texts: Vec<String> = Vec::new();
+        let mut times: Vec<DateTime<Utc>> = Vec::new();
+        if let Some(p) = filter.pacticipant {
+            conditions.push("p.name = ?".into());
+            texts.push(p);
+        }
+        if let Some(e) = filter.environment {
+            conditions.push("e.name = ?".into());
+            texts.push(e);
+        }
+        if let Some(s) = filter.status {
+            conditions.push("d.status = ?".into());
+            texts.push(s);
+        }
+        // Times are bound after the texts, so their conditions come last.
+        if let Some(from) = filter.from {
+            conditions.push("d.created_at >= ?".into());
+            times.push(from);
+        }
+        if let Some(to) = filter.to {
+            conditions.push("d.created_at <= ?".into());
+            times.push(to);
+        }
+        let where_clause = conditions.join(" AND ");
+        let mut statement = format!("{DEPLOYMENT_SELECT} WHERE {where_clause} ORDER BY d.id DESC");
+        if let Some(page) = page {
+            statement.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+        }
+        let mut query = sqlx::query(sql(statement));
+        for text in &texts {
+            query = query.bind(text);
+        }
+        for time in &times {
+            query = query.bind(time);
+        }
+        let mut conn = self.reader().acquire().await?;
+        let rows = query.fetch_all(&mut *conn).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            if let Some(deployment) = load(&mut conn, id).await? {
+                items.push(deployment);
+            }
+        }
+        let page = match page {
+            None => None,
+            Some(page) => {
+                let mut count = sqlx::query_scalar::<_, i64>(sql(format!(
+                    "SELECT count(*) FROM deployments d JOIN pacticipants p ON p.id = d.pacticipant_id
+                     JOIN environments e ON e.id = d.environment_id WHERE {where_clause}"
+                )));
+                for text in &texts {
+                    count = count.bind(text);
+                }
+                for time in &times {
+                    count = count.bind(time);
+                }
+                let total = count.fetch_one(&mut *conn).await?;
+                Some(PageInfo {
+                    number: page.number,
+                    size: page.size,
+                    total_elements: u64::try_from(total).unwrap_or(0),
+                })
+            }
+        };
+        Ok(Page { items, page })
+    }
+}
