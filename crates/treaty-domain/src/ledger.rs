@@ -2,6 +2,7 @@
 //! completed | failed | aborted, or timed out), the status words CI systems
 //! send, and what an event may do to a deployment.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,6 +117,8 @@ pub struct Event {
     pub build_url: Option<String>,
     pub build_number: Option<String>,
     pub source_system: Option<String>,
+    /// When the deployed commit was made: where lead time for changes starts.
+    pub scm_committed_at: Option<DateTime<Utc>>,
     pub idempotency_key: Option<String>,
     /// A deployment named explicitly (the id `start` printed), instead of the open one.
     pub deployment_id: Option<i64>,
@@ -136,6 +139,69 @@ fn text(object: &Map<String, Value>, keys: &[&str], errors: &mut Vec<String>) ->
         }
     }
     None
+}
+
+/// An RFC 3339 timestamp under one of `keys`.
+fn timestamp(
+    object: &Map<String, Value>,
+    keys: &[&str],
+    errors: &mut Vec<String>,
+) -> Option<DateTime<Utc>> {
+    let key = keys
+        .iter()
+        .find(|k| object.get(**k).is_some_and(|v| !v.is_null()))?;
+    let raw = text(object, &[key], errors)?;
+    match DateTime::parse_from_rfc3339(&raw) {
+        Ok(at) => Some(at.with_timezone(&Utc)),
+        Err(_) => {
+            errors.push(format!(
+                "{key} must be a timestamp like 2026-01-31T14:05:00Z (got '{raw}')"
+            ));
+            None
+        }
+    }
+}
+
+/// An incident recorded against a deployment, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident {
+    pub title: String,
+    pub severity: Option<String>,
+    pub url: Option<String>,
+    pub opened_by: Option<String>,
+    /// When it began; now when not given (incidents are often recorded late).
+    pub opened_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Reads `{"title", "severity", "url", "opened_by", "opened_at", "resolved_at"}`.
+pub fn parse_incident(body: &Value) -> Result<NewIncident, Vec<String>> {
+    let Some(object) = body.as_object() else {
+        return Err(vec!["the incident must be a JSON object".to_owned()]);
+    };
+    let mut errors = Vec::new();
+    let title = text(object, &["title", "summary"], &mut errors);
+    if title.is_none() && errors.is_empty() {
+        errors.push("title is missing: say what went wrong in a few words".to_owned());
+    }
+    let incident = NewIncident {
+        title: title.unwrap_or_default(),
+        severity: text(object, &["severity"], &mut errors),
+        url: text(object, &["url"], &mut errors),
+        opened_by: text(object, &["opened_by"], &mut errors),
+        opened_at: timestamp(object, &["opened_at"], &mut errors),
+        resolved_at: timestamp(object, &["resolved_at"], &mut errors),
+    };
+    if let (Some(opened), Some(resolved)) = (incident.opened_at, incident.resolved_at)
+        && resolved < opened
+    {
+        errors.push("resolved_at is before opened_at".to_owned());
+    }
+    if errors.is_empty() {
+        Ok(incident)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Reads an event body with Versioner's field names (and Treaty's Pact Broker
@@ -196,7 +262,13 @@ pub fn parse_event(body: &Value) -> Result<Event, Vec<String>> {
             None
         }
     };
+    let scm_committed_at = timestamp(
+        object,
+        &["scm_committed_at", "scm_commit_time", "commit_time"],
+        &mut errors,
+    );
     let event = Event {
+        scm_committed_at,
         application_instance: text(
             object,
             &["application_instance", "applicationInstance"],
@@ -301,5 +373,32 @@ mod tests {
                 .any(|e| e.starts_with("deployment_id must be"))
         );
         assert!(parse_event(&json!([1])).is_err());
+        let dated = parse_event(
+            &json!({"product_name": "Foo", "version": "1", "environment_name": "production",
+            "status": "started", "scm_commit_time": "2026-01-31T14:05:00+01:00"}),
+        )
+        .unwrap();
+        assert_eq!(
+            dated.scm_committed_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-01-31T13:05:00+00:00")
+        );
+        let errors = parse_event(
+            &json!({"product_name": "Foo", "version": "1", "environment_name": "production",
+            "status": "started", "commit_time": "yesterday"}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            ["commit_time must be a timestamp like 2026-01-31T14:05:00Z (got 'yesterday')"]
+        );
+    }
+
+    #[test]
+    fn incidents_need_a_title_and_times_in_order() {
+        let incident = parse_incident(&json!({"title": "checkout errors", "severity": "sev2", "opened_at": "2026-01-01T10:00:00Z"})).unwrap();
+        assert_eq!(incident.severity.as_deref(), Some("sev2"));
+        assert!(parse_incident(&json!({})).unwrap_err()[0].starts_with("title is missing"));
+        let errors = parse_incident(&json!({"title": "x", "opened_at": "2026-01-01T10:00:00Z", "resolved_at": "2026-01-01T09:00:00Z"})).unwrap_err();
+        assert_eq!(errors, ["resolved_at is before opened_at"]);
     }
 }

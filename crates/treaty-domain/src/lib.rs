@@ -6,6 +6,7 @@
 //! crates and call into this one.
 
 pub mod display_name;
+pub mod dora;
 pub mod for_verification;
 pub mod ledger;
 pub mod matrix;

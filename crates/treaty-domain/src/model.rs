@@ -263,7 +263,37 @@ pub struct LedgerDeployment {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the deployed commit was made, as the pipeline said.
+    pub scm_committed_at: Option<DateTime<Utc>>,
     pub events: Vec<LedgerEvent>,
+    pub incidents: Vec<Incident>,
+}
+
+/// Something that went wrong after a deployment, from opening to resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub id: i64,
+    pub deployment_id: i64,
+    pub title: String,
+    pub severity: Option<String>,
+    pub url: Option<String>,
+    pub opened_by: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// What ran in one slot of an environment at a moment in the past.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployedAt {
+    pub pacticipant: String,
+    pub version: String,
+    pub application_instance: Option<String>,
+    /// When it was recorded as deployed.
+    pub since: DateTime<Utc>,
+    /// When it was replaced or undeployed, if it has been since.
+    pub until: Option<DateTime<Utc>>,
+    /// The ledger deployment that recorded it, when a pipeline reported one.
+    pub deployment_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

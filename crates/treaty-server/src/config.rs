@@ -8,6 +8,9 @@ pub struct ServerConfig {
     /// Serve `POST /_pact/provider_states`, which wipes and seeds data, for
     /// verifying the official clients' contracts. Never on in production.
     pub test_provider_states: bool,
+    /// Deployments pending or started for longer than this are marked timed
+    /// out by [`crate::background::spawn`]; `None` never times them out.
+    pub stale_deployment_after: Option<std::time::Duration>,
 }
 
 impl Default for ServerConfig {
@@ -16,6 +19,7 @@ impl Default for ServerConfig {
             base_url: None,
             max_body_bytes: 10 * 1024 * 1024,
             test_provider_states: false,
+            stale_deployment_after: Some(std::time::Duration::from_secs(2 * 60 * 60)),
         }
     }
 }

@@ -483,4 +483,45 @@ pub trait LedgerStore {
         filter: LedgerFilter,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<treaty_domain::model::LedgerDeployment>>;
+    /// Marks every deployment still pending or started since before `cutoff`
+    /// as timed out, with an event saying so; returns their ids. Safe to run
+    /// on every replica at once: each deployment times out once.
+    async fn time_out_stale_deployments(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<i64>>;
+    /// `NotFound` for an unknown deployment.
+    async fn open_incident(
+        &self,
+        deployment_id: i64,
+        incident: &treaty_domain::ledger::NewIncident,
+    ) -> StoreResult<treaty_domain::model::Incident>;
+    /// Resolves an incident of a deployment (again: the time is updated);
+    /// `NotFound` for an unknown one, `Conflict` when `at` is before it opened.
+    async fn resolve_incident(
+        &self,
+        deployment_id: i64,
+        incident_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<treaty_domain::model::Incident>;
+    /// What was deployed in the environment at `at`, by application and
+    /// instance; `NotFound` for an unknown environment.
+    async fn deployed_at(
+        &self,
+        environment: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<treaty_domain::model::DeployedAt>>;
+    /// The deployments the DORA metrics need: those finished at or after
+    /// `from` (later ones show when failures were restored), with their
+    /// incidents, in production environments unless one is named.
+    async fn dora_facts(&self, filter: DoraFilter) -> StoreResult<Vec<treaty_domain::dora::Fact>>;
+}
+
+/// Which deployments the DORA metrics cover.
+#[derive(Debug, Clone)]
+pub struct DoraFilter {
+    pub pacticipant: Option<String>,
+    /// `None`: every production environment.
+    pub environment: Option<String>,
+    pub from: chrono::DateTime<chrono::Utc>,
 }

@@ -33,6 +33,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_NO_DEFAULT_ENVIRONMENTS")]
     no_default_environments: bool,
 
+    /// Mark deployments still pending or started after this long as timed out
+    /// (their pipeline is taken to have died), for example 90m or 4h; 0 never does.
+    #[arg(long, env = "TREATY_STALE_DEPLOYMENT_AFTER", default_value = "2h", value_parser = humantime::parse_duration)]
+    stale_deployment_after: std::time::Duration,
+
     /// Log format.
     #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -159,12 +164,15 @@ pub async fn serve(args: ServeArgs) -> i32 {
         base_url: args.base_url,
         max_body_bytes: args.max_body_bytes,
         test_provider_states: args.test_provider_states,
+        stale_deployment_after: (!args.stale_deployment_after.is_zero())
+            .then_some(args.stale_deployment_after),
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),
         "Treaty {} listening on http://{address}",
         env!("CARGO_PKG_VERSION")
     );
+    let _background = treaty_server::background::spawn(store.clone(), &config);
     let app = treaty_server::router(store, config);
     match treaty_server::serve(listener, app, shutdown_signal()).await {
         Ok(()) => {

@@ -1,5 +1,6 @@
 //! The deployment ledger: `POST /deployment-events` (Versioner's path and
-//! field names), `GET /deployments` and `GET /deployments/{id}`.
+//! field names), `GET /deployments`, `GET /deployments/{id}`, and what was
+//! deployed at a moment in the past (`GET /deployments/deployed-at`).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/deployment-events", post(record_event))
         .route("/deployments", get(list))
+        .route("/deployments/deployed-at", get(deployed_at))
         .route("/deployments/{id}", get(show))
 }
 
@@ -63,7 +65,21 @@ fn render(urls: &Urls, d: &LedgerDeployment) -> Value {
             json!((end - start).num_milliseconds() as f64 / 1000.0),
         );
     }
+    put_opt(
+        &mut body,
+        "scm_committed_at",
+        d.scm_committed_at.map(time::format),
+    );
     put_opt(&mut body, "evidence", d.evidence.clone());
+    body.insert(
+        "incidents".into(),
+        json!(
+            d.incidents
+                .iter()
+                .map(|i| super::incidents::render(urls, i))
+                .collect::<Vec<_>>()
+        ),
+    );
     body.insert(
         "events".into(),
         json!(
@@ -178,7 +194,7 @@ struct ListQuery {
     page: PageQuery,
 }
 
-fn timestamp(field: &str, raw: Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
+pub(super) fn timestamp(field: &str, raw: Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
     raw.map(|raw| {
         DateTime::parse_from_rfc3339(&raw)
             .map(|t| t.with_timezone(&Utc))
@@ -253,4 +269,65 @@ async fn show(
         .await?
         .ok_or_else(not_found)?;
     Ok(Hal::ok(render(&Urls::new(base.0), &deployment)))
+}
+
+#[derive(Debug, Deserialize)]
+struct DeployedAtQuery {
+    environment: Option<String>,
+    at: Option<String>,
+}
+
+/// "What was deployed in production at 14:05 last Tuesday": every slot's
+/// version at that moment, from the record of deployments and undeployments.
+async fn deployed_at(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Query(query): Query<DeployedAtQuery>,
+) -> ApiResult<Hal> {
+    let Some(environment) = query.environment.filter(|e| !e.is_empty()) else {
+        return Err(ApiError::field(
+            "environment",
+            "is missing: name the environment, for example ?environment=production",
+        ));
+    };
+    let at = timestamp("at", query.at)?.unwrap_or_else(Utc::now);
+    let slots = state.store.deployed_at(&environment, at).await?;
+    let urls = Urls::new(base.0);
+    let deployed: Vec<Value> = slots
+        .iter()
+        .map(|slot| {
+            let mut item = Map::new();
+            item.insert("pacticipant".into(), json!(slot.pacticipant));
+            item.insert("version".into(), json!(slot.version));
+            put_opt(
+                &mut item,
+                "application_instance",
+                slot.application_instance.clone(),
+            );
+            item.insert("deployed_since".into(), json!(time::format(slot.since)));
+            put_opt(&mut item, "deployed_until", slot.until.map(time::format));
+            put_opt(&mut item, "deployment_id", slot.deployment_id);
+            let mut links = Map::new();
+            links.insert(
+                "pb:version".into(),
+                crate::views::version_link(&urls, &slot.pacticipant, &slot.version),
+            );
+            if let Some(id) = slot.deployment_id {
+                links.insert(
+                    "treaty:deployment".into(),
+                    link(format!("{}/deployments/{id}", urls.base)),
+                );
+            }
+            item.insert("_links".into(), Value::Object(links));
+            Value::Object(item)
+        })
+        .collect();
+    Ok(Hal::ok(json!({
+        "environment": environment,
+        "at": time::format(at),
+        "deployed": deployed,
+        "_links": { "self": link(format!("{}/deployments/deployed-at?environment={}&at={}", urls.base,
+            percent_encoding::utf8_percent_encode(&environment, percent_encoding::NON_ALPHANUMERIC),
+            percent_encoding::utf8_percent_encode(&time::format(at), percent_encoding::NON_ALPHANUMERIC))) },
+    })))
 }

@@ -3,8 +3,10 @@
 mod branches;
 mod deployments;
 mod diagnostic;
+mod dora;
 mod environments;
 mod for_verification;
+mod incidents;
 mod index;
 mod integrations;
 mod labels;
@@ -45,7 +47,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(deployments::router())
         .merge(matrix::router())
         .merge(for_verification::router())
-        .merge(ledger::router());
+        .merge(ledger::router())
+        .merge(incidents::router())
+        .merge(dora::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())

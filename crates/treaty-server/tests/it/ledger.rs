@@ -267,3 +267,289 @@ async fn bad_events_are_4xx_problems() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.body["error"].as_str().unwrap().contains("mars"));
 }
+
+#[tokio::test]
+async fn a_deployment_left_open_times_out_and_takes_no_more_events() {
+    let app = app_with_production().await;
+    event(&app, "1", "completed", json!({})).await;
+    let started = event(&app, "2", "started", json!({})).await;
+    let id = started.body["id"].as_i64().unwrap();
+    let finished = event(&app, "3", "completed", json!({})).await;
+    // Everything open before a minute from now is stale: only deployment 2 is open.
+    let cutoff = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let timed_out = app
+        .store()
+        .time_out_stale_deployments(cutoff)
+        .await
+        .unwrap();
+    assert_eq!(timed_out, [id]);
+    assert!(
+        app.store()
+            .time_out_stale_deployments(cutoff)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a deployment times out once"
+    );
+    let shown = app.get(&format!("/deployments/{id}")).await;
+    assert_eq!(shown.body["status"], "timed_out");
+    assert_eq!(shown.body["events"][1]["status"], "timed_out");
+    assert!(shown.body["finished_at"].is_string());
+    let late = app
+        .post(
+            "/deployment-events",
+            &json!({"product_name": "Foo", "version": "2", "environment_name": "production",
+            "status": "completed", "deployment_id": id}),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
+    assert!(
+        late.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("is timed_out"),
+        "{}",
+        late.text
+    );
+    assert_eq!(finished.body["status"], "completed");
+    assert_eq!(
+        current(&app).await,
+        ["3"],
+        "a timed-out deployment changes nothing deployed"
+    );
+}
+
+#[tokio::test]
+async fn the_background_sweep_times_out_stale_deployments_by_itself() {
+    let app = app_with_production().await;
+    let config = treaty_server::ServerConfig {
+        stale_deployment_after: Some(std::time::Duration::ZERO),
+        ..treaty_server::ServerConfig::default()
+    };
+    let tasks = treaty_server::background::spawn(app.store(), &config);
+    let started = event(&app, "1", "started", json!({})).await;
+    let id = started.body["id"].as_i64().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut status = String::new();
+    while std::time::Instant::now() < deadline {
+        status = app.get(&format!("/deployments/{id}")).await.body["status"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if status == "timed_out" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for task in tasks {
+        task.abort();
+    }
+    assert_eq!(status, "timed_out");
+}
+
+#[tokio::test]
+async fn incidents_are_opened_and_resolved_against_a_deployment() {
+    let app = app_with_production().await;
+    let done = event(&app, "1", "completed", json!({})).await;
+    let id = done.body["id"].as_i64().unwrap();
+    let opened = app
+        .post(
+            &format!("/deployments/{id}/incidents"),
+            &json!({"title": "checkout errors", "severity": "sev2",
+            "opened_at": "2026-01-01T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    assert_eq!(opened.body["resolved"], false);
+    let location = opened.location.clone().unwrap();
+    let path = location.strip_prefix(crate::support::BASE).unwrap();
+    assert_eq!(app.get(path).await.body["title"], "checkout errors");
+
+    let early = app
+        .patch(path, &json!({"resolved_at": "2026-01-01T09:00:00Z"}))
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.text);
+    let resolved = app
+        .patch(path, &json!({"resolved_at": "2026-01-01T12:30:00Z"}))
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    assert_eq!(resolved.body["resolved_at"], "2026-01-01T12:30:00+00:00");
+
+    let shown = app.get(&format!("/deployments/{id}")).await;
+    assert_eq!(shown.body["incidents"][0]["resolved"], true);
+
+    let missing = app
+        .post("/deployments/999/incidents", &json!({"title": "x"}))
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let untitled = app
+        .post(
+            &format!("/deployments/{id}/incidents"),
+            &json!({"severity": "sev1"}),
+        )
+        .await;
+    assert_eq!(
+        untitled.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        untitled.text
+    );
+    assert!(
+        untitled.text.contains("title is missing"),
+        "{}",
+        untitled.text
+    );
+    let vague = app.patch(path, &json!({})).await;
+    assert_eq!(vague.status, StatusCode::BAD_REQUEST, "{}", vague.text);
+}
+
+#[tokio::test]
+async fn what_was_deployed_at_a_moment_in_the_past() {
+    let app = app_with_production().await;
+    let before = chrono::Utc::now();
+    event(&app, "1", "completed", json!({})).await;
+    app.post(
+        "/deployment-events",
+        &json!({"product_name": "Bar", "version": "7", "environment_name": "production",
+        "status": "completed", "application_instance": "blue"}),
+    )
+    .await;
+    let between = chrono::Utc::now();
+    let second = event(&app, "2", "completed", json!({})).await;
+    let at = |t: chrono::DateTime<chrono::Utc>| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .replace('+', "%2B")
+    };
+    let versions = |reply: &crate::support::Reply| -> Vec<String> {
+        reply.body["deployed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {}",
+                    d["pacticipant"].as_str().unwrap(),
+                    d["version"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let then = app
+        .get(&format!(
+            "/deployments/deployed-at?environment=production&at={}",
+            at(between)
+        ))
+        .await;
+    assert_eq!(then.status, StatusCode::OK, "{}", then.text);
+    assert_eq!(versions(&then), ["Bar 7", "Foo 1"]);
+    assert_eq!(then.body["deployed"][0]["application_instance"], "blue");
+    assert!(
+        then.body["deployed"][1]["deployed_until"].is_string(),
+        "1 was replaced since"
+    );
+    let now = app
+        .get("/deployments/deployed-at?environment=production")
+        .await;
+    assert_eq!(versions(&now), ["Bar 7", "Foo 2"]);
+    assert_eq!(now.body["deployed"][1]["deployment_id"], second.body["id"]);
+    let earlier = app
+        .get(&format!(
+            "/deployments/deployed-at?environment=production&at={}",
+            at(before)
+        ))
+        .await;
+    assert!(versions(&earlier).is_empty());
+
+    let unknown = app.get("/deployments/deployed-at?environment=moon").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let bad_time = app
+        .get("/deployments/deployed-at?environment=production&at=tuesday")
+        .await;
+    assert_eq!(bad_time.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_time.text.contains("must be a timestamp"),
+        "{}",
+        bad_time.text
+    );
+    let no_environment = app.get("/deployments/deployed-at").await;
+    assert_eq!(no_environment.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn dora_metrics_count_what_the_ledger_recorded() {
+    let app = app_with_production().await;
+    // Staging is not production: left out unless asked for.
+    app.post(
+        "/environments",
+        &json!({"name": "staging", "production": false}),
+    )
+    .await;
+    app.post("/deployment-events", &json!({"product_name": "Foo", "version": "0", "environment_name": "staging", "status": "completed"})).await;
+
+    event(
+        &app,
+        "1",
+        "completed",
+        json!({"scm_committed_at": "2020-01-01T00:00:00Z"}),
+    )
+    .await;
+    event(&app, "2", "started", json!({})).await;
+    event(&app, "2", "failed", json!({})).await;
+    let fixed = event(&app, "3", "completed", json!({})).await;
+    let id = fixed.body["id"].as_i64().unwrap();
+    let incident = app
+        .post(
+            &format!("/deployments/{id}/incidents"),
+            &json!({"title": "slow"}),
+        )
+        .await;
+    let path = incident
+        .location
+        .clone()
+        .unwrap()
+        .replace(crate::support::BASE, "");
+    app.patch(&path, &json!({"resolved": true})).await;
+    event(&app, "4", "queued", json!({})).await;
+    event(&app, "4", "cancelled", json!({})).await;
+
+    let metrics = app.get("/dora-metrics?days=7").await;
+    assert_eq!(metrics.status, StatusCode::OK, "{}", metrics.text);
+    let overall = &metrics.body["overall"];
+    assert_eq!(overall["deployment_frequency"]["deployments"], 2);
+    // Changes: two completed and one failed; failures: the failed one and the one with an incident.
+    assert_eq!(overall["change_failure_rate"]["changes"], 3);
+    assert_eq!(overall["change_failure_rate"]["failures"], 2);
+    // Restored: the failure (by version 3) and the incident.
+    assert_eq!(overall["time_to_restore"]["restored"], 2);
+    // Version 1's commit was made in 2020: its lead time is years.
+    assert_eq!(overall["lead_time_for_changes"]["samples"], 2);
+    assert!(
+        overall["lead_time_for_changes"]["median_seconds"]
+            .as_f64()
+            .unwrap()
+            > 86_400.0 * 365.0
+    );
+    assert_eq!(metrics.body["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(metrics.body["groups"][0]["environment"], "production");
+
+    let staging = app
+        .get("/dora-metrics?environment=staging&pacticipant=Foo")
+        .await;
+    assert_eq!(
+        staging.body["overall"]["deployment_frequency"]["deployments"],
+        1
+    );
+    for bad in [
+        "/dora-metrics?days=0",
+        "/dora-metrics?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+        "/dora-metrics?to=soon",
+    ] {
+        let reply = app.get(bad).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            reply.text
+        );
+    }
+}

@@ -40,6 +40,11 @@ impl TestApp {
         }
     }
 
+    /// The store behind the app, for what no request does (background work).
+    pub fn store(&self) -> std::sync::Arc<dyn treaty_store::Store> {
+        self._database.store.clone()
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self
             .router

@@ -213,6 +213,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("started_at", OptionalTime),
             ("finished_at", OptionalTime),
             ("updated_at", Time),
+            ("scm_committed_at", OptionalTime),
         ],
     ),
     (
@@ -224,6 +225,21 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("idempotency_key", OptionalText),
             ("metadata", OptionalText),
             ("created_at", Time),
+        ],
+    ),
+    (
+        "incidents",
+        &[
+            ("id", Id),
+            ("deployment_id", Id),
+            ("title", Text),
+            ("severity", OptionalText),
+            ("url", OptionalText),
+            ("opened_by", OptionalText),
+            ("opened_at", Time),
+            ("resolved_at", OptionalTime),
+            ("created_at", Time),
+            ("updated_at", Time),
         ],
     ),
 ];
@@ -243,6 +259,7 @@ pub(crate) const TABLES_WITH_IDS: &[&str] = &[
     "released_versions",
     "deployments",
     "deployment_events",
+    "incidents",
 ];
 
 pub const FORMAT: &str = "treaty-export";

@@ -5,18 +5,23 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Row;
+use treaty_domain::dora::{Fact, IncidentFact};
+use treaty_domain::ledger::NewIncident;
 use treaty_domain::ledger::{self, Event, Status, Transition};
-use treaty_domain::model::{LedgerDeployment, LedgerEvent, Page, PageInfo, PageRequest};
+use treaty_domain::model::{
+    DeployedAt, Incident, LedgerDeployment, LedgerEvent, Page, PageInfo, PageRequest,
+};
 
 use super::deployments::record_deployment_in;
 use super::rows;
 use super::{Backend, Conn, DbRow, now, sql};
-use crate::{LedgerFilter, LedgerOutcome, LedgerStore, StoreError, StoreResult};
+use crate::{DoraFilter, LedgerFilter, LedgerOutcome, LedgerStore, StoreError, StoreResult};
 
 const DEPLOYMENT_SELECT: &str = "
 SELECT d.id, p.name AS pacticipant, v.number AS version, e.name AS environment, d.application_instance, d.status,
   d.deployed_by, d.scm_branch, d.scm_sha, d.scm_repository, d.build_url, d.build_number, d.source_system,
-  d.extra_metadata, d.evidence, d.rollback, dv.uuid AS deployed_version, d.created_at, d.started_at, d.finished_at
+  d.extra_metadata, d.evidence, d.rollback, dv.uuid AS deployed_version, d.created_at, d.started_at, d.finished_at,
+  d.scm_committed_at
 FROM deployments d
 JOIN pacticipants p ON p.id = d.pacticipant_id
 JOIN versions v ON v.id = d.version_id
@@ -54,7 +59,9 @@ fn deployment_from_row(row: &DbRow) -> StoreResult<LedgerDeployment> {
         created_at: row.try_get("created_at")?,
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
+        scm_committed_at: row.try_get("scm_committed_at")?,
         events: Vec::new(),
+        incidents: Vec::new(),
     })
 }
 
@@ -68,7 +75,7 @@ async fn load(conn: &mut Conn, id: i64) -> StoreResult<Option<LedgerDeployment>>
     };
     let events = sqlx::query(sql("SELECT status, metadata, created_at FROM deployment_events WHERE deployment_id = ? ORDER BY id"))
         .bind(id)
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await?;
     deployment.events = events
         .iter()
@@ -80,7 +87,37 @@ async fn load(conn: &mut Conn, id: i64) -> StoreResult<Option<LedgerDeployment>>
             })
         })
         .collect::<StoreResult<_>>()?;
+    let incidents = sqlx::query(sql(format!(
+        "{INCIDENT_SELECT} WHERE deployment_id = ? ORDER BY id"
+    )))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    deployment.incidents = incidents
+        .iter()
+        .map(incident_from_row)
+        .collect::<StoreResult<_>>()?;
     Ok(Some(deployment))
+}
+
+const INCIDENT_SELECT: &str = "SELECT id, deployment_id, title, severity, url, opened_by, opened_at, resolved_at FROM incidents";
+
+fn incident_from_row(row: &DbRow) -> StoreResult<Incident> {
+    Ok(Incident {
+        id: row.try_get("id")?,
+        deployment_id: row.try_get("deployment_id")?,
+        title: row.try_get("title")?,
+        severity: row.try_get("severity")?,
+        url: row.try_get("url")?,
+        opened_by: row.try_get("opened_by")?,
+        opened_at: row.try_get("opened_at")?,
+        resolved_at: row.try_get("resolved_at")?,
+    })
+}
+
+/// Times given by clients, stored at the precision Treaty's own have, so text timestamps sort.
+fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
 /// The event's own metadata, as stored with it.
@@ -210,7 +247,8 @@ impl LedgerStore for Backend {
                            evidence = coalesce(evidence, ?),
                            deployed_by = coalesce(?, deployed_by), scm_branch = coalesce(?, scm_branch), scm_sha = coalesce(?, scm_sha),
                            scm_repository = coalesce(?, scm_repository), build_url = coalesce(?, build_url),
-                           build_number = coalesce(?, build_number), source_system = coalesce(?, source_system)
+                           build_number = coalesce(?, build_number), source_system = coalesce(?, source_system),
+                           scm_committed_at = coalesce(?, scm_committed_at)
                          WHERE id = ?",
                     ))
                     .bind(status.as_str())
@@ -227,6 +265,7 @@ impl LedgerStore for Backend {
                     .bind(&event.build_url)
                     .bind(&event.build_number)
                     .bind(&event.source_system)
+                    .bind(event.scm_committed_at.map(stored_time))
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -237,8 +276,8 @@ impl LedgerStore for Backend {
                 let id: i64 = sqlx::query_scalar(sql(
                     "INSERT INTO deployments (pacticipant_id, version_id, environment_id, application_instance, status, deployed_by,
                        scm_branch, scm_sha, scm_repository, build_url, build_number, source_system, extra_metadata, evidence,
-                       created_at, started_at, finished_at, updated_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                       created_at, started_at, finished_at, updated_at, scm_committed_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 ))
                 .bind(pacticipant_id)
                 .bind(version_id)
@@ -258,6 +297,7 @@ impl LedgerStore for Backend {
                 .bind((status == Status::Started).then_some(at))
                 .bind(status.is_final().then_some(at))
                 .bind(at)
+                .bind(event.scm_committed_at.map(stored_time))
                 .fetch_one(&mut *tx)
                 .await?;
                 (id, true, true)
@@ -389,5 +429,255 @@ impl LedgerStore for Backend {
             }
         };
         Ok(Page { items, page })
+    }
+
+    async fn time_out_stale_deployments(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        let at = now();
+        let cutoff = stored_time(cutoff);
+        let mut tx = self.begin().await?;
+        let stale: Vec<(i64, String)> = sqlx::query_as(sql(
+            "SELECT id, status FROM deployments
+             WHERE (status = 'started' AND started_at < ?) OR (status = 'pending' AND created_at < ?)
+             ORDER BY id",
+        ))
+        .bind(cutoff)
+        .bind(cutoff)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, status) in &stale {
+            sqlx::query(sql(
+                "UPDATE deployments SET status = 'timed_out', finished_at = ?, updated_at = ? WHERE id = ?",
+            ))
+            .bind(at)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let reason = serde_json::json!({
+                "reason": format!("no final event came while it was {status}: it is taken to have died with its pipeline")
+            });
+            sqlx::query(sql("INSERT INTO deployment_events (deployment_id, status, metadata, created_at) VALUES (?, 'timed_out', ?, ?)"))
+                .bind(id)
+                .bind(reason.to_string())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(stale.into_iter().map(|(id, _)| id).collect())
+    }
+
+    async fn open_incident(
+        &self,
+        deployment_id: i64,
+        incident: &NewIncident,
+    ) -> StoreResult<Incident> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let known: Option<i64> = sqlx::query_scalar(sql("SELECT id FROM deployments WHERE id = ?"))
+            .bind(deployment_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "No deployment {deployment_id} found"
+            )));
+        }
+        let id: i64 = sqlx::query_scalar(sql(
+            "INSERT INTO incidents (deployment_id, title, severity, url, opened_by, opened_at, resolved_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        ))
+        .bind(deployment_id)
+        .bind(&incident.title)
+        .bind(&incident.severity)
+        .bind(&incident.url)
+        .bind(&incident.opened_by)
+        .bind(incident.opened_at.map_or(at, stored_time))
+        .bind(incident.resolved_at.map(stored_time))
+        .bind(at)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let row = sqlx::query(sql(format!("{INCIDENT_SELECT} WHERE id = ?")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let incident = incident_from_row(&row)?;
+        tx.commit().await?;
+        Ok(incident)
+    }
+
+    async fn resolve_incident(
+        &self,
+        deployment_id: i64,
+        incident_id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Incident> {
+        let at = stored_time(at);
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(sql(format!(
+            "{INCIDENT_SELECT} WHERE id = ? AND deployment_id = ?"
+        )))
+        .bind(incident_id)
+        .bind(deployment_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "No incident {incident_id} found on deployment {deployment_id}"
+            ))
+        })?;
+        let mut incident = incident_from_row(&row)?;
+        if at < incident.opened_at {
+            return Err(StoreError::Conflict(format!(
+                "Incident {incident_id} opened at {}: it cannot be resolved before that",
+                treaty_domain::time::format(incident.opened_at)
+            )));
+        }
+        sqlx::query(sql(
+            "UPDATE incidents SET resolved_at = ?, updated_at = ? WHERE id = ?",
+        ))
+        .bind(at)
+        .bind(now())
+        .bind(incident_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        incident.resolved_at = Some(at);
+        Ok(incident)
+    }
+
+    async fn deployed_at(
+        &self,
+        environment: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<DeployedAt>> {
+        let at = stored_time(at);
+        let mut conn = self.reader().acquire().await?;
+        let known: Option<i64> =
+            sqlx::query_scalar(sql("SELECT id FROM environments WHERE name = ?"))
+                .bind(environment)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some(environment_id) = known else {
+            return Err(StoreError::NotFound(format!(
+                "No environment named '{environment}' found"
+            )));
+        };
+        let rows = sqlx::query(sql(
+            "SELECT p.name AS pacticipant, v.number AS version, dv.application_instance, dv.created_at AS since,
+               dv.undeployed_at AS until, (SELECT max(d.id) FROM deployments d WHERE d.deployed_version_id = dv.id) AS deployment_id
+             FROM deployed_versions dv
+             JOIN pacticipants p ON p.id = dv.pacticipant_id
+             JOIN versions v ON v.id = dv.version_id
+             WHERE dv.environment_id = ? AND dv.created_at <= ? AND (dv.undeployed_at IS NULL OR dv.undeployed_at > ?)
+             ORDER BY p.name, coalesce(dv.application_instance, ''), dv.id",
+        ))
+        .bind(environment_id)
+        .bind(at)
+        .bind(at)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeployedAt {
+                    pacticipant: row.try_get("pacticipant")?,
+                    version: row.try_get("version")?,
+                    application_instance: row.try_get("application_instance")?,
+                    since: row.try_get("since")?,
+                    until: row.try_get("until")?,
+                    deployment_id: row.try_get("deployment_id")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn dora_facts(&self, filter: DoraFilter) -> StoreResult<Vec<Fact>> {
+        let from = stored_time(filter.from);
+        let in_production = filter.environment.is_none();
+        let mut conditions = vec!["d.status IN ('completed', 'failed')".to_owned()];
+        let mut texts: Vec<String> = Vec::new();
+        if let Some(p) = filter.pacticipant {
+            conditions.push("p.name = ?".into());
+            texts.push(p);
+        }
+        match filter.environment {
+            Some(e) => {
+                conditions.push("e.name = ?".into());
+                texts.push(e);
+            }
+            None => conditions.push("e.production = ?".into()),
+        }
+        // Times last: they are bound after the texts.
+        conditions.push(
+            "(d.finished_at >= ? OR d.id IN (SELECT deployment_id FROM incidents WHERE opened_at >= ?))".into(),
+        );
+        let where_clause = conditions.join(" AND ");
+        let from_deployments = "FROM deployments d
+             JOIN pacticipants p ON p.id = d.pacticipant_id
+             JOIN versions v ON v.id = d.version_id
+             JOIN environments e ON e.id = d.environment_id";
+        let deployments_sql = format!(
+            "SELECT d.id, p.name AS pacticipant, e.name AS environment, d.status, d.finished_at, d.rollback,
+               d.scm_committed_at, v.created_at AS version_created_at
+             {from_deployments} WHERE {where_clause} ORDER BY d.id"
+        );
+        let incidents_sql = format!(
+            "SELECT i.deployment_id, i.opened_at, i.resolved_at FROM incidents i
+             WHERE i.deployment_id IN (SELECT d.id {from_deployments} WHERE {where_clause}) ORDER BY i.id"
+        );
+        let mut conn = self.reader().acquire().await?;
+        let mut deployments = sqlx::query(sql(deployments_sql));
+        let mut incidents = sqlx::query(sql(incidents_sql));
+        for text in &texts {
+            deployments = deployments.bind(text);
+            incidents = incidents.bind(text);
+        }
+        if in_production {
+            deployments = deployments.bind(true);
+            incidents = incidents.bind(true);
+        }
+        let rows = deployments
+            .bind(from)
+            .bind(from)
+            .fetch_all(&mut *conn)
+            .await?;
+        let incident_rows = incidents
+            .bind(from)
+            .bind(from)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut by_deployment: std::collections::HashMap<i64, Vec<IncidentFact>> =
+            std::collections::HashMap::new();
+        for row in &incident_rows {
+            by_deployment
+                .entry(row.try_get("deployment_id")?)
+                .or_default()
+                .push(IncidentFact {
+                    opened_at: row.try_get("opened_at")?,
+                    resolved_at: row.try_get("resolved_at")?,
+                });
+        }
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                let status: String = row.try_get("status")?;
+                let committed: Option<DateTime<Utc>> = row.try_get("scm_committed_at")?;
+                Ok(Fact {
+                    pacticipant: row.try_get("pacticipant")?,
+                    environment: row.try_get("environment")?,
+                    status: Status::parse(&status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown stored status {status}"))
+                    })?,
+                    finished_at: row.try_get("finished_at")?,
+                    change_at: match committed {
+                        Some(at) => at,
+                        None => row.try_get("version_created_at")?,
+                    },
+                    rollback: row.try_get("rollback")?,
+                    incidents: by_deployment.remove(&id).unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 }

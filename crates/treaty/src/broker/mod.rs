@@ -11,6 +11,7 @@ mod can_i_deploy;
 mod deployments;
 mod environments;
 mod git;
+mod ledger;
 mod options;
 mod output;
 mod pact_files;
@@ -67,6 +68,11 @@ pub enum BrokerCommand {
     GetPacts(Box<verification::GetPactsArgs>),
     /// Show which pacts a provider build would verify, why, and whether a failure would fail the build
     VerifyPlan(Box<verification::VerifyPlanArgs>),
+    /// The deployment ledger: record deployments as a pipeline runs them, and list them
+    #[command(subcommand)]
+    Deployment(ledger::DeploymentCommand),
+    /// DORA metrics from the deployment ledger: deployment frequency, lead time, change failure rate, time to restore
+    Metrics(Box<ledger::MetricsArgs>),
 }
 
 impl BrokerCommand {
@@ -93,6 +99,8 @@ impl BrokerCommand {
             BrokerCommand::CanIDeploy(args) => &args.broker,
             BrokerCommand::GetPacts(args) => &args.broker,
             BrokerCommand::VerifyPlan(args) => &args.broker,
+            BrokerCommand::Deployment(command) => command.broker(),
+            BrokerCommand::Metrics(args) => &args.broker,
         }
     }
 }
@@ -123,6 +131,8 @@ pub async fn run(cmd: BrokerCommand) -> i32 {
         BrokerCommand::RecordSupportEnded(args) => deployments::record_support_ended(*args).await,
         BrokerCommand::GetPacts(args) => verification::get_pacts(*args).await,
         BrokerCommand::VerifyPlan(args) => verification::verify_plan(*args).await,
+        BrokerCommand::Deployment(command) => ledger::run(command).await,
+        BrokerCommand::Metrics(args) => ledger::metrics(*args).await,
         // can-i-deploy has its own exit code: 1 for "no" is an answer, not a failure.
         BrokerCommand::CanIDeploy(args) => {
             return match can_i_deploy::run(*args).await {
