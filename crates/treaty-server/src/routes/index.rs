@@ -177,6 +177,30 @@ const RELATIONS: &[(&str, &str, &str, bool)] = &[
     ),
     ("pb:environments", "/environments", "Environments", false),
     (
+        "treaty:deployment-events",
+        "/deployment-events",
+        "Record a deployment's progress: pending, started, completed, failed or aborted",
+        false,
+    ),
+    (
+        "treaty:deployments",
+        "/deployments",
+        "Every deployment, with its events and incidents, newest first",
+        false,
+    ),
+    (
+        "treaty:deployed-at",
+        "/deployments/deployed-at?environment={environment}&at={at}",
+        "What was deployed in an environment at a moment",
+        true,
+    ),
+    (
+        "treaty:dora-metrics",
+        "/dora-metrics",
+        "Deployment frequency, lead time for changes, change failure rate and time to restore",
+        false,
+    ),
+    (
         "pb:environment",
         "/environments/{uuid}",
         "Environment",

@@ -318,10 +318,11 @@ pub async fn run(command: DeploymentCommand) -> anyhow::Result<()> {
                 response.body["id"],
                 text_at(&response.body, &["status"])
             );
-            if let Some(reason) = response.body["evidence"]["reason"].as_str() {
-                if status == "started" && response.body["evidence"]["deployable"] != true {
-                    eprintln!("Note: can-i-deploy did not say yes when it started: {reason}");
-                }
+            if let Some(reason) = response.body["evidence"]["reason"].as_str()
+                && status == "started"
+                && response.body["evidence"]["deployable"] != true
+            {
+                eprintln!("Note: can-i-deploy did not say yes when it started: {reason}");
             }
         }
     }

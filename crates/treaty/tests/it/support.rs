@@ -28,12 +28,16 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();
         let (shutdown, stopped) = oneshot::channel::<()>();
+        let background = treaty_server::background::spawn(store.clone(), &config);
         let app = treaty_server::router(store, config);
         tokio::spawn(async move {
             let _ = treaty_server::serve(listener, app, async {
                 let _ = stopped.await;
             })
             .await;
+            for task in background {
+                task.abort();
+            }
         });
         Self {
             url: format!("http://127.0.0.1:{port}"),
@@ -81,15 +85,28 @@ pub async fn treaty(args: &[&str]) -> Output {
     run(PathBuf::from(env!("CARGO_BIN_EXE_treaty")), args).await
 }
 
+/// Runs the `treaty` binary with extra environment variables (a CI system's, say).
+pub async fn treaty_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    run_with_env(PathBuf::from(env!("CARGO_BIN_EXE_treaty")), args, env).await
+}
+
 async fn run(program: PathBuf, args: &[&str]) -> Output {
+    run_with_env(program, args, &[]).await
+}
+
+async fn run_with_env(program: PathBuf, args: &[&str], env: &[(&str, &str)]) -> Output {
     tokio::process::Command::new(&program)
         .args(args)
+        // The CI system running these tests must not leak into the commands.
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITLAB_CI")
         .env("PACT_DO_NOT_TRACK", "true")
         .env("NO_COLOR", "1")
         .env_remove("PACT_BROKER_BASE_URL")
         .env_remove("PACT_BROKER_TOKEN")
         .env_remove("PACT_BROKER_USERNAME")
         .env_remove("PACT_BROKER_PASSWORD")
+        .envs(env.iter().copied())
         .output()
         .await
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
