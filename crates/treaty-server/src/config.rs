@@ -11,6 +11,9 @@ pub struct ServerConfig {
     /// Deployments pending or started for longer than this are marked timed
     /// out by [`crate::background::spawn`]; `None` never times them out.
     pub stale_deployment_after: Option<std::time::Duration>,
+    /// Answer 404 to deployment events for versions Treaty does not know,
+    /// instead of creating them as Versioner does.
+    pub refuse_unknown_versions: bool,
 }
 
 impl Default for ServerConfig {
@@ -20,6 +23,7 @@ impl Default for ServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             test_provider_states: false,
             stale_deployment_after: Some(std::time::Duration::from_secs(2 * 60 * 60)),
+            refuse_unknown_versions: false,
         }
     }
 }

@@ -38,6 +38,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_STALE_DEPLOYMENT_AFTER", default_value = "2h", value_parser = humantime::parse_duration)]
     stale_deployment_after: std::time::Duration,
 
+    /// Refuse deployment events for versions Treaty does not know (404),
+    /// instead of creating them.
+    #[arg(long, env = "TREATY_REFUSE_UNKNOWN_VERSIONS")]
+    refuse_unknown_versions: bool,
+
     /// Log format.
     #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -166,6 +171,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
         test_provider_states: args.test_provider_states,
         stale_deployment_after: (!args.stale_deployment_after.is_zero())
             .then_some(args.stale_deployment_after),
+        refuse_unknown_versions: args.refuse_unknown_versions,
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),

@@ -161,6 +161,18 @@ async fn record_event(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
     }
+    if state.config.refuse_unknown_versions
+        && state
+            .store
+            .version(&event.pacticipant, &event.version)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::NotFound(format!(
+            "No version {} of {} found: this Treaty records deployments of known versions only (publish or create the version first)",
+            event.version, event.pacticipant
+        )));
+    }
     let urls = Urls::new(base.0);
     let evidence = match event.status {
         Some(Status::Pending | Status::Started | Status::Completed) => {

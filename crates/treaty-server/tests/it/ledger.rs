@@ -553,3 +553,40 @@ async fn dora_metrics_count_what_the_ledger_recorded() {
         );
     }
 }
+
+#[tokio::test]
+async fn unknown_versions_are_created_unless_configured_to_refuse() {
+    let app = app_with_production().await;
+    assert_eq!(
+        event(&app, "1", "started", json!({})).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.get("/pacticipants/Foo/versions/1").await.status,
+        StatusCode::OK
+    );
+
+    let strict = TestApp::with_config(treaty_server::ServerConfig {
+        refuse_unknown_versions: true,
+        ..treaty_server::ServerConfig::default()
+    })
+    .await;
+    strict
+        .post(
+            "/environments",
+            &json!({"name": "production", "production": true}),
+        )
+        .await;
+    let refused = event(&strict, "1", "started", json!({})).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text);
+    assert!(
+        refused.text.contains("known versions only"),
+        "{}",
+        refused.text
+    );
+    strict.put("/pacticipants/Foo/versions/1", &json!({})).await;
+    assert_eq!(
+        event(&strict, "1", "started", json!({})).await.status,
+        StatusCode::CREATED
+    );
+}
