@@ -1,0 +1,1098 @@
+//! Deployment gates: the rules an environment sets for what may be deployed
+//! into it, and the one verdict they give together.
+//!
+//! An environment's policy is a list of rules, each in a mode: `enforce`
+//! (a failing rule blocks), `report-only` (reported, never blocks) or `off`.
+//! The rules: contract compatibility (can-i-deploy), promotion order (the
+//! version completed a deployment to another environment first), soak time
+//! (it stayed deployed there long enough, without a failure or an open
+//! incident), and freeze windows (one-off or weekly, in a time zone).
+
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde_json::{Map, Value, json};
+
+use crate::time;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    ReportOnly,
+    Off,
+}
+
+impl Mode {
+    fn parse(raw: &str) -> Option<Self> {
+        Some(match raw.to_ascii_lowercase().replace('_', "-").as_str() {
+            "enforce" | "enforced" => Self::Enforce,
+            "report-only" | "report" => Self::ReportOnly,
+            "off" | "disabled" => Self::Off,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enforce => "enforce",
+            Self::ReportOnly => "report-only",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// A time window in which deployments are refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FreezeWindow {
+    Once {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        reason: Option<String>,
+    },
+    /// Every listed weekday from `from` to `to`, local time; a `to` at or
+    /// before `from` ends the next day.
+    Weekly {
+        days: Vec<Weekday>,
+        from: NaiveTime,
+        to: NaiveTime,
+        time_zone: Tz,
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    ContractCompatibility,
+    Promotion {
+        from: String,
+    },
+    Soak {
+        environment: String,
+        minimum: Duration,
+    },
+    Freeze {
+        windows: Vec<FreezeWindow>,
+        allow_emergency: bool,
+    },
+}
+
+impl Rule {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ContractCompatibility => "contract-compatibility",
+            Self::Promotion { .. } => "promotion",
+            Self::Soak { .. } => "soak",
+            Self::Freeze { .. } => "freeze",
+        }
+    }
+
+    /// The environments the rule names, which must exist.
+    pub fn environments(&self) -> Vec<&str> {
+        match self {
+            Self::Promotion { from } => vec![from],
+            Self::Soak { environment, .. } => vec![environment],
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub rule: Rule,
+    pub mode: Mode,
+}
+
+// ---------------------------------------------------------------- parsing
+
+fn text<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn parse_time_of_day(raw: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(raw, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S"))
+        .ok()
+}
+
+fn parse_weekday(raw: &str) -> Option<Weekday> {
+    raw.parse::<Weekday>().ok()
+}
+
+fn parse_window(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<FreezeWindow> {
+    let Some(object) = value.as_object() else {
+        errors.push(format!("{at} must be an object"));
+        return None;
+    };
+    let reason = text(object, "reason").map(str::to_owned);
+    if object.contains_key("start") || object.contains_key("end") {
+        let instant = |key: &str, errors: &mut Vec<String>| match text(object, key) {
+            None => {
+                errors.push(format!("{at}.{key} is missing"));
+                None
+            }
+            Some(raw) => match DateTime::parse_from_rfc3339(raw) {
+                Ok(t) => Some(t.with_timezone(&Utc)),
+                Err(_) => {
+                    errors.push(format!(
+                        "{at}.{key} must be a timestamp like 2026-12-24T00:00:00+01:00 (got '{raw}')"
+                    ));
+                    None
+                }
+            },
+        };
+        let (start, end) = (instant("start", errors)?, instant("end", errors)?);
+        if end <= start {
+            errors.push(format!("{at}.end must be after its start"));
+            return None;
+        }
+        return Some(FreezeWindow::Once { start, end, reason });
+    }
+    let time_of_day = |key: &str, errors: &mut Vec<String>| match text(object, key) {
+        None => {
+            errors.push(format!("{at}.{key} is missing: a time of day like 16:00 (or give start and end for a one-off window)"));
+            None
+        }
+        Some(raw) => parse_time_of_day(raw).or_else(|| {
+            errors.push(format!(
+                "{at}.{key} must be a time of day like 16:00 (got '{raw}')"
+            ));
+            None
+        }),
+    };
+    let from = time_of_day("from", errors);
+    let to = time_of_day("to", errors);
+    let time_zone = match text(object, "time_zone") {
+        None => Some(Tz::UTC),
+        Some(raw) => raw.parse::<Tz>().ok().or_else(|| {
+            errors.push(format!(
+                "{at}.time_zone '{raw}' is not a time zone name like Europe/Berlin"
+            ));
+            None
+        }),
+    };
+    let days = match object.get("days") {
+        None | Some(Value::Null) => Some(vec![
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ]),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let parsed: Vec<Option<Weekday>> = items
+                .iter()
+                .map(|d| d.as_str().and_then(parse_weekday))
+                .collect();
+            if parsed.iter().any(Option::is_none) {
+                errors.push(format!(
+                    "{at}.days must list weekdays like [\"sat\", \"sun\"]"
+                ));
+                None
+            } else {
+                Some(parsed.into_iter().flatten().collect())
+            }
+        }
+        Some(_) => {
+            errors.push(format!(
+                "{at}.days must list weekdays like [\"sat\", \"sun\"]"
+            ));
+            None
+        }
+    };
+    Some(FreezeWindow::Weekly {
+        days: days?,
+        from: from?,
+        to: to?,
+        time_zone: time_zone?,
+        reason,
+    })
+}
+
+fn parse_policy(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<Policy> {
+    let Some(object) = value.as_object() else {
+        errors.push(format!("{at} must be an object"));
+        return None;
+    };
+    let mode = match text(object, "mode") {
+        None => Some(Mode::Enforce),
+        Some(raw) => Mode::parse(raw).or_else(|| {
+            errors.push(format!(
+                "{at}.mode '{raw}' is not one of enforce, report-only, off"
+            ));
+            None
+        }),
+    };
+    let rule = match text(object, "rule") {
+        Some("contract-compatibility" | "contracts" | "can-i-deploy") => {
+            Some(Rule::ContractCompatibility)
+        }
+        Some("promotion") => match text(object, "from") {
+            Some(from) => Some(Rule::Promotion {
+                from: from.to_owned(),
+            }),
+            None => {
+                errors.push(format!(
+                    "{at}.from is missing: the environment a version must be deployed to first"
+                ));
+                None
+            }
+        },
+        Some("soak") => {
+            let environment = text(object, "environment");
+            if environment.is_none() {
+                errors.push(format!(
+                    "{at}.environment is missing: where the version must have soaked"
+                ));
+            }
+            let minimum = match text(object, "minimum") {
+                None => {
+                    errors.push(format!(
+                        "{at}.minimum is missing: how long, like 30m, 4h or 2days"
+                    ));
+                    None
+                }
+                Some(raw) => humantime::parse_duration(raw)
+                    .ok()
+                    .and_then(|d| Duration::from_std(d).ok())
+                    .filter(|d| *d > Duration::zero())
+                    .or_else(|| {
+                        errors.push(format!(
+                            "{at}.minimum must be a duration like 30m, 4h or 2days (got '{raw}')"
+                        ));
+                        None
+                    }),
+            };
+            Some(Rule::Soak {
+                environment: environment?.to_owned(),
+                minimum: minimum?,
+            })
+        }
+        Some("freeze") => {
+            let windows = match object.get("windows") {
+                Some(Value::Array(items)) if !items.is_empty() => {
+                    let parsed: Vec<Option<FreezeWindow>> = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, w)| parse_window(w, &format!("{at}.windows[{i}]"), errors))
+                        .collect();
+                    parsed.into_iter().collect::<Option<Vec<_>>>()
+                }
+                _ => {
+                    errors.push(format!("{at}.windows must list at least one window"));
+                    None
+                }
+            };
+            let allow_emergency = match object.get("allow_emergency") {
+                None | Some(Value::Null) => Some(false),
+                Some(Value::Bool(b)) => Some(*b),
+                Some(_) => {
+                    errors.push(format!("{at}.allow_emergency must be true or false"));
+                    None
+                }
+            };
+            Some(Rule::Freeze {
+                windows: windows?,
+                allow_emergency: allow_emergency?,
+            })
+        }
+        Some(other) => {
+            errors.push(format!(
+                "{at}.rule '{other}' is not one of contract-compatibility, promotion, soak, freeze"
+            ));
+            None
+        }
+        None => {
+            errors.push(format!(
+                "{at}.rule is missing: one of contract-compatibility, promotion, soak, freeze"
+            ));
+            None
+        }
+    };
+    Some(Policy {
+        rule: rule?,
+        mode: mode?,
+    })
+}
+
+/// Reads `{"rules": [...]}`, naming every problem.
+pub fn parse_policies(body: &Value) -> Result<Vec<Policy>, Vec<String>> {
+    let Some(rules) = body.get("rules").and_then(Value::as_array) else {
+        return Err(vec![
+            "rules is missing: send {\"rules\": [{\"rule\": \"soak\", \"environment\": \"staging\", \"minimum\": \"1h\"}, ...]}".to_owned(),
+        ]);
+    };
+    let mut errors = Vec::new();
+    let policies: Vec<Option<Policy>> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| parse_policy(rule, &format!("rules[{i}]"), &mut errors))
+        .collect();
+    if errors.is_empty() {
+        Ok(policies.into_iter().flatten().collect())
+    } else {
+        Err(errors)
+    }
+}
+
+fn window_json(window: &FreezeWindow) -> Value {
+    let mut object = match window {
+        FreezeWindow::Once { start, end, .. } => {
+            json!({ "start": time::format(*start), "end": time::format(*end) })
+        }
+        FreezeWindow::Weekly {
+            days,
+            from,
+            to,
+            time_zone,
+            ..
+        } => json!({
+            "days": days.iter().map(|d| d.to_string().to_ascii_lowercase()).collect::<Vec<_>>(),
+            "from": from.format("%H:%M").to_string(),
+            "to": to.format("%H:%M").to_string(),
+            "time_zone": time_zone.name(),
+        }),
+    };
+    let (FreezeWindow::Once { reason, .. } | FreezeWindow::Weekly { reason, .. }) = window;
+    if let Some(reason) = reason {
+        object["reason"] = json!(reason);
+    }
+    object
+}
+
+fn format_duration(d: Duration) -> String {
+    let seconds = d.num_seconds().max(0) as u64;
+    humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
+}
+
+/// The policies as they are stored and shown: `parse_policies` reads it back.
+pub fn policies_json(policies: &[Policy]) -> Value {
+    json!({
+        "rules": policies.iter().map(|p| {
+            let mut rule = match &p.rule {
+                Rule::ContractCompatibility => json!({}),
+                Rule::Promotion { from } => json!({ "from": from }),
+                Rule::Soak { environment, minimum } => json!({ "environment": environment, "minimum": format_duration(*minimum) }),
+                Rule::Freeze { windows, allow_emergency } => json!({
+                    "windows": windows.iter().map(window_json).collect::<Vec<_>>(),
+                    "allow_emergency": allow_emergency,
+                }),
+            };
+            rule["rule"] = json!(p.rule.name());
+            rule["mode"] = json!(p.mode.as_str());
+            rule
+        }).collect::<Vec<_>>()
+    })
+}
+
+// ---------------------------------------------------------------- evaluation
+
+/// A period the version was deployed in an environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stay {
+    pub environment: String,
+    pub since: DateTime<Utc>,
+    /// `None` while it is still deployed there.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A failed deployment of the version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub environment: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An incident against a deployment of the version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenIncident {
+    pub environment: String,
+    pub title: String,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// What can-i-deploy said about the target environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractAnswer {
+    /// `None`: unknown (something is not verified).
+    pub deployable: Option<bool>,
+    pub reason: String,
+}
+
+/// Everything the rules look at, gathered before evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub version: String,
+    pub now: DateTime<Utc>,
+    pub emergency: bool,
+    pub contracts: Option<ContractAnswer>,
+    pub stays: Vec<Stay>,
+    pub failures: Vec<Failure>,
+    pub open_incidents: Vec<OpenIncident>,
+}
+
+/// Why a deployment is blocked; each has its own HTTP status and exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cause {
+    Freeze,
+    Promotion,
+    Soak,
+    Contracts,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Freeze => "freeze",
+            Self::Promotion => "promotion",
+            Self::Soak => "soak",
+            Self::Contracts => "contract-compatibility",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub rule: &'static str,
+    pub mode: Mode,
+    pub passed: bool,
+    pub reason: String,
+    /// When a failing rule may pass by itself (a freeze ends, a soak completes).
+    pub retry_after: Option<DateTime<Utc>>,
+    cause: Cause,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub checks: Vec<Check>,
+    /// A freeze was waived because the deployment is a marked emergency.
+    pub emergency_exemption: bool,
+}
+
+impl Verdict {
+    fn blocking(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed && c.mode == Mode::Enforce)
+    }
+
+    /// The first cause among the enforced rules that fail (freeze first).
+    pub fn cause(&self) -> Option<Cause> {
+        self.blocking().map(|c| c.cause).min()
+    }
+
+    /// When every blocking rule may have passed, if each of them will by itself.
+    pub fn retry_after(&self) -> Option<DateTime<Utc>> {
+        let mut latest = None;
+        for check in self.blocking() {
+            let at = check.retry_after?;
+            latest = Some(latest.map_or(at, |l: DateTime<Utc>| l.max(at)));
+        }
+        latest
+    }
+
+    /// One sentence for people.
+    pub fn summary(&self) -> String {
+        if self.allowed {
+            let reported = self
+                .checks
+                .iter()
+                .filter(|c| !c.passed && c.mode == Mode::ReportOnly)
+                .count();
+            match reported {
+                0 => "Allowed: every rule of the environment passes.".to_owned(),
+                n => format!("Allowed, with {n} report-only rule(s) failing."),
+            }
+        } else {
+            let reasons: Vec<&str> = self.blocking().map(|c| c.reason.as_str()).collect();
+            format!("Blocked: {}", reasons.join("; "))
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut body = json!({
+            "allowed": self.allowed,
+            "summary": self.summary(),
+            "checks": self.checks.iter().map(|c| {
+                let mut check = json!({ "rule": c.rule, "mode": c.mode.as_str(), "passed": c.passed, "reason": c.reason });
+                if let Some(at) = c.retry_after {
+                    check["retry_after"] = json!(time::format(at));
+                }
+                check
+            }).collect::<Vec<_>>(),
+        });
+        if let Some(cause) = self.cause() {
+            body["blocked_by"] = json!(cause.as_str());
+        }
+        if let Some(at) = self.retry_after() {
+            body["retry_after"] = json!(time::format(at));
+        }
+        if self.emergency_exemption {
+            body["emergency_exemption"] = json!(true);
+        }
+        body
+    }
+}
+
+/// The window containing `now`, with when it ends.
+fn window_end(window: &FreezeWindow, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match window {
+        FreezeWindow::Once { start, end, .. } => (*start <= now && now < *end).then_some(*end),
+        FreezeWindow::Weekly {
+            days,
+            from,
+            to,
+            time_zone,
+            ..
+        } => {
+            let local_today = now.with_timezone(time_zone).date_naive();
+            // An occurrence that began yesterday may still run (across midnight).
+            for start_day in [local_today.pred_opt()?, local_today] {
+                if !days.contains(&start_day.weekday()) {
+                    continue;
+                }
+                let end_day = if to <= from {
+                    start_day.succ_opt()?
+                } else {
+                    start_day
+                };
+                let local = |day: chrono::NaiveDate, at: NaiveTime| {
+                    let naive = day.and_time(at);
+                    time_zone
+                        .from_local_datetime(&naive)
+                        .earliest()
+                        // In a daylight-saving gap, the hour after it.
+                        .or_else(|| {
+                            time_zone
+                                .from_local_datetime(&(naive + Duration::hours(1)))
+                                .earliest()
+                        })
+                        .map(|t| t.with_timezone(&Utc))
+                };
+                let (start, end) = (local(start_day, *from)?, local(end_day, *to)?);
+                if start <= now && now < end {
+                    return Some(end);
+                }
+            }
+            None
+        }
+    }
+}
+
+fn window_reason(window: &FreezeWindow) -> String {
+    let (FreezeWindow::Once { reason, .. } | FreezeWindow::Weekly { reason, .. }) = window;
+    match (reason, window) {
+        (Some(reason), _) => reason.clone(),
+        (None, FreezeWindow::Once { .. }) => "a freeze window".to_owned(),
+        (None, FreezeWindow::Weekly { .. }) => "a weekly freeze window".to_owned(),
+    }
+}
+
+fn check_freeze(
+    windows: &[FreezeWindow],
+    allow_emergency: bool,
+    facts: &Facts,
+) -> (bool, String, Option<DateTime<Utc>>, bool) {
+    let Some(first) = windows.iter().find(|w| window_end(w, facts.now).is_some()) else {
+        return (true, "no freeze window is open".to_owned(), None, false);
+    };
+    // Windows that follow or overlap one another: the freeze lasts until none is open.
+    let mut until = facts.now;
+    for _ in 0..64 {
+        match windows.iter().filter_map(|w| window_end(w, until)).max() {
+            Some(end) => until = end,
+            None => break,
+        }
+    }
+    let during = window_reason(first);
+    if facts.emergency && allow_emergency {
+        return (
+            true,
+            format!(
+                "deployments are frozen ({during}) until {}, but this is a marked emergency deployment, which the rule exempts",
+                time::format(until)
+            ),
+            None,
+            true,
+        );
+    }
+    (
+        false,
+        format!(
+            "deployments are frozen ({during}) until {}{}",
+            time::format(until),
+            if allow_emergency {
+                "; an emergency deployment may go ahead"
+            } else {
+                ""
+            }
+        ),
+        Some(until),
+        false,
+    )
+}
+
+fn check_promotion(from: &str, facts: &Facts) -> (bool, String) {
+    if facts.stays.iter().any(|s| s.environment == from) {
+        return (
+            true,
+            format!("{} was deployed to {from} first", facts.version),
+        );
+    }
+    let failed = facts.failures.iter().any(|f| f.environment == from);
+    (
+        false,
+        format!(
+            "{} has not completed a deployment to {from}{}: deploy it there first",
+            facts.version,
+            if failed {
+                " (its deployment there failed)"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+fn check_soak(
+    environment: &str,
+    minimum: Duration,
+    facts: &Facts,
+) -> (bool, String, Option<DateTime<Utc>>) {
+    let need = format_duration(minimum);
+    if let Some(incident) = facts
+        .open_incidents
+        .iter()
+        .find(|i| i.environment == environment)
+    {
+        return (
+            false,
+            format!(
+                "an incident is open against {} in {environment} (\"{}\", opened {}): resolve it first",
+                facts.version,
+                incident.title,
+                time::format(incident.opened_at)
+            ),
+            None,
+        );
+    }
+    let stays: Vec<&Stay> = facts
+        .stays
+        .iter()
+        .filter(|s| s.environment == environment)
+        .collect();
+    if stays.is_empty() {
+        return (
+            false,
+            format!(
+                "{} has not been deployed to {environment}, where it must soak for {need}",
+                facts.version
+            ),
+            None,
+        );
+    }
+    let failed_during = |stay: &Stay| {
+        facts.failures.iter().any(|f| {
+            f.environment == environment
+                && f.at >= stay.since
+                && stay.until.is_none_or(|u| f.at < u)
+        })
+    };
+    for stay in &stays {
+        let end = stay.until.unwrap_or(facts.now);
+        if end - stay.since >= minimum && !failed_during(stay) {
+            return (
+                true,
+                format!(
+                    "{} soaked in {environment} for {} (at least {need})",
+                    facts.version,
+                    format_duration(end - stay.since)
+                ),
+                None,
+            );
+        }
+    }
+    match stays.iter().find(|s| s.until.is_none()) {
+        Some(current) if !failed_during(current) => {
+            let ready = current.since + minimum;
+            (
+                false,
+                format!(
+                    "{} has soaked in {environment} for {} of the {need} required; it may pass at {}",
+                    facts.version,
+                    format_duration(facts.now - current.since),
+                    time::format(ready)
+                ),
+                Some(ready),
+            )
+        }
+        Some(_) => (
+            false,
+            format!(
+                "a deployment of {} to {environment} failed while it soaked there",
+                facts.version
+            ),
+            None,
+        ),
+        None => (
+            false,
+            format!(
+                "{} did not stay deployed in {environment} for {need}: deploy it there again and let it soak",
+                facts.version
+            ),
+            None,
+        ),
+    }
+}
+
+/// Evaluates every rule that is not off, and gives the verdict.
+pub fn evaluate(policies: &[Policy], facts: &Facts) -> Verdict {
+    let mut checks = Vec::new();
+    let mut emergency_exemption = false;
+    for policy in policies.iter().filter(|p| p.mode != Mode::Off) {
+        let (passed, reason, retry_after, cause) = match &policy.rule {
+            Rule::ContractCompatibility => match &facts.contracts {
+                Some(ContractAnswer {
+                    deployable: Some(true),
+                    reason,
+                }) => (true, reason.clone(), None, Cause::Contracts),
+                Some(ContractAnswer { reason, .. }) => {
+                    (false, reason.clone(), None, Cause::Contracts)
+                }
+                None => (
+                    false,
+                    "the contracts could not be checked".to_owned(),
+                    None,
+                    Cause::Contracts,
+                ),
+            },
+            Rule::Promotion { from } => {
+                let (passed, reason) = check_promotion(from, facts);
+                (passed, reason, None, Cause::Promotion)
+            }
+            Rule::Soak {
+                environment,
+                minimum,
+            } => {
+                let (passed, reason, retry) = check_soak(environment, *minimum, facts);
+                (passed, reason, retry, Cause::Soak)
+            }
+            Rule::Freeze {
+                windows,
+                allow_emergency,
+            } => {
+                let (passed, reason, retry, exempted) =
+                    check_freeze(windows, *allow_emergency, facts);
+                emergency_exemption |= exempted && policy.mode == Mode::Enforce;
+                (passed, reason, retry, Cause::Freeze)
+            }
+        };
+        checks.push(Check {
+            rule: policy.rule.name(),
+            mode: policy.mode,
+            passed,
+            reason,
+            retry_after,
+            cause,
+        });
+    }
+    let allowed = !checks.iter().any(|c| !c.passed && c.mode == Mode::Enforce);
+    Verdict {
+        allowed,
+        checks,
+        emergency_exemption,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: u32, hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, day, hour, minute, second)
+            .unwrap()
+    }
+
+    fn facts(now: DateTime<Utc>) -> Facts {
+        Facts {
+            version: "1.2.3".to_owned(),
+            now,
+            emergency: false,
+            contracts: Some(ContractAnswer {
+                deployable: Some(true),
+                reason: "All required verification results are published and successful".to_owned(),
+            }),
+            stays: Vec::new(),
+            failures: Vec::new(),
+            open_incidents: Vec::new(),
+        }
+    }
+
+    fn policies(body: Value) -> Vec<Policy> {
+        parse_policies(&body).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn staging(since: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Stay {
+        Stay {
+            environment: "staging".to_owned(),
+            since,
+            until,
+        }
+    }
+
+    #[test]
+    fn no_rules_allow_everything() {
+        let verdict = evaluate(&[], &facts(at(1, 12, 0, 0)));
+        assert!(verdict.allowed);
+        assert_eq!(verdict.cause(), None);
+    }
+
+    #[test]
+    fn contract_compatibility_blocks_when_can_i_deploy_says_no_or_does_not_know() {
+        let rules = policies(json!({"rules": [{"rule": "contract-compatibility"}]}));
+        let mut f = facts(at(1, 12, 0, 0));
+        assert!(evaluate(&rules, &f).allowed);
+        f.contracts = Some(ContractAnswer {
+            deployable: Some(false),
+            reason: "Bar 2 has a failed verification".to_owned(),
+        });
+        let verdict = evaluate(&rules, &f);
+        assert_eq!(
+            (verdict.allowed, verdict.cause()),
+            (false, Some(Cause::Contracts))
+        );
+        assert_eq!(
+            verdict.summary(),
+            "Blocked: Bar 2 has a failed verification"
+        );
+        f.contracts = Some(ContractAnswer {
+            deployable: None,
+            reason: "unknown".to_owned(),
+        });
+        assert!(!evaluate(&rules, &f).allowed);
+    }
+
+    #[test]
+    fn promotion_needs_a_completed_deployment_to_the_earlier_environment() {
+        let rules = policies(json!({"rules": [{"rule": "promotion", "from": "staging"}]}));
+        let mut f = facts(at(1, 12, 0, 0));
+        // A promotion through a failed deployment is no promotion.
+        f.failures.push(Failure {
+            environment: "staging".to_owned(),
+            at: at(1, 10, 0, 0),
+        });
+        let verdict = evaluate(&rules, &f);
+        assert_eq!(verdict.cause(), Some(Cause::Promotion));
+        assert!(
+            verdict.checks[0]
+                .reason
+                .contains("its deployment there failed"),
+            "{}",
+            verdict.checks[0].reason
+        );
+        assert_eq!(verdict.retry_after(), None, "it will not pass by waiting");
+        // Deployed there later (and since undeployed): promoted.
+        f.stays
+            .push(staging(at(1, 11, 0, 0), Some(at(1, 11, 30, 0))));
+        assert!(evaluate(&rules, &f).allowed);
+    }
+
+    #[test]
+    fn soak_passes_at_the_second_it_completes() {
+        let rules = policies(
+            json!({"rules": [{"rule": "soak", "environment": "staging", "minimum": "1h"}]}),
+        );
+        let since = at(1, 11, 0, 0);
+        let mut f = facts(at(1, 11, 59, 59));
+        f.stays.push(staging(since, None));
+        let verdict = evaluate(&rules, &f);
+        assert_eq!(verdict.cause(), Some(Cause::Soak));
+        assert_eq!(verdict.retry_after(), Some(at(1, 12, 0, 0)));
+        assert!(
+            verdict.checks[0]
+                .reason
+                .contains("59m 59s of the 1h required"),
+            "{}",
+            verdict.checks[0].reason
+        );
+        f.now = at(1, 12, 0, 0);
+        assert!(evaluate(&rules, &f).allowed);
+    }
+
+    #[test]
+    fn soak_fails_with_a_failure_or_an_open_incident_and_needs_one_long_enough_stay() {
+        let rules = policies(
+            json!({"rules": [{"rule": "soak", "environment": "staging", "minimum": "1h"}]}),
+        );
+        let mut f = facts(at(1, 15, 0, 0));
+        f.stays.push(staging(at(1, 10, 0, 0), None));
+        f.failures.push(Failure {
+            environment: "staging".to_owned(),
+            at: at(1, 10, 30, 0),
+        });
+        let verdict = evaluate(&rules, &f);
+        assert!(!verdict.allowed);
+        assert!(verdict.checks[0].reason.contains("failed while it soaked"));
+        f.failures.clear();
+        f.open_incidents.push(OpenIncident {
+            environment: "staging".to_owned(),
+            title: "latency".to_owned(),
+            opened_at: at(1, 14, 0, 0),
+        });
+        assert!(
+            evaluate(&rules, &f).checks[0]
+                .reason
+                .contains("incident is open")
+        );
+        f.open_incidents.clear();
+        // Two short stays do not add up.
+        f.stays = vec![
+            staging(at(1, 10, 0, 0), Some(at(1, 10, 40, 0))),
+            staging(at(1, 11, 0, 0), Some(at(1, 11, 40, 0))),
+        ];
+        let verdict = evaluate(&rules, &f);
+        assert!(
+            verdict.checks[0]
+                .reason
+                .contains("did not stay deployed in staging for 1h"),
+            "{}",
+            verdict.checks[0].reason
+        );
+        f.stays
+            .push(staging(at(1, 12, 0, 0), Some(at(1, 13, 0, 0))));
+        assert!(evaluate(&rules, &f).allowed);
+    }
+
+    #[test]
+    fn a_freeze_that_starts_now_blocks_until_it_ends() {
+        let rules = policies(json!({"rules": [{"rule": "freeze", "windows": [
+            {"start": "2026-12-24T00:00:00Z", "end": "2026-12-27T00:00:00Z", "reason": "Christmas"}]}]}));
+        let verdict = evaluate(&rules, &facts(at(24, 0, 0, 0)));
+        assert_eq!(verdict.cause(), Some(Cause::Freeze));
+        assert_eq!(verdict.retry_after(), Some(at(27, 0, 0, 0)));
+        assert!(verdict.checks[0].reason.contains("Christmas"));
+        assert!(evaluate(&rules, &facts(at(23, 23, 59, 59))).allowed);
+        assert!(evaluate(&rules, &facts(at(27, 0, 0, 0))).allowed);
+    }
+
+    #[test]
+    fn weekly_freezes_follow_their_time_zone_across_midnight() {
+        // Fridays 16:00 to Mondays 08:00 would be three windows; here Friday 22:00 to 06:00 Berlin time.
+        let rules = policies(json!({"rules": [{"rule": "freeze", "windows": [
+            {"days": ["fri"], "from": "22:00", "to": "06:00", "time_zone": "Europe/Berlin"}]}]}));
+        // 2026-12-04 is a Friday; Berlin is UTC+1 in December.
+        assert!(evaluate(&rules, &facts(at(4, 20, 59, 59))).allowed);
+        let verdict = evaluate(&rules, &facts(at(4, 21, 0, 0)));
+        assert!(!verdict.allowed);
+        assert_eq!(verdict.retry_after(), Some(at(5, 5, 0, 0)));
+        // Saturday 04:59 UTC is 05:59 in Berlin: still frozen (the window began on Friday).
+        assert!(!evaluate(&rules, &facts(at(5, 4, 59, 0))).allowed);
+        assert!(evaluate(&rules, &facts(at(5, 5, 0, 0))).allowed);
+    }
+
+    #[test]
+    fn back_to_back_windows_freeze_until_the_last_one_ends() {
+        let rules = policies(json!({"rules": [{"rule": "freeze", "windows": [
+            {"start": "2026-12-24T00:00:00Z", "end": "2026-12-25T00:00:00Z"},
+            {"start": "2026-12-25T00:00:00Z", "end": "2026-12-26T12:00:00Z"}]}]}));
+        assert_eq!(
+            evaluate(&rules, &facts(at(24, 6, 0, 0))).retry_after(),
+            Some(at(26, 12, 0, 0))
+        );
+    }
+
+    #[test]
+    fn an_emergency_goes_through_a_freeze_that_allows_it_and_is_flagged() {
+        let window = json!([{"start": "2026-12-24T00:00:00Z", "end": "2026-12-27T00:00:00Z"}]);
+        let strict = policies(json!({"rules": [{"rule": "freeze", "windows": window}]}));
+        let lenient = policies(
+            json!({"rules": [{"rule": "freeze", "windows": window, "allow_emergency": true}]}),
+        );
+        let mut f = facts(at(25, 0, 0, 0));
+        f.emergency = true;
+        assert!(
+            !evaluate(&strict, &f).allowed,
+            "emergencies go through only where allowed"
+        );
+        let verdict = evaluate(&lenient, &f);
+        assert!(verdict.allowed && verdict.emergency_exemption);
+        f.emergency = false;
+        assert!(!evaluate(&lenient, &f).allowed);
+    }
+
+    #[test]
+    fn report_only_rules_are_reported_and_never_block_and_off_rules_are_skipped() {
+        let rules = policies(json!({"rules": [
+            {"rule": "promotion", "from": "staging", "mode": "report-only"},
+            {"rule": "contract-compatibility", "mode": "off"}]}));
+        let mut f = facts(at(1, 12, 0, 0));
+        f.contracts = None;
+        let verdict = evaluate(&rules, &f);
+        assert!(verdict.allowed);
+        assert_eq!(verdict.checks.len(), 1);
+        assert!(!verdict.checks[0].passed);
+        assert_eq!(
+            verdict.summary(),
+            "Allowed, with 1 report-only rule(s) failing."
+        );
+    }
+
+    #[test]
+    fn rules_together_report_every_failure_and_the_freeze_first() {
+        let rules = policies(json!({"rules": [
+            {"rule": "contract-compatibility"},
+            {"rule": "promotion", "from": "staging"},
+            {"rule": "soak", "environment": "staging", "minimum": "2h"},
+            {"rule": "freeze", "windows": [{"start": "2026-12-01T00:00:00Z", "end": "2026-12-02T00:00:00Z"}]}]}));
+        let mut f = facts(at(1, 12, 0, 0));
+        f.contracts = Some(ContractAnswer {
+            deployable: Some(false),
+            reason: "no".to_owned(),
+        });
+        let verdict = evaluate(&rules, &f);
+        assert_eq!(verdict.checks.iter().filter(|c| !c.passed).count(), 4);
+        assert_eq!(verdict.cause(), Some(Cause::Freeze));
+        assert_eq!(
+            verdict.retry_after(),
+            None,
+            "the promotion will not pass by waiting"
+        );
+        let json = verdict.to_json();
+        assert_eq!(json["blocked_by"], "freeze");
+        assert_eq!(json["checks"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn policies_read_back_what_they_store_and_name_every_problem() {
+        let body = json!({"rules": [
+            {"rule": "soak", "environment": "staging", "minimum": "90m", "mode": "report-only"},
+            {"rule": "freeze", "allow_emergency": true, "windows": [
+                {"days": ["sat", "sun"], "from": "00:00", "to": "00:00", "time_zone": "America/New_York", "reason": "weekend"}]}]});
+        let parsed = policies(body);
+        let stored = policies_json(&parsed);
+        assert_eq!(stored["rules"][0]["minimum"], "1h 30m");
+        assert_eq!(policies(stored.clone()), parsed);
+        let errors = parse_policies(&json!({"rules": [
+            {"rule": "soak", "minimum": "soon"},
+            {"rule": "freeze", "windows": [{"from": "25:00", "to": "06:00", "time_zone": "Mars/Olympus"}]},
+            {"rule": "teleport"},
+            {"rule": "promotion", "from": "staging", "mode": "maybe"}]}))
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "rules[0].environment is missing: where the version must have soaked",
+                "rules[0].minimum must be a duration like 30m, 4h or 2days (got 'soon')",
+                "rules[1].windows[0].from must be a time of day like 16:00 (got '25:00')",
+                "rules[1].windows[0].time_zone 'Mars/Olympus' is not a time zone name like Europe/Berlin",
+                "rules[2].rule 'teleport' is not one of contract-compatibility, promotion, soak, freeze",
+                "rules[3].mode 'maybe' is not one of enforce, report-only, off",
+            ]
+        );
+        assert!(parse_policies(&json!({})).is_err());
+    }
+}
