@@ -124,6 +124,8 @@ pub struct Event {
     pub deployment_id: Option<i64>,
     /// Free-form JSON the pipeline attaches (rollout progress, links, ...).
     pub extra_metadata: Option<Value>,
+    /// A marked emergency: a freeze that allows emergencies lets it through.
+    pub emergency: bool,
 }
 
 fn text(object: &Map<String, Value>, keys: &[&str], errors: &mut Vec<String>) -> Option<String> {
@@ -262,12 +264,21 @@ pub fn parse_event(body: &Value) -> Result<Event, Vec<String>> {
             None
         }
     };
+    let emergency = match object.get("emergency") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.push("emergency must be true or false".to_owned());
+            false
+        }
+    };
     let scm_committed_at = timestamp(
         object,
         &["scm_committed_at", "scm_commit_time", "commit_time"],
         &mut errors,
     );
     let event = Event {
+        emergency,
         scm_committed_at,
         application_instance: text(
             object,

@@ -258,6 +258,8 @@ pub struct LedgerDeployment {
     pub evidence: Option<Value>,
     /// A completed deployment of a version older than the one it replaced.
     pub rollback: bool,
+    /// Marked as an emergency by the pipeline (it may go through a freeze).
+    pub emergency: bool,
     /// The deployed-version record a completed deployment made.
     pub deployed_version: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -52,6 +52,14 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("unprocessable")]
     Unprocessable(FieldErrors),
+    /// A deployment the environment's gates refuse: 423 during a freeze, 428
+    /// when promotion or soak is missing, 409 when the contracts say no.
+    #[error("{message}")]
+    Blocked {
+        cause: treaty_domain::gates::Cause,
+        message: String,
+        verdict: Value,
+    },
     /// A fault of Treaty's, not the client's. Logged with its cause; the client
     /// gets a reference to quote.
     #[error("internal error: {0}")]
@@ -89,6 +97,13 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Blocked { cause, .. } => match cause {
+                treaty_domain::gates::Cause::Freeze => StatusCode::LOCKED,
+                treaty_domain::gates::Cause::Promotion | treaty_domain::gates::Cause::Soak => {
+                    StatusCode::PRECONDITION_REQUIRED
+                }
+                treaty_domain::gates::Cause::Contracts => StatusCode::CONFLICT,
+            },
             Self::Internal(_) | Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +121,10 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             Self::Unprocessable(_) => ("unprocessable-entity", "Unprocessable entity"),
+            Self::Blocked { .. } => (
+                "deployment-blocked",
+                "Deployment blocked by the environment's gates",
+            ),
             Self::Internal(_) | Self::Panic => ("server-error", "Server error"),
         }
     }
@@ -143,6 +162,19 @@ impl ApiError {
                 body.insert("error".into(), json!(message));
                 for (k, v) in extra {
                     body.insert(k.clone(), v.clone());
+                }
+                message.clone()
+            }
+            Self::Blocked {
+                cause,
+                message,
+                verdict,
+            } => {
+                body.insert("error".into(), json!(message));
+                body.insert("blocked_by".into(), json!(cause.as_str()));
+                body.insert("verdict".into(), verdict.clone());
+                if let Some(retry_after) = verdict.get("retry_after") {
+                    body.insert("retry_after".into(), retry_after.clone());
                 }
                 message.clone()
             }

@@ -25,6 +25,7 @@ pub trait Store:
     + DumpStore
     + ForVerificationStore
     + LedgerStore
+    + GateStore
     + Send
     + Sync
 {
@@ -42,6 +43,7 @@ impl<T> Store for T where
         + DumpStore
         + ForVerificationStore
         + LedgerStore
+        + GateStore
         + Send
         + Sync
 {
@@ -453,6 +455,17 @@ pub struct LedgerOutcome {
     pub replayed: bool,
 }
 
+/// What a deployment event would apply to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventTarget {
+    /// Its idempotency key was seen before: it would change nothing.
+    Replay,
+    /// It would start a new deployment.
+    New,
+    /// It would move the open (or named) deployment, now in this status.
+    Open(treaty_domain::ledger::Status),
+}
+
 /// Which ledger deployments to list.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerFilter {
@@ -473,6 +486,11 @@ pub trait LedgerStore {
         event: &treaty_domain::ledger::Event,
         evidence: Option<serde_json::Value>,
     ) -> StoreResult<LedgerOutcome>;
+    /// What an event would apply to, without changing anything.
+    async fn deployment_event_target(
+        &self,
+        event: &treaty_domain::ledger::Event,
+    ) -> StoreResult<EventTarget>;
     async fn ledger_deployment(
         &self,
         id: i64,
@@ -524,4 +542,31 @@ pub struct DoraFilter {
     /// `None`: every production environment.
     pub environment: Option<String>,
     pub from: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where a version has been, for the deployment gates.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GateHistory {
+    pub stays: Vec<treaty_domain::gates::Stay>,
+    pub failures: Vec<treaty_domain::gates::Failure>,
+    pub open_incidents: Vec<treaty_domain::gates::OpenIncident>,
+}
+
+#[async_trait]
+pub trait GateStore {
+    /// The environment's policy as stored, `None` when it has none;
+    /// `NotFound` for an unknown environment.
+    async fn environment_policies(
+        &self,
+        environment: &str,
+    ) -> StoreResult<Option<serde_json::Value>>;
+    /// Replaces the environment's policy; `None` removes it.
+    async fn set_environment_policies(
+        &self,
+        environment: &str,
+        rules: Option<&serde_json::Value>,
+    ) -> StoreResult<()>;
+    /// Where the version has been deployed (and until when), where its
+    /// deployments failed, and the incidents still open against it.
+    async fn gate_history(&self, pacticipant: &str, version: &str) -> StoreResult<GateHistory>;
 }

@@ -9,11 +9,12 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use treaty_domain::gates::ContractAnswer;
 use treaty_domain::ledger::{self, Status};
 use treaty_domain::matrix_query::{CanIDeployQuery, CanIDeployTarget, MatrixQuery};
 use treaty_domain::model::LedgerDeployment;
 use treaty_domain::time;
-use treaty_store::LedgerFilter;
+use treaty_store::{EventTarget, LedgerFilter};
 
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -56,6 +57,7 @@ fn render(urls: &Urls, d: &LedgerDeployment) -> Value {
     }
     put_opt(&mut body, "extra_metadata", d.extra_metadata.clone());
     body.insert("rollback".into(), json!(d.rollback));
+    body.insert("emergency".into(), json!(d.emergency));
     body.insert("created_at".into(), json!(time::format(d.created_at)));
     put_opt(&mut body, "started_at", d.started_at.map(time::format));
     put_opt(&mut body, "finished_at", d.finished_at.map(time::format));
@@ -174,12 +176,47 @@ async fn record_event(
         )));
     }
     let urls = Urls::new(base.0);
-    let evidence = match event.status {
+    let mut evidence = match event.status {
         Some(Status::Pending | Status::Started | Status::Completed) => {
             evidence(&state, &urls, &event).await
         }
         _ => None,
     };
+    // The environment's gates decide when a deployment starts (or completes
+    // without having started); progress of a started one and replays pass.
+    let gated = matches!(event.status, Some(Status::Started | Status::Completed))
+        && !matches!(
+            state.store.deployment_event_target(&event).await?,
+            EventTarget::Replay | EventTarget::Open(Status::Started)
+        );
+    if gated {
+        let contracts = evidence.as_ref().map(|e| ContractAnswer {
+            deployable: e["deployable"].as_bool(),
+            reason: e["reason"].as_str().unwrap_or_default().to_owned(),
+        });
+        let verdict = super::gates::verdict(
+            &state,
+            &event.pacticipant,
+            &event.version,
+            &event.environment,
+            event.emergency,
+            contracts,
+        )
+        .await?;
+        if let Some(verdict) = verdict {
+            if !verdict.allowed {
+                return Err(super::gates::blocked(
+                    &event.pacticipant,
+                    &event.version,
+                    &event.environment,
+                    &verdict,
+                ));
+            }
+            if let Some(Value::Object(kept)) = evidence.as_mut() {
+                kept.insert("gates".into(), verdict.to_json());
+            }
+        }
+    }
     let outcome = state
         .store
         .record_deployment_event(&event, evidence)

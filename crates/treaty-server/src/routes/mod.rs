@@ -6,6 +6,7 @@ mod diagnostic;
 mod dora;
 mod environments;
 mod for_verification;
+mod gates;
 mod incidents;
 mod index;
 mod integrations;
@@ -49,7 +50,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(for_verification::router())
         .merge(ledger::router())
         .merge(incidents::router())
-        .merge(dora::router());
+        .merge(dora::router())
+        .merge(gates::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())

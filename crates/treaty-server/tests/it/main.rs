@@ -3,6 +3,7 @@
 mod can_i_deploy;
 mod errors;
 mod for_verification;
+mod gates;
 mod ledger;
 mod pacticipants;
 mod pacts;

@@ -214,6 +214,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("finished_at", OptionalTime),
             ("updated_at", Time),
             ("scm_committed_at", OptionalTime),
+            ("emergency", Bool),
         ],
     ),
     (
@@ -239,6 +240,14 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("opened_at", Time),
             ("resolved_at", OptionalTime),
             ("created_at", Time),
+            ("updated_at", Time),
+        ],
+    ),
+    (
+        "environment_policies",
+        &[
+            ("environment_id", Id),
+            ("rules", Text),
             ("updated_at", Time),
         ],
     ),
@@ -312,7 +321,11 @@ async fn insert(
             OptionalId => query.bind(value.as_i64()),
             Text => query.bind(value.as_str().ok_or_else(|| bad(table, column))?.to_owned()),
             OptionalText => query.bind(value.as_str().map(str::to_owned)),
-            Bool => query.bind(value.as_bool().ok_or_else(|| bad(table, column))?),
+            // A column added after the export was written is absent: its default.
+            Bool => query.bind(match value {
+                Value::Null => false,
+                other => other.as_bool().ok_or_else(|| bad(table, column))?,
+            }),
             Time => query.bind(time(value, table, column)?),
             OptionalTime => query.bind(if value.is_null() {
                 None

@@ -15,12 +15,14 @@ use treaty_domain::model::{
 use super::deployments::record_deployment_in;
 use super::rows;
 use super::{Backend, Conn, DbRow, now, sql};
-use crate::{DoraFilter, LedgerFilter, LedgerOutcome, LedgerStore, StoreError, StoreResult};
+use crate::{
+    DoraFilter, EventTarget, LedgerFilter, LedgerOutcome, LedgerStore, StoreError, StoreResult,
+};
 
 const DEPLOYMENT_SELECT: &str = "
 SELECT d.id, p.name AS pacticipant, v.number AS version, e.name AS environment, d.application_instance, d.status,
   d.deployed_by, d.scm_branch, d.scm_sha, d.scm_repository, d.build_url, d.build_number, d.source_system,
-  d.extra_metadata, d.evidence, d.rollback, dv.uuid AS deployed_version, d.created_at, d.started_at, d.finished_at,
+  d.extra_metadata, d.evidence, d.rollback, d.emergency, dv.uuid AS deployed_version, d.created_at, d.started_at, d.finished_at,
   d.scm_committed_at
 FROM deployments d
 JOIN pacticipants p ON p.id = d.pacticipant_id
@@ -55,6 +57,7 @@ fn deployment_from_row(row: &DbRow) -> StoreResult<LedgerDeployment> {
         extra_metadata: json_column(row, "extra_metadata")?,
         evidence: json_column(row, "evidence")?,
         rollback: row.try_get("rollback")?,
+        emergency: row.try_get("emergency")?,
         deployed_version: row.try_get("deployed_version")?,
         created_at: row.try_get("created_at")?,
         started_at: row.try_get("started_at")?,
@@ -244,7 +247,8 @@ impl LedgerStore for Backend {
                         "UPDATE deployments SET status = ?, updated_at = ?,
                            started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END,
                            finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
-                           evidence = coalesce(evidence, ?),
+                           evidence = CASE WHEN ? THEN coalesce(?, evidence) ELSE coalesce(evidence, ?) END,
+                           emergency = (emergency OR ?),
                            deployed_by = coalesce(?, deployed_by), scm_branch = coalesce(?, scm_branch), scm_sha = coalesce(?, scm_sha),
                            scm_repository = coalesce(?, scm_repository), build_url = coalesce(?, build_url),
                            build_number = coalesce(?, build_number), source_system = coalesce(?, source_system),
@@ -257,7 +261,11 @@ impl LedgerStore for Backend {
                     .bind(at)
                     .bind(status.is_final())
                     .bind(at)
+                    // The checks that held when it started are the ones kept.
+                    .bind(status == Status::Started)
                     .bind(evidence.as_ref().map(ToString::to_string))
+                    .bind(evidence.as_ref().map(ToString::to_string))
+                    .bind(event.emergency)
                     .bind(&event.deployed_by)
                     .bind(&event.scm_branch)
                     .bind(&event.scm_sha)
@@ -276,8 +284,8 @@ impl LedgerStore for Backend {
                 let id: i64 = sqlx::query_scalar(sql(
                     "INSERT INTO deployments (pacticipant_id, version_id, environment_id, application_instance, status, deployed_by,
                        scm_branch, scm_sha, scm_repository, build_url, build_number, source_system, extra_metadata, evidence,
-                       created_at, started_at, finished_at, updated_at, scm_committed_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                       created_at, started_at, finished_at, updated_at, scm_committed_at, emergency)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 ))
                 .bind(pacticipant_id)
                 .bind(version_id)
@@ -298,6 +306,7 @@ impl LedgerStore for Backend {
                 .bind(status.is_final().then_some(at))
                 .bind(at)
                 .bind(event.scm_committed_at.map(stored_time))
+                .bind(event.emergency)
                 .fetch_one(&mut *tx)
                 .await?;
                 (id, true, true)
@@ -349,6 +358,53 @@ impl LedgerStore for Backend {
             deployment,
             created,
             replayed: false,
+        })
+    }
+
+    async fn deployment_event_target(&self, event: &Event) -> StoreResult<EventTarget> {
+        let mut conn = self.reader().acquire().await?;
+        if let Some(key) = &event.idempotency_key {
+            let seen: Option<i64> = sqlx::query_scalar(sql(
+                "SELECT deployment_id FROM deployment_events WHERE idempotency_key = ?",
+            ))
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if seen.is_some() {
+                return Ok(EventTarget::Replay);
+            }
+        }
+        let status: Option<String> = match event.deployment_id {
+            Some(id) => {
+                sqlx::query_scalar(sql("SELECT status FROM deployments WHERE id = ?"))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+            None => {
+                sqlx::query_scalar(sql(
+                    "SELECT d.status FROM deployments d
+                     JOIN pacticipants p ON p.id = d.pacticipant_id
+                     JOIN versions v ON v.id = d.version_id
+                     JOIN environments e ON e.id = d.environment_id
+                     WHERE p.name = ? AND v.number = ? AND e.name = ? AND coalesce(d.application_instance, '') = ?
+                       AND d.status IN ('pending', 'started') ORDER BY d.id DESC LIMIT 1",
+                ))
+                .bind(&event.pacticipant)
+                .bind(&event.version)
+                .bind(&event.environment)
+                .bind(event.application_instance.clone().unwrap_or_default())
+                .fetch_optional(&mut *conn)
+                .await?
+            }
+        };
+        Ok(match status {
+            None => EventTarget::New,
+            Some(status) => {
+                EventTarget::Open(Status::parse(&status).ok_or_else(|| {
+                    StoreError::Corrupt(format!("unknown stored status {status}"))
+                })?)
+            }
         })
     }
 

@@ -12,6 +12,7 @@ mod deployments;
 pub(crate) mod dump;
 mod environments;
 mod for_verification;
+mod gates;
 mod ledger;
 mod matrix;
 mod pacticipants;

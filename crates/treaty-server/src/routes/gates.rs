@@ -1,0 +1,254 @@
+//! Deployment gates: each environment's policy (`/policies/{environment}`),
+//! the preflight check that changes nothing (`GET /preflight`), and the
+//! verdict the ledger asks for when a deployment starts.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use treaty_domain::gates::{self, ContractAnswer, Facts, Policy, Verdict};
+use treaty_domain::matrix_query::{CanIDeployQuery, CanIDeployTarget, MatrixQuery};
+
+use crate::AppState;
+use crate::base_url::BaseUrl;
+use crate::body::RawBody;
+use crate::error::{ApiError, ApiResult};
+use crate::hal::{Hal, link};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/policies/{environment}",
+            get(show).put(replace).delete(remove),
+        )
+        .route("/preflight", get(preflight))
+}
+
+/// The environment's rules; none when it has no policy.
+async fn policies(state: &AppState, environment: &str) -> ApiResult<Vec<Policy>> {
+    match state.store.environment_policies(environment).await? {
+        None => Ok(Vec::new()),
+        Some(stored) => gates::parse_policies(&stored).map_err(|errors| {
+            ApiError::Internal(format!(
+                "the stored policy of {environment} does not read back: {}",
+                errors.join("; ")
+            ))
+        }),
+    }
+}
+
+/// What can-i-deploy says about deploying the version to the environment.
+pub(super) async fn contract_answer(
+    state: &AppState,
+    pacticipant: &str,
+    version: &str,
+    environment: &str,
+) -> ApiResult<ContractAnswer> {
+    let query = MatrixQuery::from_can_i_deploy(&CanIDeployQuery {
+        pacticipant: pacticipant.to_owned(),
+        version: version.to_owned(),
+        to: CanIDeployTarget::Environment(environment.to_owned()),
+        ignore: Vec::new(),
+    });
+    match super::matrix::answer(state, &query).await {
+        Ok(matrix) => Ok(ContractAnswer {
+            deployable: matrix.summary.deployable,
+            reason: matrix.summary.reason(),
+        }),
+        Err(ApiError::ValidationList(messages)) => Ok(ContractAnswer {
+            deployable: None,
+            reason: messages.join("; "),
+        }),
+        Err(other) => Err(other),
+    }
+}
+
+/// The environment's verdict on deploying the version; `None` when the
+/// environment has no rules. `contracts` is the can-i-deploy answer when the
+/// caller has it already.
+pub(super) async fn verdict(
+    state: &AppState,
+    pacticipant: &str,
+    version: &str,
+    environment: &str,
+    emergency: bool,
+    contracts: Option<ContractAnswer>,
+) -> ApiResult<Option<Verdict>> {
+    let rules = policies(state, environment).await?;
+    if rules.is_empty() {
+        return Ok(None);
+    }
+    let needs_contracts = rules
+        .iter()
+        .any(|p| p.rule == gates::Rule::ContractCompatibility && p.mode != gates::Mode::Off);
+    let contracts = match contracts {
+        Some(answer) => Some(answer),
+        None if needs_contracts => {
+            Some(contract_answer(state, pacticipant, version, environment).await?)
+        }
+        None => None,
+    };
+    let history = state.store.gate_history(pacticipant, version).await?;
+    let facts = Facts {
+        version: version.to_owned(),
+        now: Utc::now(),
+        emergency,
+        contracts,
+        stays: history.stays,
+        failures: history.failures,
+        open_incidents: history.open_incidents,
+    };
+    Ok(Some(gates::evaluate(&rules, &facts)))
+}
+
+/// The error a blocked deployment start answers with.
+pub(super) fn blocked(
+    pacticipant: &str,
+    version: &str,
+    environment: &str,
+    verdict: &Verdict,
+) -> ApiError {
+    let cause = verdict.cause().unwrap_or(gates::Cause::Contracts);
+    ApiError::Blocked {
+        cause,
+        message: format!(
+            "{pacticipant} {version} may not be deployed to {environment} now. {}",
+            verdict.summary()
+        ),
+        verdict: verdict.to_json(),
+    }
+}
+
+fn render(base: &BaseUrl, environment: &str, rules: &[Policy]) -> Value {
+    let mut body = gates::policies_json(rules);
+    body["environment"] = json!(environment);
+    body["_links"] = json!({ "self": link(base.join(&format!("/policies/{}", percent_encoding::utf8_percent_encode(environment, percent_encoding::NON_ALPHANUMERIC)))) });
+    body
+}
+
+async fn show(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(environment): Path<String>,
+) -> ApiResult<Hal> {
+    let rules = policies(&state, &environment).await?;
+    Ok(Hal::ok(render(&base, &environment, &rules)))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(environment): Path<String>,
+    raw: RawBody,
+) -> ApiResult<Hal> {
+    raw.require_json(&["application/json"])?;
+    let rules = gates::parse_policies(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    let mut unknown = Vec::new();
+    for name in rules.iter().flat_map(|p| p.rule.environments()) {
+        if name == environment {
+            unknown.push(format!("a rule of {environment} cannot name {environment} itself: name the environment a version goes through first"));
+        } else if state.store.environment_by_name(name).await?.is_none() {
+            unknown.push(format!(
+                "no environment named '{name}' exists: create it first, or fix the name"
+            ));
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::ValidationList(unknown));
+    }
+    state
+        .store
+        .set_environment_policies(&environment, Some(&gates::policies_json(&rules)))
+        .await?;
+    Ok(Hal::ok(render(&base, &environment, &rules)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(environment): Path<String>,
+) -> ApiResult<Response> {
+    state
+        .store
+        .set_environment_policies(&environment, None)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct PreflightQuery {
+    pacticipant: Option<String>,
+    version: Option<String>,
+    environment: Option<String>,
+    emergency: Option<String>,
+}
+
+/// Would a deployment start now be allowed? Changes nothing.
+async fn preflight(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Query(query): Query<PreflightQuery>,
+) -> ApiResult<Hal> {
+    let mut missing = Vec::new();
+    for (name, value) in [
+        ("pacticipant", &query.pacticipant),
+        ("version", &query.version),
+        ("environment", &query.environment),
+    ] {
+        if value.as_deref().is_none_or(str::is_empty) {
+            missing.push(format!("{name} is missing"));
+        }
+    }
+    let emergency = match query.emergency.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            missing.push(format!("emergency must be true or false (got '{other}')"));
+            false
+        }
+    };
+    let (Some(pacticipant), Some(version), Some(environment)) =
+        (query.pacticipant, query.version, query.environment)
+    else {
+        return Err(ApiError::ValidationList(missing));
+    };
+    if !missing.is_empty() {
+        return Err(ApiError::ValidationList(missing));
+    }
+    if state
+        .store
+        .environment_by_name(&environment)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(format!(
+            "No environment named '{environment}' found"
+        )));
+    }
+    let verdict = verdict(
+        &state,
+        &pacticipant,
+        &version,
+        &environment,
+        emergency,
+        None,
+    )
+    .await?;
+    let mut body = match &verdict {
+        Some(verdict) => verdict.to_json(),
+        None => {
+            json!({ "allowed": true, "summary": format!("Allowed: {environment} has no rules."), "checks": [] })
+        }
+    };
+    body["pacticipant"] = json!(pacticipant);
+    body["version"] = json!(version);
+    body["environment"] = json!(environment);
+    body["_links"] = json!({
+        "self": link(base.join("/preflight")),
+        "treaty:policies": link(base.join(&format!("/policies/{}", percent_encoding::utf8_percent_encode(&environment, percent_encoding::NON_ALPHANUMERIC)))),
+    });
+    Ok(Hal::ok(body))
+}
