@@ -299,12 +299,12 @@ async fn read_response(
             body,
         });
     }
-    Err(ClientError::Rejected(Rejection {
+    Err(ClientError::Rejected(Box::new(Rejection {
         status: status.as_u16(),
         method: method.to_string(),
         url: url.to_string(),
         details: parse_error_body(&bytes),
-    }))
+    })))
 }
 
 /// A success body is JSON, or empty (204, or a broker that sends no body).

@@ -17,7 +17,7 @@ pub enum ClientError {
 
     /// The broker answered with an error status (after any retries).
     #[error(transparent)]
-    Rejected(Rejection),
+    Rejected(Box<Rejection>),
 
     /// The broker answered with a success status, but not with what a Pact
     /// Broker API client can use (not JSON, missing fields).
@@ -145,11 +145,13 @@ mod tests {
         let with_messages = rejection(ErrorDetails {
             messages: vec!["bad".into()],
             notices: vec![notice.clone()],
+            ..ErrorDetails::default()
         });
         assert_eq!(with_messages.reason_lines(), ["bad"]);
         let with_notices = rejection(ErrorDetails {
             messages: vec![],
             notices: vec![notice],
+            ..ErrorDetails::default()
         });
         assert_eq!(with_notices.reason_lines(), ["refused"]);
         let empty = rejection(ErrorDetails::default());
@@ -179,7 +181,7 @@ mod tests {
     fn not_found_is_recognised() {
         let mut not_found = rejection(ErrorDetails::default());
         not_found.status = 404;
-        assert!(ClientError::Rejected(not_found).is_not_found());
+        assert!(ClientError::Rejected(Box::new(not_found)).is_not_found());
         assert!(!ClientError::Config("x".into()).is_not_found());
     }
 }

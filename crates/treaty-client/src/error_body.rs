@@ -24,6 +24,9 @@ pub struct ErrorDetails {
     /// The body's `notices`, kept apart because they are shown with their
     /// own colours and may repeat what `messages` says.
     pub notices: Vec<Notice>,
+    /// Which deployment gate refused a deployment (Treaty's `blocked_by`):
+    /// freeze, promotion, soak or contract-compatibility.
+    pub blocked_by: Option<String>,
 }
 
 /// Parses an error response body of any known shape; never fails.
@@ -37,7 +40,7 @@ pub fn parse_error_body(body: &[u8]) -> ErrorDetails {
         Ok(json) => from_json(&json),
         Err(_) => ErrorDetails {
             messages: vec![shorten(text)],
-            notices: Vec::new(),
+            ..ErrorDetails::default()
         },
     }
 }
@@ -78,7 +81,14 @@ fn from_json(body: &Value) -> ErrorDetails {
         });
     }
     dedup_in_order(&mut messages);
-    ErrorDetails { messages, notices }
+    ErrorDetails {
+        messages,
+        notices,
+        blocked_by: body
+            .get("blocked_by")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    }
 }
 
 /// The lines of an `errors` member: an object of field -> message(s), an

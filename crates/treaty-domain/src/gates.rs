@@ -1075,7 +1075,7 @@ mod tests {
         let parsed = policies(body);
         let stored = policies_json(&parsed);
         assert_eq!(stored["rules"][0]["minimum"], "1h 30m");
-        assert_eq!(policies(stored.clone()), parsed);
+        assert_eq!(policies(stored), parsed);
         let errors = parse_policies(&json!({"rules": [
             {"rule": "soak", "minimum": "soon"},
             {"rule": "freeze", "windows": [{"from": "25:00", "to": "06:00", "time_zone": "Mars/Olympus"}]},

@@ -95,6 +95,9 @@ pub struct EventArgs {
     /// Any JSON object to keep with the event (rollout progress, links)
     #[arg(long, value_name = "JSON")]
     pub metadata: Option<String>,
+    /// A marked emergency deployment: a freeze that allows emergencies lets it through, flagged
+    #[arg(long)]
+    pub emergency: bool,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = EventOutput::Id)]
     pub output: EventOutput,
@@ -301,6 +304,9 @@ pub async fn run(command: DeploymentCommand) -> anyhow::Result<()> {
         if let Some(value) = value {
             body.insert(key.into(), json!(value));
         }
+    }
+    if args.emergency {
+        body.insert("emergency".into(), json!(true));
     }
     if let Some(raw) = &args.metadata {
         let metadata: Value =

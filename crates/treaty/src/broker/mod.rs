@@ -10,6 +10,7 @@
 mod can_i_deploy;
 mod deployments;
 mod environments;
+mod gates;
 mod git;
 mod ledger;
 mod options;
@@ -71,6 +72,11 @@ pub enum BrokerCommand {
     /// The deployment ledger: record deployments as a pipeline runs them, and list them
     #[command(subcommand)]
     Deployment(ledger::DeploymentCommand),
+    /// Would a deployment pass the environment's gates now? Changes nothing; exit 0 when allowed
+    Preflight(Box<gates::PreflightArgs>),
+    /// An environment's deployment gates: show, apply from a JSON file, clear
+    #[command(subcommand)]
+    Policy(gates::PolicyCommand),
     /// DORA metrics from the deployment ledger: deployment frequency, lead time, change failure rate, time to restore
     Metrics(Box<ledger::MetricsArgs>),
 }
@@ -101,6 +107,8 @@ impl BrokerCommand {
             BrokerCommand::VerifyPlan(args) => &args.broker,
             BrokerCommand::Deployment(command) => command.broker(),
             BrokerCommand::Metrics(args) => &args.broker,
+            BrokerCommand::Preflight(args) => &args.broker,
+            BrokerCommand::Policy(command) => command.broker(),
         }
     }
 }
@@ -133,6 +141,17 @@ pub async fn run(cmd: BrokerCommand) -> i32 {
         BrokerCommand::VerifyPlan(args) => verification::verify_plan(*args).await,
         BrokerCommand::Deployment(command) => ledger::run(command).await,
         BrokerCommand::Metrics(args) => ledger::metrics(*args).await,
+        BrokerCommand::Policy(command) => gates::policy(command).await,
+        // preflight's exit code is its answer: 0 allowed, else the blocking cause's.
+        BrokerCommand::Preflight(args) => {
+            return match gates::preflight(*args).await {
+                Ok(code) => code,
+                Err(error) => {
+                    output::print_error(&error);
+                    1
+                }
+            };
+        }
         // can-i-deploy has its own exit code: 1 for "no" is an answer, not a failure.
         BrokerCommand::CanIDeploy(args) => {
             return match can_i_deploy::run(*args).await {
@@ -148,7 +167,8 @@ pub async fn run(cmd: BrokerCommand) -> i32 {
         Ok(()) => 0,
         Err(error) => {
             output::print_error(&error);
-            1
+            // A deployment the gates refused exits with the cause's own code.
+            gates::exit_code_for_error(&error)
         }
     }
 }

@@ -321,9 +321,10 @@ mod tests {
                         text: text.to_string(),
                     })
                     .collect(),
+                ..ErrorDetails::default()
             },
         };
-        anyhow::Error::new(ClientError::Rejected(rejection))
+        anyhow::Error::new(ClientError::Rejected(Box::new(rejection)))
     }
 
     #[test]

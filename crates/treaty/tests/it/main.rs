@@ -5,6 +5,7 @@
 mod cli_commands;
 mod compatibility;
 mod export_import;
+mod gates_cli;
 mod ledger_cli;
 mod official_clients;
 mod operations;

@@ -1,0 +1,174 @@
+//! Deployment gates from the command line: `treaty policy`, `treaty
+//! preflight`, and `treaty deployment start` refused with the cause's exit code.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, text, treaty};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
+    let server = TestServer::start().await;
+    let b = server.url.as_str();
+    for name in ["staging", "production"] {
+        assert!(
+            treaty(&["create-environment", "-b", b, "--name", name])
+                .await
+                .status
+                .success()
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("production.json");
+    let iso = |d: Duration| (Utc::now() + d).to_rfc3339_opts(SecondsFormat::Secs, true);
+    std::fs::write(
+        &rules,
+        json!({"rules": [
+            {"rule": "promotion", "from": "staging"},
+            {"rule": "freeze", "allow_emergency": true, "windows": [{"start": iso(-Duration::minutes(5)), "end": iso(Duration::hours(2)), "reason": "release freeze"}]}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let applied = treaty(&[
+        "policy",
+        "apply",
+        "-b",
+        b,
+        "--environment",
+        "production",
+        "-f",
+        rules.to_str().unwrap(),
+    ])
+    .await;
+    assert!(applied.status.success(), "{}", text(&applied));
+    let shown = treaty(&["policy", "show", "-b", b, "--environment", "production"]).await;
+    let table = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        table.contains("deployed to staging first") && table.contains("(emergencies allowed)"),
+        "{}",
+        text(&shown)
+    );
+
+    // The freeze is reported first: exit code 4.
+    let check = treaty(&[
+        "preflight",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "--environment",
+        "production",
+    ])
+    .await;
+    assert_eq!(check.status.code(), Some(4), "{}", text(&check));
+    let printed = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        printed.contains("release freeze")
+            && printed.contains("has not completed a deployment to staging"),
+        "{}",
+        text(&check)
+    );
+    let start = treaty(&[
+        "deployment",
+        "start",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "--environment",
+        "production",
+    ])
+    .await;
+    assert_eq!(start.status.code(), Some(4), "{}", text(&start));
+    assert!(
+        String::from_utf8_lossy(&start.stderr).contains("frozen"),
+        "{}",
+        text(&start)
+    );
+
+    // An emergency passes the freeze, not the promotion: exit code 5.
+    let emergency = [
+        "deployment",
+        "start",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "--environment",
+        "production",
+        "--emergency",
+    ];
+    assert_eq!(treaty(&emergency).await.status.code(), Some(5));
+    let staged = treaty(&[
+        "deployment",
+        "complete",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "--environment",
+        "staging",
+    ])
+    .await;
+    assert!(staged.status.success(), "{}", text(&staged));
+    let check = treaty(&[
+        "preflight",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "--environment",
+        "production",
+        "--emergency",
+        "-o",
+        "json",
+    ])
+    .await;
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    let verdict: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(verdict["emergency_exemption"], true);
+    let started = treaty(&emergency).await;
+    assert!(started.status.success(), "{}", text(&started));
+    let id = String::from_utf8_lossy(&started.stdout).trim().to_owned();
+    let (_, deployment) = server.get_json(&format!("/deployments/{id}")).await;
+    assert_eq!(deployment["emergency"], true);
+
+    let cleared = treaty(&["policy", "clear", "-b", b, "--environment", "production"]).await;
+    assert!(cleared.status.success(), "{}", text(&cleared));
+    let check = treaty(&[
+        "preflight",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "2",
+        "--environment",
+        "production",
+    ])
+    .await;
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    let bad = treaty(&[
+        "policy",
+        "apply",
+        "-b",
+        b,
+        "--environment",
+        "production",
+        "-f",
+        "/nonexistent.json",
+    ])
+    .await;
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+}
