@@ -16,6 +16,7 @@ pub mod model;
 pub mod names;
 pub mod pact;
 pub mod publish;
+pub mod release;
 pub mod time;
 
 pub use names::{
