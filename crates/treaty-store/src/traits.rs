@@ -569,4 +569,13 @@ pub trait GateStore {
     /// Where the version has been deployed (and until when), where its
     /// deployments failed, and the incidents still open against it.
     async fn gate_history(&self, pacticipant: &str, version: &str) -> StoreResult<GateHistory>;
+    /// What a release plan into the environment is computed from: what runs
+    /// there now, and the pacts and verifications of those versions and of
+    /// the planned ones. `NotFound` for an unknown environment or a planned
+    /// version Treaty does not know.
+    async fn release_plan_facts(
+        &self,
+        environment: &str,
+        planned: &[(String, String)],
+    ) -> StoreResult<treaty_domain::release::Facts>;
 }

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
             get(show).put(replace).delete(remove),
         )
         .route("/preflight", get(preflight))
+        .route("/release-plans", axum::routing::post(release_plan))
 }
 
 /// The environment's rules; none when it has no policy.
@@ -251,4 +252,80 @@ async fn preflight(
         "treaty:policies": link(base.join(&format!("/policies/{}", percent_encoding::utf8_percent_encode(&environment, percent_encoding::NON_ALPHANUMERIC)))),
     });
     Ok(Hal::ok(body))
+}
+
+/// Reads `{"environment": "production", "versions": [{"pacticipant": "Foo", "version": "3"}, ...]}`.
+fn parse_plan_request(body: &Value) -> Result<(String, Vec<(String, String)>), Vec<String>> {
+    let mut errors = Vec::new();
+    let environment = body
+        .get("environment")
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty());
+    if environment.is_none() {
+        errors.push("environment is missing: where the versions are to be deployed".to_owned());
+    }
+    let mut planned: Vec<(String, String)> = Vec::new();
+    match body.get("versions").and_then(Value::as_array) {
+        Some(items) if !items.is_empty() => {
+            for (i, item) in items.iter().enumerate() {
+                let field = |key: &str| {
+                    item.get(key)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                };
+                match (field("pacticipant"), field("version")) {
+                    (Some(p), Some(v)) => {
+                        if planned.iter().any(|(q, _)| q == p) {
+                            errors.push(format!("versions[{i}]: {p} is planned twice: give one version per pacticipant"));
+                        }
+                        planned.push((p.to_owned(), v.to_owned()));
+                    }
+                    _ => errors.push(format!("versions[{i}] needs a pacticipant and a version")),
+                }
+            }
+        }
+        _ => {
+            errors.push("versions must list at least one {\"pacticipant\", \"version\"}".to_owned())
+        }
+    }
+    match environment {
+        Some(environment) if errors.is_empty() => Ok((environment.to_owned(), planned)),
+        _ => Err(errors),
+    }
+}
+
+/// In which order a set of new versions can go to an environment, if at all. Changes nothing.
+async fn release_plan(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    raw: RawBody,
+) -> ApiResult<Hal> {
+    raw.require_json(&["application/json"])?;
+    let (environment, planned) =
+        parse_plan_request(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    let facts = state
+        .store
+        .release_plan_facts(&environment, &planned)
+        .await?;
+    let plan = treaty_domain::release::plan(&planned, &facts);
+    let version = |p: &str, v: &str| json!({ "pacticipant": p, "version": v });
+    Ok(Hal::ok(json!({
+        "environment": environment,
+        "possible": plan.possible,
+        "summary": plan.summary(),
+        "problems": plan.problems,
+        "steps": plan.steps.iter().enumerate().map(|(i, step)| json!({
+            "step": i + 1,
+            "deploy": step.deploy.iter().map(|(p, v)| version(p, v)).collect::<Vec<_>>(),
+            "together": step.together,
+            "why": step.why,
+            "checks": step.checks.iter().map(|c| json!({
+                "consumer": version(&c.consumer, &c.consumer_version),
+                "provider": version(&c.provider, &c.provider_version),
+                "ok": c.ok,
+                "reason": c.reason,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "_links": { "self": link(base.join("/release-plans")) },
+    })))
 }

@@ -338,3 +338,90 @@ async fn an_environment_without_rules_allows_everything() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn a_release_plan_orders_the_set_from_the_contracts_and_changes_nothing() {
+    let app = app().await;
+    app.publish(
+        "Foo",
+        "1",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    app.verify("Foo", "Bar", "1", true).await;
+    app.verify("Foo", "Bar", "2", true).await;
+    app.publish(
+        "Foo",
+        "2",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a", "/b"]))],
+    )
+    .await;
+    app.verify("Foo", "Bar", "1", false).await;
+    app.verify("Foo", "Bar", "2", true).await;
+    for (pacticipant, version) in [("Foo", "1"), ("Bar", "1")] {
+        let reply = app
+            .post(
+                "/deployment-events",
+                &json!({"product_name": pacticipant, "version": version,
+            "environment_name": "production", "status": "completed"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+
+    let plan = app.post("/release-plans", &json!({"environment": "production",
+        "versions": [{"pacticipant": "Foo", "version": "2"}, {"pacticipant": "Bar", "version": "2"}]})).await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.text);
+    assert_eq!(plan.body["possible"], true, "{}", plan.text);
+    assert_eq!(
+        plan.body["summary"],
+        "Deploy in 2 step(s): Bar 2, then Foo 2"
+    );
+    assert_eq!(
+        plan.body["steps"][1]["why"][0],
+        "Foo 2 needs Bar 2 first: Bar 1 failed verification of the pact of Foo 2"
+    );
+    assert!(plan.body["steps"].as_array().unwrap().iter().all(|s| {
+        s["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true)
+    }));
+
+    let alone = app
+        .post(
+            "/release-plans",
+            &json!({"environment": "production",
+        "versions": [{"pacticipant": "Foo", "version": "2"}]}),
+        )
+        .await;
+    assert_eq!(alone.body["possible"], false);
+    assert_eq!(
+        alone.body["problems"][0],
+        "Bar 1 failed verification of the pact of Foo 2 (Bar is not in the plan)"
+    );
+
+    let twice = app.post("/release-plans", &json!({"versions": [{"pacticipant": "Foo", "version": "2"}, {"pacticipant": "Foo", "version": "1"}]})).await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    assert!(
+        twice.text.contains("environment is missing")
+            && twice.text.contains("Foo is planned twice"),
+        "{}",
+        twice.text
+    );
+    let unknown = app.post("/release-plans", &json!({"environment": "production", "versions": [{"pacticipant": "Foo", "version": "9"}]})).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+    assert_eq!(
+        app.get("/deployments").await.body["_embedded"]["deployments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "planning records nothing"
+    );
+}

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Row;
 use treaty_domain::gates::{Failure, OpenIncident, Stay};
+use treaty_domain::release::{self, PactFact, VerificationFact};
 
 use super::{Backend, Conn, now, sql};
 use crate::{GateHistory, GateStore, StoreError, StoreResult};
@@ -136,6 +137,95 @@ impl GateStore for Backend {
             stays,
             failures,
             open_incidents,
+        })
+    }
+
+    async fn release_plan_facts(
+        &self,
+        environment: &str,
+        planned: &[(String, String)],
+    ) -> StoreResult<release::Facts> {
+        let mut tx = self.snapshot().await?;
+        let environment_id = environment_id(&mut tx, environment).await?;
+        let current: Vec<(String, String, i64)> = sqlx::query_as(sql(
+            "SELECT p.name, v.number, v.id FROM currently_deployed cd
+             JOIN pacticipants p ON p.id = cd.pacticipant_id JOIN versions v ON v.id = cd.version_id
+             WHERE cd.environment_id = ? ORDER BY p.name, v.id",
+        ))
+        .bind(environment_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut version_ids: Vec<i64> = current.iter().map(|(_, _, id)| *id).collect();
+        for (pacticipant, number) in planned {
+            let id: Option<i64> = sqlx::query_scalar(sql(
+                "SELECT v.id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id WHERE p.name = ? AND v.number = ?",
+            ))
+            .bind(pacticipant)
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?;
+            version_ids.push(id.ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "No version {number} of {pacticipant} found: publish its pacts (or create the version) first"
+                ))
+            })?);
+        }
+        version_ids.sort_unstable();
+        version_ids.dedup();
+        let mut pacts = Vec::new();
+        let mut contents = Vec::new();
+        for version_id in version_ids {
+            let rows = sqlx::query(sql(
+                "SELECT c.name AS consumer, cv.number AS consumer_version, pr.name AS provider, pc.sha, pc.id AS content_id
+                 FROM pact_publications pp
+                 JOIN pact_contents pc ON pc.id = pp.pact_content_id
+                 JOIN pacticipants c ON c.id = pp.consumer_id
+                 JOIN pacticipants pr ON pr.id = pp.provider_id
+                 JOIN versions cv ON cv.id = pp.consumer_version_id
+                 WHERE pp.consumer_version_id = ? ORDER BY pr.name",
+            ))
+            .bind(version_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                pacts.push(PactFact {
+                    consumer: row.try_get("consumer")?,
+                    consumer_version: row.try_get("consumer_version")?,
+                    provider: row.try_get("provider")?,
+                    sha: row.try_get("sha")?,
+                });
+                contents.push(row.try_get::<i64, _>("content_id")?);
+            }
+        }
+        contents.sort_unstable();
+        contents.dedup();
+        let mut verifications = Vec::new();
+        for content_id in contents {
+            let rows = sqlx::query(sql(
+                "SELECT pc.sha, pr.name AS provider, pv.number AS provider_version, vf.success
+                 FROM verifications vf
+                 JOIN pact_contents pc ON pc.id = vf.pact_content_id
+                 JOIN pacticipants pr ON pr.id = vf.provider_id
+                 JOIN versions pv ON pv.id = vf.provider_version_id
+                 WHERE vf.pact_content_id = ? ORDER BY vf.id",
+            ))
+            .bind(content_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                verifications.push(VerificationFact {
+                    sha: row.try_get("sha")?,
+                    provider: row.try_get("provider")?,
+                    provider_version: row.try_get("provider_version")?,
+                    success: row.try_get("success")?,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(release::Facts {
+            current: current.into_iter().map(|(p, v, _)| (p, v)).collect(),
+            pacts,
+            verifications,
         })
     }
 }

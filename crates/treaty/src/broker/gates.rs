@@ -53,6 +53,24 @@ pub struct PreflightArgs {
     pub output: TableOrJson,
 }
 
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub broker: BrokerOptions,
+    /// The environment the versions go to
+    #[arg(long)]
+    pub environment: String,
+    /// A pacticipant of the release; give each its version with -e, in the same order
+    #[arg(short = 'a', long = "pacticipant", required = true)]
+    pub pacticipants: Vec<String>,
+    /// The version of the pacticipant given before it
+    #[arg(short = 'e', long = "version", required = true)]
+    pub versions: Vec<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = TableOrJson::Table)]
+    pub output: TableOrJson,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Show an environment's rules
@@ -293,4 +311,74 @@ fn print_verdict(body: &Value, colours: Colours) {
     if let Some(at) = body["retry_after"].as_str() {
         println!("Try again after {at}.");
     }
+}
+
+/// `treaty plan`: prints the steps, and returns 0 when the set can go, 3 when it cannot.
+pub async fn plan(args: PlanArgs) -> anyhow::Result<i32> {
+    if args.pacticipants.len() != args.versions.len() {
+        anyhow::bail!(
+            "give each --pacticipant its --version: {} pacticipant(s), {} version(s)",
+            args.pacticipants.len(),
+            args.versions.len()
+        );
+    }
+    let client = args.broker.client()?;
+    let versions: Vec<Value> = args
+        .pacticipants
+        .iter()
+        .zip(&args.versions)
+        .map(|(p, v)| serde_json::json!({ "pacticipant": p, "version": v }))
+        .collect();
+    let body = serde_json::json!({ "environment": args.environment, "versions": versions });
+    let response = client
+        .post_json(&client.resolve_href("/release-plans")?, &body)
+        .await?;
+    let plan = response.body;
+    match args.output {
+        TableOrJson::Json => println!("{}", format_json(&plan, false)),
+        TableOrJson::Table => print_plan(&plan, Colours::for_stdout()),
+    }
+    Ok(if plan["possible"] == true {
+        0
+    } else {
+        exit_code_for_cause("contract-compatibility")
+    })
+}
+
+fn print_plan(plan: &Value, colours: Colours) {
+    let possible = plan["possible"] == true;
+    if possible {
+        for step in plan["steps"].as_array().cloned().unwrap_or_default() {
+            let deploy: Vec<String> = step["deploy"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {}",
+                        text_at(d, &["pacticipant"]),
+                        text_at(d, &["version"])
+                    )
+                })
+                .collect();
+            println!("{}. deploy {}", step["step"], deploy.join(" and "));
+            if let Some(together) = step["together"].as_str() {
+                println!("   {together}");
+            }
+            for why in step["why"].as_array().cloned().unwrap_or_default() {
+                println!("   - {}", why.as_str().unwrap_or_default());
+            }
+        }
+    } else {
+        for problem in plan["problems"].as_array().cloned().unwrap_or_default() {
+            println!("- {}", problem.as_str().unwrap_or_default());
+        }
+    }
+    let severity = if possible {
+        Severity::Success
+    } else {
+        Severity::Error
+    };
+    println!("{}", colours.paint(severity, text_at(plan, &["summary"])));
 }

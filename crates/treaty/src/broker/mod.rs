@@ -74,6 +74,8 @@ pub enum BrokerCommand {
     Deployment(ledger::DeploymentCommand),
     /// Would a deployment pass the environment's gates now? Changes nothing; exit 0 when allowed
     Preflight(Box<gates::PreflightArgs>),
+    /// In which order new versions of several pacticipants can go to an environment, from their contracts
+    Plan(Box<gates::PlanArgs>),
     /// An environment's deployment gates: show, apply from a JSON file, clear
     #[command(subcommand)]
     Policy(gates::PolicyCommand),
@@ -108,6 +110,7 @@ impl BrokerCommand {
             BrokerCommand::Deployment(command) => command.broker(),
             BrokerCommand::Metrics(args) => &args.broker,
             BrokerCommand::Preflight(args) => &args.broker,
+            BrokerCommand::Plan(args) => &args.broker,
             BrokerCommand::Policy(command) => command.broker(),
         }
     }
@@ -142,6 +145,15 @@ pub async fn run(cmd: BrokerCommand) -> i32 {
         BrokerCommand::Deployment(command) => ledger::run(command).await,
         BrokerCommand::Metrics(args) => ledger::metrics(*args).await,
         BrokerCommand::Policy(command) => gates::policy(command).await,
+        BrokerCommand::Plan(args) => {
+            return match gates::plan(*args).await {
+                Ok(code) => code,
+                Err(error) => {
+                    output::print_error(&error);
+                    1
+                }
+            };
+        }
         // preflight's exit code is its answer: 0 allowed, else the blocking cause's.
         BrokerCommand::Preflight(args) => {
             return match gates::preflight(*args).await {

@@ -172,3 +172,128 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
     .await;
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_plan_prints_its_steps_and_exits_3_when_the_set_cannot_go() {
+    let server = TestServer::start().await;
+    let b = server.url.as_str();
+    for name in ["staging", "production"] {
+        assert!(
+            treaty(&["create-environment", "-b", b, "--name", name])
+                .await
+                .status
+                .success()
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::write_pact(
+        dir.path(),
+        "Foo",
+        "Bar",
+        json!([{"description": "a request", "request": {"method": "GET", "path": "/"}, "response": {"status": 200}}]),
+    );
+    let published = treaty(&[
+        "publish",
+        dir.path().to_str().unwrap(),
+        "-b",
+        b,
+        "-a",
+        "2",
+        "--branch",
+        "main",
+        "--retries",
+        "0",
+    ])
+    .await;
+    assert!(published.status.success(), "{}", text(&published));
+    let blocked = treaty(&[
+        "plan",
+        "-b",
+        b,
+        "--environment",
+        "production",
+        "-a",
+        "Foo",
+        "-e",
+        "2",
+    ])
+    .await;
+    assert_eq!(blocked.status.code(), Some(3), "{}", text(&blocked));
+    assert!(
+        String::from_utf8_lossy(&blocked.stdout)
+            .contains("Foo 2 needs Bar, which is not deployed there and not in the plan"),
+        "{}",
+        text(&blocked)
+    );
+
+    for app in ["Baz", "Qux"] {
+        let made = treaty(&[
+            "deployment",
+            "complete",
+            "-b",
+            b,
+            "-a",
+            app,
+            "-e",
+            "1",
+            "--environment",
+            "staging",
+        ])
+        .await;
+        assert!(made.status.success(), "{}", text(&made));
+    }
+    let plan = treaty(&[
+        "plan",
+        "-b",
+        b,
+        "--environment",
+        "production",
+        "-a",
+        "Qux",
+        "-e",
+        "1",
+        "-a",
+        "Baz",
+        "-e",
+        "1",
+    ])
+    .await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let printed = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        printed.contains("1. deploy Baz 1") && printed.contains("2. deploy Qux 1"),
+        "{}",
+        text(&plan)
+    );
+    let json_plan = treaty(&[
+        "plan",
+        "-b",
+        b,
+        "--environment",
+        "production",
+        "-a",
+        "Baz",
+        "-e",
+        "1",
+        "-o",
+        "json",
+    ])
+    .await;
+    let body: Value = serde_json::from_slice(&json_plan.stdout).unwrap();
+    assert_eq!(body["possible"], true);
+    let uneven = treaty(&[
+        "plan",
+        "-b",
+        b,
+        "--environment",
+        "production",
+        "-a",
+        "Baz",
+        "-a",
+        "Qux",
+        "-e",
+        "1",
+    ])
+    .await;
+    assert_eq!(uneven.status.code(), Some(1), "{}", text(&uneven));
+}
