@@ -254,8 +254,15 @@ async fn preflight(
     Ok(Hal::ok(body))
 }
 
+/// A release plan's question: these versions, to that environment.
+struct PlanRequest {
+    environment: String,
+    /// (pacticipant, version), one per pacticipant.
+    planned: Vec<(String, String)>,
+}
+
 /// Reads `{"environment": "production", "versions": [{"pacticipant": "Foo", "version": "3"}, ...]}`.
-fn parse_plan_request(body: &Value) -> Result<(String, Vec<(String, String)>), Vec<String>> {
+fn parse_plan_request(body: &Value) -> Result<PlanRequest, Vec<String>> {
     let mut errors = Vec::new();
     let environment = body
         .get("environment")
@@ -289,7 +296,10 @@ fn parse_plan_request(body: &Value) -> Result<(String, Vec<(String, String)>), V
         }
     }
     match environment {
-        Some(environment) if errors.is_empty() => Ok((environment.to_owned(), planned)),
+        Some(environment) if errors.is_empty() => Ok(PlanRequest {
+            environment: environment.to_owned(),
+            planned,
+        }),
         _ => Err(errors),
     }
 }
