@@ -311,8 +311,10 @@ async fn release_plan(
     raw: RawBody,
 ) -> ApiResult<Hal> {
     raw.require_json(&["application/json"])?;
-    let (environment, planned) =
-        parse_plan_request(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    let PlanRequest {
+        environment,
+        planned,
+    } = parse_plan_request(&raw.json_value()?).map_err(ApiError::ValidationList)?;
     let facts = state
         .store
         .release_plan_facts(&environment, &planned)
