@@ -195,6 +195,24 @@ const RELATIONS: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     (
+        "treaty:policies",
+        "/policies/{environment}",
+        "An environment's deployment gates",
+        true,
+    ),
+    (
+        "treaty:preflight",
+        "/preflight?pacticipant={pacticipant}&version={version}&environment={environment}",
+        "Whether a deployment would pass the environment's gates now",
+        true,
+    ),
+    (
+        "treaty:release-plans",
+        "/release-plans",
+        "In which order new versions of several applications can be deployed",
+        false,
+    ),
+    (
         "treaty:dora-metrics",
         "/dora-metrics",
         "Deployment frequency, lead time for changes, change failure rate and time to restore",
