@@ -18,6 +18,7 @@ pub mod pact;
 pub mod publish;
 pub mod release;
 pub mod time;
+pub mod webhooks;
 
 pub use names::{
     BranchName, EnvironmentName, LabelName, NameError, PacticipantName, TagName, VersionNumber,
