@@ -18,6 +18,7 @@ pub mod pact;
 pub mod publish;
 pub mod release;
 pub mod time;
+pub mod url_path;
 pub mod webhooks;
 
 pub use names::{

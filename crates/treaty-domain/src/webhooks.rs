@@ -51,6 +51,8 @@ pub struct RequestTemplate {
     pub body: Option<Value>,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Signs each delivery (HMAC-SHA256 of the body); never shown again.
+    pub secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,48 @@ pub struct WebhookDefinition {
     pub enabled: bool,
     pub request: RequestTemplate,
     pub events: Vec<String>,
+}
+
+/// A webhook as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredWebhook {
+    pub uuid: String,
+    pub definition: WebhookDefinition,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One event's delivery to one webhook, with its attempts so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: i64,
+    pub uuid: String,
+    pub webhook_uuid: String,
+    pub event_name: String,
+    /// The template variables, captured when the event happened.
+    pub context: BTreeMap<String, String>,
+    /// `not_run`, `retrying`, `success` or `failure`.
+    pub status: String,
+    pub attempts_made: u32,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    pub logs: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub consumer: Option<String>,
+    pub provider: Option<String>,
+    /// The webhook, to send it (present when claimed for sending).
+    pub webhook: Option<WebhookDefinition>,
+}
+
+/// A value in a delivery's context that is a path on this Treaty: the
+/// sender puts its base URL in front.
+pub const BASE_MARKER: &str = "{base}";
+
+/// The context with this Treaty's base URL in its links.
+pub fn with_base(context: &BTreeMap<String, String>, base: &str) -> BTreeMap<String, String> {
+    context
+        .iter()
+        .map(|(k, v)| (k.clone(), v.replace(BASE_MARKER, base)))
+        .collect()
 }
 
 /// Which targets webhooks may call.
@@ -327,6 +371,12 @@ pub fn parse_webhook(
                 body: request.get("body").filter(|b| !b.is_null()).cloned(),
                 username: text("username"),
                 password: text("password"),
+                secret: object
+                    .get("secret")
+                    .or_else(|| request.get("secret"))
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
             },
             events,
         })

@@ -1,5 +1,5 @@
 //! Work a replica does on its own, besides answering requests: marking
-//! deployments whose pipeline died as timed out.
+//! deployments whose pipeline died as timed out, and delivering webhooks.
 //!
 //! Every replica runs the same loop. The work is claimed through the
 //! database: each sweep is one write transaction (serialised across replicas
@@ -11,17 +11,93 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::task::JoinHandle;
-use treaty_store::Store;
+use treaty_store::{AttemptOutcome, Store};
 
 use crate::ServerConfig;
+use crate::webhook_sender::Sender;
 
-/// Starts the background work the configuration asks for; stops with the runtime.
-pub fn spawn(store: Arc<dyn Store>, config: &ServerConfig) -> Vec<JoinHandle<()>> {
+/// Starts the background work the configuration asks for; stops with the
+/// runtime. `base_url` goes in front of the links webhooks carry when
+/// `--base-url` is not set.
+pub fn spawn(store: Arc<dyn Store>, config: &ServerConfig, base_url: &str) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     if let Some(after) = config.stale_deployment_after {
-        tasks.push(tokio::spawn(time_out_stale_deployments(store, after)));
+        tasks.push(tokio::spawn(time_out_stale_deployments(
+            store.clone(),
+            after,
+        )));
     }
+    tasks.push(tokio::spawn(deliver_webhooks(
+        store,
+        WebhookWorker {
+            sender: Sender::new(config.webhook_policy.clone()),
+            retry_schedule: config.webhook_retry_schedule.clone(),
+            poll_interval: config.webhook_poll_interval,
+            base_url: config
+                .base_url
+                .clone()
+                .unwrap_or_else(|| base_url.to_owned()),
+        },
+    )));
     tasks
+}
+
+struct WebhookWorker {
+    sender: Sender,
+    retry_schedule: Vec<Duration>,
+    poll_interval: Duration,
+    base_url: String,
+}
+
+/// How long a claimed delivery is this worker's: longer than one attempt
+/// can take, so that only a dead worker's deliveries are taken over.
+const DELIVERY_LEASE: Duration = Duration::from_secs(60);
+
+/// Sends due deliveries, one at a time, until none is due; then waits.
+async fn deliver_webhooks(store: Arc<dyn Store>, worker: WebhookWorker) {
+    loop {
+        match store.claim_webhook_delivery(DELIVERY_LEASE).await {
+            Ok(Some(delivery)) => {
+                let Some(webhook) = &delivery.webhook else {
+                    continue;
+                };
+                let sent = worker
+                    .sender
+                    .send(webhook, &delivery.context, &worker.base_url)
+                    .await;
+                let attempt = delivery.attempts_made as usize + 1;
+                let retry_at = (!sent.success && !sent.refused)
+                    .then(|| worker.retry_schedule.get(attempt - 1))
+                    .flatten()
+                    .and_then(|wait| chrono::Duration::from_std(*wait).ok())
+                    .map(|wait| Utc::now() + wait);
+                let mut logs = sent.logs;
+                if let Some(at) = retry_at {
+                    logs.push_str(&format!(
+                        "[{}] INFO: attempt {attempt} failed; retrying at {}\n",
+                        treaty_domain::time::format(Utc::now()),
+                        treaty_domain::time::format(at)
+                    ));
+                }
+                let outcome = AttemptOutcome {
+                    success: sent.success,
+                    logs,
+                    retry_at,
+                };
+                if let Err(error) = store.record_webhook_attempt(delivery.id, &outcome).await {
+                    // The lease runs out and the delivery is tried again: sent twice rather than lost.
+                    tracing::warn!(delivery = %delivery.uuid, "cannot record a webhook attempt: {error}");
+                } else if !sent.success && retry_at.is_none() {
+                    tracing::warn!(delivery = %delivery.uuid, event = %delivery.event_name, "webhook delivery failed for good: {}", sent.message);
+                }
+            }
+            Ok(None) => tokio::time::sleep(worker.poll_interval).await,
+            Err(error) => {
+                tracing::warn!("cannot claim a webhook delivery: {error}");
+                tokio::time::sleep(worker.poll_interval).await;
+            }
+        }
+    }
 }
 
 /// How often to look: often enough that a deployment is timed out soon after

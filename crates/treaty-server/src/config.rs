@@ -14,7 +14,17 @@ pub struct ServerConfig {
     /// Answer 404 to deployment events for versions Treaty does not know,
     /// instead of creating them as Versioner does.
     pub refuse_unknown_versions: bool,
+    /// Which targets webhooks may call.
+    pub webhook_policy: treaty_domain::webhooks::TargetPolicy,
+    /// The waits between a failed delivery and its retries; its length is
+    /// the number of retries.
+    pub webhook_retry_schedule: Vec<std::time::Duration>,
+    /// How often an idle worker looks for due deliveries.
+    pub webhook_poll_interval: std::time::Duration,
 }
+
+/// The Pact Broker's retry schedule: 10 s, 1, 2, 5, 10 and 20 minutes.
+pub const PACT_BROKER_RETRY_SCHEDULE: [u64; 6] = [10, 60, 120, 300, 600, 1200];
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -24,6 +34,12 @@ impl Default for ServerConfig {
             test_provider_states: false,
             stale_deployment_after: Some(std::time::Duration::from_secs(2 * 60 * 60)),
             refuse_unknown_versions: false,
+            webhook_policy: treaty_domain::webhooks::TargetPolicy::default(),
+            webhook_retry_schedule: PACT_BROKER_RETRY_SCHEDULE
+                .iter()
+                .map(|s| std::time::Duration::from_secs(*s))
+                .collect(),
+            webhook_poll_interval: std::time::Duration::from_secs(1),
         }
     }
 }

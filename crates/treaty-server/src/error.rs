@@ -24,6 +24,10 @@ pub const GENERIC_NOT_FOUND: &str = "The requested document was not found on thi
 pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
+    /// A 404 of a resource the Pact Broker answers in HAL (a webhook
+    /// scoped to a pacticipant that does not exist).
+    #[error("{0}")]
+    NotFoundHal(String),
     /// A 404 whose `error` member is a fixed text the clients' contracts expect.
     #[error("{detail}")]
     NotFoundAs {
@@ -88,7 +92,9 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotFound(_) | Self::NotFoundAs { .. } => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::NotFoundHal(_) | Self::NotFoundAs { .. } => {
+                StatusCode::NOT_FOUND
+            }
             Self::Validation(_) | Self::ValidationList(_) | Self::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -111,7 +117,9 @@ impl ApiError {
     /// The problem `type` slug and `title`.
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
-            Self::NotFound(_) | Self::NotFoundAs { .. } => ("not-found", "Not found"),
+            Self::NotFound(_) | Self::NotFoundHal(_) | Self::NotFoundAs { .. } => {
+                ("not-found", "Not found")
+            }
             Self::Validation(_) | Self::ValidationList(_) => {
                 ("validation-error", "Validation errors")
             }
@@ -133,9 +141,10 @@ impl ApiError {
     /// (validation errors) rather than plain JSON.
     pub(crate) fn legacy_content_type(&self) -> &'static str {
         match self {
-            Self::Validation(_) | Self::ValidationList(_) | Self::Unprocessable(_) => {
-                "application/hal+json;charset=utf-8"
-            }
+            Self::Validation(_)
+            | Self::ValidationList(_)
+            | Self::Unprocessable(_)
+            | Self::NotFoundHal(_) => "application/hal+json;charset=utf-8",
             _ => "application/json;charset=utf-8",
         }
     }

@@ -2,27 +2,18 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
 pub const HAL_JSON: &str = "application/hal+json;charset=utf-8";
 
-/// Everything but `A-Z a-z 0-9 _ . ~ -` is escaped in a path segment, as the
-/// Pact Broker escapes names (so `/` inside a name becomes `%2F`).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'-');
-
 /// Escapes a name for use as one path segment.
 pub fn seg(name: &str) -> String {
-    utf8_percent_encode(name, SEGMENT).to_string()
+    treaty_domain::url_path::segment(name)
 }
 
 /// Escapes a value for a query string.
 pub fn query_value(value: &str) -> String {
-    utf8_percent_encode(value, SEGMENT).to_string()
+    treaty_domain::url_path::segment(value)
 }
 
 /// A link object.

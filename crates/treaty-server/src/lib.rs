@@ -16,8 +16,9 @@ mod routes;
 mod seed;
 mod state;
 mod views;
+pub mod webhook_sender;
 
-pub use config::ServerConfig;
+pub use config::{PACT_BROKER_RETRY_SCHEDULE, ServerConfig};
 pub use error::ApiError;
 pub use state::AppState;
 

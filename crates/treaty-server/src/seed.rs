@@ -40,12 +40,16 @@ enum Step {
         &'static str,
         Option<&'static str>,
     ),
+    /// A webhook with a fixed uuid, for Condor and the Pricing Service.
+    Webhook(&'static str),
 }
 
 use Step::{
     Branch, Deployed, Environment, Pact, Pacticipant, Released, RepositoryUrl, Tag, Verification,
-    Version,
+    Version, Webhook,
 };
+
+const WEBHOOK_UUID: &str = "696c5f93-1b7f-44bc-8d03-59440fcaa9a0";
 
 const TEST_ENV_UUID: &str = "16926ef3-590f-4e3f-838e-719717aa88c9";
 const OTHER_TEST_ENV_UUID: &str = "cb632df3-0a0d-4227-aac3-60114dd36479";
@@ -287,6 +291,12 @@ fn steps(state: &str, consumer: &str) -> Option<Vec<Step>> {
                 Verification("Foo", "1.2.4", "Baz", "9.9.9", true),
             ]
         }
+        "a webhook with the uuid 696c5f93-1b7f-44bc-8d03-59440fcaa9a0 exists" => vec![
+            Pacticipant("Condor"),
+            Pacticipant("Pricing Service"),
+            Webhook(WEBHOOK_UUID),
+        ],
+        "a webhook with uuid non-existent-uuid does not exist" => vec![],
         _ => return None,
     };
     Some(steps)
@@ -442,6 +452,28 @@ async fn run(store: &dyn Store, step: Step) -> StoreResult<()> {
             store
                 .record_release(pacticipant, version, &environment_uuid, uuid)
                 .await?;
+        }
+        Webhook(uuid) => {
+            // A target no test may reach: sending it fails fast, on loopback.
+            let definition = treaty_domain::webhooks::WebhookDefinition {
+                description: Some("a webhook".to_owned()),
+                consumer: treaty_domain::webhooks::Party::Name("Condor".to_owned()),
+                provider: treaty_domain::webhooks::Party::Name("Pricing Service".to_owned()),
+                enabled: true,
+                request: treaty_domain::webhooks::RequestTemplate {
+                    method: "POST".to_owned(),
+                    url: "https://127.0.0.1:1/webhook".to_owned(),
+                    headers: [("content-type".to_owned(), "application/json".to_owned())]
+                        .into_iter()
+                        .collect(),
+                    body: Some(serde_json::json!({ "pact": "${pactbroker.pactUrl}" })),
+                    username: None,
+                    password: None,
+                    secret: None,
+                },
+                events: vec!["contract_content_changed".to_owned()],
+            };
+            store.put_webhook(uuid, &definition).await?;
         }
         Verification(consumer, version, provider, provider_version, success) => {
             let pact = store

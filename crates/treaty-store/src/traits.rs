@@ -26,6 +26,7 @@ pub trait Store:
     + ForVerificationStore
     + LedgerStore
     + GateStore
+    + WebhookStore
     + Send
     + Sync
 {
@@ -44,6 +45,7 @@ impl<T> Store for T where
         + ForVerificationStore
         + LedgerStore
         + GateStore
+        + WebhookStore
         + Send
         + Sync
 {
@@ -578,4 +580,67 @@ pub trait GateStore {
         environment: &str,
         planned: &[(String, String)],
     ) -> StoreResult<treaty_domain::release::Facts>;
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptOutcome {
+    pub success: bool,
+    /// Appended to the delivery's logs.
+    pub logs: String,
+    /// When to try again; `None` ends the delivery (success, or no attempts left).
+    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[async_trait]
+pub trait WebhookStore {
+    /// Creates or replaces the webhook with this uuid; true when created.
+    /// `NotFound` when it names a pacticipant that does not exist.
+    async fn put_webhook(
+        &self,
+        uuid: &str,
+        webhook: &treaty_domain::webhooks::WebhookDefinition,
+    ) -> StoreResult<(treaty_domain::webhooks::StoredWebhook, bool)>;
+    async fn webhook(
+        &self,
+        uuid: &str,
+    ) -> StoreResult<Option<treaty_domain::webhooks::StoredWebhook>>;
+    /// Webhooks for a consumer and/or provider by name (or all), oldest first.
+    async fn webhooks(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<Vec<treaty_domain::webhooks::StoredWebhook>>;
+    async fn delete_webhook(&self, uuid: &str) -> StoreResult<bool>;
+    /// Takes the next delivery that is due and not claimed, for `lease`;
+    /// exactly one caller (of any replica) gets each.
+    async fn claim_webhook_delivery(
+        &self,
+        lease: std::time::Duration,
+    ) -> StoreResult<Option<treaty_domain::webhooks::Delivery>>;
+    /// Records an attempt of a claimed delivery and releases it.
+    async fn record_webhook_attempt(
+        &self,
+        delivery_id: i64,
+        outcome: &AttemptOutcome,
+    ) -> StoreResult<()>;
+    /// Deliveries, newest first: of one webhook, or of a consumer/provider pair.
+    async fn webhook_deliveries(
+        &self,
+        webhook_uuid: Option<&str>,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<treaty_domain::webhooks::Delivery>>;
+    async fn webhook_delivery(
+        &self,
+        uuid: &str,
+    ) -> StoreResult<Option<treaty_domain::webhooks::Delivery>>;
+    /// The template variables of the latest pact between the pair (for a
+    /// test execution); empty when there is none.
+    async fn latest_pact_context(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<std::collections::BTreeMap<String, String>>;
 }

@@ -43,6 +43,40 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_REFUSE_UNKNOWN_VERSIONS")]
     refuse_unknown_versions: bool,
 
+    /// Schemes webhooks may call (comma-separated). The Pact Broker's default: https only.
+    #[arg(
+        long,
+        env = "TREATY_WEBHOOK_ALLOWED_SCHEMES",
+        value_delimiter = ',',
+        default_value = "https"
+    )]
+    webhook_allowed_schemes: Vec<String>,
+
+    /// HTTP methods webhooks may use (comma-separated). The Pact Broker's default: POST only.
+    #[arg(
+        long,
+        env = "TREATY_WEBHOOK_ALLOWED_METHODS",
+        value_delimiter = ',',
+        default_value = "POST"
+    )]
+    webhook_allowed_methods: Vec<String>,
+
+    /// Hosts webhooks may call (comma-separated; any public host when empty).
+    /// A host listed here may also be a loopback or private address, and its
+    /// responses are logged.
+    #[arg(long, env = "TREATY_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    webhook_allowed_hosts: Vec<String>,
+
+    /// Seconds between a failed webhook delivery and each retry (comma-separated);
+    /// the default is the Pact Broker's.
+    #[arg(
+        long,
+        env = "TREATY_WEBHOOK_RETRY_SCHEDULE",
+        value_delimiter = ',',
+        default_value = "10,60,120,300,600,1200"
+    )]
+    webhook_retry_schedule: Vec<u64>,
+
     /// Log format.
     #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -172,13 +206,29 @@ pub async fn serve(args: ServeArgs) -> i32 {
         stale_deployment_after: (!args.stale_deployment_after.is_zero())
             .then_some(args.stale_deployment_after),
         refuse_unknown_versions: args.refuse_unknown_versions,
+        webhook_policy: treaty_domain::webhooks::TargetPolicy {
+            schemes: args.webhook_allowed_schemes,
+            methods: args
+                .webhook_allowed_methods
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .collect(),
+            hosts: args.webhook_allowed_hosts,
+        },
+        webhook_retry_schedule: args
+            .webhook_retry_schedule
+            .iter()
+            .map(|s| std::time::Duration::from_secs(*s))
+            .collect(),
+        webhook_poll_interval: std::time::Duration::from_secs(1),
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),
         "Treaty {} listening on http://{address}",
         env!("CARGO_PKG_VERSION")
     );
-    let _background = treaty_server::background::spawn(store.clone(), &config);
+    let _background =
+        treaty_server::background::spawn(store.clone(), &config, &format!("http://{address}"));
     let app = treaty_server::router(store, config);
     match treaty_server::serve(listener, app, shutdown_signal()).await {
         Ok(()) => {

@@ -20,6 +20,7 @@ mod publish;
 mod tags;
 mod verifications;
 mod versions;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::Request;
@@ -51,7 +52,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(ledger::router())
         .merge(incidents::router())
         .merge(dora::router())
-        .merge(gates::router());
+        .merge(gates::router())
+        .merge(webhooks::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())

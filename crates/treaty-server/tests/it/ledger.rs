@@ -326,7 +326,7 @@ async fn the_background_sweep_times_out_stale_deployments_by_itself() {
         stale_deployment_after: Some(std::time::Duration::ZERO),
         ..treaty_server::ServerConfig::default()
     };
-    let tasks = treaty_server::background::spawn(app.store(), &config);
+    let tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
     let started = event(&app, "1", "started", json!({})).await;
     let id = started.body["id"].as_i64().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -269,6 +269,8 @@ pub(crate) const TABLES_WITH_IDS: &[&str] = &[
     "deployments",
     "deployment_events",
     "incidents",
+    "webhooks",
+    "webhook_deliveries",
 ];
 
 pub const FORMAT: &str = "treaty-export";

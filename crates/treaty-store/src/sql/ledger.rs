@@ -14,6 +14,7 @@ use treaty_domain::model::{
 
 use super::deployments::record_deployment_in;
 use super::rows;
+use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{
     DoraFilter, EventTarget, LedgerFilter, LedgerOutcome, LedgerStore, StoreError, StoreResult,
@@ -353,6 +354,16 @@ impl LedgerStore for Backend {
         let deployment = load(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
+        if moved && status != Status::Pending {
+            webhooks::enqueue(
+                &mut tx,
+                &format!("deployment_{}", status.as_str()),
+                webhooks::Scope::Pacticipant(pacticipant_id),
+                &webhooks::deployment_context(&deployment),
+                at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(LedgerOutcome {
             deployment,
@@ -518,6 +529,21 @@ impl LedgerStore for Backend {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(deployment) = load(&mut tx, *id).await? {
+                let pacticipant_id: i64 =
+                    sqlx::query_scalar(sql("SELECT pacticipant_id FROM deployments WHERE id = ?"))
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                webhooks::enqueue(
+                    &mut tx,
+                    "deployment_timed_out",
+                    webhooks::Scope::Pacticipant(pacticipant_id),
+                    &webhooks::deployment_context(&deployment),
+                    at,
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(stale.into_iter().map(|(id, _)| id).collect())

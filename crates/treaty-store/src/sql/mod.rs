@@ -20,5 +20,6 @@ mod pacts;
 mod rows;
 mod verifications;
 mod versions;
+mod webhooks;
 
 pub(crate) use super::{Backend, Conn, DbRow, now, sql};

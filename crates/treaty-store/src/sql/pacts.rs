@@ -12,6 +12,7 @@ use treaty_domain::{PacticipantName, VersionNumber};
 
 use super::rows;
 use super::versions::tag_version;
+use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{PactFilter, PactSelector, PactStore, PutPactOutcome, StoreError, StoreResult};
 
@@ -277,6 +278,16 @@ async fn publish_one(
         }
     };
     touch_integration(conn, consumer_id, provider_id, at).await?;
+    // Webhooks hear of it in this same transaction: the event and its deliveries land together.
+    let context = webhooks::contract_context(conn, consumer_id, provider_id, version_id).await?;
+    let scope = || webhooks::Scope::Pair {
+        consumer_id,
+        provider_id,
+    };
+    webhooks::enqueue(conn, "contract_published", scope(), &context, at).await?;
+    if !published.content_changed_because.is_empty() {
+        webhooks::enqueue(conn, "contract_content_changed", scope(), &context, at).await?;
+    }
     Ok(published)
 }
 

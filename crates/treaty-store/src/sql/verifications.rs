@@ -4,6 +4,7 @@ use treaty_domain::model::{NewVerification, Verification};
 
 use super::pacts::touch_integration;
 use super::rows::{self, split_list};
+use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{StoreError, StoreResult, VerificationStore};
 
@@ -118,6 +119,19 @@ impl VerificationStore for Backend {
         .fetch_one(&mut *tx)
         .await?;
         touch_integration(&mut tx, consumer_id, provider_id, at).await?;
+        let context = webhooks::verification_context(&mut tx, id).await?;
+        let outcome_event = if verification.success {
+            "provider_verification_succeeded"
+        } else {
+            "provider_verification_failed"
+        };
+        for event in ["provider_verification_published", outcome_event] {
+            let scope = webhooks::Scope::Pair {
+                consumer_id,
+                provider_id,
+            };
+            webhooks::enqueue(&mut tx, event, scope, &context, at).await?;
+        }
         let stored = load(&mut tx, id).await?;
         tx.commit().await?;
         Ok(Some(stored))

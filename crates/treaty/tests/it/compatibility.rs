@@ -26,12 +26,42 @@ const CONTRACTS: &[&str] = &[
 ];
 
 /// Areas whose every interaction must pass. Later work adds to this list.
-const SERVED_AREAS: &[&str] = &["core", "deployments", "matrix"];
+const SERVED_AREAS: &[&str] = &["core", "deployments", "matrix", "webhooks"];
 
 /// Interactions that cannot pass against any single broker, with the reason.
 /// The first three expect a literal `http://localhost/...` self link while
 /// every other literal href in the same file is `http://example.org/...`.
 const UNSATISFIABLE: &[(&str, &str, &str)] = &[
+    (
+        "pact-broker-cli-Pact Broker.json",
+        "a request to create a webhook with a JSON body for a consumer",
+        "expects the webhook's JSON body back as a string; the Ruby and V2 contracts (and the Pact Broker) expect the object",
+    ),
+    (
+        "pact-broker-cli-Pact Broker.json",
+        "a request to create a webhook with a JSON body for a consumer and provider",
+        "expects the webhook's JSON body back as a string; the Ruby and V2 contracts (and the Pact Broker) expect the object",
+    ),
+    (
+        "pact-broker-cli-Pact Broker.json",
+        "a request to create a webhook with a JSON body for a provider",
+        "expects the webhook's JSON body back as a string; the Ruby and V2 contracts (and the Pact Broker) expect the object",
+    ),
+    (
+        "pact-broker-cli-Pact Broker.json",
+        "a request to create a webhook with every possible event type",
+        "expects the webhook's JSON body back as a string; the Ruby and V2 contracts (and the Pact Broker) expect the object",
+    ),
+    (
+        "pact-broker-cli-Pact Broker.json",
+        "a request to create a webhook with a JSON body and a uuid",
+        "expects the webhook's JSON body back as a string; the Ruby and V2 contracts (and the Pact Broker) expect the object",
+    ),
+    (
+        "pact-broker-cli-Pact Broker.json",
+        "a request to create a new webhook with a JSON body",
+        "expects the webhook's JSON body back as a string; the Ruby and V2 contracts (and the Pact Broker) expect the object",
+    ),
     (
         "pact-broker-cli-Pact Broker.json",
         "a request to get latest pacts for provider on branch",

@@ -28,7 +28,11 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let background = treaty_server::background::spawn(store.clone(), &config);
+        let background = treaty_server::background::spawn(
+            store.clone(),
+            &config,
+            &format!("http://127.0.0.1:{port}"),
+        );
         let app = treaty_server::router(store, config);
         tokio::spawn(async move {
             let _ = treaty_server::serve(listener, app, async {

@@ -1,0 +1,518 @@
+//! Webhooks, as the Pact Broker serves them: `/webhooks` and its scoped
+//! variants, each webhook at `/webhooks/{uuid}`, test executions, and the
+//! deliveries events triggered (`triggered webhooks` in the Pact Broker's
+//! words) with their logs.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use treaty_domain::time;
+use treaty_domain::webhooks::{self, Delivery, Party, StoredWebhook, WebhookDefinition};
+
+use crate::AppState;
+use crate::base_url::BaseUrl;
+use crate::body::RawBody;
+use crate::error::{ApiError, ApiResult};
+use crate::hal::{self, Hal, link, seg};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list_all).post(create_global))
+        .route("/webhooks/execute", post(execute_unsaved))
+        .route(
+            "/webhooks/provider/{provider}/consumer/{consumer}",
+            get(list_pair).post(create_pair),
+        )
+        .route(
+            "/webhooks/provider/{provider}",
+            get(list_provider).post(create_provider),
+        )
+        .route(
+            "/webhooks/consumer/{consumer}",
+            get(list_consumer).post(create_consumer),
+        )
+        .route(
+            "/pacts/provider/{provider}/consumer/{consumer}/webhooks",
+            get(list_pair).post(create_pair),
+        )
+        .route(
+            "/pacts/provider/{provider}/consumer/{consumer}/webhooks/status",
+            get(status),
+        )
+        .route("/webhooks/{uuid}", get(show).put(put).delete(remove))
+        .route("/webhooks/{uuid}/execute", post(execute_saved))
+        .route("/webhooks/{uuid}/deliveries", get(deliveries))
+        .route("/triggered-webhooks/{uuid}/logs", get(logs))
+}
+
+const MASK: &str = "**********";
+
+fn href(base: &BaseUrl, uuid: &str) -> String {
+    base.join(&format!("/webhooks/{}", seg(uuid)))
+}
+
+fn party_link(base: &BaseUrl, party: &Party) -> Option<Value> {
+    match party {
+        Party::Name(name) => Some(
+            json!({ "title": name, "name": name, "href": base.join(&format!("/pacticipants/{}", seg(name))) }),
+        ),
+        _ => None,
+    }
+}
+
+fn render(base: &BaseUrl, webhook: &StoredWebhook) -> Value {
+    let d = &webhook.definition;
+    let mut request = Map::new();
+    request.insert("method".into(), json!(d.request.method));
+    request.insert("url".into(), json!(d.request.url));
+    if !d.request.headers.is_empty() {
+        request.insert("headers".into(), json!(d.request.headers));
+    }
+    if let Some(body) = &d.request.body {
+        request.insert("body".into(), body.clone());
+    }
+    hal::put_opt(&mut request, "username", d.request.username.clone());
+    if d.request.password.is_some() {
+        request.insert("password".into(), json!(MASK));
+    }
+    let mut body = Map::new();
+    body.insert("uuid".into(), json!(webhook.uuid));
+    hal::put_opt(&mut body, "description", d.description.clone());
+    hal::put_opt(&mut body, "consumer", d.consumer.to_json());
+    hal::put_opt(&mut body, "provider", d.provider.to_json());
+    body.insert("enabled".into(), json!(d.enabled));
+    body.insert("request".into(), Value::Object(request));
+    body.insert(
+        "events".into(),
+        json!(
+            d.events
+                .iter()
+                .map(|e| json!({ "name": e }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    // The secret signs deliveries; it is never shown again.
+    body.insert("signed".into(), json!(d.request.secret.is_some()));
+    body.insert("createdAt".into(), json!(time::format(webhook.created_at)));
+    body.insert("updatedAt".into(), json!(time::format(webhook.updated_at)));
+    let self_href = href(base, &webhook.uuid);
+    let mut links = Map::new();
+    links.insert(
+        "self".into(),
+        json!({ "title": d.description.clone().unwrap_or_else(|| "A webhook".to_owned()), "href": self_href }),
+    );
+    links.insert(
+        "pb:execute".into(),
+        json!({ "title": "Test the execution of the webhook with the latest matching pact or verification by sending a POST request to this URL", "href": format!("{self_href}/execute") }),
+    );
+    if let Some(consumer) = party_link(base, &d.consumer) {
+        links.insert("pb:consumer".into(), consumer);
+    }
+    if let Some(provider) = party_link(base, &d.provider) {
+        links.insert("pb:provider".into(), provider);
+    }
+    if let (Party::Name(consumer), Party::Name(provider)) = (&d.consumer, &d.provider) {
+        links.insert(
+            "pb:pact-webhooks".into(),
+            json!({ "title": format!("All webhooks for consumer {consumer} and provider {provider}"), "href": base.join(&format!("/webhooks/provider/{}/consumer/{}", seg(provider), seg(consumer))) }),
+        );
+    }
+    links.insert(
+        "pb:webhooks".into(),
+        json!({ "title": "All webhooks", "href": base.join("/webhooks") }),
+    );
+    links.insert(
+        "treaty:deliveries".into(),
+        link(format!("{self_href}/deliveries")),
+    );
+    body.insert("_links".into(), Value::Object(links));
+    Value::Object(body)
+}
+
+fn render_list(base: &BaseUrl, self_path: &str, hooks: &[StoredWebhook]) -> Hal {
+    Hal::ok(json!({
+        "_embedded": { "webhooks": hooks.iter().map(|w| render(base, w)).collect::<Vec<_>>() },
+        "_links": {
+            "self": link(base.join(self_path)),
+            "pb:create": { "title": "POST to create a webhook", "href": base.join(self_path) },
+            "pb:webhooks": hooks.iter().map(|w| json!({
+                "title": w.definition.description.clone().unwrap_or_else(|| "A webhook".to_owned()),
+                "href": href(base, &w.uuid),
+            })).collect::<Vec<_>>(),
+        },
+    }))
+}
+
+/// Reads a webhook, with the consumer and provider of the path when there
+/// are; errors by field, as the Pact Broker's clients read them.
+async fn parse(
+    state: &AppState,
+    raw: &RawBody,
+    consumer: Option<&str>,
+    provider: Option<&str>,
+) -> ApiResult<WebhookDefinition> {
+    raw.require_json(&["application/json"])?;
+    let mut body = raw.json_value()?;
+    if let Some(object) = body.as_object_mut() {
+        if let Some(consumer) = consumer {
+            object.insert("consumer".into(), json!({ "name": consumer }));
+        }
+        if let Some(provider) = provider {
+            object.insert("provider".into(), json!({ "name": provider }));
+        }
+    }
+    let mut errors = Map::new();
+    let mut add = |field: &str, message: String| {
+        if let Some(list) = errors
+            .entry(field.to_owned())
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+        {
+            list.push(json!(message));
+        }
+    };
+    let parsed = webhooks::parse_webhook(&body, &state.webhooks.policy().clone());
+    let definition = match parsed {
+        Ok(definition) => Some(definition),
+        Err(problems) => {
+            for (field, message) in problems {
+                add(&field, message);
+            }
+            None
+        }
+    };
+    if let Some(definition) = &definition {
+        for (side, party) in [
+            ("consumer", &definition.consumer),
+            ("provider", &definition.provider),
+        ] {
+            if let Party::Name(name) = party
+                && state.store.pacticipant(name).await?.is_none()
+            {
+                add(
+                    &format!("{side}.name"),
+                    format!(
+                        "does not match an existing pacticipant: no pacticipant named '{name}' exists"
+                    ),
+                );
+            }
+        }
+    }
+    match definition {
+        Some(definition) if errors.is_empty() => Ok(definition),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+async fn require_pacticipant(state: &AppState, name: &str) -> ApiResult<()> {
+    if state.store.pacticipant(name).await?.is_none() {
+        return Err(ApiError::NotFoundHal(format!(
+            "No pacticipant with name '{name}' found"
+        )));
+    }
+    Ok(())
+}
+
+async fn create(
+    state: &AppState,
+    base: &BaseUrl,
+    raw: &RawBody,
+    consumer: Option<&str>,
+    provider: Option<&str>,
+) -> ApiResult<Response> {
+    for name in [consumer, provider].into_iter().flatten() {
+        require_pacticipant(state, name).await?;
+    }
+    let definition = parse(state, raw, consumer, provider).await?;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let (stored, _) = state.store.put_webhook(&uuid, &definition).await?;
+    Ok(hal::created(&href(base, &uuid), render(base, &stored)))
+}
+
+async fn create_global(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    create(&state, &base, &raw, None, None).await
+}
+
+async fn create_pair(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((provider, consumer)): Path<(String, String)>,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    create(&state, &base, &raw, Some(&consumer), Some(&provider)).await
+}
+
+async fn create_provider(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(provider): Path<String>,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    create(&state, &base, &raw, None, Some(&provider)).await
+}
+
+async fn create_consumer(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(consumer): Path<String>,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    create(&state, &base, &raw, Some(&consumer), None).await
+}
+
+async fn list_all(State(state): State<AppState>, base: BaseUrl) -> ApiResult<Hal> {
+    let hooks = state.store.webhooks(None, None).await?;
+    Ok(render_list(&base, "/webhooks", &hooks))
+}
+
+async fn list_pair(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    require_pacticipant(&state, &provider).await?;
+    require_pacticipant(&state, &consumer).await?;
+    let hooks = state
+        .store
+        .webhooks(Some(&consumer), Some(&provider))
+        .await?;
+    let path = format!(
+        "/webhooks/provider/{}/consumer/{}",
+        seg(&provider),
+        seg(&consumer)
+    );
+    Ok(render_list(&base, &path, &hooks))
+}
+
+async fn list_provider(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(provider): Path<String>,
+) -> ApiResult<Hal> {
+    require_pacticipant(&state, &provider).await?;
+    let hooks = state.store.webhooks(None, Some(&provider)).await?;
+    Ok(render_list(
+        &base,
+        &format!("/webhooks/provider/{}", seg(&provider)),
+        &hooks,
+    ))
+}
+
+async fn list_consumer(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(consumer): Path<String>,
+) -> ApiResult<Hal> {
+    require_pacticipant(&state, &consumer).await?;
+    let hooks = state.store.webhooks(Some(&consumer), None).await?;
+    Ok(render_list(
+        &base,
+        &format!("/webhooks/consumer/{}", seg(&consumer)),
+        &hooks,
+    ))
+}
+
+fn not_found(uuid: &str) -> ApiError {
+    ApiError::NotFound(format!("No webhook with uuid {uuid} found"))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(uuid): Path<String>,
+) -> ApiResult<Hal> {
+    let hook = state
+        .store
+        .webhook(&uuid)
+        .await?
+        .ok_or_else(|| not_found(&uuid))?;
+    Ok(Hal::ok(render(&base, &hook)))
+}
+
+/// Creates (201) or replaces (200) the webhook with this uuid.
+async fn put(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(uuid): Path<String>,
+    raw: RawBody,
+) -> ApiResult<Response> {
+    let valid_uuid = uuid.len() >= 16
+        && uuid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_uuid {
+        return Err(ApiError::field(
+            "uuid",
+            "must be at least 16 characters of letters, digits, - and _",
+        ));
+    }
+    let definition = parse(&state, &raw, None, None).await?;
+    let (stored, created) = state.store.put_webhook(&uuid, &definition).await?;
+    let body = render(&base, &stored);
+    Ok(if created {
+        hal::created(&href(&base, &uuid), body)
+    } else {
+        Hal::ok(body).into_response()
+    })
+}
+
+async fn remove(State(state): State<AppState>, Path(uuid): Path<String>) -> ApiResult<Response> {
+    if state.store.delete_webhook(&uuid).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(not_found(&uuid))
+    }
+}
+
+fn party_name(party: &Party) -> Option<&str> {
+    match party {
+        Party::Name(name) => Some(name),
+        _ => None,
+    }
+}
+
+/// Sends the webhook now, with the latest matching pact's variables, and
+/// answers with what was sent and what came back.
+async fn execute(
+    state: &AppState,
+    base: &BaseUrl,
+    uuid: Option<&str>,
+    webhook: &WebhookDefinition,
+) -> ApiResult<Hal> {
+    let mut context = state
+        .store
+        .latest_pact_context(party_name(&webhook.consumer), party_name(&webhook.provider))
+        .await?;
+    context.insert("eventName".to_owned(), "test".to_owned());
+    let sent = state.webhooks.send(webhook, &context, &base.0).await;
+    let mut links = Map::new();
+    if let Some(uuid) = uuid {
+        links.insert("webhook".into(), link(href(base, uuid)));
+        links.insert(
+            "try-again".into(),
+            json!({ "title": "Execute the webhook again", "href": format!("{}/execute", href(base, uuid)) }),
+        );
+    }
+    Ok(Hal::ok(json!({
+        "request": sent.request,
+        "response": sent.response,
+        "logs": sent.logs,
+        "message": sent.message,
+        "success": sent.success,
+        "_links": links,
+    })))
+}
+
+async fn execute_saved(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(uuid): Path<String>,
+) -> ApiResult<Hal> {
+    let hook = state
+        .store
+        .webhook(&uuid)
+        .await?
+        .ok_or_else(|| not_found(&uuid))?;
+    execute(&state, &base, Some(&uuid), &hook.definition).await
+}
+
+async fn execute_unsaved(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    raw: RawBody,
+) -> ApiResult<Hal> {
+    let definition = parse(&state, &raw, None, None).await?;
+    execute(&state, &base, None, &definition).await
+}
+
+fn render_delivery(base: &BaseUrl, d: &Delivery, attempts_allowed: usize) -> Value {
+    let total = attempts_allowed + 1;
+    json!({
+        "uuid": d.uuid,
+        "name": d.webhook_uuid,
+        "eventName": d.event_name,
+        "status": d.status,
+        "attemptsMade": d.attempts_made,
+        "attemptsRemaining": match d.status.as_str() {
+            "success" | "failure" => 0,
+            _ => total.saturating_sub(d.attempts_made as usize),
+        },
+        "nextAttemptAt": matches!(d.status.as_str(), "not_run" | "retrying").then(|| time::format(d.next_attempt_at)),
+        "triggerType": "resource_creation",
+        "triggeredAt": time::format(d.created_at),
+        "consumer": d.consumer,
+        "provider": d.provider,
+        "_links": {
+            "pb:logs": { "title": "Webhook execution logs", "href": base.join(&format!("/triggered-webhooks/{}/logs", seg(&d.uuid))) },
+            "pb:webhook": { "title": "Webhook", "href": href(base, &d.webhook_uuid) },
+        },
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct DeliveriesQuery {
+    limit: Option<u32>,
+}
+
+async fn deliveries(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(uuid): Path<String>,
+    Query(query): Query<DeliveriesQuery>,
+) -> ApiResult<Hal> {
+    state
+        .store
+        .webhook(&uuid)
+        .await?
+        .ok_or_else(|| not_found(&uuid))?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let found = state
+        .store
+        .webhook_deliveries(Some(&uuid), None, None, limit)
+        .await?;
+    let retries = state.config.webhook_retry_schedule.len();
+    Ok(Hal::ok(json!({
+        "_embedded": { "triggeredWebhooks": found.iter().map(|d| render_delivery(&base, d, retries)).collect::<Vec<_>>() },
+        "_links": { "self": link(format!("{}/deliveries", href(&base, &uuid))) },
+    })))
+}
+
+async fn status(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    require_pacticipant(&state, &provider).await?;
+    require_pacticipant(&state, &consumer).await?;
+    let found = state
+        .store
+        .webhook_deliveries(None, Some(&consumer), Some(&provider), 100)
+        .await?;
+    let count = |status: &str| found.iter().filter(|d| d.status == status).count();
+    let retries = state.config.webhook_retry_schedule.len();
+    Ok(Hal::ok(json!({
+        "summary": { "successful": count("success"), "failed": count("failure"), "retrying": count("retrying"), "notRun": count("not_run") },
+        "_embedded": { "triggeredWebhooks": found.iter().map(|d| render_delivery(&base, d, retries)).collect::<Vec<_>>() },
+        "_links": { "self": link(base.join(&format!("/pacts/provider/{}/consumer/{}/webhooks/status", seg(&provider), seg(&consumer)))) },
+    })))
+}
+
+async fn logs(State(state): State<AppState>, Path(uuid): Path<String>) -> ApiResult<Response> {
+    let delivery = state.store.webhook_delivery(&uuid).await?.ok_or_else(|| {
+        ApiError::NotFound(format!("No triggered webhook with uuid {uuid} found"))
+    })?;
+    let text = if delivery.logs.is_empty() {
+        "Not run yet.\n".to_owned()
+    } else {
+        delivery.logs
+    };
+    Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], text).into_response())
+}

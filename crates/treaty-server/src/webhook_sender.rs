@@ -1,0 +1,288 @@
+//! Sending a webhook: render its request from an event's variables, refuse
+//! targets the policy forbids (including hosts that resolve to internal
+//! addresses, checked on the addresses actually connected to), sign the
+//! body, send it with a timeout and a cap on what is read back, and log
+//! every step as the Pact Broker's logs read.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use treaty_domain::webhooks::{self, TargetPolicy, WebhookDefinition};
+
+/// The header that carries the body's HMAC-SHA256 when the webhook has a secret.
+pub const SIGNATURE_HEADER: &str = "x-treaty-signature-256";
+/// The most of a response body read back and logged.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+const TIMEOUT: Duration = Duration::from_secs(10);
+const USER_AGENT: &str = concat!("Treaty/", env!("CARGO_PKG_VERSION"));
+
+/// Resolves names like the system does, then drops internal addresses unless
+/// the host is explicitly allowed: a name cannot smuggle a request inside.
+struct SafeResolver {
+    allowed_hosts: Vec<String>,
+}
+
+impl Resolve for SafeResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        let allowed = self
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host));
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| allowed || !webhooks::is_internal(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to internal addresses, which webhooks may not call unless the host is in --webhook-allowed-hosts"
+                )
+                .into());
+            }
+            Ok(Box::new(found.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub success: bool,
+    /// Retrying cannot help (the target is not allowed).
+    pub refused: bool,
+    pub logs: String,
+    pub message: String,
+    pub request: Value,
+    pub response: Option<Value>,
+}
+
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    policy: TargetPolicy,
+}
+
+impl Sender {
+    pub fn new(policy: TargetPolicy) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .dns_resolver(Arc::new(SafeResolver {
+                allowed_hosts: policy.hosts.clone(),
+            }))
+            .user_agent(USER_AGENT)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { client, policy }
+    }
+
+    pub fn policy(&self) -> &TargetPolicy {
+        &self.policy
+    }
+
+    pub async fn send(
+        &self,
+        webhook: &WebhookDefinition,
+        context: &BTreeMap<String, String>,
+        base_url: &str,
+    ) -> Sent {
+        let mut logs = String::new();
+        let mut log = |level: &str, line: &str| {
+            logs.push_str(&format!(
+                "[{}] {level}: {line}\n",
+                treaty_domain::time::format(Utc::now())
+            ));
+        };
+        let vars = webhooks::with_base(context, base_url);
+        let template = &webhook.request;
+        let url = webhooks::render(&template.url, &vars, true);
+        let mut headers: BTreeMap<String, String> = template
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), webhooks::render(v, &vars, false)))
+            .collect();
+        let body = match &template.body {
+            None => None,
+            Some(Value::String(text)) => Some(webhooks::render(text, &vars, false)),
+            Some(json_body) => Some(webhooks::render_body(json_body, &vars).to_string()),
+        };
+        if let (Some(secret), Some(body)) = (&template.secret, &body)
+            && let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        {
+            mac.update(body.as_bytes());
+            headers.insert(
+                SIGNATURE_HEADER.to_owned(),
+                format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+            );
+        }
+        // What goes on the wire besides the webhook's own headers, shown as sent.
+        let mut wire_headers: BTreeMap<String, String> = BTreeMap::new();
+        wire_headers.insert("accept".to_owned(), "*/*".to_owned());
+        wire_headers.insert("user-agent".to_owned(), USER_AGENT.to_owned());
+        if let Some(host) = url::Url::parse(&url).ok().and_then(|u| {
+            u.host_str().map(|h| {
+                u.port()
+                    .map_or_else(|| h.to_owned(), |p| format!("{h}:{p}"))
+            })
+        }) {
+            wire_headers.insert("host".to_owned(), host);
+        }
+        wire_headers.insert(
+            "content-length".to_owned(),
+            body.as_ref().map_or(0, String::len).to_string(),
+        );
+        wire_headers.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let shown_headers: BTreeMap<&String, String> = wire_headers
+            .iter()
+            .map(|(k, v)| {
+                let sensitive = k == "authorization" || k == SIGNATURE_HEADER;
+                (
+                    k,
+                    if sensitive {
+                        "**********".to_owned()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect();
+        let request = json!({ "method": template.method, "url": url, "headers": shown_headers, "body": body });
+        log(
+            "DEBUG",
+            &format!(
+                "Webhook context {}",
+                json!({ "event_name": vars.get("eventName").cloned().unwrap_or_else(|| "test".to_owned()) })
+            ),
+        );
+        log("INFO", &format!("HTTP/1.1 {} {url}", template.method));
+        for (name, value) in &shown_headers {
+            log("INFO", &format!("{name}: {value}"));
+        }
+        if let Some(body) = &body {
+            log("INFO", body);
+        }
+
+        if let Some(reason) = self.refusal(&template.method, &url) {
+            let message = format!("Not sent: {reason}");
+            log("ERROR", &message);
+            return Sent {
+                success: false,
+                refused: true,
+                logs,
+                message,
+                request,
+                response: None,
+            };
+        }
+        let method = reqwest::Method::from_bytes(template.method.as_bytes())
+            .unwrap_or(reqwest::Method::POST);
+        let mut builder = self.client.request(method, &url);
+        for (name, value) in &headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(username) = &template.username {
+            builder = builder.basic_auth(username, template.password.as_deref());
+        }
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        let listed = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .is_some_and(|h| self.policy.host_listed(&h));
+        match builder.send().await {
+            Err(error) => {
+                let message = format!("Webhook execution failed: {}", error_chain(&error));
+                log("ERROR", &message);
+                Sent {
+                    success: false,
+                    refused: false,
+                    logs,
+                    message,
+                    request,
+                    response: None,
+                }
+            }
+            Ok(mut response) => {
+                let status = response.status();
+                let mut body = Vec::new();
+                while let Ok(Some(chunk)) = response.chunk().await {
+                    let room = MAX_RESPONSE_BYTES.saturating_sub(body.len());
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if room <= chunk.len() {
+                        break;
+                    }
+                }
+                let success = status.is_success();
+                log("INFO", &format!("HTTP/1.1 {status}"));
+                let message = if listed {
+                    log("INFO", &String::from_utf8_lossy(&body));
+                    format!("The target answered {status}")
+                } else {
+                    let hidden = "For security purposes, the response details are not logged. To log them, add the host to --webhook-allowed-hosts.".to_owned();
+                    log("INFO", &hidden);
+                    hidden
+                };
+                log(
+                    "INFO",
+                    if success {
+                        "Webhook execution succeeded"
+                    } else {
+                        "Webhook execution failed"
+                    },
+                );
+                Sent {
+                    success,
+                    refused: false,
+                    logs,
+                    message,
+                    request,
+                    response: Some(json!({
+                        "status": status.as_u16(),
+                        "body": if listed { Value::String(String::from_utf8_lossy(&body).into_owned()) } else { Value::Null },
+                    })),
+                }
+            }
+        }
+    }
+
+    /// Why the rendered target may not be called: the policy, or an
+    /// internal address written as an IP.
+    fn refusal(&self, method: &str, url: &str) -> Option<String> {
+        if let Some(reason) = self.policy.refuse(method, url) {
+            return Some(reason);
+        }
+        let parsed = url::Url::parse(url).ok()?;
+        let host = parsed
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if let Ok(ip) = host.parse::<IpAddr>()
+            && webhooks::is_internal(ip)
+            && !self.policy.host_listed(parsed.host_str()?)
+        {
+            return Some(format!(
+                "{ip} is an internal address, which webhooks may not call unless the host is in --webhook-allowed-hosts"
+            ));
+        }
+        None
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}

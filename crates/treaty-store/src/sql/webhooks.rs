@@ -1,0 +1,694 @@
+//! Webhooks: their definitions, the deliveries events enqueue inside their
+//! own transactions, and the claim that lets one worker of one replica send
+//! each delivery.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::Row;
+use treaty_domain::model::LedgerDeployment;
+use treaty_domain::url_path::segment;
+use treaty_domain::webhooks::{
+    BASE_MARKER, Delivery, Party, RequestTemplate, StoredWebhook, WebhookDefinition,
+};
+
+use super::{Backend, Conn, DbRow, now, sql};
+use crate::{AttemptOutcome, StoreError, StoreResult, WebhookStore};
+
+/// Whom an event concerns, for matching webhooks' consumer and provider.
+pub(crate) enum Scope {
+    /// A pact or a verification: the consumer must match the webhook's
+    /// consumer, and the provider its provider.
+    Pair { consumer_id: i64, provider_id: i64 },
+    /// A deployment of one pacticipant: it may match either side.
+    Pacticipant(i64),
+}
+
+async fn labels_of(conn: &mut Conn, pacticipant_id: i64) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(sql(
+        "SELECT name FROM labels WHERE pacticipant_id = ? ORDER BY name",
+    ))
+    .bind(pacticipant_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+fn matches(id: Option<i64>, label: Option<&str>, pacticipant: i64, labels: &[String]) -> bool {
+    match (id, label) {
+        (Some(id), _) => id == pacticipant,
+        (None, Some(label)) => labels.iter().any(|l| l == label),
+        (None, None) => true,
+    }
+}
+
+fn is_open(id: Option<i64>, label: Option<&str>) -> bool {
+    id.is_none() && label.is_none()
+}
+
+/// Writes one delivery per enabled webhook that listens to `event` and
+/// matches `scope`, within the caller's transaction.
+pub(crate) async fn enqueue(
+    conn: &mut Conn,
+    event: &str,
+    scope: Scope,
+    context: &BTreeMap<String, String>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let hooks = sqlx::query(sql(
+        "SELECT id, consumer_id, consumer_label, provider_id, provider_label, events FROM webhooks WHERE enabled = ? ORDER BY id",
+    ))
+    .bind(true)
+    .fetch_all(&mut *conn)
+    .await?;
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let (consumer_id, provider_id) = match scope {
+        Scope::Pair {
+            consumer_id,
+            provider_id,
+        } => (consumer_id, provider_id),
+        Scope::Pacticipant(id) => (id, id),
+    };
+    let consumer_labels = labels_of(conn, consumer_id).await?;
+    let provider_labels = labels_of(conn, provider_id).await?;
+    let mut context = context.clone();
+    context.insert("eventName".to_owned(), event.to_owned());
+    let context_json = json!(context).to_string();
+    for hook in &hooks {
+        let events: Vec<String> =
+            serde_json::from_str(&hook.try_get::<String, _>("events")?).unwrap_or_default();
+        if !events.iter().any(|e| e == event) {
+            continue;
+        }
+        let (c_id, c_label): (Option<i64>, Option<String>) = (
+            hook.try_get("consumer_id")?,
+            hook.try_get("consumer_label")?,
+        );
+        let (p_id, p_label): (Option<i64>, Option<String>) = (
+            hook.try_get("provider_id")?,
+            hook.try_get("provider_label")?,
+        );
+        let consumer_ok = matches(c_id, c_label.as_deref(), consumer_id, &consumer_labels);
+        let provider_ok = matches(p_id, p_label.as_deref(), provider_id, &provider_labels);
+        let wanted = match scope {
+            Scope::Pair { .. } => consumer_ok && provider_ok,
+            // A deployment concerns one pacticipant: a webhook for it on either side, or for everyone.
+            Scope::Pacticipant(_) => {
+                let consumer_open = is_open(c_id, c_label.as_deref());
+                let provider_open = is_open(p_id, p_label.as_deref());
+                (consumer_open && provider_open)
+                    || (!consumer_open && consumer_ok)
+                    || (!provider_open && provider_ok)
+            }
+        };
+        if !wanted {
+            continue;
+        }
+        sqlx::query(sql(
+            "INSERT INTO webhook_deliveries (uuid, webhook_id, event_name, consumer_id, provider_id, context, status,
+               attempts_made, next_attempt_at, logs, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'not_run', 0, ?, '', ?, ?)",
+        ))
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(hook.try_get::<i64, _>("id")?)
+        .bind(event)
+        .bind(consumer_id)
+        .bind(provider_id)
+        .bind(&context_json)
+        .bind(at)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn status_words(success: Option<bool>) -> [(&'static str, &'static str); 4] {
+    match success {
+        Some(true) => [
+            ("githubVerificationStatus", "success"),
+            ("bitbucketVerificationStatus", "SUCCESSFUL"),
+            ("azureDevOpsVerificationStatus", "succeeded"),
+            ("gitlabVerificationStatus", "success"),
+        ],
+        Some(false) => [
+            ("githubVerificationStatus", "failure"),
+            ("bitbucketVerificationStatus", "FAILED"),
+            ("azureDevOpsVerificationStatus", "failed"),
+            ("gitlabVerificationStatus", "failed"),
+        ],
+        None => [
+            ("githubVerificationStatus", "pending"),
+            ("bitbucketVerificationStatus", "INPROGRESS"),
+            ("azureDevOpsVerificationStatus", "pending"),
+            ("gitlabVerificationStatus", "pending"),
+        ],
+    }
+}
+
+async fn version_facts(
+    conn: &mut Conn,
+    version_id: i64,
+) -> StoreResult<(String, Option<String>, String, Option<String>)> {
+    let row = sqlx::query(sql("SELECT number, build_url FROM versions WHERE id = ?"))
+        .bind(version_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let branch: Option<String> = sqlx::query_scalar(sql(
+        "SELECT b.name FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id WHERE bv.version_id = ? ORDER BY bv.id DESC LIMIT 1",
+    ))
+    .bind(version_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let tags: Vec<String> = sqlx::query_scalar(sql(
+        "SELECT name FROM tags WHERE version_id = ? ORDER BY created_at, name",
+    ))
+    .bind(version_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((
+        row.try_get("number")?,
+        branch,
+        tags.join(", "),
+        row.try_get("build_url")?,
+    ))
+}
+
+async fn name_of(conn: &mut Conn, pacticipant_id: i64) -> StoreResult<String> {
+    Ok(
+        sqlx::query_scalar(sql("SELECT name FROM pacticipants WHERE id = ?"))
+            .bind(pacticipant_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// The `${pactbroker.*}` variables of a pact of a consumer version, with
+/// its latest verification when there is one.
+pub(crate) async fn contract_context(
+    conn: &mut Conn,
+    consumer_id: i64,
+    provider_id: i64,
+    consumer_version_id: i64,
+) -> StoreResult<BTreeMap<String, String>> {
+    let consumer = name_of(conn, consumer_id).await?;
+    let provider = name_of(conn, provider_id).await?;
+    let (number, branch, tags, build_url) = version_facts(conn, consumer_version_id).await?;
+    let mut vars = BTreeMap::new();
+    vars.insert(
+        "pactUrl".to_owned(),
+        format!(
+            "{BASE_MARKER}/pacts/provider/{}/consumer/{}/version/{}",
+            segment(&provider),
+            segment(&consumer),
+            segment(&number)
+        ),
+    );
+    vars.insert(
+        "consumerLabels".to_owned(),
+        labels_of(conn, consumer_id).await?.join(", "),
+    );
+    vars.insert(
+        "providerLabels".to_owned(),
+        labels_of(conn, provider_id).await?.join(", "),
+    );
+    let latest = sqlx::query(sql(
+        "SELECT vf.success, vf.provider_version_id FROM verifications vf
+         JOIN pact_publications pp ON pp.pact_content_id = vf.pact_content_id
+         WHERE pp.consumer_version_id = ? AND pp.provider_id = ? ORDER BY vf.id DESC LIMIT 1",
+    ))
+    .bind(consumer_version_id)
+    .bind(provider_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let success = match &latest {
+        Some(row) => {
+            let (pv, pv_branch, pv_tags, _) =
+                version_facts(conn, row.try_get("provider_version_id")?).await?;
+            vars.insert("providerVersionNumber".to_owned(), pv);
+            vars.insert(
+                "providerVersionBranch".to_owned(),
+                pv_branch.unwrap_or_default(),
+            );
+            vars.insert("providerVersionTags".to_owned(), pv_tags);
+            Some(row.try_get::<bool, _>("success")?)
+        }
+        None => None,
+    };
+    for (key, value) in status_words(success) {
+        vars.insert(key.to_owned(), value.to_owned());
+    }
+    vars.insert("consumerName".to_owned(), consumer);
+    vars.insert("providerName".to_owned(), provider);
+    vars.insert("consumerVersionNumber".to_owned(), number);
+    vars.insert(
+        "consumerVersionBranch".to_owned(),
+        branch.unwrap_or_default(),
+    );
+    vars.insert("consumerVersionTags".to_owned(), tags);
+    vars.insert("buildUrl".to_owned(), build_url.unwrap_or_default());
+    Ok(vars)
+}
+
+/// The variables of a verification: its pact's (for the latest consumer
+/// version with that content), then the verification's own.
+pub(crate) async fn verification_context(
+    conn: &mut Conn,
+    verification_id: i64,
+) -> StoreResult<BTreeMap<String, String>> {
+    let row = sqlx::query(sql(
+        "SELECT vf.consumer_id, vf.provider_id, vf.provider_version_id, vf.success, vf.build_url, vf.pact_content_id, pc.sha,
+           (SELECT count(*) FROM verifications o WHERE o.pact_content_id = vf.pact_content_id AND o.id <= vf.id) AS number,
+           (SELECT max(pp.consumer_version_id) FROM pact_publications pp WHERE pp.pact_content_id = vf.pact_content_id) AS consumer_version_id
+         FROM verifications vf JOIN pact_contents pc ON pc.id = vf.pact_content_id WHERE vf.id = ?",
+    ))
+    .bind(verification_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let consumer_id: i64 = row.try_get("consumer_id")?;
+    let provider_id: i64 = row.try_get("provider_id")?;
+    let mut vars = match row.try_get::<Option<i64>, _>("consumer_version_id")? {
+        Some(version_id) => contract_context(conn, consumer_id, provider_id, version_id).await?,
+        None => BTreeMap::new(),
+    };
+    let (pv, branch, tags, _) = version_facts(conn, row.try_get("provider_version_id")?).await?;
+    vars.insert("providerVersionNumber".to_owned(), pv);
+    vars.insert(
+        "providerVersionBranch".to_owned(),
+        branch.unwrap_or_default(),
+    );
+    vars.insert("providerVersionTags".to_owned(), tags);
+    let success: bool = row.try_get("success")?;
+    for (key, value) in status_words(Some(success)) {
+        vars.insert(key.to_owned(), value.to_owned());
+    }
+    let consumer = vars.get("consumerName").cloned().unwrap_or_default();
+    let provider = vars.get("providerName").cloned().unwrap_or_default();
+    let sha: String = row.try_get("sha")?;
+    let number: i64 = row.try_get("number")?;
+    vars.insert(
+        "verificationResultUrl".to_owned(),
+        format!(
+            "{BASE_MARKER}/pacts/provider/{}/consumer/{}/pact-version/{sha}/verification-results/{number}",
+            segment(&provider),
+            segment(&consumer)
+        ),
+    );
+    vars.insert(
+        "buildUrl".to_owned(),
+        row.try_get::<Option<String>, _>("build_url")?
+            .unwrap_or_default(),
+    );
+    Ok(vars)
+}
+
+/// The `${treaty.*}` variables of a deployment.
+pub(crate) fn deployment_context(d: &LedgerDeployment) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    let mut put = |key: &str, value: &str| {
+        vars.insert(key.to_owned(), value.to_owned());
+    };
+    put("pacticipant", &d.pacticipant);
+    put("version", &d.version);
+    put("environment", &d.environment);
+    put("status", &d.status);
+    put("deploymentId", &d.id.to_string());
+    put(
+        "deploymentUrl",
+        &format!("{BASE_MARKER}/deployments/{}", d.id),
+    );
+    put("rollback", if d.rollback { "true" } else { "false" });
+    put("emergency", if d.emergency { "true" } else { "false" });
+    for (key, value) in [
+        ("applicationInstance", &d.application_instance),
+        ("deployedBy", &d.deployed_by),
+        ("scmBranch", &d.scm_branch),
+        ("scmSha", &d.scm_sha),
+        ("scmRepository", &d.scm_repository),
+        ("buildUrl", &d.build_url),
+        ("buildNumber", &d.build_number),
+        ("sourceSystem", &d.source_system),
+    ] {
+        put(key, value.as_deref().unwrap_or_default());
+    }
+    put(
+        "deployedByText",
+        &d.deployed_by
+            .as_deref()
+            .map(|by| format!(" by {by}"))
+            .unwrap_or_default(),
+    );
+    vars
+}
+
+fn request_json(request: &RequestTemplate) -> Value {
+    json!({
+        "method": request.method,
+        "url": request.url,
+        "headers": request.headers,
+        "body": request.body,
+        "username": request.username,
+        "password": request.password,
+        "secret": request.secret,
+    })
+}
+
+fn request_from_json(value: &Value) -> RequestTemplate {
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    RequestTemplate {
+        method: text("method").unwrap_or_default(),
+        url: text("url").unwrap_or_default(),
+        headers: value
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        body: value.get("body").filter(|b| !b.is_null()).cloned(),
+        username: text("username"),
+        password: text("password"),
+        secret: text("secret"),
+    }
+}
+
+const WEBHOOK_SELECT: &str = "SELECT w.uuid, w.description, c.name AS consumer_name, w.consumer_label, p.name AS provider_name,
+  w.provider_label, w.enabled, w.request, w.events, w.created_at, w.updated_at
+FROM webhooks w LEFT JOIN pacticipants c ON c.id = w.consumer_id LEFT JOIN pacticipants p ON p.id = w.provider_id";
+
+fn party(name: Option<String>, label: Option<String>) -> Party {
+    match (name, label) {
+        (Some(name), _) => Party::Name(name),
+        (None, Some(label)) => Party::Label(label),
+        (None, None) => Party::Any,
+    }
+}
+
+fn definition_from_row(row: &DbRow) -> StoreResult<WebhookDefinition> {
+    let request: Value = serde_json::from_str(&row.try_get::<String, _>("request")?)
+        .map_err(|e| StoreError::Corrupt(format!("stored webhook request is not JSON: {e}")))?;
+    Ok(WebhookDefinition {
+        description: row.try_get("description")?,
+        consumer: party(
+            row.try_get("consumer_name")?,
+            row.try_get("consumer_label")?,
+        ),
+        provider: party(
+            row.try_get("provider_name")?,
+            row.try_get("provider_label")?,
+        ),
+        enabled: row.try_get("enabled")?,
+        request: request_from_json(&request),
+        events: serde_json::from_str(&row.try_get::<String, _>("events")?).unwrap_or_default(),
+    })
+}
+
+fn webhook_from_row(row: &DbRow) -> StoreResult<StoredWebhook> {
+    Ok(StoredWebhook {
+        uuid: row.try_get("uuid")?,
+        definition: definition_from_row(row)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const DELIVERY_SELECT: &str = "SELECT d.id, d.uuid, w.uuid AS webhook_uuid, d.event_name, d.context, d.status, d.attempts_made,
+  d.next_attempt_at, d.logs, d.created_at, c.name AS consumer, p.name AS provider
+FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+LEFT JOIN pacticipants c ON c.id = d.consumer_id LEFT JOIN pacticipants p ON p.id = d.provider_id";
+
+fn delivery_from_row(row: &DbRow) -> StoreResult<Delivery> {
+    Ok(Delivery {
+        id: row.try_get("id")?,
+        uuid: row.try_get("uuid")?,
+        webhook_uuid: row.try_get("webhook_uuid")?,
+        event_name: row.try_get("event_name")?,
+        context: serde_json::from_str(&row.try_get::<String, _>("context")?).unwrap_or_default(),
+        status: row.try_get("status")?,
+        attempts_made: u32::try_from(row.try_get::<i64, _>("attempts_made")?).unwrap_or(0),
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        logs: row.try_get("logs")?,
+        created_at: row.try_get("created_at")?,
+        consumer: row.try_get("consumer")?,
+        provider: row.try_get("provider")?,
+        webhook: None,
+    })
+}
+
+async fn pacticipant_id(conn: &mut Conn, party: &Party, side: &str) -> StoreResult<Option<i64>> {
+    match party {
+        Party::Name(name) => {
+            let id: Option<i64> =
+                sqlx::query_scalar(sql("SELECT id FROM pacticipants WHERE name = ?"))
+                    .bind(name)
+                    .fetch_optional(conn)
+                    .await?;
+            id.map(Some)
+                .ok_or_else(|| StoreError::NotFound(format!("No {side} with name '{name}' found")))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn label(party: &Party) -> Option<&str> {
+    match party {
+        Party::Label(label) => Some(label),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl WebhookStore for Backend {
+    async fn put_webhook(
+        &self,
+        uuid: &str,
+        webhook: &WebhookDefinition,
+    ) -> StoreResult<(StoredWebhook, bool)> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let consumer_id = pacticipant_id(&mut tx, &webhook.consumer, "consumer").await?;
+        let provider_id = pacticipant_id(&mut tx, &webhook.provider, "provider").await?;
+        let exists: Option<i64> = sqlx::query_scalar(sql("SELECT id FROM webhooks WHERE uuid = ?"))
+            .bind(uuid)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let request = request_json(&webhook.request).to_string();
+        let events = json!(webhook.events).to_string();
+        match exists {
+            Some(id) => {
+                sqlx::query(sql(
+                    "UPDATE webhooks SET description = ?, consumer_id = ?, consumer_label = ?, provider_id = ?, provider_label = ?,
+                       enabled = ?, request = ?, events = ?, updated_at = ? WHERE id = ?",
+                ))
+                .bind(&webhook.description)
+                .bind(consumer_id)
+                .bind(label(&webhook.consumer))
+                .bind(provider_id)
+                .bind(label(&webhook.provider))
+                .bind(webhook.enabled)
+                .bind(&request)
+                .bind(&events)
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(sql(
+                    "INSERT INTO webhooks (uuid, description, consumer_id, consumer_label, provider_id, provider_label, enabled,
+                       request, events, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ))
+                .bind(uuid)
+                .bind(&webhook.description)
+                .bind(consumer_id)
+                .bind(label(&webhook.consumer))
+                .bind(provider_id)
+                .bind(label(&webhook.provider))
+                .bind(webhook.enabled)
+                .bind(&request)
+                .bind(&events)
+                .bind(at)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let row = sqlx::query(sql(format!("{WEBHOOK_SELECT} WHERE w.uuid = ?")))
+            .bind(uuid)
+            .fetch_one(&mut *tx)
+            .await?;
+        let stored = webhook_from_row(&row)?;
+        tx.commit().await?;
+        Ok((stored, exists.is_none()))
+    }
+
+    async fn webhook(&self, uuid: &str) -> StoreResult<Option<StoredWebhook>> {
+        let mut conn = self.reader().acquire().await?;
+        let row = sqlx::query(sql(format!("{WEBHOOK_SELECT} WHERE w.uuid = ?")))
+            .bind(uuid)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    async fn webhooks(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<Vec<StoredWebhook>> {
+        let mut conn = self.reader().acquire().await?;
+        let rows = sqlx::query(sql(format!(
+            "{WEBHOOK_SELECT} WHERE (? IS NULL OR c.name = ?) AND (? IS NULL OR p.name = ?) ORDER BY w.id"
+        )))
+        .bind(consumer)
+        .bind(consumer)
+        .bind(provider)
+        .bind(provider)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter().map(webhook_from_row).collect()
+    }
+
+    async fn delete_webhook(&self, uuid: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query(sql("DELETE FROM webhooks WHERE uuid = ?"))
+            .bind(uuid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    async fn claim_webhook_delivery(
+        &self,
+        lease: std::time::Duration,
+    ) -> StoreResult<Option<Delivery>> {
+        let at = now();
+        let until = at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(sql(format!(
+            "{DELIVERY_SELECT} WHERE d.status IN ('not_run', 'retrying') AND d.next_attempt_at <= ?
+               AND (d.claimed_until IS NULL OR d.claimed_until < ?) ORDER BY d.next_attempt_at, d.id LIMIT 1"
+        )))
+        .bind(at)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let mut delivery = delivery_from_row(&row)?;
+        sqlx::query(sql(
+            "UPDATE webhook_deliveries SET claimed_until = ? WHERE id = ?",
+        ))
+        .bind(until)
+        .bind(delivery.id)
+        .execute(&mut *tx)
+        .await?;
+        let hook = sqlx::query(sql(format!("{WEBHOOK_SELECT} WHERE w.uuid = ?")))
+            .bind(&delivery.webhook_uuid)
+            .fetch_one(&mut *tx)
+            .await?;
+        delivery.webhook = Some(definition_from_row(&hook)?);
+        tx.commit().await?;
+        Ok(Some(delivery))
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        delivery_id: i64,
+        outcome: &AttemptOutcome,
+    ) -> StoreResult<()> {
+        let at = now();
+        let status = match (outcome.success, outcome.retry_at) {
+            (true, _) => "success",
+            (false, Some(_)) => "retrying",
+            (false, None) => "failure",
+        };
+        let mut tx = self.begin().await?;
+        sqlx::query(sql(
+            "UPDATE webhook_deliveries SET status = ?, attempts_made = attempts_made + 1, next_attempt_at = ?,
+               claimed_until = NULL, logs = logs || ?, updated_at = ? WHERE id = ?",
+        ))
+        .bind(status)
+        .bind(outcome.retry_at.unwrap_or(at))
+        .bind(&outcome.logs)
+        .bind(at)
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        webhook_uuid: Option<&str>,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        let mut conn = self.reader().acquire().await?;
+        let rows = sqlx::query(sql(format!(
+            "{DELIVERY_SELECT} WHERE (? IS NULL OR w.uuid = ?) AND (? IS NULL OR c.name = ?) AND (? IS NULL OR p.name = ?)
+             ORDER BY d.id DESC LIMIT {limit}"
+        )))
+        .bind(webhook_uuid)
+        .bind(webhook_uuid)
+        .bind(consumer)
+        .bind(consumer)
+        .bind(provider)
+        .bind(provider)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    async fn webhook_delivery(&self, uuid: &str) -> StoreResult<Option<Delivery>> {
+        let mut conn = self.reader().acquire().await?;
+        let row = sqlx::query(sql(format!("{DELIVERY_SELECT} WHERE d.uuid = ?")))
+            .bind(uuid)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.as_ref().map(delivery_from_row).transpose()
+    }
+
+    async fn latest_pact_context(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<BTreeMap<String, String>> {
+        let mut conn = self.reader().acquire().await?;
+        let row = sqlx::query(sql(
+            "SELECT pp.consumer_id, pp.provider_id, pp.consumer_version_id FROM pact_publications pp
+             JOIN pacticipants c ON c.id = pp.consumer_id JOIN pacticipants p ON p.id = pp.provider_id
+             WHERE (? IS NULL OR c.name = ?) AND (? IS NULL OR p.name = ?) ORDER BY pp.id DESC LIMIT 1",
+        ))
+        .bind(consumer)
+        .bind(consumer)
+        .bind(provider)
+        .bind(provider)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match row {
+            None => Ok(BTreeMap::new()),
+            Some(row) => {
+                contract_context(
+                    &mut conn,
+                    row.try_get("consumer_id")?,
+                    row.try_get("provider_id")?,
+                    row.try_get("consumer_version_id")?,
+                )
+                .await
+            }
+        }
+    }
+}
