@@ -10,3 +10,4 @@ mod pacts;
 mod support;
 mod verifications;
 mod versions;
+mod webhooks;

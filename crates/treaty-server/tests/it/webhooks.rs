@@ -1,0 +1,491 @@
+//! Webhooks end to end: a receiver on 127.0.0.1, the background worker,
+//! rendered bodies, signatures, retries, a restart mid-retry, several
+//! workers at once, and targets that are refused.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use treaty_domain::webhooks::TargetPolicy;
+use treaty_server::ServerConfig;
+
+use crate::support::{TestApp, pact};
+
+/// An HTTP server on 127.0.0.1 that records what it receives and answers
+/// 500 to the first `failures` requests.
+struct Receiver {
+    url: String,
+    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+}
+
+impl Receiver {
+    async fn start(failures: usize) -> Self {
+        let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+        let seen = received.clone();
+        let remaining = Arc::new(Mutex::new(failures));
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let seen = seen.clone();
+                let remaining = remaining.clone();
+                async move {
+                    seen.lock().unwrap().push((headers, body));
+                    let mut left = remaining.lock().unwrap();
+                    if *left > 0 {
+                        *left -= 1;
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            received,
+        }
+    }
+
+    fn bodies(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until `count` requests arrived.
+    async fn wait_for(&self, count: usize) -> Vec<(HeaderMap, String)> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.received.lock().unwrap().clone();
+            if got.len() >= count || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+fn local_config(retries: &[u64]) -> ServerConfig {
+    ServerConfig {
+        webhook_policy: TargetPolicy {
+            schemes: vec!["http".into()],
+            methods: vec!["POST".into()],
+            hosts: vec!["127.0.0.1".into()],
+        },
+        webhook_retry_schedule: retries.iter().map(|s| Duration::from_millis(*s)).collect(),
+        webhook_poll_interval: Duration::from_millis(20),
+        ..ServerConfig::default()
+    }
+}
+
+async fn create_webhook(app: &TestApp, body: Value) -> String {
+    let reply = app.post("/webhooks", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["uuid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_changed_contract_is_delivered_rendered_and_signed() {
+    let config = local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    let receiver = Receiver::start(0).await;
+    app.post("/pacticipants", &json!({"name": "Bar"})).await;
+    create_webhook(&app, json!({
+        "description": "verify Bar",
+        "provider": {"name": "Bar"},
+        "events": [{"name": "contract_content_changed"}, {"name": "contract_published"}],
+        "request": {"method": "POST", "url": receiver.url, "headers": {"Content-Type": "application/json"},
+            "body": {"consumer": "${pactbroker.consumerName}", "version": "${pactbroker.consumerVersionNumber}",
+                     "branch": "${pactbroker.consumerVersionBranch}", "pact": "${pactbroker.pactUrl}", "event": "${pactbroker.eventName}",
+                     "status": "${pactbroker.githubVerificationStatus}"}},
+        "secret": "s3cret"
+    })).await;
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    let published = app
+        .publish(
+            "Foo",
+            "1",
+            Some("main"),
+            &[],
+            &[("Bar", pact("Foo", "Bar", &["/a"]))],
+        )
+        .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.text);
+    let got = receiver.wait_for(2).await;
+    assert_eq!(
+        got.len(),
+        2,
+        "contract_published and contract_content_changed"
+    );
+    let events: Vec<Value> = got
+        .iter()
+        .map(|(_, b)| serde_json::from_str(b).unwrap())
+        .collect();
+    let mut names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["contract_content_changed", "contract_published"]);
+    assert_eq!(events[0]["consumer"], "Foo");
+    assert_eq!(events[0]["branch"], "main");
+    assert_eq!(events[0]["status"], "pending");
+    assert_eq!(
+        events[0]["pact"],
+        "http://broker.test/pacts/provider/Bar/consumer/Foo/version/1"
+    );
+    for (headers, body) in &got {
+        let signature = headers["x-treaty-signature-256"].to_str().unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(body.as_bytes());
+        assert_eq!(
+            signature,
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        );
+    }
+    // Republishing the same content is published, not changed.
+    app.publish(
+        "Foo",
+        "1",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    let got = receiver.wait_for(3).await;
+    assert_eq!(got.len(), 3);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        receiver.bodies().len(),
+        3,
+        "no contract_content_changed for unchanged content"
+    );
+
+    let shown = app
+        .get(&format!("/webhooks/{}", events_webhook(&app).await))
+        .await;
+    assert_eq!(shown.body["signed"], true);
+    assert!(
+        shown.body.get("secret").is_none() && !shown.text.contains("s3cret"),
+        "the secret is never shown"
+    );
+}
+
+async fn events_webhook(app: &TestApp) -> String {
+    app.get("/webhooks").await.body["_embedded"]["webhooks"][0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn verification_and_deployment_events_reach_their_webhooks() {
+    let config = local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    app.post(
+        "/environments",
+        &json!({"name": "production", "production": true}),
+    )
+    .await;
+    let receiver = Receiver::start(0).await;
+    app.publish(
+        "Foo",
+        "1",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    create_webhook(&app, json!({
+        "consumer": {"name": "Foo"}, "provider": {"name": "Bar"},
+        "events": [{"name": "provider_verification_failed"}],
+        "request": {"method": "POST", "url": receiver.url,
+            "body": "${pactbroker.providerName} ${pactbroker.providerVersionNumber} failed ${pactbroker.consumerName} ${pactbroker.consumerVersionNumber}: ${pactbroker.verificationResultUrl}"}
+    })).await;
+    create_webhook(&app, json!({
+        "consumer": {"name": "Foo"},
+        "events": [{"name": "deployment_completed"}, {"name": "deployment_failed"}],
+        "request": {"method": "POST", "url": receiver.url, "body": {"text": "${treaty.pacticipant} ${treaty.version} → ${treaty.environment}: deployment ${treaty.status}${treaty.deployedByText}"}}
+    })).await;
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+
+    app.verify("Foo", "Bar", "7", true).await;
+    app.verify("Foo", "Bar", "8", false).await;
+    app.post(
+        "/deployment-events",
+        &json!({"product_name": "Foo", "version": "1", "environment_name": "production",
+        "status": "completed", "deployed_by": "ci"}),
+    )
+    .await;
+    let got = receiver.wait_for(2).await;
+    let bodies: Vec<&str> = got.iter().map(|(_, b)| b.as_str()).collect();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(
+        bodies.iter().any(|b| b.starts_with(
+            "Bar 8 failed Foo 1: http://broker.test/pacts/provider/Bar/consumer/Foo/pact-version/"
+        )),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.contains(&r#"{"text":"Foo 1 → production: deployment completed by ci"}"#),
+        "{bodies:?}"
+    );
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_and_survive_a_restart() {
+    // Two retries, far enough apart that the worker is stopped in between.
+    let config = local_config(&[300, 50]);
+    let app = TestApp::with_config(config.clone()).await;
+    let receiver = Receiver::start(2).await;
+    let uuid = create_webhook(
+        &app,
+        json!({
+            "events": [{"name": "contract_published"}],
+            "request": {"method": "POST", "url": receiver.url, "body": "${pactbroker.consumerName}"}
+        }),
+    )
+    .await;
+    let first = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    app.publish(
+        "Foo",
+        "1",
+        None,
+        &["dev"],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    receiver.wait_for(1).await;
+    // The replica goes away once the first attempt failed and was recorded...
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.get(&format!("/webhooks/{uuid}/deliveries")).await.body["_embedded"]["triggeredWebhooks"]
+        [0]["status"]
+        != "retrying"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first attempt was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for task in first {
+        task.abort();
+    }
+    // ...and another picks the delivery up from the database.
+    let _second = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    let got = receiver.wait_for(3).await;
+    assert_eq!(got.len(), 3);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut delivery = Value::Null;
+    while Instant::now() < deadline {
+        delivery = app.get(&format!("/webhooks/{uuid}/deliveries")).await.body["_embedded"]["triggeredWebhooks"][0].clone();
+        if delivery["status"] == "success" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(delivery["status"], "success");
+    assert_eq!(delivery["attemptsMade"], 3);
+    let logs_path = delivery["_links"]["pb:logs"]["href"]
+        .as_str()
+        .unwrap()
+        .replace(crate::support::BASE, "");
+    let logs = app.get(&logs_path).await;
+    assert!(
+        logs.text.contains("attempt 1 failed; retrying at")
+            && logs.text.contains("Webhook execution succeeded"),
+        "{}",
+        logs.text
+    );
+    let status = app
+        .get("/pacts/provider/Bar/consumer/Foo/webhooks/status")
+        .await;
+    assert_eq!(status.body["summary"]["successful"], 1);
+}
+
+#[tokio::test]
+async fn several_workers_deliver_each_event_once() {
+    let config = local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    let receiver = Receiver::start(0).await;
+    create_webhook(&app, json!({
+        "events": [{"name": "contract_published"}],
+        "request": {"method": "POST", "url": receiver.url, "body": "${pactbroker.consumerVersionNumber}"}
+    })).await;
+    let _workers: Vec<_> = (0..3)
+        .flat_map(|_| treaty_server::background::spawn(app.store(), &config, "http://broker.test"))
+        .collect();
+    for version in 1..=12 {
+        app.publish(
+            "Foo",
+            &version.to_string(),
+            None,
+            &[],
+            &[("Bar", pact("Foo", "Bar", &["/a"]))],
+        )
+        .await;
+    }
+    receiver.wait_for(12).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut versions: Vec<u32> = receiver
+        .bodies()
+        .iter()
+        .map(|b| b.parse().unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(
+        versions,
+        (1..=12).collect::<Vec<_>>(),
+        "each delivery sent exactly once"
+    );
+}
+
+#[tokio::test]
+async fn unsafe_targets_are_refused() {
+    // The Pact Broker's defaults: https and POST only.
+    let strict = TestApp::new().await;
+    let http = strict
+        .post(
+            "/webhooks",
+            &json!({"request": {"method": "POST", "url": "http://example.org/hook"}}),
+        )
+        .await;
+    assert_eq!(http.status, StatusCode::BAD_REQUEST);
+    assert!(
+        http.body["errors"]["request.url"][0]
+            .as_str()
+            .unwrap()
+            .contains("scheme must be https"),
+        "{}",
+        http.text
+    );
+    let get = strict
+        .post(
+            "/webhooks",
+            &json!({"request": {"method": "GET", "url": "https://example.org/hook"}}),
+        )
+        .await;
+    assert!(
+        get.body["errors"]["request.method"].is_array(),
+        "{}",
+        get.text
+    );
+    let templated = strict.post("/webhooks", &json!({"request": {"method": "POST", "url": "https://${pactbroker.consumerName}.example.org/"}})).await;
+    assert_eq!(templated.status, StatusCode::BAD_REQUEST);
+
+    // http allowed, but no host listed: loopback and private addresses stay out of reach.
+    let open = TestApp::with_config(ServerConfig {
+        webhook_policy: TargetPolicy {
+            schemes: vec!["http".into()],
+            methods: vec!["POST".into()],
+            hosts: vec![],
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let receiver = Receiver::start(0).await;
+    for url in [
+        receiver.url.clone(),
+        receiver.url.replace("127.0.0.1", "localhost"),
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+    ] {
+        let executed = open
+            .post(
+                "/webhooks/execute",
+                &json!({"request": {"method": "POST", "url": url, "body": "x"}}),
+            )
+            .await;
+        assert_eq!(executed.status, StatusCode::OK, "{}", executed.text);
+        assert_eq!(executed.body["success"], false, "{url}: {}", executed.text);
+        assert!(
+            executed.body["logs"]
+                .as_str()
+                .unwrap()
+                .contains("internal address"),
+            "{url}: {}",
+            executed.text
+        );
+    }
+    assert!(receiver.bodies().is_empty(), "nothing reached the receiver");
+}
+
+#[tokio::test]
+async fn webhooks_are_managed_as_the_pact_broker_does() {
+    let app = TestApp::new().await;
+    app.publish(
+        "Foo",
+        "1",
+        None,
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    let created = app.post("/webhooks/provider/Bar/consumer/Foo", &json!({
+        "request": {"method": "POST", "url": "https://ci.example/build", "username": "ci", "password": "hunter2", "headers": {"X-Token": "t"}}
+    })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["request"]["password"], "**********");
+    assert_eq!(created.body["request"]["headers"]["x-token"], "t");
+    assert_eq!(
+        created.body["events"][0]["name"],
+        "contract_content_changed"
+    );
+    assert_eq!(created.body["consumer"]["name"], "Foo");
+    let uuid = created.body["uuid"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get("/webhooks/provider/Bar/consumer/Foo").await.body["_links"]["pb:webhooks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.get("/webhooks/provider/Bar").await.body["_links"]["pb:webhooks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.get("/webhooks/consumer/Nobody").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let updated = app.put(&format!("/webhooks/{uuid}"), &json!({
+        "description": "renamed", "enabled": false, "request": {"method": "POST", "url": "https://ci.example/other"}})).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    assert_eq!(updated.body["enabled"], false);
+    let unknown = app.post("/webhooks", &json!({"consumer": {"name": "Nobody"}, "request": {"method": "POST", "url": "https://x.example/"}})).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unknown.body["errors"]["consumer.name"].is_array(),
+        "{}",
+        unknown.text
+    );
+    let short = app
+        .put(
+            "/webhooks/short",
+            &json!({"request": {"method": "POST", "url": "https://x.example/"}}),
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.delete(&format!("/webhooks/{uuid}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&format!("/webhooks/{uuid}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
