@@ -392,6 +392,17 @@ async fn execute(
         .latest_pact_context(party_name(&webhook.consumer), party_name(&webhook.provider))
         .await?;
     context.insert("eventName".to_owned(), "test".to_owned());
+    // Without a pact yet, the webhook's own names still fill their variables.
+    for (key, party) in [
+        ("consumerName", &webhook.consumer),
+        ("providerName", &webhook.provider),
+    ] {
+        if let Some(name) = party_name(party) {
+            context
+                .entry(key.to_owned())
+                .or_insert_with(|| name.to_owned());
+        }
+    }
     let sent = state.webhooks.send(webhook, &context, &base.0).await;
     let mut links = Map::new();
     if let Some(uuid) = uuid {
@@ -450,6 +461,7 @@ fn render_delivery(base: &BaseUrl, d: &Delivery, attempts_allowed: usize) -> Val
         "triggeredAt": time::format(d.created_at),
         "consumer": d.consumer,
         "provider": d.provider,
+        "logs": d.logs,
         "_links": {
             "pb:logs": { "title": "Webhook execution logs", "href": base.join(&format!("/triggered-webhooks/{}/logs", seg(&d.uuid))) },
             "pb:webhook": { "title": "Webhook", "href": href(base, &d.webhook_uuid) },

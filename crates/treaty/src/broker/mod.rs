@@ -22,6 +22,7 @@ mod publish;
 mod tags;
 mod verification;
 mod versions;
+mod webhooks;
 
 use clap::Subcommand;
 use options::{BrokerOptions, LogLevel};
@@ -79,13 +80,28 @@ pub enum BrokerCommand {
     /// An environment's deployment gates: show, apply from a JSON file, clear
     #[command(subcommand)]
     Policy(gates::PolicyCommand),
+    /// Create a webhook
+    CreateWebhook(Box<webhooks::WebhookArgs>),
+    /// Create or update a webhook
+    CreateOrUpdateWebhook(Box<webhooks::CreateOrUpdateArgs>),
+    /// Delete a webhook
+    DeleteWebhook(Box<webhooks::UuidArgs>),
+    /// Test a webhook: send it now and print what happened
+    TestWebhook(Box<webhooks::UuidArgs>),
+    /// Generate a UUID for use when calling create-or-update-webhook
+    GenerateUuid,
+    /// Webhook deliveries: what was sent, what failed, what will be retried
+    #[command(subcommand)]
+    Webhook(webhooks::WebhookCommand),
     /// DORA metrics from the deployment ledger: deployment frequency, lead time, change failure rate, time to restore
     Metrics(Box<ledger::MetricsArgs>),
 }
 
 impl BrokerCommand {
-    fn broker_options(&self) -> &BrokerOptions {
-        match self {
+    /// The connection options; `None` for commands that talk to no broker.
+    fn broker_options(&self) -> Option<&BrokerOptions> {
+        Some(match self {
+            BrokerCommand::GenerateUuid => return None,
             BrokerCommand::Publish(args) => &args.broker,
             BrokerCommand::ListLatestPactVersions(args) => &args.broker,
             BrokerCommand::CreateOrUpdatePacticipant(args) => &args.broker,
@@ -111,8 +127,12 @@ impl BrokerCommand {
             BrokerCommand::Metrics(args) => &args.broker,
             BrokerCommand::Preflight(args) => &args.broker,
             BrokerCommand::Plan(args) => &args.broker,
+            BrokerCommand::CreateWebhook(args) => &args.broker,
+            BrokerCommand::CreateOrUpdateWebhook(args) => &args.webhook.broker,
+            BrokerCommand::DeleteWebhook(args) | BrokerCommand::TestWebhook(args) => &args.broker,
+            BrokerCommand::Webhook(command) => command.broker(),
             BrokerCommand::Policy(command) => command.broker(),
-        }
+        })
     }
 }
 
@@ -120,7 +140,9 @@ impl BrokerCommand {
 /// the command failed (the broker refused, the thing was not found, or the
 /// broker could not be reached), after printing why on stderr.
 pub async fn run(cmd: BrokerCommand) -> i32 {
-    init_logging(cmd.broker_options().log_level);
+    if let Some(options) = cmd.broker_options() {
+        init_logging(options.log_level);
+    }
     let outcome = match cmd {
         BrokerCommand::Publish(args) => publish::run(*args).await,
         BrokerCommand::ListLatestPactVersions(args) => pacts::list_latest(*args).await,
@@ -145,6 +167,15 @@ pub async fn run(cmd: BrokerCommand) -> i32 {
         BrokerCommand::Deployment(command) => ledger::run(command).await,
         BrokerCommand::Metrics(args) => ledger::metrics(*args).await,
         BrokerCommand::Policy(command) => gates::policy(command).await,
+        BrokerCommand::CreateWebhook(args) => webhooks::create(*args).await,
+        BrokerCommand::CreateOrUpdateWebhook(args) => webhooks::create_or_update(*args).await,
+        BrokerCommand::DeleteWebhook(args) => webhooks::delete(*args).await,
+        BrokerCommand::TestWebhook(args) => webhooks::test(*args).await,
+        BrokerCommand::Webhook(command) => webhooks::webhook(command).await,
+        BrokerCommand::GenerateUuid => {
+            webhooks::generate_uuid();
+            return 0;
+        }
         BrokerCommand::Plan(args) => {
             return match gates::plan(*args).await {
                 Ok(code) => code,

@@ -13,3 +13,4 @@ mod replicas;
 mod ruby_client;
 mod support;
 mod verifiers;
+mod webhooks_cli;

@@ -1,0 +1,231 @@
+//! Webhooks from the command line: the official `pact broker create-webhook`
+//! and `test-webhook` against Treaty, and Treaty's ready-made deployment
+//! notifications delivered to a receiver on 127.0.0.1.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use treaty_domain::webhooks::TargetPolicy;
+use treaty_server::ServerConfig;
+
+use crate::support::{TestServer, pact, text, treaty};
+
+/// Records the bodies POSTed to it on 127.0.0.1.
+async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = bodies.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://127.0.0.1:{port}/hook"), bodies)
+}
+
+async fn local_server() -> TestServer {
+    TestServer::start_with(ServerConfig {
+        webhook_policy: TargetPolicy {
+            schemes: vec!["http".into()],
+            methods: vec!["POST".into()],
+            hosts: vec!["127.0.0.1".into()],
+        },
+        webhook_poll_interval: Duration::from_millis(20),
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_client_creates_and_tests_webhooks() {
+    let server = local_server().await;
+    let b = server.url.as_str();
+    let (hook, bodies) = receiver().await;
+    assert!(
+        treaty(&["create-or-update-pacticipant", "-b", b, "--name", "Bar"])
+            .await
+            .status
+            .success()
+    );
+    let out = pact(&[
+        "broker",
+        "create-webhook",
+        &hook,
+        "-b",
+        b,
+        "--retries",
+        "0",
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"provider": "${pactbroker.providerName}"}"#,
+        "--provider",
+        "Bar",
+        "--description",
+        "verify Bar",
+        "--contract-content-changed",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let (_, list) = server.get_json("/webhooks").await;
+    let uuid = list["_embedded"]["webhooks"][0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        list["_embedded"]["webhooks"][0]["description"],
+        "verify Bar"
+    );
+
+    let out = pact(&[
+        "broker",
+        "test-webhook",
+        "--uuid",
+        &uuid,
+        "-b",
+        b,
+        "--retries",
+        "0",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(bodies.lock().unwrap().as_slice(), [r#"{"provider":"Bar"}"#]);
+
+    let out = treaty(&["test-webhook", "--uuid", &uuid, "-b", b]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Webhook execution succeeded"),
+        "{}",
+        text(&out)
+    );
+
+    let out = pact(&[
+        "broker",
+        "delete-webhook",
+        "--uuid",
+        &uuid,
+        "-b",
+        b,
+        "--retries",
+        "0",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(server.get_json(&format!("/webhooks/{uuid}")).await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chat_notification_for_deployments_takes_one_command() {
+    let server = local_server().await;
+    let b = server.url.as_str();
+    let (hook, bodies) = receiver().await;
+    assert!(
+        treaty(&["create-environment", "-b", b, "--name", "production"])
+            .await
+            .status
+            .success()
+    );
+    let uuid = "6f1c7d2e-deploys-to-chat";
+    let out = treaty(&[
+        "create-or-update-webhook",
+        "--uuid",
+        uuid,
+        &hook,
+        "-b",
+        b,
+        "--template",
+        "slack",
+        "--description",
+        "tell #deploys",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("created"),
+        "{}",
+        text(&out)
+    );
+
+    let out = treaty(&[
+        "deployment",
+        "complete",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1.2.3",
+        "--environment",
+        "production",
+        "--deployed-by",
+        "octocat",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bodies.lock().unwrap().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let sent: Vec<Value> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(
+        sent,
+        [serde_json::json!({"text": "Foo 1.2.3 → production: deployment completed by octocat"})]
+    );
+
+    let out = treaty(&[
+        "webhook",
+        "deliveries",
+        "-b",
+        b,
+        "--uuid",
+        uuid,
+        "-o",
+        "json",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let deliveries: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let delivery = &deliveries["_embedded"]["triggeredWebhooks"][0];
+    assert_eq!(
+        (delivery["eventName"].as_str(), delivery["status"].as_str()),
+        (Some("deployment_completed"), Some("success"))
+    );
+    let table = treaty(&["webhook", "deliveries", "-b", b, "--uuid", uuid]).await;
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("deployment_completed"),
+        "{}",
+        text(&table)
+    );
+
+    let refused = treaty(&[
+        "create-webhook",
+        "http://10.0.0.1/hook",
+        "-b",
+        b,
+        "--deployment-completed",
+    ])
+    .await;
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not allowed"),
+        "{}",
+        text(&refused)
+    );
+}
