@@ -489,3 +489,81 @@ async fn webhooks_are_managed_as_the_pact_broker_does() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_contract_requiring_verification_is_delivered_once_per_provider_version_that_must_verify()
+{
+    let config = local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    let receiver = Receiver::start(0).await;
+    for name in ["production", "test"] {
+        app.post(
+            "/environments",
+            &json!({"name": name, "production": name == "production"}),
+        )
+        .await;
+    }
+    // Bar 5 heads main and runs in production; Bar 3 runs in test.
+    assert_eq!(
+        app.put("/pacticipants/Bar/branches/main/versions/5", &json!({}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    for (version, environment) in [("5", "production"), ("3", "test")] {
+        let reply = app
+            .post(
+                "/deployment-events",
+                &json!({"product_name": "Bar", "version": version,
+            "environment_name": environment, "status": "completed"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    create_webhook(&app, json!({
+        "provider": {"name": "Bar"},
+        "events": [{"name": "contract_requiring_verification_published"}],
+        "request": {"method": "POST", "url": receiver.url,
+            "body": "${pactbroker.consumerVersionNumber} needs Bar ${pactbroker.providerVersionNumber} (${pactbroker.providerVersionBranch}): ${pactbroker.providerVersionDescriptions}"}
+    })).await;
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    app.publish(
+        "Foo",
+        "1",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    let mut first: Vec<String> = receiver
+        .wait_for(2)
+        .await
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
+    first.sort();
+    assert_eq!(
+        first,
+        [
+            "1 needs Bar 3 (): deployed in test",
+            "1 needs Bar 5 (main): latest from main branch, deployed in production"
+        ]
+    );
+    // Bar 3 verifies the content; the same content published again needs only Bar 5.
+    app.verify("Foo", "Bar", "3", true).await;
+    app.publish(
+        "Foo",
+        "2",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    let all = receiver.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.bodies().len(), 3);
+    assert_eq!(
+        all[2].1,
+        "2 needs Bar 5 (main): latest from main branch, deployed in production"
+    );
+}

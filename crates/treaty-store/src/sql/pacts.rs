@@ -288,6 +288,27 @@ async fn publish_one(
     if !published.content_changed_because.is_empty() {
         webhooks::enqueue(conn, "contract_content_changed", scope(), &context, at).await?;
     }
+    const REQUIRING: &str = "contract_requiring_verification_published";
+    if webhooks::anyone_listens(conn, REQUIRING).await? {
+        let content_id: i64 = sqlx::query_scalar(sql(
+            "SELECT pact_content_id FROM pact_publications WHERE consumer_version_id = ? AND provider_id = ?",
+        ))
+        .bind(version_id)
+        .bind(provider_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        // One delivery per provider version that must verify it.
+        for required in webhooks::required_verifications(conn, provider_id, content_id).await? {
+            let mut context = context.clone();
+            context.insert("providerVersionNumber".to_owned(), required.number);
+            context.insert("providerVersionBranch".to_owned(), required.branch);
+            context.insert(
+                "providerVersionDescriptions".to_owned(),
+                required.descriptions.join(", "),
+            );
+            webhooks::enqueue(conn, REQUIRING, scope(), &context, at).await?;
+        }
+    }
     Ok(published)
 }
 

@@ -127,6 +127,120 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
+/// Whether any enabled webhook listens to `event` (to skip costly context work).
+pub(crate) async fn anyone_listens(conn: &mut Conn, event: &str) -> StoreResult<bool> {
+    let count: i64 = sqlx::query_scalar(sql(
+        "SELECT count(*) FROM webhooks WHERE enabled = ? AND events LIKE ?",
+    ))
+    .bind(true)
+    .bind(format!("%\"{event}\"%"))
+    .fetch_one(conn)
+    .await?;
+    Ok(count > 0)
+}
+
+/// A provider version that must verify a newly published pact.
+pub(crate) struct RequiredVerification {
+    pub number: String,
+    pub branch: String,
+    pub descriptions: Vec<String>,
+}
+
+/// The provider versions that must verify this pact content, as the Pact
+/// Broker picks them: the head of the provider's main branch, every deployed
+/// and every supported released version, that have not verified it yet.
+pub(crate) async fn required_verifications(
+    conn: &mut Conn,
+    provider_id: i64,
+    content_id: i64,
+) -> StoreResult<Vec<RequiredVerification>> {
+    // (version id, description, branch to report), in the Pact Broker's order.
+    let mut candidates: Vec<(i64, String, Option<String>)> = Vec::new();
+    let main: Option<(Option<String>, Option<i64>)> = sqlx::query_as(sql(
+        "SELECT p.main_branch, b.head_version_id FROM pacticipants p
+         LEFT JOIN branches b ON b.pacticipant_id = p.id AND b.name = p.main_branch WHERE p.id = ?",
+    ))
+    .bind(provider_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((Some(main_branch), head)) = main {
+        let head = match head {
+            Some(head) => Some(head),
+            // No branch of that name: the latest version tagged with it.
+            None => {
+                sqlx::query_scalar(sql(
+                    "SELECT max(version_id) FROM tags WHERE pacticipant_id = ? AND name = ?",
+                ))
+                .bind(provider_id)
+                .bind(&main_branch)
+                .fetch_one(&mut *conn)
+                .await?
+            }
+        };
+        if let Some(head) = head {
+            candidates.push((
+                head,
+                "latest from main branch".to_owned(),
+                Some(main_branch),
+            ));
+        }
+    }
+    let deployed: Vec<(i64, String)> = sqlx::query_as(sql(
+        "SELECT cd.version_id, e.name FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
+         WHERE cd.pacticipant_id = ? ORDER BY e.name",
+    ))
+    .bind(provider_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    candidates.extend(
+        deployed
+            .into_iter()
+            .map(|(v, e)| (v, format!("deployed in {e}"), None)),
+    );
+    let released: Vec<(i64, String)> = sqlx::query_as(sql(
+        "SELECT rv.version_id, e.name FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+         WHERE rv.pacticipant_id = ? AND rv.support_ended_at IS NULL ORDER BY e.name",
+    ))
+    .bind(provider_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    candidates.extend(
+        released
+            .into_iter()
+            .map(|(v, e)| (v, format!("released in {e}"), None)),
+    );
+
+    let mut required: Vec<(i64, RequiredVerification)> = Vec::new();
+    for (version_id, description, main_branch) in candidates {
+        if let Some((_, existing)) = required.iter_mut().find(|(id, _)| *id == version_id) {
+            if !existing.descriptions.contains(&description) {
+                existing.descriptions.push(description);
+            }
+            continue;
+        }
+        let verified: bool = sqlx::query_scalar(sql(
+            "SELECT EXISTS (SELECT 1 FROM verifications WHERE pact_content_id = ? AND provider_version_id = ?)",
+        ))
+        .bind(content_id)
+        .bind(version_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if verified {
+            continue;
+        }
+        let (number, branch, _, _) = version_facts(conn, version_id).await?;
+        required.push((
+            version_id,
+            RequiredVerification {
+                number,
+                branch: main_branch.or(branch).unwrap_or_default(),
+                descriptions: vec![description],
+            },
+        ));
+    }
+    Ok(required.into_iter().map(|(_, r)| r).collect())
+}
+
 fn status_words(success: Option<bool>) -> [(&'static str, &'static str); 4] {
     match success {
         Some(true) => [
