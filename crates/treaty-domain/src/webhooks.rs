@@ -20,6 +20,7 @@ pub const EVENTS: &[&str] = &[
     "deployment_failed",
     "deployment_aborted",
     "deployment_timed_out",
+    "consumer_unblocked",
 ];
 
 /// Who a webhook is for: a pacticipant by name, every pacticipant with a label, or anyone.

@@ -567,3 +567,56 @@ async fn a_contract_requiring_verification_is_delivered_once_per_provider_versio
         "2 needs Bar 5 (main): latest from main branch, deployed in production"
     );
 }
+
+#[tokio::test]
+async fn a_consumer_is_told_when_the_provider_it_waits_for_reaches_an_environment() {
+    let config = local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    let receiver = Receiver::start(0).await;
+    app.post(
+        "/environments",
+        &json!({"name": "production", "production": true}),
+    )
+    .await;
+    app.publish(
+        "Foo",
+        "2",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/new"]))],
+    )
+    .await;
+    app.verify("Foo", "Bar", "1", false).await;
+    app.verify("Foo", "Bar", "2", true).await;
+    let deploy = |version: &'static str| {
+        let app = &app;
+        async move {
+            let reply = app
+                .post(
+                    "/deployment-events",
+                    &json!({"product_name": "Bar", "version": version,
+                "environment_name": "production", "status": "completed"}),
+                )
+                .await;
+            assert!(reply.status.is_success(), "{}", reply.text);
+        }
+    };
+    deploy("1").await;
+    create_webhook(&app, json!({
+        "consumer": {"name": "Foo"},
+        "events": [{"name": "consumer_unblocked"}],
+        "request": {"method": "POST", "url": receiver.url,
+            "body": "${pactbroker.consumerName} ${pactbroker.consumerVersionNumber} unblocked by ${pactbroker.providerName} ${pactbroker.providerVersionNumber} in ${pactbroker.environmentName}"}
+    })).await;
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    deploy("2").await;
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, "Foo 2 unblocked by Bar 2 in production");
+    // Deploying an unverified version, then the verified one again, tells once more; nothing else does.
+    deploy("3").await;
+    deploy("2").await;
+    receiver.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.bodies().len(), 2);
+}

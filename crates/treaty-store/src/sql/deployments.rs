@@ -136,11 +136,13 @@ pub(crate) async fn record_deployment_in(
     .bind(slot)
     .fetch_optional(&mut *conn)
     .await?;
+    let mut replaced = None;
     if let Some(current) = current {
         let current_version: i64 = current.try_get("version_id")?;
         if current_version == version_id {
             return Ok(current.try_get("uuid")?);
         }
+        replaced = Some(current_version);
     }
     sqlx::query(sql(
         "UPDATE deployed_versions SET undeployed_at = ?, updated_at = ?
@@ -187,6 +189,15 @@ pub(crate) async fn record_deployment_in(
     .bind(id)
     .bind(version_id)
     .execute(&mut *conn)
+    .await?;
+    super::webhooks::notify_unblocked_consumers(
+        conn,
+        pacticipant_id,
+        version_id,
+        replaced,
+        environment_id,
+        at,
+    )
     .await?;
     Ok(uuid)
 }

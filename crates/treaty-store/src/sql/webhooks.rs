@@ -241,6 +241,73 @@ pub(crate) async fn required_verifications(
     Ok(required.into_iter().map(|(_, r)| r).collect())
 }
 
+/// "You are unblocked": the provider version now deployed verified a
+/// consumer's latest pact with it, which the version it replaced had not, so
+/// the consumer's deploy to that environment can go on.
+pub(crate) async fn notify_unblocked_consumers(
+    conn: &mut Conn,
+    provider_id: i64,
+    provider_version_id: i64,
+    replaced_version_id: Option<i64>,
+    environment_id: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    const EVENT: &str = "consumer_unblocked";
+    if !anyone_listens(conn, EVENT).await? {
+        return Ok(());
+    }
+    // Each consumer's latest pact with the provider.
+    let latest: Vec<(i64, i64, i64)> = sqlx::query_as(sql(
+        "SELECT pp.consumer_id, pp.consumer_version_id, pp.pact_content_id FROM pact_publications pp
+         WHERE pp.provider_id = ? AND pp.consumer_version_id = (
+           SELECT max(o.consumer_version_id) FROM pact_publications o WHERE o.provider_id = pp.provider_id AND o.consumer_id = pp.consumer_id)",
+    ))
+    .bind(provider_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let environment: String = sqlx::query_scalar(sql("SELECT name FROM environments WHERE id = ?"))
+        .bind(environment_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    for (consumer_id, consumer_version_id, content_id) in latest {
+        let verified_by = |version: i64| {
+            sqlx::query_scalar::<_, bool>(sql(
+                "SELECT EXISTS (SELECT 1 FROM verifications WHERE pact_content_id = ? AND provider_version_id = ? AND success = ?)",
+            ))
+            .bind(content_id)
+            .bind(version)
+            .bind(true)
+        };
+        if !verified_by(provider_version_id)
+            .fetch_one(&mut *conn)
+            .await?
+        {
+            continue;
+        }
+        if let Some(replaced) = replaced_version_id
+            && verified_by(replaced).fetch_one(&mut *conn).await?
+        {
+            continue;
+        }
+        let mut context =
+            contract_context(conn, consumer_id, provider_id, consumer_version_id).await?;
+        let (number, branch, tags, _) = version_facts(conn, provider_version_id).await?;
+        context.insert("providerVersionNumber".to_owned(), number);
+        context.insert(
+            "providerVersionBranch".to_owned(),
+            branch.unwrap_or_default(),
+        );
+        context.insert("providerVersionTags".to_owned(), tags);
+        context.insert("environmentName".to_owned(), environment.clone());
+        let scope = Scope::Pair {
+            consumer_id,
+            provider_id,
+        };
+        enqueue(conn, EVENT, scope, &context, at).await?;
+    }
+    Ok(())
+}
+
 fn status_words(success: Option<bool>) -> [(&'static str, &'static str); 4] {
     match success {
         Some(true) => [

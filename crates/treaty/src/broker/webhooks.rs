@@ -84,6 +84,9 @@ pub struct WebhookArgs {
     /// Trigger this webhook when a deployment times out (Treaty)
     #[arg(long)]
     pub deployment_timed_out: bool,
+    /// Trigger this webhook when a provider version that verified the consumer's pact reaches an environment (Treaty)
+    #[arg(long)]
+    pub consumer_unblocked: bool,
     /// A ready-made body for deployment notifications (Treaty); without event flags, every deployment event
     #[arg(long, value_enum)]
     pub template: Option<Template>,
@@ -181,6 +184,7 @@ fn body(args: &WebhookArgs) -> anyhow::Result<Value> {
         (args.deployment_failed, "deployment_failed"),
         (args.deployment_aborted, "deployment_aborted"),
         (args.deployment_timed_out, "deployment_timed_out"),
+        (args.consumer_unblocked, "consumer_unblocked"),
     ];
     let mut events: Vec<&str> = flags
         .iter()
