@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use treaty_store::{AttemptOutcome, Store};
 
 use crate::ServerConfig;
+use crate::secrets::Sealer;
 use crate::webhook_sender::Sender;
 
 /// Starts the background work the configuration asks for; stops with the
@@ -37,6 +38,7 @@ pub fn spawn(store: Arc<dyn Store>, config: &ServerConfig, base_url: &str) -> Ve
                 .base_url
                 .clone()
                 .unwrap_or_else(|| base_url.to_owned()),
+            secret_key: config.secret_key.clone(),
         },
     )));
     tasks
@@ -47,6 +49,7 @@ struct WebhookWorker {
     retry_schedule: Vec<Duration>,
     poll_interval: Duration,
     base_url: String,
+    secret_key: Option<secrecy::SecretString>,
 }
 
 /// How long a claimed delivery is this worker's: longer than one attempt
@@ -55,15 +58,33 @@ const DELIVERY_LEASE: Duration = Duration::from_secs(60);
 
 /// Sends due deliveries, one at a time, until none is due; then waits.
 async fn deliver_webhooks(store: Arc<dyn Store>, worker: WebhookWorker) {
+    let sealer = loop {
+        match Sealer::for_store(
+            store.as_ref(),
+            worker
+                .secret_key
+                .as_ref()
+                .map(secrecy::ExposeSecret::expose_secret),
+        )
+        .await
+        {
+            Ok(sealer) => break sealer,
+            Err(error) => {
+                tracing::warn!("cannot read the key that opens webhook secrets: {error}");
+                tokio::time::sleep(worker.poll_interval).await;
+            }
+        }
+    };
     loop {
         match store.claim_webhook_delivery(DELIVERY_LEASE).await {
             Ok(Some(delivery)) => {
-                let Some(webhook) = &delivery.webhook else {
+                let Some(webhook) = delivery.webhook.clone() else {
                     continue;
                 };
+                let webhook = sealer.open_webhook(webhook);
                 let sent = worker
                     .sender
-                    .send(webhook, &delivery.context, &worker.base_url)
+                    .send(&webhook, &delivery.context, &worker.base_url)
                     .await;
                 let attempt = delivery.attempts_made as usize + 1;
                 let retry_at = (!sent.success && !sent.refused)

@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub webhook_retry_schedule: Vec<std::time::Duration>,
     /// How often an idle worker looks for due deliveries.
     pub webhook_poll_interval: std::time::Duration,
+    /// The key that seals webhook passwords and secrets; the database's own when `None`.
+    pub secret_key: Option<secrecy::SecretString>,
 }
 
 /// The Pact Broker's retry schedule: 10 s, 1, 2, 5, 10 and 20 minutes.
@@ -40,6 +42,7 @@ impl Default for ServerConfig {
                 .map(|s| std::time::Duration::from_secs(*s))
                 .collect(),
             webhook_poll_interval: std::time::Duration::from_secs(1),
+            secret_key: None,
         }
     }
 }

@@ -13,6 +13,7 @@ mod hal;
 mod middleware;
 mod pagination;
 mod routes;
+mod secrets;
 mod seed;
 mod state;
 mod views;

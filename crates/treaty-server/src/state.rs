@@ -11,6 +11,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Sends webhooks for test executions (deliveries go through the background worker).
     pub webhooks: crate::webhook_sender::Sender,
+    sealer: Arc<tokio::sync::OnceCell<crate::secrets::Sealer>>,
 }
 
 impl AppState {
@@ -19,6 +20,22 @@ impl AppState {
             store,
             webhooks: crate::webhook_sender::Sender::new(config.webhook_policy.clone()),
             config: Arc::new(config),
+            sealer: Arc::default(),
         }
+    }
+
+    /// Seals and opens webhook secrets (its key is read once).
+    pub async fn sealer(&self) -> treaty_store::StoreResult<&crate::secrets::Sealer> {
+        self.sealer
+            .get_or_try_init(|| {
+                crate::secrets::Sealer::for_store(
+                    self.store.as_ref(),
+                    self.config
+                        .secret_key
+                        .as_ref()
+                        .map(secrecy::ExposeSecret::expose_secret),
+                )
+            })
+            .await
     }
 }

@@ -155,11 +155,18 @@ impl AdminStore for PostgresStore {
 
     async fn wipe(&self) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("TRUNCATE pacticipants, environments RESTART IDENTITY CASCADE")
+        sqlx::query("TRUNCATE pacticipants, environments, webhooks RESTART IDENTITY CASCADE")
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+        let mut tx = self.begin().await?;
+        let stored = sql_impl::settings::setting_or_insert(&mut tx, name, value).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 }
 

@@ -130,8 +130,8 @@ impl AdminStore for SqliteStore {
 
     async fn wipe(&self) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        // Every table hangs off pacticipants or environments with ON DELETE CASCADE.
-        for table in ["pacticipants", "environments"] {
+        // Every table hangs off pacticipants, environments or webhooks with ON DELETE CASCADE.
+        for table in ["pacticipants", "environments", "webhooks"] {
             sqlx::query(sql(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
                 .await?;
@@ -142,6 +142,13 @@ impl AdminStore for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+        let mut tx = self.begin().await?;
+        let stored = sql_impl::settings::setting_or_insert(&mut tx, name, value).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 }
 

@@ -57,6 +57,9 @@ pub trait AdminStore {
     async fn check_connection(&self) -> StoreResult<()>;
     /// Removes all data (the test provider states, and `DELETE /integrations`).
     async fn wipe(&self) -> StoreResult<()>;
+    /// The stored value of a setting, storing `value` first when there is
+    /// none: every replica gets the same one.
+    async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
 }
 
 #[async_trait]

@@ -77,6 +77,12 @@ pub struct ServeArgs {
     )]
     webhook_retry_schedule: Vec<u64>,
 
+    /// The key that seals webhook passwords and signing secrets in the
+    /// database (any text; give every replica the same). Without it, a key
+    /// is generated once and kept in the database.
+    #[arg(long, env = "TREATY_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+
     /// Log format.
     #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -221,6 +227,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
             .map(|s| std::time::Duration::from_secs(*s))
             .collect(),
         webhook_poll_interval: std::time::Duration::from_secs(1),
+        secret_key: args.secret_key.map(secrecy::SecretString::from),
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),

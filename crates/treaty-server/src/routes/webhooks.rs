@@ -228,8 +228,9 @@ async fn create(
         require_pacticipant(state, name).await?;
     }
     let definition = parse(state, raw, consumer, provider).await?;
+    let sealed = state.sealer().await?.seal_webhook(definition);
     let uuid = uuid::Uuid::new_v4().to_string();
-    let (stored, _) = state.store.put_webhook(&uuid, &definition).await?;
+    let (stored, _) = state.store.put_webhook(&uuid, &sealed).await?;
     Ok(hal::created(&href(base, &uuid), render(base, &stored)))
 }
 
@@ -355,7 +356,8 @@ async fn put(
         ));
     }
     let definition = parse(&state, &raw, None, None).await?;
-    let (stored, created) = state.store.put_webhook(&uuid, &definition).await?;
+    let sealed = state.sealer().await?.seal_webhook(definition);
+    let (stored, created) = state.store.put_webhook(&uuid, &sealed).await?;
     let body = render(&base, &stored);
     Ok(if created {
         hal::created(&href(&base, &uuid), body)

@@ -18,6 +18,7 @@ mod matrix;
 mod pacticipants;
 mod pacts;
 mod rows;
+pub(crate) mod settings;
 mod verifications;
 mod versions;
 mod webhooks;
