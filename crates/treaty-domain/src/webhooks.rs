@@ -108,6 +108,19 @@ pub fn with_base(context: &BTreeMap<String, String>, base: &str) -> BTreeMap<Str
         .collect()
 }
 
+/// The metadata segment of the pact URL a webhook carries (`${pactbroker.pactUrl}`):
+/// the consumer version and its tags, as the Pact Broker encodes them, so
+/// a verification published to that URL says which version it verified.
+pub fn pact_url_metadata(consumer_version: &str, tags: &[String]) -> String {
+    use base64::Engine;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("cvn", consumer_version);
+    for tag in tags {
+        query.append_pair("cvt[]", tag);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(query.finish())
+}
+
 /// Which targets webhooks may call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetPolicy {

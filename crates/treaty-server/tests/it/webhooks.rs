@@ -141,10 +141,17 @@ async fn a_changed_contract_is_delivered_rendered_and_signed() {
     assert_eq!(events[0]["consumer"], "Foo");
     assert_eq!(events[0]["branch"], "main");
     assert_eq!(events[0]["status"], "pending");
-    assert_eq!(
-        events[0]["pact"],
-        "http://broker.test/pacts/provider/Bar/consumer/Foo/version/1"
+    let pact_url = events[0]["pact"].as_str().unwrap().to_owned();
+    assert!(
+        pact_url.starts_with("http://broker.test/pacts/provider/Bar/consumer/Foo/pact-version/"),
+        "{pact_url}"
     );
+    // The permalink serves the pact.
+    let fetched = app
+        .get(pact_url.trim_start_matches(crate::support::BASE))
+        .await;
+    assert_eq!(fetched.status, StatusCode::OK, "{}", fetched.text);
+    assert_eq!(fetched.body["consumer"]["name"], "Foo");
     for (headers, body) in &got {
         let signature = headers["x-treaty-signature-256"].to_str().unwrap();
         let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();

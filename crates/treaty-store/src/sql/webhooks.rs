@@ -380,15 +380,35 @@ pub(crate) async fn contract_context(
     let provider = name_of(conn, provider_id).await?;
     let (number, branch, tags, build_url) = version_facts(conn, consumer_version_id).await?;
     let mut vars = BTreeMap::new();
-    vars.insert(
-        "pactUrl".to_owned(),
-        format!(
+    let sha: Option<String> = sqlx::query_scalar(sql(
+        "SELECT pc.sha FROM pact_publications pp JOIN pact_contents pc ON pc.id = pp.pact_content_id
+         WHERE pp.consumer_version_id = ? AND pp.provider_id = ?",
+    ))
+    .bind(consumer_version_id)
+    .bind(provider_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let tag_list: Vec<String> = tags
+        .split(", ")
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    // The pact-version permalink with the consumer version in its metadata, as the Pact Broker sends.
+    let pact_url = match sha {
+        Some(sha) => format!(
+            "{BASE_MARKER}/pacts/provider/{}/consumer/{}/pact-version/{sha}/metadata/{}",
+            segment(&provider),
+            segment(&consumer),
+            treaty_domain::webhooks::pact_url_metadata(&number, &tag_list)
+        ),
+        None => format!(
             "{BASE_MARKER}/pacts/provider/{}/consumer/{}/version/{}",
             segment(&provider),
             segment(&consumer),
             segment(&number)
         ),
-    );
+    };
+    vars.insert("pactUrl".to_owned(), pact_url);
     vars.insert(
         "consumerLabels".to_owned(),
         labels_of(conn, consumer_id).await?.join(", "),
