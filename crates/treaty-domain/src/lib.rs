@@ -5,6 +5,7 @@
 //! texts the broker says about what happened. Storage and HTTP live in other
 //! crates and call into this one.
 
+pub mod access;
 pub mod display_name;
 pub mod dora;
 pub mod for_verification;
