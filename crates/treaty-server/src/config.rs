@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub webhook_poll_interval: std::time::Duration,
     /// The key that seals webhook passwords and secrets; the database's own when `None`.
     pub secret_key: Option<secrecy::SecretString>,
+    /// Who may sign in; nobody needs to when empty.
+    pub auth: crate::access::AuthConfig,
 }
 
 /// The Pact Broker's retry schedule: 10 s, 1, 2, 5, 10 and 20 minutes.
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
                 .collect(),
             webhook_poll_interval: std::time::Duration::from_secs(1),
             secret_key: None,
+            auth: crate::access::AuthConfig::default(),
         }
     }
 }

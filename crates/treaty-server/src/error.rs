@@ -42,6 +42,12 @@ pub enum ApiError {
     ValidationList(Vec<String>),
     #[error("{0}")]
     BadRequest(String),
+    /// No credentials, or wrong ones.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Credentials that do not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{message}")]
     Conflict {
         message: String,
@@ -99,6 +105,8 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -125,6 +133,8 @@ impl ApiError {
             }
             Self::BadRequest(_) => ("bad-request", "Bad request"),
             Self::Conflict { .. } => ("conflict", "Conflict"),
+            Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),

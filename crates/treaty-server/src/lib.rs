@@ -4,6 +4,7 @@
 //! listener until the shutdown future completes. Handlers are thin: they parse
 //! input into domain types, call one store operation, and render HAL.
 
+pub mod access;
 pub mod background;
 mod base_url;
 mod body;

@@ -27,6 +27,7 @@ pub trait Store:
     + LedgerStore
     + GateStore
     + WebhookStore
+    + AccessStore
     + Send
     + Sync
 {
@@ -46,6 +47,7 @@ impl<T> Store for T where
         + LedgerStore
         + GateStore
         + WebhookStore
+        + AccessStore
         + Send
         + Sync
 {
@@ -646,4 +648,60 @@ pub trait WebhookStore {
         consumer: Option<&str>,
         provider: Option<&str>,
     ) -> StoreResult<std::collections::BTreeMap<String, String>>;
+}
+
+/// An API token as stored (its secret is not: only its hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub role: treaty_domain::access::Role,
+    pub pacticipants: Option<Vec<String>>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_by: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What an audit entry records, before the log numbers and chains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    pub actor: String,
+    pub address: String,
+    pub method: String,
+    pub target: String,
+    pub status: u16,
+    pub summary: String,
+}
+
+#[async_trait]
+pub trait AccessStore {
+    /// `Conflict` when the name is taken.
+    async fn create_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        role: treaty_domain::access::Role,
+        pacticipants: Option<&[String]>,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        created_by: Option<&str>,
+    ) -> StoreResult<ApiToken>;
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// The token with this hash, revoked and expired ones included.
+    async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
+    /// False when there is no such token (or it was revoked already).
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool>;
+    /// Appends an entry, chained to the last one, in one write transaction.
+    async fn append_audit(
+        &self,
+        entry: &NewAuditEntry,
+    ) -> StoreResult<treaty_domain::access::AuditEntry>;
+    /// Entries newest first, optionally of one actor.
+    async fn audit_entries(
+        &self,
+        actor: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<treaty_domain::access::AuditEntry>>;
+    /// The whole log, oldest first, for verifying its chain.
+    async fn audit_chain(&self) -> StoreResult<Vec<treaty_domain::access::AuditEntry>>;
 }

@@ -153,10 +153,18 @@ async fn record_event(
     State(state): State<AppState>,
     base: BaseUrl,
     headers: axum::http::HeaderMap,
+    caller: Option<axum::Extension<treaty_domain::access::Identity>>,
     raw: RawBody,
 ) -> ApiResult<Response> {
     raw.require_json(&["application/json"])?;
     let mut event = ledger::parse_event(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    // Who deployed is who called, unless the pipeline says otherwise.
+    if event.deployed_by.is_none()
+        && let Some(axum::Extension(caller)) = &caller
+        && caller.name != "anonymous"
+    {
+        event.deployed_by = Some(caller.name.clone());
+    }
     if event.idempotency_key.is_none() {
         event.idempotency_key = headers
             .get("idempotency-key")

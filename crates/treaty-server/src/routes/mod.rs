@@ -1,5 +1,6 @@
 //! The route table: each module owns the routes of one resource.
 
+mod access;
 mod branches;
 mod deployments;
 mod diagnostic;
@@ -53,7 +54,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(incidents::router())
         .merge(dora::router())
         .merge(gates::router())
-        .merge(webhooks::router());
+        .merge(webhooks::router())
+        .merge(access::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())
@@ -62,6 +64,10 @@ pub fn router(state: AppState) -> Router<AppState> {
     api.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::access::authenticate,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state, middleware::render_errors))
 }

@@ -1,5 +1,6 @@
 //! Integration tests of the HTTP API, in process, against a real SQLite file.
 
+mod access;
 mod can_i_deploy;
 mod errors;
 mod for_verification;

@@ -271,6 +271,8 @@ pub(crate) const TABLES_WITH_IDS: &[&str] = &[
     "incidents",
     "webhooks",
     "webhook_deliveries",
+    "api_tokens",
+    "audit_log",
 ];
 
 pub const FORMAT: &str = "treaty-export";

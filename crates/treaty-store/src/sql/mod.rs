@@ -8,6 +8,7 @@
 //! placeholders (which `sql()` rewrites where the backend needs it),
 //! `string_agg`, `ON CONFLICT`, `RETURNING`, window functions.
 
+mod access;
 mod deployments;
 pub(crate) mod dump;
 mod environments;
