@@ -21,16 +21,28 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the Treaty server.
-    Serve(server::ServeArgs),
+    Serve(Box<server::ServeArgs>),
     /// Apply the database migrations (also done by `serve` at start).
     Migrate(server::MigrateArgs),
     /// Write everything in a database to a portable JSON file (a backup, or a move to another backend).
     Export(server::ExportArgs),
     /// Load a file written by `treaty export` into a database.
     Import(server::ImportArgs),
+    /// The audit log: list it through a Treaty, or verify its hash chain in the database.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Client commands that talk to a broker over HTTP (the `pact broker` command set).
     #[command(flatten)]
     Broker(broker::BrokerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Who changed what, newest first (needs an admin token)
+    List(Box<broker::AuditListArgs>),
+    /// Prove the hash chain unbroken, reading the database named by --database-url;
+    /// exit 1 naming the first entry altered or removed
+    Verify(server::AuditVerifyArgs),
 }
 
 fn main() {
@@ -47,10 +59,12 @@ fn main() {
     };
     let code = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => server::serve(args).await,
+            Command::Serve(args) => server::serve(*args).await,
             Command::Migrate(args) => server::migrate(args).await,
             Command::Export(args) => server::export(args).await,
             Command::Import(args) => server::import(args).await,
+            Command::Audit(AuditCommand::Verify(args)) => server::audit_verify(args).await,
+            Command::Audit(AuditCommand::List(args)) => broker::audit_list(*args).await,
             Command::Broker(cmd) => broker::run(cmd).await,
         }
     });

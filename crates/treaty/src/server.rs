@@ -83,6 +83,44 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
 
+    /// How callers sign in: none, basic, token, or basic,token. With none,
+    /// anyone may do anything: allowed only on a loopback address unless
+    /// --allow-unauthenticated says otherwise.
+    #[arg(
+        long,
+        env = "TREATY_AUTH",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "none"
+    )]
+    auth: Vec<AuthMode>,
+
+    /// Serve without authentication on an address other than loopback.
+    #[arg(long, env = "TREATY_ALLOW_UNAUTHENTICATED")]
+    allow_unauthenticated: bool,
+
+    /// The read-write basic-auth user (as the Pact Broker's).
+    #[arg(long, env = "TREATY_BASIC_AUTH_USERNAME")]
+    basic_auth_username: Option<String>,
+
+    #[arg(long, env = "TREATY_BASIC_AUTH_PASSWORD", hide_env_values = true)]
+    basic_auth_password: Option<String>,
+
+    /// The read-only basic-auth user.
+    #[arg(long, env = "TREATY_BASIC_AUTH_READ_ONLY_USERNAME")]
+    basic_auth_read_only_username: Option<String>,
+
+    #[arg(
+        long,
+        env = "TREATY_BASIC_AUTH_READ_ONLY_PASSWORD",
+        hide_env_values = true
+    )]
+    basic_auth_read_only_password: Option<String>,
+
+    /// A bearer token with the admin role, to create the other tokens (with --auth token).
+    #[arg(long, env = "TREATY_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
     /// Log format.
     #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -131,6 +169,66 @@ pub struct MigrateArgs {
     dry_run: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AuthMode {
+    None,
+    Basic,
+    Token,
+}
+
+/// The sign-in configuration the flags describe, or why they make no sense.
+fn auth_config(args: &ServeArgs) -> Result<treaty_server::access::AuthConfig, String> {
+    use secrecy::SecretString;
+    let pair = |user: &Option<String>, password: &Option<String>, flag: &str| match (user, password)
+    {
+        (Some(user), Some(password)) => {
+            Ok(Some((user.clone(), SecretString::from(password.clone()))))
+        }
+        (None, None) => Ok(None),
+        _ => Err(format!(
+            "--{flag}-username and --{flag}-password go together"
+        )),
+    };
+    let basic = pair(
+        &args.basic_auth_username,
+        &args.basic_auth_password,
+        "basic-auth",
+    )?;
+    let read_only = pair(
+        &args.basic_auth_read_only_username,
+        &args.basic_auth_read_only_password,
+        "basic-auth-read-only",
+    )?;
+    let modes = &args.auth;
+    let with_basic = modes.contains(&AuthMode::Basic);
+    let with_token = modes.contains(&AuthMode::Token);
+    if modes.contains(&AuthMode::None) && (with_basic || with_token) {
+        return Err("--auth none cannot be combined with basic or token".to_owned());
+    }
+    if with_basic && basic.is_none() && read_only.is_none() {
+        return Err("--auth basic needs --basic-auth-username and --basic-auth-password (or the read-only pair)".to_owned());
+    }
+    if !with_basic && (basic.is_some() || read_only.is_some()) {
+        return Err("basic-auth users are given but --auth does not include basic".to_owned());
+    }
+    if !with_token && args.admin_token.is_some() {
+        return Err("--admin-token needs --auth token".to_owned());
+    }
+    let config = treaty_server::access::AuthConfig {
+        basic,
+        basic_read_only: read_only,
+        admin_token: args.admin_token.clone().map(SecretString::from),
+        tokens: with_token,
+    };
+    if !config.enabled() && !args.bind.ip().is_loopback() && !args.allow_unauthenticated {
+        return Err(format!(
+            "{} is not a loopback address, and --auth is none: anyone who reaches it could change everything. Choose --auth basic or token, or pass --allow-unauthenticated",
+            args.bind
+        ));
+    }
+    Ok(config)
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -171,6 +269,13 @@ fn init_logging(format: LogFormat) {
 
 pub async fn serve(args: ServeArgs) -> i32 {
     init_logging(args.log_format);
+    let auth = match auth_config(&args) {
+        Ok(auth) => auth,
+        Err(problem) => {
+            tracing::error!("{problem}");
+            return 2;
+        }
+    };
     if args.test_provider_states {
         tracing::warn!("--test-provider-states is on: POST /_pact/provider_states wipes all data");
     }
@@ -228,6 +333,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
             .collect(),
         webhook_poll_interval: std::time::Duration::from_secs(1),
         secret_key: args.secret_key.map(secrecy::SecretString::from),
+        auth,
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),
@@ -430,6 +536,46 @@ pub async fn import(args: ImportArgs) -> i32 {
         }
         Err(error) => {
             eprintln!("error: the import was refused and nothing was changed: {error}");
+            1
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// Reads the audit log straight from the database and checks every link of
+/// its hash chain: exit 0 when unbroken, 1 naming the first entry altered
+/// or removed.
+pub async fn audit_verify(args: AuditVerifyArgs) -> i32 {
+    let url = &args.database.database_url;
+    let store = match treaty_store::open(url, args.database.open_options()).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: cannot open {}: {error}", redact_url(url));
+            return 1;
+        }
+    };
+    let chain = match store.audit_chain().await {
+        Ok(chain) => chain,
+        Err(error) => {
+            eprintln!(
+                "error: cannot read the audit log of {}: {error}",
+                redact_url(url)
+            );
+            return 1;
+        }
+    };
+    match treaty_domain::access::verify_chain(&chain) {
+        Ok(count) => {
+            println!("The audit log is intact: {count} entries, every link verified.");
+            0
+        }
+        Err(broken) => {
+            println!("The audit log was tampered with: {broken}.");
             1
         }
     }

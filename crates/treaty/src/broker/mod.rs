@@ -7,6 +7,7 @@
 //! only dispatches, sets up logging and turns failures into exit code 1
 //! (clap itself exits with 2 on a usage error).
 
+mod access;
 mod can_i_deploy;
 mod deployments;
 mod environments;
@@ -93,6 +94,9 @@ pub enum BrokerCommand {
     /// Webhook deliveries: what was sent, what failed, what will be retried
     #[command(subcommand)]
     Webhook(webhooks::WebhookCommand),
+    /// API tokens: create (shown once), list, revoke
+    #[command(subcommand)]
+    Token(access::TokenCommand),
     /// DORA metrics from the deployment ledger: deployment frequency, lead time, change failure rate, time to restore
     Metrics(Box<ledger::MetricsArgs>),
 }
@@ -127,12 +131,27 @@ impl BrokerCommand {
             BrokerCommand::Metrics(args) => &args.broker,
             BrokerCommand::Preflight(args) => &args.broker,
             BrokerCommand::Plan(args) => &args.broker,
+            BrokerCommand::Token(command) => command.broker(),
             BrokerCommand::CreateWebhook(args) => &args.broker,
             BrokerCommand::CreateOrUpdateWebhook(args) => &args.webhook.broker,
             BrokerCommand::DeleteWebhook(args) | BrokerCommand::TestWebhook(args) => &args.broker,
             BrokerCommand::Webhook(command) => command.broker(),
             BrokerCommand::Policy(command) => command.broker(),
         })
+    }
+}
+
+pub use access::AuditListArgs;
+
+/// `treaty audit list`, with the broker commands' logging and exit codes.
+pub async fn audit_list(args: AuditListArgs) -> i32 {
+    init_logging(args.broker.log_level);
+    match access::audit_list(args).await {
+        Ok(()) => 0,
+        Err(error) => {
+            output::print_error(&error);
+            1
+        }
     }
 }
 
@@ -167,6 +186,7 @@ pub async fn run(cmd: BrokerCommand) -> i32 {
         BrokerCommand::Deployment(command) => ledger::run(command).await,
         BrokerCommand::Metrics(args) => ledger::metrics(*args).await,
         BrokerCommand::Policy(command) => gates::policy(command).await,
+        BrokerCommand::Token(command) => access::token(command).await,
         BrokerCommand::CreateWebhook(args) => webhooks::create(*args).await,
         BrokerCommand::CreateOrUpdateWebhook(args) => webhooks::create_or_update(*args).await,
         BrokerCommand::DeleteWebhook(args) => webhooks::delete(*args).await,

@@ -2,6 +2,7 @@
 //! Pact clients (the `pact` binary from pact-python-cli; the test command
 //! installs it and puts it on PATH).
 
+mod access_cli;
 mod cli_commands;
 mod compatibility;
 mod export_import;

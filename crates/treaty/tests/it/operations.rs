@@ -106,3 +106,41 @@ async fn sigterm_stops_the_server_after_the_requests_in_flight() {
     }
     assert!(rest.contains("stopped"), "{rest}");
 }
+
+#[tokio::test]
+async fn serving_beyond_loopback_without_authentication_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let open = treaty(&["serve", "--bind", "0.0.0.0:0", "--database-url", &url]).await;
+    assert_eq!(open.status.code(), Some(2), "{}", text(&open));
+    assert!(
+        text(&open).contains("--allow-unauthenticated"),
+        "{}",
+        text(&open)
+    );
+    let half = treaty(&["serve", "--auth", "basic", "--database-url", &url]).await;
+    assert_eq!(half.status.code(), Some(2), "{}", text(&half));
+    assert!(
+        text(&half).contains("--auth basic needs --basic-auth-username"),
+        "{}",
+        text(&half)
+    );
+    let secret = treaty(&[
+        "serve",
+        "--auth",
+        "token",
+        "--admin-token",
+        "t0ps3cret",
+        "--basic-auth-password",
+        "hunter2",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert_eq!(secret.status.code(), Some(2), "{}", text(&secret));
+    assert!(
+        !text(&secret).contains("hunter2") && !text(&secret).contains("t0ps3cret"),
+        "{}",
+        text(&secret)
+    );
+}

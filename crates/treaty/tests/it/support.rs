@@ -11,6 +11,8 @@ use treaty_server::ServerConfig;
 /// spawned so it is ready at once; stopped when dropped.
 pub struct TestServer {
     pub url: String,
+    /// The database behind it, for tests that reach past the API.
+    pub database_url: String,
     _shutdown: oneshot::Sender<()>,
     _database: treaty_store::testing::TestDatabase,
 }
@@ -45,6 +47,7 @@ impl TestServer {
         });
         Self {
             url: format!("http://127.0.0.1:{port}"),
+            database_url: database.url.clone(),
             _shutdown: shutdown,
             _database: database,
         }

@@ -1,0 +1,244 @@
+//! Authentication from the clients' side: the official `pact broker` and
+//! `pact verifier` with a token and with basic auth, `treaty token`,
+//! `treaty audit list`, and `treaty audit verify` finding a row altered in
+//! the database.
+
+use axum::Json;
+use axum::routing::{get, post};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use treaty_server::ServerConfig;
+use treaty_server::access::AuthConfig;
+
+use crate::support::{TestServer, pact, text, treaty, write_pact};
+
+const ADMIN: &str = "bootstrap-admin-token";
+
+async fn secured() -> TestServer {
+    TestServer::start_with(ServerConfig {
+        auth: AuthConfig {
+            basic: Some(("writer".into(), SecretString::from("wpass"))),
+            basic_read_only: Some(("reader".into(), SecretString::from("rpass"))),
+            admin_token: Some(SecretString::from(ADMIN)),
+            tokens: true,
+        },
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+async fn provider() -> String {
+    let app = axum::Router::new()
+        .route("/orders/1", get(|| async { Json(json!({"id": 1})) }))
+        .route("/_pact/provider_states", post(|| async { Json(json!({})) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    port.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_clients_work_with_a_token_and_with_basic_auth() {
+    let server = secured().await;
+    let b = server.url.as_str();
+    let created = treaty(&[
+        "token",
+        "create",
+        "-b",
+        b,
+        "-k",
+        ADMIN,
+        "--name",
+        "ci-foo",
+        "--role",
+        "write",
+        "--pacticipant",
+        "Foo",
+        "--expires",
+        "90d",
+    ])
+    .await;
+    assert!(created.status.success(), "{}", text(&created));
+    let token = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+
+    let dir = tempfile::tempdir().unwrap();
+    write_pact(
+        dir.path(),
+        "Foo",
+        "Bar",
+        json!([{"description": "order 1", "request": {"method": "GET", "path": "/orders/1"},
+        "response": {"status": 200, "headers": {"Content-Type": "application/json"}, "body": {"id": 1}}}]),
+    );
+    let publish = |auth: Vec<String>| {
+        let dir = dir.path().to_str().unwrap().to_owned();
+        async move {
+            let mut args: Vec<String> = [
+                "broker",
+                "publish",
+                &dir,
+                "-b",
+                b,
+                "-a",
+                "1",
+                "--branch",
+                "main",
+                "--retries",
+                "0",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+            args.extend(auth);
+            pact(&args.iter().map(String::as_str).collect::<Vec<_>>()).await
+        }
+    };
+    let anonymous = publish(vec![]).await;
+    assert!(
+        !anonymous.status.success(),
+        "no credentials, no publication: {}",
+        text(&anonymous)
+    );
+    let with_token = publish(vec!["-k".into(), token.clone()]).await;
+    assert!(with_token.status.success(), "{}", text(&with_token));
+
+    // The verifier fetches and publishes with basic auth.
+    let port = provider().await;
+    let verified = pact(&[
+        "verifier",
+        "--broker-url",
+        b,
+        "--user",
+        "writer",
+        "--password",
+        "wpass",
+        "--provider-name",
+        "Bar",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "--publish",
+        "--provider-version",
+        "7",
+        "--provider-branch",
+        "main",
+    ])
+    .await;
+    assert!(verified.status.success(), "{}", text(&verified));
+    let read = pact(&[
+        "broker",
+        "describe-version",
+        "-b",
+        b,
+        "-u",
+        "reader",
+        "-p",
+        "rpass",
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "-o",
+        "json",
+    ])
+    .await;
+    assert!(read.status.success(), "{}", text(&read));
+    let read_only_write = pact(&[
+        "broker",
+        "create-version-tag",
+        "-b",
+        b,
+        "-u",
+        "reader",
+        "-p",
+        "rpass",
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "-t",
+        "prod",
+        "--retries",
+        "0",
+    ])
+    .await;
+    // (The official CLI exits 0 even when a tag is refused; its output says so.)
+    assert!(
+        String::from_utf8_lossy(&read_only_write.stdout).contains("403 Forbidden"),
+        "the read-only user cannot tag: {}",
+        text(&read_only_write)
+    );
+
+    let listed = treaty(&["token", "list", "-b", b, "-k", ADMIN]).await;
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("ci-foo"),
+        "{}",
+        text(&listed)
+    );
+    let audit = treaty(&["audit", "list", "-b", b, "-k", ADMIN, "-o", "json"]).await;
+    assert!(audit.status.success(), "{}", text(&audit));
+    let entries: Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let actors: Vec<&str> = entries["_embedded"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert!(
+        actors.contains(&"ci-foo") && actors.contains(&"writer") && actors.contains(&"admin"),
+        "{actors:?}"
+    );
+
+    let revoked = treaty(&["token", "revoke", "-b", b, "-k", ADMIN, "--name", "ci-foo"]).await;
+    assert!(revoked.status.success(), "{}", text(&revoked));
+    assert!(
+        !publish(vec!["-k".into(), token]).await.status.success(),
+        "a revoked token is refused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_verify_finds_a_row_altered_in_the_database() {
+    let server = secured().await;
+    let b = server.url.as_str();
+    for name in ["a", "b", "c"] {
+        let out = treaty(&[
+            "create-or-update-pacticipant",
+            "-b",
+            b,
+            "-k",
+            ADMIN,
+            "--name",
+            name,
+        ])
+        .await;
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let intact = treaty(&["audit", "verify", "--database-url", &server.database_url]).await;
+    assert_eq!(intact.status.code(), Some(0), "{}", text(&intact));
+    assert!(
+        String::from_utf8_lossy(&intact.stdout).contains("3 entries"),
+        "{}",
+        text(&intact)
+    );
+
+    let tamper = "UPDATE audit_log SET actor = 'mallory' WHERE id = 2";
+    if server.database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
+        sqlx::query(tamper).execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::SqlitePool::connect(&server.database_url)
+            .await
+            .unwrap();
+        sqlx::query(tamper).execute(&pool).await.unwrap();
+    }
+    let broken = treaty(&["audit", "verify", "--database-url", &server.database_url]).await;
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    assert!(
+        String::from_utf8_lossy(&broken.stdout).contains("entry 2 was altered"),
+        "{}",
+        text(&broken)
+    );
+}
