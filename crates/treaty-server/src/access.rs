@@ -185,6 +185,25 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             return response;
         }
     };
+    if let Some(limiter) = &state.rate_limiter {
+        let caller = if identity.name == "anonymous" {
+            format!("address {address}")
+        } else {
+            identity.name.clone()
+        };
+        if let Err(wait) = limiter.check(&caller) {
+            let seconds = wait.as_secs() + 1;
+            let mut response = ApiError::TooManyRequests {
+                caller,
+                retry_after_seconds: seconds,
+            }
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+    }
     let actor = identity.name.clone();
     let mut request = request;
     request.extensions_mut().insert(identity);

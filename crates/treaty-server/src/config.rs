@@ -25,6 +25,10 @@ pub struct ServerConfig {
     pub secret_key: Option<secrecy::SecretString>,
     /// Who may sign in; nobody needs to when empty.
     pub auth: crate::access::AuthConfig,
+    /// Requests per minute one caller may make (per replica); `None`: no limit.
+    pub rate_limit_per_minute: Option<u32>,
+    /// How long one request may take before it is answered 503.
+    pub request_timeout: std::time::Duration,
 }
 
 /// The Pact Broker's retry schedule: 10 s, 1, 2, 5, 10 and 20 minutes.
@@ -46,6 +50,8 @@ impl Default for ServerConfig {
             webhook_poll_interval: std::time::Duration::from_secs(1),
             secret_key: None,
             auth: crate::access::AuthConfig::default(),
+            rate_limit_per_minute: None,
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -48,6 +48,12 @@ pub enum ApiError {
     /// Credentials that do not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many requests from one caller.
+    #[error("too many requests from {caller}: try again in {retry_after_seconds} s")]
+    TooManyRequests {
+        caller: String,
+        retry_after_seconds: u64,
+    },
     #[error("{message}")]
     Conflict {
         message: String,
@@ -107,6 +113,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -135,6 +142,7 @@ impl ApiError {
             Self::Conflict { .. } => ("conflict", "Conflict"),
             Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),

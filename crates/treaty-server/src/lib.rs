@@ -13,6 +13,7 @@ mod error;
 mod hal;
 mod middleware;
 mod pagination;
+mod rate_limit;
 mod routes;
 mod secrets;
 mod seed;

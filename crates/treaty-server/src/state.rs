@@ -12,6 +12,7 @@ pub struct AppState {
     /// Sends webhooks for test executions (deliveries go through the background worker).
     pub webhooks: crate::webhook_sender::Sender,
     sealer: Arc<tokio::sync::OnceCell<crate::secrets::Sealer>>,
+    pub rate_limiter: Option<Arc<crate::rate_limit::RateLimiter>>,
 }
 
 impl AppState {
@@ -19,8 +20,11 @@ impl AppState {
         Self {
             store,
             webhooks: crate::webhook_sender::Sender::new(config.webhook_policy.clone()),
-            config: Arc::new(config),
             sealer: Arc::default(),
+            rate_limiter: config
+                .rate_limit_per_minute
+                .map(|n| Arc::new(crate::rate_limit::RateLimiter::new(n))),
+            config: Arc::new(config),
         }
     }
 

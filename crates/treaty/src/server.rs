@@ -121,6 +121,15 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 
+    /// Requests per minute one caller (a user, a token, or an address when
+    /// nobody signs in) may make to this replica; 0: no limit.
+    #[arg(long, env = "TREATY_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
+    rate_limit_per_minute: u32,
+
+    /// Seconds one request may take before it is answered 503.
+    #[arg(long, env = "TREATY_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+
     /// Log format.
     #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -334,6 +343,9 @@ pub async fn serve(args: ServeArgs) -> i32 {
         webhook_poll_interval: std::time::Duration::from_secs(1),
         secret_key: args.secret_key.map(secrecy::SecretString::from),
         auth,
+        rate_limit_per_minute: (args.rate_limit_per_minute > 0)
+            .then_some(args.rate_limit_per_minute),
+        request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use treaty_server::ServerConfig;
 use treaty_server::access::AuthConfig;
 
+use tower::ServiceExt;
+
 use crate::support::{Reply, TestApp, pact};
 
 const ADMIN: &str = "admin-secret-token";
@@ -406,4 +408,55 @@ async fn every_write_is_audited_with_its_actor_and_the_chain_holds() {
     );
     let chain = app.store().audit_chain().await.unwrap();
     assert_eq!(treaty_domain::access::verify_chain(&chain), Ok(chain.len()));
+}
+
+#[tokio::test]
+async fn one_caller_is_rate_limited_without_slowing_the_others() {
+    let app = TestApp::with_config(ServerConfig {
+        rate_limit_per_minute: Some(3),
+        ..config()
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(
+            send(&app, Who::Reader, "", "GET", "/", None).await.status,
+            StatusCode::OK
+        );
+    }
+    let limited = send(&app, Who::Reader, "", "GET", "/", None).await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
+    assert!(
+        limited.text.contains("too many requests from reader"),
+        "{}",
+        limited.text
+    );
+    assert_eq!(
+        send(&app, Who::Writer, "", "GET", "/", None).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let app = TestApp::new().await;
+    let response = app
+        .router
+        .clone()
+        .oneshot(Request::builder().uri("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
 }
