@@ -157,6 +157,20 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
+    /// The store, or `None` after saying on stderr why it cannot be opened.
+    async fn open_or_say_why(&self) -> Option<std::sync::Arc<dyn treaty_store::Store>> {
+        match treaty_store::open(&self.database_url, self.open_options()).await {
+            Ok(store) => Some(store),
+            Err(error) => {
+                eprintln!(
+                    "error: cannot open {}: {error}",
+                    redact_url(&self.database_url)
+                );
+                None
+            }
+        }
+    }
+
     fn open_options(&self) -> OpenOptions {
         OpenOptions {
             migrate: true,
@@ -464,12 +478,8 @@ fn count_rows(dump: &treaty_store::Dump) -> usize {
 
 pub async fn export(args: ExportArgs) -> i32 {
     let url = &args.database.database_url;
-    let store = match treaty_store::open(url, args.database.open_options()).await {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("error: cannot open {}: {error}", redact_url(url));
-            return 1;
-        }
+    let Some(store) = args.database.open_or_say_why().await else {
+        return 1;
     };
     let dump = match store.export().await {
         Ok(dump) => dump,
@@ -529,12 +539,8 @@ pub async fn import(args: ImportArgs) -> i32 {
             return 1;
         }
     };
-    let store = match treaty_store::open(url, args.database.open_options()).await {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("error: cannot open {}: {error}", redact_url(url));
-            return 1;
-        }
+    let Some(store) = args.database.open_or_say_why().await else {
+        return 1;
     };
     eprintln!(
         "Importing {} rows into {} ...",
@@ -564,12 +570,8 @@ pub struct AuditVerifyArgs {
 /// or removed.
 pub async fn audit_verify(args: AuditVerifyArgs) -> i32 {
     let url = &args.database.database_url;
-    let store = match treaty_store::open(url, args.database.open_options()).await {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("error: cannot open {}: {error}", redact_url(url));
-            return 1;
-        }
+    let Some(store) = args.database.open_or_say_why().await else {
+        return 1;
     };
     let chain = match store.audit_chain().await {
         Ok(chain) => chain,
