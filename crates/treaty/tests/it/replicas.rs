@@ -17,6 +17,10 @@ struct Replica {
 
 /// Starts `treaty serve` on a free port and waits for the line that says where it listens.
 async fn start_replica(database_url: &str) -> Replica {
+    start_replica_with(database_url, &[]).await
+}
+
+async fn start_replica_with(database_url: &str, extra: &[&str]) -> Replica {
     let mut child = Command::new(env!("CARGO_BIN_EXE_treaty"))
         .args([
             "serve",
@@ -27,6 +31,7 @@ async fn start_replica(database_url: &str) -> Replica {
             "--log-format",
             "text",
         ])
+        .args(extra)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -278,4 +283,75 @@ async fn three_replicas_one_killed_lose_no_acknowledged_write() {
     for publication in dump["tables"]["pact_publications"].as_array().unwrap() {
         assert!(versions.contains(&publication["consumer_version_id"].as_i64().unwrap()));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_deliver_each_webhook_once() {
+    use std::sync::{Arc, Mutex};
+    let database = TestDatabase::fresh().await.unwrap();
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = received.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!(
+        "http://127.0.0.1:{}/hook",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, receiver).await;
+    });
+    let flags = [
+        "--webhook-allowed-schemes",
+        "http",
+        "--webhook-allowed-hosts",
+        "127.0.0.1",
+        "--webhook-retry-schedule",
+        "1",
+    ];
+    let replicas = [
+        start_replica_with(&database.url, &flags).await,
+        start_replica_with(&database.url, &flags).await,
+    ];
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{}/webhooks", replicas[0].url))
+        .json(&json!({"events": [{"name": "contract_published"}],
+            "request": {"method": "POST", "url": hook, "body": "${pactbroker.consumerVersionNumber}"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    const PUBLICATIONS: usize = 20;
+    for i in 0..PUBLICATIONS {
+        let published = client
+            .post(format!("{}/contracts/publish", replicas[i % 2].url))
+            .json(&publish_body(&format!("2.{i}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(published.status().is_success());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while received.lock().unwrap().len() < PUBLICATIONS && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Both workers keep polling a while longer: nothing may be sent twice.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let mut versions = received.lock().unwrap().clone();
+    versions.sort();
+    let mut expected: Vec<String> = (0..PUBLICATIONS).map(|i| format!("2.{i}")).collect();
+    expected.sort();
+    assert_eq!(
+        versions, expected,
+        "every publication delivered exactly once"
+    );
 }
