@@ -185,9 +185,15 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             return response;
         }
     };
-    if let Some(limiter) = &state.rate_limiter {
+    // Without sign-in there is nobody to tell apart (a CI fleet often shares
+    // one address), so the limit applies to identities only.
+    if let Some(limiter) = state
+        .rate_limiter
+        .as_ref()
+        .filter(|_| state.config.auth.enabled())
+    {
         let caller = if identity.name == "anonymous" {
-            format!("address {address}")
+            format!("anonymous callers from {address}")
         } else {
             identity.name.clone()
         };

@@ -121,8 +121,8 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 
-    /// Requests per minute one caller (a user, a token, or an address when
-    /// nobody signs in) may make to this replica; 0: no limit.
+    /// Requests per minute one signed-in user or token may make to this
+    /// replica; 0: no limit. (With --auth none there is no limit.)
     #[arg(long, env = "TREATY_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
     rate_limit_per_minute: u32,
 

@@ -773,6 +773,18 @@ impl WebhookStore for Backend {
     ) -> StoreResult<Option<Delivery>> {
         let at = now();
         let until = at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+        // Idle workers poll often: look first without the write lock.
+        let due: Option<i64> = sqlx::query_scalar(sql(
+            "SELECT id FROM webhook_deliveries WHERE status IN ('not_run', 'retrying') AND next_attempt_at <= ?
+               AND (claimed_until IS NULL OR claimed_until < ?) LIMIT 1",
+        ))
+        .bind(at)
+        .bind(at)
+        .fetch_optional(self.reader())
+        .await?;
+        if due.is_none() {
+            return Ok(None);
+        }
         let mut tx = self.begin().await?;
         let row = sqlx::query(sql(format!(
             "{DELIVERY_SELECT} WHERE d.status IN ('not_run', 'retrying') AND d.next_attempt_at <= ?
