@@ -47,6 +47,10 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{uuid}/execute", post(execute_saved))
         .route("/webhooks/{uuid}/deliveries", get(deliveries))
         .route("/triggered-webhooks/{uuid}/logs", get(logs))
+        .route(
+            "/pacts/provider/{provider}/consumer/{consumer}/version/{version}/triggered-webhooks",
+            get(triggered_by_publication),
+        )
 }
 
 const MASK: &str = "**********";
@@ -516,6 +520,33 @@ async fn status(
         "summary": { "successful": count("success"), "failed": count("failure"), "retrying": count("retrying"), "notRun": count("not_run") },
         "_embedded": { "triggeredWebhooks": found.iter().map(|d| render_delivery(&base, d, retries)).collect::<Vec<_>>() },
         "_links": { "self": link(base.join(&format!("/pacts/provider/{}/consumer/{}/webhooks/status", seg(&provider), seg(&consumer)))) },
+    })))
+}
+
+/// The deliveries a consumer version's pact publication triggered.
+async fn triggered_by_publication(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((provider, consumer, version)): Path<(String, String, String)>,
+) -> ApiResult<Hal> {
+    require_pacticipant(&state, &provider).await?;
+    require_pacticipant(&state, &consumer).await?;
+    let found = state
+        .store
+        .webhook_deliveries(None, Some(&consumer), Some(&provider), 1000)
+        .await?;
+    let retries = state.config.webhook_retry_schedule.len();
+    let triggered: Vec<Value> = found
+        .iter()
+        .filter(|d| d.event_name.starts_with("contract_"))
+        .filter(|d| d.context.get("consumerVersionNumber") == Some(&version))
+        .map(|d| render_delivery(&base, d, retries))
+        .collect();
+    Ok(Hal::ok(json!({
+        "_embedded": { "triggeredWebhooks": triggered },
+        "_links": { "self": link(base.join(&format!(
+            "/pacts/provider/{}/consumer/{}/version/{}/triggered-webhooks", seg(&provider), seg(&consumer), seg(&version)
+        ))) },
     })))
 }
 
