@@ -355,3 +355,145 @@ async fn two_replicas_deliver_each_webhook_once() {
         "every publication delivered exactly once"
     );
 }
+
+/// Many clients race on one slot through three replicas: the outcome is one
+/// that some serial order of the same requests gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writes_through_replicas_end_as_some_serial_order_would() {
+    let database = TestDatabase::fresh().await.unwrap();
+    let replicas = [
+        start_replica(&database.url).await,
+        start_replica(&database.url).await,
+        start_replica(&database.url).await,
+    ];
+    let urls: Vec<String> = replicas.iter().map(|r| r.url.clone()).collect();
+    let client = reqwest::Client::new();
+    let environment: Value = client
+        .post(format!("{}/environments", urls[0]))
+        .json(&json!({"name": "race", "production": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let env_uuid = environment["uuid"].as_str().unwrap().to_owned();
+    for i in 0..12 {
+        let put = client
+            .put(format!("{}/pacticipants/Foo/versions/3.{i}", urls[0]))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success());
+    }
+
+    // 1. Twelve deployments of different versions into one slot at once.
+    let deploys = (0..12).map(|i| {
+        let (client, url, env_uuid) = (client.clone(), urls[i % 3].clone(), env_uuid.clone());
+        tokio::spawn(async move {
+            client
+                .post(format!(
+                    "{url}/pacticipants/Foo/versions/3.{i}/deployed-versions/environment/{env_uuid}"
+                ))
+                .json(&json!({"applicationInstance": "blue"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    for status in futures_join(deploys).await {
+        assert!(status.is_success(), "{status}");
+    }
+    let current: Value = client
+        .get(format!(
+            "{}/environments/{env_uuid}/deployed-versions/currently-deployed?pacticipant=Foo",
+            urls[1]
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let current = current["_embedded"]["deployedVersions"].as_array().unwrap();
+    assert_eq!(
+        current.len(),
+        1,
+        "one current deployment per slot: {current:?}"
+    );
+
+    // 2. The same deployment event retried at once through every replica: recorded once.
+    let starts = (0..9).map(|i| {
+        let (client, url) = (client.clone(), urls[i % 3].clone());
+        tokio::spawn(async move {
+            let reply = client
+                .post(format!("{url}/deployment-events"))
+                .json(&json!({"product_name": "Foo", "version": "3.0", "environment_name": "race", "status": "started", "idempotency_key": "run-77"}))
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status();
+            let body: Value = reply.json().await.unwrap_or(Value::Null);
+            (status, body["id"].as_i64())
+        })
+    });
+    let outcomes = futures_join(starts).await;
+    assert!(outcomes.iter().all(|(s, _)| s.is_success()), "{outcomes:?}");
+    let ids: std::collections::BTreeSet<Option<i64>> = outcomes.iter().map(|(_, id)| *id).collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "one deployment for one idempotency key: {outcomes:?}"
+    );
+    let history: Value = client
+        .get(format!("{}/deployments", urls[2]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history["_embedded"]["deployments"][0]["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // 3. Different contents for one consumer version published at once: one wins, the rest are refused.
+    let publishes = (0..6).map(|i| {
+        let (client, url) = (client.clone(), urls[i % 3].clone());
+        tokio::spawn(async move {
+            let mut body = publish_body("4.0");
+            let pact = json!({"consumer": {"name": "Foo"}, "provider": {"name": "Bar"},
+                "interactions": [{"description": format!("d{i}"), "request": {"method": "GET", "path": format!("/{i}")}, "response": {"status": 200}}]});
+            use base64::Engine;
+            body["contracts"][0]["content"] = json!(base64::engine::general_purpose::STANDARD.encode(pact.to_string()));
+            client.post(format!("{url}/contracts/publish")).json(&body).send().await.unwrap().status().as_u16()
+        })
+    });
+    let statuses = futures_join(publishes).await;
+    assert_eq!(
+        statuses.iter().filter(|s| (200..300).contains(*s)).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        5,
+        "{statuses:?}"
+    );
+}
+
+async fn futures_join<T: Send + 'static>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut results = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        results.push(task.await.unwrap());
+    }
+    results
+}
