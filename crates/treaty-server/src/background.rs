@@ -39,6 +39,7 @@ pub fn spawn(store: Arc<dyn Store>, config: &ServerConfig, base_url: &str) -> Ve
                 .clone()
                 .unwrap_or_else(|| base_url.to_owned()),
             secret_key: config.secret_key.clone(),
+            lease: config.webhook_delivery_lease,
         },
     )));
     tasks
@@ -50,11 +51,9 @@ struct WebhookWorker {
     poll_interval: Duration,
     base_url: String,
     secret_key: Option<secrecy::SecretString>,
+    /// How long a claimed delivery is this worker's.
+    lease: Duration,
 }
-
-/// How long a claimed delivery is this worker's: longer than one attempt
-/// can take, so that only a dead worker's deliveries are taken over.
-const DELIVERY_LEASE: Duration = Duration::from_secs(60);
 
 /// Sends due deliveries, one at a time, until none is due; then waits.
 async fn deliver_webhooks(store: Arc<dyn Store>, worker: WebhookWorker) {
@@ -76,7 +75,7 @@ async fn deliver_webhooks(store: Arc<dyn Store>, worker: WebhookWorker) {
         }
     };
     loop {
-        match store.claim_webhook_delivery(DELIVERY_LEASE).await {
+        match store.claim_webhook_delivery(worker.lease).await {
             Ok(Some(delivery)) => {
                 let Some(webhook) = delivery.webhook.clone() else {
                     continue;
@@ -84,7 +83,12 @@ async fn deliver_webhooks(store: Arc<dyn Store>, worker: WebhookWorker) {
                 let webhook = sealer.open_webhook(webhook);
                 let sent = worker
                     .sender
-                    .send(&webhook, &delivery.context, &worker.base_url)
+                    .send(
+                        &webhook,
+                        &delivery.uuid,
+                        &delivery.context,
+                        &worker.base_url,
+                    )
                     .await;
                 let attempt = delivery.attempts_made as usize + 1;
                 let retry_at = (!sent.success && !sent.refused)

@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub webhook_retry_schedule: Vec<std::time::Duration>,
     /// How often an idle worker looks for due deliveries.
     pub webhook_poll_interval: std::time::Duration,
+    /// How long a claimed delivery belongs to its worker: longer than one
+    /// attempt can take, so that only a dead worker's deliveries are taken over.
+    pub webhook_delivery_lease: std::time::Duration,
     /// The key that seals webhook passwords and secrets; the database's own when `None`.
     pub secret_key: Option<secrecy::SecretString>,
     /// Who may sign in; nobody needs to when empty.
@@ -48,6 +51,7 @@ impl Default for ServerConfig {
                 .map(|s| std::time::Duration::from_secs(*s))
                 .collect(),
             webhook_poll_interval: std::time::Duration::from_secs(1),
+            webhook_delivery_lease: std::time::Duration::from_secs(60),
             secret_key: None,
             auth: crate::access::AuthConfig::default(),
             rate_limit_per_minute: None,

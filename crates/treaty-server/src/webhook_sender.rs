@@ -18,6 +18,9 @@ use treaty_domain::webhooks::{self, TargetPolicy, WebhookDefinition};
 
 /// The header that carries the body's HMAC-SHA256 when the webhook has a secret.
 pub const SIGNATURE_HEADER: &str = "x-treaty-signature-256";
+/// The header that names the delivery, the same on every attempt, so a
+/// receiver can ignore one it has seen (a delivery is sent at least once).
+pub const DELIVERY_HEADER: &str = "x-treaty-delivery";
 /// The most of a response body read back and logged.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -91,6 +94,7 @@ impl Sender {
     pub async fn send(
         &self,
         webhook: &WebhookDefinition,
+        delivery: &str,
         context: &BTreeMap<String, String>,
         base_url: &str,
     ) -> Sent {
@@ -114,6 +118,7 @@ impl Sender {
             Some(Value::String(text)) => Some(webhooks::render(text, &vars, false)),
             Some(json_body) => Some(webhooks::render_body(json_body, &vars).to_string()),
         };
+        headers.insert(DELIVERY_HEADER.to_owned(), delivery.to_owned());
         if let (Some(secret), Some(body)) = (&template.secret, &body)
             && let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
         {

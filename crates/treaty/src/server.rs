@@ -130,6 +130,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
 
+    /// Seconds a webhook delivery being sent belongs to its replica; when a
+    /// replica dies mid-send, another sends it after this long.
+    #[arg(long, env = "TREATY_WEBHOOK_DELIVERY_LEASE", default_value_t = 60)]
+    webhook_delivery_lease: u64,
+
     /// Log format.
     #[arg(long, env = "TREATY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -355,6 +360,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
             .map(|s| std::time::Duration::from_secs(*s))
             .collect(),
         webhook_poll_interval: std::time::Duration::from_secs(1),
+        webhook_delivery_lease: std::time::Duration::from_secs(args.webhook_delivery_lease.max(1)),
         secret_key: args.secret_key.map(secrecy::SecretString::from),
         auth,
         rate_limit_per_minute: (args.rate_limit_per_minute > 0)

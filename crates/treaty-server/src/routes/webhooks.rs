@@ -409,7 +409,10 @@ async fn execute(
                 .or_insert_with(|| name.to_owned());
         }
     }
-    let sent = state.webhooks.send(webhook, &context, &base.0).await;
+    let sent = state
+        .webhooks
+        .send(webhook, "test", &context, &base.0)
+        .await;
     let mut links = Map::new();
     if let Some(uuid) = uuid {
         links.insert("webhook".into(), link(href(base, uuid)));

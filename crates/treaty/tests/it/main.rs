@@ -5,6 +5,7 @@
 mod access_cli;
 mod cli_commands;
 mod compatibility;
+mod crash;
 mod export_import;
 mod gates_cli;
 mod ledger_cli;

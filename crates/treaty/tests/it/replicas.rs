@@ -10,9 +10,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use treaty_store::testing::TestDatabase;
 
-struct Replica {
-    url: String,
-    child: Child,
+pub(crate) struct Replica {
+    pub(crate) url: String,
+    pub(crate) child: Child,
 }
 
 /// Starts `treaty serve` on a free port and waits for the line that says where it listens.
@@ -20,7 +20,7 @@ async fn start_replica(database_url: &str) -> Replica {
     start_replica_with(database_url, &[]).await
 }
 
-async fn start_replica_with(database_url: &str, extra: &[&str]) -> Replica {
+pub(crate) async fn start_replica_with(database_url: &str, extra: &[&str]) -> Replica {
     let mut child = Command::new(env!("CARGO_BIN_EXE_treaty"))
         .args([
             "serve",
@@ -56,7 +56,7 @@ async fn start_replica_with(database_url: &str, extra: &[&str]) -> Replica {
     Replica { url, child }
 }
 
-fn publish_body(version: &str) -> Value {
+pub(crate) fn publish_body(version: &str) -> Value {
     use base64::Engine;
     let pact = json!({
         "consumer": {"name": "Foo"}, "provider": {"name": "Bar"},
