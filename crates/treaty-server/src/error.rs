@@ -257,6 +257,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound(message) => Self::NotFound(message),
+            StoreError::UnstorableText(message) => Self::BadRequest(message),
             StoreError::Conflict(message) => Self::Conflict {
                 message,
                 extra: Map::new(),

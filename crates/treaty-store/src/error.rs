@@ -22,10 +22,30 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// Text the database cannot hold (PostgreSQL refuses NUL characters):
+    /// the client sent it, so the answer is a 4xx.
+    #[error("{0}")]
+    UnstorableText(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        // 22021: character_not_in_repertoire; 22P05: untranslatable_character.
+        let code = error
+            .as_database_error()
+            .and_then(|e| e.code())
+            .map(|c| c.into_owned());
+        match code.as_deref() {
+            Some("22021" | "22P05") => Self::UnstorableText(
+                "the request carries a character that cannot be stored (a NUL byte, or invalid UTF-8): remove it".to_owned(),
+            ),
+            _ => Self::Database(error),
+        }
+    }
 }

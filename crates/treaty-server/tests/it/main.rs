@@ -5,6 +5,7 @@ mod can_i_deploy;
 mod errors;
 mod for_verification;
 mod gates;
+mod hostile;
 mod ledger;
 mod pacticipants;
 mod pacts;
