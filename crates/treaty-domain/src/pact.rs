@@ -17,7 +17,13 @@ pub enum PactError {
     NotUtf8,
     #[error("is not valid base64: {0}")]
     NotBase64(String),
+    #[error("has {0} interactions and messages; Treaty accepts at most {MAX_INTERACTIONS} in one pact (split it by provider state or feature)")]
+    TooManyInteractions(usize),
 }
+
+/// The most interactions and messages one pact may hold: far beyond any real
+/// contract, well short of what would let one publication hurt everyone else.
+pub const MAX_INTERACTIONS: usize = 10_000;
 
 /// A parsed pact: a JSON object with a consumer and a provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,10 +50,15 @@ impl PactDocument {
     }
 
     pub fn from_value(value: Value) -> Result<Self, PactError> {
-        match value {
-            Value::Object(content) => Ok(Self { content }),
-            _ => Err(PactError::NotAnObject),
+        let document = match value {
+            Value::Object(content) => Self { content },
+            _ => return Err(PactError::NotAnObject),
+        };
+        let count = document.interactions_count() + document.messages_count();
+        if count > MAX_INTERACTIONS {
+            return Err(PactError::TooManyInteractions(count));
         }
+        Ok(document)
     }
 
     /// The consumer name written inside the pact, if there is one.
@@ -341,6 +352,9 @@ mod tests {
         }));
         let merged = merge(&existing, &addition).unwrap();
         assert_eq!(merged.interactions_count(), 3);
+        let huge = serde_json::json!({"consumer": {"name": "a"}, "provider": {"name": "b"},
+            "interactions": vec![serde_json::json!({}); MAX_INTERACTIONS + 1]});
+        assert_eq!(PactDocument::from_value(huge), Err(PactError::TooManyInteractions(MAX_INTERACTIONS + 1)));
         let changed = pact(json!({
             "interactions": [{"description": "a", "request": {"method": "GET", "path": "/a"}, "response": {"status": 500}}]
         }));
