@@ -17,7 +17,9 @@ pub enum PactError {
     NotUtf8,
     #[error("is not valid base64: {0}")]
     NotBase64(String),
-    #[error("has {0} interactions and messages; Treaty accepts at most {MAX_INTERACTIONS} in one pact (split it by provider state or feature)")]
+    #[error(
+        "has {0} interactions and messages; Treaty accepts at most {MAX_INTERACTIONS} in one pact (split it by provider state or feature)"
+    )]
     TooManyInteractions(usize),
 }
 
@@ -354,7 +356,10 @@ mod tests {
         assert_eq!(merged.interactions_count(), 3);
         let huge = serde_json::json!({"consumer": {"name": "a"}, "provider": {"name": "b"},
             "interactions": vec![serde_json::json!({}); MAX_INTERACTIONS + 1]});
-        assert_eq!(PactDocument::from_value(huge), Err(PactError::TooManyInteractions(MAX_INTERACTIONS + 1)));
+        assert_eq!(
+            PactDocument::from_value(huge),
+            Err(PactError::TooManyInteractions(MAX_INTERACTIONS + 1))
+        );
         let changed = pact(json!({
             "interactions": [{"description": "a", "request": {"method": "GET", "path": "/a"}, "response": {"status": 500}}]
         }));

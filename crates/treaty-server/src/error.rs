@@ -62,7 +62,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("the request body is larger than the limit of {limit} bytes (treaty serve --max-body-bytes)")]
+    #[error(
+        "the request body is larger than the limit of {limit} bytes (treaty serve --max-body-bytes)"
+    )]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     MethodNotAllowed(String),

@@ -156,11 +156,21 @@ async fn no_hostile_request_gets_a_server_error() {
 
 #[tokio::test]
 async fn a_limit_that_is_hit_is_named() {
-    let app = TestApp::with_config(treaty_server::ServerConfig { max_body_bytes: 64 * 1024, ..treaty_server::ServerConfig::default() }).await;
+    let app = TestApp::with_config(treaty_server::ServerConfig {
+        max_body_bytes: 64 * 1024,
+        ..treaty_server::ServerConfig::default()
+    })
+    .await;
     let big = json!({"consumer": {"name": "Foo"}, "provider": {"name": "Bar"}, "interactions": [], "padding": "x".repeat(70 * 1024)});
-    let too_big = app.put("/pacts/provider/Bar/consumer/Foo/version/1", &big).await;
+    let too_big = app
+        .put("/pacts/provider/Bar/consumer/Foo/version/1", &big)
+        .await;
     assert_eq!(too_big.status.as_u16(), 413, "{}", too_big.text);
-    assert!(too_big.text.contains("--max-body-bytes"), "{}", too_big.text);
+    assert!(
+        too_big.text.contains("--max-body-bytes"),
+        "{}",
+        too_big.text
+    );
 
     let app = TestApp::new().await;
     let interactions: Vec<serde_json::Value> = (0..=treaty_domain::pact::MAX_INTERACTIONS)
@@ -173,5 +183,9 @@ async fn a_limit_that_is_hit_is_named() {
     assert!(crowded.text.contains("at most 10000"), "{}", crowded.text);
 
     let pages = app.get("/deployments?size=5000").await;
-    assert_eq!(pages.body["page"]["size"], 1000, "page sizes are capped: {}", pages.text);
+    assert_eq!(
+        pages.body["page"]["size"], 1000,
+        "page sizes are capped: {}",
+        pages.text
+    );
 }
