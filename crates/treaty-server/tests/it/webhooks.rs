@@ -85,6 +85,8 @@ fn local_config(retries: &[u64]) -> ServerConfig {
         },
         webhook_retry_schedule: retries.iter().map(|s| Duration::from_millis(*s)).collect(),
         webhook_poll_interval: Duration::from_millis(20),
+        // A worker stopped mid-send hands its delivery on after a second, not a minute.
+        webhook_delivery_lease: Duration::from_secs(1),
         ..ServerConfig::default()
     }
 }
