@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use treaty_store::testing::TestDatabase;
 
 use crate::replicas::{publish_body, start_replica_with};
+use crate::support::receiver;
 
 /// What the server acknowledged: (kind, key).
 type Acknowledged = Arc<Mutex<Vec<(&'static str, String)>>>;
@@ -22,35 +23,6 @@ fn kills() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50)
-}
-
-async fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
-    let received: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let seen = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let seen = seen.clone();
-            async move {
-                let delivery = headers
-                    .get("x-treaty-delivery")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                seen.lock().unwrap().push((delivery, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/hook",
-        listener.local_addr().unwrap().port()
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, received)
 }
 
 /// One writer: publications, deployment events, releases, one after the

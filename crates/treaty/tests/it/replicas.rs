@@ -287,28 +287,8 @@ async fn three_replicas_one_killed_lose_no_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_deliver_each_webhook_once() {
-    use std::sync::{Arc, Mutex};
     let database = TestDatabase::fresh().await.unwrap();
-    let received: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = received.clone();
-    let receiver = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |body: String| {
-            let seen = seen.clone();
-            async move {
-                seen.lock().unwrap().push(body);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook = format!(
-        "http://127.0.0.1:{}/hook",
-        listener.local_addr().unwrap().port()
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, receiver).await;
-    });
+    let (hook, received) = crate::support::receiver().await;
     let flags = [
         "--webhook-allowed-schemes",
         "http",
@@ -346,7 +326,7 @@ async fn two_replicas_deliver_each_webhook_once() {
     }
     // Both workers keep polling a while longer: nothing may be sent twice.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    let mut versions = received.lock().unwrap().clone();
+    let mut versions = crate::support::bodies(&received);
     versions.sort();
     let mut expected: Vec<String> = (0..PUBLICATIONS).map(|i| format!("2.{i}")).collect();
     expected.sort();

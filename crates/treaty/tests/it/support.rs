@@ -145,3 +145,46 @@ pub fn write_pact(
     std::fs::write(&path, pact.to_string()).expect("write pact");
     path
 }
+
+/// What a webhook receiver got: (the `X-Treaty-Delivery` id, the body).
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A webhook receiver on 127.0.0.1 that records what it is sent and answers 200.
+pub async fn receiver() -> (String, Received) {
+    let received: Received = Received::default();
+    let seen = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                let delivery = headers
+                    .get("x-treaty-delivery")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push((delivery, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!(
+        "http://127.0.0.1:{}/hook",
+        listener.local_addr().expect("address").port()
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, received)
+}
+
+/// The bodies a receiver got, in order.
+pub fn bodies(received: &Received) -> Vec<String> {
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b.clone())
+        .collect()
+}

@@ -2,36 +2,13 @@
 //! and `test-webhook` against Treaty, and Treaty's ready-made deployment
 //! notifications delivered to a receiver on 127.0.0.1.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use treaty_domain::webhooks::TargetPolicy;
 use treaty_server::ServerConfig;
 
-use crate::support::{TestServer, pact, text, treaty};
-
-/// Records the bodies POSTed to it on 127.0.0.1.
-async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
-    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = bodies.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |body: String| {
-            let seen = seen.clone();
-            async move {
-                seen.lock().unwrap().push(body);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://127.0.0.1:{port}/hook"), bodies)
-}
+use crate::support::{TestServer, bodies, pact, receiver, text, treaty};
 
 async fn local_server() -> TestServer {
     TestServer::start_with(ServerConfig {
@@ -50,7 +27,7 @@ async fn local_server() -> TestServer {
 async fn the_official_client_creates_and_tests_webhooks() {
     let server = local_server().await;
     let b = server.url.as_str();
-    let (hook, bodies) = receiver().await;
+    let (hook, received) = receiver().await;
     assert!(
         treaty(&["create-or-update-pacticipant", "-b", b, "--name", "Bar"])
             .await
@@ -101,7 +78,7 @@ async fn the_official_client_creates_and_tests_webhooks() {
     ])
     .await;
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(bodies.lock().unwrap().as_slice(), [r#"{"provider":"Bar"}"#]);
+    assert_eq!(bodies(&received), [r#"{"provider":"Bar"}"#]);
 
     let out = treaty(&["test-webhook", "--uuid", &uuid, "-b", b]).await;
     assert!(out.status.success(), "{}", text(&out));
@@ -130,7 +107,7 @@ async fn the_official_client_creates_and_tests_webhooks() {
 async fn a_chat_notification_for_deployments_takes_one_command() {
     let server = local_server().await;
     let b = server.url.as_str();
-    let (hook, bodies) = receiver().await;
+    let (hook, received) = receiver().await;
     assert!(
         treaty(&["create-environment", "-b", b, "--name", "production"])
             .await
@@ -175,12 +152,10 @@ async fn a_chat_notification_for_deployments_takes_one_command() {
     .await;
     assert!(out.status.success(), "{}", text(&out));
     let deadline = Instant::now() + Duration::from_secs(20);
-    while bodies.lock().unwrap().is_empty() && Instant::now() < deadline {
+    while received.lock().unwrap().is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    let sent: Vec<Value> = bodies
-        .lock()
-        .unwrap()
+    let sent: Vec<Value> = bodies(&received)
         .iter()
         .map(|b| serde_json::from_str(b).unwrap())
         .collect();
