@@ -51,7 +51,14 @@ fn from_json(body: &Value) -> ErrorDetails {
 
     // A problem document's `detail` is its one-sentence summary; `title`
     // alone ("Validation errors") only helps when nothing better is there.
-    if let Some(detail) = body.get("detail").and_then(Value::as_str) {
+    // ... unless it only joins the `errors` listed below, which say it line by line.
+    let listed = body
+        .get("errors")
+        .map(messages_of_errors)
+        .unwrap_or_default();
+    if let Some(detail) = body.get("detail").and_then(Value::as_str)
+        && (listed.len() < 2 || detail != listed.join("; "))
+    {
         messages.push(detail.to_owned());
     }
     match body.get("error") {
@@ -147,6 +154,14 @@ fn dedup_in_order(messages: &mut Vec<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_detail_that_only_joins_the_errors_is_not_printed_twice() {
+        let body =
+            json!({"detail": "a is wrong; b is wrong", "errors": ["a is wrong", "b is wrong"]});
+        let details = parse_error_body(body.to_string().as_bytes());
+        assert_eq!(details.messages, ["a is wrong", "b is wrong"]);
+    }
 
     fn messages(body: Value) -> Vec<String> {
         parse_error_body(body.to_string().as_bytes()).messages
