@@ -18,6 +18,7 @@ mod routes;
 mod secrets;
 mod seed;
 mod state;
+mod ui;
 mod views;
 pub mod webhook_sender;
 

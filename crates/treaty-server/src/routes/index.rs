@@ -1,11 +1,15 @@
 //! `GET /`: the index of every relation the official clients look up.
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::base_url::BaseUrl;
+use crate::error::ApiError;
 use crate::hal::Hal;
 
 pub fn router() -> Router<AppState> {
@@ -219,6 +223,12 @@ const RELATIONS: &[(&str, &str, &str, bool)] = &[
         false,
     ),
     (
+        "treaty:ui",
+        "/ui",
+        "The web UI: what runs where, what is compatible with what, and what happened",
+        false,
+    ),
+    (
         "pb:environment",
         "/environments/{uuid}",
         "Environment",
@@ -226,7 +236,19 @@ const RELATIONS: &[(&str, &str, &str, bool)] = &[
     ),
 ];
 
-async fn index(base: BaseUrl) -> Hal {
+/// A browser asking for `/` gets the UI's home page; API clients get the index.
+async fn index(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if crate::ui::wants_html(&headers) {
+        return crate::ui::home(State(state), base).await;
+    }
+    Ok(api_index(base).into_response())
+}
+
+fn api_index(base: BaseUrl) -> Hal {
     let mut links = Map::new();
     links.insert(
         "self".into(),

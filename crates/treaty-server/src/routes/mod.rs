@@ -13,7 +13,7 @@ mod index;
 mod integrations;
 mod labels;
 mod ledger;
-mod matrix;
+pub(crate) mod matrix;
 mod pacticipants;
 mod pacts;
 mod provider_states;
@@ -55,7 +55,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(dora::router())
         .merge(gates::router())
         .merge(webhooks::router())
-        .merge(access::router());
+        .merge(access::router())
+        .merge(crate::ui::router());
     if state.config.test_provider_states {
         api = api
             .merge(provider_states::router())

@@ -130,6 +130,9 @@ fn routes() -> Vec<(&'static str, &'static str, Option<Value>, Needs)> {
         ("GET", "/integrations", None, Needs::Read),
         ("GET", "/deployments", None, Needs::Read),
         ("GET", "/dora-metrics", None, Needs::Read),
+        ("GET", "/ui", None, Needs::Read),
+        ("GET", "/ui/applications/payments-api", None, Needs::Read),
+        ("GET", "/ui/deployments", None, Needs::Read),
         ("GET", "/policies/production", None, Needs::Read),
         (
             "GET",

@@ -10,6 +10,7 @@ mod ledger;
 mod pacticipants;
 mod pacts;
 mod support;
+mod ui;
 mod verifications;
 mod versions;
 mod webhooks;

@@ -3,6 +3,7 @@
 //! installs it and puts it on PATH).
 
 mod access_cli;
+mod browser;
 mod cli_commands;
 mod compatibility;
 mod crash;
@@ -14,5 +15,6 @@ mod operations;
 mod replicas;
 mod ruby_client;
 mod support;
+mod ui;
 mod verifiers;
 mod webhooks_cli;

@@ -1,0 +1,212 @@
+//! Home: every application against every environment, what runs in each
+//! cell and whether it is compatible with the rest of that environment;
+//! drift between environments; recent deployments and failing verifications.
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::extract::State;
+use treaty_domain::model::PageRequest;
+use treaty_store::{DeployedFilter, LedgerFilter};
+
+use super::deployments::DeploymentLine;
+use super::verdicts::{self, Cache};
+use super::view::{Nav, Verdict, When};
+use super::{PageResult, ok};
+use crate::AppState;
+use crate::base_url::BaseUrl;
+
+#[derive(Template)]
+#[template(path = "ui/home.html")]
+struct Home {
+    nav: Nav,
+    environments: Vec<Column>,
+    rows: Vec<ApplicationRow>,
+    deployments: Vec<DeploymentLine>,
+    failing: Vec<FailingPair>,
+}
+
+struct Column {
+    title: String,
+    href: String,
+    production: bool,
+}
+
+struct ApplicationRow {
+    name: String,
+    href: String,
+    /// One cell per environment, in the columns' order.
+    cells: Vec<Vec<Entry>>,
+    /// Set when the application runs different versions in different places.
+    drift: Option<String>,
+}
+
+/// A version in an environment: deployed (per instance) or released.
+struct Entry {
+    version: String,
+    href: String,
+    instance: Option<String>,
+    released: bool,
+    verdict: Verdict,
+    standing: &'static str,
+    /// Not the version production runs.
+    drifted: bool,
+}
+
+struct FailingPair {
+    consumer: String,
+    consumer_href: String,
+    provider: String,
+    provider_href: String,
+    provider_version: String,
+    contract_href: String,
+    when: When,
+}
+
+/// `GET /ui`, and `GET /` for a browser.
+pub async fn page(State(state): State<AppState>, base: BaseUrl) -> PageResult {
+    let nav = Nav::new(&base, "home");
+    let links = nav.links.clone();
+    let environments = state.store.environments().await?;
+    let pacticipants = state.store.pacticipants(None, None).await?.items;
+    let mut verdicts = Cache::default();
+
+    // What runs where: (environment index, application) -> entries.
+    let mut placed: Vec<Vec<(String, Entry)>> = Vec::with_capacity(environments.len());
+    for environment in &environments {
+        let mut entries = Vec::new();
+        let deployed = state
+            .store
+            .currently_deployed(&environment.uuid, DeployedFilter::default())
+            .await?;
+        let released = state
+            .store
+            .currently_supported(&environment.uuid, None, None)
+            .await?;
+        let found = deployed
+            .iter()
+            .map(|d| {
+                (
+                    &d.pacticipant,
+                    &d.version,
+                    d.application_instance.clone(),
+                    false,
+                )
+            })
+            .chain(
+                released
+                    .iter()
+                    .map(|r| (&r.pacticipant, &r.version, None, true)),
+            );
+        for (pacticipant, version, instance, released) in found {
+            let verdict = verdicts
+                .verdict(&state, pacticipant, version, &environment.name)
+                .await?;
+            entries.push((
+                pacticipant.clone(),
+                Entry {
+                    version: version.clone(),
+                    href: links.version(pacticipant, version),
+                    instance,
+                    released,
+                    verdict,
+                    standing: verdicts::standing(verdict),
+                    drifted: false,
+                },
+            ));
+        }
+        placed.push(entries);
+    }
+
+    let mut rows = Vec::with_capacity(pacticipants.len());
+    for pacticipant in &pacticipants {
+        let mut cells: Vec<Vec<Entry>> = placed
+            .iter_mut()
+            .map(|entries| {
+                let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(entries)
+                    .into_iter()
+                    .partition(|(name, _)| name == &pacticipant.name);
+                *entries = others;
+                mine.into_iter().map(|(_, entry)| entry).collect()
+            })
+            .collect();
+        let versions: BTreeSet<&str> = cells.iter().flatten().map(|e| e.version.as_str()).collect();
+        let drift = (versions.len() > 1).then(|| {
+            let places = cells.iter().filter(|c| !c.is_empty()).count();
+            format!(
+                "{} versions across {places} environment{}",
+                versions.len(),
+                if places == 1 { "" } else { "s" }
+            )
+        });
+        if drift.is_some() {
+            let in_production: BTreeSet<String> = environments
+                .iter()
+                .zip(&cells)
+                .filter(|(e, _)| e.production)
+                .flat_map(|(_, c)| c.iter().map(|e| e.version.clone()))
+                .collect();
+            if !in_production.is_empty() {
+                for entry in cells.iter_mut().flatten() {
+                    entry.drifted = !in_production.contains(&entry.version);
+                }
+            }
+        }
+        rows.push(ApplicationRow {
+            name: pacticipant.name.clone(),
+            href: links.application(&pacticipant.name),
+            cells,
+            drift,
+        });
+    }
+
+    let deployments = state
+        .store
+        .ledger_deployments(
+            LedgerFilter::default(),
+            Some(PageRequest {
+                number: 1,
+                size: 10,
+            }),
+        )
+        .await?
+        .items
+        .iter()
+        .map(|d| DeploymentLine::new(&links, d))
+        .collect();
+
+    let failing = state
+        .store
+        .integrations(None)
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|i| {
+            let latest = i.latest_verification?;
+            (!latest.success).then(|| FailingPair {
+                consumer_href: links.application(&i.consumer),
+                provider_href: links.application(&i.provider),
+                contract_href: links.contract(&i.provider, &i.consumer, None),
+                consumer: i.consumer,
+                provider: i.provider,
+                provider_version: latest.provider_version,
+                when: When::new(latest.verified_at),
+            })
+        })
+        .collect();
+
+    ok(&Home {
+        environments: environments
+            .iter()
+            .map(|e| Column {
+                title: e.display_name.clone().unwrap_or_else(|| e.name.clone()),
+                href: links.environment(&e.name),
+                production: e.production,
+            })
+            .collect(),
+        nav,
+        rows,
+        deployments,
+        failing,
+    })
+}

@@ -1,0 +1,103 @@
+//! The web UI: server-rendered pages over the same store the API reads.
+//!
+//! Every page is an askama template (HTML-escaped by default) filled from a
+//! view model built here; nothing is loaded from outside (one stylesheet,
+//! served below), so the UI works where there is no internet. Pages only
+//! read: forms use GET, so there is nothing for a cross-site request to forge.
+
+mod application;
+mod assets;
+mod contract;
+mod deployments;
+mod environment;
+mod home;
+mod network;
+mod verdicts;
+mod version;
+mod view;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+use crate::base_url::BaseUrl;
+use crate::error::ApiError;
+
+pub use home::page as home;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ui", get(home::page))
+        .route("/ui/assets/treaty.css", get(assets::stylesheet))
+        .route("/ui/applications/{name}", get(application::page))
+        .route(
+            "/ui/applications/{name}/versions/{version}",
+            get(version::page),
+        )
+        .route("/ui/environments/{name}", get(environment::page))
+        .route("/ui/network", get(network::page))
+        .route("/ui/contracts/{provider}/{consumer}", get(contract::page))
+        .route("/ui/deployments", get(deployments::list))
+        .route("/ui/deployments/{id}", get(deployments::detail))
+}
+
+/// Whether a request is a browser's: it asks for HTML. API clients ask for
+/// HAL or JSON, and curl for anything (`*/*`), and get the API.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The UI's pages allow their own stylesheet and inline SVG, nothing else:
+/// no scripts, no outside origins, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+type PageResult = Result<Response, ApiError>;
+
+/// Renders a page with the UI's headers.
+fn html(status: StatusCode, page: &impl Template) -> PageResult {
+    let body = page
+        .render()
+        .map_err(|e| ApiError::Internal(format!("rendering a page: {e}")))?;
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn ok(page: &impl Template) -> PageResult {
+    html(StatusCode::OK, page)
+}
+
+#[derive(Template)]
+#[template(path = "ui/not_found.html")]
+struct NotFound {
+    nav: view::Nav,
+    title: String,
+    detail: String,
+}
+
+/// A 404 page saying what was not found and where to go instead.
+fn not_found(base: &BaseUrl, title: &str, detail: String) -> PageResult {
+    html(
+        StatusCode::NOT_FOUND,
+        &NotFound {
+            nav: view::Nav::new(base, ""),
+            title: title.to_owned(),
+            detail,
+        },
+    )
+}

@@ -1,0 +1,161 @@
+//! Can-i-deploy answers shaped for pages: the verdict, why, what would fix
+//! it, and the rows it was decided from. Asked exactly as `/can-i-deploy`
+//! asks, so the UI and the API never disagree.
+
+use std::collections::HashMap;
+
+use treaty_domain::matrix::{Matrix, NoticeKind, Row};
+use treaty_domain::matrix_query::{CanIDeployQuery, CanIDeployTarget, MatrixQuery};
+
+use super::view::{Links, Verdict, When};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// One can-i-deploy answer.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub verdict: Verdict,
+    /// "Yes", "No", or "Unknown" with the sign for it.
+    pub answer: &'static str,
+    pub reasons: Vec<Reason>,
+    pub fixes: Vec<String>,
+    pub rows: Vec<RowView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reason {
+    pub class: &'static str,
+    pub text: String,
+}
+
+/// One pact and its verification, as a line of a table.
+#[derive(Debug, Clone)]
+pub struct RowView {
+    pub consumer: String,
+    pub consumer_href: String,
+    pub consumer_version: String,
+    pub consumer_version_href: String,
+    pub provider: String,
+    pub provider_href: String,
+    pub provider_version: Option<(String, String)>,
+    pub contract_href: String,
+    pub verdict: Verdict,
+    pub result: &'static str,
+    pub verified_at: Option<When>,
+}
+
+impl RowView {
+    pub fn new(links: &Links, row: &Row) -> Self {
+        let verdict = Verdict::from_option(row.success());
+        Self {
+            consumer: row.consumer.clone(),
+            consumer_href: links.application(&row.consumer),
+            consumer_version: row.consumer_version.number.clone(),
+            consumer_version_href: links.version(&row.consumer, &row.consumer_version.number),
+            provider: row.provider.clone(),
+            provider_href: links.application(&row.provider),
+            provider_version: row
+                .provider_version
+                .as_ref()
+                .map(|v| (v.number.clone(), links.version(&row.provider, &v.number))),
+            contract_href: links.contract(
+                &row.provider,
+                &row.consumer,
+                Some(&row.consumer_version.number),
+            ),
+            verdict,
+            result: match verdict {
+                Verdict::Good => "verified",
+                Verdict::Bad => "failed",
+                Verdict::Unknown => "not verified",
+            },
+            verified_at: row.verification.as_ref().map(|v| When::new(v.verified_at)),
+        }
+    }
+}
+
+/// Asks can-i-deploy for a version and an environment.
+pub async fn can_i_deploy(
+    state: &AppState,
+    pacticipant: &str,
+    version: &str,
+    environment: &str,
+) -> Result<Matrix, ApiError> {
+    let query = MatrixQuery::from_can_i_deploy(&CanIDeployQuery {
+        pacticipant: pacticipant.to_owned(),
+        version: version.to_owned(),
+        to: CanIDeployTarget::Environment(environment.to_owned()),
+        ignore: Vec::new(),
+    });
+    crate::routes::matrix::answer(state, &query).await
+}
+
+pub fn explain(links: &Links, matrix: &Matrix) -> Explanation {
+    let verdict = Verdict::from_option(matrix.summary.deployable);
+    Explanation {
+        verdict,
+        answer: match verdict {
+            Verdict::Good => "Yes",
+            Verdict::Bad => "No",
+            Verdict::Unknown => "Unknown",
+        },
+        reasons: matrix
+            .summary
+            .reasons
+            .iter()
+            .map(|notice| Reason {
+                class: match notice.kind {
+                    NoticeKind::Success => "good",
+                    NoticeKind::Error => "bad",
+                    NoticeKind::Warning => "unknown",
+                    NoticeKind::Info => "info",
+                },
+                text: notice.text.clone(),
+            })
+            .collect(),
+        fixes: matrix.summary.fixes.clone(),
+        rows: matrix
+            .rows
+            .iter()
+            .map(|row| RowView::new(links, row))
+            .collect(),
+    }
+}
+
+/// Verdicts of (application, version, environment), each asked once per page.
+#[derive(Default)]
+pub struct Cache {
+    answers: HashMap<(String, String, String), Verdict>,
+}
+
+impl Cache {
+    pub async fn verdict(
+        &mut self,
+        state: &AppState,
+        pacticipant: &str,
+        version: &str,
+        environment: &str,
+    ) -> Result<Verdict, ApiError> {
+        let key = (
+            pacticipant.to_owned(),
+            version.to_owned(),
+            environment.to_owned(),
+        );
+        if let Some(verdict) = self.answers.get(&key) {
+            return Ok(*verdict);
+        }
+        let matrix = can_i_deploy(state, pacticipant, version, environment).await?;
+        let verdict = Verdict::from_option(matrix.summary.deployable);
+        self.answers.insert(key, verdict);
+        Ok(verdict)
+    }
+}
+
+/// Words for a deployed version's standing in its environment.
+pub fn standing(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Good => "compatible",
+        Verdict::Bad => "incompatible",
+        Verdict::Unknown => "unverified",
+    }
+}

@@ -1,0 +1,541 @@
+//! The web UI in a real headless Chromium, against a Treaty filled with a
+//! small but realistic history: five applications, contracts that changed,
+//! a failing verification, deployments to test and production (one failed,
+//! one with an open incident), a release, and a production policy.
+
+use std::time::Instant;
+
+use base64::Engine;
+use fantoccini::Locator;
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, screenshot_dir};
+use crate::support::TestServer;
+
+struct Api {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> Value {
+        let response = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.url))
+            .header("Accept", "application/hal+json")
+            .json(body)
+            .send()
+            .await
+            .expect("request to Treaty");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn publish(
+        &self,
+        consumer: &str,
+        version: &str,
+        branch: &str,
+        pacts: &[(&str, &[&str])],
+    ) {
+        let contracts: Vec<Value> = pacts
+            .iter()
+            .map(|(provider, paths)| {
+                let pact = json!({
+                    "consumer": {"name": consumer},
+                    "provider": {"name": provider},
+                    "interactions": paths.iter().map(|p| json!({
+                        "description": format!("a request for {p}"),
+                        "providerState": format!("{p} exists"),
+                        "request": {"method": "GET", "path": p, "headers": {"Accept": "application/json"}},
+                        "response": {"status": 200, "body": {"path": p}}
+                    })).collect::<Vec<_>>(),
+                    "metadata": {"pactSpecification": {"version": "2.0.0"}}
+                });
+                json!({
+                    "consumerName": consumer, "providerName": provider,
+                    "specification": "pact", "contentType": "application/json",
+                    "content": base64::engine::general_purpose::STANDARD.encode(pact.to_string()),
+                })
+            })
+            .collect();
+        self.send(
+            reqwest::Method::POST,
+            "/contracts/publish",
+            &json!({"pacticipantName": consumer, "pacticipantVersionNumber": version,
+                    "branch": branch, "contracts": contracts}),
+        )
+        .await;
+    }
+
+    async fn verify(
+        &self,
+        consumer: &str,
+        consumer_version: &str,
+        provider: &str,
+        provider_version: &str,
+        success: bool,
+    ) {
+        let pact = self
+            .send(
+                reqwest::Method::GET,
+                &format!(
+                    "/pacts/provider/{provider}/consumer/{consumer}/version/{consumer_version}"
+                ),
+                &Value::Null,
+            )
+            .await;
+        let href = pact["_links"]["pb:publish-verification-results"]["href"]
+            .as_str()
+            .expect("publish link")
+            .trim_start_matches(&self.url)
+            .to_owned();
+        self.send(
+            reqwest::Method::POST,
+            &href,
+            &json!({"success": success, "providerApplicationVersion": provider_version}),
+        )
+        .await;
+    }
+
+    /// A deployment through the ledger: started, then completed or failed.
+    async fn deploy(
+        &self,
+        application: &str,
+        version: &str,
+        environment: &str,
+        outcome: &str,
+    ) -> i64 {
+        let event = |status: &str| {
+            json!({"product_name": application, "version": version, "environment_name": environment,
+                   "status": status, "deployed_by": "ci-bot", "scm_branch": "main",
+                   "scm_sha": "4f2c9e1d", "build_url": "https://ci.example.com/runs/42",
+                   "extra_metadata": {"strategy": "rolling"}})
+        };
+        self.send(
+            reqwest::Method::POST,
+            "/deployment-events",
+            &event("started"),
+        )
+        .await;
+        let done = self
+            .send(reqwest::Method::POST, "/deployment-events", &event(outcome))
+            .await;
+        done["id"].as_i64().expect("a deployment id")
+    }
+}
+
+/// Fills Treaty through its API and returns the id of the deployment with an incident.
+async fn seed(server: &TestServer) -> i64 {
+    let api = Api {
+        url: server.url.clone(),
+        http: reqwest::Client::new(),
+    };
+    for (name, display, production) in [("test", "Test", false), ("production", "Production", true)]
+    {
+        api.send(
+            reqwest::Method::POST,
+            "/environments",
+            &json!({"name": name, "displayName": display, "production": production}),
+        )
+        .await;
+    }
+    api.publish(
+        "web",
+        "1.0.0",
+        "main",
+        &[("orders", &["/orders"]), ("accounts", &["/me"])],
+    )
+    .await;
+    api.publish(
+        "web",
+        "1.1.0",
+        "main",
+        &[
+            ("orders", &["/orders", "/orders/1"]),
+            ("accounts", &["/me"]),
+        ],
+    )
+    .await;
+    api.publish(
+        "web",
+        "1.2.0",
+        "checkout-v2",
+        &[
+            ("orders", &["/orders", "/orders/1", "/orders/1/cancel"]),
+            ("accounts", &["/me"]),
+        ],
+    )
+    .await;
+    api.publish("mobile", "5.0.0", "main", &[("orders", &["/orders"])])
+        .await;
+    api.publish("orders", "2.0.0", "main", &[("payments", &["/payments"])])
+        .await;
+    api.publish(
+        "orders",
+        "2.1.0",
+        "main",
+        &[("payments", &["/payments", "/refunds"])],
+    )
+    .await;
+
+    api.verify("web", "1.0.0", "orders", "2.0.0", true).await;
+    api.verify("web", "1.1.0", "orders", "2.1.0", true).await;
+    api.verify("web", "1.2.0", "orders", "2.1.0", false).await;
+    api.verify("web", "1.0.0", "accounts", "4.0.0", true).await;
+    api.verify("mobile", "5.0.0", "orders", "2.0.0", true).await;
+    api.verify("mobile", "5.0.0", "orders", "2.1.0", true).await;
+    api.verify("orders", "2.0.0", "payments", "3.0.0", true)
+        .await;
+    api.verify("orders", "2.1.0", "payments", "3.0.0", true)
+        .await;
+
+    for environment in ["test", "production"] {
+        api.deploy("payments", "3.0.0", environment, "completed")
+            .await;
+        api.deploy("accounts", "4.0.0", environment, "completed")
+            .await;
+    }
+    api.deploy("orders", "2.0.0", "production", "completed")
+        .await;
+    let with_incident = api.deploy("orders", "2.1.0", "test", "completed").await;
+    api.deploy("web", "1.0.0", "production", "completed").await;
+    api.deploy("web", "1.1.0", "test", "completed").await;
+    api.deploy("web", "1.2.0", "test", "failed").await;
+    api.send(
+        reqwest::Method::POST,
+        &format!("/deployments/{with_incident}/incidents"),
+        &json!({"title": "refunds time out", "severity": "sev2"}),
+    )
+    .await;
+
+    let environments = api
+        .send(reqwest::Method::GET, "/environments", &Value::Null)
+        .await;
+    let production = environments["_embedded"]["environments"]
+        .as_array()
+        .and_then(|list| list.iter().find(|e| e["name"] == "production"))
+        .and_then(|e| e["uuid"].as_str())
+        .expect("production")
+        .to_owned();
+    api.send(
+        reqwest::Method::POST,
+        &format!("/pacticipants/mobile/versions/5.0.0/released-versions/environment/{production}"),
+        &json!({}),
+    )
+    .await;
+    api.send(
+        reqwest::Method::PUT,
+        "/policies/production",
+        &json!({"rules": [{"rule": "contract-compatibility"}, {"rule": "promotion", "from": "test"}]}),
+    )
+    .await;
+    with_incident
+}
+
+/// Checks what every page shows of a page loaded in the browser, then saves its screenshot.
+async fn check_page(browser: &Browser, name: &str, expected: &[&str]) -> String {
+    let text = browser.text().await;
+    for needle in expected {
+        assert!(
+            text.contains(needle),
+            "{name} should show '{needle}':\n{text}"
+        );
+    }
+    let violations = browser.accessibility_violations().await;
+    assert!(
+        violations.is_empty(),
+        "{name}: serious accessibility findings: {}",
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
+    browser.screenshot(name).await;
+    text
+}
+
+async fn click_link(browser: &Browser, text: &str) {
+    browser
+        .client
+        .find(Locator::LinkText(text))
+        .await
+        .unwrap_or_else(|e| panic!("no link '{text}': {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test]
+async fn every_page_in_chromium_from_home_to_a_versions_can_i_deploy_explanation() {
+    let server = TestServer::start().await;
+    let deployment_with_incident = seed(&server).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    // Home: what runs where, coloured by compatibility, with drift.
+    c.goto(&format!("{}/", server.url)).await.expect("home");
+    assert_eq!(c.title().await.unwrap(), "What runs where · Treaty");
+    let home = check_page(
+        &browser,
+        "home",
+        &[
+            "What runs where",
+            "Recent deployments",
+            "Failing verifications",
+        ],
+    )
+    .await;
+    assert!(home.contains("1.1.0") && home.contains("1.0.0"), "{home}");
+    assert!(
+        home.contains("drift: 2 versions across 2 environments"),
+        "web and orders drift:\n{home}"
+    );
+    assert!(home.contains("✓ compatible"), "{home}");
+    assert!(
+        home.contains("released"),
+        "mobile's release is shown:\n{home}"
+    );
+    assert!(
+        home.contains("orders 2.1.0 failed to verify web's pact"),
+        "{home}"
+    );
+    let web_in_test = c
+        .find(Locator::Css(
+            "tr:has(a[href$='/ui/applications/web']) td:nth-child(2) .badge.good",
+        ))
+        .await
+        .expect("web's test cell is marked compatible");
+    assert_eq!(web_in_test.text().await.unwrap(), "✓ compatible");
+
+    // Click through: application, then its feature-branch version.
+    click_link(&browser, "web").await;
+    let application = check_page(
+        &browser,
+        "application",
+        &[
+            "Where it runs now",
+            "Versions",
+            "Integrations",
+            "Deployment history",
+            "Lead time for changes",
+        ],
+    )
+    .await;
+    assert!(
+        application.contains("checkout-v2"),
+        "branches shown:\n{application}"
+    );
+    assert!(application.contains("web consumes orders"), "{application}");
+    assert!(
+        c.find(Locator::Css("svg.chart rect.bar-good"))
+            .await
+            .is_ok(),
+        "a DORA chart is drawn"
+    );
+
+    click_link(&browser, "1.2.0").await;
+    let version = check_page(
+        &browser,
+        "version",
+        &[
+            "Can I deploy web 1.2.0?",
+            "What would fix it",
+            "Pacts it published",
+        ],
+    )
+    .await;
+    assert!(
+        version.contains("To Test: No"),
+        "1.2.0 failed verification by orders 2.1.0, which runs in test:\n{version}"
+    );
+    assert!(version.contains("orders"), "{version}");
+    let answer = c
+        .find(Locator::Css("section.verdict.bad .answer"))
+        .await
+        .expect("a 'no' is marked bad");
+    assert_eq!(answer.text().await.unwrap(), "No");
+
+    // The contract, then a diff between two versions of it.
+    click_link(&browser, "Network").await;
+    let network = check_page(&browser, "network", &["Network", "Contracts"]).await;
+    assert!(network.contains("failed by orders 2.1.0"), "{network}");
+    assert!(
+        c.find(Locator::Css("svg a.edge path.edge-bad"))
+            .await
+            .is_ok(),
+        "the failing contract is a red edge"
+    );
+    assert!(
+        c.find(Locator::Css("svg a.edge path.edge-good"))
+            .await
+            .is_ok()
+    );
+
+    c.goto(&format!(
+        "{}/ui/contracts/orders/web?version=1.2.0&compare=1.0.0",
+        server.url
+    ))
+    .await
+    .expect("contract");
+    let contract = check_page(
+        &browser,
+        "contract",
+        &[
+            "web → orders",
+            "3 interactions",
+            "a request for /orders/1/cancel",
+            "Changes from 1.0.0 to 1.2.0",
+        ],
+    )
+    .await;
+    assert!(contract.contains("Given /orders exists"), "{contract}");
+    let added = c
+        .find_all(Locator::Css("pre.diff .added"))
+        .await
+        .expect("diff lines");
+    assert!(!added.is_empty(), "the diff shows added lines");
+
+    // An environment with its policy and timeline.
+    c.goto(&format!("{}/ui/environments/production", server.url))
+        .await
+        .expect("environment");
+    check_page(
+        &browser,
+        "environment",
+        &[
+            "What runs here now",
+            "contract-compatibility",
+            "Deployment timeline",
+            "payments",
+        ],
+    )
+    .await;
+
+    // The ledger, filtered, and one deployment with its events and evidence.
+    c.goto(&format!("{}/ui/deployments", server.url))
+        .await
+        .expect("deployments");
+    c.find(Locator::Css("#status"))
+        .await
+        .expect("status filter")
+        .select_by_value("failed")
+        .await
+        .expect("select failed");
+    c.find(Locator::Css("form.filters button"))
+        .await
+        .expect("filter button")
+        .click()
+        .await
+        .expect("filter");
+    c.wait()
+        .for_element(Locator::XPath(
+            "//p[@id='count'][starts-with(., '1 deployment,')]",
+        ))
+        .await
+        .expect("the filtered list");
+    let failed = check_page(&browser, "deployments", &["1 deployment, page 1."]).await;
+    assert!(
+        failed.contains("✗ failed") && !failed.contains("✓ completed"),
+        "{failed}"
+    );
+
+    c.goto(&format!(
+        "{}/ui/deployments/{deployment_with_incident}",
+        server.url
+    ))
+    .await
+    .expect("deployment");
+    let deployment = check_page(
+        &browser,
+        "deployment",
+        &[
+            "Events",
+            "refunds time out",
+            "still open",
+            "Evidence kept when it began",
+            "ci-bot",
+            "4f2c9e1d",
+        ],
+    )
+    .await;
+    assert!(deployment.contains("Can-i-deploy answered"), "{deployment}");
+
+    // A phone-sized screen: every page fits its width (tables scroll inside).
+    c.set_window_size(390, 844).await.expect("resize");
+    for path in [
+        "/".to_owned(),
+        "/ui/applications/web".to_owned(),
+        "/ui/applications/web/versions/1.2.0".to_owned(),
+        "/ui/environments/production".to_owned(),
+        "/ui/network".to_owned(),
+        "/ui/contracts/orders/web?version=1.2.0&compare=1.0.0".to_owned(),
+        "/ui/deployments".to_owned(),
+        format!("/ui/deployments/{deployment_with_incident}"),
+    ] {
+        c.goto(&format!("{}{path}", server.url))
+            .await
+            .expect("page");
+        if let Some(offenders) = browser.horizontal_overflow().await {
+            panic!("{path} is wider than a phone:\n{offenders}");
+        }
+    }
+    c.goto(&format!("{}/", server.url)).await.expect("home");
+    browser.screenshot("home-phone").await;
+
+    // The keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    c.find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .send_keys("\u{E004}")
+        .await
+        .expect("tab");
+    let focused = c.active_element().await.expect("focus");
+    assert_eq!(focused.text().await.unwrap(), "Skip to content");
+    focused.send_keys("\u{E007}").await.expect("enter");
+    let focused_id = c
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .expect("focus after skip");
+    assert_eq!(focused_id, json!("main"));
+
+    println!("UI screenshots written to {}", screenshot_dir().display());
+    c.clone().close().await.expect("close the browser");
+}
+
+/// What each page costs to render on this data set, printed (never asserted).
+#[tokio::test]
+async fn page_render_times_are_printed() {
+    let server = TestServer::start().await;
+    let deployment = seed(&server).await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/".to_owned(),
+        "/ui/applications/web".to_owned(),
+        "/ui/applications/web/versions/1.2.0".to_owned(),
+        "/ui/environments/production".to_owned(),
+        "/ui/network".to_owned(),
+        "/ui/contracts/orders/web?version=1.2.0&compare=1.0.0".to_owned(),
+        "/ui/deployments".to_owned(),
+        format!("/ui/deployments/{deployment}"),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let started = Instant::now();
+            let response = http
+                .get(format!("{}{path}", server.url))
+                .header("Accept", "text/html")
+                .send()
+                .await
+                .expect("page");
+            assert_eq!(response.status(), 200, "{path}");
+            let body = response.text().await.expect("body");
+            assert!(body.starts_with("<!doctype html>"), "{path}");
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "ui page {path}: median {:.1} ms, max {:.1} ms",
+            times[10], times[19]
+        );
+    }
+}
