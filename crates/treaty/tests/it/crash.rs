@@ -131,8 +131,17 @@ async fn acknowledged_writes_survive_sigkill_and_invariants_hold() {
                 ))
             })
             .collect();
-        // A different moment each round: 15 to 140 ms into the load.
-        tokio::time::sleep(Duration::from_millis(15 + (round as u64 * 37) % 125)).await;
+        // Once this round's load is under way (its first write acknowledged,
+        // however busy the machine), kill at a different moment each round:
+        // 0 to 125 ms later.
+        let before = acknowledged.lock().unwrap().len();
+        let under_way = Instant::now();
+        while acknowledged.lock().unwrap().len() == before
+            && under_way.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis((round as u64 * 37) % 125)).await;
         replica.child.start_kill().unwrap();
         let _ = replica.child.wait().await;
         for writer in writers {
