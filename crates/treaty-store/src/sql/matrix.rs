@@ -233,36 +233,101 @@ struct VerificationRow {
     verification: VerificationRef,
 }
 
-async fn pacts_of(
-    conn: &mut Conn,
-    pacticipant_ids: &[i64],
-    any_provider: bool,
-) -> StoreResult<Vec<PactRow>> {
-    let ids = placeholders(pacticipant_ids.len());
-    let provider_condition = if any_provider {
-        String::new()
-    } else {
-        format!(" AND pp.provider_id IN ({ids})")
-    };
-    let mut query = sqlx::query(sql(format!(
-        "SELECT c.name AS consumer, pp.consumer_id, v.id AS version_id, v.number AS version_number,
+/// The values to bind for `IN (placeholders(ids.len()))`: an empty list
+/// binds one impossible id, because `IN ()` is not valid SQL everywhere.
+fn in_list(ids: &[i64]) -> impl Iterator<Item = i64> + '_ {
+    let none: &[i64] = if ids.is_empty() { &[-1] } else { &[] };
+    ids.iter().copied().chain(none.iter().copied())
+}
+
+/// Splits a coverage into the pacticipants covered with all their versions
+/// and the single versions covered, so a query can filter on both.
+fn covered_ids(covered: &HashMap<i64, Option<HashSet<i64>>>) -> (Vec<i64>, Vec<i64>) {
+    let mut everything = Vec::new();
+    let mut versions = Vec::new();
+    for (pacticipant, ids) in covered {
+        match ids {
+            None => everything.push(*pacticipant),
+            Some(ids) => versions.extend(ids.iter().copied()),
+        }
+    }
+    everything.sort_unstable();
+    versions.sort_unstable();
+    (everything, versions)
+}
+
+const PACT_COLUMNS: &str = "SELECT c.name AS consumer, pp.consumer_id, v.id AS version_id, v.number AS version_number,
                 pr.name AS provider, pp.provider_id, pp.pact_content_id, pc.sha, pp.revision, pp.created_at
          FROM pact_publications pp
          JOIN pacticipants c ON c.id = pp.consumer_id
          JOIN pacticipants pr ON pr.id = pp.provider_id
          JOIN versions v ON v.id = pp.consumer_version_id
-         JOIN pact_contents pc ON pc.id = pp.pact_content_id
-         WHERE pp.consumer_id IN ({ids}){provider_condition}"
+         JOIN pact_contents pc ON pc.id = pp.pact_content_id";
+
+/// The pacts published by the covered consumer versions: with the covered
+/// providers only, unless `any_provider`. Filtered in SQL, so the cost
+/// follows the versions asked about, not the history.
+async fn pacts_of(
+    conn: &mut Conn,
+    covered: &HashMap<i64, Option<HashSet<i64>>>,
+    any_provider: bool,
+) -> StoreResult<Vec<PactRow>> {
+    let (everything, versions) = covered_ids(covered);
+    let providers: Vec<i64> = covered.keys().copied().collect();
+    let provider_condition = if any_provider {
+        String::new()
+    } else {
+        format!(" AND pp.provider_id IN ({})", placeholders(providers.len()))
+    };
+    let mut query = sqlx::query(sql(format!(
+        "{PACT_COLUMNS}
+         WHERE (pp.consumer_id IN ({}) OR pp.consumer_version_id IN ({})){provider_condition}",
+        placeholders(everything.len()),
+        placeholders(versions.len())
     )));
-    for id in pacticipant_ids {
+    for id in in_list(&everything).chain(in_list(&versions)) {
         query = query.bind(id);
     }
     if !any_provider {
-        for id in pacticipant_ids {
-            query = query.bind(id);
+        for id in &providers {
+            query = query.bind(*id);
         }
     }
-    let rows = query.fetch_all(conn).await?;
+    pact_rows(query.fetch_all(conn).await?)
+}
+
+/// The pacts with `provider` whose content one of its covered versions
+/// verified (all its consumers' pacts when it is covered with every version).
+async fn pacts_verified_by(
+    conn: &mut Conn,
+    provider: i64,
+    versions: Option<&HashSet<i64>>,
+) -> StoreResult<Vec<PactRow>> {
+    let rows = match versions {
+        None => {
+            sqlx::query(sql(format!("{PACT_COLUMNS} WHERE pp.provider_id = ?")))
+                .bind(provider)
+                .fetch_all(conn)
+                .await?
+        }
+        Some(versions) if versions.is_empty() => Vec::new(),
+        Some(versions) => {
+            let mut query = sqlx::query(sql(format!(
+                "{PACT_COLUMNS} WHERE pp.provider_id = ? AND pp.pact_content_id IN
+                   (SELECT vr.pact_content_id FROM verifications vr WHERE vr.provider_version_id IN ({}))",
+                placeholders(versions.len())
+            )))
+            .bind(provider);
+            for id in versions {
+                query = query.bind(*id);
+            }
+            query.fetch_all(conn).await?
+        }
+    };
+    pact_rows(rows)
+}
+
+fn pact_rows(rows: Vec<super::DbRow>) -> StoreResult<Vec<PactRow>> {
     rows.iter()
         .map(|r| {
             Ok(PactRow {
@@ -283,21 +348,39 @@ async fn pacts_of(
         .collect()
 }
 
+/// The verifications of these pact contents; by the covered provider
+/// versions only when `providers` is given.
 async fn verifications_of(
     conn: &mut Conn,
     content_ids: &[i64],
+    providers: Option<&HashMap<i64, Option<HashSet<i64>>>>,
 ) -> StoreResult<Vec<VerificationRow>> {
     if content_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let (everything, versions) = providers.map(covered_ids).unwrap_or_default();
+    let provider_condition = if providers.is_some() {
+        format!(
+            " AND (vr.provider_id IN ({}) OR vr.provider_version_id IN ({}))",
+            placeholders(everything.len()),
+            placeholders(versions.len())
+        )
+    } else {
+        String::new()
+    };
     let mut query = sqlx::query(sql(format!(
         "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
          FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id
-         WHERE vr.pact_content_id IN ({})",
+         WHERE vr.pact_content_id IN ({}){provider_condition}",
         placeholders(content_ids.len())
     )));
     for id in content_ids {
         query = query.bind(id);
+    }
+    if providers.is_some() {
+        for id in in_list(&everything).chain(in_list(&versions)) {
+            query = query.bind(id);
+        }
     }
     let rows = query.fetch_all(conn).await?;
     rows.iter()
@@ -314,6 +397,48 @@ async fn verifications_of(
                     success: r.try_get("success")?,
                     verified_at: r.try_get("execution_date")?,
                 },
+            })
+        })
+        .collect()
+}
+
+/// How many successful verifiers per pact content and provider a fix may
+/// name: the newest, and one more in case the newest is the row's own.
+const KNOWN_GOOD_PER_PACT: i64 = 2;
+
+/// The newest provider versions that verified each pact content successfully.
+async fn known_good_of(conn: &mut Conn, pacts: &[PactRow]) -> StoreResult<Vec<KnownGoodVerifier>> {
+    let shas: HashMap<i64, &str> = pacts
+        .iter()
+        .map(|p| (p.content_id, p.sha.as_str()))
+        .collect();
+    if shas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::query(sql(format!(
+        "SELECT pact_content_id, provider_id, number FROM (
+           SELECT vr.pact_content_id, vr.provider_id, pv.number,
+                  ROW_NUMBER() OVER (PARTITION BY vr.pact_content_id, vr.provider_id ORDER BY vr.id DESC) AS rank
+           FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id
+           WHERE vr.pact_content_id IN ({}) AND vr.success = ?
+         ) newest WHERE rank <= ? ORDER BY pact_content_id, provider_id, rank",
+        placeholders(shas.len())
+    )));
+    for id in shas.keys() {
+        query = query.bind(*id);
+    }
+    let rows = query
+        .bind(true)
+        .bind(KNOWN_GOOD_PER_PACT)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let content: i64 = r.try_get("pact_content_id")?;
+            Ok(KnownGoodVerifier {
+                pact_sha: shas.get(&content).copied().unwrap_or_default().to_owned(),
+                provider_id: r.try_get("provider_id")?,
+                provider_version: r.try_get("number")?,
             })
         })
         .collect()
@@ -462,18 +587,12 @@ impl MatrixStore for Backend {
         // Rows: pacts of the selected consumer versions with the selected
         // providers, each with every verification by a selected provider version.
         let covered = coverage(&selectors);
-        let involved: Vec<i64> = covered.keys().copied().collect();
         let any_partner = single && query.scope.is_none();
-        let mut pacts = pacts_of(&mut tx, &involved, any_partner).await?;
-        pacts.retain(|p| covers(&covered, p.consumer_id, p.consumer_version.id));
+        let mut pacts = pacts_of(&mut tx, &covered, any_partner).await?;
         if any_partner {
             // One pacticipant on its own: its pacts as a consumer, and the pacts it verified as a provider.
-            let provider = involved.first().copied().unwrap_or(-1);
-            let consumers: Vec<i64> = consumers_of(&mut tx, provider).await?.into_iter().collect();
-            if !consumers.is_empty() {
-                let mut as_provider = pacts_of(&mut tx, &consumers, true).await?;
-                as_provider.retain(|p| p.provider_id == provider);
-                pacts.extend(as_provider);
+            if let Some((provider, versions)) = covered.iter().next() {
+                pacts.extend(pacts_verified_by(&mut tx, *provider, versions.as_ref()).await?);
             }
         }
         let content_ids: Vec<i64> = pacts
@@ -482,22 +601,31 @@ impl MatrixStore for Backend {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let verifications = verifications_of(&mut tx, &content_ids).await?;
+        // A lone pacticipant's own pacts keep every verification; otherwise
+        // only those by the covered provider versions can make a row.
+        let verifications =
+            verifications_of(&mut tx, &content_ids, (!any_partner).then_some(&covered)).await?;
+        let mut by_pact: HashMap<(i64, i64), Vec<&VerificationRow>> = HashMap::new();
+        for verification in &verifications {
+            by_pact
+                .entry((verification.content_id, verification.provider_id))
+                .or_default()
+                .push(verification);
+        }
         let mut rows = Vec::new();
         for pact in &pacts {
             let consumer_selected = covers(&covered, pact.consumer_id, pact.consumer_version.id);
-            let matching: Vec<&VerificationRow> = verifications
+            let matching: Vec<&VerificationRow> = by_pact
+                .get(&(pact.content_id, pact.provider_id))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
                 .iter()
-                .filter(|v| v.content_id == pact.content_id && v.provider_id == pact.provider_id)
+                .copied()
                 .filter(|v| {
-                    if any_partner && !consumer_selected {
-                        // Rows where the lone pacticipant is the provider: only its own verifications.
-                        covers(&covered, v.provider_id, v.provider_version.id)
-                    } else if any_partner {
-                        true
-                    } else {
-                        covers(&covered, v.provider_id, v.provider_version.id)
-                    }
+                    // Rows where the lone pacticipant is the provider: only its own
+                    // verifications; its own pacts as a consumer: every one.
+                    (any_partner && consumer_selected)
+                        || covers(&covered, v.provider_id, v.provider_version.id)
                 })
                 .collect();
             if any_partner && !consumer_selected && matching.is_empty() {
@@ -527,21 +655,7 @@ impl MatrixStore for Backend {
                 || specified_pacticipants.contains(&r.provider_id)
         });
 
-        let known_good = verifications
-            .iter()
-            .filter(|v| v.verification.success)
-            .filter_map(|v| {
-                pacts
-                    .iter()
-                    .find(|p| p.content_id == v.content_id)
-                    .map(|p| KnownGoodVerifier {
-                        pact_sha: p.sha.clone(),
-                        provider_id: v.provider_id,
-                        provider_version: v.provider_version.number.clone(),
-                    })
-            })
-            .rev()
-            .collect();
+        let known_good = known_good_of(&mut tx, &pacts).await?;
 
         let mut ignores = Vec::new();
         for ignore in &query.ignore {
