@@ -8,7 +8,9 @@
 //! (it stayed deployed there long enough, without a failure or an open
 //! incident), and freeze windows (one-off or weekly, in a time zone).
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveTime, SubsecRound, TimeZone, Timelike, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
@@ -116,6 +118,15 @@ fn parse_time_of_day(raw: &str) -> Option<NaiveTime> {
         .ok()
 }
 
+/// A time of day as it was given: with seconds only when it has them.
+fn time_of_day(at: NaiveTime) -> String {
+    if at.second() == 0 {
+        at.format("%H:%M").to_string()
+    } else {
+        at.format("%H:%M:%S").to_string()
+    }
+}
+
 fn parse_weekday(raw: &str) -> Option<Weekday> {
     raw.parse::<Weekday>().ok()
 }
@@ -132,8 +143,9 @@ fn parse_window(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<Fre
                 errors.push(format!("{at}.{key} is missing"));
                 None
             }
+            // Policies are stored to the second, so they are read to the second.
             Some(raw) => match DateTime::parse_from_rfc3339(raw) {
-                Ok(t) => Some(t.with_timezone(&Utc)),
+                Ok(t) => Some(t.with_timezone(&Utc).trunc_subsecs(0)),
                 Err(_) => {
                     errors.push(format!(
                         "{at}.{key} must be a timestamp like 2026-12-24T00:00:00+01:00 (got '{raw}')"
@@ -257,11 +269,13 @@ fn parse_policy(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<Pol
                 }
                 Some(raw) => humantime::parse_duration(raw)
                     .ok()
+                    // Stored in whole seconds: a fraction would not read back the same.
+                    .filter(|d| d.subsec_nanos() == 0)
                     .and_then(|d| Duration::from_std(d).ok())
                     .filter(|d| *d > Duration::zero())
                     .or_else(|| {
                         errors.push(format!(
-                            "{at}.minimum must be a duration like 30m, 4h or 2days (got '{raw}')"
+                            "{at}.minimum must be a duration like 30m, 4h or 2days, in whole seconds (got '{raw}')"
                         ));
                         None
                     }),
@@ -351,8 +365,8 @@ fn window_json(window: &FreezeWindow) -> Value {
             ..
         } => json!({
             "days": days.iter().map(|d| d.to_string().to_ascii_lowercase()).collect::<Vec<_>>(),
-            "from": from.format("%H:%M").to_string(),
-            "to": to.format("%H:%M").to_string(),
+            "from": time_of_day(*from),
+            "to": time_of_day(*to),
             "time_zone": time_zone.name(),
         }),
     };
@@ -718,16 +732,20 @@ fn check_soak(
     }
     match stays.iter().find(|s| s.until.is_none()) {
         Some(current) if !failed_during(current) => {
-            let ready = current.since + minimum;
+            // A minimum beyond the calendar never completes (and must not overflow).
+            let ready = current.since.checked_add_signed(minimum);
             (
                 false,
                 format!(
-                    "{} has soaked in {environment} for {} of the {need} required; it may pass at {}",
+                    "{} has soaked in {environment} for {} of the {need} required; {}",
                     facts.version,
                     format_duration(facts.now - current.since),
-                    time::format(ready)
+                    ready.map_or_else(
+                        || "it will not pass within the calendar".to_owned(),
+                        |at| format!("it may pass at {}", time::format(at))
+                    )
                 ),
-                Some(ready),
+                ready,
             )
         }
         Some(_) => (
@@ -810,6 +828,24 @@ pub fn evaluate(policies: &[Policy], facts: &Facts) -> Verdict {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_stored_policy_reads_back_as_it_was_given() {
+        let given = json!({"rules": [
+            {"rule": "soak", "environment": "staging", "minimum": "90s"},
+            {"rule": "freeze", "windows": [
+                {"start": "2026-12-24T00:00:00.250Z", "end": "2026-12-24T00:00:01Z"},
+                {"days": ["fri"], "from": "16:00:30", "to": "08:00", "time_zone": "UTC"}]}]});
+        let policies = parse_policies(&given).unwrap();
+        let stored = policies_json(&policies);
+        assert_eq!(parse_policies(&stored).unwrap(), policies, "{stored}");
+        assert_eq!(stored["rules"][1]["windows"][1]["from"], json!("16:00:30"));
+        let fraction = parse_policies(
+            &json!({"rules": [{"rule": "soak", "environment": "staging", "minimum": "500ms"}]}),
+        );
+        assert!(fraction.unwrap_err()[0].contains("whole seconds"));
+    }
+
     use super::*;
 
     fn at(day: u32, hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
@@ -1086,7 +1122,7 @@ mod tests {
             errors,
             [
                 "rules[0].environment is missing: where the version must have soaked",
-                "rules[0].minimum must be a duration like 30m, 4h or 2days (got 'soon')",
+                "rules[0].minimum must be a duration like 30m, 4h or 2days, in whole seconds (got 'soon')",
                 "rules[1].windows[0].from must be a time of day like 16:00 (got '25:00')",
                 "rules[1].windows[0].time_zone 'Mars/Olympus' is not a time zone name like Europe/Berlin",
                 "rules[2].rule 'teleport' is not one of contract-compatibility, promotion, soak, freeze",

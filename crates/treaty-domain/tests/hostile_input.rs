@@ -117,3 +117,35 @@ proptest! {
         prop_assert_eq!(planned, targets.len());
     }
 }
+
+/// Found by `cargo fuzz run gates` (see fuzz/): a soak minimum beyond the
+/// calendar (`6195369M`, about 516,000 years) made `evaluate` panic with
+/// "`DateTime + TimeDelta` overflowed" while the version soaked there.
+#[test]
+fn a_soak_minimum_beyond_the_calendar_does_not_panic() {
+    use chrono::{Duration, TimeZone, Utc};
+    // The fuzzer's input, minimised.
+    let input = br#"{"rules":[{"rule":"soak","environment":"staging","minimum":"00000006195369M","-ode":"report-only"},{"rule":"freeze","allow_emergency":true,"windows":[{"days":["sat","sun"],"from":"15:00","to":"15:00","time_zone":"America/New_York","reason":"weekend"}]}]}"#;
+    let policies = gates::parse_policies(&serde_json::from_slice(input).unwrap()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 12, 4, 15, 30, 0).unwrap();
+    let facts = gates::Facts {
+        version: "1.2.3".to_owned(),
+        now,
+        emergency: false,
+        contracts: None,
+        stays: vec![gates::Stay {
+            environment: "staging".to_owned(),
+            since: now - Duration::minutes(30),
+            until: None,
+        }],
+        failures: Vec::new(),
+        open_incidents: Vec::new(),
+    };
+    let verdict = gates::evaluate(&policies, &facts);
+    assert!(!verdict.allowed);
+    assert!(!verdict.checks[0].passed);
+    assert_eq!(
+        verdict.checks[0].retry_after, None,
+        "it will not pass within the calendar"
+    );
+}
