@@ -5,6 +5,8 @@
 //! cargo run --release -p treaty --example soak -- --minutes 10 --concurrency 16
 //! ```
 //!
+//! `--report-every SECONDS` (default 60) sets how often a line of figures is printed.
+//!
 //! The server runs in this process on a fresh SQLite file (PostgreSQL when
 //! `TREATY_TEST_POSTGRES_URL` is set), so memory and descriptors are the
 //! whole process's: server and clients.
@@ -53,6 +55,13 @@ fn process_figures() -> (u64, usize) {
         .unwrap_or(0);
     let fds = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
     (rss_kib, fds)
+}
+
+/// The SQLite file's size and its write-ahead log's, in MiB (zero on PostgreSQL).
+fn database_figures(url: &str) -> (f64, f64) {
+    let path = url.trim_start_matches("sqlite://");
+    let size = |p: String| std::fs::metadata(p).map_or(0.0, |m| m.len() as f64 / 1_048_576.0);
+    (size(path.to_owned()), size(format!("{path}-wal")))
 }
 
 fn pact(consumer: &str, provider: &str, version: u64) -> Value {
@@ -152,6 +161,7 @@ async fn client_loop(id: usize, base: String, until: Instant, stats: Arc<Mutex<S
 async fn main() {
     let minutes = arg("--minutes", 10);
     let concurrency = arg("--concurrency", 16) as usize;
+    let report_every = arg("--report-every", 60);
     let database = treaty_store::testing::TestDatabase::fresh()
         .await
         .expect("a database");
@@ -175,8 +185,9 @@ async fn main() {
             .await;
     }
     println!(
-        "soak: {minutes} min, {concurrency} clients, {} backend, {} cores",
+        "soak: {minutes} min, {concurrency} clients, {} backend ({}), {} cores",
         treaty_store::testing::TestDatabase::backend(),
+        database.url,
         std::thread::available_parallelism().map_or(1, usize::from)
     );
     let stats = Arc::new(Mutex::new(Stats::default()));
@@ -190,7 +201,7 @@ async fn main() {
     let mut reported: BTreeMap<&'static str, usize> = BTreeMap::new();
     while Instant::now() < until {
         tokio::time::sleep(
-            Duration::from_secs(60).min(
+            Duration::from_secs(report_every).min(
                 until
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(10)),
@@ -198,6 +209,7 @@ async fn main() {
         )
         .await;
         let (rss, fds) = process_figures();
+        let (db_mib, wal_mib) = database_figures(&database.url);
         let stats = stats.lock().unwrap();
         let mut window: Vec<Duration> = Vec::new();
         let total: usize = stats.latencies.values().map(Vec::len).sum();
@@ -208,7 +220,7 @@ async fn main() {
         window.sort();
         let errors: usize = stats.errors.values().sum();
         println!(
-            "t={:>4}s requests={total:>8} (+{:>6}) p50={:.1}ms p99={:.1}ms errors={errors} rss={} MiB fds={fds}",
+            "t={:>4}s requests={total:>8} (+{:>6}) p50={:.1}ms p99={:.1}ms errors={errors} rss={} MiB fds={fds} db={db_mib:.1} MiB wal={wal_mib:.1} MiB",
             start.elapsed().as_secs(),
             total - seen,
             percentile(&window, 0.5),
