@@ -174,7 +174,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
                     status: response.status().as_u16(),
                     summary: "refused".to_owned(),
                 };
-                if let Err(error) = state.store.append_audit(&entry).await {
+                if let Err(error) = state.audit_log.append(&state.store, entry.clone()).await {
                     tracing::error!(
                         "cannot write the audit entry of {} {}: {error}",
                         entry.method,
@@ -229,7 +229,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             status: status.as_u16(),
             summary,
         };
-        if let Err(error) = state.store.append_audit(&entry).await {
+        if let Err(error) = state.audit_log.append(&state.store, entry.clone()).await {
             tracing::error!(
                 "cannot write the audit entry of {} {}: {error}",
                 entry.method,

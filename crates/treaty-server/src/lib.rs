@@ -5,6 +5,7 @@
 //! input into domain types, call one store operation, and render HAL.
 
 pub mod access;
+mod audit_log;
 pub mod background;
 mod base_url;
 mod body;

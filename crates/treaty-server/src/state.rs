@@ -13,6 +13,8 @@ pub struct AppState {
     pub webhooks: crate::webhook_sender::Sender,
     sealer: Arc<tokio::sync::OnceCell<crate::secrets::Sealer>>,
     pub rate_limiter: Option<Arc<crate::rate_limit::RateLimiter>>,
+    /// Writes audit entries in batches.
+    pub audit_log: crate::audit_log::AuditLog,
 }
 
 impl AppState {
@@ -21,6 +23,7 @@ impl AppState {
             store,
             webhooks: crate::webhook_sender::Sender::new(config.webhook_policy.clone()),
             sealer: Arc::default(),
+            audit_log: crate::audit_log::AuditLog::default(),
             rate_limiter: config
                 .rate_limit_per_minute
                 .map(|n| Arc::new(crate::rate_limit::RateLimiter::new(n))),

@@ -691,11 +691,24 @@ pub trait AccessStore {
     async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
     /// False when there is no such token (or it was revoked already).
     async fn revoke_token(&self, name: &str) -> StoreResult<bool>;
-    /// Appends an entry, chained to the last one, in one write transaction.
+    /// Appends entries in order, each chained to the one before, in one
+    /// write transaction (so many requests' entries cost one commit).
+    async fn append_audit_entries(
+        &self,
+        entries: &[NewAuditEntry],
+    ) -> StoreResult<Vec<treaty_domain::access::AuditEntry>>;
+    /// Appends one entry, chained to the last one, in one write transaction.
     async fn append_audit(
         &self,
         entry: &NewAuditEntry,
-    ) -> StoreResult<treaty_domain::access::AuditEntry>;
+    ) -> StoreResult<treaty_domain::access::AuditEntry> {
+        let mut stored = self
+            .append_audit_entries(std::slice::from_ref(entry))
+            .await?;
+        stored
+            .pop()
+            .ok_or_else(|| crate::StoreError::Unsupported("an append wrote no entry".to_owned()))
+    }
     /// Entries newest first, optionally of one actor.
     async fn audit_entries(
         &self,

@@ -120,46 +120,56 @@ impl AccessStore for Backend {
         Ok(revoked > 0)
     }
 
-    async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<AuditEntry> {
-        // The write lock serialises appends, so each one sees the true last hash.
+    async fn append_audit_entries(
+        &self,
+        entries: &[NewAuditEntry],
+    ) -> StoreResult<Vec<AuditEntry>> {
+        // The write lock serialises appends, so each batch sees the true last hash.
         let mut tx = self.begin().await?;
         let last: Option<(i64, String)> = sqlx::query_as(sql(
             "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
         ))
         .fetch_optional(&mut *tx)
         .await?;
-        let (last_id, previous_hash) = last.unwrap_or((0, String::new()));
-        let mut stored = AuditEntry {
-            id: last_id + 1,
-            at: now(),
-            actor: entry.actor.clone(),
-            address: entry.address.clone(),
-            method: entry.method.clone(),
-            target: entry.target.clone(),
-            status: entry.status,
-            summary: entry.summary.clone(),
-            previous_hash,
-            hash: String::new(),
-        };
-        stored.hash = audit_hash(&stored.previous_hash, &stored);
-        sqlx::query(sql(
-            "INSERT INTO audit_log (id, at, actor, address, method, target, status, summary, previous_hash, hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ))
-        .bind(stored.id)
-        .bind(stored.at)
-        .bind(&stored.actor)
-        .bind(&stored.address)
-        .bind(&stored.method)
-        .bind(&stored.target)
-        .bind(i64::from(stored.status))
-        .bind(&stored.summary)
-        .bind(&stored.previous_hash)
-        .bind(&stored.hash)
-        .execute(&mut *tx)
-        .await?;
+        let (mut last_id, mut previous_hash) = last.unwrap_or((0, String::new()));
+        let at = now();
+        let mut appended = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let mut stored = AuditEntry {
+                id: last_id + 1,
+                at,
+                actor: entry.actor.clone(),
+                address: entry.address.clone(),
+                method: entry.method.clone(),
+                target: entry.target.clone(),
+                status: entry.status,
+                summary: entry.summary.clone(),
+                previous_hash: previous_hash.clone(),
+                hash: String::new(),
+            };
+            stored.hash = audit_hash(&stored.previous_hash, &stored);
+            sqlx::query(sql(
+                "INSERT INTO audit_log (id, at, actor, address, method, target, status, summary, previous_hash, hash)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ))
+            .bind(stored.id)
+            .bind(stored.at)
+            .bind(&stored.actor)
+            .bind(&stored.address)
+            .bind(&stored.method)
+            .bind(&stored.target)
+            .bind(i64::from(stored.status))
+            .bind(&stored.summary)
+            .bind(&stored.previous_hash)
+            .bind(&stored.hash)
+            .execute(&mut *tx)
+            .await?;
+            last_id = stored.id;
+            previous_hash.clone_from(&stored.hash);
+            appended.push(stored);
+        }
         tx.commit().await?;
-        Ok(stored)
+        Ok(appended)
     }
 
     async fn audit_entries(

@@ -74,34 +74,58 @@ async fn load(conn: &mut Conn, id: i64) -> StoreResult<Option<LedgerDeployment>>
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(mut deployment) = row.as_ref().map(deployment_from_row).transpose()? else {
+    let Some(deployment) = row.as_ref().map(deployment_from_row).transpose()? else {
         return Ok(None);
     };
-    let events = sqlx::query(sql("SELECT status, metadata, created_at FROM deployment_events WHERE deployment_id = ? ORDER BY id"))
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    deployment.events = events
-        .iter()
-        .map(|r| {
-            Ok(LedgerEvent {
-                status: r.try_get("status")?,
-                metadata: json_column(r, "metadata")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect::<StoreResult<_>>()?;
-    let incidents = sqlx::query(sql(format!(
-        "{INCIDENT_SELECT} WHERE deployment_id = ? ORDER BY id"
-    )))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    deployment.incidents = incidents
-        .iter()
-        .map(incident_from_row)
-        .collect::<StoreResult<_>>()?;
+    let mut deployments = [deployment];
+    attach_events_and_incidents(conn, &mut deployments).await?;
+    let [deployment] = deployments;
     Ok(Some(deployment))
+}
+
+/// Fills in the events and incidents of several deployments with one query
+/// each, however many deployments there are.
+async fn attach_events_and_incidents(
+    conn: &mut Conn,
+    deployments: &mut [LedgerDeployment],
+) -> StoreResult<()> {
+    if deployments.is_empty() {
+        return Ok(());
+    }
+    let ids = vec!["?"; deployments.len()].join(", ");
+    let mut index = std::collections::HashMap::new();
+    for (position, deployment) in deployments.iter().enumerate() {
+        index.insert(deployment.id, position);
+    }
+    let mut events = sqlx::query(sql(format!(
+        "SELECT deployment_id, status, metadata, created_at FROM deployment_events WHERE deployment_id IN ({ids}) ORDER BY id"
+    )));
+    for deployment in deployments.iter() {
+        events = events.bind(deployment.id);
+    }
+    for row in events.fetch_all(&mut *conn).await? {
+        let owner: i64 = row.try_get("deployment_id")?;
+        if let Some(position) = index.get(&owner) {
+            deployments[*position].events.push(LedgerEvent {
+                status: row.try_get("status")?,
+                metadata: json_column(&row, "metadata")?,
+                created_at: row.try_get("created_at")?,
+            });
+        }
+    }
+    let mut incidents = sqlx::query(sql(format!(
+        "{INCIDENT_SELECT} WHERE deployment_id IN ({ids}) ORDER BY id"
+    )));
+    for deployment in deployments.iter() {
+        incidents = incidents.bind(deployment.id);
+    }
+    for row in incidents.fetch_all(&mut *conn).await? {
+        let incident = incident_from_row(&row)?;
+        if let Some(position) = index.get(&incident.deployment_id) {
+            deployments[*position].incidents.push(incident);
+        }
+    }
+    Ok(())
 }
 
 const INCIDENT_SELECT: &str = "SELECT id, deployment_id, title, severity, url, opened_by, opened_at, resolved_at FROM incidents";
@@ -467,13 +491,11 @@ impl LedgerStore for Backend {
         }
         let mut conn = self.reader().acquire().await?;
         let rows = query.fetch_all(&mut *conn).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            if let Some(deployment) = load(&mut conn, id).await? {
-                items.push(deployment);
-            }
-        }
+        let mut items = rows
+            .iter()
+            .map(deployment_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        attach_events_and_incidents(&mut conn, &mut items).await?;
         let page = match page {
             None => None,
             Some(page) => {

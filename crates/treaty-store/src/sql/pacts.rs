@@ -68,6 +68,8 @@ impl Backend {
         conditions: &[&str],
         arguments: &[&str],
         latest_per_consumer: bool,
+        // Only for the pacts of one consumer/provider pair.
+        limit: Option<u32>,
     ) -> StoreResult<Vec<Pact>> {
         let where_clause = if conditions.is_empty() {
             String::new()
@@ -81,7 +83,16 @@ impl Backend {
                  ORDER BY lower(consumer), consumer"
             )
         } else {
-            format!("{PACT_SELECT} {where_clause} ORDER BY v.id DESC, lower(pr.name)")
+            // A limit lets the database stop at the newest pact instead of
+            // reading (and sending) the pair's whole history.
+            // With a limit, the caller names one pair: ordering by the
+            // publication index's own column lets it stop at the first row.
+            match limit {
+                Some(n) => format!(
+                    "{PACT_SELECT} {where_clause} ORDER BY pp.consumer_version_id DESC LIMIT {n}"
+                ),
+                None => format!("{PACT_SELECT} {where_clause} ORDER BY v.id DESC, lower(pr.name)"),
+            }
         };
         let mut query = sqlx::query(sql(statement));
         for argument in arguments {
@@ -457,7 +468,9 @@ impl PactStore for Backend {
                 arguments.push(sha);
             }
         }
-        let pacts = self.query_pacts(&conditions, &arguments, false).await?;
+        let pacts = self
+            .query_pacts(&conditions, &arguments, false, Some(1))
+            .await?;
         Ok(pacts.into_iter().next())
     }
 
@@ -472,11 +485,8 @@ impl PactStore for Backend {
         let mut arguments = vec![consumer, provider];
         conditions.extend(condition);
         arguments.extend(argument);
-        let mut pacts = self.query_pacts(&conditions, &arguments, false).await?;
-        if latest {
-            pacts.truncate(1);
-        }
-        Ok(pacts)
+        self.query_pacts(&conditions, &arguments, false, latest.then_some(1))
+            .await
     }
 
     async fn pacts_for_provider(
@@ -489,7 +499,8 @@ impl PactStore for Backend {
         let mut arguments = vec![provider];
         conditions.extend(condition);
         arguments.extend(argument);
-        self.query_pacts(&conditions, &arguments, latest).await
+        self.query_pacts(&conditions, &arguments, latest, None)
+            .await
     }
 
     async fn pacts_of_consumer_version(
@@ -497,8 +508,13 @@ impl PactStore for Backend {
         consumer: &str,
         version: &str,
     ) -> StoreResult<Vec<Pact>> {
-        self.query_pacts(&["c.name = ?", "v.number = ?"], &[consumer, version], false)
-            .await
+        self.query_pacts(
+            &["c.name = ?", "v.number = ?"],
+            &[consumer, version],
+            false,
+            None,
+        )
+        .await
     }
 
     async fn latest_pacts(&self) -> StoreResult<Vec<Pact>> {

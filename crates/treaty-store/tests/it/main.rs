@@ -224,9 +224,10 @@ async fn each_migration_only_expands_the_schema() {
                 "migration {n} removed or renamed {column:?}, which the previous release reads"
             );
         }
+        // A migration may add only indexes, so no new column is required.
         assert!(
-            after.len() > before.len(),
-            "migration {n} adds to the schema"
+            after.len() >= before.len(),
+            "migration {n} removed columns"
         );
         before = after;
     }
