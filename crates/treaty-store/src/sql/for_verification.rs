@@ -348,8 +348,10 @@ impl ForVerificationStore for Backend {
             return Ok(None);
         };
         let consumer_rows = sqlx::query(sql(
-            "SELECT DISTINCT c.id, c.name, c.main_branch FROM pact_publications pp JOIN pacticipants c ON c.id = pp.consumer_id
-             WHERE pp.provider_id = ? ORDER BY c.name",
+            // The integrations, not the publications: one row per consumer
+            // however many pacts it has published.
+            "SELECT c.id, c.name, c.main_branch FROM integrations i JOIN pacticipants c ON c.id = i.consumer_id
+             WHERE i.provider_id = ? ORDER BY c.name",
         ))
         .bind(provider_id)
         .fetch_all(&mut *tx)
