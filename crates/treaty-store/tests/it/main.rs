@@ -225,10 +225,7 @@ async fn each_migration_only_expands_the_schema() {
             );
         }
         // A migration may add only indexes, so no new column is required.
-        assert!(
-            after.len() >= before.len(),
-            "migration {n} removed columns"
-        );
+        assert!(after.len() >= before.len(), "migration {n} removed columns");
         before = after;
     }
 }
