@@ -2,6 +2,7 @@
 
 use axum::Extension;
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -170,8 +171,9 @@ struct AuditQuery {
 async fn audit(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(query): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let page = query
         .page
         .request()?

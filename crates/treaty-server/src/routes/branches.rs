@@ -1,6 +1,7 @@
 //! Branches of a pacticipant and the versions on them.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -50,8 +51,9 @@ async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
     Path(pacticipant): Path<String>,
-    Query(page): Query<PageQuery>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let page = page.request()?;
     if state.store.pacticipant(&pacticipant).await?.is_none() {
         return Err(pacticipant_not_found(&pacticipant));
@@ -125,8 +127,9 @@ async fn versions(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((pacticipant, branch)): Path<(String, String)>,
-    Query(page): Query<PageQuery>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let page = page.request()?;
     if state.store.branch(&pacticipant, &branch).await?.is_none() {
         return Err(branch_not_found(&pacticipant, &branch));

@@ -2,6 +2,7 @@
 //! current ones per environment.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -308,8 +309,9 @@ async fn currently_deployed(
     State(state): State<AppState>,
     base: BaseUrl,
     Path(uuid): Path<String>,
-    Query(query): Query<DeployedQuery>,
+    query: Result<Query<DeployedQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let environment = state
         .store
         .environment(&uuid)
@@ -352,8 +354,9 @@ async fn currently_supported(
     State(state): State<AppState>,
     base: BaseUrl,
     Path(uuid): Path<String>,
-    Query(query): Query<SupportedQuery>,
+    query: Result<Query<SupportedQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let environment = state
         .store
         .environment(&uuid)

@@ -4,6 +4,7 @@
 //! `treaty_domain::dora`.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use chrono::{Duration, Utc};
@@ -58,8 +59,9 @@ fn render(m: &Metrics) -> Value {
 async fn metrics(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(query): Query<MetricsQuery>,
+    query: Result<Query<MetricsQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let to = super::ledger::timestamp("to", query.to)?.unwrap_or_else(Utc::now);
     let days = match query.days.as_deref() {
         None => None,

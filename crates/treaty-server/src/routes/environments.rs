@@ -1,6 +1,7 @@
 //! `/environments`: where versions are deployed and released.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -133,8 +134,9 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let urls = Urls::new(base.0);
     let mut environments = state.store.environments().await?;
     if let Some(name) = &query.name {

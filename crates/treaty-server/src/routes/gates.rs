@@ -3,6 +3,7 @@
 //! verdict the ledger asks for when a deployment starts.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -191,8 +192,9 @@ struct PreflightQuery {
 async fn preflight(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(query): Query<PreflightQuery>,
+    query: Result<Query<PreflightQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut missing = Vec::new();
     for (name, value) in [
         ("pacticipant", &query.pacticipant),

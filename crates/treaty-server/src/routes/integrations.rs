@@ -1,6 +1,7 @@
 //! `/integrations`: every consumer/provider pair, and deleting them.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
@@ -26,8 +27,9 @@ pub fn router() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(page): Query<PageQuery>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let page = page.request()?;
     let urls = Urls::new(base.0);
     let integrations = state.store.integrations(page).await?;

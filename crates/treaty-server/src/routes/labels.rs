@@ -1,6 +1,7 @@
 //! Labels on pacticipants.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -38,8 +39,9 @@ async fn with_label(
     State(state): State<AppState>,
     base: BaseUrl,
     Path(label): Path<String>,
-    Query(page): Query<PageQuery>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let page = page.request()?;
     let urls = Urls::new(base.0);
     let pacticipants = state.store.pacticipants_with_label(&label, page).await?;

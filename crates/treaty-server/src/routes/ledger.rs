@@ -3,6 +3,7 @@
 //! deployed at a moment in the past (`GET /deployments/deployed-at`).
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -268,8 +269,9 @@ pub(super) fn timestamp(field: &str, raw: Option<String>) -> ApiResult<Option<Da
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let page = Some(
         query
             .page
@@ -339,8 +341,9 @@ struct DeployedAtQuery {
 async fn deployed_at(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(query): Query<DeployedAtQuery>,
+    query: Result<Query<DeployedAtQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let Some(environment) = query.environment.filter(|e| !e.is_empty()) else {
         return Err(ApiError::field(
             "environment",

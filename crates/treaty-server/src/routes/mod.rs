@@ -14,6 +14,7 @@ mod integrations;
 mod labels;
 mod ledger;
 pub(crate) mod matrix;
+mod openapi;
 mod pacticipants;
 mod pacts;
 mod provider_states;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(gates::router())
         .merge(webhooks::router())
         .merge(access::router())
+        .merge(openapi::router())
         .merge(crate::ui::router());
     if state.config.test_provider_states {
         api = api

@@ -1,6 +1,7 @@
 //! `/pacticipants`: list, create, read, replace, merge-update (creating), delete.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -70,8 +71,9 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let page = query.page.request()?;
     let urls = Urls::new(base.0);
     let pacticipants = state.store.pacticipants(query.q.as_deref(), page).await?;

@@ -3,6 +3,7 @@
 //! state; this wipes the data and seeds that state.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -26,9 +27,10 @@ struct StateQuery {
 
 async fn change_state(
     State(state): State<AppState>,
-    Query(query): Query<StateQuery>,
+    query: Result<Query<StateQuery>, QueryRejection>,
     raw: RawBody,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let body = raw.json_value()?;
     let consumer = query
         .consumer

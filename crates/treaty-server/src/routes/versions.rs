@@ -1,6 +1,7 @@
 //! Versions of a pacticipant: list, read, create-or-update, delete, latest.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -124,8 +125,9 @@ async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
     Path(pacticipant): Path<String>,
-    Query(page): Query<PageQuery>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let page = page.request()?;
     require_pacticipant(&state, &pacticipant).await?;
     let urls = Urls::new(base.0);

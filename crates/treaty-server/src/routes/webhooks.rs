@@ -4,6 +4,7 @@
 //! words) with their logs.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -487,8 +488,9 @@ async fn deliveries(
     State(state): State<AppState>,
     base: BaseUrl,
     Path(uuid): Path<String>,
-    Query(query): Query<DeliveriesQuery>,
+    query: Result<Query<DeliveriesQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     state
         .store
         .webhook(&uuid)

@@ -189,3 +189,54 @@ async fn a_limit_that_is_hit_is_named() {
         pages.text
     );
 }
+
+/// A malformed query string (a repeated parameter, a number out of range) is
+/// a client mistake like any other: a 400 problem document, not the
+/// extractor's plain-text rejection. Found by schemathesis (scripts/fuzz-http).
+#[tokio::test]
+async fn a_malformed_query_string_gets_a_problem_document() {
+    let app = TestApp::new().await;
+    let targets = [
+        "/pacticipants?size=1&size=2",
+        "/pacticipants/label/x?page=1&page=1",
+        "/pacticipants/Foo/versions?size=1&size=1",
+        "/pacticipants/Foo/branches?size=1&size=1",
+        "/pacticipants/Foo/branches/main/versions?page=1&page=2",
+        "/integrations?size=1&size=1",
+        "/environments?name=a&name=b",
+        "/environments/UUID/deployed-versions/currently-deployed?pacticipant=a&pacticipant=b",
+        "/environments/UUID/released-versions/currently-supported?version=1&version=2",
+        "/deployments?to=null&to=null",
+        "/deployments/deployed-at?environment=production&at=a&at=b",
+        "/dora-metrics?days=1&days=2",
+        "/preflight?pacticipant=Foo&version=1&environment=production&emergency=true&emergency=true",
+        "/webhooks/0123456789abcdef0123/deliveries?limit=-1",
+        "/webhooks/0123456789abcdef0123/deliveries?limit=4294967296",
+        "/audit?page=1&page=2",
+    ];
+    for target in targets {
+        let reply = app
+            .send(
+                Request::get(target)
+                    .header(header::ACCEPT, "application/problem+json")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 400, "{target}: {}", reply.text);
+        assert!(
+            reply.content_type.starts_with("application/problem+json"),
+            "{target}: {} {}",
+            reply.content_type,
+            reply.text
+        );
+        assert_eq!(reply.body["status"], 400, "{target}: {}", reply.text);
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("query string")),
+            "{target}: {}",
+            reply.text
+        );
+    }
+}

@@ -7,6 +7,7 @@ mod for_verification;
 mod gates;
 mod hostile;
 mod ledger;
+mod openapi;
 mod pacticipants;
 mod pacts;
 mod support;
