@@ -2,6 +2,7 @@
 //! response), its latest verification, and a diff against another version.
 
 use askama::Template;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::Value;
@@ -13,6 +14,7 @@ use super::view::{Nav, Verdict, When, pretty};
 use super::{PageResult, not_found, ok};
 use crate::AppState;
 use crate::base_url::BaseUrl;
+use crate::error::ApiError;
 
 /// Unchanged lines kept around each change in the diff.
 const DIFF_CONTEXT: usize = 3;
@@ -81,8 +83,9 @@ pub async fn page(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
-    Query(which): Query<Which>,
+    which: Result<Query<Which>, QueryRejection>,
 ) -> PageResult {
+    let Query(which) = which.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let nav = Nav::new(&base, "network");
     let pacts = state
         .store

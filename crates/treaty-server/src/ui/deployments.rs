@@ -2,6 +2,7 @@
 //! its events, metadata, incidents and the evidence kept when it began.
 
 use askama::Template;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use treaty_domain::ledger::Status;
@@ -12,6 +13,7 @@ use super::view::{Links, Nav, Verdict, When, outside_link, pretty, status_verdic
 use super::{PageResult, not_found, ok};
 use crate::AppState;
 use crate::base_url::BaseUrl;
+use crate::error::ApiError;
 
 const PAGE_SIZE: u32 = 50;
 
@@ -107,8 +109,9 @@ struct List {
 pub async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
-    Query(filters): Query<Filters>,
+    filters: Result<Query<Filters>, QueryRejection>,
 ) -> PageResult {
+    let Query(filters) = filters.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let nav = Nav::new(&base, "deployments");
     let links = nav.links.clone();
     let text = |v: &Option<String>| v.clone().unwrap_or_default().trim().to_owned();

@@ -155,6 +155,13 @@ async fn a_filter_the_ledger_cannot_apply_is_explained_on_the_page() {
         "{}",
         reply.text
     );
+    let repeated = page(&app, "/ui/deployments?page=1&page=2").await;
+    assert_eq!(repeated.status, StatusCode::BAD_REQUEST);
+    assert!(
+        repeated.text.contains("\"status\":400"),
+        "{}",
+        repeated.text
+    );
 }
 
 #[tokio::test]
