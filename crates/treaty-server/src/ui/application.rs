@@ -205,23 +205,16 @@ pub async fn page(
         })
         .collect();
 
-    let deployments = state
-        .store
-        .ledger_deployments(
-            LedgerFilter {
-                pacticipant: Some(name.clone()),
-                ..LedgerFilter::default()
-            },
-            Some(PageRequest {
-                number: 1,
-                size: 20,
-            }),
-        )
-        .await?
-        .items
-        .iter()
-        .map(|d| DeploymentLine::new(&links, d))
-        .collect();
+    let deployments = super::deployments::newest(
+        &state,
+        &links,
+        LedgerFilter {
+            pacticipant: Some(name.clone()),
+            ..LedgerFilter::default()
+        },
+        20,
+    )
+    .await?;
 
     let to = Utc::now();
     let from = to - Duration::days(DORA_DAYS);

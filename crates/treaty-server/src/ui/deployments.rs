@@ -64,6 +64,23 @@ impl DeploymentLine {
     }
 }
 
+/// The newest deployments matching a filter, as lines.
+pub async fn newest(
+    state: &AppState,
+    links: &Links,
+    filter: LedgerFilter,
+    size: u32,
+) -> Result<Vec<DeploymentLine>, ApiError> {
+    Ok(state
+        .store
+        .ledger_deployments(filter, Some(PageRequest { number: 1, size }))
+        .await?
+        .items
+        .iter()
+        .map(|d| DeploymentLine::new(links, d))
+        .collect())
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct Filters {
     application: Option<String>,

@@ -3,8 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use treaty_domain::model::PageRequest;
-use treaty_store::{DeployedFilter, LedgerFilter};
+use treaty_store::LedgerFilter;
 
 use super::deployments::DeploymentLine;
 use super::verdicts::{self, Cache};
@@ -57,47 +56,21 @@ pub async fn page(
     };
     let links = nav.links.clone();
     let mut cache = Cache::default();
-    let mut running = Vec::new();
-    let deployed = state
-        .store
-        .currently_deployed(&environment.uuid, DeployedFilter::default())
-        .await?;
-    let released = state
-        .store
-        .currently_supported(&environment.uuid, None, None)
-        .await?;
-    let found = deployed
-        .iter()
-        .map(|d| {
-            (
-                &d.pacticipant,
-                &d.version,
-                d.application_instance.clone(),
-                false,
-                d.created_at,
-            )
+    let mut running: Vec<RunningLine> = verdicts::placements(&state, &mut cache, &environment)
+        .await?
+        .into_iter()
+        .map(|p| RunningLine {
+            application_href: links.application(&p.application),
+            version_href: links.version(&p.application, &p.version),
+            application: p.application,
+            version: p.version,
+            instance: p.instance,
+            released: p.released,
+            since: When::new(p.since),
+            verdict: p.verdict,
+            standing: verdicts::standing(p.verdict),
         })
-        .chain(
-            released
-                .iter()
-                .map(|r| (&r.pacticipant, &r.version, None, true, r.created_at)),
-        );
-    for (application, version, instance, released, since) in found {
-        let verdict = cache
-            .verdict(&state, application, version, &environment.name)
-            .await?;
-        running.push(RunningLine {
-            application: application.clone(),
-            application_href: links.application(application),
-            version: version.clone(),
-            version_href: links.version(application, version),
-            instance,
-            released,
-            since: When::new(since),
-            verdict,
-            standing: verdicts::standing(verdict),
-        });
-    }
+        .collect();
     running.sort_by(|a, b| a.application.cmp(&b.application));
 
     let policies = state
@@ -106,23 +79,16 @@ pub async fn page(
         .await?
         .as_ref()
         .map(pretty);
-    let deployments = state
-        .store
-        .ledger_deployments(
-            LedgerFilter {
-                environment: Some(environment.name.clone()),
-                ..LedgerFilter::default()
-            },
-            Some(PageRequest {
-                number: 1,
-                size: 30,
-            }),
-        )
-        .await?
-        .items
-        .iter()
-        .map(|d| DeploymentLine::new(&links, d))
-        .collect();
+    let deployments = super::deployments::newest(
+        &state,
+        &links,
+        LedgerFilter {
+            environment: Some(environment.name.clone()),
+            ..LedgerFilter::default()
+        },
+        30,
+    )
+    .await?;
 
     ok(&EnvironmentPage {
         title: environment

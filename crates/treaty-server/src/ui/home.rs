@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::State;
-use treaty_domain::model::PageRequest;
-use treaty_store::{DeployedFilter, LedgerFilter};
+use treaty_store::LedgerFilter;
 
 use super::deployments::DeploymentLine;
 use super::verdicts::{self, Cache};
@@ -69,52 +68,27 @@ pub async fn page(State(state): State<AppState>, base: BaseUrl) -> PageResult {
     let links = nav.links.clone();
     let environments = state.store.environments().await?;
     let pacticipants = state.store.pacticipants(None, None).await?.items;
-    let mut verdicts = Cache::default();
+    let mut cache = Cache::default();
 
     // What runs where: (environment index, application) -> entries.
     let mut placed: Vec<Vec<(String, Entry)>> = Vec::with_capacity(environments.len());
     for environment in &environments {
-        let mut entries = Vec::new();
-        let deployed = state
-            .store
-            .currently_deployed(&environment.uuid, DeployedFilter::default())
-            .await?;
-        let released = state
-            .store
-            .currently_supported(&environment.uuid, None, None)
-            .await?;
-        let found = deployed
-            .iter()
-            .map(|d| {
-                (
-                    &d.pacticipant,
-                    &d.version,
-                    d.application_instance.clone(),
-                    false,
-                )
-            })
-            .chain(
-                released
-                    .iter()
-                    .map(|r| (&r.pacticipant, &r.version, None, true)),
-            );
-        for (pacticipant, version, instance, released) in found {
-            let verdict = verdicts
-                .verdict(&state, pacticipant, version, &environment.name)
-                .await?;
-            entries.push((
-                pacticipant.clone(),
-                Entry {
-                    version: version.clone(),
-                    href: links.version(pacticipant, version),
-                    instance,
-                    released,
-                    verdict,
-                    standing: verdicts::standing(verdict),
+        let entries = verdicts::placements(&state, &mut cache, environment)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let entry = Entry {
+                    href: links.version(&p.application, &p.version),
+                    version: p.version,
+                    instance: p.instance,
+                    released: p.released,
+                    verdict: p.verdict,
+                    standing: verdicts::standing(p.verdict),
                     drifted: false,
-                },
-            ));
-        }
+                };
+                (p.application, entry)
+            })
+            .collect();
         placed.push(entries);
     }
 
@@ -160,20 +134,8 @@ pub async fn page(State(state): State<AppState>, base: BaseUrl) -> PageResult {
         });
     }
 
-    let deployments = state
-        .store
-        .ledger_deployments(
-            LedgerFilter::default(),
-            Some(PageRequest {
-                number: 1,
-                size: 10,
-            }),
-        )
-        .await?
-        .items
-        .iter()
-        .map(|d| DeploymentLine::new(&links, d))
-        .collect();
+    let deployments =
+        super::deployments::newest(&state, &links, LedgerFilter::default(), 10).await?;
 
     let failing = state
         .store

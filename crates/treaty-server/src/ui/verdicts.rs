@@ -151,6 +151,64 @@ impl Cache {
     }
 }
 
+/// A version that runs in an environment now (deployed, per instance, or
+/// released), with its standing there.
+pub struct Placement {
+    pub application: String,
+    pub version: String,
+    pub instance: Option<String>,
+    pub released: bool,
+    pub since: chrono::DateTime<chrono::Utc>,
+    pub verdict: Verdict,
+}
+
+/// What runs in an environment now, each asked can-i-deploy there.
+pub async fn placements(
+    state: &AppState,
+    cache: &mut Cache,
+    environment: &treaty_domain::model::Environment,
+) -> Result<Vec<Placement>, ApiError> {
+    let deployed = state
+        .store
+        .currently_deployed(&environment.uuid, treaty_store::DeployedFilter::default())
+        .await?;
+    let released = state
+        .store
+        .currently_supported(&environment.uuid, None, None)
+        .await?;
+    let found = deployed
+        .into_iter()
+        .map(|d| {
+            (
+                d.pacticipant,
+                d.version,
+                d.application_instance,
+                false,
+                d.created_at,
+            )
+        })
+        .chain(
+            released
+                .into_iter()
+                .map(|r| (r.pacticipant, r.version, None, true, r.created_at)),
+        );
+    let mut placements = Vec::new();
+    for (application, version, instance, released, since) in found {
+        let verdict = cache
+            .verdict(state, &application, &version, &environment.name)
+            .await?;
+        placements.push(Placement {
+            application,
+            version,
+            instance,
+            released,
+            since,
+            verdict,
+        });
+    }
+    Ok(placements)
+}
+
 /// Words for a deployed version's standing in its environment.
 pub fn standing(verdict: Verdict) -> &'static str {
     match verdict {

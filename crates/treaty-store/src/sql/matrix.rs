@@ -24,6 +24,18 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n.max(1)].join(", ")
 }
 
+/// Rows of `v.id, v.number` as version references.
+fn version_refs(rows: &[super::DbRow]) -> StoreResult<Vec<VersionRef>> {
+    rows.iter()
+        .map(|r| {
+            Ok(VersionRef {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+            })
+        })
+        .collect()
+}
+
 async fn versions_where(
     conn: &mut Conn,
     condition: &str,
@@ -40,14 +52,7 @@ async fn versions_where(
         query = query.bind(*argument);
     }
     let rows = query.fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(VersionRef {
-                id: r.try_get("id")?,
-                number: r.try_get("number")?,
-            })
-        })
-        .collect()
+    version_refs(&rows)
 }
 
 /// The versions of a pacticipant deployed or released in an environment,
@@ -73,14 +78,7 @@ async fn versions_in_environment(
     .bind(pacticipant_id)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(VersionRef {
-                id: r.try_get("id")?,
-                number: r.try_get("number")?,
-            })
-        })
-        .collect()
+    version_refs(&rows)
 }
 
 const ON_BRANCH_HEAD: &str = "v.id = (SELECT b.head_version_id FROM branches b WHERE b.pacticipant_id = v.pacticipant_id AND b.name = ?)";

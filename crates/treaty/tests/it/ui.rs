@@ -254,6 +254,23 @@ async fn check_page(browser: &Browser, name: &str, expected: &[&str]) -> String 
     text
 }
 
+/// Every page of the UI on the seeded data, one of each kind.
+fn every_page(deployment: i64) -> Vec<String> {
+    let mut pages: Vec<String> = [
+        "/",
+        "/ui/applications/web",
+        "/ui/applications/web/versions/1.2.0",
+        "/ui/environments/production",
+        "/ui/network",
+        "/ui/contracts/orders/web?version=1.2.0&compare=1.0.0",
+        "/ui/deployments",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    pages.push(format!("/ui/deployments/{deployment}"));
+    pages
+}
+
 async fn click_link(browser: &Browser, text: &str) {
     browser
         .client
@@ -462,16 +479,7 @@ async fn every_page_in_chromium_from_home_to_a_versions_can_i_deploy_explanation
 
     // A phone-sized screen: every page fits its width (tables scroll inside).
     c.set_window_size(390, 844).await.expect("resize");
-    for path in [
-        "/".to_owned(),
-        "/ui/applications/web".to_owned(),
-        "/ui/applications/web/versions/1.2.0".to_owned(),
-        "/ui/environments/production".to_owned(),
-        "/ui/network".to_owned(),
-        "/ui/contracts/orders/web?version=1.2.0&compare=1.0.0".to_owned(),
-        "/ui/deployments".to_owned(),
-        format!("/ui/deployments/{deployment_with_incident}"),
-    ] {
+    for path in every_page(deployment_with_incident) {
         c.goto(&format!("{}{path}", server.url))
             .await
             .expect("page");
@@ -508,16 +516,7 @@ async fn page_render_times_are_printed() {
     let server = TestServer::start().await;
     let deployment = seed(&server).await;
     let http = reqwest::Client::new();
-    for path in [
-        "/".to_owned(),
-        "/ui/applications/web".to_owned(),
-        "/ui/applications/web/versions/1.2.0".to_owned(),
-        "/ui/environments/production".to_owned(),
-        "/ui/network".to_owned(),
-        "/ui/contracts/orders/web?version=1.2.0&compare=1.0.0".to_owned(),
-        "/ui/deployments".to_owned(),
-        format!("/ui/deployments/{deployment}"),
-    ] {
+    for path in every_page(deployment) {
         let mut times = Vec::new();
         for _ in 0..20 {
             let started = Instant::now();
