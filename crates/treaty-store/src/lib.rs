@@ -46,6 +46,10 @@ pub struct OpenOptions {
     pub max_connections: Option<u32>,
     /// The longest a statement may run before the database cancels it (PostgreSQL).
     pub statement_timeout: Option<std::time::Duration>,
+    /// Loading a disposable data set (`treaty bench seed`): on SQLite, commits
+    /// are not flushed to disk one by one (`synchronous = NORMAL`), so a power
+    /// loss may lose the last ones. Never for a server.
+    pub bulk_load: bool,
 }
 
 impl Default for OpenOptions {
@@ -54,6 +58,7 @@ impl Default for OpenOptions {
             migrate: true,
             max_connections: None,
             statement_timeout: None,
+            bulk_load: false,
         }
     }
 }

@@ -34,7 +34,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `sqlite://PATH`.
     pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Self> {
-        let connect = connect_options(database_url)?;
+        let mut connect = connect_options(database_url)?;
+        if options.bulk_load {
+            connect = connect.synchronous(SqliteSynchronous::Normal);
+        }
         // One writer: SQLite serialises writes anyway, and this way they queue in
         // process instead of failing with "database is locked".
         let write = SqlitePoolOptions::new()

@@ -2,7 +2,9 @@
 //! commands (`publish`, `describe-version`, ...), which speak the Pact Broker
 //! API to any broker.
 
+mod bench;
 mod broker;
+mod clean;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,12 @@ enum Command {
     Export(server::ExportArgs),
     /// Load a file written by `treaty export` into a database.
     Import(server::ImportArgs),
+    /// Remove old versions with their pacts and verifications, keeping what the
+    /// keep selectors name (the Pact Broker's data clean-up).
+    Clean(Box<clean::CleanArgs>),
+    /// Seed a benchmark data set and time Treaty against it.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// The audit log: list it through a Treaty, or verify its hash chain in the database.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -63,6 +71,8 @@ fn main() {
             Command::Migrate(args) => server::migrate(args).await,
             Command::Export(args) => server::export(args).await,
             Command::Import(args) => server::import(args).await,
+            Command::Clean(args) => clean::clean(*args).await,
+            Command::Bench(command) => bench::run(command).await,
             Command::Audit(AuditCommand::Verify(args)) => server::audit_verify(args).await,
             Command::Audit(AuditCommand::List(args)) => broker::audit_list(*args).await,
             Command::Broker(cmd) => broker::run(cmd).await,

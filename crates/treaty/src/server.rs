@@ -150,7 +150,7 @@ pub struct DatabaseArgs {
     /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE
     /// (add ?sslmode=verify-full, and &sslrootcert=PATH for a private CA, for TLS).
     #[arg(long, env = "TREATY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-    database_url: String,
+    pub(crate) database_url: String,
 
     /// Connections to the database (reads, on SQLite; everything, on PostgreSQL).
     #[arg(long, env = "TREATY_DATABASE_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -163,7 +163,7 @@ pub struct DatabaseArgs {
 
 impl DatabaseArgs {
     /// The store, or `None` after saying on stderr why it cannot be opened.
-    async fn open_or_say_why(&self) -> Option<std::sync::Arc<dyn treaty_store::Store>> {
+    pub(crate) async fn open_or_say_why(&self) -> Option<std::sync::Arc<dyn treaty_store::Store>> {
         match treaty_store::open(&self.database_url, self.open_options()).await {
             Ok(store) => Some(store),
             Err(error) => {
@@ -183,6 +183,7 @@ impl DatabaseArgs {
             statement_timeout: Some(std::time::Duration::from_secs(
                 self.database_statement_timeout,
             )),
+            bulk_load: false,
         }
     }
 }
