@@ -297,24 +297,60 @@ async fn default_selectors(conn: &mut Conn, consumer: &Consumer) -> StoreResult<
     Ok(selectors)
 }
 
+/// The successful verifications of a pact content that decide whether it is
+/// pending for `request` (see `for_verification::is_pending`). Not every one:
+/// a long-lived content has thousands. The answer only asks whether one exists
+/// on the provider's branch, whether the oldest explicit one predates the
+/// branch, and whether there is any, so the oldest explicit success, the
+/// newest success and the newest on the branch give the same answer, each
+/// read from the (content, success, id) index. With tags (and no branch)
+/// every success is read. `explicit_only` leaves out WIP verifications.
 async fn successes(
     conn: &mut Conn,
     provider_id: i64,
     consumer_id: i64,
     sha: &str,
+    request: &Request,
+    explicit_only: bool,
 ) -> StoreResult<Vec<SuccessfulVerification>> {
-    let rows = sqlx::query(sql(
-        "SELECT vr.provider_version_tags, vr.execution_date, vr.wip,
+    const COLUMNS: &str = "SELECT vr.provider_version_tags, vr.execution_date, vr.wip,
            (SELECT string_agg(b.name, '\u{1f}') FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
              WHERE bv.version_id = vr.provider_version_id) AS branch_list
-         FROM verifications vr JOIN pact_contents pc ON pc.id = vr.pact_content_id
-         WHERE vr.provider_id = ? AND pc.consumer_id = ? AND pc.sha = ? AND vr.success",
-    ))
-    .bind(provider_id)
-    .bind(consumer_id)
-    .bind(sha)
-    .fetch_all(conn)
-    .await?;
+         FROM verifications vr";
+    const CONTENT: &str = "vr.pact_content_id = (SELECT id FROM pact_contents WHERE provider_id = ? AND consumer_id = ? AND sha = ?)
+           AND vr.success = ?";
+    let explicit = if explicit_only { " AND NOT vr.wip" } else { "" };
+    let every_one =
+        request.provider_version_branch.is_none() && !request.provider_version_tags.is_empty();
+    let mut parts = vec![
+        format!(
+            "SELECT * FROM ({COLUMNS} WHERE {CONTENT} AND NOT vr.wip ORDER BY vr.id LIMIT 1) AS oldest_explicit"
+        ),
+        format!(
+            "SELECT * FROM ({COLUMNS} WHERE {CONTENT}{explicit} ORDER BY vr.id DESC LIMIT 1) AS newest"
+        ),
+    ];
+    if every_one {
+        parts = vec![format!("{COLUMNS} WHERE {CONTENT}{explicit}")];
+    } else if request.provider_version_branch.is_some() {
+        parts.push(format!(
+            "SELECT * FROM ({COLUMNS} WHERE {CONTENT}{explicit} AND vr.provider_version_id IN (
+               SELECT bv.version_id FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+               WHERE b.pacticipant_id = ? AND b.name = ?) ORDER BY vr.id DESC LIMIT 1) AS on_branch"
+        ));
+    }
+    let mut query = sqlx::query(sql(parts.join(" UNION ALL ")));
+    for _ in 0..parts.len() {
+        query = query
+            .bind(provider_id)
+            .bind(consumer_id)
+            .bind(sha)
+            .bind(true);
+    }
+    if let (false, Some(branch)) = (every_one, &request.provider_version_branch) {
+        query = query.bind(provider_id).bind(branch);
+    }
+    let rows = query.fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
             let branches: Option<String> = r.try_get("branch_list")?;
@@ -417,8 +453,15 @@ impl ForVerificationStore for Backend {
         };
         for pact in &mut pacts {
             if request.include_pending_status {
-                let found =
-                    successes(&mut tx, provider_id, consumer_id(&pact.consumer), &pact.sha).await?;
+                let found = successes(
+                    &mut tx,
+                    provider_id,
+                    consumer_id(&pact.consumer),
+                    &pact.sha,
+                    request,
+                    false,
+                )
+                .await?;
                 pact.pending = Some(for_verification::is_pending(
                     request,
                     &found,
@@ -438,15 +481,25 @@ impl ForVerificationStore for Backend {
                 .map(|p| (p.consumer.clone(), p.sha.clone()))
                 .collect();
             let rows = sqlx::query(sql(
-                "SELECT c.name AS consumer, c.id AS consumer_id, v.id, v.number, pc.sha FROM pact_publications pp
+                // From the heads of the consumers' branches and tags, not from
+                // every publication with the provider: the heads are few.
+                "SELECT c.name AS consumer, c.id AS consumer_id, v.id, v.number, pc.sha
+                 FROM (SELECT head_version_id AS version_id FROM branches
+                       WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
+                         AND head_version_id IS NOT NULL
+                       UNION
+                       SELECT max(version_id) FROM tags
+                       WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
+                       GROUP BY pacticipant_id, name) AS heads
+                 JOIN pact_publications pp ON pp.consumer_version_id = heads.version_id AND pp.provider_id = ?
                  JOIN pacticipants c ON c.id = pp.consumer_id
                  JOIN versions v ON v.id = pp.consumer_version_id
                  JOIN pact_contents pc ON pc.id = pp.pact_content_id
-                 WHERE pp.provider_id = ? AND pp.created_at > ?
-                   AND (v.id IN (SELECT head_version_id FROM branches WHERE pacticipant_id = pp.consumer_id AND head_version_id IS NOT NULL)
-                        OR v.id IN (SELECT max(version_id) FROM tags WHERE pacticipant_id = pp.consumer_id GROUP BY name))
+                 WHERE pp.created_at > ?
                  ORDER BY v.id",
             ))
+            .bind(provider_id)
+            .bind(provider_id)
             .bind(provider_id)
             .bind(since)
             .fetch_all(&mut *tx)
@@ -458,10 +511,15 @@ impl ForVerificationStore for Backend {
                 if selected.contains(&(consumer.clone(), sha.clone())) {
                     continue;
                 }
-                let found =
-                    successes(&mut tx, provider_id, row.try_get("consumer_id")?, &sha).await?;
-                let explicit: Vec<SuccessfulVerification> =
-                    found.into_iter().filter(|s| !s.wip).collect();
+                let explicit = successes(
+                    &mut tx,
+                    provider_id,
+                    row.try_get("consumer_id")?,
+                    &sha,
+                    request,
+                    true,
+                )
+                .await?;
                 if !for_verification::is_pending(
                     request,
                     &explicit,

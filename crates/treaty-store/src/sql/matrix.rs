@@ -259,13 +259,6 @@ struct VerificationRow {
     verification: VerificationRef,
 }
 
-/// The values to bind for `IN (placeholders(ids.len()))`: an empty list
-/// binds one impossible id, because `IN ()` is not valid SQL everywhere.
-fn in_list(ids: &[i64]) -> impl Iterator<Item = i64> + '_ {
-    let none: &[i64] = if ids.is_empty() { &[-1] } else { &[] };
-    ids.iter().copied().chain(none.iter().copied())
-}
-
 /// Splits a coverage into the pacticipants covered with all their versions
 /// and the single versions covered, so a query can filter on both.
 fn covered_ids(covered: &HashMap<i64, Option<HashSet<i64>>>) -> (Vec<i64>, Vec<i64>) {
@@ -305,19 +298,33 @@ async fn pacts_of(
     } else {
         format!(" AND pp.provider_id IN ({})", placeholders(providers.len()))
     };
-    let mut query = sqlx::query(sql(format!(
-        "{PACT_COLUMNS}
-         WHERE (pp.consumer_id IN ({}) OR pp.consumer_version_id IN ({})){provider_condition}",
-        placeholders(everything.len()),
-        placeholders(versions.len())
-    )));
-    for id in in_list(&everything).chain(in_list(&versions)) {
-        query = query.bind(id);
-    }
-    if !any_provider {
-        for id in &providers {
-            query = query.bind(*id);
+    // One SELECT per kind of coverage, joined by UNION ALL rather than OR:
+    // each can then use its index. A consumer is covered either with all its
+    // versions or with some, so no pact is found twice.
+    let mut parts = Vec::new();
+    let mut binds = Vec::new();
+    for (column, ids) in [
+        ("pp.consumer_id", &everything),
+        ("pp.consumer_version_id", &versions),
+    ] {
+        if ids.is_empty() {
+            continue;
         }
+        parts.push(format!(
+            "{PACT_COLUMNS} WHERE {column} IN ({}){provider_condition}",
+            placeholders(ids.len())
+        ));
+        binds.extend(ids.iter().copied());
+        if !any_provider {
+            binds.extend(providers.iter().copied());
+        }
+    }
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::query(sql(parts.join(" UNION ALL ")));
+    for id in binds {
+        query = query.bind(id);
     }
     pact_rows(query.fetch_all(conn).await?)
 }
@@ -384,29 +391,43 @@ async fn verifications_of(
     if content_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let (everything, versions) = providers.map(covered_ids).unwrap_or_default();
-    let provider_condition = if providers.is_some() {
-        format!(
-            " AND (vr.provider_id IN ({}) OR vr.provider_version_id IN ({}))",
-            placeholders(everything.len()),
-            placeholders(versions.len())
-        )
-    } else {
-        String::new()
-    };
-    let mut query = sqlx::query(sql(format!(
-        "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
-         FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id
-         WHERE vr.pact_content_id IN ({}){provider_condition}",
-        placeholders(content_ids.len())
-    )));
-    for id in content_ids {
-        query = query.bind(id);
-    }
-    if providers.is_some() {
-        for id in in_list(&everything).chain(in_list(&versions)) {
-            query = query.bind(id);
+    const COLUMNS: &str = "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
+         FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id";
+    let contents = placeholders(content_ids.len());
+    // As in `pacts_of`: UNION ALL, not OR, so that the versions covered one by
+    // one are found through the (content, provider version) index.
+    let mut parts = Vec::new();
+    let mut binds: Vec<i64> = Vec::new();
+    match providers.map(covered_ids) {
+        None => {
+            parts.push(format!(
+                "{COLUMNS} WHERE vr.pact_content_id IN ({contents})"
+            ));
+            binds.extend(content_ids);
         }
+        Some((everything, versions)) => {
+            for (column, ids) in [
+                ("vr.provider_id", everything),
+                ("vr.provider_version_id", versions),
+            ] {
+                if ids.is_empty() {
+                    continue;
+                }
+                parts.push(format!(
+                    "{COLUMNS} WHERE vr.pact_content_id IN ({contents}) AND {column} IN ({})",
+                    placeholders(ids.len())
+                ));
+                binds.extend(content_ids);
+                binds.extend(ids);
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::query(sql(parts.join(" UNION ALL ")));
+    for id in binds {
+        query = query.bind(id);
     }
     let rows = query.fetch_all(conn).await?;
     rows.iter()
@@ -441,23 +462,26 @@ async fn known_good_of(conn: &mut Conn, pacts: &[PactRow]) -> StoreResult<Vec<Kn
     if shas.is_empty() {
         return Ok(Vec::new());
     }
+    // Per content, the newest successful verifications straight from the
+    // (content, success, id) index: a content belongs to one provider.
     let mut query = sqlx::query(sql(format!(
-        "SELECT pact_content_id, provider_id, number FROM (
-           SELECT vr.pact_content_id, vr.provider_id, pv.number,
-                  ROW_NUMBER() OVER (PARTITION BY vr.pact_content_id, vr.provider_id ORDER BY vr.id DESC) AS rank
-           FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id
-           WHERE vr.pact_content_id IN ({}) AND vr.success = ?
-         ) newest WHERE rank <= ? ORDER BY pact_content_id, provider_id, rank",
+        "SELECT pc.id AS pact_content_id, vr.provider_id, pv.number
+         FROM pact_contents pc
+         JOIN verifications vr ON vr.id IN (
+           SELECT newest.id FROM verifications newest
+           WHERE newest.pact_content_id = pc.id AND newest.success = ?
+           ORDER BY newest.id DESC LIMIT ?)
+         JOIN versions pv ON pv.id = vr.provider_version_id
+         WHERE pc.id IN ({})
+         ORDER BY pc.id, vr.id DESC",
         placeholders(shas.len())
-    )));
+    )))
+    .bind(true)
+    .bind(KNOWN_GOOD_PER_PACT);
     for id in shas.keys() {
         query = query.bind(*id);
     }
-    let rows = query
-        .bind(true)
-        .bind(KNOWN_GOOD_PER_PACT)
-        .fetch_all(conn)
-        .await?;
+    let rows = query.fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
             let content: i64 = r.try_get("pact_content_id")?;

@@ -1,0 +1,121 @@
+//! `treaty bench`: the S data set seeds through the write path, and the
+//! benchmark times every operation against it without an error. Figures are
+//! printed by `scripts/bench`, never asserted: these tests check the tool works.
+
+use serde_json::Value;
+use treaty_store::testing::TestDatabase;
+
+use crate::support::treaty;
+
+#[tokio::test]
+async fn the_s_data_set_seeds_and_every_operation_is_timed() {
+    let database = TestDatabase::fresh().await.unwrap();
+    let seeded = treaty(&[
+        "bench",
+        "seed",
+        "--size",
+        "s",
+        "--database-url",
+        &database.url,
+        "-o",
+        "json",
+    ])
+    .await;
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let seeded: Value = serde_json::from_slice(&seeded.stdout).unwrap();
+    assert_eq!(seeded["size"], "S");
+    assert_eq!(seeded["seeded"]["builds"], 400);
+    assert!(
+        seeded["seeded"]["verifications"].as_u64().unwrap() > 500,
+        "{seeded}"
+    );
+    assert!(
+        seeded["seeded"]["deployments"].as_u64().unwrap() > 50,
+        "{seeded}"
+    );
+
+    let run = treaty(&[
+        "bench",
+        "run",
+        "--database-url",
+        &database.url,
+        "--iterations",
+        "10",
+        "--load-seconds",
+        "0.3",
+        "--concurrency",
+        "1,4",
+        "-o",
+        "json",
+    ])
+    .await;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let latencies = report["latencies"].as_array().unwrap();
+    assert_eq!(latencies.len(), 15, "{report:#}");
+    for latency in latencies {
+        assert_eq!(
+            latency["samples"].as_u64().unwrap() >= 10,
+            true,
+            "{latency}"
+        );
+        assert!(latency["p50_ms"].as_f64().unwrap() > 0.0, "{latency}");
+    }
+    assert_eq!(report["floors"].as_array().unwrap().len(), 4);
+    let throughput = report["throughput"].as_array().unwrap();
+    assert_eq!(throughput.len(), 4);
+    for run in throughput {
+        assert_eq!(run["errors"], 0, "{run}");
+        assert!(run["requests"].as_u64().unwrap() > 0, "{run}");
+    }
+    assert!(
+        report["data"]["versions"].as_i64().unwrap() > 300,
+        "{report:#}"
+    );
+    assert!(
+        report["memory"]["peak_mib"].as_f64().unwrap() > 1.0,
+        "{report:#}"
+    );
+}
+
+#[tokio::test]
+async fn seeding_a_database_that_has_data_is_refused() {
+    let database = TestDatabase::fresh().await.unwrap();
+    let first = treaty(&[
+        "bench",
+        "seed",
+        "--size",
+        "s",
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = treaty(&[
+        "bench",
+        "seed",
+        "--size",
+        "s",
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("seed an empty database"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+}
