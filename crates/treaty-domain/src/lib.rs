@@ -18,6 +18,7 @@ pub mod names;
 pub mod pact;
 pub mod publish;
 pub mod release;
+pub mod retention;
 pub mod time;
 pub mod url_path;
 pub mod webhooks;

@@ -28,6 +28,7 @@ pub trait Store:
     + GateStore
     + WebhookStore
     + AccessStore
+    + RetentionStore
     + Send
     + Sync
 {
@@ -48,6 +49,7 @@ impl<T> Store for T where
         + GateStore
         + WebhookStore
         + AccessStore
+        + RetentionStore
         + Send
         + Sync
 {
@@ -717,4 +719,38 @@ pub trait AccessStore {
     ) -> StoreResult<Page<treaty_domain::access::AuditEntry>>;
     /// The whole log, oldest first, for verifying its chain.
     async fn audit_chain(&self) -> StoreResult<Vec<treaty_domain::access::AuditEntry>>;
+}
+
+/// One batch of `treaty clean`.
+#[derive(Debug, Clone)]
+pub struct CleanRequest<'a> {
+    /// A version is kept when any of these names it.
+    pub keep: &'a [treaty_domain::retention::KeepSelector],
+    /// Look only at versions with a larger id: 0 first, then the previous
+    /// batch's `next_after`.
+    pub after: i64,
+    /// The most versions to remove in this batch.
+    pub limit: u32,
+    /// Say what would be removed, and remove nothing.
+    pub dry_run: bool,
+    /// The time `maxAge` counts back from; the store's clock when `None`.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[async_trait]
+pub trait RetentionStore {
+    /// One batch of a clean: the oldest versions after `after` that no keep
+    /// selector names and that have no deployment history (no ledger
+    /// deployment, no deployment or release record, current or past), at
+    /// most `limit`. Unless `dry_run`, they are removed in one short write
+    /// transaction with their pacts, verification results, tags and branch
+    /// memberships; the branches whose head they were get the most recently
+    /// added remaining version as head, and the pact contents they leave with
+    /// no publication and no verification are removed too.
+    /// `NotFound` when a selector names a pacticipant or environment that
+    /// does not exist.
+    async fn clean(
+        &self,
+        request: &CleanRequest<'_>,
+    ) -> StoreResult<treaty_domain::retention::CleanReport>;
 }

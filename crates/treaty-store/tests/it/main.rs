@@ -1,6 +1,8 @@
 //! The store against a real database (SQLite, or PostgreSQL when
 //! TREATY_TEST_POSTGRES_URL is set): transactions, concurrency, reopening.
 
+mod clean;
+
 use serde_json::json;
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::{ContractToPublish, OnConflict, PublishRequest};

@@ -4,6 +4,7 @@
 
 mod access_cli;
 mod browser;
+mod clean;
 mod cli_commands;
 mod compatibility;
 mod crash;
