@@ -428,7 +428,7 @@ impl History {
                 self.pending.push_back(Step::Verify {
                     provider: application,
                     version: version.clone(),
-                    branch: branch.clone(),
+                    branch,
                     new_version: true,
                     results,
                 });
@@ -452,7 +452,7 @@ impl History {
             environment: ENVIRONMENTS[0],
         });
         self.test_deployments[application] += 1;
-        if self.test_deployments[application] % PROMOTE_EVERY == 0
+        if self.test_deployments[application].is_multiple_of(PROMOTE_EVERY)
             && self.can_deploy(application, version, 1)
         {
             self.deployed[application][1] = Some(version.to_owned());

@@ -102,6 +102,9 @@ enum Request {
     Post(String, Arc<Value>),
 }
 
+/// Makes the request of one iteration (its number makes writes unique).
+type MakeRequest = Box<dyn Fn(u64) -> Request>;
+
 /// Sends a request and reads the whole answer; a non-2xx answer is an error
 /// that stops the benchmark with what the server said.
 async fn send(http: &reqwest::Client, request: &Request) -> Result<()> {
@@ -240,7 +243,7 @@ impl Subjects {
         Request::Post(
             self.verification_url.clone(),
             Arc::new(
-                json!({"success": build % 20 != 0, "providerApplicationVersion": format!("bench-{build}"),
+                json!({"success": !build.is_multiple_of(20), "providerApplicationVersion": format!("bench-{build}"),
                 "verifiedBy": {"implementation": "Pact-Rust", "version": "1.2.5"}}),
             ),
         )
@@ -326,7 +329,7 @@ pub async fn run(
     let warm = server.and_then(memory_mib);
 
     let s = subjects.clone();
-    let reads: Vec<(&str, Box<dyn Fn(u64) -> Request>)> = vec![
+    let reads: Vec<(&str, MakeRequest)> = vec![
         (
             "can-i-deploy: consumer → production",
             Box::new({
@@ -430,7 +433,7 @@ pub async fn run(
     let two: Vec<String> = ["svc-002", "svc-004"].map(str::to_owned).to_vec();
     let fifty: Vec<String> = (0..50).map(|i| format!("bench-provider-{i:02}")).collect();
     let one: Vec<String> = vec![provider_of_typical().to_owned()];
-    let writes: Vec<(&str, usize, Box<dyn Fn(u64) -> Request>)> = vec![
+    let writes: Vec<(&str, usize, MakeRequest)> = vec![
         (
             "publish 2 contracts",
             options.iterations,

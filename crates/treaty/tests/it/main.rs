@@ -3,6 +3,7 @@
 //! installs it and puts it on PATH).
 
 mod access_cli;
+mod bench;
 mod browser;
 mod clean;
 mod cli_commands;
