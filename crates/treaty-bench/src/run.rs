@@ -444,7 +444,7 @@ pub async fn run(
         ),
         (
             "publish 50 contracts in one request",
-            options.iterations / 4,
+            (options.iterations / 4).max(10),
             Box::new({
                 let s = s.clone();
                 move |b| s.publish("bench-wide-consumer", &fifty, b, false)

@@ -491,11 +491,12 @@ impl ForVerificationStore for Backend {
                        SELECT max(version_id) FROM tags
                        WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
                        GROUP BY pacticipant_id, name) AS heads
-                 JOIN pact_publications pp ON pp.consumer_version_id = heads.version_id AND pp.provider_id = ?
+                 -- CROSS JOIN: SQLite must start from the heads, not scan the provider's publications.
+                 CROSS JOIN pact_publications pp
                  JOIN pacticipants c ON c.id = pp.consumer_id
                  JOIN versions v ON v.id = pp.consumer_version_id
                  JOIN pact_contents pc ON pc.id = pp.pact_content_id
-                 WHERE pp.created_at > ?
+                 WHERE pp.consumer_version_id = heads.version_id AND pp.provider_id = ? AND pp.created_at > ?
                  ORDER BY v.id",
             ))
             .bind(provider_id)

@@ -123,29 +123,38 @@ async fn resolve(
             versions_where(conn, ON_MAIN_BRANCH, &[], pacticipant_id, false).await?
         }
         Criteria::Environment(e) => versions_in_environment(conn, e, pacticipant_id).await?,
-        Criteria::Any => {
-            return Ok(vec![ResolvedSelector {
-                pacticipant: pacticipant.to_owned(),
-                pacticipant_id,
-                version: None,
-                criteria,
-                specified,
-                one_of_many: false,
-            }]);
-        }
+        Criteria::Any => Vec::new(),
     };
+    Ok(resolved(
+        pacticipant,
+        pacticipant_id,
+        criteria,
+        specified,
+        versions,
+    ))
+}
+
+/// The selectors for the versions a criteria resolved to: one per version,
+/// or one without a version when none (or any) was found.
+fn resolved(
+    pacticipant: &str,
+    pacticipant_id: i64,
+    criteria: Criteria,
+    specified: bool,
+    versions: Vec<VersionRef>,
+) -> Vec<ResolvedSelector> {
     if versions.is_empty() {
-        return Ok(vec![ResolvedSelector {
+        return vec![ResolvedSelector {
             pacticipant: pacticipant.to_owned(),
             pacticipant_id,
             version: None,
             criteria,
             specified,
             one_of_many: false,
-        }]);
+        }];
     }
     let many = versions.len() > 1;
-    Ok(versions
+    versions
         .into_iter()
         .map(|version| ResolvedSelector {
             pacticipant: pacticipant.to_owned(),
@@ -155,7 +164,67 @@ async fn resolve(
             specified,
             one_of_many: many,
         })
-        .collect())
+        .collect()
+}
+
+/// `versions_in_environment` for several pacticipants in one query (the
+/// partners of a can-i-deploy: thirty providers of a hub consumer would
+/// otherwise be sixty round trips), by pacticipant, newest first.
+async fn versions_in_environment_of(
+    conn: &mut Conn,
+    environment: &str,
+    pacticipant_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<VersionRef>>> {
+    let mut found: HashMap<i64, Vec<VersionRef>> = HashMap::new();
+    if pacticipant_ids.is_empty() {
+        return Ok(found);
+    }
+    let list = placeholders(pacticipant_ids.len());
+    let mut query = sqlx::query(sql(format!(
+        "SELECT v.pacticipant_id, v.id, v.number FROM versions v WHERE v.id IN (
+           SELECT cd.version_id FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
+           WHERE e.name = ? AND cd.pacticipant_id IN ({list})
+           UNION
+           SELECT rv.version_id FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+           WHERE e.name = ? AND rv.pacticipant_id IN ({list}) AND rv.support_ended_at IS NULL)
+         ORDER BY v.id DESC"
+    )))
+    .bind(environment);
+    for id in pacticipant_ids {
+        query = query.bind(*id);
+    }
+    query = query.bind(environment);
+    for id in pacticipant_ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(conn).await?;
+    for (row, version) in rows.iter().zip(version_refs(&rows)?) {
+        found
+            .entry(row.try_get("pacticipant_id")?)
+            .or_default()
+            .push(version);
+    }
+    Ok(found)
+}
+
+/// Names of pacticipants by id, in one query.
+async fn pacticipant_names(conn: &mut Conn, ids: &[i64]) -> StoreResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut query = sqlx::query(sql(format!(
+        "SELECT id, name FROM pacticipants WHERE id IN ({})",
+        placeholders(ids.len())
+    )));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .collect()
 }
 
 fn criteria_of(selector: &VersionSelector) -> Criteria {
@@ -201,15 +270,6 @@ async fn pacticipant_id(conn: &mut Conn, name: &str) -> StoreResult<Option<i64>>
         sqlx::query_scalar(sql("SELECT id FROM pacticipants WHERE name = ?"))
             .bind(name)
             .fetch_optional(conn)
-            .await?,
-    )
-}
-
-async fn pacticipant_name(conn: &mut Conn, id: i64) -> StoreResult<String> {
-    Ok(
-        sqlx::query_scalar(sql("SELECT name FROM pacticipants WHERE id = ?"))
-            .bind(id)
-            .fetch_one(conn)
             .await?,
     )
 }
@@ -609,11 +669,30 @@ impl MatrixStore for Backend {
                     partners.insert(consumer);
                 }
             }
-            for partner in partners.difference(&specified_pacticipants) {
-                let name = pacticipant_name(&mut tx, *partner).await?;
-                selectors.extend(
-                    resolve(&mut tx, &name, *partner, inferred_criteria(scope), false).await?,
-                );
+            let partners: Vec<i64> = partners
+                .difference(&specified_pacticipants)
+                .copied()
+                .collect();
+            let names = pacticipant_names(&mut tx, &partners).await?;
+            let mut in_environment = match scope {
+                Scope::Environment(e) => {
+                    Some(versions_in_environment_of(&mut tx, e, &partners).await?)
+                }
+                _ => None,
+            };
+            for partner in partners {
+                let name = names.get(&partner).map_or("", String::as_str);
+                let criteria = inferred_criteria(scope);
+                selectors.extend(match in_environment.as_mut() {
+                    Some(found) => resolved(
+                        name,
+                        partner,
+                        criteria,
+                        false,
+                        found.remove(&partner).unwrap_or_default(),
+                    ),
+                    None => resolve(&mut tx, name, partner, criteria, false).await?,
+                });
             }
         } else if !single {
             for selector in &selectors {
