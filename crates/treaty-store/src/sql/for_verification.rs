@@ -482,7 +482,9 @@ impl ForVerificationStore for Backend {
                 .collect();
             let rows = sqlx::query(sql(
                 // From the heads of the consumers' branches and tags, not from
-                // every publication with the provider: the heads are few.
+                // every publication with the provider: the heads are few. CROSS
+                // JOIN makes SQLite start from the heads. (No comments inside the
+                // SQL: the placeholder rewriting for PostgreSQL reads quotes.)
                 "SELECT c.name AS consumer, c.id AS consumer_id, v.id, v.number, pc.sha
                  FROM (SELECT head_version_id AS version_id FROM branches
                        WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
@@ -491,7 +493,6 @@ impl ForVerificationStore for Backend {
                        SELECT max(version_id) FROM tags
                        WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
                        GROUP BY pacticipant_id, name) AS heads
-                 -- CROSS JOIN: SQLite must start from the heads, not scan the provider's publications.
                  CROSS JOIN pact_publications pp
                  JOIN pacticipants c ON c.id = pp.consumer_id
                  JOIN versions v ON v.id = pp.consumer_version_id
