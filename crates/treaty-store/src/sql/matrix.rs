@@ -523,23 +523,32 @@ async fn known_good_of(conn: &mut Conn, pacts: &[PactRow]) -> StoreResult<Vec<Kn
         return Ok(Vec::new());
     }
     // Per content, the newest successful verifications straight from the
-    // (content, success, id) index: a content belongs to one provider.
+    // (content, success, id) index: one scalar subquery per content and rank
+    // (a content belongs to one provider). A correlated `IN (... LIMIT n)` in
+    // a join made PostgreSQL filter every verification instead.
+    let contents = placeholders(shas.len());
+    let ranks: Vec<String> = (0..KNOWN_GOOD_PER_PACT)
+        .map(|rank| {
+            format!(
+                "SELECT (SELECT newest.id FROM verifications newest
+                         WHERE newest.pact_content_id = pc.id AND newest.success = ?
+                         ORDER BY newest.id DESC LIMIT 1 OFFSET {rank})
+                 FROM pact_contents pc WHERE pc.id IN ({contents})"
+            )
+        })
+        .collect();
     let mut query = sqlx::query(sql(format!(
-        "SELECT pc.id AS pact_content_id, vr.provider_id, pv.number
-         FROM pact_contents pc
-         JOIN verifications vr ON vr.id IN (
-           SELECT newest.id FROM verifications newest
-           WHERE newest.pact_content_id = pc.id AND newest.success = ?
-           ORDER BY newest.id DESC LIMIT ?)
-         JOIN versions pv ON pv.id = vr.provider_version_id
-         WHERE pc.id IN ({})
-         ORDER BY pc.id, vr.id DESC",
-        placeholders(shas.len())
-    )))
-    .bind(true)
-    .bind(KNOWN_GOOD_PER_PACT);
-    for id in shas.keys() {
-        query = query.bind(*id);
+        "SELECT vr.pact_content_id, vr.provider_id, pv.number
+         FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id
+         WHERE vr.id IN ({})
+         ORDER BY vr.pact_content_id, vr.id DESC",
+        ranks.join(" UNION ALL ")
+    )));
+    for _ in 0..KNOWN_GOOD_PER_PACT {
+        query = query.bind(true);
+        for id in shas.keys() {
+            query = query.bind(*id);
+        }
     }
     let rows = query.fetch_all(conn).await?;
     rows.iter()
