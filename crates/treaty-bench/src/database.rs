@@ -186,47 +186,42 @@ impl Database {
 
     /// The latest version on `main` of an application.
     pub async fn latest_main(&self, application: &str) -> Result<String> {
-        let sql = "SELECT v.number FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id
-                   JOIN versions v ON v.id = b.head_version_id WHERE p.name = ? AND b.name = 'main'";
+        self.main_version(application, 0).await
+    }
+
+    /// The version before the latest on `main`.
+    pub async fn previous_main(&self, application: &str) -> Result<String> {
+        self.main_version(application, 1).await
+    }
+
+    /// The version `back` places before the newest added to `main`.
+    async fn main_version(&self, application: &str, back: u32) -> Result<String> {
+        let sql = format!(
+            "SELECT v.number FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+             JOIN pacticipants p ON p.id = b.pacticipant_id JOIN versions v ON v.id = bv.version_id
+             WHERE p.name = ? AND b.name = 'main' ORDER BY bv.id DESC LIMIT 1 OFFSET {back}"
+        );
+        // Safe: a constant statement with a number in it; only placeholders are renumbered.
         let number: Option<String> = match self {
             Database::Sqlite { pool, .. } => {
-                sqlx::query_scalar(sql)
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .bind(application)
                     .fetch_optional(pool)
                     .await?
             }
             Database::Postgres(pool) => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(numbered(sql)))
+                sqlx::query_scalar(sqlx::AssertSqlSafe(numbered(&sql)))
                     .bind(application)
                     .fetch_optional(pool)
                     .await?
             }
         };
         number.ok_or_else(|| {
-            anyhow!("{application} has no version on main: seed the database with `treaty bench seed` first")
+            anyhow!(
+                "{application} has fewer than {} versions on main: seed the database with `treaty bench seed` first",
+                back + 1
+            )
         })
-    }
-
-    /// The version before the latest on `main`.
-    pub async fn previous_main(&self, application: &str) -> Result<String> {
-        let sql = "SELECT v.number FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
-                   JOIN pacticipants p ON p.id = b.pacticipant_id JOIN versions v ON v.id = bv.version_id
-                   WHERE p.name = ? AND b.name = 'main' ORDER BY bv.id DESC LIMIT 1 OFFSET 1";
-        let number: Option<String> = match self {
-            Database::Sqlite { pool, .. } => {
-                sqlx::query_scalar(sql)
-                    .bind(application)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(numbered(sql)))
-                    .bind(application)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
-        number.ok_or_else(|| anyhow!("{application} has fewer than two versions on main"))
     }
 
     /// Can-i-deploy's facts (see [`CAN_I_DEPLOY`]).
