@@ -217,10 +217,8 @@ impl Database {
             }
         };
         number.ok_or_else(|| {
-            anyhow!(
-                "{application} has fewer than {} versions on main: seed the database with `treaty bench seed` first",
-                back + 1
-            )
+            let wanted = if back == 0 { "a version" } else { "enough versions" };
+            anyhow!("{application} has not {wanted} on main: seed the database with `treaty bench seed` first")
         })
     }
 
