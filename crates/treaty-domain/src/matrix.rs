@@ -5,7 +5,8 @@
 //! Storage resolves selectors to versions and loads rows; everything after
 //! that (latestby, filters, ignores, the verdict and its reasons) is here.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -206,12 +207,139 @@ impl Row {
         self.verification.as_ref().map(|v| v.success)
     }
 
-    fn last_action(&self) -> DateTime<Utc> {
-        self.verification
-            .as_ref()
-            .map_or(self.pact_created_at, |v| {
-                v.verified_at.max(self.pact_created_at)
-            })
+    /// Where the row stands in the "most recent activity first" order.
+    pub fn rank(&self) -> RowRank {
+        RowRank::of(
+            self.pact_created_at,
+            self.consumer_version.id,
+            self.verification
+                .as_ref()
+                .zip(self.provider_version.as_ref())
+                .map(|(v, pv)| (v.verified_at, pv.id, v.number)),
+        )
+    }
+}
+
+/// The order rows are limited in, greatest first: the last action on the
+/// row (its verification, or its pact's publication), then the consumer
+/// version, the provider version and the verification. A total order, so a
+/// limit keeps the same rows however they were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RowRank {
+    last_action: DateTime<Utc>,
+    consumer_version: i64,
+    provider_version: i64,
+    verification: i64,
+}
+
+impl RowRank {
+    /// `verification`: when it ran, the provider version's id and its number.
+    pub fn of(
+        pact_created_at: DateTime<Utc>,
+        consumer_version_id: i64,
+        verification: Option<(DateTime<Utc>, i64, i64)>,
+    ) -> Self {
+        let (last_action, provider_version, number) = match verification {
+            Some((at, provider_version, number)) => {
+                (at.max(pact_created_at), provider_version, number)
+            }
+            None => (pact_created_at, -1, -1),
+        };
+        Self {
+            last_action,
+            consumer_version: consumer_version_id,
+            provider_version,
+            verification: number,
+        }
+    }
+
+    pub fn last_action(&self) -> DateTime<Utc> {
+        self.last_action
+    }
+}
+
+/// The rows `evaluate` keeps when no `latestby` groups them (the `limit`
+/// most recent, of the wanted `success[]`), chosen as rows are found: a
+/// pair whose one pact content was published by thousands of consumer
+/// versions and verified thousands of times has millions of pact ×
+/// verification rows, and only the page is ever held.
+#[derive(Debug)]
+pub struct NewestRows {
+    limit: usize,
+    success: Option<Vec<Option<bool>>>,
+    kept: BinaryHeap<Reverse<Ranked>>,
+}
+
+#[derive(Debug)]
+struct Ranked(RowRank, Row);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl NewestRows {
+    /// `None` when `latestby` groups the rows: then every row is needed.
+    pub fn for_query(query: &MatrixQuery) -> Option<Self> {
+        query.latest_by.is_none().then(|| Self {
+            limit: usize::try_from(query.limit).unwrap_or(usize::MAX),
+            success: query.success.clone(),
+            kept: BinaryHeap::new(),
+        })
+    }
+
+    /// Whether a row of this rank would be kept now.
+    pub fn admits(&self, rank: RowRank) -> bool {
+        self.kept.len() < self.limit
+            || self
+                .kept
+                .peek()
+                .is_some_and(|Reverse(least)| rank > least.0)
+    }
+
+    /// True when the page is full of rows more recent than `last_action`:
+    /// no row whose last action is older can be kept any more.
+    pub fn full_before(&self, last_action: DateTime<Utc>) -> bool {
+        self.kept.len() >= self.limit
+            && self
+                .kept
+                .peek()
+                .is_none_or(|Reverse(least)| last_action < least.0.last_action)
+    }
+
+    pub fn offer(&mut self, row: Row) {
+        if let Some(success) = &self.success
+            && !success.contains(&row.success())
+        {
+            return;
+        }
+        let rank = row.rank();
+        if !self.admits(rank) {
+            return;
+        }
+        self.kept.push(Reverse(Ranked(rank, row)));
+        if self.kept.len() > self.limit {
+            self.kept.pop();
+        }
+    }
+
+    pub fn into_rows(self) -> Vec<Row> {
+        self.kept
+            .into_iter()
+            .map(|Reverse(Ranked(_, row))| row)
+            .collect()
     }
 }
 
@@ -321,11 +449,7 @@ pub fn evaluate(query: &MatrixQuery, evidence: Evidence) -> Matrix {
         rows.retain(|row| success.contains(&row.success()));
     }
     // Most recent activity first, as the Pact Broker's query orders them.
-    rows.sort_by(|a, b| {
-        b.last_action()
-            .cmp(&a.last_action())
-            .then_with(|| b.consumer_version.id.cmp(&a.consumer_version.id))
-    });
+    rows.sort_by_key(|row| Reverse(row.rank()));
     rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
     for row in &mut rows {
         row.ignored = ignores.iter().any(|i| {
@@ -691,6 +815,62 @@ mod tests {
             }),
             ignored: false,
         }
+    }
+
+    /// Rows of several consumer versions × verifications, some unverified,
+    /// with ties on the last action.
+    fn many_rows() -> Vec<Row> {
+        let mut rows = Vec::new();
+        for consumer_version in 1..=12 {
+            rows.push(row(consumer_version, None));
+            for provider_version in 1..=9 {
+                let number = (consumer_version * 7 + provider_version * 3) % 20;
+                rows.push(row(
+                    consumer_version,
+                    Some((provider_version, number % 4 != 0, number)),
+                ));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn newest_rows_keeps_what_sorting_everything_and_truncating_keeps() {
+        for limit in [1, 5, 17, 100, 1000] {
+            for success in [None, Some(vec![Some(true)]), Some(vec![None, Some(false)])] {
+                let mut q = query(None);
+                q.limit = limit;
+                q.success = success.clone();
+                let mut newest = NewestRows::for_query(&q).unwrap();
+                for row in many_rows() {
+                    newest.offer(row);
+                }
+                let mut kept = newest.into_rows();
+                kept.sort_by_key(|r| Reverse(r.rank()));
+                let mut all = many_rows();
+                if let Some(success) = &success {
+                    all.retain(|r| success.contains(&r.success()));
+                }
+                all.sort_by_key(|r| Reverse(r.rank()));
+                all.truncate(limit as usize);
+                assert_eq!(kept, all, "limit {limit}, success {success:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn newest_rows_is_only_for_ungrouped_rows_and_says_when_older_rows_cannot_get_in() {
+        assert!(NewestRows::for_query(&query(Some(LatestBy::Cvp))).is_none());
+        let mut q = query(None);
+        q.limit = 2;
+        let mut newest = NewestRows::for_query(&q).unwrap();
+        assert!(!newest.full_before(at(0)));
+        newest.offer(row(1, Some((1, true, 5))));
+        newest.offer(row(1, Some((2, true, 9))));
+        assert!(newest.full_before(at(4)));
+        assert!(!newest.full_before(at(5)));
+        assert!(!newest.admits(row(1, Some((3, true, 4))).rank()));
+        assert!(newest.admits(row(1, Some((3, true, 6))).rank()));
     }
 
     fn specified(id: i64, v: i64) -> ResolvedSelector {

@@ -61,6 +61,10 @@ enum AuditCommand {
 
 fn main() {
     let cli = Cli::parse();
+    if let Command::Bench(bench::BenchCommand::Seed(_)) = &cli.command {
+        // Before the runtime exists, so every thread it starts inherits it.
+        bench::keep_to_one_cpu();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

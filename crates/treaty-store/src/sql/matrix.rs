@@ -1,6 +1,7 @@
 //! Gathers the evidence for a matrix question from one read snapshot:
 //! resolves selectors to versions, infers the other side of each integration,
-//! and loads every pact × verification row between the selected versions.
+//! and loads the pact × verification rows between the selected versions
+//! (without `latestby`, only the page the limit asks for).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -8,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use treaty_domain::matrix::{
-    Criteria, Dependency, Evidence, KnownGoodVerifier, ResolvedIgnore, ResolvedSelector,
-    Row as MatrixRow, VerificationRef, VersionRef,
+    Criteria, Dependency, Evidence, KnownGoodVerifier, NewestRows, ResolvedIgnore,
+    ResolvedSelector, Row as MatrixRow, RowRank, VerificationRef, VersionRef,
 };
 use treaty_domain::matrix_query::{MatrixQuery, Scope, VersionSelector};
 use treaty_domain::model::{Environment, Version};
@@ -750,10 +751,24 @@ impl MatrixStore for Backend {
                 .or_default()
                 .push(verification);
         }
+        // Without `latestby` only the page is kept, most recent first: each
+        // pact's verifications newest first, so that once one is too old for
+        // the page, the rest of that pact's are as well.
+        let mut newest = NewestRows::for_query(query);
+        if newest.is_some() {
+            for group in by_pact.values_mut() {
+                group.sort_by_key(|v| std::cmp::Reverse(v.verification.verified_at));
+            }
+        }
         let mut rows = Vec::new();
         for pact in &pacts {
+            if !specified_pacticipants.contains(&pact.consumer_id)
+                && !specified_pacticipants.contains(&pact.provider_id)
+            {
+                continue;
+            }
             let consumer_selected = covers(&covered, pact.consumer_id, pact.consumer_version.id);
-            let matching: Vec<&VerificationRow> = by_pact
+            let mut matching = by_pact
                 .get(&(pact.content_id, pact.provider_id))
                 .map(Vec::as_slice)
                 .unwrap_or_default()
@@ -765,10 +780,7 @@ impl MatrixStore for Backend {
                     (any_partner && consumer_selected)
                         || covers(&covered, v.provider_id, v.provider_version.id)
                 })
-                .collect();
-            if any_partner && !consumer_selected && matching.is_empty() {
-                continue;
-            }
+                .peekable();
             let row = |verification: Option<&VerificationRow>| MatrixRow {
                 consumer: pact.consumer.clone(),
                 consumer_id: pact.consumer_id,
@@ -782,16 +794,39 @@ impl MatrixStore for Backend {
                 verification: verification.map(|v| v.verification.clone()),
                 ignored: false,
             };
-            if matching.is_empty() {
-                rows.push(row(None));
-            } else {
-                rows.extend(matching.into_iter().map(|v| row(Some(v))));
+            if matching.peek().is_none() {
+                if any_partner && !consumer_selected {
+                    continue;
+                }
+                match newest.as_mut() {
+                    Some(newest) => newest.offer(row(None)),
+                    None => rows.push(row(None)),
+                }
+                continue;
+            }
+            match newest.as_mut() {
+                Some(newest) => {
+                    for v in matching {
+                        let at = v.verification.verified_at.max(pact.created_at);
+                        if newest.full_before(at) {
+                            break;
+                        }
+                        let rank = RowRank::of(
+                            pact.created_at,
+                            pact.consumer_version.id,
+                            Some((at, v.provider_version.id, v.verification.number)),
+                        );
+                        if newest.admits(rank) {
+                            newest.offer(row(Some(v)));
+                        }
+                    }
+                }
+                None => rows.extend(matching.map(|v| row(Some(v)))),
             }
         }
-        rows.retain(|r| {
-            specified_pacticipants.contains(&r.consumer_id)
-                || specified_pacticipants.contains(&r.provider_id)
-        });
+        if let Some(newest) = newest {
+            rows = newest.into_rows();
+        }
 
         let known_good = known_good_of(&mut tx, &pacts).await?;
 

@@ -289,6 +289,11 @@ async fn publish_one(
         }
     };
     touch_integration(conn, consumer_id, provider_id, at).await?;
+    const REQUIRING: &str = "contract_requiring_verification_published";
+    let events = ["contract_published", "contract_content_changed", REQUIRING];
+    if !webhooks::anyone_listens_to(conn, &events).await? {
+        return Ok(published);
+    }
     // Webhooks hear of it in this same transaction: the event and its deliveries land together.
     let context = webhooks::contract_context(conn, consumer_id, provider_id, version_id).await?;
     let scope = || webhooks::Scope::Pair {
@@ -299,7 +304,6 @@ async fn publish_one(
     if !published.content_changed_because.is_empty() {
         webhooks::enqueue(conn, "contract_content_changed", scope(), &context, at).await?;
     }
-    const REQUIRING: &str = "contract_requiring_verification_published";
     if webhooks::anyone_listens(conn, REQUIRING).await? {
         let content_id: i64 = sqlx::query_scalar(sql(
             "SELECT pact_content_id FROM pact_publications WHERE consumer_version_id = ? AND provider_id = ?",

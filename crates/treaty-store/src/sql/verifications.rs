@@ -119,18 +119,21 @@ impl VerificationStore for Backend {
         .fetch_one(&mut *tx)
         .await?;
         touch_integration(&mut tx, consumer_id, provider_id, at).await?;
-        let context = webhooks::verification_context(&mut tx, id).await?;
         let outcome_event = if verification.success {
             "provider_verification_succeeded"
         } else {
             "provider_verification_failed"
         };
-        for event in ["provider_verification_published", outcome_event] {
-            let scope = webhooks::Scope::Pair {
-                consumer_id,
-                provider_id,
-            };
-            webhooks::enqueue(&mut tx, event, scope, &context, at).await?;
+        let events = ["provider_verification_published", outcome_event];
+        if webhooks::anyone_listens_to(&mut tx, &events).await? {
+            let context = webhooks::verification_context(&mut tx, id).await?;
+            for event in events {
+                let scope = webhooks::Scope::Pair {
+                    consumer_id,
+                    provider_id,
+                };
+                webhooks::enqueue(&mut tx, event, scope, &context, at).await?;
+            }
         }
         let stored = load(&mut tx, id).await?;
         tx.commit().await?;

@@ -129,14 +129,24 @@ pub(crate) async fn enqueue(
 
 /// Whether any enabled webhook listens to `event` (to skip costly context work).
 pub(crate) async fn anyone_listens(conn: &mut Conn, event: &str) -> StoreResult<bool> {
-    let count: i64 = sqlx::query_scalar(sql(
-        "SELECT count(*) FROM webhooks WHERE enabled = ? AND events LIKE ?",
-    ))
-    .bind(true)
-    .bind(format!("%\"{event}\"%"))
-    .fetch_one(conn)
-    .await?;
-    Ok(count > 0)
+    anyone_listens_to(conn, &[event]).await
+}
+
+/// Whether any enabled webhook listens to one of `events`: one cheap query,
+/// so a write with no listeners skips building webhook contexts (a dozen
+/// statements per pact or verification).
+pub(crate) async fn anyone_listens_to(conn: &mut Conn, events: &[&str]) -> StoreResult<bool> {
+    let lists: Vec<String> =
+        sqlx::query_scalar(sql("SELECT events FROM webhooks WHERE enabled = ?"))
+            .bind(true)
+            .fetch_all(conn)
+            .await?;
+    Ok(lists.iter().any(|list| {
+        serde_json::from_str::<Vec<String>>(list)
+            .unwrap_or_default()
+            .iter()
+            .any(|listened| events.contains(&listened.as_str()))
+    }))
 }
 
 /// A provider version that must verify a newly published pact.

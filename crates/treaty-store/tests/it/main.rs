@@ -249,3 +249,84 @@ async fn every_migration_exists_for_both_backends() {
         "every migration exists for both backends"
     );
 }
+
+/// A pair whose one pact content is published by many consumer versions and
+/// verified many times: without `latestby` the store keeps only the page
+/// while it builds rows, and that page must be the one sorting every row and
+/// cutting at the limit gives.
+#[tokio::test]
+async fn a_matrix_page_is_the_most_recent_rows_of_the_whole_matrix() {
+    use std::cmp::Reverse;
+    use treaty_domain::matrix::evaluate;
+    use treaty_domain::matrix_query::parse_matrix_query;
+    use treaty_domain::model::NewVerification;
+
+    let db = open().await;
+    let store = db.store.as_ref();
+    let mut sha = String::new();
+    let verify = |provider_version: String, success: bool, sha: String| async move {
+        store
+            .publish_verification(
+                "Foo",
+                "Bar",
+                &sha,
+                NewVerification {
+                    provider_version: VersionNumber::parse(provider_version).unwrap(),
+                    success,
+                    build_url: None,
+                    test_results: None,
+                    verified_by: None,
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    };
+    // Publications and verifications interleaved, so that some rows' last
+    // action is their pact's publication and others' their verification.
+    for round in 0..3 {
+        for v in 0..4 {
+            store
+                .publish_contracts(&request(&format!("{round}.{v}"), "/same"))
+                .await
+                .unwrap();
+        }
+        if sha.is_empty() {
+            sha = store
+                .pact("Foo", "Bar", PactSelector::Latest)
+                .await
+                .unwrap()
+                .unwrap()
+                .sha;
+        }
+        for p in 0..5 {
+            verify(format!("p{round}.{p}"), p != 3, sha.clone()).await;
+        }
+    }
+
+    let rows_of = |query: &str| {
+        let query = parse_matrix_query(query).unwrap();
+        async move {
+            let evidence = store.matrix_evidence(&query).await.unwrap().unwrap();
+            evaluate(&query, evidence).rows
+        }
+    };
+    let mut everything = rows_of("q[][pacticipant]=Foo&q[][pacticipant]=Bar&limit=1000").await;
+    assert_eq!(everything.len(), 12 * 15, "every pact × verification row");
+    everything.sort_by_key(|row| Reverse(row.rank()));
+    for limit in [1, 7, 40, 179] {
+        for success in ["", "&success[]=false"] {
+            let mut page = rows_of(&format!(
+                "q[][pacticipant]=Foo&q[][pacticipant]=Bar&limit={limit}{success}"
+            ))
+            .await;
+            page.sort_by_key(|row| Reverse(row.rank()));
+            let mut expected = everything.clone();
+            if !success.is_empty() {
+                expected.retain(|row| row.success() == Some(false));
+            }
+            expected.truncate(limit);
+            assert_eq!(page, expected, "limit {limit}{success}");
+        }
+    }
+}
