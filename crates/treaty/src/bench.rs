@@ -98,15 +98,12 @@ pub async fn run(command: BenchCommand) -> i32 {
 /// (seeding M: 37 s spread over two CPUs, 9.6 s on one). Best effort: if the
 /// kernel refuses, the seed is only slower.
 pub fn keep_to_one_cpu() {
-    use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
-    let Ok(allowed) = sched_getaffinity(None) else {
-        return;
-    };
-    if let Some(cpu) = (0..CpuSet::MAX_CPU).find(|&cpu| allowed.is_set(cpu)) {
-        let mut one = CpuSet::new();
-        one.set(cpu);
-        let _ = sched_setaffinity(None, &one);
-    }
+    use rustix::thread::{CpuSet, sched_getcpu, sched_setaffinity};
+    // The CPU the kernel runs us on now, not always the first: two seeds
+    // (SQLite and PostgreSQL) side by side then tend to land apart.
+    let mut one = CpuSet::new();
+    one.set(sched_getcpu());
+    let _ = sched_setaffinity(None, &one);
 }
 
 async fn seed(args: SeedArgs) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use treaty_domain::for_verification::{
     self, Chosen, Request, Selector, SuccessfulVerification, VerifiablePact,
 };
 
-use super::{Backend, Conn, sql};
+use super::{Backend, Conn, DbRow, sql};
 use crate::{ForVerificationStore, StoreResult};
 
 struct Consumer {
@@ -23,87 +23,117 @@ struct Consumer {
 /// A consumer version's pact with the provider: (version id, number, sha, pact created at).
 type VersionPact = (i64, String, String, DateTime<Utc>);
 
-async fn version_pacts(
+/// What a selector found for one consumer: the version's pact, the
+/// environment (deployed and released selectors) and whether it was the
+/// fallback branch or tag.
+type Found = (VersionPact, Option<String>, bool);
+
+/// A value bound to a statement built at run time.
+enum Arg<'a> {
+    Id(i64),
+    Text(&'a str),
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The pacts with the provider of the versions `heads` names (a statement
+/// giving one `version_id` column), by consumer, newest version first. The
+/// heads are few (a branch head or a latest tag per consumer), so the
+/// statement starts from them: CROSS JOIN keeps SQLite's planner there.
+async fn pacts_of_heads(
     conn: &mut Conn,
     provider_id: i64,
-    consumer_id: i64,
-    condition: &str,
-    arguments: &[&str],
-    latest_only: bool,
-) -> StoreResult<Vec<VersionPact>> {
-    let limit = if latest_only { " LIMIT 1" } else { "" };
+    heads: &str,
+    args: &[Arg<'_>],
+) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
     let mut query = sqlx::query(sql(format!(
-        "SELECT v.id, v.number, pc.sha, pp.created_at FROM versions v
+        "SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at
+         FROM ({heads}) AS heads
+         CROSS JOIN versions v
          JOIN pact_publications pp ON pp.consumer_version_id = v.id AND pp.provider_id = ?
          JOIN pact_contents pc ON pc.id = pp.pact_content_id
-         WHERE v.pacticipant_id = ? AND {condition} ORDER BY v.id DESC{limit}"
-    )))
-    .bind(provider_id)
-    .bind(consumer_id);
-    for argument in arguments {
-        query = query.bind(*argument);
+         WHERE v.id = heads.version_id ORDER BY v.id DESC"
+    )));
+    for arg in args {
+        query = match arg {
+            Arg::Id(id) => query.bind(*id),
+            Arg::Text(text) => query.bind(*text),
+        };
     }
-    let rows = query.fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
+    let rows = query.bind(provider_id).fetch_all(conn).await?;
+    let mut by_consumer: BTreeMap<i64, Vec<VersionPact>> = BTreeMap::new();
+    for r in &rows {
+        by_consumer
+            .entry(r.try_get("consumer_id")?)
+            .or_default()
+            .push((
                 r.try_get("id")?,
                 r.try_get("number")?,
                 r.try_get("sha")?,
                 r.try_get("created_at")?,
-            ))
-        })
-        .collect()
+            ));
+    }
+    Ok(by_consumer)
 }
 
-/// The head of a branch, and its pact if it has one (a head without a pact selects nothing).
-async fn branch_head_pact(
+fn id_args(ids: &[i64]) -> Vec<Arg<'static>> {
+    ids.iter().map(|id| Arg::Id(*id)).collect()
+}
+
+/// The head of branch `name` of each consumer, with its pact (a head
+/// without a pact selects nothing).
+async fn branch_heads(
     conn: &mut Conn,
     provider_id: i64,
-    consumer_id: i64,
-    branch: &str,
-) -> StoreResult<Vec<VersionPact>> {
-    version_pacts(
-        conn,
-        provider_id,
-        consumer_id,
-        "v.id = (SELECT b.head_version_id FROM branches b WHERE b.pacticipant_id = v.pacticipant_id AND b.name = ?)",
-        &[branch],
-        true,
-    )
-    .await
+    consumers: &[i64],
+    name: &str,
+) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
+    let heads = format!(
+        "SELECT head_version_id AS version_id FROM branches WHERE pacticipant_id IN ({}) AND name = ?",
+        placeholders(consumers.len())
+    );
+    let mut args = id_args(consumers);
+    args.push(Arg::Text(name));
+    pacts_of_heads(conn, provider_id, &heads, &args).await
 }
 
-/// The latest version with a tag, and its pact if it has one.
-async fn latest_tagged_pact(
+/// The latest version of each consumer with tag `name`, with its pact.
+async fn latest_tagged(
     conn: &mut Conn,
     provider_id: i64,
-    consumer_id: i64,
-    tag: &str,
-) -> StoreResult<Vec<VersionPact>> {
-    version_pacts(
-        conn,
-        provider_id,
-        consumer_id,
-        "v.id = (SELECT max(t.version_id) FROM tags t WHERE t.pacticipant_id = v.pacticipant_id AND t.name = ?)",
-        &[tag],
-        true,
-    )
-    .await
+    consumers: &[i64],
+    name: &str,
+) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
+    let heads = format!(
+        "SELECT max(version_id) AS version_id FROM tags WHERE pacticipant_id IN ({}) AND name = ? GROUP BY pacticipant_id",
+        placeholders(consumers.len())
+    );
+    let mut args = id_args(consumers);
+    args.push(Arg::Text(name));
+    pacts_of_heads(conn, provider_id, &heads, &args).await
 }
 
-/// (version pact, environment name) for deployed or released versions.
+/// (version pact, environment name) for deployed or released versions, by consumer.
 async fn in_environments(
     conn: &mut Conn,
     provider_id: i64,
-    consumer_id: i64,
+    consumers: &[i64],
     released: bool,
     environment: Option<&str>,
-) -> StoreResult<Vec<(VersionPact, String)>> {
+) -> StoreResult<BTreeMap<i64, Vec<Found>>> {
+    let ids = placeholders(consumers.len());
     let source = if released {
-        "SELECT rv.version_id, e.name FROM released_versions rv JOIN environments e ON e.id = rv.environment_id WHERE rv.support_ended_at IS NULL"
+        format!(
+            "SELECT rv.version_id, e.name FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+             WHERE rv.support_ended_at IS NULL AND rv.pacticipant_id IN ({ids})"
+        )
     } else {
-        "SELECT cd.version_id, e.name FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id WHERE 1 = 1"
+        format!(
+            "SELECT cd.version_id, e.name FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
+             WHERE cd.pacticipant_id IN ({ids})"
+        )
     };
     let environment_condition = if environment.is_some() {
         " AND e.name = ?"
@@ -111,260 +141,397 @@ async fn in_environments(
         ""
     };
     let mut query = sqlx::query(sql(format!(
-        "SELECT v.id, v.number, pc.sha, pp.created_at, x.name AS environment FROM ({source}{environment_condition}) AS x
+        "SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at, x.name AS environment
+         FROM ({source}{environment_condition}) AS x
          JOIN versions v ON v.id = x.version_id
          JOIN pact_publications pp ON pp.consumer_version_id = v.id AND pp.provider_id = ?
          JOIN pact_contents pc ON pc.id = pp.pact_content_id
-         WHERE v.pacticipant_id = ? ORDER BY v.id DESC"
+         ORDER BY v.id DESC"
     )));
+    for id in consumers {
+        query = query.bind(*id);
+    }
     if let Some(environment) = environment {
         query = query.bind(environment);
     }
-    let rows = query
-        .bind(provider_id)
-        .bind(consumer_id)
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
+    let rows = query.bind(provider_id).fetch_all(conn).await?;
+    let mut by_consumer: BTreeMap<i64, Vec<Found>> = BTreeMap::new();
+    for r in &rows {
+        by_consumer
+            .entry(r.try_get("consumer_id")?)
+            .or_default()
+            .push((
                 (
                     r.try_get("id")?,
                     r.try_get("number")?,
                     r.try_get("sha")?,
                     r.try_get("created_at")?,
                 ),
-                r.try_get("environment")?,
-            ))
-        })
-        .collect()
+                Some(r.try_get("environment")?),
+                false,
+            ));
+    }
+    Ok(by_consumer)
 }
 
-fn chosen(
-    selector: &Selector,
-    consumer: &Consumer,
-    found: VersionPact,
-    environment: Option<String>,
-    fallback: bool,
-) -> Chosen {
+fn chosen(selector: &Selector, consumer: &Consumer, found: Found) -> Chosen {
+    let ((id, number, sha, _), environment, fallback) = found;
     Chosen {
         selector: selector.clone(),
         consumer: consumer.name.clone(),
-        consumer_version_id: found.0,
-        consumer_version: found.1,
-        sha: found.2,
+        consumer_version_id: id,
+        consumer_version: number,
+        sha,
         environment,
         fallback,
     }
 }
 
+/// Found with a branch or tag, or with its fallback for the consumers the
+/// first found nothing for.
+fn with_fallback(
+    first: BTreeMap<i64, Vec<VersionPact>>,
+    fallback: BTreeMap<i64, Vec<VersionPact>>,
+) -> BTreeMap<i64, Vec<Found>> {
+    let mut out: BTreeMap<i64, Vec<Found>> = BTreeMap::new();
+    for (consumer, found) in first {
+        out.insert(
+            consumer,
+            found.into_iter().map(|f| (f, None, false)).collect(),
+        );
+    }
+    for (consumer, found) in fallback {
+        out.entry(consumer)
+            .or_insert_with(|| found.into_iter().map(|f| (f, None, true)).collect());
+    }
+    out
+}
+
+fn without_fallback(found: BTreeMap<i64, Vec<VersionPact>>) -> BTreeMap<i64, Vec<Found>> {
+    with_fallback(found, BTreeMap::new())
+}
+
+/// What one selector finds for each of `consumers`, in one or two
+/// statements for all of them (a provider with sixty consumers asks a
+/// handful of questions, not hundreds).
 async fn select(
     conn: &mut Conn,
-    provider_id: i64,
-    consumer: &Consumer,
+    provider: i64,
+    consumers: &[i64],
     selector: &Selector,
-) -> StoreResult<Vec<Chosen>> {
-    let mut out = Vec::new();
-    let (provider, id) = (provider_id, consumer.id);
+) -> StoreResult<BTreeMap<i64, Vec<Found>>> {
+    let ids = placeholders(consumers.len());
+    let args = id_args(consumers);
+    // Consumers the first query found nothing for, to try the fallback on.
+    let missing = |found: &BTreeMap<i64, Vec<VersionPact>>| -> Vec<i64> {
+        consumers
+            .iter()
+            .copied()
+            .filter(|c| !found.contains_key(c))
+            .collect()
+    };
     if selector.main_branch {
-        if let Some(main) = &consumer.main_branch {
-            for found in branch_head_pact(conn, provider, id, main).await? {
-                out.push(chosen(selector, consumer, found, None, false));
-            }
-        }
-    } else if let Some(branch) = &selector.branch {
-        let found = branch_head_pact(conn, provider, id, branch).await?;
-        if found.is_empty()
-            && let Some(fallback) = &selector.fallback_branch
-        {
-            for found in branch_head_pact(conn, provider, id, fallback).await? {
-                out.push(chosen(selector, consumer, found, None, true));
-            }
-        }
-        out.extend(
-            found
-                .into_iter()
-                .map(|f| chosen(selector, consumer, f, None, false)),
+        let heads = format!(
+            "SELECT b.head_version_id AS version_id FROM branches b JOIN pacticipants c ON c.id = b.pacticipant_id
+             WHERE b.pacticipant_id IN ({ids}) AND b.name = c.main_branch"
         );
+        Ok(without_fallback(
+            pacts_of_heads(conn, provider, &heads, &args).await?,
+        ))
+    } else if let Some(branch) = &selector.branch {
+        let found = branch_heads(conn, provider, consumers, branch).await?;
+        let fallback = match &selector.fallback_branch {
+            Some(fallback) if found.len() < consumers.len() => {
+                branch_heads(conn, provider, &missing(&found), fallback).await?
+            }
+            _ => BTreeMap::new(),
+        };
+        Ok(with_fallback(found, fallback))
     } else if let Some(tag) = &selector.tag {
         if selector.latest {
-            let found = latest_tagged_pact(conn, provider, id, tag).await?;
-            if found.is_empty()
-                && let Some(fallback) = &selector.fallback_tag
-            {
-                for found in latest_tagged_pact(conn, provider, id, fallback).await? {
-                    out.push(chosen(selector, consumer, found, None, true));
+            let found = latest_tagged(conn, provider, consumers, tag).await?;
+            let fallback = match &selector.fallback_tag {
+                Some(fallback) if found.len() < consumers.len() => {
+                    latest_tagged(conn, provider, &missing(&found), fallback).await?
                 }
-            }
-            out.extend(
-                found
-                    .into_iter()
-                    .map(|f| chosen(selector, consumer, f, None, false)),
-            );
+                _ => BTreeMap::new(),
+            };
+            Ok(with_fallback(found, fallback))
         } else {
-            let all = version_pacts(
-                conn,
-                provider,
-                id,
-                "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)",
-                &[tag],
-                false,
-            )
-            .await?;
-            out.extend(
-                all.into_iter()
-                    .map(|f| chosen(selector, consumer, f, None, false)),
-            );
+            let heads =
+                format!("SELECT version_id FROM tags WHERE pacticipant_id IN ({ids}) AND name = ?");
+            let mut args = args;
+            args.push(Arg::Text(tag));
+            Ok(without_fallback(
+                pacts_of_heads(conn, provider, &heads, &args).await?,
+            ))
         }
     } else if selector.deployed || selector.released {
-        for (found, environment) in in_environments(
+        in_environments(
             conn,
             provider,
-            id,
+            consumers,
             selector.released,
             selector.environment.as_deref(),
         )
-        .await?
-        {
-            out.push(chosen(selector, consumer, found, Some(environment), false));
-        }
+        .await
     } else if selector.latest {
-        for found in version_pacts(conn, provider, id, "1 = 1", &[], true).await? {
-            out.push(chosen(selector, consumer, found, None, false));
-        }
+        let heads = format!(
+            "SELECT max(consumer_version_id) AS version_id FROM pact_publications
+             WHERE consumer_id IN ({ids}) AND provider_id = ? GROUP BY consumer_id"
+        );
+        let mut args = args;
+        args.push(Arg::Id(provider));
+        Ok(without_fallback(
+            pacts_of_heads(conn, provider, &heads, &args).await?,
+        ))
+    } else {
+        Ok(BTreeMap::new())
     }
-    Ok(out)
+}
+
+/// What the default selectors need to know of each consumer: whether its
+/// main branch has a head, and whether a version is tagged with its name.
+async fn main_branch_facts(
+    conn: &mut Conn,
+    consumers: &[Consumer],
+) -> StoreResult<BTreeMap<i64, (bool, bool)>> {
+    if consumers.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut query = sqlx::query(sql(format!(
+        "SELECT c.id,
+           (SELECT b.head_version_id FROM branches b WHERE b.pacticipant_id = c.id AND b.name = c.main_branch) AS main_head,
+           (SELECT max(t.version_id) FROM tags t WHERE t.pacticipant_id = c.id AND t.name = c.main_branch) AS tagged_main
+         FROM pacticipants c WHERE c.id IN ({})",
+        placeholders(consumers.len())
+    )));
+    for consumer in consumers {
+        query = query.bind(consumer.id);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                (
+                    r.try_get::<Option<i64>, _>("main_head")?.is_some(),
+                    r.try_get::<Option<i64>, _>("tagged_main")?.is_some(),
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// The selectors used when a request names none: per consumer its main
 /// branch (or the latest version tagged with its name, or its latest pact),
 /// plus everything deployed or released.
-async fn default_selectors(conn: &mut Conn, consumer: &Consumer) -> StoreResult<Vec<Selector>> {
-    let mut selectors = Vec::new();
-    let main_head: Option<i64> = match &consumer.main_branch {
-        Some(main) => sqlx::query_scalar(sql(
-            "SELECT head_version_id FROM branches WHERE pacticipant_id = ? AND name = ?",
-        ))
-        .bind(consumer.id)
-        .bind(main)
-        .fetch_optional(&mut *conn)
-        .await?
-        .flatten(),
-        None => None,
-    };
-    let tagged_main: Option<i64> = match &consumer.main_branch {
-        Some(main) => sqlx::query_scalar(sql(
-            "SELECT max(version_id) FROM tags WHERE pacticipant_id = ? AND name = ?",
-        ))
-        .bind(consumer.id)
-        .bind(main)
-        .fetch_optional(&mut *conn)
-        .await?
-        .flatten(),
-        None => None,
-    };
+fn default_selectors(consumer: &Consumer, (main_head, tagged_main): (bool, bool)) -> Vec<Selector> {
     let named = Some(consumer.name.clone());
-    if main_head.is_some() {
-        selectors.push(Selector {
+    let first = if main_head {
+        Selector {
             main_branch: true,
             consumer: named.clone(),
             ..Selector::default()
-        });
-    } else if tagged_main.is_some() {
-        selectors.push(Selector {
+        }
+    } else if tagged_main {
+        Selector {
             tag: consumer.main_branch.clone(),
             latest: true,
             consumer: named.clone(),
             ..Selector::default()
-        });
+        }
     } else {
-        selectors.push(Selector {
+        Selector {
             latest: true,
             consumer: named.clone(),
             ..Selector::default()
-        });
-    }
-    selectors.push(Selector {
-        deployed: true,
-        consumer: named.clone(),
-        ..Selector::default()
-    });
-    selectors.push(Selector {
-        released: true,
-        consumer: named,
-        ..Selector::default()
-    });
-    Ok(selectors)
+        }
+    };
+    vec![
+        first,
+        Selector {
+            deployed: true,
+            consumer: named.clone(),
+            ..Selector::default()
+        },
+        Selector {
+            released: true,
+            consumer: named,
+            ..Selector::default()
+        },
+    ]
 }
 
-/// The successful verifications of a pact content that decide whether it is
-/// pending for `request` (see `for_verification::is_pending`). Not every one:
-/// a long-lived content has thousands. The answer only asks whether one exists
-/// on the provider's branch, whether the oldest explicit one predates the
-/// branch, and whether there is any, so the oldest explicit success, the
-/// newest success and the newest on the branch give the same answer, each
-/// read from the (content, success, id) index. With tags (and no branch)
-/// every success is read. `explicit_only` leaves out WIP verifications.
+/// Every consumer's selectors, asked once per distinct selector for all the
+/// consumers it applies to, then put back in the order one consumer at a
+/// time would have found them (consumers by name, selectors as given).
+async fn choose(
+    conn: &mut Conn,
+    provider_id: i64,
+    consumers: &[Consumer],
+    request: &Request,
+) -> StoreResult<Vec<Chosen>> {
+    let facts = if request.selectors.is_empty() {
+        main_branch_facts(conn, consumers).await?
+    } else {
+        BTreeMap::new()
+    };
+    let plan: Vec<Vec<Selector>> = consumers
+        .iter()
+        .map(|consumer| {
+            if request.selectors.is_empty() {
+                default_selectors(
+                    consumer,
+                    facts.get(&consumer.id).copied().unwrap_or_default(),
+                )
+            } else {
+                request
+                    .selectors
+                    .iter()
+                    .filter(|s| s.consumer.as_deref().is_none_or(|c| c == consumer.name))
+                    .cloned()
+                    .collect()
+            }
+        })
+        .collect();
+    // A selector's question without its consumer, and who asks it.
+    let question = |s: &Selector| Selector {
+        consumer: None,
+        ..s.clone()
+    };
+    let mut questions: Vec<(Selector, Vec<i64>)> = Vec::new();
+    for (consumer, selectors) in consumers.iter().zip(&plan) {
+        for selector in selectors {
+            let asked = question(selector);
+            match questions.iter_mut().find(|(q, _)| *q == asked) {
+                Some((_, ids)) => {
+                    if !ids.contains(&consumer.id) {
+                        ids.push(consumer.id);
+                    }
+                }
+                None => questions.push((asked, vec![consumer.id])),
+            }
+        }
+    }
+    let mut answers = Vec::with_capacity(questions.len());
+    for (selector, ids) in &questions {
+        answers.push(select(conn, provider_id, ids, selector).await?);
+    }
+    let mut all_chosen = Vec::new();
+    for (consumer, selectors) in consumers.iter().zip(&plan) {
+        for selector in selectors {
+            let asked = question(selector);
+            let Some(index) = questions.iter().position(|(q, _)| *q == asked) else {
+                continue;
+            };
+            for found in answers[index].get(&consumer.id).into_iter().flatten() {
+                all_chosen.push(chosen(selector, consumer, found.clone()));
+            }
+        }
+    }
+    Ok(all_chosen)
+}
+
+/// How many pacts one statement asks about: three SELECTs each, under
+/// SQLite's limit of 500 in one compound statement.
+const PACTS_PER_STATEMENT: usize = 100;
+
+/// The successful verifications of each pact content (`items`: consumer id
+/// and sha) that decide whether it is pending for `request` (see
+/// `for_verification::is_pending`). Not every one: a long-lived content has
+/// thousands. The answer only asks whether one exists on the provider's
+/// branch, whether the oldest explicit one predates the branch, and whether
+/// there is any, so the oldest explicit success, the newest success and the
+/// newest on the branch give the same answer, each read from the (content,
+/// success, id) index. With tags (and no branch) every success is read.
+/// `explicit_only` leaves out WIP verifications. A hundred pacts per
+/// statement, each part tagged with its item's index.
 async fn successes(
     conn: &mut Conn,
     provider_id: i64,
-    consumer_id: i64,
-    sha: &str,
+    items: &[(i64, String)],
     request: &Request,
     explicit_only: bool,
-) -> StoreResult<Vec<SuccessfulVerification>> {
-    const COLUMNS: &str = "SELECT vr.provider_version_tags, vr.execution_date, vr.wip,
-           (SELECT string_agg(b.name, '\u{1f}') FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
-             WHERE bv.version_id = vr.provider_version_id) AS branch_list
-         FROM verifications vr";
+) -> StoreResult<Vec<Vec<SuccessfulVerification>>> {
+    let columns = |item: usize| {
+        format!(
+            "SELECT CAST({item} AS BIGINT) AS item, vr.provider_version_tags, vr.execution_date, vr.wip,
+               (SELECT string_agg(b.name, '\u{1f}') FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+                 WHERE bv.version_id = vr.provider_version_id) AS branch_list
+             FROM verifications vr"
+        )
+    };
     const CONTENT: &str = "vr.pact_content_id = (SELECT id FROM pact_contents WHERE provider_id = ? AND consumer_id = ? AND sha = ?)
            AND vr.success = ?";
     let explicit = if explicit_only { " AND NOT vr.wip" } else { "" };
     let every_one =
         request.provider_version_branch.is_none() && !request.provider_version_tags.is_empty();
-    let mut parts = vec![
-        format!(
-            "SELECT * FROM ({COLUMNS} WHERE {CONTENT} AND NOT vr.wip ORDER BY vr.id LIMIT 1) AS oldest_explicit"
-        ),
-        format!(
-            "SELECT * FROM ({COLUMNS} WHERE {CONTENT}{explicit} ORDER BY vr.id DESC LIMIT 1) AS newest"
-        ),
-    ];
-    if every_one {
-        parts = vec![format!("{COLUMNS} WHERE {CONTENT}{explicit}")];
-    } else if request.provider_version_branch.is_some() {
-        parts.push(format!(
-            "SELECT * FROM ({COLUMNS} WHERE {CONTENT}{explicit} AND vr.provider_version_id IN (
-               SELECT bv.version_id FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
-               WHERE b.pacticipant_id = ? AND b.name = ?) ORDER BY vr.id DESC LIMIT 1) AS on_branch"
-        ));
-    }
-    let mut query = sqlx::query(sql(parts.join(" UNION ALL ")));
-    for _ in 0..parts.len() {
-        query = query
-            .bind(provider_id)
-            .bind(consumer_id)
-            .bind(sha)
-            .bind(true);
-    }
-    if let (false, Some(branch)) = (every_one, &request.provider_version_branch) {
-        query = query.bind(provider_id).bind(branch);
-    }
-    let rows = query.fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| {
+    let on_branch = !every_one && request.provider_version_branch.is_some();
+    let mut found = vec![Vec::new(); items.len()];
+    for (chunk_index, chunk) in items.chunks(PACTS_PER_STATEMENT).enumerate() {
+        let mut parts = Vec::new();
+        for offset in 0..chunk.len() {
+            let item = chunk_index * PACTS_PER_STATEMENT + offset;
+            let columns = columns(item);
+            if every_one {
+                parts.push(format!("{columns} WHERE {CONTENT}{explicit}"));
+                continue;
+            }
+            parts.push(format!(
+                "SELECT * FROM ({columns} WHERE {CONTENT} AND NOT vr.wip ORDER BY vr.id LIMIT 1) AS oldest_explicit"
+            ));
+            parts.push(format!(
+                "SELECT * FROM ({columns} WHERE {CONTENT}{explicit} ORDER BY vr.id DESC LIMIT 1) AS newest"
+            ));
+            if on_branch {
+                parts.push(format!(
+                    "SELECT * FROM ({columns} WHERE {CONTENT}{explicit} AND vr.provider_version_id IN (
+                       SELECT bv.version_id FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+                       WHERE b.pacticipant_id = ? AND b.name = ?) ORDER BY vr.id DESC LIMIT 1) AS on_branch"
+                ));
+            }
+        }
+        let mut query = sqlx::query(sql(parts.join(" UNION ALL ")));
+        for (consumer_id, sha) in chunk {
+            let parts_per_item = if every_one {
+                1
+            } else if on_branch {
+                3
+            } else {
+                2
+            };
+            for part in 0..parts_per_item {
+                query = query
+                    .bind(provider_id)
+                    .bind(*consumer_id)
+                    .bind(sha.as_str())
+                    .bind(true);
+                if part == 2
+                    && let Some(branch) = &request.provider_version_branch
+                {
+                    query = query.bind(provider_id).bind(branch.as_str());
+                }
+            }
+        }
+        for r in &query.fetch_all(&mut *conn).await? {
+            let item: i64 = r.try_get("item")?;
             let branches: Option<String> = r.try_get("branch_list")?;
             let tags: String = r.try_get("provider_version_tags")?;
-            Ok(SuccessfulVerification {
+            let verification = SuccessfulVerification {
                 provider_version_branches: branches
                     .map(|b| b.split('\u{1f}').map(str::to_owned).collect())
                     .unwrap_or_default(),
                 provider_version_tags: serde_json::from_str(&tags).unwrap_or_default(),
                 verified_at: r.try_get("execution_date")?,
                 wip: r.try_get("wip")?,
-            })
-        })
-        .collect()
+            };
+            if let Some(slot) = usize::try_from(item).ok().and_then(|i| found.get_mut(i)) {
+                slot.push(verification);
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[async_trait]
@@ -403,20 +570,7 @@ impl ForVerificationStore for Backend {
             })
             .collect::<StoreResult<_>>()?;
 
-        let mut all_chosen = Vec::new();
-        for consumer in &consumers {
-            let selectors = if request.selectors.is_empty() {
-                default_selectors(&mut tx, consumer).await?
-            } else {
-                request.selectors.clone()
-            };
-            for selector in selectors
-                .iter()
-                .filter(|s| s.consumer.as_deref().is_none_or(|c| c == consumer.name))
-            {
-                all_chosen.extend(select(&mut tx, provider_id, consumer, selector).await?);
-            }
-        }
+        let all_chosen = choose(&mut tx, provider_id, &consumers, request).await?;
         let mut pacts = for_verification::merge(all_chosen);
 
         // Pending status, from the provider's successful verifications of each content.
@@ -451,17 +605,13 @@ impl ForVerificationStore for Backend {
                 .find(|c| c.name == name)
                 .map_or(-1, |c| c.id)
         };
-        for pact in &mut pacts {
-            if request.include_pending_status {
-                let found = successes(
-                    &mut tx,
-                    provider_id,
-                    consumer_id(&pact.consumer),
-                    &pact.sha,
-                    request,
-                    false,
-                )
-                .await?;
+        if request.include_pending_status {
+            let items: Vec<(i64, String)> = pacts
+                .iter()
+                .map(|pact| (consumer_id(&pact.consumer), pact.sha.clone()))
+                .collect();
+            let found = successes(&mut tx, provider_id, &items, request, false).await?;
+            for (pact, found) in pacts.iter_mut().zip(found) {
                 pact.pending = Some(for_verification::is_pending(
                     request,
                     &found,
@@ -506,22 +656,24 @@ impl ForVerificationStore for Backend {
             .bind(since)
             .fetch_all(&mut *tx)
             .await?;
+            let candidates: Vec<&DbRow> = rows
+                .iter()
+                .map(|row| {
+                    let consumer: String = row.try_get("consumer")?;
+                    let sha: String = row.try_get("sha")?;
+                    Ok((!selected.contains(&(consumer, sha))).then_some(row))
+                })
+                .filter_map(Result::transpose)
+                .collect::<StoreResult<_>>()?;
+            let items: Vec<(i64, String)> = candidates
+                .iter()
+                .map(|row| Ok((row.try_get("consumer_id")?, row.try_get("sha")?)))
+                .collect::<StoreResult<_>>()?;
+            let explicit = successes(&mut tx, provider_id, &items, request, true).await?;
             let mut wip: BTreeMap<(String, String), VerifiablePact> = BTreeMap::new();
-            for row in &rows {
+            for (row, explicit) in candidates.into_iter().zip(explicit) {
                 let consumer: String = row.try_get("consumer")?;
                 let sha: String = row.try_get("sha")?;
-                if selected.contains(&(consumer.clone(), sha.clone())) {
-                    continue;
-                }
-                let explicit = successes(
-                    &mut tx,
-                    provider_id,
-                    row.try_get("consumer_id")?,
-                    &sha,
-                    request,
-                    true,
-                )
-                .await?;
                 if !for_verification::is_pending(
                     request,
                     &explicit,
