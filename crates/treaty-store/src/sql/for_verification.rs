@@ -41,7 +41,9 @@ fn placeholders(n: usize) -> String {
 /// The pacts with the provider of the versions `heads` names (a statement
 /// giving one `version_id` column), by consumer, newest version first. The
 /// heads are few (a branch head or a latest tag per consumer), so the
-/// statement starts from them: CROSS JOIN keeps SQLite's planner there.
+/// statement starts from them: materialised, and then CROSS JOIN, or
+/// SQLite's planner flattens them and starts from every publication with
+/// the provider (300 ms at L for a provider with 60 consumers).
 async fn pacts_of_heads(
     conn: &mut Conn,
     provider_id: i64,
@@ -49,8 +51,9 @@ async fn pacts_of_heads(
     args: &[Arg<'_>],
 ) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
     let mut query = sqlx::query(sql(format!(
-        "SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at
-         FROM ({heads}) AS heads
+        "WITH heads AS MATERIALIZED ({heads})
+         SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at
+         FROM heads
          CROSS JOIN versions v
          JOIN pact_publications pp ON pp.consumer_version_id = v.id AND pp.provider_id = ?
          JOIN pact_contents pc ON pc.id = pp.pact_content_id
@@ -141,12 +144,13 @@ async fn in_environments(
         ""
     };
     let mut query = sqlx::query(sql(format!(
-        "SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at, x.name AS environment
-         FROM ({source}{environment_condition}) AS x
-         JOIN versions v ON v.id = x.version_id
+        "WITH x AS MATERIALIZED ({source}{environment_condition})
+         SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at, x.name AS environment
+         FROM x
+         CROSS JOIN versions v
          JOIN pact_publications pp ON pp.consumer_version_id = v.id AND pp.provider_id = ?
          JOIN pact_contents pc ON pc.id = pp.pact_content_id
-         ORDER BY v.id DESC"
+         WHERE v.id = x.version_id ORDER BY v.id DESC"
     )));
     for id in consumers {
         query = query.bind(*id);

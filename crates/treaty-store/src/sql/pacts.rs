@@ -558,8 +558,9 @@ impl PactStore for Backend {
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>> {
         let mut statement = String::from(
             "SELECT c.name AS consumer, pr.name AS provider, i.created_at,
-               (SELECT max(pp.created_at) FROM pact_publications pp
-                 WHERE pp.consumer_id = i.consumer_id AND pp.provider_id = i.provider_id) AS latest_pact_created_at,
+               (SELECT pp.created_at FROM pact_publications pp
+                 WHERE pp.provider_id = i.provider_id AND pp.consumer_id = i.consumer_id
+                 ORDER BY pp.consumer_version_id DESC LIMIT 1) AS latest_pact_created_at,
                lv.success AS verification_success, lv.execution_date AS verified_at, pv.number AS verification_provider_version
              FROM integrations i
              JOIN pacticipants c ON c.id = i.consumer_id
