@@ -496,7 +496,11 @@ async fn successes(
                 ));
             }
         }
-        let mut query = sqlx::query(sql(parts.join(" UNION ALL ")));
+        // Not kept in the connection's statement cache: a statement of a
+        // hundred pacts compiles to a large program, one per pact count,
+        // and eight connections each keeping a hundred of them held
+        // hundreds of megabytes at L.
+        let mut query = sqlx::query(sql(parts.join(" UNION ALL "))).persistent(false);
         for (consumer_id, sha) in chunk {
             let parts_per_item = if every_one {
                 1
