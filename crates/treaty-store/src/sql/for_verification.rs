@@ -437,20 +437,18 @@ async fn choose(
     Ok(all_chosen)
 }
 
-/// How many pacts one statement asks about: three SELECTs each, under
-/// SQLite's limit of 500 in one compound statement.
-const PACTS_PER_STATEMENT: usize = 100;
-
 /// The successful verifications of each pact content (`items`: consumer id
 /// and sha) that decide whether it is pending for `request` (see
 /// `for_verification::is_pending`). Not every one: a long-lived content has
 /// thousands. The answer only asks whether one exists on the provider's
 /// branch, whether the oldest explicit one predates the branch, and whether
 /// there is any, so the oldest explicit success, the newest success and the
-/// newest on the branch give the same answer, each read from the (content,
-/// success, id) index. With tags (and no branch) every success is read.
-/// `explicit_only` leaves out WIP verifications. A hundred pacts per
-/// statement, each part tagged with its item's index.
+/// newest on the branch give the same answer, each a scalar subquery on the
+/// (content, success, id) index. With tags (and no branch) every success is
+/// read. `explicit_only` leaves out WIP verifications.
+///
+/// Three statements for all the pacts, whatever their number: the contents,
+/// the ids of the verifications that matter, then those verifications.
 async fn successes(
     conn: &mut Conn,
     provider_id: i64,
@@ -458,85 +456,129 @@ async fn successes(
     request: &Request,
     explicit_only: bool,
 ) -> StoreResult<Vec<Vec<SuccessfulVerification>>> {
-    let columns = |item: usize| {
-        format!(
-            "SELECT CAST({item} AS BIGINT) AS item, vr.provider_version_tags, vr.execution_date, vr.wip,
-               (SELECT string_agg(b.name, '\u{1f}') FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
-                 WHERE bv.version_id = vr.provider_version_id) AS branch_list
-             FROM verifications vr"
-        )
-    };
-    const CONTENT: &str = "vr.pact_content_id = (SELECT id FROM pact_contents WHERE provider_id = ? AND consumer_id = ? AND sha = ?)
-           AND vr.success = ?";
+    let mut found = vec![Vec::new(); items.len()];
+    if items.is_empty() {
+        return Ok(found);
+    }
+    let shas: BTreeSet<&str> = items.iter().map(|(_, sha)| sha.as_str()).collect();
+    let mut query = sqlx::query(sql(format!(
+        "SELECT id, consumer_id, sha FROM pact_contents WHERE provider_id = ? AND sha IN ({})",
+        placeholders(shas.len())
+    )))
+    .bind(provider_id);
+    for sha in &shas {
+        query = query.bind(*sha);
+    }
+    let mut content_of: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for r in &query.fetch_all(&mut *conn).await? {
+        content_of.insert(
+            (r.try_get("consumer_id")?, r.try_get("sha")?),
+            r.try_get("id")?,
+        );
+    }
+    let contents: BTreeSet<i64> = content_of.values().copied().collect();
+    if contents.is_empty() {
+        return Ok(found);
+    }
+    let ids = placeholders(contents.len());
     let explicit = if explicit_only { " AND NOT vr.wip" } else { "" };
     let every_one =
         request.provider_version_branch.is_none() && !request.provider_version_tags.is_empty();
-    let on_branch = !every_one && request.provider_version_branch.is_some();
-    let mut found = vec![Vec::new(); items.len()];
-    for (chunk_index, chunk) in items.chunks(PACTS_PER_STATEMENT).enumerate() {
-        let mut parts = Vec::new();
-        for offset in 0..chunk.len() {
-            let item = chunk_index * PACTS_PER_STATEMENT + offset;
-            let columns = columns(item);
-            if every_one {
-                parts.push(format!("{columns} WHERE {CONTENT}{explicit}"));
-                continue;
-            }
-            parts.push(format!(
-                "SELECT * FROM ({columns} WHERE {CONTENT} AND NOT vr.wip ORDER BY vr.id LIMIT 1) AS oldest_explicit"
-            ));
-            parts.push(format!(
-                "SELECT * FROM ({columns} WHERE {CONTENT}{explicit} ORDER BY vr.id DESC LIMIT 1) AS newest"
-            ));
-            if on_branch {
-                parts.push(format!(
-                    "SELECT * FROM ({columns} WHERE {CONTENT}{explicit} AND vr.provider_version_id IN (
-                       SELECT bv.version_id FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
-                       WHERE b.pacticipant_id = ? AND b.name = ?) ORDER BY vr.id DESC LIMIT 1) AS on_branch"
-                ));
-            }
+    // (content, verification id) of the verifications that decide.
+    let mut deciding: Vec<(i64, i64)> = Vec::new();
+    if every_one {
+        let mut query = sqlx::query(sql(format!(
+            "SELECT vr.pact_content_id, vr.id FROM verifications vr
+             WHERE vr.pact_content_id IN ({ids}) AND vr.success = ?{explicit}"
+        )));
+        for id in &contents {
+            query = query.bind(*id);
         }
-        // Not kept in the connection's statement cache: a statement of a
-        // hundred pacts compiles to a large program, one per pact count,
-        // and eight connections each keeping a hundred of them held
-        // hundreds of megabytes at L.
-        let mut query = sqlx::query(sql(parts.join(" UNION ALL "))).persistent(false);
-        for (consumer_id, sha) in chunk {
-            let parts_per_item = if every_one {
-                1
-            } else if on_branch {
-                3
-            } else {
-                2
-            };
-            for part in 0..parts_per_item {
-                query = query
-                    .bind(provider_id)
-                    .bind(*consumer_id)
-                    .bind(sha.as_str())
-                    .bind(true);
-                if part == 2
-                    && let Some(branch) = &request.provider_version_branch
-                {
-                    query = query.bind(provider_id).bind(branch.as_str());
+        for r in &query.bind(true).fetch_all(&mut *conn).await? {
+            deciding.push((r.try_get(0)?, r.try_get(1)?));
+        }
+    } else {
+        let on_branch = match &request.provider_version_branch {
+            Some(_) => format!(
+                ", (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id = pc.id AND vr.success = ?{explicit}
+                    AND vr.provider_version_id IN (
+                      SELECT bv.version_id FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+                      WHERE b.pacticipant_id = ? AND b.name = ?)
+                    ORDER BY vr.id DESC LIMIT 1)"
+            ),
+            None => ", CAST(NULL AS BIGINT)".to_owned(),
+        };
+        let mut query = sqlx::query(sql(format!(
+            "SELECT pc.id,
+               (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id = pc.id AND vr.success = ? AND NOT vr.wip
+                 ORDER BY vr.id LIMIT 1),
+               (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id = pc.id AND vr.success = ?{explicit}
+                 ORDER BY vr.id DESC LIMIT 1)
+               {on_branch}
+             FROM pact_contents pc WHERE pc.id IN ({ids})"
+        )))
+        .bind(true)
+        .bind(true);
+        if let Some(branch) = &request.provider_version_branch {
+            query = query.bind(true).bind(provider_id).bind(branch.as_str());
+        }
+        for id in &contents {
+            query = query.bind(*id);
+        }
+        for r in &query.fetch_all(&mut *conn).await? {
+            let content: i64 = r.try_get(0)?;
+            for column in 1..=3 {
+                if let Some(id) = r.try_get::<Option<i64>, _>(column)? {
+                    deciding.push((content, id));
                 }
             }
         }
-        for r in &query.fetch_all(&mut *conn).await? {
-            let item: i64 = r.try_get("item")?;
-            let branches: Option<String> = r.try_get("branch_list")?;
-            let tags: String = r.try_get("provider_version_tags")?;
-            let verification = SuccessfulVerification {
+    }
+    if deciding.is_empty() {
+        return Ok(found);
+    }
+    let verification_ids: BTreeSet<i64> = deciding.iter().map(|(_, id)| *id).collect();
+    let mut query = sqlx::query(sql(format!(
+        "SELECT vr.id, vr.provider_version_tags, vr.execution_date, vr.wip,
+           (SELECT string_agg(b.name, '\u{1f}') FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+             WHERE bv.version_id = vr.provider_version_id) AS branch_list
+         FROM verifications vr WHERE vr.id IN ({})",
+        placeholders(verification_ids.len())
+    )));
+    for id in &verification_ids {
+        query = query.bind(*id);
+    }
+    let mut by_id: BTreeMap<i64, SuccessfulVerification> = BTreeMap::new();
+    for r in &query.fetch_all(&mut *conn).await? {
+        let branches: Option<String> = r.try_get("branch_list")?;
+        let tags: String = r.try_get("provider_version_tags")?;
+        by_id.insert(
+            r.try_get("id")?,
+            SuccessfulVerification {
                 provider_version_branches: branches
                     .map(|b| b.split('\u{1f}').map(str::to_owned).collect())
                     .unwrap_or_default(),
                 provider_version_tags: serde_json::from_str(&tags).unwrap_or_default(),
                 verified_at: r.try_get("execution_date")?,
                 wip: r.try_get("wip")?,
-            };
-            if let Some(slot) = usize::try_from(item).ok().and_then(|i| found.get_mut(i)) {
-                slot.push(verification);
-            }
+            },
+        );
+    }
+    let mut by_content: BTreeMap<i64, Vec<SuccessfulVerification>> = BTreeMap::new();
+    for (content, id) in deciding {
+        if let Some(verification) = by_id.get(&id) {
+            by_content
+                .entry(content)
+                .or_default()
+                .push(verification.clone());
+        }
+    }
+    for (slot, (consumer_id, sha)) in found.iter_mut().zip(items) {
+        if let Some(verifications) = content_of
+            .get(&(*consumer_id, sha.clone()))
+            .and_then(|content| by_content.get(content))
+        {
+            slot.clone_from(verifications);
         }
     }
     Ok(found)
