@@ -444,7 +444,10 @@ async fn choose(
 /// branch, whether the oldest explicit one predates the branch, and whether
 /// there is any, so the oldest explicit success, the newest success and the
 /// newest on the branch give the same answer, each a scalar subquery on the
-/// (content, success, id) index. With tags (and no branch) every success is
+/// (content, success, id) index. The one on the branch walks that index
+/// newest first and stops at the first on the branch, tested by a scalar
+/// subquery: PostgreSQL turns `IN (the branch's versions)` and `EXISTS`
+/// into a join that probes every version of the branch (2 ms a pact at L). With tags (and no branch) every success is
 /// read. `explicit_only` leaves out WIP verifications.
 ///
 /// Three statements for all the pacts, whatever their number: the contents,
@@ -501,9 +504,8 @@ async fn successes(
         let on_branch = match &request.provider_version_branch {
             Some(_) => format!(
                 ", (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id = pc.id AND vr.success = ?{explicit}
-                    AND vr.provider_version_id IN (
-                      SELECT bv.version_id FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
-                      WHERE b.pacticipant_id = ? AND b.name = ?)
+                    AND (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
+                      WHERE bv.version_id = vr.provider_version_id AND b.pacticipant_id = ? AND b.name = ? LIMIT 1) = 1
                     ORDER BY vr.id DESC LIMIT 1)"
             ),
             None => ", CAST(NULL AS BIGINT)".to_owned(),
