@@ -463,12 +463,19 @@ async fn successes(
     if items.is_empty() {
         return Ok(found);
     }
+    // By (consumer, provider, sha), the unique index's order: by provider
+    // and sha alone PostgreSQL read all of a big provider's contents.
+    let consumers: BTreeSet<i64> = items.iter().map(|(consumer, _)| *consumer).collect();
     let shas: BTreeSet<&str> = items.iter().map(|(_, sha)| sha.as_str()).collect();
     let mut query = sqlx::query(sql(format!(
-        "SELECT id, consumer_id, sha FROM pact_contents WHERE provider_id = ? AND sha IN ({})",
+        "SELECT id, consumer_id, sha FROM pact_contents WHERE consumer_id IN ({}) AND provider_id = ? AND sha IN ({})",
+        placeholders(consumers.len()),
         placeholders(shas.len())
-    )))
-    .bind(provider_id);
+    )));
+    for consumer in &consumers {
+        query = query.bind(*consumer);
+    }
+    query = query.bind(provider_id);
     for sha in &shas {
         query = query.bind(*sha);
     }
