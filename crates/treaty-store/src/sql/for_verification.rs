@@ -451,7 +451,9 @@ async fn choose(
 /// read. `explicit_only` leaves out WIP verifications.
 ///
 /// Three statements for all the pacts, whatever their number: the contents,
-/// the ids of the verifications that matter, then those verifications.
+/// the ids of the verifications that matter, then those verifications. Not
+/// prepared for reuse: their lists change with every answer, and
+/// PostgreSQL's generic plan for a reused one scanned every content (1 s at L).
 async fn successes(
     conn: &mut Conn,
     provider_id: i64,
@@ -471,7 +473,8 @@ async fn successes(
         "SELECT id, consumer_id, sha FROM pact_contents WHERE consumer_id IN ({}) AND provider_id = ? AND sha IN ({})",
         placeholders(consumers.len()),
         placeholders(shas.len())
-    )));
+    )))
+    .persistent(false);
     for consumer in &consumers {
         query = query.bind(*consumer);
     }
@@ -500,7 +503,8 @@ async fn successes(
         let mut query = sqlx::query(sql(format!(
             "SELECT vr.pact_content_id, vr.id FROM verifications vr
              WHERE vr.pact_content_id IN ({ids}) AND vr.success = ?{explicit}"
-        )));
+        )))
+        .persistent(false);
         for id in &contents {
             query = query.bind(*id);
         }
@@ -526,6 +530,7 @@ async fn successes(
                {on_branch}
              FROM pact_contents pc WHERE pc.id IN ({ids})"
         )))
+        .persistent(false)
         .bind(true)
         .bind(true);
         if let Some(branch) = &request.provider_version_branch {
@@ -553,7 +558,8 @@ async fn successes(
              WHERE bv.version_id = vr.provider_version_id) AS branch_list
          FROM verifications vr WHERE vr.id IN ({})",
         placeholders(verification_ids.len())
-    )));
+    )))
+    .persistent(false);
     for id in &verification_ids {
         query = query.bind(*id);
     }
