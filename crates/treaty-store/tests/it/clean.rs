@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use treaty_domain::matrix_query::{MatrixQuery, parse_can_i_deploy_query};
-use treaty_domain::model::{EnvironmentFields, NewVerification};
+use treaty_domain::model::EnvironmentFields;
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::{ContractToPublish, OnConflict, PublishRequest};
 use treaty_domain::retention::{CleanCounts, KeepSelector, parse_keep_selectors};
@@ -83,22 +83,7 @@ async fn publish(store: &dyn Store, number: &str, path: &str) -> String {
 
 /// Bar `provider_version` verifies the content `sha`, successfully.
 async fn verify(store: &dyn Store, sha: &str, provider_version: &str) {
-    store
-        .publish_verification(
-            "Foo",
-            "Bar",
-            sha,
-            NewVerification {
-                provider_version: VersionNumber::parse(provider_version).unwrap(),
-                success: true,
-                build_url: None,
-                test_results: None,
-                verified_by: None,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    super::verify(store, sha, provider_version, true).await;
 }
 
 async fn production(store: &dyn Store) -> String {

@@ -10,6 +10,26 @@ use treaty_domain::{PacticipantName, TagName, VersionNumber};
 use treaty_store::testing::TestDatabase;
 use treaty_store::{OpenOptions, PactSelector, StoreError};
 
+/// Bar `provider_version` verifies Foo's pact content `sha`.
+async fn verify(store: &dyn treaty_store::Store, sha: &str, provider_version: &str, success: bool) {
+    store
+        .publish_verification(
+            "Foo",
+            "Bar",
+            sha,
+            treaty_domain::model::NewVerification {
+                provider_version: VersionNumber::parse(provider_version).unwrap(),
+                success,
+                build_url: None,
+                test_results: None,
+                verified_by: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+}
+
 async fn open() -> TestDatabase {
     TestDatabase::fresh().await.unwrap()
 }
@@ -259,29 +279,10 @@ async fn a_matrix_page_is_the_most_recent_rows_of_the_whole_matrix() {
     use std::cmp::Reverse;
     use treaty_domain::matrix::evaluate;
     use treaty_domain::matrix_query::parse_matrix_query;
-    use treaty_domain::model::NewVerification;
 
     let db = open().await;
     let store = db.store.as_ref();
     let mut sha = String::new();
-    let verify = |provider_version: String, success: bool, sha: String| async move {
-        store
-            .publish_verification(
-                "Foo",
-                "Bar",
-                &sha,
-                NewVerification {
-                    provider_version: VersionNumber::parse(provider_version).unwrap(),
-                    success,
-                    build_url: None,
-                    test_results: None,
-                    verified_by: None,
-                },
-            )
-            .await
-            .unwrap()
-            .unwrap();
-    };
     // Publications and verifications interleaved, so that some rows' last
     // action is their pact's publication and others' their verification.
     for round in 0..3 {
@@ -300,7 +301,7 @@ async fn a_matrix_page_is_the_most_recent_rows_of_the_whole_matrix() {
                 .sha;
         }
         for p in 0..5 {
-            verify(format!("p{round}.{p}"), p != 3, sha.clone()).await;
+            verify(store, &sha, &format!("p{round}.{p}"), p != 3).await;
         }
     }
 
