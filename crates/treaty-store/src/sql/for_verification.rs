@@ -85,34 +85,33 @@ fn id_args(ids: &[i64]) -> Vec<Arg<'static>> {
     ids.iter().map(|id| Arg::Id(*id)).collect()
 }
 
-/// The head of branch `name` of each consumer, with its pact (a head
-/// without a pact selects nothing).
-async fn branch_heads(
-    conn: &mut Conn,
-    provider_id: i64,
-    consumers: &[i64],
-    name: &str,
-) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
-    let heads = format!(
-        "SELECT head_version_id AS version_id FROM branches WHERE pacticipant_id IN ({}) AND name = ?",
-        placeholders(consumers.len())
-    );
-    let mut args = id_args(consumers);
-    args.push(Arg::Text(name));
-    pacts_of_heads(conn, provider_id, &heads, &args).await
+/// Where a branch or tag selector starts, for each consumer.
+#[derive(Clone, Copy)]
+enum Named {
+    /// The head of the branch.
+    BranchHead,
+    /// The latest version with the tag.
+    LatestTagged,
 }
 
-/// The latest version of each consumer with tag `name`, with its pact.
-async fn latest_tagged(
+/// The version `named` picks with `name` for each consumer, with its pact
+/// (a version without a pact selects nothing).
+async fn named_heads(
     conn: &mut Conn,
     provider_id: i64,
     consumers: &[i64],
+    named: Named,
     name: &str,
 ) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
-    let heads = format!(
-        "SELECT max(version_id) AS version_id FROM tags WHERE pacticipant_id IN ({}) AND name = ? GROUP BY pacticipant_id",
-        placeholders(consumers.len())
-    );
+    let ids = placeholders(consumers.len());
+    let heads = match named {
+        Named::BranchHead => format!(
+            "SELECT head_version_id AS version_id FROM branches WHERE pacticipant_id IN ({ids}) AND name = ?"
+        ),
+        Named::LatestTagged => format!(
+            "SELECT max(version_id) AS version_id FROM tags WHERE pacticipant_id IN ({ids}) AND name = ? GROUP BY pacticipant_id"
+        ),
+    };
     let mut args = id_args(consumers);
     args.push(Arg::Text(name));
     pacts_of_heads(conn, provider_id, &heads, &args).await
@@ -243,20 +242,34 @@ async fn select(
             pacts_of_heads(conn, provider, &heads, &args).await?,
         ))
     } else if let Some(branch) = &selector.branch {
-        let found = branch_heads(conn, provider, consumers, branch).await?;
+        let found = named_heads(conn, provider, consumers, Named::BranchHead, branch).await?;
         let fallback = match &selector.fallback_branch {
             Some(fallback) if found.len() < consumers.len() => {
-                branch_heads(conn, provider, &missing(&found), fallback).await?
+                named_heads(
+                    conn,
+                    provider,
+                    &missing(&found),
+                    Named::BranchHead,
+                    fallback,
+                )
+                .await?
             }
             _ => BTreeMap::new(),
         };
         Ok(with_fallback(found, fallback))
     } else if let Some(tag) = &selector.tag {
         if selector.latest {
-            let found = latest_tagged(conn, provider, consumers, tag).await?;
+            let found = named_heads(conn, provider, consumers, Named::LatestTagged, tag).await?;
             let fallback = match &selector.fallback_tag {
                 Some(fallback) if found.len() < consumers.len() => {
-                    latest_tagged(conn, provider, &missing(&found), fallback).await?
+                    named_heads(
+                        conn,
+                        provider,
+                        &missing(&found),
+                        Named::LatestTagged,
+                        fallback,
+                    )
+                    .await?
                 }
                 _ => BTreeMap::new(),
             };
