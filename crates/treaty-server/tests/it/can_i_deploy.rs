@@ -736,3 +736,59 @@ async fn branch_to_environment_and_badges() {
         text.text
     );
 }
+
+/// The whole shape of a can-i-deploy answer, row by row, as the Pact
+/// clients read it: versions with their branches, tags and environments,
+/// the pact, the verification, and a row that is ignored.
+#[tokio::test]
+async fn answer_shape() {
+    let world = World::new().await;
+    let app = &world.app;
+    let reply = app
+        .publish(
+            "Foo",
+            "1.0.0",
+            Some("main"),
+            &["dev"],
+            &[
+                ("Bar", pact("Foo", "Bar", &["/a"])),
+                ("Baz", pact("Foo", "Baz", &["/b"])),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let uuid = world.environment("production").await;
+    for (provider, version, success) in [("Bar", "2.0.0", true), ("Baz", "3.0.0", false)] {
+        let reply = app.verify("Foo", provider, version, success).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        world.deploy(provider, version, &uuid, None).await;
+    }
+    let reply = app
+        .put("/pacticipants/Bar/versions/2.0.0/tags/prod", &json!({}))
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.text);
+
+    let mut body = world
+        .ask("/can-i-deploy?pacticipant=Foo&version=1.0.0&environment=production&ignore[]=Baz")
+        .await;
+    redact(&mut body, &uuid);
+    insta::assert_json_snapshot!(body);
+}
+
+/// Replaces what changes from run to run: times and the environment's uuid.
+fn redact(value: &mut Value, uuid: &str) {
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                if matches!(key.as_str(), "createdAt" | "verifiedAt") {
+                    *field = json!("[timestamp]");
+                } else {
+                    redact(field, uuid);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| redact(item, uuid)),
+        Value::String(text) => *text = text.replace(uuid, "[uuid]"),
+        _ => {}
+    }
+}
