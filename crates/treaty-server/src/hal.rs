@@ -61,6 +61,16 @@ impl IntoResponse for Hal {
     }
 }
 
+/// A 200 HAL response serialised straight from a typed body: for large
+/// answers, where building a `Value` first would cost more than the query.
+pub fn ok_serialized(body: &impl serde::Serialize) -> Result<Response, serde_json::Error> {
+    let mut response = (StatusCode::OK, serde_json::to_vec(body)?).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON));
+    Ok(response)
+}
+
 /// A HAL response with a `Location` header (for 201 Created).
 pub fn created(location: &str, body: Value) -> Response {
     let mut response = Hal(StatusCode::CREATED, body).into_response();

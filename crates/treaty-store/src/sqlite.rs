@@ -40,8 +40,12 @@ impl SqliteStore {
         }
         // One writer: SQLite serialises writes anyway, and this way they queue in
         // process instead of failing with "database is locked".
+        // No ping before each acquire (sqlx's default): a connection to a
+        // local file cannot go stale, and the ping is one more round trip
+        // through the connection's worker thread on every query.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(connect.clone())
             .await?;
         if options.migrate {
@@ -49,6 +53,7 @@ impl SqliteStore {
         }
         let read = SqlitePoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(8))
+            .test_before_acquire(false)
             .connect_with(connect.read_only(true))
             .await?;
         Ok(Self { write, read })

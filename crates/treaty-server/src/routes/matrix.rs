@@ -8,17 +8,19 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
-use treaty_domain::matrix::{self, Matrix, Row};
+use treaty_domain::matrix::{self, Matrix};
 use treaty_domain::matrix_query::{self, CanIDeployTarget, MatrixQuery};
 use treaty_domain::model::{Environment, Version};
-use treaty_domain::time;
 
 use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::error::{ApiError, ApiResult};
-use crate::hal::{Hal, link};
+use crate::hal::{self, Hal, link};
 use crate::views::Urls;
+
+mod body;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,7 +68,7 @@ async fn matrix_route(
         return Ok(text_response(&matrix));
     }
     let urls = Urls::new(base.0);
-    Ok(Hal::ok(render(&state, &urls, &matrix).await?).into_response())
+    render_response(&state, &urls, &matrix).await
 }
 
 async fn can_i_deploy(
@@ -86,13 +88,36 @@ async fn can_i_deploy(
             }
             ApiError::Validation(fields)
         })?;
+    let query = MatrixQuery::from_can_i_deploy(&parsed);
+    // The store reports an unknown pacticipant or environment itself; only
+    // then are they looked up again, for the field-keyed errors the Pact
+    // clients print. An answered question pays no extra round trips.
+    let evidence = match state.store.matrix_evidence(&query).await? {
+        Ok(evidence) => evidence,
+        Err(errors) => return Err(unknown_name(&state, &parsed, errors).await?),
+    };
+    let matrix = matrix::evaluate(&query, evidence);
+    if wants_text(&headers) {
+        return Ok(text_response(&matrix));
+    }
+    let urls = Urls::new(base.0);
+    render_response(&state, &urls, &matrix).await
+}
+
+/// The error for a can-i-deploy question the store could not resolve:
+/// keyed by the field that names what does not exist.
+async fn unknown_name(
+    state: &AppState,
+    parsed: &matrix_query::CanIDeployQuery,
+    errors: Vec<String>,
+) -> ApiResult<ApiError> {
     if state
         .store
         .pacticipant(&parsed.pacticipant)
         .await?
         .is_none()
     {
-        return Err(ApiError::field(
+        return Ok(ApiError::field(
             "pacticipant",
             "does not match an existing pacticipant",
         ));
@@ -100,18 +125,12 @@ async fn can_i_deploy(
     if let CanIDeployTarget::Environment(name) = &parsed.to
         && state.store.environment_by_name(name).await?.is_none()
     {
-        return Err(ApiError::field(
+        return Ok(ApiError::field(
             "environment",
             format!("with name '{name}' does not exist"),
         ));
     }
-    let query = MatrixQuery::from_can_i_deploy(&parsed);
-    let matrix = answer(&state, &query).await?;
-    if wants_text(&headers) {
-        return Ok(text_response(&matrix));
-    }
-    let urls = Urls::new(base.0);
-    Ok(Hal::ok(render(&state, &urls, &matrix).await?).into_response())
+    Ok(ApiError::ValidationList(errors))
 }
 
 fn wants_text(headers: &HeaderMap) -> bool {
@@ -123,7 +142,21 @@ fn wants_text(headers: &HeaderMap) -> bool {
 
 /// The matrix body: summary, notices and rows, as the Pact Broker shapes them,
 /// plus `explanation` with what would make a "no" a "yes".
-pub async fn render(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult<Value> {
+#[derive(Serialize)]
+struct MatrixBody<'a> {
+    summary: Value,
+    notices: Vec<Value>,
+    explanation: Value,
+    matrix: Vec<body::RowBody<'a>>,
+    #[serde(rename = "_links")]
+    links: Value,
+}
+
+/// The versions in the matrix's rows, with their branches, tags and environments.
+async fn versions_of(
+    state: &AppState,
+    matrix: &Matrix,
+) -> ApiResult<HashMap<i64, (Version, Vec<Environment>)>> {
     let ids: Vec<i64> = matrix
         .rows
         .iter()
@@ -133,7 +166,14 @@ pub async fn render(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let versions = state.store.versions_with_environments(&ids).await?;
+    Ok(state.store.versions_with_environments(&ids).await?)
+}
+
+fn matrix_body<'a>(
+    urls: &Urls,
+    matrix: &'a Matrix,
+    versions: &'a HashMap<i64, (Version, Vec<Environment>)>,
+) -> MatrixBody<'a> {
     let summary = &matrix.summary;
     let mut summary_json = Map::new();
     summary_json.insert("deployable".into(), json!(summary.deployable));
@@ -155,108 +195,35 @@ pub async fn render(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult
             .iter()
             .map(|fix| json!({ "type": "info", "text": format!("To fix: {fix}") })),
     );
-    Ok(json!({
-        "summary": summary_json,
-        "notices": notices,
-        "explanation": { "fixes": summary.fixes },
-        "matrix": matrix.rows.iter().map(|row| render_row(urls, row, &versions)).collect::<Vec<_>>(),
-        "_links": { "self": link(format!("{}/matrix", urls.base)) },
-    }))
-}
-
-fn render_version(
-    urls: &Urls,
-    pacticipant: &str,
-    version_id: i64,
-    number: &str,
-    versions: &HashMap<i64, (Version, Vec<Environment>)>,
-) -> Value {
-    let mut body = Map::new();
-    body.insert("number".into(), json!(number));
-    if let Some((version, environments)) = versions.get(&version_id) {
-        if let Some(last) = version.branches.last() {
-            body.insert("branch".into(), json!(last.name));
-        }
-        let branches: Vec<Value> = version
-            .branches
+    MatrixBody {
+        summary: Value::Object(summary_json),
+        notices,
+        explanation: json!({ "fixes": summary.fixes }),
+        matrix: matrix
+            .rows
             .iter()
-            .map(|b| {
-                json!({
-                    "name": b.name,
-                    "latest": b.latest,
-                    "_links": { "self": { "title": "Branch version", "name": b.name, "href": urls.branch_version(pacticipant, &b.name, number) } }
-                })
-            })
-            .collect();
-        body.insert("branches".into(), json!(branches));
-        body.insert("branchVersions".into(), json!(branches));
-        body.insert(
-            "environments".into(),
-            json!(environments.iter().map(|e| {
-                json!({
-                    "uuid": e.uuid, "name": e.name, "displayName": e.display_name, "production": e.production,
-                    "createdAt": time::format(e.created_at),
-                    "_links": { "self": { "title": "Environment", "name": e.name, "href": urls.environment(&e.uuid) } }
-                })
-            }).collect::<Vec<_>>()),
-        );
-        body.insert(
-            "tags".into(),
-            json!(version.tags.iter().map(|t| json!({ "name": t, "_links": { "self": link(urls.tag(pacticipant, number, t)) } })).collect::<Vec<_>>()),
-        );
+            .map(|row| body::row_body(urls, row, versions))
+            .collect(),
+        links: json!({ "self": link(format!("{}/matrix", urls.base)) }),
     }
-    body.insert(
-        "_links".into(),
-        json!({ "self": link(urls.version(pacticipant, number)) }),
-    );
-    Value::Object(body)
 }
 
-fn render_row(
-    urls: &Urls,
-    row: &Row,
-    versions: &HashMap<i64, (Version, Vec<Environment>)>,
-) -> Value {
-    let provider_version = row.provider_version.as_ref().map_or(Value::Null, |v| {
-        render_version(urls, &row.provider, v.id, &v.number, versions)
-    });
-    let verification = match (&row.verification, &row.provider_version) {
-        (Some(v), Some(_)) => json!({
-            "success": v.success,
-            "verifiedAt": time::format(v.verified_at),
-            "_links": { "self": link(urls.verification(&row.provider, &row.consumer, &row.pact_sha, v.number)) }
-        }),
-        _ => Value::Null,
-    };
-    let mut body = Map::new();
-    body.insert(
-        "consumer".into(),
-        json!({
-            "name": row.consumer,
-            "version": render_version(urls, &row.consumer, row.consumer_version.id, &row.consumer_version.number, versions),
-            "_links": { "self": link(urls.pacticipant(&row.consumer)) }
-        }),
-    );
-    body.insert(
-        "provider".into(),
-        json!({
-            "name": row.provider,
-            "version": provider_version,
-            "_links": { "self": link(urls.pacticipant(&row.provider)) }
-        }),
-    );
-    body.insert(
-        "pact".into(),
-        json!({
-            "createdAt": time::format(row.pact_created_at),
-            "_links": { "self": link(urls.pact(&row.provider, &row.consumer, &row.consumer_version.number)) }
-        }),
-    );
-    body.insert("verificationResult".into(), verification);
-    if row.ignored {
-        body.insert("ignored".into(), json!(true));
-    }
-    Value::Object(body)
+/// The matrix body as a JSON value, for answers that embed it.
+pub async fn render(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult<Value> {
+    let versions = versions_of(state, matrix).await?;
+    serde_json::to_value(matrix_body(urls, matrix, &versions)).map_err(unserialisable)
+}
+
+/// The matrix body as a HAL response, serialised straight from the rows.
+async fn render_response(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult<Response> {
+    let versions = versions_of(state, matrix).await?;
+    hal::ok_serialized(&matrix_body(urls, matrix, &versions)).map_err(unserialisable)
+}
+
+/// Structs of strings, numbers and string-keyed maps always serialise; this
+/// is here so that a future field that cannot is a logged 500, not a panic.
+fn unserialisable(error: serde_json::Error) -> ApiError {
+    ApiError::Internal(format!("the matrix could not be serialised: {error}"))
 }
 
 /// The matrix as the Pact Broker's text table.
@@ -355,7 +322,7 @@ async fn respond(
         return Ok(text_response(&matrix));
     }
     let urls = Urls::new(base.0);
-    Ok(Hal::ok(render(state, &urls, &matrix).await?).into_response())
+    render_response(state, &urls, &matrix).await
 }
 
 async fn tag_to_tag(

@@ -3,18 +3,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use treaty_domain::model::{DeployedVersion, ReleasedVersion};
 
-use super::environments::{ENVIRONMENT_COLUMNS, environment_from_row, environment_id};
+use super::environments::{environment_columns, environment_from_row, environment_id};
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{DeployedFilter, DeploymentStore, NewDeployment, StoreError, StoreResult};
-
-/// Environment columns with an `env_` prefix, for joins.
-fn environment_columns() -> String {
-    ENVIRONMENT_COLUMNS
-        .split(", ")
-        .map(|column| format!("{column} AS env_{}", column.trim_start_matches("e.")))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 fn deployed_select() -> String {
     format!(

@@ -9,6 +9,15 @@ use crate::{EnvironmentStore, StoreError, StoreResult};
 pub(crate) const ENVIRONMENT_COLUMNS: &str =
     "e.id, e.uuid, e.name, e.display_name, e.production, e.contacts, e.created_at, e.updated_at";
 
+/// Environment columns with an `env_` prefix, for joins.
+pub(crate) fn environment_columns() -> String {
+    ENVIRONMENT_COLUMNS
+        .split(", ")
+        .map(|column| format!("{column} AS env_{}", column.trim_start_matches("e.")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Reads an environment from a row whose environment columns carry `prefix`
 /// (empty for `ENVIRONMENT_COLUMNS`, `env_` where joined with other tables).
 pub(crate) fn environment_from_row(row: &DbRow, prefix: &str) -> StoreResult<Environment> {

@@ -15,7 +15,7 @@ use treaty_domain::matrix::{
 use treaty_domain::matrix_query::{MatrixQuery, Scope, VersionSelector};
 use treaty_domain::model::{Environment, Version};
 
-use super::environments::{ENVIRONMENT_COLUMNS, environment_from_row};
+use super::environments::{environment_columns, environment_from_row};
 use super::rows::{VERSION_SELECT, version_from_row};
 use super::{Backend, Conn, sql};
 use crate::{MatrixStore, StoreResult};
@@ -168,44 +168,54 @@ fn resolved(
         .collect()
 }
 
-/// `versions_in_environment` for several pacticipants in one query (the
-/// partners of a can-i-deploy: thirty providers of a hub consumer would
-/// otherwise be sixty round trips), by pacticipant, newest first.
-async fn versions_in_environment_of(
+/// The partners of a can-i-deploy to an environment, in one query: each
+/// one's name and the versions of it deployed or released there, newest
+/// first (thirty providers of a hub consumer would otherwise be sixty round
+/// trips).
+async fn partners_in_environment(
     conn: &mut Conn,
     environment: &str,
     pacticipant_ids: &[i64],
-) -> StoreResult<HashMap<i64, Vec<VersionRef>>> {
+) -> StoreResult<(HashMap<i64, String>, HashMap<i64, Vec<VersionRef>>)> {
+    let mut names = HashMap::new();
     let mut found: HashMap<i64, Vec<VersionRef>> = HashMap::new();
     if pacticipant_ids.is_empty() {
-        return Ok(found);
+        return Ok((names, found));
     }
     let list = placeholders(pacticipant_ids.len());
     let mut query = sqlx::query(sql(format!(
-        "SELECT v.pacticipant_id, v.id, v.number FROM versions v WHERE v.id IN (
-           SELECT cd.version_id FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
+        "WITH here AS (
+           SELECT cd.pacticipant_id, cd.version_id FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
            WHERE e.name = ? AND cd.pacticipant_id IN ({list})
            UNION
-           SELECT rv.version_id FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+           SELECT rv.pacticipant_id, rv.version_id FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
            WHERE e.name = ? AND rv.pacticipant_id IN ({list}) AND rv.support_ended_at IS NULL)
+         SELECT p.id AS pacticipant_id, p.name, v.id, v.number
+         FROM pacticipants p LEFT JOIN here h ON h.pacticipant_id = p.id LEFT JOIN versions v ON v.id = h.version_id
+         WHERE p.id IN ({list})
          ORDER BY v.id DESC"
-    )))
-    .bind(environment);
+    )));
+    for _ in 0..2 {
+        query = query.bind(environment);
+        for id in pacticipant_ids {
+            query = query.bind(*id);
+        }
+    }
     for id in pacticipant_ids {
         query = query.bind(*id);
     }
-    query = query.bind(environment);
-    for id in pacticipant_ids {
-        query = query.bind(*id);
+    for row in query.fetch_all(conn).await? {
+        let pacticipant: i64 = row.try_get("pacticipant_id")?;
+        names.insert(pacticipant, row.try_get("name")?);
+        let version: Option<i64> = row.try_get("id")?;
+        if let Some(id) = version {
+            found.entry(pacticipant).or_default().push(VersionRef {
+                id,
+                number: row.try_get("number")?,
+            });
+        }
     }
-    let rows = query.fetch_all(conn).await?;
-    for (row, version) in rows.iter().zip(version_refs(&rows)?) {
-        found
-            .entry(row.try_get("pacticipant_id")?)
-            .or_default()
-            .push(version);
-    }
-    Ok(found)
+    Ok((names, found))
 }
 
 /// Names of pacticipants by id, in one query.
@@ -264,6 +274,43 @@ fn inferred_criteria(scope: &Scope) -> Criteria {
         Scope::Environment(e) => Criteria::Environment(e.clone()),
         Scope::MainBranch => Criteria::MainBranch { latest: true },
     }
+}
+
+/// The ids of the named pacticipants and environments, in one query;
+/// names that do not exist are missing from the maps.
+async fn named_ids(
+    conn: &mut Conn,
+    pacticipants: &[&str],
+    environments: &[&str],
+) -> StoreResult<(HashMap<String, i64>, HashMap<String, i64>)> {
+    let mut query = sqlx::query(sql(format!(
+        "SELECT CAST(1 AS BIGINT) AS is_pacticipant, name, id FROM pacticipants WHERE name IN ({})
+         UNION ALL
+         SELECT CAST(0 AS BIGINT) AS is_pacticipant, name, id FROM environments WHERE name IN ({})",
+        placeholders(pacticipants.len()),
+        placeholders(environments.len())
+    )));
+    // `placeholders` gives at least one `?`: an empty list binds NULL, which
+    // matches no name.
+    for names in [pacticipants, environments] {
+        if names.is_empty() {
+            query = query.bind(None::<String>);
+        }
+        for name in names {
+            query = query.bind(*name);
+        }
+    }
+    let mut found = (HashMap::new(), HashMap::new());
+    for row in query.fetch_all(conn).await? {
+        let is_pacticipant: i64 = row.try_get("is_pacticipant")?;
+        let map = if is_pacticipant == 1 {
+            &mut found.0
+        } else {
+            &mut found.1
+        };
+        map.insert(row.try_get("name")?, row.try_get("id")?);
+    }
+    Ok(found)
 }
 
 async fn pacticipant_id(conn: &mut Conn, name: &str) -> StoreResult<Option<i64>> {
@@ -564,38 +611,38 @@ async fn known_good_of(conn: &mut Conn, pacts: &[PactRow]) -> StoreResult<Vec<Kn
         .collect()
 }
 
-/// Providers of the pacts the given consumer versions (or all versions) published.
-async fn providers_of(conn: &mut Conn, selector: &ResolvedSelector) -> StoreResult<BTreeSet<i64>> {
-    let ids: Vec<i64> = match &selector.version {
-        Some(version) => {
-            sqlx::query_scalar(sql(
-                "SELECT provider_id FROM pact_publications WHERE consumer_version_id = ?",
-            ))
-            .bind(version.id)
-            .fetch_all(conn)
-            .await?
-        }
-        None if selector.names_all_versions() => {
-            sqlx::query_scalar(sql(
-                "SELECT provider_id FROM integrations WHERE consumer_id = ?",
-            ))
-            .bind(selector.pacticipant_id)
-            .fetch_all(conn)
-            .await?
-        }
-        None => Vec::new(),
+/// The partners of a selected pacticipant, in one query: the providers of
+/// the pacts its selected version (or any of its versions) published, and
+/// its consumers; each with whether the selected pacticipant is the consumer.
+async fn partners_of(
+    conn: &mut Conn,
+    selector: &ResolvedSelector,
+) -> StoreResult<Vec<(i64, bool)>> {
+    const CONSUMERS: &str = "SELECT consumer_id AS partner, CAST(0 AS BIGINT) AS as_consumer FROM integrations WHERE provider_id = ?";
+    let providers = match &selector.version {
+        Some(version) => Some((
+            "SELECT provider_id AS partner, CAST(1 AS BIGINT) AS as_consumer FROM pact_publications WHERE consumer_version_id = ?",
+            version.id,
+        )),
+        None if selector.names_all_versions() => Some((
+            "SELECT provider_id AS partner, CAST(1 AS BIGINT) AS as_consumer FROM integrations WHERE consumer_id = ?",
+            selector.pacticipant_id,
+        )),
+        None => None,
     };
-    Ok(ids.into_iter().collect())
-}
-
-async fn consumers_of(conn: &mut Conn, provider_id: i64) -> StoreResult<BTreeSet<i64>> {
-    let ids: Vec<i64> = sqlx::query_scalar(sql(
-        "SELECT consumer_id FROM integrations WHERE provider_id = ?",
-    ))
-    .bind(provider_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(ids.into_iter().collect())
+    let query = match providers {
+        Some((providers, id)) => {
+            sqlx::query(sql(format!("{providers} UNION {CONSUMERS}"))).bind(id)
+        }
+        None => sqlx::query(sql(CONSUMERS)),
+    };
+    let rows = query.bind(selector.pacticipant_id).fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            let as_consumer: i64 = r.try_get("as_consumer")?;
+            Ok((r.try_get("partner")?, as_consumer == 1))
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -608,13 +655,6 @@ impl MatrixStore for Backend {
         let mut tx = self.snapshot().await?;
         let mut errors = Vec::new();
         let mut selectors = Vec::new();
-        let mut specified_ids = Vec::new();
-        for selector in &query.selectors {
-            match pacticipant_id(&mut tx, &selector.pacticipant).await? {
-                Some(id) => specified_ids.push((selector, id)),
-                None => errors.push(format!("Pacticipant {} not found", selector.pacticipant)),
-            }
-        }
         let mut environments: Vec<&str> = query
             .selectors
             .iter()
@@ -623,13 +663,22 @@ impl MatrixStore for Backend {
         if let Some(Scope::Environment(e)) = &query.scope {
             environments.push(e);
         }
+        let pacticipants: Vec<&str> = query
+            .selectors
+            .iter()
+            .map(|s| s.pacticipant.as_str())
+            .collect();
+        let (pacticipant_ids, environment_ids) =
+            named_ids(&mut tx, &pacticipants, &environments).await?;
+        let mut specified_ids = Vec::new();
+        for selector in &query.selectors {
+            match pacticipant_ids.get(&selector.pacticipant) {
+                Some(id) => specified_ids.push((selector, *id)),
+                None => errors.push(format!("Pacticipant {} not found", selector.pacticipant)),
+            }
+        }
         for environment in environments {
-            let found: Option<i64> =
-                sqlx::query_scalar(sql("SELECT id FROM environments WHERE name = ?"))
-                    .bind(environment)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if found.is_none() {
+            if !environment_ids.contains_key(environment) {
                 errors.push(format!(
                     "Environment with name '{environment}' does not exist"
                 ));
@@ -662,33 +711,33 @@ impl MatrixStore for Backend {
                 if selector.is_missing() {
                     continue;
                 }
-                for provider in providers_of(&mut tx, &selector).await? {
-                    dependencies.push(Dependency {
-                        consumer_id: selector.pacticipant_id,
-                        provider_id: provider,
-                        required: true,
+                for (partner, as_consumer) in partners_of(&mut tx, &selector).await? {
+                    dependencies.push(if as_consumer {
+                        Dependency {
+                            consumer_id: selector.pacticipant_id,
+                            provider_id: partner,
+                            required: true,
+                        }
+                    } else {
+                        Dependency {
+                            consumer_id: partner,
+                            provider_id: selector.pacticipant_id,
+                            required: false,
+                        }
                     });
-                    partners.insert(provider);
-                }
-                for consumer in consumers_of(&mut tx, selector.pacticipant_id).await? {
-                    dependencies.push(Dependency {
-                        consumer_id: consumer,
-                        provider_id: selector.pacticipant_id,
-                        required: false,
-                    });
-                    partners.insert(consumer);
+                    partners.insert(partner);
                 }
             }
             let partners: Vec<i64> = partners
                 .difference(&specified_pacticipants)
                 .copied()
                 .collect();
-            let names = pacticipant_names(&mut tx, &partners).await?;
-            let mut in_environment = match scope {
+            let (names, mut in_environment) = match scope {
                 Scope::Environment(e) => {
-                    Some(versions_in_environment_of(&mut tx, e, &partners).await?)
+                    let (names, found) = partners_in_environment(&mut tx, e, &partners).await?;
+                    (names, Some(found))
                 }
-                _ => None,
+                _ => (pacticipant_names(&mut tx, &partners).await?, None),
             };
             for partner in partners {
                 let name = names.get(&partner).map_or("", String::as_str);
@@ -709,8 +758,8 @@ impl MatrixStore for Backend {
                 if selector.is_missing() {
                     continue;
                 }
-                for provider in providers_of(&mut tx, selector).await? {
-                    if specified_pacticipants.contains(&provider) {
+                for (provider, as_consumer) in partners_of(&mut tx, selector).await? {
+                    if as_consumer && specified_pacticipants.contains(&provider) {
                         dependencies.push(Dependency {
                             consumer_id: selector.pacticipant_id,
                             provider_id: provider,
@@ -828,7 +877,15 @@ impl MatrixStore for Backend {
             rows = newest.into_rows();
         }
 
-        let known_good = known_good_of(&mut tx, &pacts).await?;
+        // Known-good verifiers only name a fix for a failed or unverified row.
+        let known_good = if rows
+            .iter()
+            .all(|r| r.verification.as_ref().is_some_and(|v| v.success))
+        {
+            Vec::new()
+        } else {
+            known_good_of(&mut tx, &pacts).await?
+        };
 
         let mut ignores = Vec::new();
         for ignore in &query.ignore {
@@ -869,30 +926,33 @@ impl MatrixStore for Backend {
         if ids.is_empty() {
             return Ok(found);
         }
+        // The versions and the environments each is in, in one query (a
+        // version in no environment has one row with no environment).
         let list = placeholders(ids.len());
-        let mut query = sqlx::query(sql(format!("{VERSION_SELECT} WHERE v.id IN ({list})")));
-        for id in ids {
-            query = query.bind(id);
-        }
-        for row in query.fetch_all(self.reader()).await? {
-            let version = version_from_row(&row)?;
-            found.insert(version.id, (version, Vec::new()));
-        }
+        let env_columns = environment_columns();
         let mut query = sqlx::query(sql(format!(
-            "SELECT DISTINCT x.version_id, {ENVIRONMENT_COLUMNS} FROM (
+            "SELECT ver.*, {env_columns} FROM ({VERSION_SELECT} WHERE v.id IN ({list})) AS ver
+             LEFT JOIN (
                 SELECT version_id, environment_id FROM currently_deployed
                 UNION SELECT version_id, environment_id FROM released_versions WHERE support_ended_at IS NULL) AS x
-             JOIN environments e ON e.id = x.environment_id
-             WHERE x.version_id IN ({list}) ORDER BY e.name"
+               ON x.version_id = ver.id
+             LEFT JOIN environments e ON e.id = x.environment_id
+             ORDER BY ver.id, e.name"
         )));
         for id in ids {
             query = query.bind(id);
         }
         for row in query.fetch_all(self.reader()).await? {
-            let version_id: i64 = row.try_get("version_id")?;
-            let environment = environment_from_row(&row, "")?;
-            if let Some((_, environments)) = found.get_mut(&version_id) {
-                environments.push(environment);
+            let version_id: i64 = row.try_get("id")?;
+            let (_, environments) = match found.entry(version_id) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert((version_from_row(&row)?, Vec::new()))
+                }
+            };
+            let environment_id: Option<i64> = row.try_get("env_id")?;
+            if environment_id.is_some() {
+                environments.push(environment_from_row(&row, "env_")?);
             }
         }
         Ok(found)

@@ -1,0 +1,248 @@
+//! The matrix's rows as the Pact Broker shapes them, serialised straight
+//! from borrowed structs. A thousand-row matrix built as `serde_json::Value`
+//! spent most of its time allocating, hashing and dropping map entries; these
+//! structs write the same JSON, key for key and in the same order.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use treaty_domain::matrix::Row;
+use treaty_domain::model::{Environment, Version};
+use treaty_domain::time;
+
+use crate::views::Urls;
+
+/// `{"self": {"href": ...}}`.
+#[derive(Serialize)]
+struct Links {
+    #[serde(rename = "self")]
+    this: Href,
+}
+
+#[derive(Serialize)]
+struct Href {
+    href: String,
+}
+
+impl Links {
+    fn to(href: String) -> Self {
+        Self {
+            this: Href { href },
+        }
+    }
+}
+
+/// `{"self": {"title": ..., "name": ..., "href": ...}}`.
+#[derive(Serialize)]
+struct TitledLinks<'a> {
+    #[serde(rename = "self")]
+    this: Titled<'a>,
+}
+
+#[derive(Serialize)]
+struct Titled<'a> {
+    title: &'static str,
+    name: &'a str,
+    href: String,
+}
+
+#[derive(Serialize)]
+pub struct RowBody<'a> {
+    consumer: Party<'a>,
+    provider: Party<'a>,
+    pact: Pact,
+    #[serde(rename = "verificationResult")]
+    verification_result: Option<Verification>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    ignored: bool,
+}
+
+#[derive(Serialize)]
+struct Party<'a> {
+    name: &'a str,
+    version: Option<VersionBody<'a>>,
+    #[serde(rename = "_links")]
+    links: Links,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionBody<'a> {
+    number: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branch: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branches: Option<Vec<Branch<'a>>>,
+    /// The same list as `branches`, under the name newer clients read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branch_versions: Option<Vec<Branch<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environments: Option<Vec<EnvironmentBody<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<Tag<'a>>>,
+    #[serde(rename = "_links")]
+    links: Links,
+}
+
+#[derive(Serialize)]
+struct Branch<'a> {
+    name: &'a str,
+    latest: bool,
+    #[serde(rename = "_links")]
+    links: TitledLinks<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvironmentBody<'a> {
+    uuid: &'a str,
+    name: &'a str,
+    display_name: Option<&'a str>,
+    production: bool,
+    created_at: String,
+    #[serde(rename = "_links")]
+    links: TitledLinks<'a>,
+}
+
+#[derive(Serialize)]
+struct Tag<'a> {
+    name: &'a str,
+    #[serde(rename = "_links")]
+    links: Links,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Pact {
+    created_at: String,
+    #[serde(rename = "_links")]
+    links: Links,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Verification {
+    success: bool,
+    verified_at: String,
+    #[serde(rename = "_links")]
+    links: Links,
+}
+
+/// A version of `pacticipant`, with its branches, environments and tags
+/// when the store found it.
+fn version_body<'a>(
+    urls: &Urls,
+    pacticipant: &'a str,
+    version_id: i64,
+    number: &'a str,
+    versions: &'a HashMap<i64, (Version, Vec<Environment>)>,
+) -> VersionBody<'a> {
+    let mut body = VersionBody {
+        number,
+        branch: None,
+        branches: None,
+        branch_versions: None,
+        environments: None,
+        tags: None,
+        links: Links::to(urls.version(pacticipant, number)),
+    };
+    if let Some((version, environments)) = versions.get(&version_id) {
+        let branches = || {
+            version
+                .branches
+                .iter()
+                .map(|b| Branch {
+                    name: &b.name,
+                    latest: b.latest,
+                    links: TitledLinks {
+                        this: Titled {
+                            title: "Branch version",
+                            name: &b.name,
+                            href: urls.branch_version(pacticipant, &b.name, number),
+                        },
+                    },
+                })
+                .collect::<Vec<_>>()
+        };
+        body.branch = version.branches.last().map(|b| b.name.as_str());
+        body.branches = Some(branches());
+        body.branch_versions = Some(branches());
+        body.environments = Some(
+            environments
+                .iter()
+                .map(|e| EnvironmentBody {
+                    uuid: &e.uuid,
+                    name: &e.name,
+                    display_name: e.display_name.as_deref(),
+                    production: e.production,
+                    created_at: time::format(e.created_at),
+                    links: TitledLinks {
+                        this: Titled {
+                            title: "Environment",
+                            name: &e.name,
+                            href: urls.environment(&e.uuid),
+                        },
+                    },
+                })
+                .collect(),
+        );
+        body.tags = Some(
+            version
+                .tags
+                .iter()
+                .map(|t| Tag {
+                    name: t,
+                    links: Links::to(urls.tag(pacticipant, number, t)),
+                })
+                .collect(),
+        );
+    }
+    body
+}
+
+/// One matrix row: the pact between two versions and its verification.
+pub fn row_body<'a>(
+    urls: &Urls,
+    row: &'a Row,
+    versions: &'a HashMap<i64, (Version, Vec<Environment>)>,
+) -> RowBody<'a> {
+    RowBody {
+        consumer: Party {
+            name: &row.consumer,
+            version: Some(version_body(
+                urls,
+                &row.consumer,
+                row.consumer_version.id,
+                &row.consumer_version.number,
+                versions,
+            )),
+            links: Links::to(urls.pacticipant(&row.consumer)),
+        },
+        provider: Party {
+            name: &row.provider,
+            version: row
+                .provider_version
+                .as_ref()
+                .map(|v| version_body(urls, &row.provider, v.id, &v.number, versions)),
+            links: Links::to(urls.pacticipant(&row.provider)),
+        },
+        pact: Pact {
+            created_at: time::format(row.pact_created_at),
+            links: Links::to(urls.pact(&row.provider, &row.consumer, &row.consumer_version.number)),
+        },
+        verification_result: match (&row.verification, &row.provider_version) {
+            (Some(v), Some(_)) => Some(Verification {
+                success: v.success,
+                verified_at: time::format(v.verified_at),
+                links: Links::to(urls.verification(
+                    &row.provider,
+                    &row.consumer,
+                    &row.pact_sha,
+                    v.number,
+                )),
+            }),
+            _ => None,
+        },
+        ignored: row.ignored,
+    }
+}
