@@ -63,8 +63,14 @@ impl IntoResponse for Hal {
 
 /// A 200 HAL response serialised straight from a typed body: for large
 /// answers, where building a `Value` first would cost more than the query.
-pub fn ok_serialized(body: &impl serde::Serialize) -> Result<Response, serde_json::Error> {
-    let mut response = (StatusCode::OK, serde_json::to_vec(body)?).into_response();
+/// `capacity` is the expected size in bytes.
+pub fn ok_serialized(
+    body: &impl serde::Serialize,
+    capacity: usize,
+) -> Result<Response, serde_json::Error> {
+    let mut bytes = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut bytes, body)?;
+    let mut response = (StatusCode::OK, bytes).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON));

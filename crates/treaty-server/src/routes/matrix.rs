@@ -172,7 +172,7 @@ async fn versions_of(
 fn matrix_body<'a>(
     urls: &Urls,
     matrix: &'a Matrix,
-    versions: &'a HashMap<i64, (Version, Vec<Environment>)>,
+    versions: &'a HashMap<i64, body::VersionBody<'a>>,
 ) -> MatrixBody<'a> {
     let summary = &matrix.summary;
     let mut summary_json = Map::new();
@@ -211,13 +211,20 @@ fn matrix_body<'a>(
 /// The matrix body as a JSON value, for answers that embed it.
 pub async fn render(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult<Value> {
     let versions = versions_of(state, matrix).await?;
-    serde_json::to_value(matrix_body(urls, matrix, &versions)).map_err(unserialisable)
+    let bodies = body::version_bodies(urls, &matrix.rows, &versions);
+    serde_json::to_value(matrix_body(urls, matrix, &bodies)).map_err(unserialisable)
 }
 
 /// The matrix body as a HAL response, serialised straight from the rows.
 async fn render_response(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult<Response> {
     let versions = versions_of(state, matrix).await?;
-    hal::ok_serialized(&matrix_body(urls, matrix, &versions)).map_err(unserialisable)
+    let bodies = body::version_bodies(urls, &matrix.rows, &versions);
+    // About 1.8 KB a row: sized once, the body is not copied as it grows.
+    hal::ok_serialized(
+        &matrix_body(urls, matrix, &bodies),
+        matrix.rows.len() * 2048,
+    )
+    .map_err(unserialisable)
 }
 
 /// Structs of strings, numbers and string-keyed maps always serialise; this

@@ -60,14 +60,14 @@ pub struct RowBody<'a> {
 #[derive(Serialize)]
 struct Party<'a> {
     name: &'a str,
-    version: Option<VersionBody<'a>>,
+    version: Option<&'a VersionBody<'a>>,
     #[serde(rename = "_links")]
     links: Links,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct VersionBody<'a> {
+pub struct VersionBody<'a> {
     number: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     branch: Option<&'a str>,
@@ -200,22 +200,45 @@ fn version_body<'a>(
     body
 }
 
-/// One matrix row: the pact between two versions and its verification.
-pub fn row_body<'a>(
+/// Each version of the matrix's rows rendered once, by id: a version
+/// appears in many rows (a consumer version with every provider version
+/// that verified it), and its links and branches are the same in each.
+pub fn version_bodies<'a>(
     urls: &Urls,
-    row: &'a Row,
+    rows: &'a [Row],
     versions: &'a HashMap<i64, (Version, Vec<Environment>)>,
-) -> RowBody<'a> {
-    RowBody {
-        consumer: Party {
-            name: &row.consumer,
-            version: Some(version_body(
+) -> HashMap<i64, VersionBody<'a>> {
+    let mut bodies = HashMap::new();
+    for row in rows {
+        bodies.entry(row.consumer_version.id).or_insert_with(|| {
+            version_body(
                 urls,
                 &row.consumer,
                 row.consumer_version.id,
                 &row.consumer_version.number,
                 versions,
-            )),
+            )
+        });
+        if let Some(v) = &row.provider_version {
+            bodies
+                .entry(v.id)
+                .or_insert_with(|| version_body(urls, &row.provider, v.id, &v.number, versions));
+        }
+    }
+    bodies
+}
+
+/// One matrix row: the pact between two versions and its verification,
+/// with the versions from `version_bodies`.
+pub fn row_body<'a>(
+    urls: &Urls,
+    row: &'a Row,
+    bodies: &'a HashMap<i64, VersionBody<'a>>,
+) -> RowBody<'a> {
+    RowBody {
+        consumer: Party {
+            name: &row.consumer,
+            version: bodies.get(&row.consumer_version.id),
             links: Links::to(urls.pacticipant(&row.consumer)),
         },
         provider: Party {
@@ -223,7 +246,7 @@ pub fn row_body<'a>(
             version: row
                 .provider_version
                 .as_ref()
-                .map(|v| version_body(urls, &row.provider, v.id, &v.number, versions)),
+                .and_then(|v| bodies.get(&v.id)),
             links: Links::to(urls.pacticipant(&row.provider)),
         },
         pact: Pact {
