@@ -28,6 +28,11 @@ pub enum StoreError {
     UnstorableText(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// SQLite's blocking readers (see `read.rs`).
+    #[error("database error: {0}")]
+    SqliteRead(#[from] rusqlite::Error),
+    #[error("no SQLite read connection: {0}")]
+    ReadPool(#[from] r2d2::Error),
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data could not be read: {0}")]

@@ -11,7 +11,9 @@
 
 mod error;
 pub mod postgres;
+pub(crate) mod read;
 pub mod sqlite;
+mod sqlite_reads;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod traits;

@@ -10,14 +10,16 @@
 mod sql_impl;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Column, PgConnection, PgPool, Row as _, TypeInfo, ValueRef as _};
 
-use crate::{AdminStore, OpenOptions, StoreResult};
+use crate::read::{Query, ReadFuture, Reader, Row, Value};
+use crate::{AdminStore, OpenOptions, StoreError, StoreResult};
 
 // What the shared SQL (`sql/`) is written against.
 pub(crate) type Backend = PostgresStore;
@@ -99,9 +101,79 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Runs a read of several statements on one read-only snapshot.
+    pub(crate) async fn read_snapshot<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'r> FnOnce(&'r mut dyn Reader) -> ReadFuture<'r, T> + Send + 'static,
+    {
+        let mut snapshot = SnapshotReader(self.snapshot().await?);
+        let found = work(&mut snapshot).await?;
+        snapshot.0.commit().await?;
+        Ok(found)
+    }
+
     pub(crate) fn reader(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// A read-only transaction as a [`Reader`].
+struct SnapshotReader(sqlx::Transaction<'static, sqlx::Postgres>);
+
+#[async_trait]
+impl Reader for SnapshotReader {
+    async fn fetch_all(&mut self, query: Query) -> StoreResult<Vec<Row>> {
+        let mut statement = sqlx::query(sql(query.text));
+        for argument in query.arguments {
+            statement = match argument {
+                Value::Null => statement.bind(None::<String>),
+                Value::Int(i) => statement.bind(i),
+                Value::Real(f) => statement.bind(f),
+                Value::Text(text) => statement.bind(text),
+                Value::Bool(b) => statement.bind(b),
+                Value::Time(time) => statement.bind(time),
+            };
+        }
+        let rows = statement.fetch_all(&mut *self.0).await?;
+        let Some(first) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        let columns: Arc<[String]> = first
+            .columns()
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect();
+        rows.iter()
+            .map(|row| {
+                let values = (0..columns.len())
+                    .map(|i| value_of(row, i))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok(Row::new(Arc::clone(&columns), values))
+            })
+            .collect()
+    }
+}
+
+/// A column's value, by its PostgreSQL type: the types Treaty's tables use.
+fn value_of(row: &PgRow, i: usize) -> StoreResult<Value> {
+    if row.try_get_raw(i)?.is_null() {
+        return Ok(Value::Null);
+    }
+    Ok(match row.column(i).type_info().name() {
+        "INT8" => Value::Int(row.try_get(i)?),
+        "INT4" => Value::Int(row.try_get::<i32, _>(i)?.into()),
+        "INT2" => Value::Int(row.try_get::<i16, _>(i)?.into()),
+        "BOOL" => Value::Bool(row.try_get(i)?),
+        "TIMESTAMPTZ" => Value::Time(row.try_get(i)?),
+        "FLOAT8" => Value::Real(row.try_get(i)?),
+        "TEXT" | "VARCHAR" | "NAME" | "BPCHAR" => Value::Text(row.try_get(i)?),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "a column of type {other}, which Treaty does not read"
+            )));
+        }
+    })
 }
 
 pub(crate) fn now() -> DateTime<Utc> {

@@ -16,6 +16,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 
+use crate::read::{ReadFuture, Reader};
+use crate::sqlite_reads::BlockingReads;
 use crate::{AdminStore, OpenOptions, StoreError, StoreResult};
 
 // What the shared SQL (`sql/`) is written against.
@@ -29,6 +31,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
+    /// Reads of several statements (`read.rs`), on connections of their own.
+    blocking_reads: BlockingReads,
 }
 
 impl SqliteStore {
@@ -51,12 +55,18 @@ impl SqliteStore {
         if options.migrate {
             MIGRATOR.run(&write).await?;
         }
+        let readers = options.max_connections.unwrap_or_else(default_readers);
+        let blocking_reads = BlockingReads::new(connect.get_filename(), readers);
         let read = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.unwrap_or_else(default_readers))
+            .max_connections(readers)
             .test_before_acquire(false)
             .connect_with(connect.read_only(true))
             .await?;
-        Ok(Self { write, read })
+        Ok(Self {
+            write,
+            read,
+            blocking_reads,
+        })
     }
 
     /// The migrations that have not been applied yet, by version and description.
@@ -92,6 +102,16 @@ impl SqliteStore {
     /// SQLite continues AUTOINCREMENT ids after the largest inserted one by itself.
     pub(crate) async fn continue_ids_after_import(_conn: &mut Conn) -> StoreResult<()> {
         Ok(())
+    }
+
+    /// Runs a read of several statements on one snapshot, on a blocking
+    /// thread (see `read.rs`).
+    pub(crate) async fn read_snapshot<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'r> FnOnce(&'r mut dyn Reader) -> ReadFuture<'r, T> + Send + 'static,
+    {
+        self.blocking_reads.run(work).await
     }
 
     pub(crate) fn reader(&self) -> &SqlitePool {

@@ -17,7 +17,8 @@ use treaty_domain::model::{Environment, Version};
 
 use super::environments::{environment_columns, environment_from_row};
 use super::rows::{VERSION_SELECT, version_from_row};
-use super::{Backend, Conn, sql};
+use super::{Backend, sql};
+use crate::read::{self, Query, Reader};
 use crate::{MatrixStore, StoreResult};
 
 /// `?, ?, ?` for `n` values.
@@ -26,7 +27,7 @@ fn placeholders(n: usize) -> String {
 }
 
 /// Rows of `v.id, v.number` as version references.
-fn version_refs(rows: &[super::DbRow]) -> StoreResult<Vec<VersionRef>> {
+fn version_refs(rows: &[read::Row]) -> StoreResult<Vec<VersionRef>> {
     rows.iter()
         .map(|r| {
             Ok(VersionRef {
@@ -38,21 +39,21 @@ fn version_refs(rows: &[super::DbRow]) -> StoreResult<Vec<VersionRef>> {
 }
 
 async fn versions_where(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     condition: &str,
     arguments: &[&str],
     pacticipant_id: i64,
     latest_only: bool,
 ) -> StoreResult<Vec<VersionRef>> {
     let limit = if latest_only { " LIMIT 1" } else { "" };
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "SELECT v.id, v.number FROM versions v WHERE v.pacticipant_id = ? AND {condition} ORDER BY v.id DESC{limit}"
-    )))
+    ))
     .bind(pacticipant_id);
     for argument in arguments {
         query = query.bind(*argument);
     }
-    let rows = query.fetch_all(conn).await?;
+    let rows = reader.fetch_all(query).await?;
     version_refs(&rows)
 }
 
@@ -60,11 +61,11 @@ async fn versions_where(
 /// found from the environment's slots: the cost does not grow with the
 /// pacticipant's history.
 async fn versions_in_environment(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     environment: &str,
     pacticipant_id: i64,
 ) -> StoreResult<Vec<VersionRef>> {
-    let rows = sqlx::query(sql(
+    let query = Query::new(
         "SELECT v.id, v.number FROM versions v WHERE v.id IN (
            SELECT cd.version_id FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
            WHERE e.name = ? AND cd.pacticipant_id = ?
@@ -72,14 +73,12 @@ async fn versions_in_environment(
            SELECT rv.version_id FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
            WHERE e.name = ? AND rv.pacticipant_id = ? AND rv.support_ended_at IS NULL)
          ORDER BY v.id DESC",
-    ))
+    )
     .bind(environment)
     .bind(pacticipant_id)
     .bind(environment)
-    .bind(pacticipant_id)
-    .fetch_all(conn)
-    .await?;
-    version_refs(&rows)
+    .bind(pacticipant_id);
+    version_refs(&reader.fetch_all(query).await?)
 }
 
 const ON_BRANCH_HEAD: &str = "v.id = (SELECT b.head_version_id FROM branches b WHERE b.pacticipant_id = v.pacticipant_id AND b.name = ?)";
@@ -93,7 +92,7 @@ const HAS_TAG: &str = "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AN
 /// Resolves what a selector asks for to versions; several for a selector
 /// that names several (tag, branch or environment without `latest`).
 async fn resolve(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     pacticipant: &str,
     pacticipant_id: i64,
     criteria: Criteria,
@@ -101,29 +100,29 @@ async fn resolve(
 ) -> StoreResult<Vec<ResolvedSelector>> {
     let versions = match &criteria {
         Criteria::Number(n) => {
-            versions_where(conn, "v.number = ?", &[n], pacticipant_id, true).await?
+            versions_where(reader, "v.number = ?", &[n], pacticipant_id, true).await?
         }
         Criteria::Latest { tag: None } => {
-            versions_where(conn, "1 = 1", &[], pacticipant_id, true).await?
+            versions_where(reader, "1 = 1", &[], pacticipant_id, true).await?
         }
         Criteria::Latest { tag: Some(t) } => {
-            versions_where(conn, HAS_TAG, &[t], pacticipant_id, true).await?
+            versions_where(reader, HAS_TAG, &[t], pacticipant_id, true).await?
         }
-        Criteria::Tag(t) => versions_where(conn, HAS_TAG, &[t], pacticipant_id, false).await?,
+        Criteria::Tag(t) => versions_where(reader, HAS_TAG, &[t], pacticipant_id, false).await?,
         Criteria::Branch { name, latest: true } => {
-            versions_where(conn, ON_BRANCH_HEAD, &[name], pacticipant_id, true).await?
+            versions_where(reader, ON_BRANCH_HEAD, &[name], pacticipant_id, true).await?
         }
         Criteria::Branch {
             name,
             latest: false,
-        } => versions_where(conn, ON_BRANCH, &[name], pacticipant_id, false).await?,
+        } => versions_where(reader, ON_BRANCH, &[name], pacticipant_id, false).await?,
         Criteria::MainBranch { latest: true } => {
-            versions_where(conn, ON_MAIN_BRANCH_HEAD, &[], pacticipant_id, true).await?
+            versions_where(reader, ON_MAIN_BRANCH_HEAD, &[], pacticipant_id, true).await?
         }
         Criteria::MainBranch { latest: false } => {
-            versions_where(conn, ON_MAIN_BRANCH, &[], pacticipant_id, false).await?
+            versions_where(reader, ON_MAIN_BRANCH, &[], pacticipant_id, false).await?
         }
-        Criteria::Environment(e) => versions_in_environment(conn, e, pacticipant_id).await?,
+        Criteria::Environment(e) => versions_in_environment(reader, e, pacticipant_id).await?,
         Criteria::Any => Vec::new(),
     };
     Ok(resolved(
@@ -173,7 +172,7 @@ fn resolved(
 /// first (thirty providers of a hub consumer would otherwise be sixty round
 /// trips).
 async fn partners_in_environment(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     environment: &str,
     pacticipant_ids: &[i64],
 ) -> StoreResult<(HashMap<i64, String>, HashMap<i64, Vec<VersionRef>>)> {
@@ -183,7 +182,7 @@ async fn partners_in_environment(
         return Ok((names, found));
     }
     let list = placeholders(pacticipant_ids.len());
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "WITH here AS (
            SELECT cd.pacticipant_id, cd.version_id FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
            WHERE e.name = ? AND cd.pacticipant_id IN ({list})
@@ -194,7 +193,7 @@ async fn partners_in_environment(
          FROM pacticipants p LEFT JOIN here h ON h.pacticipant_id = p.id LEFT JOIN versions v ON v.id = h.version_id
          WHERE p.id IN ({list})
          ORDER BY v.id DESC"
-    )));
+    ));
     for _ in 0..2 {
         query = query.bind(environment);
         for id in pacticipant_ids {
@@ -204,7 +203,7 @@ async fn partners_in_environment(
     for id in pacticipant_ids {
         query = query.bind(*id);
     }
-    for row in query.fetch_all(conn).await? {
+    for row in reader.fetch_all(query).await? {
         let pacticipant: i64 = row.try_get("pacticipant_id")?;
         names.insert(pacticipant, row.try_get("name")?);
         let version: Option<i64> = row.try_get("id")?;
@@ -219,19 +218,22 @@ async fn partners_in_environment(
 }
 
 /// Names of pacticipants by id, in one query.
-async fn pacticipant_names(conn: &mut Conn, ids: &[i64]) -> StoreResult<HashMap<i64, String>> {
+async fn pacticipant_names(
+    reader: &mut dyn Reader,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "SELECT id, name FROM pacticipants WHERE id IN ({})",
         placeholders(ids.len())
-    )));
+    ));
     for id in ids {
         query = query.bind(*id);
     }
-    query
-        .fetch_all(conn)
+    reader
+        .fetch_all(query)
         .await?
         .iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
@@ -279,29 +281,29 @@ fn inferred_criteria(scope: &Scope) -> Criteria {
 /// The ids of the named pacticipants and environments, in one query;
 /// names that do not exist are missing from the maps.
 async fn named_ids(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     pacticipants: &[&str],
     environments: &[&str],
 ) -> StoreResult<(HashMap<String, i64>, HashMap<String, i64>)> {
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "SELECT CAST(1 AS BIGINT) AS is_pacticipant, name, id FROM pacticipants WHERE name IN ({})
          UNION ALL
          SELECT CAST(0 AS BIGINT) AS is_pacticipant, name, id FROM environments WHERE name IN ({})",
         placeholders(pacticipants.len()),
         placeholders(environments.len())
-    )));
+    ));
     // `placeholders` gives at least one `?`: an empty list binds NULL, which
     // matches no name.
     for names in [pacticipants, environments] {
         if names.is_empty() {
-            query = query.bind(None::<String>);
+            query = query.bind(None::<&str>);
         }
         for name in names {
             query = query.bind(*name);
         }
     }
     let mut found = (HashMap::new(), HashMap::new());
-    for row in query.fetch_all(conn).await? {
+    for row in reader.fetch_all(query).await? {
         let is_pacticipant: i64 = row.try_get("is_pacticipant")?;
         let map = if is_pacticipant == 1 {
             &mut found.0
@@ -313,13 +315,14 @@ async fn named_ids(
     Ok(found)
 }
 
-async fn pacticipant_id(conn: &mut Conn, name: &str) -> StoreResult<Option<i64>> {
-    Ok(
-        sqlx::query_scalar(sql("SELECT id FROM pacticipants WHERE name = ?"))
-            .bind(name)
-            .fetch_optional(conn)
-            .await?,
-    )
+async fn pacticipant_id(reader: &mut dyn Reader, name: &str) -> StoreResult<Option<i64>> {
+    let query = Query::new("SELECT id FROM pacticipants WHERE name = ?").bind(name);
+    reader
+        .fetch_all(query)
+        .await?
+        .first()
+        .map(|row| row.try_get("id"))
+        .transpose()
 }
 
 /// The versions a set of selectors covers, per pacticipant (`None`: all versions).
@@ -395,7 +398,7 @@ const PACT_COLUMNS: &str = "SELECT c.name AS consumer, pp.consumer_id, v.id AS v
 /// providers only, unless `any_provider`. Filtered in SQL, so the cost
 /// follows the versions asked about, not the history.
 async fn pacts_of(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     covered: &HashMap<i64, Option<HashSet<i64>>>,
     any_provider: bool,
 ) -> StoreResult<Vec<PactRow>> {
@@ -430,45 +433,43 @@ async fn pacts_of(
     if parts.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = sqlx::query(sql(parts.join(" UNION ALL ")));
+    let mut query = Query::new(parts.join(" UNION ALL "));
     for id in binds {
         query = query.bind(id);
     }
-    pact_rows(query.fetch_all(conn).await?)
+    pact_rows(reader.fetch_all(query).await?)
 }
 
 /// The pacts with `provider` whose content one of its covered versions
 /// verified (all its consumers' pacts when it is covered with every version).
 async fn pacts_verified_by(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     provider: i64,
     versions: Option<&HashSet<i64>>,
 ) -> StoreResult<Vec<PactRow>> {
     let rows = match versions {
         None => {
-            sqlx::query(sql(format!("{PACT_COLUMNS} WHERE pp.provider_id = ?")))
-                .bind(provider)
-                .fetch_all(conn)
-                .await?
+            let query = Query::new(format!("{PACT_COLUMNS} WHERE pp.provider_id = ?"));
+            reader.fetch_all(query.bind(provider)).await?
         }
         Some(versions) if versions.is_empty() => Vec::new(),
         Some(versions) => {
-            let mut query = sqlx::query(sql(format!(
+            let mut query = Query::new(format!(
                 "{PACT_COLUMNS} WHERE pp.provider_id = ? AND pp.pact_content_id IN
                    (SELECT vr.pact_content_id FROM verifications vr WHERE vr.provider_version_id IN ({}))",
                 placeholders(versions.len())
-            )))
+            ))
             .bind(provider);
             for id in versions {
                 query = query.bind(*id);
             }
-            query.fetch_all(conn).await?
+            reader.fetch_all(query).await?
         }
     };
     pact_rows(rows)
 }
 
-fn pact_rows(rows: Vec<super::DbRow>) -> StoreResult<Vec<PactRow>> {
+fn pact_rows(rows: Vec<read::Row>) -> StoreResult<Vec<PactRow>> {
     rows.iter()
         .map(|r| {
             Ok(PactRow {
@@ -492,7 +493,7 @@ fn pact_rows(rows: Vec<super::DbRow>) -> StoreResult<Vec<PactRow>> {
 /// The verifications of these pact contents; by the covered provider
 /// versions only when `providers` is given.
 async fn verifications_of(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     content_ids: &[i64],
     providers: Option<&HashMap<i64, Option<HashSet<i64>>>>,
 ) -> StoreResult<Vec<VerificationRow>> {
@@ -533,11 +534,11 @@ async fn verifications_of(
     if parts.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = sqlx::query(sql(parts.join(" UNION ALL ")));
+    let mut query = Query::new(parts.join(" UNION ALL "));
     for id in binds {
         query = query.bind(id);
     }
-    let rows = query.fetch_all(conn).await?;
+    let rows = reader.fetch_all(query).await?;
     rows.iter()
         .map(|r| {
             Ok(VerificationRow {
@@ -562,7 +563,10 @@ async fn verifications_of(
 const KNOWN_GOOD_PER_PACT: i64 = 2;
 
 /// The newest provider versions that verified each pact content successfully.
-async fn known_good_of(conn: &mut Conn, pacts: &[PactRow]) -> StoreResult<Vec<KnownGoodVerifier>> {
+async fn known_good_of(
+    reader: &mut dyn Reader,
+    pacts: &[PactRow],
+) -> StoreResult<Vec<KnownGoodVerifier>> {
     let shas: HashMap<i64, &str> = pacts
         .iter()
         .map(|p| (p.content_id, p.sha.as_str()))
@@ -585,20 +589,20 @@ async fn known_good_of(conn: &mut Conn, pacts: &[PactRow]) -> StoreResult<Vec<Kn
             )
         })
         .collect();
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "SELECT vr.pact_content_id, vr.provider_id, pv.number
          FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id
          WHERE vr.id IN ({})
          ORDER BY vr.pact_content_id, vr.id DESC",
         ranks.join(" UNION ALL ")
-    )));
+    ));
     for _ in 0..KNOWN_GOOD_PER_PACT {
         query = query.bind(true);
         for id in shas.keys() {
             query = query.bind(*id);
         }
     }
-    let rows = query.fetch_all(conn).await?;
+    let rows = reader.fetch_all(query).await?;
     rows.iter()
         .map(|r| {
             let content: i64 = r.try_get("pact_content_id")?;
@@ -615,7 +619,7 @@ async fn known_good_of(conn: &mut Conn, pacts: &[PactRow]) -> StoreResult<Vec<Kn
 /// the pacts its selected version (or any of its versions) published, and
 /// its consumers; each with whether the selected pacticipant is the consumer.
 async fn partners_of(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     selector: &ResolvedSelector,
 ) -> StoreResult<Vec<(i64, bool)>> {
     const CONSUMERS: &str = "SELECT consumer_id AS partner, CAST(0 AS BIGINT) AS as_consumer FROM integrations WHERE provider_id = ?";
@@ -631,12 +635,12 @@ async fn partners_of(
         None => None,
     };
     let query = match providers {
-        Some((providers, id)) => {
-            sqlx::query(sql(format!("{providers} UNION {CONSUMERS}"))).bind(id)
-        }
-        None => sqlx::query(sql(CONSUMERS)),
+        Some((providers, id)) => Query::new(format!("{providers} UNION {CONSUMERS}")).bind(id),
+        None => Query::new(CONSUMERS),
     };
-    let rows = query.bind(selector.pacticipant_id).fetch_all(conn).await?;
+    let rows = reader
+        .fetch_all(query.bind(selector.pacticipant_id))
+        .await?;
     rows.iter()
         .map(|r| {
             let as_consumer: i64 = r.try_get("as_consumer")?;
@@ -645,277 +649,283 @@ async fn partners_of(
         .collect()
 }
 
+/// Gathers the evidence for a matrix question on one snapshot.
+async fn evidence(
+    reader: &mut dyn Reader,
+    query: &MatrixQuery,
+) -> StoreResult<Result<Evidence, Vec<String>>> {
+    let mut errors = Vec::new();
+    let mut selectors = Vec::new();
+    let mut environments: Vec<&str> = query
+        .selectors
+        .iter()
+        .filter_map(|s| s.environment.as_deref())
+        .collect();
+    if let Some(Scope::Environment(e)) = &query.scope {
+        environments.push(e);
+    }
+    let pacticipants: Vec<&str> = query
+        .selectors
+        .iter()
+        .map(|s| s.pacticipant.as_str())
+        .collect();
+    let (pacticipant_ids, environment_ids) =
+        named_ids(reader, &pacticipants, &environments).await?;
+    let mut specified_ids = Vec::new();
+    for selector in &query.selectors {
+        match pacticipant_ids.get(&selector.pacticipant) {
+            Some(id) => specified_ids.push((selector, *id)),
+            None => errors.push(format!("Pacticipant {} not found", selector.pacticipant)),
+        }
+    }
+    for environment in environments {
+        if !environment_ids.contains_key(environment) {
+            errors.push(format!(
+                "Environment with name '{environment}' does not exist"
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    for (selector, id) in &specified_ids {
+        selectors.extend(
+            resolve(
+                reader,
+                &selector.pacticipant,
+                *id,
+                criteria_of(selector),
+                true,
+            )
+            .await?,
+        );
+    }
+
+    // Infer the other side of each integration from the scope.
+    let specified_pacticipants: BTreeSet<i64> = specified_ids.iter().map(|(_, id)| *id).collect();
+    let mut dependencies = Vec::new();
+    let single = specified_pacticipants.len() == 1;
+    if let Some(scope) = &query.scope {
+        let mut partners: BTreeSet<i64> = BTreeSet::new();
+        for selector in selectors.clone() {
+            if selector.is_missing() {
+                continue;
+            }
+            for (partner, as_consumer) in partners_of(reader, &selector).await? {
+                dependencies.push(if as_consumer {
+                    Dependency {
+                        consumer_id: selector.pacticipant_id,
+                        provider_id: partner,
+                        required: true,
+                    }
+                } else {
+                    Dependency {
+                        consumer_id: partner,
+                        provider_id: selector.pacticipant_id,
+                        required: false,
+                    }
+                });
+                partners.insert(partner);
+            }
+        }
+        let partners: Vec<i64> = partners
+            .difference(&specified_pacticipants)
+            .copied()
+            .collect();
+        let (names, mut in_environment) = match scope {
+            Scope::Environment(e) => {
+                let (names, found) = partners_in_environment(reader, e, &partners).await?;
+                (names, Some(found))
+            }
+            _ => (pacticipant_names(reader, &partners).await?, None),
+        };
+        for partner in partners {
+            let name = names.get(&partner).map_or("", String::as_str);
+            let criteria = inferred_criteria(scope);
+            selectors.extend(match in_environment.as_mut() {
+                Some(found) => resolved(
+                    name,
+                    partner,
+                    criteria,
+                    false,
+                    found.remove(&partner).unwrap_or_default(),
+                ),
+                None => resolve(reader, name, partner, criteria, false).await?,
+            });
+        }
+    } else if !single {
+        for selector in &selectors {
+            if selector.is_missing() {
+                continue;
+            }
+            for (provider, as_consumer) in partners_of(reader, selector).await? {
+                if as_consumer && specified_pacticipants.contains(&provider) {
+                    dependencies.push(Dependency {
+                        consumer_id: selector.pacticipant_id,
+                        provider_id: provider,
+                        required: true,
+                    });
+                }
+            }
+        }
+    }
+    dependencies.sort_by_key(|d| (d.consumer_id, d.provider_id, !d.required));
+    dependencies.dedup_by_key(|d| (d.consumer_id, d.provider_id));
+
+    // Rows: pacts of the selected consumer versions with the selected
+    // providers, each with every verification by a selected provider version.
+    let covered = coverage(&selectors);
+    let any_partner = single && query.scope.is_none();
+    let mut pacts = pacts_of(reader, &covered, any_partner).await?;
+    if any_partner {
+        // One pacticipant on its own: its pacts as a consumer, and the pacts it verified as a provider.
+        if let Some((provider, versions)) = covered.iter().next() {
+            pacts.extend(pacts_verified_by(reader, *provider, versions.as_ref()).await?);
+        }
+    }
+    let content_ids: Vec<i64> = pacts
+        .iter()
+        .map(|p| p.content_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // A lone pacticipant's own pacts keep every verification; otherwise
+    // only those by the covered provider versions can make a row.
+    let verifications =
+        verifications_of(reader, &content_ids, (!any_partner).then_some(&covered)).await?;
+    let mut by_pact: HashMap<(i64, i64), Vec<&VerificationRow>> = HashMap::new();
+    for verification in &verifications {
+        by_pact
+            .entry((verification.content_id, verification.provider_id))
+            .or_default()
+            .push(verification);
+    }
+    // Without `latestby` only the page is kept, most recent first: each
+    // pact's verifications newest first, so that once one is too old for
+    // the page, the rest of that pact's are as well.
+    let mut newest = NewestRows::for_query(query);
+    if newest.is_some() {
+        for group in by_pact.values_mut() {
+            group.sort_by_key(|v| std::cmp::Reverse(v.verification.verified_at));
+        }
+    }
+    let mut rows = Vec::new();
+    for pact in &pacts {
+        if !specified_pacticipants.contains(&pact.consumer_id)
+            && !specified_pacticipants.contains(&pact.provider_id)
+        {
+            continue;
+        }
+        let consumer_selected = covers(&covered, pact.consumer_id, pact.consumer_version.id);
+        let mut matching = by_pact
+            .get(&(pact.content_id, pact.provider_id))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|v| {
+                // Rows where the lone pacticipant is the provider: only its own
+                // verifications; its own pacts as a consumer: every one.
+                (any_partner && consumer_selected)
+                    || covers(&covered, v.provider_id, v.provider_version.id)
+            })
+            .peekable();
+        let row = |verification: Option<&VerificationRow>| MatrixRow {
+            consumer: pact.consumer.clone(),
+            consumer_id: pact.consumer_id,
+            consumer_version: pact.consumer_version.clone(),
+            provider: pact.provider.clone(),
+            provider_id: pact.provider_id,
+            provider_version: verification.map(|v| v.provider_version.clone()),
+            pact_sha: pact.sha.clone(),
+            pact_revision: pact.revision,
+            pact_created_at: pact.created_at,
+            verification: verification.map(|v| v.verification.clone()),
+            ignored: false,
+        };
+        if matching.peek().is_none() {
+            if any_partner && !consumer_selected {
+                continue;
+            }
+            match newest.as_mut() {
+                Some(newest) => newest.offer(row(None)),
+                None => rows.push(row(None)),
+            }
+            continue;
+        }
+        match newest.as_mut() {
+            Some(newest) => {
+                for v in matching {
+                    let at = v.verification.verified_at.max(pact.created_at);
+                    if newest.full_before(at) {
+                        break;
+                    }
+                    let rank = RowRank::of(
+                        pact.created_at,
+                        pact.consumer_version.id,
+                        Some((at, v.provider_version.id, v.verification.number)),
+                    );
+                    if newest.admits(rank) {
+                        newest.offer(row(Some(v)));
+                    }
+                }
+            }
+            None => rows.extend(matching.map(|v| row(Some(v)))),
+        }
+    }
+    if let Some(newest) = newest {
+        rows = newest.into_rows();
+    }
+
+    // Known-good verifiers only name a fix for a failed or unverified row.
+    let known_good = if rows
+        .iter()
+        .all(|r| r.verification.as_ref().is_some_and(|v| v.success))
+    {
+        Vec::new()
+    } else {
+        known_good_of(reader, &pacts).await?
+    };
+
+    let mut ignores = Vec::new();
+    for ignore in &query.ignore {
+        let pacticipant_id = pacticipant_id(reader, &ignore.pacticipant).await?;
+        let version_id = match (&ignore.version, pacticipant_id) {
+            (Some(number), Some(pid)) => {
+                versions_where(reader, "v.number = ?", &[number], pid, true)
+                    .await?
+                    .first()
+                    .map(|v| v.id)
+            }
+            _ => None,
+        };
+        let found = pacticipant_id.is_some() && (ignore.version.is_none() || version_id.is_some());
+        ignores.push(ResolvedIgnore {
+            selector: ignore.clone(),
+            pacticipant_id,
+            version_id,
+            found,
+        });
+    }
+    Ok(Ok(Evidence {
+        selectors,
+        ignores,
+        dependencies,
+        rows,
+        known_good,
+    }))
+}
+
 #[async_trait]
 impl MatrixStore for Backend {
     async fn matrix_evidence(
         &self,
         query: &MatrixQuery,
     ) -> StoreResult<Result<Evidence, Vec<String>>> {
-        // One read transaction: every query below sees the same snapshot.
-        let mut tx = self.snapshot().await?;
-        let mut errors = Vec::new();
-        let mut selectors = Vec::new();
-        let mut environments: Vec<&str> = query
-            .selectors
-            .iter()
-            .filter_map(|s| s.environment.as_deref())
-            .collect();
-        if let Some(Scope::Environment(e)) = &query.scope {
-            environments.push(e);
-        }
-        let pacticipants: Vec<&str> = query
-            .selectors
-            .iter()
-            .map(|s| s.pacticipant.as_str())
-            .collect();
-        let (pacticipant_ids, environment_ids) =
-            named_ids(&mut tx, &pacticipants, &environments).await?;
-        let mut specified_ids = Vec::new();
-        for selector in &query.selectors {
-            match pacticipant_ids.get(&selector.pacticipant) {
-                Some(id) => specified_ids.push((selector, *id)),
-                None => errors.push(format!("Pacticipant {} not found", selector.pacticipant)),
-            }
-        }
-        for environment in environments {
-            if !environment_ids.contains_key(environment) {
-                errors.push(format!(
-                    "Environment with name '{environment}' does not exist"
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            return Ok(Err(errors));
-        }
-        for (selector, id) in &specified_ids {
-            selectors.extend(
-                resolve(
-                    &mut tx,
-                    &selector.pacticipant,
-                    *id,
-                    criteria_of(selector),
-                    true,
-                )
-                .await?,
-            );
-        }
-
-        // Infer the other side of each integration from the scope.
-        let specified_pacticipants: BTreeSet<i64> =
-            specified_ids.iter().map(|(_, id)| *id).collect();
-        let mut dependencies = Vec::new();
-        let single = specified_pacticipants.len() == 1;
-        if let Some(scope) = &query.scope {
-            let mut partners: BTreeSet<i64> = BTreeSet::new();
-            for selector in selectors.clone() {
-                if selector.is_missing() {
-                    continue;
-                }
-                for (partner, as_consumer) in partners_of(&mut tx, &selector).await? {
-                    dependencies.push(if as_consumer {
-                        Dependency {
-                            consumer_id: selector.pacticipant_id,
-                            provider_id: partner,
-                            required: true,
-                        }
-                    } else {
-                        Dependency {
-                            consumer_id: partner,
-                            provider_id: selector.pacticipant_id,
-                            required: false,
-                        }
-                    });
-                    partners.insert(partner);
-                }
-            }
-            let partners: Vec<i64> = partners
-                .difference(&specified_pacticipants)
-                .copied()
-                .collect();
-            let (names, mut in_environment) = match scope {
-                Scope::Environment(e) => {
-                    let (names, found) = partners_in_environment(&mut tx, e, &partners).await?;
-                    (names, Some(found))
-                }
-                _ => (pacticipant_names(&mut tx, &partners).await?, None),
-            };
-            for partner in partners {
-                let name = names.get(&partner).map_or("", String::as_str);
-                let criteria = inferred_criteria(scope);
-                selectors.extend(match in_environment.as_mut() {
-                    Some(found) => resolved(
-                        name,
-                        partner,
-                        criteria,
-                        false,
-                        found.remove(&partner).unwrap_or_default(),
-                    ),
-                    None => resolve(&mut tx, name, partner, criteria, false).await?,
-                });
-            }
-        } else if !single {
-            for selector in &selectors {
-                if selector.is_missing() {
-                    continue;
-                }
-                for (provider, as_consumer) in partners_of(&mut tx, selector).await? {
-                    if as_consumer && specified_pacticipants.contains(&provider) {
-                        dependencies.push(Dependency {
-                            consumer_id: selector.pacticipant_id,
-                            provider_id: provider,
-                            required: true,
-                        });
-                    }
-                }
-            }
-        }
-        dependencies.sort_by_key(|d| (d.consumer_id, d.provider_id, !d.required));
-        dependencies.dedup_by_key(|d| (d.consumer_id, d.provider_id));
-
-        // Rows: pacts of the selected consumer versions with the selected
-        // providers, each with every verification by a selected provider version.
-        let covered = coverage(&selectors);
-        let any_partner = single && query.scope.is_none();
-        let mut pacts = pacts_of(&mut tx, &covered, any_partner).await?;
-        if any_partner {
-            // One pacticipant on its own: its pacts as a consumer, and the pacts it verified as a provider.
-            if let Some((provider, versions)) = covered.iter().next() {
-                pacts.extend(pacts_verified_by(&mut tx, *provider, versions.as_ref()).await?);
-            }
-        }
-        let content_ids: Vec<i64> = pacts
-            .iter()
-            .map(|p| p.content_id)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        // A lone pacticipant's own pacts keep every verification; otherwise
-        // only those by the covered provider versions can make a row.
-        let verifications =
-            verifications_of(&mut tx, &content_ids, (!any_partner).then_some(&covered)).await?;
-        let mut by_pact: HashMap<(i64, i64), Vec<&VerificationRow>> = HashMap::new();
-        for verification in &verifications {
-            by_pact
-                .entry((verification.content_id, verification.provider_id))
-                .or_default()
-                .push(verification);
-        }
-        // Without `latestby` only the page is kept, most recent first: each
-        // pact's verifications newest first, so that once one is too old for
-        // the page, the rest of that pact's are as well.
-        let mut newest = NewestRows::for_query(query);
-        if newest.is_some() {
-            for group in by_pact.values_mut() {
-                group.sort_by_key(|v| std::cmp::Reverse(v.verification.verified_at));
-            }
-        }
-        let mut rows = Vec::new();
-        for pact in &pacts {
-            if !specified_pacticipants.contains(&pact.consumer_id)
-                && !specified_pacticipants.contains(&pact.provider_id)
-            {
-                continue;
-            }
-            let consumer_selected = covers(&covered, pact.consumer_id, pact.consumer_version.id);
-            let mut matching = by_pact
-                .get(&(pact.content_id, pact.provider_id))
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .copied()
-                .filter(|v| {
-                    // Rows where the lone pacticipant is the provider: only its own
-                    // verifications; its own pacts as a consumer: every one.
-                    (any_partner && consumer_selected)
-                        || covers(&covered, v.provider_id, v.provider_version.id)
-                })
-                .peekable();
-            let row = |verification: Option<&VerificationRow>| MatrixRow {
-                consumer: pact.consumer.clone(),
-                consumer_id: pact.consumer_id,
-                consumer_version: pact.consumer_version.clone(),
-                provider: pact.provider.clone(),
-                provider_id: pact.provider_id,
-                provider_version: verification.map(|v| v.provider_version.clone()),
-                pact_sha: pact.sha.clone(),
-                pact_revision: pact.revision,
-                pact_created_at: pact.created_at,
-                verification: verification.map(|v| v.verification.clone()),
-                ignored: false,
-            };
-            if matching.peek().is_none() {
-                if any_partner && !consumer_selected {
-                    continue;
-                }
-                match newest.as_mut() {
-                    Some(newest) => newest.offer(row(None)),
-                    None => rows.push(row(None)),
-                }
-                continue;
-            }
-            match newest.as_mut() {
-                Some(newest) => {
-                    for v in matching {
-                        let at = v.verification.verified_at.max(pact.created_at);
-                        if newest.full_before(at) {
-                            break;
-                        }
-                        let rank = RowRank::of(
-                            pact.created_at,
-                            pact.consumer_version.id,
-                            Some((at, v.provider_version.id, v.verification.number)),
-                        );
-                        if newest.admits(rank) {
-                            newest.offer(row(Some(v)));
-                        }
-                    }
-                }
-                None => rows.extend(matching.map(|v| row(Some(v)))),
-            }
-        }
-        if let Some(newest) = newest {
-            rows = newest.into_rows();
-        }
-
-        // Known-good verifiers only name a fix for a failed or unverified row.
-        let known_good = if rows
-            .iter()
-            .all(|r| r.verification.as_ref().is_some_and(|v| v.success))
-        {
-            Vec::new()
-        } else {
-            known_good_of(&mut tx, &pacts).await?
-        };
-
-        let mut ignores = Vec::new();
-        for ignore in &query.ignore {
-            let pacticipant_id = pacticipant_id(&mut tx, &ignore.pacticipant).await?;
-            let version_id = match (&ignore.version, pacticipant_id) {
-                (Some(number), Some(pid)) => {
-                    versions_where(&mut tx, "v.number = ?", &[number], pid, true)
-                        .await?
-                        .first()
-                        .map(|v| v.id)
-                }
-                _ => None,
-            };
-            let found =
-                pacticipant_id.is_some() && (ignore.version.is_none() || version_id.is_some());
-            ignores.push(ResolvedIgnore {
-                selector: ignore.clone(),
-                pacticipant_id,
-                version_id,
-                found,
-            });
-        }
-        tx.commit().await?;
-        Ok(Ok(Evidence {
-            selectors,
-            ignores,
-            dependencies,
-            rows,
-            known_good,
-        }))
+        // One read transaction: every query sees the same snapshot.
+        let query = query.clone();
+        self.read_snapshot(move |reader| Box::pin(async move { evidence(reader, &query).await }))
+            .await
     }
 
     async fn versions_with_environments(
