@@ -31,8 +31,6 @@ pub enum StoreError {
     /// SQLite's blocking readers (see `read.rs`).
     #[error("database error: {0}")]
     SqliteRead(#[from] rusqlite::Error),
-    #[error("no SQLite read connection: {0}")]
-    ReadPool(#[from] r2d2::Error),
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data could not be read: {0}")]

@@ -56,7 +56,7 @@ impl SqliteStore {
             MIGRATOR.run(&write).await?;
         }
         let readers = options.max_connections.unwrap_or_else(default_readers);
-        let blocking_reads = BlockingReads::new(connect.get_filename(), readers);
+        let blocking_reads = BlockingReads::new(connect.get_filename(), readers)?;
         let read = SqlitePoolOptions::new()
             .max_connections(readers)
             .test_before_acquire(false)

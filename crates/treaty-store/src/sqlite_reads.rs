@@ -3,61 +3,55 @@
 //! transaction, so all its statements see one snapshot and none of them is
 //! a hand-off between threads.
 
-use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use r2d2::PooledConnection;
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::OpenFlags;
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
-use tokio::sync::Semaphore;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::read::{Query, ReadFuture, Reader, Row, Value};
 use crate::{StoreError, StoreResult};
 
 /// Prepared statements each connection keeps: the evidence of a matrix
 /// question assembles a few dozen shapes of statement.
-const STATEMENT_CACHE: usize = 128;
+const STATEMENT_CACHE: usize = 32;
 
-/// Read-only connections to one SQLite file and the right to use one.
-#[derive(Clone)]
+/// A unit of read work, handed to a reader thread.
+type Job = Box<dyn FnOnce(StoreResult<&mut Connection>) + Send>;
+
+/// A fixed set of reader threads, each with its own read-only connection to
+/// one SQLite file, taking units of work from one queue.
+///
+/// Threads of their own rather than Tokio's blocking pool: that pool grows
+/// a thread whenever none is idle at the moment of asking, and each thread
+/// keeps its allocator's heap; a fixed set keeps memory flat under load.
+#[derive(Debug, Clone)]
 pub(crate) struct BlockingReads {
-    pool: r2d2::Pool<SqliteConnectionManager>,
-    /// As many as the pool has connections: a unit of work waits here, on
-    /// the async side, instead of holding a blocking thread while it waits.
-    permits: Arc<Semaphore>,
-}
-
-impl fmt::Debug for BlockingReads {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlockingReads")
-            .field("connections", &self.pool.max_size())
-            .finish_non_exhaustive()
-    }
+    jobs: Sender<Job>,
 }
 
 impl BlockingReads {
-    /// Readers of `file`, at most `connections` at once, each opened when
-    /// first needed (the file may not exist until the writer has migrated it).
-    pub(crate) fn new(file: &Path, connections: u32) -> Self {
-        let manager = SqliteConnectionManager::file(file)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|connection| {
-                connection.busy_timeout(Duration::from_secs(10))?;
-                connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-                Ok(())
-            });
-        let pool = r2d2::Pool::builder()
-            .max_size(connections)
-            .min_idle(Some(0))
-            .build_unchecked(manager);
-        Self {
-            pool,
-            permits: Arc::new(Semaphore::new(connections as usize)),
+    /// `threads` readers of `file`; each opens its connection on its first
+    /// unit of work (the file may not exist until the writer has migrated
+    /// it). They end when the last clone of this is dropped.
+    pub(crate) fn new(file: &Path, threads: u32) -> StoreResult<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = Arc::clone(&queue);
+            let file = file.to_owned();
+            std::thread::Builder::new()
+                .name(format!("sqlite-reader-{i}"))
+                .spawn(move || serve(&file, &queue))
+                .map_err(|e| {
+                    StoreError::Unsupported(format!("cannot start a reader thread: {e}"))
+                })?;
         }
+        Ok(Self { jobs })
     }
 
     /// Runs `work` on one snapshot of the database.
@@ -66,46 +60,81 @@ impl BlockingReads {
         T: Send + 'static,
         F: for<'r> FnOnce(&'r mut dyn Reader) -> ReadFuture<'r, T> + Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Corrupt("the SQLite readers were closed".to_owned()))?;
-        let pool = self.pool.clone();
+        let (reply, answer) = tokio::sync::oneshot::channel();
         let runtime = tokio::runtime::Handle::current();
-        let unit = tokio::task::spawn_blocking(move || {
-            let mut snapshot = Snapshot::begin(pool.get()?)?;
-            // Every statement of a `Snapshot` completes before its future is
-            // first polled, so this never parks the thread.
-            runtime.block_on(work(&mut snapshot))
+        let job: Job = Box::new(move |connection| {
+            let found = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut snapshot = Snapshot::begin(connection?)?;
+                // Every statement of a `Snapshot` completes before its
+                // future is first polled, so this never parks the thread.
+                runtime.block_on(work(&mut snapshot))
+            }));
+            // The asker may have gone (its client disconnected): nothing to do.
+            let _ = reply.send(found);
         });
-        match unit.await {
-            Ok(found) => found,
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(error) => Err(StoreError::Corrupt(format!(
-                "a read was cancelled: {error}"
-            ))),
+        let closed = || StoreError::Corrupt("the SQLite reader threads have stopped".to_owned());
+        self.jobs.send(job).map_err(|_| closed())?;
+        match answer.await {
+            Ok(Ok(found)) => found,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => Err(closed()),
         }
     }
 }
 
-/// A connection inside a read transaction, ended when dropped.
-struct Snapshot {
-    connection: PooledConnection<SqliteConnectionManager>,
+/// A reader thread: takes units of work until the queue closes.
+fn serve(file: &Path, queue: &Mutex<Receiver<Job>>) {
+    let mut connection: Option<Connection> = None;
+    loop {
+        // The lock is held only while waiting for the next unit, never while running one.
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        if connection.is_none() {
+            match open(file) {
+                Ok(opened) => connection = Some(opened),
+                // The unit answers with the error; the next one tries again.
+                Err(error) => {
+                    job(Err(error.into()));
+                    continue;
+                }
+            }
+        }
+        if let Some(connection) = connection.as_mut() {
+            job(Ok(connection));
+        }
+    }
 }
 
-impl Snapshot {
-    fn begin(connection: PooledConnection<SqliteConnectionManager>) -> StoreResult<Self> {
+fn open(file: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(connection)
+}
+
+/// A connection inside a read transaction, ended when dropped.
+struct Snapshot<'c> {
+    connection: &'c mut Connection,
+}
+
+impl<'c> Snapshot<'c> {
+    fn begin(connection: &'c mut Connection) -> StoreResult<Self> {
         connection.execute_batch("BEGIN")?;
         Ok(Self { connection })
     }
 }
 
-impl Drop for Snapshot {
+impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
         // A read transaction has nothing to commit; ending it lets the WAL
         // be checkpointed past it. Also after an error or a panic, so the
-        // connection goes back to the pool clean.
+        // connection serves its next unit clean.
         if !self.connection.is_autocommit() {
             let _ = self.connection.execute_batch("ROLLBACK");
         }
@@ -113,7 +142,7 @@ impl Drop for Snapshot {
 }
 
 #[async_trait]
-impl Reader for Snapshot {
+impl Reader for Snapshot<'_> {
     async fn fetch_all(&mut self, query: Query) -> StoreResult<Vec<Row>> {
         let mut statement = self.connection.prepare_cached(&query.text)?;
         let columns: Arc<[String]> = statement
@@ -164,5 +193,95 @@ impl ToSql for Value {
                 time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
             )),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database() -> (tempfile::TempDir, PathBuf) {
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("t.db");
+        let connection = Connection::open(&file).unwrap();
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER, s TEXT); INSERT INTO t VALUES (1, 'a'), (2, NULL);")
+            .unwrap();
+        (folder, file)
+    }
+
+    async fn rows(reads: &BlockingReads, text: &'static str) -> StoreResult<Vec<Row>> {
+        reads
+            .run(move |reader| Box::pin(async move { reader.fetch_all(Query::new(text)).await }))
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_unit_reads_rows_with_bound_arguments() {
+        let (_folder, file) = database();
+        let reads = BlockingReads::new(&file, 2).unwrap();
+        let found = reads
+            .run(|reader| {
+                Box::pin(async move {
+                    let query =
+                        Query::new("SELECT n, s FROM t WHERE n >= ? ORDER BY n").bind(1_i64);
+                    reader.fetch_all(query).await
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].try_get::<String>("s").unwrap(), "a");
+        assert_eq!(found[1].try_get::<Option<String>>("s").unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_panicking_unit_leaves_the_readers_serving() {
+        let (_folder, file) = database();
+        // One thread: the unit after each failure runs on the same connection.
+        let reads = BlockingReads::new(&file, 1).unwrap();
+        assert!(rows(&reads, "SELECT nothing FROM nowhere").await.is_err());
+        let panicked = tokio::spawn({
+            let reads = reads.clone();
+            async move {
+                reads
+                    .run(|_reader| -> ReadFuture<'_, ()> { panic!("a bug in a unit of work") })
+                    .await
+            }
+        })
+        .await;
+        assert!(panicked.unwrap_err().is_panic());
+        assert_eq!(rows(&reads, "SELECT n FROM t").await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_file_that_cannot_be_opened_is_an_error_not_a_hang() {
+        let folder = tempfile::tempdir().unwrap();
+        let reads = BlockingReads::new(&folder.path().join("missing.db"), 1).unwrap();
+        let error = rows(&reads, "SELECT 1").await.unwrap_err();
+        assert!(matches!(error, StoreError::SqliteRead(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_unit_sees_one_snapshot_while_a_writer_commits() {
+        let (_folder, file) = database();
+        let reads = BlockingReads::new(&file, 1).unwrap();
+        let writer_file = file.clone();
+        let counts = reads
+            .run(move |reader| {
+                Box::pin(async move {
+                    let before = reader.fetch_all(Query::new("SELECT n FROM t")).await?.len();
+                    Connection::open(&writer_file)
+                        .unwrap()
+                        .execute("INSERT INTO t VALUES (3, 'c')", [])
+                        .unwrap();
+                    let after = reader.fetch_all(Query::new("SELECT n FROM t")).await?.len();
+                    Ok((before, after))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(counts, (2, 2));
+        assert_eq!(rows(&reads, "SELECT n FROM t").await.unwrap().len(), 3);
     }
 }
