@@ -4,7 +4,7 @@
 //! a hand-off between threads.
 
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -199,6 +199,7 @@ impl ToSql for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn database() -> (tempfile::TempDir, PathBuf) {
         let folder = tempfile::tempdir().unwrap();
