@@ -124,7 +124,7 @@ struct SnapshotReader(sqlx::Transaction<'static, sqlx::Postgres>);
 #[async_trait]
 impl Reader for SnapshotReader {
     async fn fetch_all(&mut self, query: Query) -> StoreResult<Vec<Row>> {
-        let mut statement = sqlx::query(sql(query.text));
+        let mut statement = sqlx::query(sql(query.text)).persistent(query.reused);
         for argument in query.arguments {
             statement = match argument {
                 Value::Null => statement.bind(None::<String>),

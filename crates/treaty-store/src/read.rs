@@ -48,6 +48,12 @@ impl From<&str> for Value {
     }
 }
 
+impl From<DateTime<Utc>> for Value {
+    fn from(value: DateTime<Utc>) -> Self {
+        Self::Time(value)
+    }
+}
+
 impl From<Option<&str>> for Value {
     fn from(value: Option<&str>) -> Self {
         value.map_or(Self::Null, Self::from)
@@ -59,6 +65,8 @@ impl From<Option<&str>> for Value {
 pub(crate) struct Query {
     pub(crate) text: String,
     pub(crate) arguments: Vec<Value>,
+    /// Whether the backend keeps it prepared for the next time.
+    pub(crate) reused: bool,
 }
 
 impl Query {
@@ -66,7 +74,16 @@ impl Query {
         Self {
             text: text.into(),
             arguments: Vec::new(),
+            reused: true,
         }
+    }
+
+    /// Not kept prepared: for statements whose text changes with every
+    /// answer, and where PostgreSQL's generic plan for a reused statement
+    /// would be worse than planning it for its values.
+    pub(crate) fn one_off(mut self) -> Self {
+        self.reused = false;
+        self
     }
 
     pub(crate) fn bind(mut self, value: impl Into<Value>) -> Self {
@@ -97,6 +114,35 @@ impl Row {
             .ok_or_else(|| StoreError::Corrupt(format!("no column {column} in the result")))?;
         T::from_value(value)
             .ok_or_else(|| StoreError::Corrupt(format!("column {column} holds {value:?}")))
+    }
+}
+
+/// What reading a domain value from a row needs: implemented by [`Row`]
+/// and by each backend's sqlx row, so one function reads a version or an
+/// environment from either.
+pub(crate) trait Columns {
+    fn int(&self, column: &str) -> StoreResult<i64>;
+    fn text(&self, column: &str) -> StoreResult<String>;
+    fn optional_text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn boolean(&self, column: &str) -> StoreResult<bool>;
+    fn time(&self, column: &str) -> StoreResult<DateTime<Utc>>;
+}
+
+impl Columns for Row {
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        self.try_get(column)
+    }
+    fn text(&self, column: &str) -> StoreResult<String> {
+        self.try_get(column)
+    }
+    fn optional_text(&self, column: &str) -> StoreResult<Option<String>> {
+        self.try_get(column)
+    }
+    fn boolean(&self, column: &str) -> StoreResult<bool> {
+        self.try_get(column)
+    }
+    fn time(&self, column: &str) -> StoreResult<DateTime<Utc>> {
+        self.try_get(column)
     }
 }
 
@@ -163,6 +209,20 @@ impl<T: FromValue> FromValue for Option<T> {
 #[async_trait]
 pub(crate) trait Reader: Send {
     async fn fetch_all(&mut self, query: Query) -> StoreResult<Vec<Row>>;
+}
+
+/// The named column of a query's first row; `None` when it has no row.
+pub(crate) async fn first<T: FromValue>(
+    reader: &mut dyn Reader,
+    query: Query,
+    column: &str,
+) -> StoreResult<Option<T>> {
+    reader
+        .fetch_all(query)
+        .await?
+        .first()
+        .map(|row| row.try_get(column))
+        .transpose()
 }
 
 /// The future of a unit of read work borrowing its reader.

@@ -144,22 +144,30 @@ impl Drop for Snapshot<'_> {
 #[async_trait]
 impl Reader for Snapshot<'_> {
     async fn fetch_all(&mut self, query: Query) -> StoreResult<Vec<Row>> {
-        let mut statement = self.connection.prepare_cached(&query.text)?;
-        let columns: Arc<[String]> = statement
-            .column_names()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let mut rows = statement.query(rusqlite::params_from_iter(&query.arguments))?;
-        let mut found = Vec::new();
-        while let Some(row) = rows.next()? {
-            let values = (0..columns.len())
-                .map(|i| value_of(row.get_ref(i)?))
-                .collect::<StoreResult<Vec<_>>>()?;
-            found.push(Row::new(Arc::clone(&columns), values));
+        if query.reused {
+            rows_of(&mut *self.connection.prepare_cached(&query.text)?, &query)
+        } else {
+            // Not cached: a one-off text would only push out those that repeat.
+            rows_of(&mut self.connection.prepare(&query.text)?, &query)
         }
-        Ok(found)
     }
+}
+
+fn rows_of(statement: &mut rusqlite::Statement<'_>, query: &Query) -> StoreResult<Vec<Row>> {
+    let columns: Arc<[String]> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut rows = statement.query(rusqlite::params_from_iter(&query.arguments))?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns.len())
+            .map(|i| value_of(row.get_ref(i)?))
+            .collect::<StoreResult<Vec<_>>>()?;
+        found.push(Row::new(Arc::clone(&columns), values));
+    }
+    Ok(found)
 }
 
 fn value_of(value: ValueRef<'_>) -> StoreResult<Value> {

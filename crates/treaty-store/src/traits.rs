@@ -423,11 +423,23 @@ pub trait MatrixStore {
         &self,
         query: &treaty_domain::matrix_query::MatrixQuery,
     ) -> StoreResult<Result<treaty_domain::matrix::Evidence, Vec<String>>>;
-    /// Versions by id, with the environments each is currently deployed or released to.
-    async fn versions_with_environments(
+    /// Answers a matrix question on one snapshot: its evidence, the
+    /// domain's verdict on it, and the versions the answer's rows name, with
+    /// the environments each is deployed or released to (what rendering the
+    /// answer needs, from the same snapshot as the verdict). `Err(messages)`
+    /// as for [`Self::matrix_evidence`].
+    async fn matrix_answer(
         &self,
-        ids: &[i64],
-    ) -> StoreResult<std::collections::HashMap<i64, (Version, Vec<Environment>)>>;
+        query: &treaty_domain::matrix_query::MatrixQuery,
+    ) -> StoreResult<Result<MatrixAnswer, Vec<String>>>;
+}
+
+/// A matrix question's answer and the versions its rows name.
+#[derive(Debug, Clone)]
+pub struct MatrixAnswer {
+    pub matrix: treaty_domain::matrix::Matrix,
+    /// By version id: the version, and the environments it is in.
+    pub versions: std::collections::HashMap<i64, (Version, Vec<Environment>)>,
 }
 
 /// The whole store as one portable JSON document.

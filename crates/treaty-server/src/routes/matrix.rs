@@ -1,7 +1,7 @@
 //! `/matrix` and `/can-i-deploy`: which versions are compatible, and whether
 //! a version can be deployed, with the reasons and what would fix a "no".
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use treaty_domain::matrix::{self, Matrix};
 use treaty_domain::matrix_query::{self, CanIDeployTarget, MatrixQuery};
-use treaty_domain::model::{Environment, Version};
+use treaty_domain::model::Environment;
+use treaty_store::MatrixAnswer;
 
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -55,6 +56,15 @@ pub async fn answer(state: &AppState, query: &MatrixQuery) -> ApiResult<Matrix> 
     Ok(matrix::evaluate(query, evidence))
 }
 
+/// Answers a matrix query with the versions its rows name, for rendering.
+async fn answer_with_versions(state: &AppState, query: &MatrixQuery) -> ApiResult<MatrixAnswer> {
+    state
+        .store
+        .matrix_answer(query)
+        .await?
+        .map_err(ApiError::ValidationList)
+}
+
 async fn matrix_route(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -63,12 +73,11 @@ async fn matrix_route(
 ) -> ApiResult<Response> {
     let query = matrix_query::parse_matrix_query(raw.as_deref().unwrap_or(""))
         .map_err(ApiError::ValidationList)?;
-    let matrix = answer(&state, &query).await?;
+    let answer = answer_with_versions(&state, &query).await?;
     if wants_text(&headers) {
-        return Ok(text_response(&matrix));
+        return Ok(text_response(&answer.matrix));
     }
-    let urls = Urls::new(base.0);
-    render_response(&state, &urls, &matrix).await
+    render_response(&Urls::new(base.0), &answer)
 }
 
 async fn can_i_deploy(
@@ -92,16 +101,14 @@ async fn can_i_deploy(
     // The store reports an unknown pacticipant or environment itself; only
     // then are they looked up again, for the field-keyed errors the Pact
     // clients print. An answered question pays no extra round trips.
-    let evidence = match state.store.matrix_evidence(&query).await? {
-        Ok(evidence) => evidence,
+    let answer = match state.store.matrix_answer(&query).await? {
+        Ok(answer) => answer,
         Err(errors) => return Err(unknown_name(&state, &parsed, errors).await?),
     };
-    let matrix = matrix::evaluate(&query, evidence);
     if wants_text(&headers) {
-        return Ok(text_response(&matrix));
+        return Ok(text_response(&answer.matrix));
     }
-    let urls = Urls::new(base.0);
-    render_response(&state, &urls, &matrix).await
+    render_response(&Urls::new(base.0), &answer)
 }
 
 /// The error for a can-i-deploy question the store could not resolve:
@@ -152,23 +159,6 @@ struct MatrixBody<'a> {
     links: Value,
 }
 
-/// The versions in the matrix's rows, with their branches, tags and environments.
-async fn versions_of(
-    state: &AppState,
-    matrix: &Matrix,
-) -> ApiResult<HashMap<i64, (Version, Vec<Environment>)>> {
-    let ids: Vec<i64> = matrix
-        .rows
-        .iter()
-        .flat_map(|r| {
-            std::iter::once(r.consumer_version.id).chain(r.provider_version.as_ref().map(|v| v.id))
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    Ok(state.store.versions_with_environments(&ids).await?)
-}
-
 fn matrix_body<'a>(
     urls: &Urls,
     matrix: &'a Matrix,
@@ -209,16 +199,15 @@ fn matrix_body<'a>(
 }
 
 /// The matrix body as a JSON value, for answers that embed it.
-pub async fn render(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult<Value> {
-    let versions = versions_of(state, matrix).await?;
-    let bodies = body::version_bodies(urls, &matrix.rows, &versions);
-    serde_json::to_value(matrix_body(urls, matrix, &bodies)).map_err(unserialisable)
+fn render(urls: &Urls, answer: &MatrixAnswer) -> ApiResult<Value> {
+    let bodies = body::version_bodies(urls, &answer.matrix.rows, &answer.versions);
+    serde_json::to_value(matrix_body(urls, &answer.matrix, &bodies)).map_err(unserialisable)
 }
 
 /// The matrix body as a HAL response, serialised straight from the rows.
-async fn render_response(state: &AppState, urls: &Urls, matrix: &Matrix) -> ApiResult<Response> {
-    let versions = versions_of(state, matrix).await?;
-    let bodies = body::version_bodies(urls, &matrix.rows, &versions);
+fn render_response(urls: &Urls, answer: &MatrixAnswer) -> ApiResult<Response> {
+    let matrix = &answer.matrix;
+    let bodies = body::version_bodies(urls, &matrix.rows, &answer.versions);
     // About 1.8 KB a row: sized once, the body is not copied as it grows.
     hal::ok_serialized(
         &matrix_body(urls, matrix, &bodies),
@@ -324,12 +313,11 @@ async fn respond(
     headers: &HeaderMap,
     query: MatrixQuery,
 ) -> ApiResult<Response> {
-    let matrix = answer(state, &query).await?;
+    let answer = answer_with_versions(state, &query).await?;
     if wants_text(headers) {
-        return Ok(text_response(&matrix));
+        return Ok(text_response(&answer.matrix));
     }
-    let urls = Urls::new(base.0);
-    render_response(state, &urls, &matrix).await
+    render_response(&Urls::new(base.0), &answer)
 }
 
 async fn tag_to_tag(
@@ -477,13 +465,13 @@ async fn can_i_deploy_everywhere(
             to: CanIDeployTarget::Environment(environment.name.clone()),
             ignore: Vec::new(),
         });
-        let matrix = answer(&state, &query).await?;
-        overall = match (overall, matrix.summary.deployable) {
+        let answer = answer_with_versions(&state, &query).await?;
+        overall = match (overall, answer.matrix.summary.deployable) {
             (Some(false), _) | (_, Some(false)) => Some(false),
             (None, _) | (_, None) => None,
             _ => Some(true),
         };
-        let mut body = render(&state, &urls, &matrix).await?;
+        let mut body = render(&urls, &answer)?;
         if let Some(fields) = body.as_object_mut() {
             fields.remove("_links");
             fields.insert("name".into(), json!(environment.name));

@@ -1,9 +1,9 @@
 use async_trait::async_trait;
-use sqlx::Row;
 use treaty_domain::EnvironmentName;
 use treaty_domain::model::{DEFAULT_ENVIRONMENTS, Environment, EnvironmentFields};
 
-use super::{Backend, Conn, DbRow, now, sql};
+use super::{Backend, Conn, now, sql};
+use crate::read::Columns;
 use crate::{EnvironmentStore, StoreError, StoreResult};
 
 pub(crate) const ENVIRONMENT_COLUMNS: &str =
@@ -20,23 +20,23 @@ pub(crate) fn environment_columns() -> String {
 
 /// Reads an environment from a row whose environment columns carry `prefix`
 /// (empty for `ENVIRONMENT_COLUMNS`, `env_` where joined with other tables).
-pub(crate) fn environment_from_row(row: &DbRow, prefix: &str) -> StoreResult<Environment> {
+pub(crate) fn environment_from_row(row: &impl Columns, prefix: &str) -> StoreResult<Environment> {
     let column = |name: &str| format!("{prefix}{name}");
-    let contacts: Option<String> = row.try_get(column("contacts").as_str())?;
+    let contacts = row.optional_text(&column("contacts"))?;
     Ok(Environment {
-        id: row.try_get(column("id").as_str())?,
-        uuid: row.try_get(column("uuid").as_str())?,
-        name: row.try_get(column("name").as_str())?,
-        display_name: row.try_get(column("display_name").as_str())?,
-        production: row.try_get(column("production").as_str())?,
+        id: row.int(&column("id"))?,
+        uuid: row.text(&column("uuid"))?,
+        name: row.text(&column("name"))?,
+        display_name: row.optional_text(&column("display_name"))?,
+        production: row.boolean(&column("production"))?,
         contacts: contacts
             .map(|text| {
                 serde_json::from_str(&text)
                     .map_err(|e| StoreError::Corrupt(format!("stored contacts are not JSON: {e}")))
             })
             .transpose()?,
-        created_at: row.try_get(column("created_at").as_str())?,
-        updated_at: row.try_get(column("updated_at").as_str())?,
+        created_at: row.time(&column("created_at"))?,
+        updated_at: row.time(&column("updated_at"))?,
     })
 }
 

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use treaty_domain::for_verification::{
     self, Chosen, Request, Selector, SuccessfulVerification, VerifiablePact,
 };
 
-use super::{Backend, Conn, DbRow, sql};
+use super::Backend;
+use crate::read::{self, Query, Reader, Value};
 use crate::{ForVerificationStore, StoreResult};
 
 struct Consumer {
@@ -28,12 +28,6 @@ type VersionPact = (i64, String, String, DateTime<Utc>);
 /// fallback branch or tag.
 type Found = (VersionPact, Option<String>, bool);
 
-/// A value bound to a statement built at run time.
-enum Arg<'a> {
-    Id(i64),
-    Text(&'a str),
-}
-
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
@@ -45,12 +39,12 @@ fn placeholders(n: usize) -> String {
 /// SQLite's planner flattens them and starts from every publication with
 /// the provider (300 ms at L for a provider with 60 consumers).
 async fn pacts_of_heads(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     provider_id: i64,
     heads: &str,
-    args: &[Arg<'_>],
+    args: &[Value],
 ) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "WITH heads AS MATERIALIZED ({heads})
          SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at
          FROM heads
@@ -58,14 +52,11 @@ async fn pacts_of_heads(
          JOIN pact_publications pp ON pp.consumer_version_id = v.id AND pp.provider_id = ?
          JOIN pact_contents pc ON pc.id = pp.pact_content_id
          WHERE v.id = heads.version_id ORDER BY v.id DESC"
-    )));
+    ));
     for arg in args {
-        query = match arg {
-            Arg::Id(id) => query.bind(*id),
-            Arg::Text(text) => query.bind(*text),
-        };
+        query = query.bind(arg.clone());
     }
-    let rows = query.bind(provider_id).fetch_all(conn).await?;
+    let rows = reader.fetch_all(query.bind(provider_id)).await?;
     let mut by_consumer: BTreeMap<i64, Vec<VersionPact>> = BTreeMap::new();
     for r in &rows {
         by_consumer
@@ -81,8 +72,8 @@ async fn pacts_of_heads(
     Ok(by_consumer)
 }
 
-fn id_args(ids: &[i64]) -> Vec<Arg<'static>> {
-    ids.iter().map(|id| Arg::Id(*id)).collect()
+fn id_args(ids: &[i64]) -> Vec<Value> {
+    ids.iter().map(|id| Value::Int(*id)).collect()
 }
 
 /// Where a branch or tag selector starts, for each consumer.
@@ -97,7 +88,7 @@ enum Named {
 /// The version `named` picks with `name` for each consumer, with its pact
 /// (a version without a pact selects nothing).
 async fn named_heads(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     provider_id: i64,
     consumers: &[i64],
     named: Named,
@@ -113,13 +104,13 @@ async fn named_heads(
         ),
     };
     let mut args = id_args(consumers);
-    args.push(Arg::Text(name));
-    pacts_of_heads(conn, provider_id, &heads, &args).await
+    args.push(Value::from(name));
+    pacts_of_heads(reader, provider_id, &heads, &args).await
 }
 
 /// (version pact, environment name) for deployed or released versions, by consumer.
 async fn in_environments(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     provider_id: i64,
     consumers: &[i64],
     released: bool,
@@ -142,7 +133,7 @@ async fn in_environments(
     } else {
         ""
     };
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "WITH x AS MATERIALIZED ({source}{environment_condition})
          SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at, x.name AS environment
          FROM x
@@ -150,14 +141,14 @@ async fn in_environments(
          JOIN pact_publications pp ON pp.consumer_version_id = v.id AND pp.provider_id = ?
          JOIN pact_contents pc ON pc.id = pp.pact_content_id
          WHERE v.id = x.version_id ORDER BY v.id DESC"
-    )));
+    ));
     for id in consumers {
         query = query.bind(*id);
     }
     if let Some(environment) = environment {
         query = query.bind(environment);
     }
-    let rows = query.bind(provider_id).fetch_all(conn).await?;
+    let rows = reader.fetch_all(query.bind(provider_id)).await?;
     let mut by_consumer: BTreeMap<i64, Vec<Found>> = BTreeMap::new();
     for r in &rows {
         by_consumer
@@ -218,7 +209,7 @@ fn without_fallback(found: BTreeMap<i64, Vec<VersionPact>>) -> BTreeMap<i64, Vec
 /// statements for all of them (a provider with sixty consumers asks a
 /// handful of questions, not hundreds).
 async fn select(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     provider: i64,
     consumers: &[i64],
     selector: &Selector,
@@ -239,14 +230,14 @@ async fn select(
              WHERE b.pacticipant_id IN ({ids}) AND b.name = c.main_branch"
         );
         Ok(without_fallback(
-            pacts_of_heads(conn, provider, &heads, &args).await?,
+            pacts_of_heads(reader, provider, &heads, &args).await?,
         ))
     } else if let Some(branch) = &selector.branch {
-        let found = named_heads(conn, provider, consumers, Named::BranchHead, branch).await?;
+        let found = named_heads(reader, provider, consumers, Named::BranchHead, branch).await?;
         let fallback = match &selector.fallback_branch {
             Some(fallback) if found.len() < consumers.len() => {
                 named_heads(
-                    conn,
+                    reader,
                     provider,
                     &missing(&found),
                     Named::BranchHead,
@@ -259,11 +250,11 @@ async fn select(
         Ok(with_fallback(found, fallback))
     } else if let Some(tag) = &selector.tag {
         if selector.latest {
-            let found = named_heads(conn, provider, consumers, Named::LatestTagged, tag).await?;
+            let found = named_heads(reader, provider, consumers, Named::LatestTagged, tag).await?;
             let fallback = match &selector.fallback_tag {
                 Some(fallback) if found.len() < consumers.len() => {
                     named_heads(
-                        conn,
+                        reader,
                         provider,
                         &missing(&found),
                         Named::LatestTagged,
@@ -278,14 +269,14 @@ async fn select(
             let heads =
                 format!("SELECT version_id FROM tags WHERE pacticipant_id IN ({ids}) AND name = ?");
             let mut args = args;
-            args.push(Arg::Text(tag));
+            args.push(Value::from(tag.as_str()));
             Ok(without_fallback(
-                pacts_of_heads(conn, provider, &heads, &args).await?,
+                pacts_of_heads(reader, provider, &heads, &args).await?,
             ))
         }
     } else if selector.deployed || selector.released {
         in_environments(
-            conn,
+            reader,
             provider,
             consumers,
             selector.released,
@@ -298,9 +289,9 @@ async fn select(
              WHERE consumer_id IN ({ids}) AND provider_id = ? GROUP BY consumer_id"
         );
         let mut args = args;
-        args.push(Arg::Id(provider));
+        args.push(Value::Int(provider));
         Ok(without_fallback(
-            pacts_of_heads(conn, provider, &heads, &args).await?,
+            pacts_of_heads(reader, provider, &heads, &args).await?,
         ))
     } else {
         Ok(BTreeMap::new())
@@ -310,30 +301,30 @@ async fn select(
 /// What the default selectors need to know of each consumer: whether its
 /// main branch has a head, and whether a version is tagged with its name.
 async fn main_branch_facts(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     consumers: &[Consumer],
 ) -> StoreResult<BTreeMap<i64, (bool, bool)>> {
     if consumers.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "SELECT c.id,
            (SELECT b.head_version_id FROM branches b WHERE b.pacticipant_id = c.id AND b.name = c.main_branch) AS main_head,
            (SELECT max(t.version_id) FROM tags t WHERE t.pacticipant_id = c.id AND t.name = c.main_branch) AS tagged_main
          FROM pacticipants c WHERE c.id IN ({})",
         placeholders(consumers.len())
-    )));
+    ));
     for consumer in consumers {
         query = query.bind(consumer.id);
     }
-    let rows = query.fetch_all(conn).await?;
+    let rows = reader.fetch_all(query).await?;
     rows.iter()
         .map(|r| {
             Ok((
                 r.try_get("id")?,
                 (
-                    r.try_get::<Option<i64>, _>("main_head")?.is_some(),
-                    r.try_get::<Option<i64>, _>("tagged_main")?.is_some(),
+                    r.try_get::<Option<i64>>("main_head")?.is_some(),
+                    r.try_get::<Option<i64>>("tagged_main")?.is_some(),
                 ),
             ))
         })
@@ -384,13 +375,13 @@ fn default_selectors(consumer: &Consumer, (main_head, tagged_main): (bool, bool)
 /// consumers it applies to, then put back in the order one consumer at a
 /// time would have found them (consumers by name, selectors as given).
 async fn choose(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     provider_id: i64,
     consumers: &[Consumer],
     request: &Request,
 ) -> StoreResult<Vec<Chosen>> {
     let facts = if request.selectors.is_empty() {
-        main_branch_facts(conn, consumers).await?
+        main_branch_facts(reader, consumers).await?
     } else {
         BTreeMap::new()
     };
@@ -433,7 +424,7 @@ async fn choose(
     }
     let mut answers = Vec::with_capacity(questions.len());
     for (selector, ids) in &questions {
-        answers.push(select(conn, provider_id, ids, selector).await?);
+        answers.push(select(reader, provider_id, ids, selector).await?);
     }
     let mut all_chosen = Vec::new();
     for (consumer, selectors) in consumers.iter().zip(&plan) {
@@ -468,7 +459,7 @@ async fn choose(
 /// prepared for reuse: their lists change with every answer, and
 /// PostgreSQL's generic plan for a reused one scanned every content (1 s at L).
 async fn successes(
-    conn: &mut Conn,
+    reader: &mut dyn Reader,
     provider_id: i64,
     items: &[(i64, String)],
     request: &Request,
@@ -482,12 +473,12 @@ async fn successes(
     // and sha alone PostgreSQL read all of a big provider's contents.
     let consumers: BTreeSet<i64> = items.iter().map(|(consumer, _)| *consumer).collect();
     let shas: BTreeSet<&str> = items.iter().map(|(_, sha)| sha.as_str()).collect();
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "SELECT id, consumer_id, sha FROM pact_contents WHERE consumer_id IN ({}) AND provider_id = ? AND sha IN ({})",
         placeholders(consumers.len()),
         placeholders(shas.len())
-    )))
-    .persistent(false);
+    ))
+    .one_off();
     for consumer in &consumers {
         query = query.bind(*consumer);
     }
@@ -496,7 +487,7 @@ async fn successes(
         query = query.bind(*sha);
     }
     let mut content_of: BTreeMap<(i64, String), i64> = BTreeMap::new();
-    for r in &query.fetch_all(&mut *conn).await? {
+    for r in &reader.fetch_all(query).await? {
         content_of.insert(
             (r.try_get("consumer_id")?, r.try_get("sha")?),
             r.try_get("id")?,
@@ -513,16 +504,16 @@ async fn successes(
     // (content, verification id) of the verifications that decide.
     let mut deciding: Vec<(i64, i64)> = Vec::new();
     if every_one {
-        let mut query = sqlx::query(sql(format!(
+        let mut query = Query::new(format!(
             "SELECT vr.pact_content_id, vr.id FROM verifications vr
              WHERE vr.pact_content_id IN ({ids}) AND vr.success = ?{explicit}"
-        )))
-        .persistent(false);
+        ))
+        .one_off();
         for id in &contents {
             query = query.bind(*id);
         }
-        for r in &query.bind(true).fetch_all(&mut *conn).await? {
-            deciding.push((r.try_get(0)?, r.try_get(1)?));
+        for r in &reader.fetch_all(query.bind(true)).await? {
+            deciding.push((r.try_get("pact_content_id")?, r.try_get("id")?));
         }
     } else {
         let on_branch = match &request.provider_version_branch {
@@ -530,20 +521,20 @@ async fn successes(
                 ", (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id = pc.id AND vr.success = ?{explicit}
                     AND (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
                       WHERE bv.version_id = vr.provider_version_id AND b.pacticipant_id = ? AND b.name = ? LIMIT 1) = 1
-                    ORDER BY vr.id DESC LIMIT 1)"
+                    ORDER BY vr.id DESC LIMIT 1) AS on_branch"
             ),
-            None => ", CAST(NULL AS BIGINT)".to_owned(),
+            None => ", CAST(NULL AS BIGINT) AS on_branch".to_owned(),
         };
-        let mut query = sqlx::query(sql(format!(
+        let mut query = Query::new(format!(
             "SELECT pc.id,
                (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id = pc.id AND vr.success = ? AND NOT vr.wip
-                 ORDER BY vr.id LIMIT 1),
+                 ORDER BY vr.id LIMIT 1) AS oldest_explicit,
                (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id = pc.id AND vr.success = ?{explicit}
-                 ORDER BY vr.id DESC LIMIT 1)
+                 ORDER BY vr.id DESC LIMIT 1) AS newest
                {on_branch}
              FROM pact_contents pc WHERE pc.id IN ({ids})"
-        )))
-        .persistent(false)
+        ))
+        .one_off()
         .bind(true)
         .bind(true);
         if let Some(branch) = &request.provider_version_branch {
@@ -552,10 +543,10 @@ async fn successes(
         for id in &contents {
             query = query.bind(*id);
         }
-        for r in &query.fetch_all(&mut *conn).await? {
-            let content: i64 = r.try_get(0)?;
-            for column in 1..=3 {
-                if let Some(id) = r.try_get::<Option<i64>, _>(column)? {
+        for r in &reader.fetch_all(query).await? {
+            let content: i64 = r.try_get("id")?;
+            for column in ["oldest_explicit", "newest", "on_branch"] {
+                if let Some(id) = r.try_get::<Option<i64>>(column)? {
                     deciding.push((content, id));
                 }
             }
@@ -565,19 +556,19 @@ async fn successes(
         return Ok(found);
     }
     let verification_ids: BTreeSet<i64> = deciding.iter().map(|(_, id)| *id).collect();
-    let mut query = sqlx::query(sql(format!(
+    let mut query = Query::new(format!(
         "SELECT vr.id, vr.provider_version_tags, vr.execution_date, vr.wip,
            (SELECT string_agg(b.name, '\u{1f}') FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
              WHERE bv.version_id = vr.provider_version_id) AS branch_list
          FROM verifications vr WHERE vr.id IN ({})",
         placeholders(verification_ids.len())
-    )))
-    .persistent(false);
+    ))
+    .one_off();
     for id in &verification_ids {
         query = query.bind(*id);
     }
     let mut by_id: BTreeMap<i64, SuccessfulVerification> = BTreeMap::new();
-    for r in &query.fetch_all(&mut *conn).await? {
+    for r in &reader.fetch_all(query).await? {
         let branches: Option<String> = r.try_get("branch_list")?;
         let tags: String = r.try_get("provider_version_tags")?;
         by_id.insert(
@@ -619,96 +610,105 @@ impl ForVerificationStore for Backend {
         provider: &str,
         request: &Request,
     ) -> StoreResult<Option<Vec<VerifiablePact>>> {
-        let mut tx = self.snapshot().await?;
-        let Some(provider_id): Option<i64> =
-            sqlx::query_scalar(sql("SELECT id FROM pacticipants WHERE name = ?"))
-                .bind(provider)
-                .fetch_optional(&mut *tx)
-                .await?
-        else {
-            return Ok(None);
-        };
-        let consumer_rows = sqlx::query(sql(
+        // One read transaction: every query sees the same snapshot.
+        let provider = provider.to_owned();
+        let request = request.clone();
+        self.read_snapshot(move |reader| {
+            Box::pin(async move { pacts_for_verification(reader, &provider, &request).await })
+        })
+        .await
+    }
+}
+
+async fn pacts_for_verification(
+    reader: &mut dyn Reader,
+    provider: &str,
+    request: &Request,
+) -> StoreResult<Option<Vec<VerifiablePact>>> {
+    let query = Query::new("SELECT id FROM pacticipants WHERE name = ?").bind(provider);
+    let Some(provider_id) = read::first::<i64>(reader, query, "id").await? else {
+        return Ok(None);
+    };
+    let consumer_rows = reader.fetch_all(Query::new(
             // The integrations, not the publications: one row per consumer
             // however many pacts it has published.
             "SELECT c.id, c.name, c.main_branch FROM integrations i JOIN pacticipants c ON c.id = i.consumer_id
              WHERE i.provider_id = ? ORDER BY c.name",
-        ))
-        .bind(provider_id)
-        .fetch_all(&mut *tx)
+        )
+        .bind(provider_id))
         .await?;
-        let consumers: Vec<Consumer> = consumer_rows
-            .iter()
-            .map(|r| {
-                Ok(Consumer {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    main_branch: r.try_get("main_branch")?,
-                })
+    let consumers: Vec<Consumer> = consumer_rows
+        .iter()
+        .map(|r| {
+            Ok(Consumer {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                main_branch: r.try_get("main_branch")?,
             })
-            .collect::<StoreResult<_>>()?;
+        })
+        .collect::<StoreResult<_>>()?;
 
-        let all_chosen = choose(&mut tx, provider_id, &consumers, request).await?;
-        let mut pacts = for_verification::merge(all_chosen);
+    let all_chosen = choose(reader, provider_id, &consumers, request).await?;
+    let mut pacts = for_verification::merge(all_chosen);
 
-        // Pending status, from the provider's successful verifications of each content.
-        let branch_created_at: Option<DateTime<Utc>> = match &request.provider_version_branch {
-            Some(branch) => {
-                sqlx::query_scalar(sql(
-                    "SELECT created_at FROM branches WHERE pacticipant_id = ? AND name = ?",
-                ))
-                .bind(provider_id)
-                .bind(branch)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-            None => None,
-        };
-        let mut tag_first_used = BTreeMap::new();
-        for tag in &request.provider_version_tags {
-            let first: Option<DateTime<Utc>> = sqlx::query_scalar(sql(
-                "SELECT min(created_at) FROM tags WHERE pacticipant_id = ? AND name = ?",
-            ))
-            .bind(provider_id)
-            .bind(tag)
-            .fetch_one(&mut *tx)
-            .await?;
-            if let Some(first) = first {
-                tag_first_used.insert(tag.clone(), first);
-            }
+    // Pending status, from the provider's successful verifications of each content.
+    let branch_created_at: Option<DateTime<Utc>> = match &request.provider_version_branch {
+        Some(branch) => {
+            let query =
+                Query::new("SELECT created_at FROM branches WHERE pacticipant_id = ? AND name = ?")
+                    .bind(provider_id)
+                    .bind(branch.as_str());
+            read::first(reader, query, "created_at").await?
         }
-        let consumer_id = |name: &str| {
-            consumers
-                .iter()
-                .find(|c| c.name == name)
-                .map_or(-1, |c| c.id)
-        };
-        if request.include_pending_status {
-            let items: Vec<(i64, String)> = pacts
-                .iter()
-                .map(|pact| (consumer_id(&pact.consumer), pact.sha.clone()))
-                .collect();
-            let found = successes(&mut tx, provider_id, &items, request, false).await?;
-            for (pact, found) in pacts.iter_mut().zip(found) {
-                pact.pending = Some(for_verification::is_pending(
-                    request,
-                    &found,
-                    branch_created_at,
-                    &tag_first_used,
-                ));
-            }
+        None => None,
+    };
+    let mut tag_first_used = BTreeMap::new();
+    for tag in &request.provider_version_tags {
+        let query = Query::new(
+            "SELECT min(created_at) AS first_used FROM tags WHERE pacticipant_id = ? AND name = ?",
+        )
+        .bind(provider_id)
+        .bind(tag.as_str());
+        // An aggregate: one row, NULL when the tag was never used.
+        let first: Option<DateTime<Utc>> = read::first::<Option<_>>(reader, query, "first_used")
+            .await?
+            .flatten();
+        if let Some(first) = first {
+            tag_first_used.insert(tag.clone(), first);
         }
+    }
+    let consumer_id = |name: &str| {
+        consumers
+            .iter()
+            .find(|c| c.name == name)
+            .map_or(-1, |c| c.id)
+    };
+    if request.include_pending_status {
+        let items: Vec<(i64, String)> = pacts
+            .iter()
+            .map(|pact| (consumer_id(&pact.consumer), pact.sha.clone()))
+            .collect();
+        let found = successes(reader, provider_id, &items, request, false).await?;
+        for (pact, found) in pacts.iter_mut().zip(found) {
+            pact.pending = Some(for_verification::is_pending(
+                request,
+                &found,
+                branch_created_at,
+                &tag_first_used,
+            ));
+        }
+    }
 
-        // Work in progress: recent pacts of branch heads and latest tagged versions not selected and not yet verified.
-        if let (Some(since), true) = (
-            request.include_wip_pacts_since,
-            request.provider_version_branch.is_some() || !request.provider_version_tags.is_empty(),
-        ) {
-            let selected: BTreeSet<(String, String)> = pacts
-                .iter()
-                .map(|p| (p.consumer.clone(), p.sha.clone()))
-                .collect();
-            let rows = sqlx::query(sql(
+    // Work in progress: recent pacts of branch heads and latest tagged versions not selected and not yet verified.
+    if let (Some(since), true) = (
+        request.include_wip_pacts_since,
+        request.provider_version_branch.is_some() || !request.provider_version_tags.is_empty(),
+    ) {
+        let selected: BTreeSet<(String, String)> = pacts
+            .iter()
+            .map(|p| (p.consumer.clone(), p.sha.clone()))
+            .collect();
+        let query = Query::new(
                 // From the heads of the consumers' branches and tags, not from
                 // every publication with the provider: the heads are few. CROSS
                 // JOIN makes SQLite start from the heads. (No comments inside the
@@ -727,67 +727,60 @@ impl ForVerificationStore for Backend {
                  JOIN pact_contents pc ON pc.id = pp.pact_content_id
                  WHERE pp.consumer_version_id = heads.version_id AND pp.provider_id = ? AND pp.created_at > ?
                  ORDER BY v.id",
-            ))
+            )
             .bind(provider_id)
             .bind(provider_id)
             .bind(provider_id)
-            .bind(since)
-            .fetch_all(&mut *tx)
-            .await?;
-            let candidates: Vec<&DbRow> = rows
-                .iter()
-                .map(|row| {
-                    let consumer: String = row.try_get("consumer")?;
-                    let sha: String = row.try_get("sha")?;
-                    Ok((!selected.contains(&(consumer, sha))).then_some(row))
-                })
-                .filter_map(Result::transpose)
-                .collect::<StoreResult<_>>()?;
-            let items: Vec<(i64, String)> = candidates
-                .iter()
-                .map(|row| Ok((row.try_get("consumer_id")?, row.try_get("sha")?)))
-                .collect::<StoreResult<_>>()?;
-            let explicit = successes(&mut tx, provider_id, &items, request, true).await?;
-            let mut wip: BTreeMap<(String, String), VerifiablePact> = BTreeMap::new();
-            for (row, explicit) in candidates.into_iter().zip(explicit) {
+            .bind(since);
+        let rows = reader.fetch_all(query).await?;
+        let candidates: Vec<&read::Row> = rows
+            .iter()
+            .map(|row| {
                 let consumer: String = row.try_get("consumer")?;
                 let sha: String = row.try_get("sha")?;
-                if !for_verification::is_pending(
-                    request,
-                    &explicit,
-                    branch_created_at,
-                    &tag_first_used,
-                ) {
-                    continue;
-                }
-                let id: i64 = row.try_get("id")?;
-                let number: String = row.try_get("number")?;
-                let entry = wip
-                    .entry((consumer.clone(), sha.clone()))
-                    .or_insert_with(|| VerifiablePact {
-                        consumer: consumer.clone(),
-                        sha: sha.clone(),
-                        consumer_version: number.clone(),
-                        consumer_version_id: id,
-                        chosen: Vec::new(),
-                        pending: Some(true),
-                        wip: true,
-                    });
-                if id > entry.consumer_version_id {
-                    entry.consumer_version_id = id;
-                    entry.consumer_version = number;
-                }
+                Ok((!selected.contains(&(consumer, sha))).then_some(row))
+            })
+            .filter_map(Result::transpose)
+            .collect::<StoreResult<_>>()?;
+        let items: Vec<(i64, String)> = candidates
+            .iter()
+            .map(|row| Ok((row.try_get("consumer_id")?, row.try_get("sha")?)))
+            .collect::<StoreResult<_>>()?;
+        let explicit = successes(reader, provider_id, &items, request, true).await?;
+        let mut wip: BTreeMap<(String, String), VerifiablePact> = BTreeMap::new();
+        for (row, explicit) in candidates.into_iter().zip(explicit) {
+            let consumer: String = row.try_get("consumer")?;
+            let sha: String = row.try_get("sha")?;
+            if !for_verification::is_pending(request, &explicit, branch_created_at, &tag_first_used)
+            {
+                continue;
             }
-            let mut wip: Vec<VerifiablePact> = wip.into_values().collect();
-            wip.sort_by(|a, b| {
-                a.consumer
-                    .to_lowercase()
-                    .cmp(&b.consumer.to_lowercase())
-                    .then(a.consumer_version_id.cmp(&b.consumer_version_id))
-            });
-            pacts.extend(wip);
+            let id: i64 = row.try_get("id")?;
+            let number: String = row.try_get("number")?;
+            let entry = wip
+                .entry((consumer.clone(), sha.clone()))
+                .or_insert_with(|| VerifiablePact {
+                    consumer: consumer.clone(),
+                    sha: sha.clone(),
+                    consumer_version: number.clone(),
+                    consumer_version_id: id,
+                    chosen: Vec::new(),
+                    pending: Some(true),
+                    wip: true,
+                });
+            if id > entry.consumer_version_id {
+                entry.consumer_version_id = id;
+                entry.consumer_version = number;
+            }
         }
-        tx.commit().await?;
-        Ok(Some(pacts))
+        let mut wip: Vec<VerifiablePact> = wip.into_values().collect();
+        wip.sort_by(|a, b| {
+            a.consumer
+                .to_lowercase()
+                .cmp(&b.consumer.to_lowercase())
+                .then(a.consumer_version_id.cmp(&b.consumer_version_id))
+        });
+        pacts.extend(wip);
     }
+    Ok(Some(pacts))
 }

@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use treaty_domain::matrix::{
     Criteria, Dependency, Evidence, KnownGoodVerifier, NewestRows, ResolvedIgnore,
     ResolvedSelector, Row as MatrixRow, RowRank, VerificationRef, VersionRef,
@@ -15,11 +14,11 @@ use treaty_domain::matrix::{
 use treaty_domain::matrix_query::{MatrixQuery, Scope, VersionSelector};
 use treaty_domain::model::{Environment, Version};
 
+use super::Backend;
 use super::environments::{environment_columns, environment_from_row};
 use super::rows::{VERSION_SELECT, version_from_row};
-use super::{Backend, sql};
 use crate::read::{self, Query, Reader};
-use crate::{MatrixStore, StoreResult};
+use crate::{MatrixAnswer, MatrixStore, StoreResult};
 
 /// `?, ?, ?` for `n` values.
 fn placeholders(n: usize) -> String {
@@ -317,12 +316,7 @@ async fn named_ids(
 
 async fn pacticipant_id(reader: &mut dyn Reader, name: &str) -> StoreResult<Option<i64>> {
     let query = Query::new("SELECT id FROM pacticipants WHERE name = ?").bind(name);
-    reader
-        .fetch_all(query)
-        .await?
-        .first()
-        .map(|row| row.try_get("id"))
-        .transpose()
+    read::first(reader, query, "id").await
 }
 
 /// The versions a set of selectors covers, per pacticipant (`None`: all versions).
@@ -928,43 +922,71 @@ impl MatrixStore for Backend {
             .await
     }
 
-    async fn versions_with_environments(
+    async fn matrix_answer(
         &self,
-        ids: &[i64],
-    ) -> StoreResult<HashMap<i64, (Version, Vec<Environment>)>> {
-        let mut found = HashMap::new();
-        if ids.is_empty() {
-            return Ok(found);
-        }
-        // The versions and the environments each is in, in one query (a
-        // version in no environment has one row with no environment).
-        let list = placeholders(ids.len());
-        let env_columns = environment_columns();
-        let mut query = sqlx::query(sql(format!(
-            "SELECT ver.*, {env_columns} FROM ({VERSION_SELECT} WHERE v.id IN ({list})) AS ver
-             LEFT JOIN (
-                SELECT version_id, environment_id FROM currently_deployed
-                UNION SELECT version_id, environment_id FROM released_versions WHERE support_ended_at IS NULL) AS x
-               ON x.version_id = ver.id
-             LEFT JOIN environments e ON e.id = x.environment_id
-             ORDER BY ver.id, e.name"
-        )));
-        for id in ids {
-            query = query.bind(id);
-        }
-        for row in query.fetch_all(self.reader()).await? {
-            let version_id: i64 = row.try_get("id")?;
-            let (_, environments) = match found.entry(version_id) {
-                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                std::collections::hash_map::Entry::Vacant(entry) => {
-                    entry.insert((version_from_row(&row)?, Vec::new()))
-                }
-            };
-            let environment_id: Option<i64> = row.try_get("env_id")?;
-            if environment_id.is_some() {
-                environments.push(environment_from_row(&row, "env_")?);
-            }
-        }
-        Ok(found)
+        query: &MatrixQuery,
+    ) -> StoreResult<Result<MatrixAnswer, Vec<String>>> {
+        let query = query.clone();
+        self.read_snapshot(move |reader| {
+            Box::pin(async move {
+                let evidence = match evidence(reader, &query).await? {
+                    Ok(evidence) => evidence,
+                    Err(errors) => return Ok(Err(errors)),
+                };
+                let matrix = treaty_domain::matrix::evaluate(&query, evidence);
+                let ids: BTreeSet<i64> = matrix
+                    .rows
+                    .iter()
+                    .flat_map(|r| {
+                        std::iter::once(r.consumer_version.id)
+                            .chain(r.provider_version.as_ref().map(|v| v.id))
+                    })
+                    .collect();
+                let versions = versions_with_environments(reader, &ids).await?;
+                Ok(Ok(MatrixAnswer { matrix, versions }))
+            })
+        })
+        .await
     }
+}
+
+/// Versions by id, each with the environments it is deployed or released to.
+async fn versions_with_environments(
+    reader: &mut dyn Reader,
+    ids: &BTreeSet<i64>,
+) -> StoreResult<HashMap<i64, (Version, Vec<Environment>)>> {
+    let mut found = HashMap::new();
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    // The versions and the environments each is in, in one query (a
+    // version in no environment has one row with no environment).
+    let list = placeholders(ids.len());
+    let env_columns = environment_columns();
+    let mut query = Query::new(format!(
+        "SELECT ver.*, {env_columns} FROM ({VERSION_SELECT} WHERE v.id IN ({list})) AS ver
+         LEFT JOIN (
+            SELECT version_id, environment_id FROM currently_deployed
+            UNION SELECT version_id, environment_id FROM released_versions WHERE support_ended_at IS NULL) AS x
+           ON x.version_id = ver.id
+         LEFT JOIN environments e ON e.id = x.environment_id
+         ORDER BY ver.id, e.name"
+    ));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    for row in reader.fetch_all(query).await? {
+        let version_id: i64 = row.try_get("id")?;
+        let (_, environments) = match found.entry(version_id) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert((version_from_row(&row)?, Vec::new()))
+            }
+        };
+        let environment_id: Option<i64> = row.try_get("env_id")?;
+        if environment_id.is_some() {
+            environments.push(environment_from_row(&row, "env_")?);
+        }
+    }
+    Ok(found)
 }

@@ -6,6 +6,7 @@ use sqlx::Row;
 use treaty_domain::model::{BranchMembership, MAIN_BRANCH_CANDIDATES, Version};
 
 use super::{Conn, DbRow, sql};
+use crate::read::Columns;
 use crate::{StoreError, StoreResult};
 
 /// Separators for aggregated lists: names cannot contain control characters.
@@ -197,9 +198,9 @@ SELECT v.id, p.name AS pacticipant, v.number, v.build_url, v.created_at, v.updat
   (SELECT string_agg(t.name, '\u{1f}' ORDER BY t.created_at, t.name) FROM tags t WHERE t.version_id = v.id) AS tag_list
 FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id";
 
-pub(crate) fn version_from_row(row: &DbRow) -> StoreResult<Version> {
-    let branch_list: Option<String> = row.try_get("branch_list")?;
-    let tag_list: Option<String> = row.try_get("tag_list")?;
+pub(crate) fn version_from_row(row: &impl Columns) -> StoreResult<Version> {
+    let branch_list = row.optional_text("branch_list")?;
+    let tag_list = row.optional_text("tag_list")?;
     let branches = split_list(branch_list.as_deref())
         .into_iter()
         .map(|item| {
@@ -213,18 +214,37 @@ pub(crate) fn version_from_row(row: &DbRow) -> StoreResult<Version> {
         })
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(Version {
-        id: row.try_get("id")?,
-        pacticipant: row.try_get("pacticipant")?,
-        number: row.try_get("number")?,
-        build_url: row.try_get("build_url")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        id: row.int("id")?,
+        pacticipant: row.text("pacticipant")?,
+        number: row.text("number")?,
+        build_url: row.optional_text("build_url")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
         branches,
         tags: split_list(tag_list.as_deref())
             .into_iter()
             .map(str::to_owned)
             .collect(),
     })
+}
+
+// The backend's sqlx rows read the same way as `read::Row`s.
+impl Columns for DbRow {
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: &str) -> StoreResult<String> {
+        Ok(self.try_get(column)?)
+    }
+    fn optional_text(&self, column: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+    fn boolean(&self, column: &str) -> StoreResult<bool> {
+        Ok(self.try_get(column)?)
+    }
+    fn time(&self, column: &str) -> StoreResult<DateTime<Utc>> {
+        Ok(self.try_get(column)?)
+    }
 }
 
 pub(crate) fn split_list(list: Option<&str>) -> Vec<&str> {
