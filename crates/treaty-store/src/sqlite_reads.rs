@@ -154,6 +154,20 @@ impl Reader for Snapshot<'_> {
 }
 
 fn rows_of(statement: &mut rusqlite::Statement<'_>, query: &Query) -> StoreResult<Vec<Row>> {
+    let started = std::time::Instant::now();
+    let found = read_rows(statement, query)?;
+    // As sqlx logs its statements (`RUST_LOG=sqlx::query=debug`).
+    tracing::debug!(
+        target: "treaty_store::read",
+        statement = %query.text.split_whitespace().collect::<Vec<_>>().join(" "),
+        rows = found.len(),
+        elapsed_us = started.elapsed().as_micros(),
+        "read"
+    );
+    Ok(found)
+}
+
+fn read_rows(statement: &mut rusqlite::Statement<'_>, query: &Query) -> StoreResult<Vec<Row>> {
     let columns: Arc<[String]> = statement
         .column_names()
         .into_iter()
