@@ -152,8 +152,9 @@ pub struct DatabaseArgs {
     #[arg(long, env = "TREATY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub(crate) database_url: String,
 
-    /// Connections to the database: reads on SQLite (default two per core),
-    /// everything on PostgreSQL (default 16).
+    /// Connections to the database: reads on SQLite (default two per core,
+    /// and as many again for its reader threads), everything on PostgreSQL
+    /// (default 16).
     #[arg(long, env = "TREATY_DATABASE_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
     database_pool_size: Option<u32>,
 

@@ -977,11 +977,10 @@ async fn versions_with_environments(
         "SELECT ver.*, {env_columns} FROM ({VERSION_SELECT} WHERE v.id IN ({list})) AS ver
          LEFT JOIN (
             SELECT version_id, environment_id FROM currently_deployed WHERE version_id IN ({list})
-            UNION SELECT version_id, environment_id FROM released_versions
+            UNION ALL SELECT version_id, environment_id FROM released_versions
               WHERE version_id IN ({list}) AND support_ended_at IS NULL) AS x
            ON x.version_id = ver.id
-         LEFT JOIN environments e ON e.id = x.environment_id
-         ORDER BY ver.id, e.name"
+         LEFT JOIN environments e ON e.id = x.environment_id"
     ));
     for _ in 0..3 {
         for id in ids {
@@ -997,9 +996,15 @@ async fn versions_with_environments(
             }
         };
         let environment_id: Option<i64> = row.try_get("env_id")?;
-        if environment_id.is_some() {
+        if environment_id.is_some_and(|id| environments.iter().all(|e| e.id != id)) {
             environments.push(environment_from_row(&row, "env_")?);
         }
+    }
+    // Sorted and deduplicated here rather than by the statement, whose
+    // UNION and ORDER BY each built a temporary B-tree for a few rows (a
+    // version deployed and released to one environment is there once).
+    for (_, environments) in found.values_mut() {
+        environments.sort_by(|a, b| a.name.cmp(&b.name));
     }
     Ok(found)
 }
