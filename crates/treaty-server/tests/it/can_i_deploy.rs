@@ -246,6 +246,32 @@ async fn several_deployed_instances() {
     assert_eq!(fixed["summary"]["deployable"], true);
 }
 
+/// A provider version both deployed and released to an environment is one
+/// version there: one row, and the environment once in its version's list.
+#[tokio::test]
+async fn a_version_deployed_and_released_counts_once() {
+    let w = World::new().await;
+    w.publish("Waffle", "1", "Pancake", "/p").await;
+    w.verify("Waffle", "1", "Pancake", "10", true).await;
+    let production = w.environment("production").await;
+    w.deploy("Pancake", "10", &production, None).await;
+    assert_eq!(
+        w.release("Pancake", "10", &production).await.0,
+        StatusCode::CREATED
+    );
+    let answer = w
+        .ask("/can-i-deploy?pacticipant=Waffle&version=1&environment=production")
+        .await;
+    let rows = answer["matrix"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{answer}");
+    assert_eq!(verdict(&answer).2, 1);
+    let environments = rows[0]["provider"]["version"]["environments"]
+        .as_array()
+        .unwrap();
+    assert_eq!(environments.len(), 1, "{answer}");
+    assert_eq!(environments[0]["name"], "production");
+}
+
 /// Scenario 5: a redeployment replaces the previous version in its slot.
 #[tokio::test]
 async fn redeployment_replaces_the_previous_version() {
