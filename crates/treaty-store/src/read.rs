@@ -1,13 +1,13 @@
 //! Reads written once for both backends and run as one unit of work.
 //!
-//! A read that asks several statements (the evidence for a can-i-deploy
-//! asks five to eight) is written against [`Reader`]: statements with their
-//! arguments, rows of plain values. PostgreSQL runs it on a read-only
-//! transaction over the network as before. SQLite runs the whole unit on one
-//! blocking thread with its own connection, because through sqlx every
-//! SQLite statement is a hand-off to the connection's worker thread and
-//! back, and those thread switches, not the statements, were most of a
-//! can-i-deploy's cost (see docs/performance.md).
+//! A read that asks several statements (a matrix answer asks six to nine)
+//! is written against [`Reader`]: statements with their arguments, rows of
+//! plain values. PostgreSQL runs it on a read-only transaction, statement by
+//! statement. SQLite runs the whole unit on one reader thread with its own
+//! connection (`sqlite_reads.rs`), because through sqlx every SQLite
+//! statement is a hand-off to the connection's worker thread and back, and
+//! those thread switches, more than the statements, were a can-i-deploy's
+//! cost (see docs/performance.md).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,7 +1,7 @@
-//! SQLite's readers for units of read work (`read.rs`): each unit runs on a
-//! blocking thread, on a read-only connection of its own, inside one read
-//! transaction, so all its statements see one snapshot and none of them is
-//! a hand-off between threads.
+//! SQLite's readers for units of read work (`read.rs`): each unit runs on
+//! one of a fixed set of reader threads, on that thread's read-only
+//! connection, inside one read transaction, so all its statements see one
+//! snapshot and none of them is a hand-off between threads.
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
