@@ -239,6 +239,33 @@ mod tests {
             .await
     }
 
+    /// `.cargo/config.toml` builds SQLite without the shared page-cache LRU
+    /// and memory statistics (a global mutex on every page fetch and every
+    /// allocation) and without the 20-page bulk allocation of each new page
+    /// cache (every temporary B-tree of an `IN` list made one).
+    #[test]
+    fn sqlite_is_built_without_global_mutexes_on_the_read_path() {
+        let connection = Connection::open_in_memory().unwrap();
+        let mut statement = connection.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_PCACHE_INITSZ=0"),
+            "{options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_unit_reads_rows_with_bound_arguments() {
         let (_folder, file) = database();
