@@ -719,6 +719,7 @@ async fn pacts_for_verification(
                 // every publication with the provider: the heads are few. CROSS
                 // JOIN makes SQLite start from the heads. (No comments inside the
                 // SQL: the placeholder rewriting for PostgreSQL reads quotes.)
+                // Unordered: the WIP pacts are sorted below, once they are few.
                 "SELECT c.name AS consumer, c.id AS consumer_id, v.id, v.number, pc.sha
                  FROM (SELECT head_version_id AS version_id FROM branches
                        WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
@@ -731,8 +732,7 @@ async fn pacts_for_verification(
                  JOIN pacticipants c ON c.id = pp.consumer_id
                  JOIN versions v ON v.id = pp.consumer_version_id
                  JOIN pact_contents pc ON pc.id = pp.pact_content_id
-                 WHERE pp.consumer_version_id = heads.version_id AND pp.provider_id = ? AND pp.created_at > ?
-                 ORDER BY v.id",
+                 WHERE pp.consumer_version_id = heads.version_id AND pp.provider_id = ? AND pp.created_at > ?",
             )
             .bind(provider_id)
             .bind(provider_id)
