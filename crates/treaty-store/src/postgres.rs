@@ -31,6 +31,22 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// The advisory lock every write transaction holds ("Treaty" in ASCII).
 const WRITE_LOCK: i64 = 0x5472_6561_7479;
 
+/// How Treaty's sessions connect: the URL's settings, then Treaty's own.
+fn connect_options(database_url: &str, options: &OpenOptions) -> StoreResult<PgConnectOptions> {
+    let mut connect = PgConnectOptions::from_str(database_url)?
+        .application_name("treaty")
+        // PostgreSQL JIT-compiles any statement whose estimated cost passes
+        // `jit_above_cost`, and a correlated subquery per row estimates high:
+        // pending status for a provider's thousand WIP pacts spent 160 ms
+        // compiling to run for 10. Treaty's statements are all short; JIT
+        // never pays for itself here.
+        .options([("jit", "off")]);
+    if let Some(timeout) = options.statement_timeout {
+        connect = connect.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
+    }
+    Ok(connect)
+}
+
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -38,11 +54,7 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub async fn open(database_url: &str, options: OpenOptions) -> StoreResult<Self> {
-        let mut connect = PgConnectOptions::from_str(database_url)?.application_name("treaty");
-        if let Some(timeout) = options.statement_timeout {
-            connect =
-                connect.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
-        }
+        let connect = connect_options(database_url, &options)?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(16))
             .acquire_timeout(Duration::from_secs(10))
@@ -244,13 +256,31 @@ impl AdminStore for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use super::numbered_placeholders;
+    use super::{OpenOptions, connect_options, numbered_placeholders};
+    use std::time::Duration;
 
     #[test]
     fn numbers_placeholders_outside_string_literals() {
         assert_eq!(
             numbered_placeholders("SELECT ? , '?' FROM t WHERE a = ? AND b LIKE ?1"),
             "SELECT $1 , '?' FROM t WHERE a = $2 AND b LIKE $1"
+        );
+    }
+
+    #[test]
+    fn sessions_run_without_jit_and_with_the_statement_timeout() {
+        let options = OpenOptions {
+            statement_timeout: Some(Duration::from_secs(15)),
+            ..OpenOptions::default()
+        };
+        let connect = connect_options(
+            "postgres://treaty@127.0.0.1:5432/treaty?options=-c%20work_mem%3D8MB",
+            &options,
+        )
+        .unwrap();
+        assert_eq!(
+            connect.get_options(),
+            Some("-c work_mem=8MB -c jit=off -c statement_timeout=15000ms")
         );
     }
 }
