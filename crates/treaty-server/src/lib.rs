@@ -14,6 +14,7 @@ mod error;
 mod hal;
 mod middleware;
 mod pagination;
+mod path;
 mod rate_limit;
 mod routes;
 mod secrets;

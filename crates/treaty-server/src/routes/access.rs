@@ -1,9 +1,10 @@
 //! `/tokens` (create, list, revoke API tokens) and `/audit` (the audit log).
 
+use crate::path::Path;
 use axum::Extension;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};

@@ -1,8 +1,9 @@
 //! Branches of a pacticipant and the versions on them.
 
+use crate::path::Path;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

@@ -1,9 +1,10 @@
 //! Deployed and released versions: recording them, ending them, listing the
 //! current ones per environment.
 
+use crate::path::Path;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;

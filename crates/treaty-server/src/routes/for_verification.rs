@@ -1,8 +1,9 @@
 //! `/pacts/provider/{provider}/for-verification`: the pacts a provider's build
 //! must verify, with why (selectors), pending and work-in-progress status.
 
+use crate::path::Path;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;

@@ -2,9 +2,10 @@
 //! the preflight check that changes nothing (`GET /preflight`), and the
 //! verdict the ledger asks for when a deployment starts.
 
+use crate::path::Path;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

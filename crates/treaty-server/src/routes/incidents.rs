@@ -1,8 +1,9 @@
 //! Incidents recorded against a deployment: opened, then resolved. They
 //! count towards the change failure rate and the time to restore.
 
+use crate::path::Path;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::Utc;

@@ -1,8 +1,9 @@
 //! `/integrations`: every consumer/provider pair, and deleting them.
 
+use crate::path::Path;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use serde_json::{Map, Value, json};

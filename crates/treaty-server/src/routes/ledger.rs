@@ -2,9 +2,10 @@
 //! field names), `GET /deployments`, `GET /deployments/{id}`, and what was
 //! deployed at a moment in the past (`GET /deployments/deployed-at`).
 
+use crate::path::Path;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};

@@ -1,8 +1,9 @@
 //! Pacts: publish one (the older PUT), read by consumer version, latest, tag,
 //! branch or content hash, and the lists by pair, provider and integration.
 
+use crate::path::Path;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};

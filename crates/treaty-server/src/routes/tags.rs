@@ -1,7 +1,8 @@
 //! Tags on versions.
 
+use crate::path::Path;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

@@ -1,7 +1,8 @@
 //! Verification results: published by a provider against a pact content.
 
+use crate::path::Path;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};

@@ -3,9 +3,10 @@
 //! deliveries events triggered (`triggered webhooks` in the Pact Broker's
 //! words) with their logs.
 
+use crate::path::Path;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

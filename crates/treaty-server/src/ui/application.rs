@@ -1,8 +1,9 @@
 //! An application: its versions, where each runs now, its integrations with
 //! their latest verification, its deployment history and its DORA figures.
 
+use crate::path::Path;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{Duration, Utc};
 use treaty_domain::dora::{self, Fact, Metrics, Window};
 use treaty_domain::ledger::Status;

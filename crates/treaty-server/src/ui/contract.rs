@@ -1,9 +1,10 @@
 //! A contract: one pact shown readably (each interaction's request and
 //! response), its latest verification, and a diff against another version.
 
+use crate::path::Path;
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};

@@ -1,9 +1,10 @@
 //! The deployment ledger: every deployment, filterable, and each one with
 //! its events, metadata, incidents and the evidence kept when it began.
 
+use crate::path::Path;
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::Deserialize;
 use treaty_domain::ledger::Status;
 use treaty_domain::model::{LedgerDeployment, PageRequest};

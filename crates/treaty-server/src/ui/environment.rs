@@ -1,8 +1,9 @@
 //! An environment: what runs there now and whether it fits together, the
 //! policies that gate it, and its deployment timeline.
 
+use crate::path::Path;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use treaty_store::LedgerFilter;
 
 use super::deployments::DeploymentLine;

@@ -1,8 +1,9 @@
 //! A version: its pacts and verifications, where it has been, and
 //! can-i-deploy to every environment with the explanation and the fix.
 
+use crate::path::Path;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use treaty_domain::matrix_query::{MAX_LIMIT, MatrixQuery, VersionSelector};
 
 use super::verdicts::{self, Explanation, RowView};

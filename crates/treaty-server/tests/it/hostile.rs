@@ -240,3 +240,39 @@ async fn a_malformed_query_string_gets_a_problem_document() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_path_segment_that_is_not_utf8_gets_a_problem_document() {
+    let app = TestApp::new().await;
+    let targets = [
+        "/pacticipants/%FF",
+        "/pacticipants/Foo/versions/%FF%FE",
+        "/pacts/provider/%C3%28/consumer/Foo/latest",
+        "/environments/%80",
+        "/ui/applications/%FF",
+    ];
+    for target in targets {
+        let reply = app
+            .send(
+                Request::get(target)
+                    .header(header::ACCEPT, "application/problem+json")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 400, "{target}: {}", reply.text);
+        assert!(
+            reply.content_type.starts_with("application/problem+json"),
+            "{target}: {} {}",
+            reply.content_type,
+            reply.text
+        );
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("UTF-8")),
+            "{target}: {}",
+            reply.text
+        );
+    }
+}
