@@ -113,6 +113,13 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Gathers the planner's statistics once an import has committed: until
+    /// autovacuum gets to the new rows, PostgreSQL would plan on empty tables.
+    pub(crate) async fn analyze_after_import(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Runs a read of several statements on one read-only snapshot.
     pub(crate) async fn read_snapshot<T, F>(&self, work: F) -> StoreResult<T>
     where

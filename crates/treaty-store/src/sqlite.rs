@@ -104,6 +104,12 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Nothing to do: Treaty's SQLite statements are written for its
+    /// planner without statistics (`ANALYZE` could only change tested plans).
+    pub(crate) async fn analyze_after_import(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Runs a read of several statements on one snapshot, on a blocking
     /// thread (see `read.rs`).
     pub(crate) async fn read_snapshot<T, F>(&self, work: F) -> StoreResult<T>

@@ -465,7 +465,13 @@ pub struct ImportArgs {
     database: DatabaseArgs,
 
     /// The file written by `treaty export`; `-` reads standard input.
-    file: String,
+    #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "path")]
+    file: Option<String>,
+
+    /// The file, without `--file` (`treaty import FILE` still works; `--file`
+    /// matches `treaty export`).
+    #[arg(value_name = "FILE", required_unless_present = "file")]
+    path: Option<String>,
 
     /// Delete what the database holds before importing (otherwise a non-empty database is refused).
     #[arg(long)]
@@ -520,7 +526,9 @@ pub async fn export(args: ExportArgs) -> i32 {
 
 pub async fn import(args: ImportArgs) -> i32 {
     let url = &args.database.database_url;
-    let text = if args.file == "-" {
+    // clap requires one of the two and refuses both.
+    let file = args.file.or(args.path).unwrap_or_else(|| "-".to_owned());
+    let text = if file == "-" {
         let mut buffer = String::new();
         match std::io::Read::read_to_string(&mut std::io::stdin(), &mut buffer) {
             Ok(_) => buffer,
@@ -530,10 +538,10 @@ pub async fn import(args: ImportArgs) -> i32 {
             }
         }
     } else {
-        match std::fs::read_to_string(&args.file) {
+        match std::fs::read_to_string(&file) {
             Ok(text) => text,
             Err(error) => {
-                eprintln!("error: cannot read {}: {error}", args.file);
+                eprintln!("error: cannot read {file}: {error}");
                 return 1;
             }
         }
@@ -541,10 +549,7 @@ pub async fn import(args: ImportArgs) -> i32 {
     let dump = match serde_json::from_str(&text) {
         Ok(value) => treaty_store::Dump(value),
         Err(error) => {
-            eprintln!(
-                "error: {} is not a Treaty export (not JSON: {error})",
-                args.file
-            );
+            eprintln!("error: {file} is not a Treaty export (not JSON: {error})");
             return 1;
         }
     };

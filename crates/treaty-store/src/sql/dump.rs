@@ -420,6 +420,7 @@ impl DumpStore for Backend {
         }
         Self::continue_ids_after_import(&mut tx).await?;
         tx.commit().await?;
+        self.analyze_after_import().await?;
         Ok(imported)
     }
 }

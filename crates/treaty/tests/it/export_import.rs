@@ -119,10 +119,12 @@ async fn sqlite_export_import_export_round_trips() {
         "import",
         "--database-url",
         &target.url,
+        "--file",
         first.to_str().unwrap(),
     ])
     .await;
     assert!(out.status.success(), "{}", text(&out));
+    assert_planner_statistics_after_import(&target.url).await;
 
     let second = dir.path().join("second.json");
     let out = treaty(&[
@@ -221,4 +223,29 @@ async fn importing_a_file_that_is_not_an_export_is_refused() {
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("not a Treaty export"), "{}", text(&out));
+}
+
+/// PostgreSQL gets its planner statistics as soon as an import commits (not
+/// whenever autovacuum comes by); SQLite's plans are written for no
+/// statistics, so an import must not create them.
+async fn assert_planner_statistics_after_import(url: &str) {
+    use sqlx::Connection;
+    if TestDatabase::backend() == "postgres" {
+        let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+        let analysed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename = 'versions'",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        assert!(analysed > 0, "no statistics for versions after the import");
+    } else {
+        let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let tables: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+                .fetch_one(&mut connection)
+                .await
+                .unwrap();
+        assert_eq!(tables, 0, "an import ran ANALYZE on SQLite");
+    }
 }
