@@ -215,30 +215,35 @@ async fn a_malformed_query_string_gets_a_problem_document() {
         "/audit?page=1&page=2",
     ];
     for target in targets {
-        let reply = app
-            .send(
-                Request::get(target)
-                    .header(header::ACCEPT, "application/problem+json")
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(reply.status.as_u16(), 400, "{target}: {}", reply.text);
-        assert!(
-            reply.content_type.starts_with("application/problem+json"),
-            "{target}: {} {}",
-            reply.content_type,
-            reply.text
-        );
-        assert_eq!(reply.body["status"], 400, "{target}: {}", reply.text);
-        assert!(
-            reply.body["detail"]
-                .as_str()
-                .is_some_and(|d| d.contains("query string")),
-            "{target}: {}",
-            reply.text
-        );
+        assert_bad_request_problem(&app, target, "query string").await;
     }
+}
+
+/// A GET of `target` answers 400 with a problem document whose detail says `about`.
+async fn assert_bad_request_problem(app: &TestApp, target: &str, about: &str) {
+    let reply = app
+        .send(
+            Request::get(target)
+                .header(header::ACCEPT, "application/problem+json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 400, "{target}: {}", reply.text);
+    assert!(
+        reply.content_type.starts_with("application/problem+json"),
+        "{target}: {} {}",
+        reply.content_type,
+        reply.text
+    );
+    assert_eq!(reply.body["status"], 400, "{target}: {}", reply.text);
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(about)),
+        "{target}: {}",
+        reply.text
+    );
 }
 
 #[tokio::test]
@@ -252,27 +257,6 @@ async fn a_path_segment_that_is_not_utf8_gets_a_problem_document() {
         "/ui/applications/%FF",
     ];
     for target in targets {
-        let reply = app
-            .send(
-                Request::get(target)
-                    .header(header::ACCEPT, "application/problem+json")
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(reply.status.as_u16(), 400, "{target}: {}", reply.text);
-        assert!(
-            reply.content_type.starts_with("application/problem+json"),
-            "{target}: {} {}",
-            reply.content_type,
-            reply.text
-        );
-        assert!(
-            reply.body["detail"]
-                .as_str()
-                .is_some_and(|d| d.contains("UTF-8")),
-            "{target}: {}",
-            reply.text
-        );
+        assert_bad_request_problem(&app, target, "UTF-8").await;
     }
 }
