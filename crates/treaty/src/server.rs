@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
 use treaty_server::ServerConfig;
 use treaty_store::{OpenOptions, redact_url};
@@ -460,17 +460,18 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").required(true).args(["file", "path"])))]
 pub struct ImportArgs {
     #[command(flatten)]
     database: DatabaseArgs,
 
     /// The file written by `treaty export`; `-` reads standard input.
-    #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "path")]
+    #[arg(long, short = 'f', value_name = "FILE")]
     file: Option<String>,
 
     /// The file, without `--file` (`treaty import FILE` still works; `--file`
     /// matches `treaty export`).
-    #[arg(value_name = "FILE", required_unless_present = "file")]
+    #[arg(value_name = "FILE")]
     path: Option<String>,
 
     /// Delete what the database holds before importing (otherwise a non-empty database is refused).
@@ -526,7 +527,7 @@ pub async fn export(args: ExportArgs) -> i32 {
 
 pub async fn import(args: ImportArgs) -> i32 {
     let url = &args.database.database_url;
-    // clap requires one of the two and refuses both.
+    // clap requires one of the two (the `input` group) and refuses both.
     let file = args.file.or(args.path).unwrap_or_else(|| "-".to_owned());
     let text = if file == "-" {
         let mut buffer = String::new();
