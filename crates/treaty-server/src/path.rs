@@ -3,6 +3,7 @@
 //! problem document like every other client mistake, not as plain text.
 
 use axum::extract::FromRequestParts;
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -23,10 +24,13 @@ where
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Self(value)),
             Err(PathRejection::FailedToDeserializePathParams(error)) => {
-                Err(ApiError::BadRequest(format!(
-                    "{}. Percent-encode each path segment as UTF-8.",
-                    error.body_text()
-                )))
+                let hint = match error.kind() {
+                    ErrorKind::InvalidUtf8InPathParam { .. } => {
+                        ". Percent-encode each path segment as UTF-8."
+                    }
+                    _ => "",
+                };
+                Err(ApiError::BadRequest(format!("{}{hint}", error.body_text())))
             }
             // The route and its handler disagree: a bug, not the client's.
             Err(other) => Err(ApiError::Internal(other.body_text())),
