@@ -129,18 +129,35 @@ pub struct Event {
 }
 
 fn text(object: &Map<String, Value>, keys: &[&str], errors: &mut Vec<String>) -> Option<String> {
+    let mut found: Option<(&str, String)> = None;
     for key in keys {
-        match object.get(*key) {
-            None | Some(Value::Null) => {}
+        let value = match object.get(*key) {
+            None | Some(Value::Null) => continue,
             Some(Value::String(s)) if s.trim().is_empty() => {
-                errors.push(format!("{key} cannot be blank"))
+                errors.push(format!("{key} cannot be blank"));
+                continue;
             }
-            Some(Value::String(s)) => return Some(s.clone()),
-            Some(Value::Number(n)) => return Some(n.to_string()),
-            Some(_) => errors.push(format!("{key} must be a string")),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(_) => {
+                errors.push(format!("{key} must be a string"));
+                continue;
+            }
+        };
+        // Aliases that disagree name two things: which one was meant is a
+        // guess, and a guess must not decide what is recorded (or who may).
+        match &found {
+            Some((first, earlier)) if *earlier != value => {
+                errors.push(format!(
+                    "{first} and {key} name different values ('{earlier}' and '{value}'): send one of them"
+                ));
+                return None;
+            }
+            Some(_) => {}
+            None => found = Some((key, value)),
         }
     }
-    None
+    found.map(|(_, value)| value)
 }
 
 /// An RFC 3339 timestamp under one of `keys`.
@@ -326,6 +343,33 @@ mod tests {
             assert_eq!(Status::parse(raw), Some(status), "{raw}");
         }
         assert_eq!(Status::parse("exploded"), None);
+    }
+
+    #[test]
+    fn aliases_that_name_different_pacticipants_are_refused() {
+        let event = |body| parse_event(&body);
+        let errors = event(
+            json!({"product_name": "payments-app", "pacticipant": "Victim",
+            "version": "1", "environment_name": "production", "status": "completed"}),
+        )
+        .unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("product_name and pacticipant name different values")),
+            "{errors:?}"
+        );
+        let same = event(
+            json!({"product_name": "payments-app", "pacticipant": "payments-app",
+            "version": "1", "environment_name": "production", "status": "completed"}),
+        )
+        .unwrap();
+        assert_eq!(same.pacticipant, "payments-app");
+        // A name given as a number is the name the event records, and the one checked.
+        let number = event(json!({"product_name": 2048, "version": "1",
+            "environment_name": "production", "status": "completed"}))
+        .unwrap();
+        assert_eq!(number.pacticipant, "2048");
     }
 
     #[test]

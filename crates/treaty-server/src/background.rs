@@ -28,6 +28,9 @@ pub fn spawn(store: Arc<dyn Store>, config: &ServerConfig, base_url: &str) -> Ve
             after,
         )));
     }
+    if let Some(every) = config.audit_head_log_interval {
+        tasks.push(tokio::spawn(log_audit_head(store.clone(), every)));
+    }
     tasks.push(tokio::spawn(deliver_webhooks(
         store,
         WebhookWorker {
@@ -43,6 +46,33 @@ pub fn spawn(store: Arc<dyn Store>, config: &ServerConfig, base_url: &str) -> Ve
         },
     )));
     tasks
+}
+
+/// Writes the audit log's head to the server log at a fixed interval, so a
+/// log collector keeps a trail of heads outside the database: any of them
+/// given to `treaty audit verify --expect-head` proves that nothing written
+/// before it was removed since.
+async fn log_audit_head(store: Arc<dyn Store>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match store.audit_head().await {
+            Ok(head) => {
+                if let Some(newest) = head.newest {
+                    tracing::info!(
+                        audit.head = %newest.hash,
+                        audit.id = newest.id,
+                        audit.entries = head.entries,
+                        "audit log head: entry {} of {}, hash {}",
+                        newest.id,
+                        head.entries,
+                        newest.hash
+                    );
+                }
+            }
+            Err(error) => tracing::warn!("cannot read the audit log's head: {error}"),
+        }
+    }
 }
 
 struct WebhookWorker {

@@ -32,6 +32,12 @@ pub struct ServerConfig {
     pub rate_limit_per_minute: Option<u32>,
     /// How long one request may take before it is answered 503.
     pub request_timeout: std::time::Duration,
+    /// Failed sign-ins one address, or one user name, may make a minute
+    /// before it must wait (429); 0 turns the throttle off.
+    pub sign_in_failures_per_minute: u32,
+    /// How often `treaty serve` writes the audit log's head to its log;
+    /// `None`: never.
+    pub audit_head_log_interval: Option<std::time::Duration>,
 }
 
 /// The Pact Broker's retry schedule: 10 s, 1, 2, 5, 10 and 20 minutes.
@@ -56,6 +62,8 @@ impl Default for ServerConfig {
             auth: crate::access::AuthConfig::default(),
             rate_limit_per_minute: None,
             request_timeout: std::time::Duration::from_secs(30),
+            sign_in_failures_per_minute: 20,
+            audit_head_log_interval: Some(std::time::Duration::from_secs(15 * 60)),
         }
     }
 }

@@ -58,10 +58,20 @@ pub async fn render_errors(
         rendered
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        // Every value of each header (a 401 carries one challenge per scheme).
         for (name, value) in response.headers() {
             if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                rendered.headers_mut().insert(name.clone(), value.clone());
+                rendered.headers_mut().append(name.clone(), value.clone());
             }
+        }
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+            ..
+        } = error.as_ref()
+            && !rendered.headers().contains_key(header::RETRY_AFTER)
+            && let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string())
+        {
+            rendered.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response = rendered;
     }

@@ -15,7 +15,18 @@ use treaty_domain::webhooks::WebhookDefinition;
 use treaty_store::{Store, StoreResult};
 
 const PREFIX: &str = "sealed:v1:";
-const GENERATED_KEY_SETTING: &str = "webhook_secret_key";
+/// The setting that keeps the key generated when none is configured.
+pub const GENERATED_KEY_SETTING: &str = "webhook_secret_key";
+
+/// The server's secret: the configured key, or the database's own, created
+/// once. It seals webhook secrets and keys the audit chain.
+pub async fn server_secret(store: &dyn Store, configured: Option<&str>) -> StoreResult<String> {
+    if let Some(key) = configured {
+        return Ok(key.to_owned());
+    }
+    let fresh = STANDARD.encode(Aes256Gcm::generate_key(OsRng));
+    store.setting_or_insert(GENERATED_KEY_SETTING, &fresh).await
+}
 
 #[derive(Clone)]
 pub struct Sealer {
@@ -33,14 +44,9 @@ impl Sealer {
 
     /// The configured key, or the database's own, created once.
     pub async fn for_store(store: &dyn Store, configured: Option<&str>) -> StoreResult<Self> {
-        if let Some(key) = configured {
-            return Ok(Self::from_passphrase(key));
-        }
-        let fresh = STANDARD.encode(Aes256Gcm::generate_key(OsRng));
-        let key = store
-            .setting_or_insert(GENERATED_KEY_SETTING, &fresh)
-            .await?;
-        Ok(Self::from_passphrase(&key))
+        Ok(Self::from_passphrase(
+            &server_secret(store, configured).await?,
+        ))
     }
 
     pub fn seal(&self, plain: &str) -> String {

@@ -12,8 +12,11 @@ pub struct AppState {
     /// Sends webhooks for test executions (deliveries go through the background worker).
     pub webhooks: crate::webhook_sender::Sender,
     sealer: Arc<tokio::sync::OnceCell<crate::secrets::Sealer>>,
+    audit_key: Arc<tokio::sync::OnceCell<treaty_domain::access::AuditKey>>,
     pub rate_limiter: Option<Arc<crate::rate_limit::RateLimiter>>,
-    /// Writes audit entries in batches.
+    /// Slows down guessing: failed sign-ins per address and per user name.
+    pub sign_in_throttle: Arc<crate::rate_limit::SignInThrottle>,
+    /// Writes audit entries in batches, and samples refusals.
     pub audit_log: crate::audit_log::AuditLog,
 }
 
@@ -23,12 +26,33 @@ impl AppState {
             store,
             webhooks: crate::webhook_sender::Sender::new(config.webhook_policy.clone()),
             sealer: Arc::default(),
+            audit_key: Arc::default(),
             audit_log: crate::audit_log::AuditLog::default(),
+            sign_in_throttle: Arc::new(crate::rate_limit::SignInThrottle::new(
+                config.sign_in_failures_per_minute,
+            )),
             rate_limiter: config
                 .rate_limit_per_minute
                 .map(|n| Arc::new(crate::rate_limit::RateLimiter::new(n))),
             config: Arc::new(config),
         }
+    }
+
+    /// The key that seals the audit chain (read once).
+    pub async fn audit_key(&self) -> treaty_store::StoreResult<&treaty_domain::access::AuditKey> {
+        self.audit_key
+            .get_or_try_init(|| async {
+                let secret = crate::secrets::server_secret(
+                    self.store.as_ref(),
+                    self.config
+                        .secret_key
+                        .as_ref()
+                        .map(secrecy::ExposeSecret::expose_secret),
+                )
+                .await?;
+                Ok(treaty_domain::access::AuditKey::derive(&secret))
+            })
+            .await
     }
 
     /// Seals and opens webhook secrets (its key is read once).

@@ -9,6 +9,7 @@
     reason = "sql/ is compiled once for each backend, with that backend's types"
 )]
 
+pub mod audit;
 mod error;
 pub mod postgres;
 pub(crate) mod read;

@@ -24,6 +24,7 @@ use crate::{AdminStore, OpenOptions, StoreError, StoreResult};
 // What the shared SQL (`sql/`) is written against.
 pub(crate) type Backend = PostgresStore;
 pub(crate) type Conn = PgConnection;
+pub(crate) type Db = sqlx::Postgres;
 pub(crate) type DbRow = PgRow;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -83,8 +84,20 @@ impl PostgresStore {
             .collect())
     }
 
-    /// A write transaction, holding the write lock.
-    pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+    /// A write transaction, holding the write lock. It carries the audit
+    /// entry of the request being served, if any.
+    pub(crate) async fn begin(&self) -> StoreResult<sql_impl::WriteTx> {
+        Ok(sql_impl::WriteTx::audited(self.locked_transaction().await?))
+    }
+
+    /// A write transaction that leaves no audit entry (housekeeping).
+    pub(crate) async fn begin_unaudited(&self) -> StoreResult<sql_impl::WriteTx> {
+        Ok(sql_impl::WriteTx::unaudited(
+            self.locked_transaction().await?,
+        ))
+    }
+
+    async fn locked_transaction(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(WRITE_LOCK)
@@ -254,10 +267,15 @@ impl AdminStore for PostgresStore {
     }
 
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_unaudited().await?;
         let stored = sql_impl::settings::setting_or_insert(&mut tx, name, value).await?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    async fn setting(&self, name: &str) -> StoreResult<Option<String>> {
+        let mut conn = self.reader().acquire().await?;
+        sql_impl::settings::setting(&mut conn, name).await
     }
 }
 

@@ -23,6 +23,7 @@ use crate::{AdminStore, OpenOptions, StoreError, StoreResult};
 // What the shared SQL (`sql/`) is written against.
 pub(crate) type Backend = SqliteStore;
 pub(crate) type Conn = SqliteConnection;
+pub(crate) type Db = sqlx::Sqlite;
 pub(crate) type DbRow = SqliteRow;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -90,8 +91,19 @@ impl SqliteStore {
     /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at the
     /// start, so a transaction that reads before it writes never fails halfway
     /// because another process wrote in between (it waits its turn instead).
-    pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    ///
+    /// It carries the audit entry of the request being served, if any.
+    pub(crate) async fn begin(&self) -> StoreResult<sql_impl::WriteTx> {
+        Ok(sql_impl::WriteTx::audited(
+            self.write.begin_with("BEGIN IMMEDIATE").await?,
+        ))
+    }
+
+    /// A write transaction that leaves no audit entry (housekeeping).
+    pub(crate) async fn begin_unaudited(&self) -> StoreResult<sql_impl::WriteTx> {
+        Ok(sql_impl::WriteTx::unaudited(
+            self.write.begin_with("BEGIN IMMEDIATE").await?,
+        ))
     }
 
     /// A read transaction that sees one snapshot for all its queries.
@@ -188,10 +200,15 @@ impl AdminStore for SqliteStore {
     }
 
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_unaudited().await?;
         let stored = sql_impl::settings::setting_or_insert(&mut tx, name, value).await?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    async fn setting(&self, name: &str) -> StoreResult<Option<String>> {
+        let mut conn = self.reader().acquire().await?;
+        sql_impl::settings::setting(&mut conn, name).await
     }
 }
 

@@ -64,6 +64,8 @@ pub trait AdminStore {
     /// The stored value of a setting, storing `value` first when there is
     /// none: every replica gets the same one.
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
+    /// The stored value of a setting, if any; never stores one.
+    async fn setting(&self, name: &str) -> StoreResult<Option<String>>;
 }
 
 #[async_trait]
@@ -709,28 +711,34 @@ pub trait AccessStore {
     /// write transaction (so many requests' entries cost one commit).
     async fn append_audit_entries(
         &self,
+        key: &treaty_domain::access::AuditKey,
         entries: &[NewAuditEntry],
     ) -> StoreResult<Vec<treaty_domain::access::AuditEntry>>;
-    /// Appends one entry, chained to the last one, in one write transaction.
-    async fn append_audit(
-        &self,
-        entry: &NewAuditEntry,
-    ) -> StoreResult<treaty_domain::access::AuditEntry> {
-        let mut stored = self
-            .append_audit_entries(std::slice::from_ref(entry))
-            .await?;
-        stored
-            .pop()
-            .ok_or_else(|| crate::StoreError::Unsupported("an append wrote no entry".to_owned()))
-    }
     /// Entries newest first, optionally of one actor.
     async fn audit_entries(
         &self,
         actor: Option<&str>,
         page: PageRequest,
     ) -> StoreResult<Page<treaty_domain::access::AuditEntry>>;
-    /// The whole log, oldest first, for verifying its chain.
-    async fn audit_chain(&self) -> StoreResult<Vec<treaty_domain::access::AuditEntry>>;
+    /// The log oldest first, for verifying its chain: all of it, or from the
+    /// entry with this hash on (none when no entry has it).
+    async fn audit_chain(
+        &self,
+        from_hash: Option<&str>,
+    ) -> StoreResult<Vec<treaty_domain::access::AuditEntry>>;
+    /// The newest entry and how many there are, and whether the database
+    /// holds any records the log should have entries for.
+    async fn audit_head(&self) -> StoreResult<AuditHead>;
+}
+
+/// The end of the audit log, to publish and save.
+#[derive(Debug, Clone)]
+pub struct AuditHead {
+    pub entries: u64,
+    pub newest: Option<treaty_domain::access::AuditEntry>,
+    /// Pacticipants, environments or webhooks exist: a database with
+    /// records and no audit entry has lost its log.
+    pub holds_records: bool,
 }
 
 /// One batch of `treaty clean`.

@@ -126,6 +126,15 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
     rate_limit_per_minute: u32,
 
+    /// Failed sign-ins one address, or one user name, may make a minute
+    /// before each further try must wait (429); 0: no throttle.
+    #[arg(long, env = "TREATY_SIGN_IN_FAILURES_PER_MINUTE", default_value_t = 20)]
+    sign_in_failures_per_minute: u32,
+
+    /// Minutes between the audit log's head written to the server log; 0: never.
+    #[arg(long, env = "TREATY_AUDIT_HEAD_LOG_MINUTES", default_value_t = 15)]
+    audit_head_log_minutes: u64,
+
     /// Seconds one request may take before it is answered 503.
     #[arg(long, env = "TREATY_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
@@ -369,6 +378,9 @@ pub async fn serve(args: ServeArgs) -> i32 {
         rate_limit_per_minute: (args.rate_limit_per_minute > 0)
             .then_some(args.rate_limit_per_minute),
         request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+        sign_in_failures_per_minute: args.sign_in_failures_per_minute,
+        audit_head_log_interval: (args.audit_head_log_minutes > 0)
+            .then(|| std::time::Duration::from_secs(args.audit_head_log_minutes * 60)),
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),
@@ -578,18 +590,57 @@ pub async fn import(args: ImportArgs) -> i32 {
 pub struct AuditVerifyArgs {
     #[command(flatten)]
     database: DatabaseArgs,
+
+    /// The server's --secret-key, which keys the chain; without it, the key
+    /// the database generated for itself (when the server had none).
+    #[arg(long, env = "TREATY_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+
+    /// A head saved earlier (`GET /audit/head`, or the server log's "audit
+    /// log head" lines): it must still be in the log, which proves that no
+    /// entry up to it was removed, not even the newest ones.
+    #[arg(long, value_name = "HASH")]
+    expect_head: Option<String>,
+
+    /// Check only the entries from a head saved earlier on (faster on a long
+    /// log); that head must still be in the log.
+    #[arg(long, value_name = "HASH", conflicts_with = "expect_head")]
+    since: Option<String>,
+
+    /// `text`: a sentence; `json`: one document.
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::clean::CleanOutput::Text)]
+    output: crate::clean::CleanOutput,
 }
 
 /// Reads the audit log straight from the database and checks every link of
-/// its hash chain: exit 0 when unbroken, 1 naming the first entry altered
-/// or removed.
+/// its chain with the server's key: exit 0 when unbroken, 1 naming the first
+/// entry altered, removed or rewritten, a saved head that is gone, or an
+/// empty log on a database with records.
 pub async fn audit_verify(args: AuditVerifyArgs) -> i32 {
     let url = &args.database.database_url;
     let Some(store) = args.database.open_or_say_why().await else {
         return 1;
     };
-    let chain = match store.audit_chain().await {
-        Ok(chain) => chain,
+    let secret = match &args.secret_key {
+        Some(key) => Some(key.clone()),
+        None => match store
+            .setting(treaty_server::secrets::GENERATED_KEY_SETTING)
+            .await
+        {
+            Ok(found) => found,
+            Err(error) => {
+                eprintln!("error: cannot read {}: {error}", redact_url(url));
+                return 1;
+            }
+        },
+    };
+    let read = async {
+        let chain = store.audit_chain(args.since.as_deref()).await?;
+        let head = store.audit_head().await?;
+        Ok::<_, treaty_store::StoreError>((chain, head))
+    };
+    let (chain, head) = match read.await {
+        Ok(read) => read,
         Err(error) => {
             eprintln!(
                 "error: cannot read the audit log of {}: {error}",
@@ -598,14 +649,69 @@ pub async fn audit_verify(args: AuditVerifyArgs) -> i32 {
             return 1;
         }
     };
-    match treaty_domain::access::verify_chain(&chain) {
-        Ok(count) => {
-            println!("The audit log is intact: {count} entries, every link verified.");
-            0
+    let key = treaty_domain::access::AuditKey::derive(secret.as_deref().unwrap_or_default());
+    let verdict = treaty_domain::access::verify_chain(
+        &key,
+        &chain,
+        args.since.as_deref(),
+        args.expect_head.as_deref(),
+    );
+    let json = matches!(args.output, crate::clean::CleanOutput::Json);
+    let (intact, sentence, report) = match verdict {
+        Ok(report) if report.verified == 0 && head.holds_records && args.since.is_none() => (
+            false,
+            "The audit log is empty, but the database holds records: its entries were removed (or it was filled without Treaty's API, by an import of a file without them).".to_owned(),
+            Some(report),
+        ),
+        Ok(report) => {
+            let unkeyed = if report.unkeyed > 0 {
+                format!(
+                    " ({} written before the chain was keyed are sealed without the key)",
+                    report.unkeyed
+                )
+            } else {
+                String::new()
+            };
+            let head = report
+                .head
+                .as_ref()
+                .map(|(id, hash)| format!(" Head: entry {id}, {hash}."))
+                .unwrap_or_default();
+            (
+                true,
+                format!(
+                    "The audit log is intact: {} entries, every link verified{unkeyed}.{head}",
+                    report.verified
+                ),
+                Some(report),
+            )
         }
         Err(broken) => {
-            println!("The audit log was tampered with: {broken}.");
-            1
+            let hint = if secret.is_none() {
+                " (no key: give the server's --secret-key)"
+            } else {
+                ""
+            };
+            (
+                false,
+                format!("The audit log was tampered with: {broken}{hint}."),
+                None,
+            )
         }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "intact": intact,
+                "message": sentence,
+                "verified": report.as_ref().map(|r| r.verified),
+                "unkeyed": report.as_ref().map(|r| r.unkeyed),
+                "head": report.as_ref().and_then(|r| r.head.as_ref()).map(|(id, hash)| serde_json::json!({"id": id, "hash": hash})),
+            })
+        );
+    } else {
+        println!("{sentence}");
     }
+    i32::from(!intact)
 }

@@ -235,6 +235,7 @@ fn patch_flag(raw: &RawBody, field: &str, refusal: &str) -> ApiResult<bool> {
 async fn patch_deployed(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: crate::access::Caller,
     Path(uuid): Path<String>,
     raw: RawBody,
 ) -> ApiResult<Hal> {
@@ -243,6 +244,13 @@ async fn patch_deployed(
         "currentlyDeployed",
         "The currentlyDeployed property cannot be set back to true. Please record a new deployment.",
     )?;
+    // Whom this acts for is the pacticipant of the deployment it ends.
+    let recorded = state
+        .store
+        .deployed_version(&uuid)
+        .await?
+        .ok_or_else(|| deployed_not_found(&uuid))?;
+    caller.may_act_for(&recorded.pacticipant)?;
     let deployed = if end {
         state.store.undeploy(&uuid).await?
     } else {
@@ -276,6 +284,7 @@ async fn show_released(
 async fn patch_released(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: crate::access::Caller,
     Path(uuid): Path<String>,
     raw: RawBody,
 ) -> ApiResult<Hal> {
@@ -284,6 +293,13 @@ async fn patch_released(
         "currentlySupported",
         "The currentlySupported property cannot be set back to true. Please record a new deployment.",
     )?;
+    // Whom this acts for is the pacticipant of the release it ends.
+    let recorded = state
+        .store
+        .released_version(&uuid)
+        .await?
+        .ok_or_else(|| released_not_found(&uuid))?;
+    caller.may_act_for(&recorded.pacticipant)?;
     let released = if end {
         state.store.end_support(&uuid).await?
     } else {

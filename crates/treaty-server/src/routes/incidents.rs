@@ -13,6 +13,7 @@ use treaty_domain::model::Incident;
 use treaty_domain::time;
 
 use crate::AppState;
+use crate::access::Caller;
 use crate::base_url::BaseUrl;
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult};
@@ -64,13 +65,25 @@ fn id(raw: &str, what: &str) -> ApiResult<i64> {
         .map_err(|_| ApiError::NotFound(format!("No {what} {raw} found")))
 }
 
+/// An incident is about the deployment's pacticipant: whom a write on it acts for.
+async fn check_caller(state: &AppState, caller: &Caller, deployment: i64) -> ApiResult<()> {
+    let found = state
+        .store
+        .ledger_deployment(deployment)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("No deployment {deployment} found")))?;
+    caller.may_act_for(&found.pacticipant)
+}
+
 async fn open(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: Caller,
     Path(deployment): Path<String>,
     raw: RawBody,
 ) -> ApiResult<Response> {
     let deployment = id(&deployment, "deployment")?;
+    check_caller(&state, &caller, deployment).await?;
     raw.require_json(&["application/json"])?;
     let incident = ledger::parse_incident(&raw.json_value()?).map_err(ApiError::ValidationList)?;
     let stored = state.store.open_incident(deployment, &incident).await?;
@@ -102,11 +115,13 @@ async fn show(
 async fn resolve(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: Caller,
     Path((deployment, incident)): Path<(String, String)>,
     raw: RawBody,
 ) -> ApiResult<Hal> {
     let deployment_id = id(&deployment, "deployment")?;
     let incident_id = id(&incident, "incident")?;
+    check_caller(&state, &caller, deployment_id).await?;
     raw.require_json(&["application/json", "application/merge-patch+json"])?;
     let body = raw.json_value()?;
     let at = match (body.get("resolved_at"), body.get("resolved")) {

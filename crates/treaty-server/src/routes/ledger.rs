@@ -155,17 +155,22 @@ async fn record_event(
     State(state): State<AppState>,
     base: BaseUrl,
     headers: axum::http::HeaderMap,
-    caller: Option<axum::Extension<treaty_domain::access::Identity>>,
+    caller: crate::access::Caller,
     raw: RawBody,
 ) -> ApiResult<Response> {
     raw.require_json(&["application/json"])?;
     let mut event = ledger::parse_event(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    // Whom this event is for, from the event it will record.
+    caller.may_act_for(&event.pacticipant)?;
+    treaty_store::audit::describe(&format!(
+        "{} {} in {}: deployment event",
+        event.pacticipant, event.version, event.environment
+    ));
     // Who deployed is who called, unless the pipeline says otherwise.
     if event.deployed_by.is_none()
-        && let Some(axum::Extension(caller)) = &caller
-        && caller.name != "anonymous"
+        && let Some(name) = caller.name()
     {
-        event.deployed_by = Some(caller.name.clone());
+        event.deployed_by = Some(name.to_owned());
     }
     if event.idempotency_key.is_none() {
         event.idempotency_key = headers

@@ -141,12 +141,14 @@ pub fn list_body(
 async fn create(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: crate::access::Caller,
     JsonBody(body): JsonBody<PacticipantBody>,
 ) -> ApiResult<Response> {
     let Some(raw_name) = body.name.clone() else {
         return Err(ApiError::field("name", "is missing"));
     };
     let name = parse_name("name", &raw_name)?;
+    caller.may_act_for(name.as_str())?;
     let (pacticipant, created) = state.store.create_pacticipant(&name, body.fields()).await?;
     let urls = Urls::new(base.0);
     let json = render(&state, &urls, &pacticipant).await?;

@@ -11,6 +11,7 @@ use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
 use treaty_store::StoreError;
 
 use crate::AppState;
+use crate::access::Caller;
 use crate::base_url::BaseUrl;
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult, FieldErrors};
@@ -246,10 +247,27 @@ fn parse_contract(
 async fn publish_contracts(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: Caller,
     raw: RawBody,
 ) -> ApiResult<Hal> {
     raw.require_json(&["application/json"])?;
     let request = parse_request(&raw.json_value()?).map_err(ApiError::Validation)?;
+    // Whom this publication is for, from the request it will publish.
+    caller.may_act_for(request.pacticipant.as_str())?;
+    for contract in &request.contracts {
+        caller.may_act_for(contract.consumer.as_str())?;
+    }
+    treaty_store::audit::describe(&format!(
+        "{} {}: publish contracts with {}",
+        request.pacticipant.as_str(),
+        request.version.as_str(),
+        request
+            .contracts
+            .iter()
+            .map(|c| c.provider.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let outcome = match state.store.publish_contracts(&request).await {
         Ok(outcome) => outcome,
         Err(conflict @ StoreError::PactContentConflict { .. }) => {

@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP API, in process, against a real SQLite file.
 
 mod access;
+mod access_rules;
 mod can_i_deploy;
 mod errors;
 mod for_verification;

@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::Row;
-use treaty_domain::access::{AuditEntry, Role, audit_hash};
+use treaty_domain::access::{AuditEntry, AuditKey, COMMITTED, Role, audit_hash};
 use treaty_domain::model::{Page, PageInfo, PageRequest};
 
-use super::{Backend, DbRow, now, sql};
-use crate::{AccessStore, ApiToken, NewAuditEntry, StoreError, StoreResult};
+use super::{Backend, Conn, DbRow, now, sql};
+use crate::{AccessStore, ApiToken, AuditHead, NewAuditEntry, StoreError, StoreResult};
 
 const TOKEN_SELECT: &str = "SELECT id, name, role, pacticipants, expires_at, revoked_at, created_by, created_at FROM api_tokens";
 
@@ -28,7 +28,7 @@ fn token_from_row(row: &DbRow) -> StoreResult<ApiToken> {
     })
 }
 
-const AUDIT_SELECT: &str = "SELECT id, at, actor, address, method, target, status, summary, previous_hash, hash FROM audit_log";
+const AUDIT_SELECT: &str = "SELECT id, at, actor, address, method, target, status, summary, previous_hash, hash, keyed FROM audit_log";
 
 fn audit_from_row(row: &DbRow) -> StoreResult<AuditEntry> {
     Ok(AuditEntry {
@@ -42,7 +42,65 @@ fn audit_from_row(row: &DbRow) -> StoreResult<AuditEntry> {
         summary: row.try_get("summary")?,
         previous_hash: row.try_get("previous_hash")?,
         hash: row.try_get("hash")?,
+        keyed: row.try_get("keyed")?,
     })
+}
+
+/// Appends entries after the last one, each sealed with `key` to the one
+/// before. Callers hold the write lock (every write transaction does), so
+/// each append sees the true last hash. `committed`: the entries record the
+/// write of the transaction they are appended in (their status says so).
+pub(crate) async fn append_entries(
+    conn: &mut Conn,
+    key: &AuditKey,
+    entries: &[NewAuditEntry],
+    committed: bool,
+) -> StoreResult<Vec<AuditEntry>> {
+    let last: Option<(i64, String)> = sqlx::query_as(sql(
+        "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
+    ))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (mut last_id, mut previous_hash) = last.unwrap_or((0, String::new()));
+    let at = now();
+    let mut appended = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let mut stored = AuditEntry {
+            id: last_id + 1,
+            at,
+            actor: entry.actor.clone(),
+            address: entry.address.clone(),
+            method: entry.method.clone(),
+            target: entry.target.clone(),
+            status: if committed { COMMITTED } else { entry.status },
+            summary: entry.summary.clone(),
+            previous_hash: previous_hash.clone(),
+            hash: String::new(),
+            keyed: true,
+        };
+        stored.hash = audit_hash(key, &stored.previous_hash, &stored);
+        sqlx::query(sql(
+            "INSERT INTO audit_log (id, at, actor, address, method, target, status, summary, previous_hash, hash, keyed)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(stored.id)
+        .bind(stored.at)
+        .bind(&stored.actor)
+        .bind(&stored.address)
+        .bind(&stored.method)
+        .bind(&stored.target)
+        .bind(i64::from(stored.status))
+        .bind(&stored.summary)
+        .bind(&stored.previous_hash)
+        .bind(&stored.hash)
+        .bind(stored.keyed)
+        .execute(&mut *conn)
+        .await?;
+        last_id = stored.id;
+        previous_hash.clone_from(&stored.hash);
+        appended.push(stored);
+    }
+    Ok(appended)
 }
 
 #[async_trait]
@@ -122,52 +180,11 @@ impl AccessStore for Backend {
 
     async fn append_audit_entries(
         &self,
+        key: &AuditKey,
         entries: &[NewAuditEntry],
     ) -> StoreResult<Vec<AuditEntry>> {
-        // The write lock serialises appends, so each batch sees the true last hash.
-        let mut tx = self.begin().await?;
-        let last: Option<(i64, String)> = sqlx::query_as(sql(
-            "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
-        ))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (mut last_id, mut previous_hash) = last.unwrap_or((0, String::new()));
-        let at = now();
-        let mut appended = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let mut stored = AuditEntry {
-                id: last_id + 1,
-                at,
-                actor: entry.actor.clone(),
-                address: entry.address.clone(),
-                method: entry.method.clone(),
-                target: entry.target.clone(),
-                status: entry.status,
-                summary: entry.summary.clone(),
-                previous_hash: previous_hash.clone(),
-                hash: String::new(),
-            };
-            stored.hash = audit_hash(&stored.previous_hash, &stored);
-            sqlx::query(sql(
-                "INSERT INTO audit_log (id, at, actor, address, method, target, status, summary, previous_hash, hash)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ))
-            .bind(stored.id)
-            .bind(stored.at)
-            .bind(&stored.actor)
-            .bind(&stored.address)
-            .bind(&stored.method)
-            .bind(&stored.target)
-            .bind(i64::from(stored.status))
-            .bind(&stored.summary)
-            .bind(&stored.previous_hash)
-            .bind(&stored.hash)
-            .execute(&mut *tx)
-            .await?;
-            last_id = stored.id;
-            previous_hash.clone_from(&stored.hash);
-            appended.push(stored);
-        }
+        let mut tx = self.begin_unaudited().await?;
+        let appended = append_entries(&mut tx, key, entries, false).await?;
         tx.commit().await?;
         Ok(appended)
     }
@@ -207,11 +224,43 @@ impl AccessStore for Backend {
         })
     }
 
-    async fn audit_chain(&self) -> StoreResult<Vec<AuditEntry>> {
+    async fn audit_chain(&self, from_hash: Option<&str>) -> StoreResult<Vec<AuditEntry>> {
         let mut conn = self.reader().acquire().await?;
-        let rows = sqlx::query(sql(format!("{AUDIT_SELECT} ORDER BY id")))
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = match from_hash {
+            None => {
+                sqlx::query(sql(format!("{AUDIT_SELECT} ORDER BY id")))
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
+            Some(hash) => {
+                sqlx::query(sql(format!(
+                    "{AUDIT_SELECT} WHERE id >= (SELECT min(id) FROM audit_log WHERE hash = ?) ORDER BY id"
+                )))
+                .bind(hash)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
         rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn audit_head(&self) -> StoreResult<AuditHead> {
+        let mut conn = self.reader().acquire().await?;
+        let newest = sqlx::query(sql(format!("{AUDIT_SELECT} ORDER BY id DESC LIMIT 1")))
+            .fetch_optional(&mut *conn)
+            .await?;
+        let entries: i64 = sqlx::query_scalar(sql("SELECT count(*) FROM audit_log"))
+            .fetch_one(&mut *conn)
+            .await?;
+        let holds_records: bool = sqlx::query_scalar(sql(
+            "SELECT EXISTS (SELECT 1 FROM pacticipants) OR EXISTS (SELECT 1 FROM environments) OR EXISTS (SELECT 1 FROM webhooks)",
+        ))
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(AuditHead {
+            entries: u64::try_from(entries).unwrap_or(0),
+            newest: newest.as_ref().map(audit_from_row).transpose()?,
+            holds_records,
+        })
     }
 }

@@ -24,5 +24,7 @@ pub(crate) mod settings;
 mod verifications;
 mod versions;
 mod webhooks;
+pub(crate) mod write_tx;
 
-pub(crate) use super::{Backend, Conn, DbRow, now, sql};
+pub(crate) use super::{Backend, Conn, Db, DbRow, now, sql};
+pub(crate) use write_tx::WriteTx;

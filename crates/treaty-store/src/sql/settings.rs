@@ -24,3 +24,12 @@ pub(crate) async fn setting_or_insert(
             .await?,
     )
 }
+
+pub(crate) async fn setting(conn: &mut Conn, name: &str) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar(sql("SELECT value FROM settings WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
