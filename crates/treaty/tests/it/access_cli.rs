@@ -242,3 +242,156 @@ async fn audit_verify_finds_a_row_altered_in_the_database() {
         text(&broken)
     );
 }
+
+/// Runs SQL on the test server's database, whichever backend it is.
+async fn tamper(database_url: &str, statements: &[String]) {
+    if database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+        for statement in statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    } else {
+        let pool = sqlx::SqlitePool::connect(database_url).await.unwrap();
+        for statement in statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn verify(database_url: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["audit", "verify", "--database-url", database_url];
+    args.extend_from_slice(extra);
+    let out = treaty(&args).await;
+    (out.status.code(), text(&out))
+}
+
+async fn server_with_entries(count: usize) -> TestServer {
+    let server = secured().await;
+    for n in 0..count {
+        let out = treaty(&[
+            "create-or-update-pacticipant",
+            "-b",
+            &server.url,
+            "-k",
+            ADMIN,
+            "--name",
+            &format!("app-{n}"),
+        ])
+        .await;
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_head_proves_the_newest_entries_were_not_removed() {
+    let server = server_with_entries(4).await;
+    // The head, as a pipeline or log collector saves it (the read role may).
+    let head = reqwest::Client::new()
+        .get(format!("{}/audit/head", server.url))
+        .basic_auth("reader", Some("rpass"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(head["entries"], 4, "{head}");
+    let hash = head["hash"].as_str().unwrap().to_owned();
+    let (code, out) = verify(
+        &server.database_url,
+        &["--expect-head", &hash, "-o", "json"],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}");
+    let stdout = out
+        .split("stdout:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    let report: Value = serde_json::from_str(stdout).unwrap();
+    assert_eq!(report["intact"], true);
+    assert_eq!(report["verified"], 4);
+    assert_eq!(report["head"]["hash"], hash.as_str());
+
+    // From a head saved earlier on, only the newer links are read.
+    let chain = treaty_store::open(&server.database_url, treaty_store::OpenOptions::default())
+        .await
+        .unwrap()
+        .audit_chain(None)
+        .await
+        .unwrap();
+    let (code, out) = verify(&server.database_url, &["--since", &chain[1].hash]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("3 entries"), "{out}");
+
+    // The newest entry deleted: the rest is a whole chain, but the head is gone.
+    tamper(
+        &server.database_url,
+        &["DELETE FROM audit_log WHERE id = 4".to_owned()],
+    )
+    .await;
+    let (code, out) = verify(&server.database_url, &[]).await;
+    assert_eq!(code, Some(0), "without a saved head it cannot tell: {out}");
+    let (code, out) = verify(&server.database_url, &["--expect-head", &hash]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("is not in the log"), "{out}");
+
+    // Every entry deleted: a database with records and no log is not intact.
+    tamper(&server.database_url, &["DELETE FROM audit_log".to_owned()]).await;
+    let (code, out) = verify(&server.database_url, &[]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("The audit log is empty, but the database holds records"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_rewritten_and_the_chain_recomputed_without_the_key_do_not_verify() {
+    use treaty_domain::access::{AuditKey, audit_hash};
+    for downgrade in [false, true] {
+        let server = server_with_entries(3).await;
+        let store = treaty_store::open(&server.database_url, treaty_store::OpenOptions::default())
+            .await
+            .unwrap();
+        let mut chain = store.audit_chain(None).await.unwrap();
+        assert_eq!(chain.len(), 3);
+        // Rewrite the second entry and recompute every link after it, with a
+        // guessed key, or as entries from before the chain was keyed.
+        let guess = AuditKey::derive("a guess at the key");
+        let mut previous = chain[0].hash.clone();
+        let mut statements = Vec::new();
+        for entry in &mut chain[1..] {
+            entry.actor = "mallory".into();
+            entry.keyed = !downgrade;
+            entry.previous_hash.clone_from(&previous);
+            entry.hash = audit_hash(&guess, &previous, entry);
+            previous.clone_from(&entry.hash);
+            statements.push(format!(
+                "UPDATE audit_log SET actor = 'mallory', keyed = {}, previous_hash = '{}', hash = '{}' WHERE id = {}",
+                if downgrade { "FALSE" } else { "TRUE" },
+                entry.previous_hash,
+                entry.hash,
+                entry.id
+            ));
+        }
+        tamper(&server.database_url, &statements).await;
+        let (code, out) = verify(&server.database_url, &[]).await;
+        assert_eq!(code, Some(1), "{out}");
+        let expected = if downgrade {
+            "entry 2 is sealed without the key"
+        } else {
+            "entry 2 was altered, or sealed with another key"
+        };
+        assert!(out.contains(expected), "{out}");
+    }
+}

@@ -199,6 +199,7 @@ async fn acknowledged_writes_survive_sigkill_and_invariants_hold() {
         );
     }
     check_invariants(&database.url).await;
+    let audited = check_audit_log(&database.url, &acknowledged).await;
 
     // Every publication's webhook goes out once the server is back (at least once;
     // a repeat carries the same delivery id, and only a kill mid-send makes one).
@@ -230,13 +231,76 @@ async fn acknowledged_writes_survive_sigkill_and_invariants_hold() {
         "{repeats} repeated deliveries for {kills} kills"
     );
     println!(
-        "crash test on {}: {kills} SIGKILLs in {:.1} s, {} acknowledged writes kept, {} webhook deliveries, {repeats} repeated",
+        "crash test on {}: {kills} SIGKILLs in {:.1} s, {} acknowledged writes kept, {audited} publications landed, each with its audit entry, {} webhook deliveries, {repeats} repeated",
         TestDatabase::backend(),
         elapsed.as_secs_f64(),
         acknowledged.len(),
         deliveries.len()
     );
     drop(last);
+}
+
+/// Every write that landed has its audit entry, and no entry claims a write
+/// that did not land: the entry is written in the write's own transaction.
+/// Publications are counted both ways (those acknowledged, and those the
+/// kill cut off after their commit); every acknowledged write has its entry;
+/// the chain verifies. Returns the number of publications that landed.
+async fn check_audit_log(url: &str, acknowledged: &[(&'static str, String)]) -> usize {
+    use std::collections::BTreeSet;
+    let store = treaty_store::open(url, treaty_store::OpenOptions::default())
+        .await
+        .unwrap();
+    let chain = store.audit_chain(None).await.unwrap();
+    let secret = store
+        .setting(treaty_server::secrets::GENERATED_KEY_SETTING)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = treaty_domain::access::AuditKey::derive(&secret);
+    let report = treaty_domain::access::verify_chain(&key, &chain, None, None)
+        .expect("the audit chain holds after the kills");
+    assert_eq!(report.verified, chain.len());
+    let committed: Vec<&treaty_domain::access::AuditEntry> = chain
+        .iter()
+        .filter(|e| e.status == treaty_domain::access::COMMITTED)
+        .collect();
+    let audited_publications: BTreeSet<String> = committed
+        .iter()
+        .filter_map(|e| {
+            e.summary
+                .strip_prefix("Foo ")?
+                .strip_suffix(": publish contracts with Bar")
+                .map(str::to_owned)
+        })
+        .collect();
+    let landed = published_versions(url).await;
+    assert_eq!(
+        audited_publications, landed,
+        "publications that landed and publications audited differ"
+    );
+    for (kind, version) in acknowledged {
+        let found = committed.iter().any(|e| match *kind {
+            "publish" => e.summary == format!("Foo {version}: publish contracts with Bar"),
+            "deploy" => e.summary == format!("Foo {version} in crash: deployment event"),
+            _ => e.target == format!("/pacticipants/Foo/versions/{version}/tags/crash"),
+        });
+        assert!(found, "acknowledged {kind} of {version} has no audit entry");
+    }
+    landed.len()
+}
+
+/// The consumer versions of Foo with a publication.
+async fn published_versions(url: &str) -> std::collections::BTreeSet<String> {
+    let query = "SELECT v.number FROM pact_publications pp JOIN versions v ON v.id = pp.consumer_version_id";
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query_scalar(query).fetch_all(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query_scalar(query).fetch_all(&pool).await.unwrap()
+    }
+    .into_iter()
+    .collect()
 }
 
 /// No write is half there, whatever the backend.
