@@ -538,3 +538,33 @@ async fn page_render_times_are_printed() {
         );
     }
 }
+
+/// Under `--auth basic`, Chromium asks for (here: sends) the user's password
+/// only when the challenge is one it can parse: one `WWW-Authenticate`
+/// header per scheme, not `Basic realm="Treaty", Bearer` in one.
+#[tokio::test]
+async fn chromium_signs_in_with_basic_auth_when_challenged() {
+    use secrecy::SecretString;
+    let server = TestServer::start_with(treaty_server::ServerConfig {
+        auth: treaty_server::access::AuthConfig {
+            basic_read_only: Some(("reader".into(), SecretString::from("rpass"))),
+            tokens: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let browser = Browser::start().await;
+    let with_credentials = server.url.replacen("http://", "http://reader:rpass@", 1);
+    browser
+        .client
+        .goto(&format!("{with_credentials}/ui"))
+        .await
+        .expect("home");
+    assert_eq!(
+        browser.client.title().await.unwrap(),
+        "What runs where · Treaty",
+        "{}",
+        browser.text().await
+    );
+}
