@@ -131,9 +131,10 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_SIGN_IN_FAILURES_PER_MINUTE", default_value_t = 20)]
     sign_in_failures_per_minute: u32,
 
-    /// Minutes between the audit log's head written to the server log; 0: never.
-    #[arg(long, env = "TREATY_AUDIT_HEAD_LOG_MINUTES", default_value_t = 15)]
-    audit_head_log_minutes: u64,
+    /// How often the audit log's head is written to the server log (for a
+    /// log collector to keep outside the database), for example 15m; 0s: never.
+    #[arg(long, env = "TREATY_AUDIT_HEAD_LOG_INTERVAL", default_value = "15m", value_parser = humantime::parse_duration)]
+    audit_head_log_interval: std::time::Duration,
 
     /// Seconds one request may take before it is answered 503.
     #[arg(long, env = "TREATY_REQUEST_TIMEOUT", default_value_t = 30)]
@@ -379,8 +380,8 @@ pub async fn serve(args: ServeArgs) -> i32 {
             .then_some(args.rate_limit_per_minute),
         request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
         sign_in_failures_per_minute: args.sign_in_failures_per_minute,
-        audit_head_log_interval: (args.audit_head_log_minutes > 0)
-            .then(|| std::time::Duration::from_secs(args.audit_head_log_minutes * 60)),
+        audit_head_log_interval: (!args.audit_head_log_interval.is_zero())
+            .then_some(args.audit_head_log_interval),
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),

@@ -688,3 +688,31 @@ async fn writes_from_another_site_or_without_a_json_type_are_refused() {
         .await;
     assert_eq!(merge_patch.status, StatusCode::OK, "{}", merge_patch.text);
 }
+
+#[tokio::test]
+async fn a_flood_of_refused_writes_costs_a_bounded_audit_log() {
+    let app = TestApp::with_config(config()).await;
+    let long_query = "x".repeat(60 * 1024);
+    for n in 0..300 {
+        let reply = app
+            .send(
+                Request::post(format!("/contracts/publish?{n}{long_query}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from("{}"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let audit = send_raw(&app, &format!("Bearer {ADMIN}"), "GET", "/audit?size=1000", None).await;
+    let entries = audit.body["_embedded"]["entries"].as_array().unwrap();
+    // Ten from this address in this minute, one by one; the rest are
+    // counted in one entry when the minute is over.
+    assert_eq!(entries.len(), 10, "{}", audit.text.len());
+    for entry in entries {
+        let target = entry["target"].as_str().unwrap();
+        assert!(target.len() <= 2048 + 32, "{} bytes", target.len());
+        assert!(target.ends_with("bytes)"), "{}", &target[target.len() - 40..]);
+        assert_eq!(entry["outcome"], "refused");
+    }
+}

@@ -395,3 +395,38 @@ async fn entries_rewritten_and_the_chain_recomputed_without_the_key_do_not_verif
         assert!(out.contains(expected), "{out}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_log_carries_the_audit_head_at_its_interval() {
+    let database = treaty_store::testing::TestDatabase::fresh().await.unwrap();
+    let (replica, mut log) = crate::replicas::start_replica_logging(
+        &database.url,
+        &["--audit-head-log-interval", "200ms"],
+    )
+    .await;
+    let created = reqwest::Client::new()
+        .post(format!("{}/pacticipants", replica.url))
+        .json(&json!({"name": "Foo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let head: Value = reqwest::get(format!("{}/audit/head", replica.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hash = head["hash"].as_str().unwrap().to_owned();
+    let logged = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(line) = log.recv().await {
+            if line.contains("audit log head") && line.contains(&hash) {
+                return line;
+            }
+        }
+        panic!("the server stopped logging");
+    })
+    .await
+    .expect("the head in the log within seconds");
+    assert!(logged.contains("entry 1 of 1"), "{logged}");
+}

@@ -21,6 +21,14 @@ async fn start_replica(database_url: &str) -> Replica {
 }
 
 pub(crate) async fn start_replica_with(database_url: &str, extra: &[&str]) -> Replica {
+    start_replica_logging(database_url, extra).await.0
+}
+
+/// A replica, and the lines of its log after the one that says it listens.
+pub(crate) async fn start_replica_logging(
+    database_url: &str,
+    extra: &[&str],
+) -> (Replica, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_treaty"))
         .args([
             "serve",
@@ -52,8 +60,13 @@ pub(crate) async fn start_replica_with(database_url: &str, extra: &[&str]) -> Re
         }
     };
     // Keep draining the log so the process never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Replica { url, child }
+    let (log, logged) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = log.send(line);
+        }
+    });
+    (Replica { url, child }, logged)
 }
 
 pub(crate) fn publish_body(version: &str) -> Value {
