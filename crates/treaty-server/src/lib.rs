@@ -17,7 +17,7 @@ mod pagination;
 mod path;
 mod rate_limit;
 mod routes;
-mod secrets;
+pub mod secrets;
 mod seed;
 mod state;
 mod ui;

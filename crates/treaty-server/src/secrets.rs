@@ -15,7 +15,8 @@ use treaty_domain::webhooks::WebhookDefinition;
 use treaty_store::{Store, StoreResult};
 
 const PREFIX: &str = "sealed:v1:";
-const GENERATED_KEY_SETTING: &str = "webhook_secret_key";
+/// The setting that keeps the generated key, when there is no `--secret-key`.
+pub const GENERATED_KEY_SETTING: &str = "webhook_secret_key";
 
 #[derive(Clone)]
 pub struct Sealer {
@@ -41,6 +42,24 @@ impl Sealer {
             .setting_or_insert(GENERATED_KEY_SETTING, &fresh)
             .await?;
         Ok(Self::from_passphrase(&key))
+    }
+
+    /// Whether a stored value is sealed (rather than plain, as before sealing).
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(PREFIX)
+    }
+
+    /// Names the key a passphrase derives without revealing it (an export
+    /// carries it): a hash of the derived key, never the key.
+    pub fn fingerprint(passphrase: &str) -> String {
+        let key = Sha256::digest(passphrase.as_bytes());
+        let mut hasher = Sha256::new();
+        hasher.update(b"treaty secret key fingerprint\n");
+        hasher.update(key);
+        hasher.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     pub fn seal(&self, plain: &str) -> String {

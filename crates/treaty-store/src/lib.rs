@@ -10,6 +10,7 @@
 )]
 
 mod error;
+pub mod export_file;
 pub mod postgres;
 pub(crate) mod read;
 pub mod sqlite;
