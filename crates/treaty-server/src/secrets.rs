@@ -3,8 +3,9 @@
 //!
 //! The key is `--secret-key` when given (keep it outside the database, in
 //! the replicas' configuration); otherwise a random key is created once and
-//! kept in the database's settings, which still keeps secrets out of logs,
-//! exports and API answers, but not from someone who reads the database.
+//! kept in the database's settings, which still keeps secrets out of logs
+//! and API answers, but not from someone who reads the database (or an
+//! export of it, which carries the key as the database does).
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};

@@ -582,7 +582,7 @@ pub async fn export(args: ExportArgs) -> i32 {
 }
 
 fn io(error: std::io::Error) -> treaty_store::StoreError {
-    treaty_store::StoreError::Conflict(error.to_string())
+    treaty_store::StoreError::Conflict(format!("cannot write the export: {error}"))
 }
 
 /// Loads an export as it is read, in one transaction.

@@ -496,9 +496,56 @@ async fn insert(conn: &mut Conn, table: &Table, row: &DumpRow) -> StoreResult<()
     Ok(())
 }
 
+/// Rows read by one statement. Each statement stays short however large
+/// the table (PostgreSQL's statement timeout counts while the client
+/// writes the rows out), and the snapshot makes the pages one table.
+const PAGE_ROWS: u64 = 1000;
+
+type Db = <Conn as sqlx::Connection>::Database;
+type Query = sqlx::query::Query<'static, Db, <Db as sqlx::Database>::Arguments>;
+
+/// One page of a table in key order: the rows after the last page's last
+/// key (a row-value comparison, which SQLite and PostgreSQL share and
+/// answer from the primary key's index).
+struct Page<'a> {
+    table: &'a Table,
+    after: Option<&'a Vec<Value>>,
+}
+
+impl<'a> Page<'a> {
+    fn after(table: &'a Table, after: Option<&'a Vec<Value>>) -> Self {
+        Self { table, after }
+    }
+
+    fn query(&self) -> Query {
+        let table = self.table;
+        let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+        let key = table.key.join(", ");
+        let condition = match self.after {
+            None => String::new(),
+            Some(_) => format!(
+                " WHERE ({key}) > ({})",
+                vec!["?"; table.key.len()].join(", ")
+            ),
+        };
+        let mut query = sqlx::query(sql(format!(
+            "SELECT {} FROM {}{condition} ORDER BY {key} LIMIT {PAGE_ROWS}",
+            names.join(", "),
+            table.name
+        )));
+        for (column, value) in table.key.iter().zip(self.after.into_iter().flatten()) {
+            query = match table.kind(column) {
+                Some(Id | OptionalId) => query.bind(value.as_i64()),
+                _ => query.bind(value.as_str().map(str::to_owned)),
+            };
+        }
+        query
+    }
+}
+
 /// Rows whose integer key columns are equal, until their text key columns
-/// have ordered them; SQL orders only by the integer columns, since
-/// PostgreSQL would order text by its locale and SQLite by bytes.
+/// have ordered them by bytes: SQL's order of text is PostgreSQL's
+/// collation (its locale's, say) or SQLite's bytes.
 struct Ties<'a> {
     table: &'a Table,
     integer_key: Vec<&'static str>,
@@ -586,24 +633,29 @@ impl DumpStore for Backend {
         for table in TABLES {
             sink.table(table.name)?;
             let mut ties = Ties::new(table);
-            let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-            let order = if ties.integer_key.is_empty() {
-                String::new()
-            } else {
-                format!(" ORDER BY {}", ties.integer_key.join(", "))
-            };
-            let statement = format!("SELECT {} FROM {}{order}", names.join(", "), table.name);
-            let mut rows = sqlx::query(sql(statement)).fetch(&mut *tx);
-            while let Some(row) = rows.try_next().await? {
-                let mut object = DumpRow::with_capacity(names.len());
-                for (column, kind) in table.columns {
-                    object.insert((*column).to_owned(), read(&row, column, *kind)?);
+            let mut after: Option<Vec<Value>> = None;
+            loop {
+                let query = Page::after(table, after.as_ref()).query();
+                let mut rows = query.fetch(&mut *tx);
+                let mut read_here = 0;
+                while let Some(row) = rows.try_next().await? {
+                    let mut object = DumpRow::with_capacity(table.columns.len());
+                    for (column, kind) in table.columns {
+                        object.insert((*column).to_owned(), read(&row, column, *kind)?);
+                    }
+                    read_here += 1;
+                    if read_here == PAGE_ROWS {
+                        after = Some(table.key.iter().map(|k| object[*k].clone()).collect());
+                    }
+                    if ties.ordered_in_sql() {
+                        sink.row(table.name, &object)?;
+                    } else {
+                        ties.push(object, sink)?;
+                    }
                 }
-                exported += 1;
-                if ties.ordered_in_sql() {
-                    sink.row(table.name, &object)?;
-                } else {
-                    ties.push(object, sink)?;
+                exported += read_here;
+                if read_here < PAGE_ROWS {
+                    break;
                 }
             }
             ties.flush(sink)?;
@@ -684,7 +736,7 @@ mod tests {
     }
 
     #[test]
-    fn every_key_column_is_a_column() {
+    fn every_key_orders_its_table_in_groups_the_export_can_order_by_bytes() {
         for table in TABLES {
             for column in table.key {
                 assert!(
@@ -700,6 +752,18 @@ mod tests {
                     .any(|k| matches!(table.kind(k), Some(Id | OptionalId)))
                     || table.name == "settings",
                 "{}: ordering a table by text alone holds it in memory while exporting",
+                table.name
+            );
+            let first_text = table
+                .key
+                .iter()
+                .position(|k| !matches!(table.kind(k), Some(Id | OptionalId)))
+                .unwrap_or(table.key.len());
+            assert!(
+                table.key[first_text..]
+                    .iter()
+                    .all(|k| !matches!(table.kind(k), Some(Id | OptionalId))),
+                "{}: the key's integer columns come first, so ties on them are next to each other",
                 table.name
             );
         }
