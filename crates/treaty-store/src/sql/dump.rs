@@ -507,40 +507,28 @@ type Query = sqlx::query::Query<'static, Db, <Db as sqlx::Database>::Arguments>;
 /// One page of a table in key order: the rows after the last page's last
 /// key (a row-value comparison, which SQLite and PostgreSQL share and
 /// answer from the primary key's index).
-struct Page<'a> {
-    table: &'a Table,
-    after: Option<&'a Vec<Value>>,
-}
-
-impl<'a> Page<'a> {
-    fn after(table: &'a Table, after: Option<&'a Vec<Value>>) -> Self {
-        Self { table, after }
-    }
-
-    fn query(&self) -> Query {
-        let table = self.table;
-        let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-        let key = table.key.join(", ");
-        let condition = match self.after {
-            None => String::new(),
-            Some(_) => format!(
-                " WHERE ({key}) > ({})",
-                vec!["?"; table.key.len()].join(", ")
-            ),
+fn page(table: &Table, after: Option<&[Value]>) -> Query {
+    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+    let key = table.key.join(", ");
+    let condition = match after {
+        None => String::new(),
+        Some(_) => format!(
+            " WHERE ({key}) > ({})",
+            vec!["?"; table.key.len()].join(", ")
+        ),
+    };
+    let mut query = sqlx::query(sql(format!(
+        "SELECT {} FROM {}{condition} ORDER BY {key} LIMIT {PAGE_ROWS}",
+        names.join(", "),
+        table.name
+    )));
+    for (column, value) in table.key.iter().zip(after.into_iter().flatten()) {
+        query = match table.kind(column) {
+            Some(Id | OptionalId) => query.bind(value.as_i64()),
+            _ => query.bind(value.as_str().map(str::to_owned)),
         };
-        let mut query = sqlx::query(sql(format!(
-            "SELECT {} FROM {}{condition} ORDER BY {key} LIMIT {PAGE_ROWS}",
-            names.join(", "),
-            table.name
-        )));
-        for (column, value) in table.key.iter().zip(self.after.into_iter().flatten()) {
-            query = match table.kind(column) {
-                Some(Id | OptionalId) => query.bind(value.as_i64()),
-                _ => query.bind(value.as_str().map(str::to_owned)),
-            };
-        }
-        query
     }
+    query
 }
 
 /// Rows whose integer key columns are equal, until their text key columns
@@ -635,8 +623,7 @@ impl DumpStore for Backend {
             let mut ties = Ties::new(table);
             let mut after: Option<Vec<Value>> = None;
             loop {
-                let query = Page::after(table, after.as_ref()).query();
-                let mut rows = query.fetch(&mut *tx);
+                let mut rows = page(table, after.as_deref()).fetch(&mut *tx);
                 let mut read_here = 0;
                 while let Some(row) = rows.try_next().await? {
                     let mut object = DumpRow::with_capacity(table.columns.len());

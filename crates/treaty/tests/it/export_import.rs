@@ -1156,8 +1156,26 @@ async fn an_import_with_another_secret_key_is_refused_unless_the_old_key_re_seal
     let hook = publish_and_deliver(&server.url, ADMIN, "1.0.1", &mut hooks).await;
     Hooks::assert_opened_secrets(&hook, PASSWORD, SECRET);
     stop(server).await;
-    let resealed = export_to(&moved, &dir.path().join("moved.json"), Some("a new key")).await;
-    assert!(!String::from_utf8_lossy(&resealed).contains(PASSWORD));
+    // The server's TREATY_SECRET_KEY serves export and import as well.
+    let moved_file = dir.path().join("moved.json");
+    let out = treaty_with_env(
+        &[
+            "export",
+            "--database-url",
+            &moved,
+            "--file",
+            moved_file.to_str().unwrap(),
+        ],
+        &[("TREATY_SECRET_KEY", "a new key")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let resealed: Value = serde_json::from_slice(&std::fs::read(&moved_file).unwrap()).unwrap();
+    assert_eq!(
+        resealed["secretKey"]["fingerprint"],
+        treaty_server::secrets::Sealer::fingerprint("a new key")
+    );
+    assert!(!resealed.to_string().contains(PASSWORD));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
