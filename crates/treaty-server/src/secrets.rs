@@ -3,8 +3,9 @@
 //!
 //! The key is `--secret-key` when given (keep it outside the database, in
 //! the replicas' configuration); otherwise a random key is created once and
-//! kept in the database's settings, which still keeps secrets out of logs,
-//! exports and API answers, but not from someone who reads the database.
+//! kept in the database's settings, which still keeps secrets out of logs
+//! and API answers, but not from someone who reads the database (or an
+//! export of it, which carries the key as the database does).
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -47,6 +48,24 @@ impl Sealer {
         Ok(Self::from_passphrase(
             &server_secret(store, configured).await?,
         ))
+    }
+
+    /// Whether a stored value is sealed (rather than plain, as before sealing).
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(PREFIX)
+    }
+
+    /// Names the key a passphrase derives without revealing it (an export
+    /// carries it): a hash of the derived key, never the key.
+    pub fn fingerprint(passphrase: &str) -> String {
+        let key = Sha256::digest(passphrase.as_bytes());
+        let mut hasher = Sha256::new();
+        hasher.update(b"treaty secret key fingerprint\n");
+        hasher.update(key);
+        hasher.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     pub fn seal(&self, plain: &str) -> String {

@@ -11,6 +11,7 @@
 
 pub mod audit;
 mod error;
+pub mod export_file;
 pub mod postgres;
 pub(crate) mod read;
 pub mod sqlite;

@@ -444,17 +444,81 @@ pub struct MatrixAnswer {
     pub versions: std::collections::HashMap<i64, (Version, Vec<Environment>)>,
 }
 
-/// The whole store as one portable JSON document.
+/// The whole store as one portable JSON document, in memory (tests and
+/// small stores; `treaty export` streams the same document, see
+/// [`crate::export_file`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dump(pub serde_json::Value);
 
+/// One row of an export: each column by name. Integers are JSON numbers,
+/// times RFC 3339 text, an absent value `null`.
+pub type DumpRow = serde_json::Map<String, serde_json::Value>;
+
+/// What a column holds, as an export writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpKind {
+    Integer,
+    Text,
+    Boolean,
+    Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DumpColumn {
+    pub name: &'static str,
+    pub kind: DumpKind,
+    pub nullable: bool,
+}
+
+/// A table as an export writes it: every column, and the rows in the order
+/// of `key` (its primary key), so two exports of the same data are the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpTable {
+    pub name: &'static str,
+    pub key: &'static [&'static str],
+    pub columns: Vec<DumpColumn>,
+}
+
+/// Where an export goes: every table in order (parents before children),
+/// each followed by its rows.
+pub trait DumpSink: Send {
+    /// A table begins (an empty one too).
+    fn table(&mut self, name: &str) -> StoreResult<()>;
+    fn row(&mut self, table: &str, row: &DumpRow) -> StoreResult<()>;
+}
+
+/// Where an import's rows come from, in the order an export wrote them.
+#[async_trait]
+pub trait DumpSource: Send {
+    /// The next row and its table; `None` at the end.
+    async fn next_row(&mut self) -> StoreResult<Option<(String, DumpRow)>>;
+}
+
 #[async_trait]
 pub trait DumpStore {
-    /// Everything in the store, from one snapshot.
-    async fn export(&self) -> StoreResult<Dump>;
-    /// Loads an export, in one transaction. Refuses a non-empty database
-    /// unless `replace`, which deletes its contents first. Returns the rows loaded.
-    async fn import(&self, dump: &Dump, replace: bool) -> StoreResult<u64>;
+    /// Every table and column an export writes, parents before children.
+    fn dump_tables(&self) -> Vec<DumpTable>;
+    /// Everything in the store, from one snapshot, row by row into `sink`
+    /// (holding a few rows at a time). Returns the rows written.
+    async fn export_to(&self, sink: &mut dyn DumpSink) -> StoreResult<u64>;
+    /// Loads the rows of an export, in one transaction. Refuses a non-empty
+    /// database unless `replace`, which deletes its contents first; refuses
+    /// a table or column this release does not know rather than drop it.
+    /// Returns the rows loaded.
+    async fn import_from(&self, source: &mut dyn DumpSource, replace: bool) -> StoreResult<u64>;
+
+    /// Everything in the store, as one JSON value.
+    async fn export(&self) -> StoreResult<Dump> {
+        let mut sink = crate::export_file::ValueSink::default();
+        self.export_to(&mut sink).await?;
+        Ok(sink.into_dump())
+    }
+
+    /// Loads an export held as one JSON value (see [`DumpStore::import_from`]).
+    async fn import(&self, dump: &Dump, replace: bool) -> StoreResult<u64> {
+        let mut source = crate::export_file::ValueSource::new(dump)?;
+        self.import_from(&mut source, replace).await
+    }
 }
 
 #[async_trait]

@@ -5,6 +5,7 @@
 mod bench;
 mod broker;
 mod clean;
+mod export_keys;
 mod server;
 
 use clap::{Parser, Subcommand};

@@ -470,6 +470,12 @@ pub struct ExportArgs {
     /// The file to write; `-` writes to standard output.
     #[arg(long, short = 'f', default_value = "-")]
     file: String,
+
+    /// The key the server seals webhook secrets with (its --secret-key):
+    /// the export checks they open with it and records its fingerprint,
+    /// never the key. Without it, the database's generated key.
+    #[arg(long, env = "TREATY_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -490,94 +496,148 @@ pub struct ImportArgs {
     /// Delete what the database holds before importing (otherwise a non-empty database is refused).
     #[arg(long)]
     replace: bool,
+
+    /// The key the server will run with (its --secret-key). An export made
+    /// with another key is refused, unless that key is --previous-secret-key.
+    #[arg(long, env = "TREATY_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+
+    /// The key the export was made with, to re-seal its webhook secrets
+    /// with the new --secret-key.
+    #[arg(long, env = "TREATY_PREVIOUS_SECRET_KEY", hide_env_values = true)]
+    previous_secret_key: Option<String>,
 }
 
-fn count_rows(dump: &treaty_store::Dump) -> usize {
-    dump.0
-        .get("tables")
-        .and_then(serde_json::Value::as_object)
-        .map_or(0, |tables| {
-            tables
-                .values()
-                .filter_map(serde_json::Value::as_array)
-                .map(Vec::len)
-                .sum()
+/// Where an export goes: standard output, or a temporary file next to the
+/// destination, renamed over it once complete (a failed export leaves the
+/// last good one in place). A destination that is not a regular file (a
+/// pipe, a device) is written directly.
+enum ExportTarget {
+    Stdout,
+    Direct(std::fs::File),
+    File(tempfile::NamedTempFile),
+}
+
+impl ExportTarget {
+    fn open(file: &str) -> std::io::Result<Self> {
+        if file == "-" {
+            return Ok(Self::Stdout);
+        }
+        let path = std::path::Path::new(file);
+        if std::fs::metadata(path).is_ok_and(|found| !found.is_file()) {
+            return Ok(Self::Direct(std::fs::File::create(path)?));
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        Ok(Self::File(tempfile::NamedTempFile::new_in(dir)?))
+    }
+
+    fn writer(&self) -> std::io::Result<Box<dyn std::io::Write + Send>> {
+        Ok(match self {
+            Self::Stdout => Box::new(std::io::stdout()),
+            Self::Direct(file) => Box::new(file.try_clone()?),
+            Self::File(file) => Box::new(file.as_file().try_clone()?),
         })
+    }
+
+    fn keep(self, file: &str) -> std::io::Result<()> {
+        match self {
+            Self::Stdout | Self::Direct(_) => Ok(()),
+            Self::File(temporary) => {
+                temporary.as_file().sync_all()?;
+                temporary.persist(file).map(drop).map_err(|e| e.error)
+            }
+        }
+    }
 }
 
+/// Streams every table into the file, a few rows in memory at a time.
 pub async fn export(args: ExportArgs) -> i32 {
+    use treaty_store::export_file::JsonWriter;
     let url = &args.database.database_url;
     let Some(store) = args.database.open_or_say_why().await else {
         return 1;
     };
-    let dump = match store.export().await {
-        Ok(dump) => dump,
+    let target = match ExportTarget::open(&args.file) {
+        Ok(target) => target,
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", args.file);
+            return 1;
+        }
+    };
+    let written = async {
+        let out = std::io::BufWriter::with_capacity(1 << 16, target.writer().map_err(io)?);
+        let mut sink = crate::export_keys::CheckedExport::new(
+            JsonWriter::new(out)?,
+            args.secret_key.as_deref(),
+        );
+        let rows = store.export_to(&mut sink).await?;
+        let (key, writer) = sink.finish();
+        writer.finish(&[key])?;
+        Ok::<_, treaty_store::StoreError>(rows)
+    }
+    .await;
+    let rows = match written {
+        Ok(rows) => rows,
         Err(error) => {
             eprintln!("error: cannot export {}: {error}", redact_url(url));
             return 1;
         }
     };
-    let text = dump.0.to_string();
-    let written = if args.file == "-" {
-        use std::io::Write;
-        std::io::stdout()
-            .write_all(text.as_bytes())
-            .and_then(|()| std::io::stdout().write_all(b"\n"))
-    } else {
-        std::fs::write(&args.file, text)
-    };
-    if let Err(error) = written {
+    if let Err(error) = target.keep(&args.file) {
         eprintln!("error: cannot write {}: {error}", args.file);
         return 1;
     }
-    eprintln!(
-        "Exported {} rows from {}",
-        count_rows(&dump),
-        redact_url(url)
-    );
+    eprintln!("Exported {rows} rows from {}", redact_url(url));
     0
 }
 
+fn io(error: std::io::Error) -> treaty_store::StoreError {
+    treaty_store::StoreError::Conflict(format!("cannot write the export: {error}"))
+}
+
+/// Loads an export as it is read, in one transaction.
 pub async fn import(args: ImportArgs) -> i32 {
     let url = &args.database.database_url;
     // clap requires one of the two (the `input` group) and refuses both.
     let file = args.file.or(args.path).unwrap_or_else(|| "-".to_owned());
-    let text = if file == "-" {
-        let mut buffer = String::new();
-        match std::io::Read::read_to_string(&mut std::io::stdin(), &mut buffer) {
-            Ok(_) => buffer,
-            Err(error) => {
-                eprintln!("error: cannot read standard input: {error}");
-                return 1;
-            }
-        }
+    let input: Box<dyn std::io::Read + Send> = if file == "-" {
+        Box::new(std::io::stdin())
     } else {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => text,
+        match std::fs::File::open(&file) {
+            Ok(opened) => Box::new(opened),
             Err(error) => {
                 eprintln!("error: cannot read {file}: {error}");
                 return 1;
             }
         }
     };
-    let dump = match serde_json::from_str(&text) {
-        Ok(value) => treaty_store::Dump(value),
-        Err(error) => {
-            eprintln!("error: {file} is not a Treaty export (not JSON: {error})");
-            return 1;
-        }
-    };
     let Some(store) = args.database.open_or_say_why().await else {
         return 1;
     };
-    eprintln!(
-        "Importing {} rows into {} ...",
-        count_rows(&dump),
-        redact_url(url)
+    eprintln!("Importing {file} into {} ...", redact_url(url));
+    let mut source = crate::export_keys::CheckedImport::new(
+        treaty_store::export_file::JsonReader::new(input),
+        args.secret_key.as_deref(),
+        args.previous_secret_key.as_deref(),
     );
-    match store.import(&dump, args.replace).await {
+    match store.import_from(&mut source, args.replace).await {
         Ok(rows) => {
             eprintln!("Imported {rows} rows.");
+            if source.resealed > 0 {
+                eprintln!(
+                    "Re-sealed {} webhook secrets with the --secret-key given.",
+                    source.resealed
+                );
+            }
+            if source.audit_entries_resealed > 0 {
+                eprintln!(
+                    "Sealed {} audit entries again with the --secret-key given: heads saved before this import no longer match; save the new one (GET /audit/head).",
+                    source.audit_entries_resealed
+                );
+            }
             0
         }
         Err(error) => {
