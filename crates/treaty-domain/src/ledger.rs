@@ -135,6 +135,10 @@ fn text(object: &Map<String, Value>, keys: &[&str], errors: &mut Vec<String>) ->
             Some(Value::String(s)) if s.trim().is_empty() => {
                 errors.push(format!("{key} cannot be blank"))
             }
+            // Every field is one line that webhooks may put in a header.
+            Some(Value::String(s)) if let Some(found) = crate::names::forbidden_character(s) => {
+                errors.push(format!("{key} contains {found}"));
+            }
             Some(Value::String(s)) => return Some(s.clone()),
             Some(Value::Number(n)) => return Some(n.to_string()),
             Some(_) => errors.push(format!("{key} must be a string")),
@@ -226,6 +230,14 @@ pub fn parse_event(body: &Value) -> Result<Event, Vec<String>> {
     }
     if version.is_none() {
         errors.push("version is missing".to_owned());
+    }
+    // An event may create the pacticipant and the version: the same rules as
+    // every other door that writes a name.
+    if let Some(Err(error)) = pacticipant.as_deref().map(crate::PacticipantName::parse) {
+        errors.push(format!("product_name {error}"));
+    }
+    if let Some(Err(error)) = version.as_deref().map(crate::VersionNumber::parse) {
+        errors.push(format!("version {error}"));
     }
     if environment.is_none() {
         errors.push("environment_name is missing".to_owned());
