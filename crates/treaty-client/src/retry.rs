@@ -96,7 +96,7 @@ impl fmt::Display for RetryNotice {
 /// `0.5s`, `2s`, `1m 4s`.
 fn seconds(delay: Duration) -> String {
     let millis = delay.as_millis();
-    if millis % 1000 != 0 {
+    if !millis.is_multiple_of(1000) {
         format!("{:.1}s", delay.as_secs_f64())
     } else if delay.as_secs() >= 60 {
         format!("{}m {}s", delay.as_secs() / 60, delay.as_secs() % 60)

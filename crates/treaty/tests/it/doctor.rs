@@ -21,11 +21,11 @@ async fn legacy_names(db: &TestDatabase) {
             .await
             .unwrap();
     }
-    let foo = PacticipantName::parse("Foo").unwrap();
+    let owner = PacticipantName::parse("Foo").unwrap();
     for (number, branch, tag) in [("1.0.0", "main", "prod"), ("1\u{202E}0", "feat/x", "..")] {
         store
             .put_version(
-                &foo,
+                &owner,
                 &VersionNumber::parse_lookup(number).unwrap(),
                 VersionChanges {
                     build_url: None,
