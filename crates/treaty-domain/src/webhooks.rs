@@ -340,7 +340,7 @@ pub fn parse_webhook(
 }
 
 /// A header name as HTTP defines it (RFC 9110's `token`).
-fn is_header_name(name: &str) -> bool {
+pub(crate) fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

@@ -111,8 +111,9 @@ fn redact_logged_header(line: &str) -> std::borrow::Cow<'_, str> {
             return None;
         }
         let (name, value) = header.split_once(": ")?;
-        let is_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic());
-        if !is_name || !is_secret_header(name) || is_mask(value.trim_end()) {
+        // A header name is an HTTP token: a logged JSON body line such as
+        // `{"token": "x"}` is not a header and is left as it is.
+        if !super::is_header_name(name) || !is_secret_header(name) || is_mask(value.trim_end()) {
             return None;
         }
         let ending = if line.ends_with('\n') { "\n" } else { "" };
@@ -254,11 +255,11 @@ mod tests {
             redact("echo: k-123456 and hunter22, */*", &secrets),
             format!("echo: {MASK} and {MASK}, */*")
         );
-        let old_log = "[t] INFO: HTTP/1.1 POST http://x\n[t] INFO: x-api-key: k-1\n[t] INFO: authorization: **********\n[t] INFO: accept: */*\n";
+        let old_log = "[t] INFO: HTTP/1.1 POST http://x\n[t] INFO: x-api-key: k-1\n[t] INFO: authorization: **********\n[t] INFO: accept: */*\n[t] INFO: {\"token\": \"body\"}\n";
         assert_eq!(
             redact_logged_headers(old_log),
             format!(
-                "[t] INFO: HTTP/1.1 POST http://x\n[t] INFO: x-api-key: {MASK}\n[t] INFO: authorization: **********\n[t] INFO: accept: */*\n"
+                "[t] INFO: HTTP/1.1 POST http://x\n[t] INFO: x-api-key: {MASK}\n[t] INFO: authorization: **********\n[t] INFO: accept: */*\n[t] INFO: {{\"token\": \"body\"}}\n"
             )
         );
     }
