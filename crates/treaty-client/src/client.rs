@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use crate::error::{ClientError, Rejection};
+use crate::error::{ClientError, Rejection, status_text};
 use crate::error_body::parse_error_body;
 use crate::hal::{self, Link};
 use crate::retry;
@@ -72,6 +72,8 @@ pub struct BrokerConfig {
     /// Extra headers for every request (a proxy's API key, for example).
     pub headers: Vec<(String, String)>,
     pub tls: TlsOptions,
+    /// Say on stderr before each retry what failed and how long it waits.
+    pub announce_retries: bool,
 }
 
 impl BrokerConfig {
@@ -82,6 +84,7 @@ impl BrokerConfig {
             retries: DEFAULT_RETRIES,
             headers: Vec::new(),
             tls: TlsOptions::default(),
+            announce_retries: true,
         }
     }
 }
@@ -101,6 +104,7 @@ pub struct BrokerClient {
     base_url: Url,
     auth: Option<Auth>,
     retries: u32,
+    announce_retries: bool,
 }
 
 impl BrokerClient {
@@ -112,6 +116,7 @@ impl BrokerClient {
             base_url,
             auth: config.auth,
             retries: config.retries,
+            announce_retries: config.announce_retries,
         })
     }
 
@@ -221,22 +226,47 @@ impl BrokerClient {
             }
             tracing::debug!(%method, %url, "sending request to the broker");
             let outcome = request.send().await;
+            if let Err(error) = &outcome
+                && retry::is_refused(error)
+            {
+                return Err(ClientError::NotListening {
+                    url: url.origin().ascii_serialization(),
+                });
+            }
             if retries_done >= self.retries {
                 break outcome;
             }
-            let delay = match &outcome {
+            let (delay, what_failed) = match &outcome {
                 Ok(response) if retry::is_retryable_status(response.status()) => {
                     let retry_after = response
                         .headers()
                         .get(RETRY_AFTER)
                         .and_then(|value| value.to_str().ok());
-                    retry::delay_after_response(retry_after, retries_done + 1)
+                    (
+                        retry::delay_after_response(retry_after, retries_done + 1),
+                        format!(
+                            "{method} {url} answered {}",
+                            status_text(response.status().as_u16())
+                        ),
+                    )
                 }
-                Err(error) if retry::is_transient(error) => retry::backoff(retries_done + 1),
+                Err(error) if retry::is_transient(error) => (
+                    retry::backoff(retries_done + 1),
+                    format!("{method} {url} timed out ({})", error_chain(error)),
+                ),
                 _ => break outcome,
             };
             retries_done += 1;
-            tracing::warn!(%method, %url, ?delay, retry = retries_done, of = self.retries, "request failed; retrying");
+            let notice = retry::RetryNotice {
+                what_failed,
+                delay,
+                attempt: retries_done + 1,
+                attempts: self.retries + 1,
+            };
+            if self.announce_retries {
+                eprintln!("{notice}");
+            }
+            tracing::debug!("{notice}");
             tokio::time::sleep(delay).await;
         };
         let response = outcome.map_err(|error| ClientError::Connection {

@@ -11,7 +11,14 @@ pub enum ClientError {
     #[error("{0}")]
     Config(String),
 
-    /// No HTTP response: refused, unreachable, timed out, or cut off.
+    /// The connection was refused: nothing listens at that address, so the
+    /// request failed at once, without retries.
+    #[error(
+        "nothing is listening at {url} (connection refused): is the broker (Treaty) running there, and is the URL right?"
+    )]
+    NotListening { url: String },
+
+    /// No HTTP response: unreachable, timed out, or cut off.
     #[error("could not connect to the broker at {url}: {reason}")]
     Connection { url: String, reason: String },
 

@@ -1,10 +1,13 @@
 //! When to retry a request and how long to wait first.
 //!
-//! Same policy as the official `pact broker` client, so scripts tuned for it
-//! (`--retries`, `PACT_BROKER_HTTP_RETRIES`) behave the same: only failures
-//! that may go away on their own are retried (no connection, 5xx, 408 and
-//! 429), with exponential back-off from 0.5 s, or the server's `Retry-After`.
+//! Only failures that may pass on their own are retried: timeouts (no answer
+//! in time, or the broker's 408), 429 and 5xx, with exponential back-off from
+//! 0.5 s, or the server's `Retry-After`. A refused connection is not: nothing
+//! is listening, and waiting two minutes to say so helps no one. Nor are
+//! other failures to connect (an unknown host, a TLS error), which retrying
+//! cannot fix. Each retry is announced on stderr, with how long it waits.
 
+use std::fmt;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -23,9 +26,24 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
 }
 
 /// Whether a request that got no response at all is worth sending again:
-/// the connection failed, timed out, or broke before the response came.
+/// only when it timed out (connecting or waiting for the answer).
 pub(crate) fn is_transient(error: &reqwest::Error) -> bool {
-    error.is_connect() || error.is_timeout() || error.is_request()
+    error.is_timeout()
+}
+
+/// Whether the connection was refused: nothing listens at that address.
+pub(crate) fn is_refused(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The wait before retry number `attempt` (1 for the first retry):
@@ -48,6 +66,43 @@ pub(crate) fn delay_after_response(retry_after: Option<&str>, attempt: u32) -> D
 /// ignored, which falls back to the back-off.
 fn parse_retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// What a retry tells the person waiting: what went wrong, how long until
+/// the next attempt, and how many are left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RetryNotice {
+    /// "GET http://b/ answered 503 Service Unavailable", "... timed out".
+    pub what_failed: String,
+    pub delay: Duration,
+    /// The attempt about to be made, counting the first: 2 for the first retry.
+    pub attempt: u32,
+    pub attempts: u32,
+}
+
+impl fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; retrying in {} (attempt {} of {})",
+            self.what_failed,
+            seconds(self.delay),
+            self.attempt,
+            self.attempts
+        )
+    }
+}
+
+/// `0.5s`, `2s`, `1m 4s`.
+fn seconds(delay: Duration) -> String {
+    let millis = delay.as_millis();
+    if !millis.is_multiple_of(1000) {
+        format!("{:.1}s", delay.as_secs_f64())
+    } else if delay.as_secs() >= 60 {
+        format!("{}m {}s", delay.as_secs() / 60, delay.as_secs() % 60)
+    } else {
+        format!("{}s", delay.as_secs())
+    }
 }
 
 #[cfg(test)]
@@ -91,5 +146,21 @@ mod tests {
             Duration::from_secs(1)
         );
         assert_eq!(delay_after_response(None, 3), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_retry_says_what_failed_how_long_it_waits_and_how_many_are_left() {
+        let notice = RetryNotice {
+            what_failed: "GET http://b/ answered 503 Service Unavailable".into(),
+            delay: Duration::from_secs(2),
+            attempt: 3,
+            attempts: 9,
+        };
+        assert_eq!(
+            notice.to_string(),
+            "GET http://b/ answered 503 Service Unavailable; retrying in 2s (attempt 3 of 9)"
+        );
+        assert_eq!(seconds(Duration::from_millis(500)), "0.5s");
+        assert_eq!(seconds(Duration::from_secs(64)), "1m 4s");
     }
 }

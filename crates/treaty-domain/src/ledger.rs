@@ -137,6 +137,11 @@ fn text(object: &Map<String, Value>, keys: &[&str], errors: &mut Vec<String>) ->
                 errors.push(format!("{key} cannot be blank"));
                 continue;
             }
+            // Every field is one line that webhooks may put in a header.
+            Some(Value::String(s)) if let Some(bad) = crate::names::forbidden_character(s) => {
+                errors.push(format!("{key} contains {bad}"));
+                continue;
+            }
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
             Some(_) => {
@@ -243,6 +248,14 @@ pub fn parse_event(body: &Value) -> Result<Event, Vec<String>> {
     }
     if version.is_none() {
         errors.push("version is missing".to_owned());
+    }
+    // An event may create the pacticipant and the version: the same rules as
+    // every other door that writes a name.
+    if let Some(Err(error)) = pacticipant.as_deref().map(crate::PacticipantName::parse) {
+        errors.push(format!("product_name {error}"));
+    }
+    if let Some(Err(error)) = version.as_deref().map(crate::VersionNumber::parse) {
+        errors.push(format!("version {error}"));
     }
     if environment.is_none() {
         errors.push("environment_name is missing".to_owned());

@@ -176,13 +176,17 @@ impl KeepSelector {
                 return Err(format!("{key} is given twice (as \"{raw_key}\" too)"));
             }
             seen.push(key);
+            // Keep selectors name what is stored, which may predate the
+            // rules for new names: they are looked up, not written.
             match key {
-                "pacticipant" => selector.pacticipant = name(key, value, PacticipantName::parse)?,
-                "tag" => selector.tag = any_or(key, value, TagName::parse)?,
-                "branch" => selector.branch = any_or(key, value, BranchName::parse)?,
+                "pacticipant" => {
+                    selector.pacticipant = name(key, value, PacticipantName::parse_lookup)?;
+                }
+                "tag" => selector.tag = any_or(key, value, TagName::parse_lookup)?,
+                "branch" => selector.branch = any_or(key, value, BranchName::parse_lookup)?,
                 "mainBranch" => selector.main_branch = flag(key, value)?,
                 "environment" => {
-                    selector.environment = name(key, value, EnvironmentName::parse)?;
+                    selector.environment = name(key, value, EnvironmentName::parse_lookup)?;
                 }
                 "deployed" => selector.deployed = flag(key, value)?,
                 "released" => selector.released = flag(key, value)?,

@@ -2,10 +2,18 @@
 //! listens to, the `${pactbroker.*}` and `${treaty.*}` templates, and which
 //! targets are safe to call.
 
+mod secrets;
+mod targets;
+
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use serde_json::{Map, Value, json};
+
+pub use secrets::{
+    MASK, is_mask, is_secret_header, keep_stored_secrets, masked_headers, redact,
+    redact_logged_headers, secret_values,
+};
+pub use targets::{TargetPolicy, is_internal};
 
 /// Events of the Pact Broker, then Treaty's own.
 pub const EVENTS: &[&str] = &[
@@ -119,87 +127,6 @@ pub fn pact_url_metadata(consumer_version: &str, tags: &[String]) -> String {
         query.append_pair("cvt[]", tag);
     }
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(query.finish())
-}
-
-/// Which targets webhooks may call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetPolicy {
-    pub schemes: Vec<String>,
-    pub methods: Vec<String>,
-    /// Empty: any host (that is not private, unless listed here).
-    pub hosts: Vec<String>,
-}
-
-impl Default for TargetPolicy {
-    fn default() -> Self {
-        Self {
-            schemes: vec!["https".to_owned()],
-            methods: vec!["POST".to_owned()],
-            hosts: Vec::new(),
-        }
-    }
-}
-
-impl TargetPolicy {
-    pub fn host_listed(&self, host: &str) -> bool {
-        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
-    }
-
-    /// Why a (rendered) target may not be called, if it may not.
-    pub fn refuse(&self, method: &str, url: &str) -> Option<String> {
-        let Ok(parsed) = url::Url::parse(url) else {
-            return Some(format!("'{url}' is not a URL"));
-        };
-        if !self
-            .schemes
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(parsed.scheme()))
-        {
-            return Some(format!(
-                "scheme {} is not allowed (allowed: {}; see --webhook-allowed-schemes)",
-                parsed.scheme(),
-                self.schemes.join(", ")
-            ));
-        }
-        if !self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
-            return Some(format!(
-                "method {method} is not allowed (allowed: {}; see --webhook-allowed-methods)",
-                self.methods.join(", ")
-            ));
-        }
-        let host = parsed.host_str().unwrap_or_default();
-        if !self.hosts.is_empty() && !self.host_listed(host) {
-            return Some(format!(
-                "host {host} is not allowed (allowed: {}; see --webhook-allowed-hosts)",
-                self.hosts.join(", ")
-            ));
-        }
-        None
-    }
-}
-
-/// Loopback, private, link-local and other addresses a webhook must not
-/// reach unless its host is explicitly allowed (no server-side request forgery).
-pub fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // 100.64.0.0/10
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link-local
-        }
-    }
 }
 
 fn field_error(errors: &mut Vec<(String, String)>, field: &str, message: impl Into<String>) {
@@ -317,6 +244,11 @@ pub fn parse_webhook(
         }
         match &url {
             None => field_error(&mut errors, "request.url", "is missing"),
+            // The url crate drops tabs and newlines as it parses; they are
+            // refused, not silently changed.
+            Some(u) if let Some(found) = crate::names::forbidden_character(u) => {
+                field_error(&mut errors, "request.url", format!("contains {found}"));
+            }
             Some(u) => match url::Url::parse(u) {
                 Err(_) => field_error(
                     &mut errors,
@@ -361,10 +293,18 @@ pub fn parse_webhook(
         Some(Value::Object(h)) => h
             .iter()
             .map(|(k, v)| {
-                (
-                    k.to_ascii_lowercase(),
-                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                )
+                let value = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                let field = format!("request.headers.{k}");
+                if !is_header_name(k) {
+                    field_error(
+                        &mut errors,
+                        &field,
+                        "is not a header name: letters, digits and !#$%&'*+-.^_`|~ only",
+                    );
+                } else if let Some(found) = crate::names::forbidden_character(&value) {
+                    field_error(&mut errors, &field, format!("contains {found}"));
+                }
+                (k.to_ascii_lowercase(), value)
             })
             .collect(),
         Some(_) => {
@@ -399,9 +339,44 @@ pub fn parse_webhook(
     }
 }
 
+/// A header name as HTTP defines it (RFC 9110's `token`).
+pub(crate) fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// How a value is written into the text around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    /// As it is.
+    Text,
+    /// Form-encoded, so it stays one component of a URL.
+    UrlComponent,
+    /// Control characters (a newline in a build URL, say) become spaces, so
+    /// the value cannot end the header or start another.
+    HeaderValue,
+    /// Escaped as the content of a JSON string, so a value cannot close the
+    /// string and add keys: a pacticipant named `Evil","admin":true,"x":"`
+    /// stays one string.
+    JsonStringContent,
+}
+
 /// Replaces `${pactbroker.NAME}` and `${treaty.NAME}` with their values;
 /// unknown names become empty, as in the Pact Broker. In a URL, values are escaped.
 pub fn render(template: &str, vars: &BTreeMap<String, String>, in_url: bool) -> String {
+    let how = if in_url {
+        Insert::UrlComponent
+    } else {
+        Insert::Text
+    };
+    render_as(template, vars, how)
+}
+
+/// Replaces `${pactbroker.NAME}` and `${treaty.NAME}` with their values,
+/// written as `how` says; unknown names become empty, as in the Pact Broker.
+pub fn render_as(template: &str, vars: &BTreeMap<String, String>, how: Insert) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("${") {
@@ -418,11 +393,7 @@ pub fn render(template: &str, vars: &BTreeMap<String, String>, in_url: bool) -> 
         match key {
             Some(key) => {
                 let value = vars.get(key).map(String::as_str).unwrap_or_default();
-                if in_url {
-                    out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
-                } else {
-                    out.push_str(value);
-                }
+                insert(&mut out, value, how);
             }
             None => out.push_str(&rest[start..start + 3 + end]),
         }
@@ -430,6 +401,76 @@ pub fn render(template: &str, vars: &BTreeMap<String, String>, in_url: bool) -> 
     }
     out.push_str(rest);
     out
+}
+
+fn insert(out: &mut String, value: &str, how: Insert) {
+    match how {
+        Insert::Text => out.push_str(value),
+        Insert::UrlComponent => out.extend(form_urlencoded::byte_serialize(value.as_bytes())),
+        Insert::HeaderValue => {
+            out.extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }))
+        }
+        Insert::JsonStringContent => {
+            // serde_json writes the value as a JSON string; its content is
+            // everything between the quotes.
+            let quoted = Value::String(value.to_owned()).to_string();
+            out.push_str(&quoted[1..quoted.len() - 1]);
+        }
+    }
+}
+
+/// A webhook's request with its templates filled in, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedRequest {
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+}
+
+/// Fills in a request's templates, each value escaped for where it goes: in
+/// the URL as a URL component, in headers without control characters, in a
+/// JSON body as JSON string content (a body given as a JSON object renders
+/// string by string; a body given as text is JSON when its content type says
+/// so, or when it has none and the template itself is JSON).
+pub fn render_request(
+    template: &RequestTemplate,
+    vars: &BTreeMap<String, String>,
+) -> RenderedRequest {
+    let headers = template
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), render_as(v, vars, Insert::HeaderValue)))
+        .collect();
+    let body = match &template.body {
+        None => None,
+        Some(Value::String(text)) => {
+            let how = if text_body_is_json(&template.headers, text) {
+                Insert::JsonStringContent
+            } else {
+                Insert::Text
+            };
+            Some(render_as(text, vars, how))
+        }
+        Some(json_body) => Some(render_body(json_body, vars).to_string()),
+    };
+    RenderedRequest {
+        url: render(&template.url, vars, true),
+        headers,
+        body,
+    }
+}
+
+/// Whether a body given as text is JSON: its `Content-Type` says so
+/// (`application/json`, `application/vnd.x+json`, ...), or it has none and
+/// the template parses as JSON.
+fn text_body_is_json(headers: &BTreeMap<String, String>, text: &str) -> bool {
+    match headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        Some((_, media_type)) => media_type.to_ascii_lowercase().contains("json"),
+        None => serde_json::from_str::<Value>(text).is_ok(),
+    }
 }
 
 /// Renders a body template: strings inside JSON are rendered one by one, so
@@ -543,38 +584,97 @@ mod tests {
         );
     }
 
-    #[test]
-    fn targets_are_checked_against_the_policy_and_internal_addresses_are_known() {
-        let policy = TargetPolicy {
-            schemes: vec!["http".into()],
-            methods: vec!["POST".into()],
-            hosts: vec!["127.0.0.1".into()],
-        };
-        assert_eq!(policy.refuse("POST", "http://127.0.0.1:9/x"), None);
-        assert!(
-            policy
-                .refuse("POST", "http://10.0.0.1/")
-                .unwrap()
-                .contains("host 10.0.0.1 is not allowed")
-        );
-        assert!(
-            policy
-                .refuse("PUT", "http://127.0.0.1/")
-                .unwrap()
-                .contains("method PUT")
-        );
-        for internal in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "169.254.169.254",
-            "::1",
-            "fd00::1",
-            "::ffff:10.0.0.1",
-            "100.64.0.1",
-        ] {
-            assert!(is_internal(internal.parse().unwrap()), "{internal}");
+    fn request(headers: &[(&str, &str)], body: Value) -> RequestTemplate {
+        RequestTemplate {
+            method: "POST".into(),
+            url: "https://ci.example/build?c=${pactbroker.consumerName}".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: Some(body),
+            username: None,
+            password: None,
+            secret: None,
         }
-        assert!(!is_internal("93.184.216.34".parse().unwrap()));
+    }
+
+    #[test]
+    fn values_cannot_break_out_of_a_json_body_a_header_or_a_url() {
+        let evil: BTreeMap<String, String> = [
+            ("consumerName", r#"Evil","admin":true,"x":""#),
+            ("buildUrl", "https://ci/1\r\nX-Injected: yes"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.replace("\\r\\n", "\r\n")))
+        .collect();
+        let template = r#"{"consumer": "${pactbroker.consumerName}", "n": 1}"#;
+        for headers in [
+            vec![("content-type", "application/json")],
+            vec![("Content-Type", "application/vnd.api+json; charset=utf-8")],
+            // No content type: the template itself is JSON.
+            vec![],
+        ] {
+            let rendered = render_request(&request(&headers, json!(template)), &evil);
+            let body: Value = serde_json::from_str(rendered.body.as_deref().unwrap()).unwrap();
+            assert_eq!(
+                body,
+                json!({"consumer": r#"Evil","admin":true,"x":""#, "n": 1}),
+                "{headers:?}"
+            );
+        }
+        // A text body that is not JSON gets the value as it is.
+        let text = render_request(
+            &request(
+                &[("content-type", "text/plain")],
+                json!("by ${pactbroker.consumerName}"),
+            ),
+            &evil,
+        );
+        assert_eq!(text.body.as_deref(), Some(r#"by Evil","admin":true,"x":""#));
+        // A JSON object body renders string by string.
+        let object = render_request(
+            &request(&[], json!({"c": "${pactbroker.consumerName}"})),
+            &evil,
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(object.body.as_deref().unwrap()).unwrap()["c"],
+            r#"Evil","admin":true,"x":""#
+        );
+        let headed = render_request(
+            &request(&[("x-build", "${pactbroker.buildUrl}")], json!("")),
+            &evil,
+        );
+        assert_eq!(headed.headers["x-build"], "https://ci/1  X-Injected: yes");
+        assert!(
+            headed
+                .url
+                .ends_with("c=Evil%22%2C%22admin%22%3Atrue%2C%22x%22%3A%22")
+        );
+    }
+
+    #[test]
+    fn control_characters_in_a_webhook_url_or_header_are_refused() {
+        let policy = TargetPolicy::default();
+        let errors = parse_webhook(
+            &json!({"request": {"method": "POST", "url": "https://ci.example/\r\nX: 1",
+                "headers": {"X-Ok": "fine", "X-Bad": "a\nb", "Bad Name": "v"}}}),
+            &policy,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "request.url",
+                "request.headers.X-Bad",
+                "request.headers.Bad Name"
+            ]
+        );
+        assert!(
+            errors[0]
+                .1
+                .contains("U+000D CARRIAGE RETURN at position 20")
+        );
     }
 }

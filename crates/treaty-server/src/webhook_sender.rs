@@ -67,6 +67,30 @@ pub struct Sent {
     pub response: Option<Value>,
 }
 
+impl Sent {
+    /// With every secret value masked wherever it turned up: a receiver that
+    /// echoes its key back, an error that quotes it.
+    fn redacted(mut self, secrets: &[String]) -> Self {
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        self.logs = webhooks::redact(&self.logs, &secrets);
+        self.message = webhooks::redact(&self.message, &secrets);
+        redact_strings(&mut self.request, &secrets);
+        if let Some(response) = &mut self.response {
+            redact_strings(response, &secrets);
+        }
+        self
+    }
+}
+
+fn redact_strings(value: &mut Value, secrets: &[&str]) {
+    match value {
+        Value::String(text) => *text = webhooks::redact(text, secrets),
+        Value::Array(items) => items.iter_mut().for_each(|i| redact_strings(i, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|v| redact_strings(v, secrets)),
+        _ => {}
+    }
+}
+
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
@@ -107,17 +131,11 @@ impl Sender {
         };
         let vars = webhooks::with_base(context, base_url);
         let template = &webhook.request;
-        let url = webhooks::render(&template.url, &vars, true);
-        let mut headers: BTreeMap<String, String> = template
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), webhooks::render(v, &vars, false)))
-            .collect();
-        let body = match &template.body {
-            None => None,
-            Some(Value::String(text)) => Some(webhooks::render(text, &vars, false)),
-            Some(json_body) => Some(webhooks::render_body(json_body, &vars).to_string()),
-        };
+        let webhooks::RenderedRequest {
+            url,
+            mut headers,
+            body,
+        } = webhooks::render_request(template, &vars);
         headers.insert(DELIVERY_HEADER.to_owned(), delivery.to_owned());
         if let (Some(secret), Some(body)) = (&template.secret, &body)
             && let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
@@ -145,19 +163,11 @@ impl Sender {
             body.as_ref().map_or(0, String::len).to_string(),
         );
         wire_headers.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let shown_headers: BTreeMap<&String, String> = wire_headers
-            .iter()
-            .map(|(k, v)| {
-                let sensitive = k == "authorization" || k == SIGNATURE_HEADER;
-                (
-                    k,
-                    if sensitive {
-                        "**********".to_owned()
-                    } else {
-                        v.clone()
-                    },
-                )
-            })
+        // The signature header's name looks secret too: it is masked with the others.
+        let shown_headers = webhooks::masked_headers(&wire_headers);
+        let secrets: Vec<String> = webhooks::secret_values(&wire_headers, template)
+            .into_iter()
+            .map(str::to_owned)
             .collect();
         let request = json!({ "method": template.method, "url": url, "headers": shown_headers, "body": body });
         log(
@@ -185,7 +195,8 @@ impl Sender {
                 message,
                 request,
                 response: None,
-            };
+            }
+            .redacted(&secrets);
         }
         let method = reqwest::Method::from_bytes(template.method.as_bytes())
             .unwrap_or(reqwest::Method::POST);
@@ -215,6 +226,7 @@ impl Sender {
                     request,
                     response: None,
                 }
+                .redacted(&secrets)
             }
             Ok(mut response) => {
                 let status = response.status();
@@ -245,16 +257,17 @@ impl Sender {
                     },
                 );
                 Sent {
-                    success,
-                    refused: false,
-                    logs,
-                    message,
-                    request,
-                    response: Some(json!({
-                        "status": status.as_u16(),
-                        "body": if listed { Value::String(String::from_utf8_lossy(&body).into_owned()) } else { Value::Null },
-                    })),
-                }
+                        success,
+                        refused: false,
+                        logs,
+                        message,
+                        request,
+                        response: Some(json!({
+                            "status": status.as_u16(),
+                            "body": if listed { Value::String(String::from_utf8_lossy(&body).into_owned()) } else { Value::Null },
+                        })),
+                    }
+                .redacted(&secrets)
             }
         }
     }

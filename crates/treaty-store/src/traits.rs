@@ -29,6 +29,7 @@ pub trait Store:
     + WebhookStore
     + AccessStore
     + RetentionStore
+    + NameStore
     + Send
     + Sync
 {
@@ -50,6 +51,7 @@ impl<T> Store for T where
         + WebhookStore
         + AccessStore
         + RetentionStore
+        + NameStore
         + Send
         + Sync
 {
@@ -837,4 +839,50 @@ pub trait RetentionStore {
         &self,
         request: &CleanRequest<'_>,
     ) -> StoreResult<treaty_domain::retention::CleanReport>;
+}
+
+/// The kinds of name Treaty stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameKind {
+    Pacticipant,
+    Version,
+    Branch,
+    Tag,
+    Label,
+    Environment,
+}
+
+impl NameKind {
+    pub const ALL: [NameKind; 6] = [
+        NameKind::Pacticipant,
+        NameKind::Version,
+        NameKind::Branch,
+        NameKind::Tag,
+        NameKind::Label,
+        NameKind::Environment,
+    ];
+}
+
+/// A name as stored, with the pacticipant it belongs to (versions, branches,
+/// tags and labels).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredName {
+    pub kind: NameKind,
+    /// The owning pacticipant's id, or 0; with `name`, where the next page starts.
+    pub pacticipant_id: i64,
+    pub pacticipant: Option<String>,
+    pub name: String,
+}
+
+#[async_trait]
+pub trait NameStore {
+    /// Up to `limit` stored names of one kind (a tag once per pacticipant),
+    /// in a stable order, after `after` (the last of the previous page), so
+    /// that every name can be read in bounded memory (`treaty doctor`).
+    async fn stored_names(
+        &self,
+        kind: NameKind,
+        after: Option<&StoredName>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredName>>;
 }

@@ -5,6 +5,7 @@
 mod bench;
 mod broker;
 mod clean;
+mod doctor;
 mod export_keys;
 mod server;
 
@@ -46,6 +47,9 @@ enum Command {
     /// The audit log: list it through a Treaty, or verify its hash chain in the database.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check what the database holds against today's rules (names that hide or fake
+    /// characters), reading the database named by --database-url; exit 1 listing what breaks them
+    Doctor(doctor::DoctorArgs),
     /// Client commands that talk to a broker over HTTP (the `pact broker` command set).
     #[command(flatten)]
     Broker(broker::BrokerCommand),
@@ -86,6 +90,7 @@ fn main() {
             Command::Bench(command) => bench::run(command).await,
             Command::Audit(AuditCommand::Verify(args)) => server::audit_verify(args).await,
             Command::Audit(AuditCommand::List(args)) => broker::audit_list(*args).await,
+            Command::Doctor(args) => doctor::doctor(args).await,
             Command::Broker(cmd) => broker::run(cmd).await,
         }
     });

@@ -94,7 +94,15 @@ fn parse_request(body: &Value) -> Result<PublishRequest, FieldErrors> {
             .map_err(|e| problems.add("branch", e.to_string()))
             .ok()
     });
-    let build_url = optional_string(body, "buildUrl", &mut problems).map(str::to_owned);
+    let build_url = optional_string(body, "buildUrl", &mut problems).and_then(|raw| {
+        match treaty_domain::names::forbidden_character(raw) {
+            Some(found) => {
+                problems.add("buildUrl", format!("contains {found}"));
+                None
+            }
+            None => Some(raw.to_owned()),
+        }
+    });
     let mut tags = Vec::new();
     match body.get("tags") {
         None | Some(Value::Null) => {}

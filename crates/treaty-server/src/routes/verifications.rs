@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use treaty_domain::model::NewVerification;
 use treaty_store::PactSelector;
 
-use super::versions::parse_version;
 use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::body::RawBody;
@@ -67,12 +66,12 @@ fn parse(body: &Value) -> ApiResult<NewVerification> {
         }
     };
     let provider_version = match body.get("providerApplicationVersion") {
-        Some(Value::String(s)) => match parse_version("providerApplicationVersion", s) {
+        Some(Value::String(s)) => match treaty_domain::VersionNumber::parse(s.as_str()) {
             Ok(v) => Some(v),
-            Err(_) => {
+            Err(error) => {
                 errors.insert(
                     "providerApplicationVersion".into(),
-                    json!(["cannot be blank or contain control characters"]),
+                    json!([error.to_string()]),
                 );
                 None
             }
@@ -91,6 +90,12 @@ fn parse(body: &Value) -> ApiResult<NewVerification> {
     };
     let build_url = match body.get("buildUrl") {
         None | Some(Value::Null) => None,
+        Some(Value::String(s))
+            if let Some(found) = treaty_domain::names::forbidden_character(s) =>
+        {
+            errors.insert("buildUrl".into(), json!([format!("contains {found}")]));
+            None
+        }
         Some(Value::String(s)) if url_like(s) => Some(s.clone()),
         Some(_) => {
             errors.insert("buildUrl".into(), json!(["must be a valid URL"]));

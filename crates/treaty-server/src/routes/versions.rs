@@ -171,6 +171,13 @@ struct TagBody {
 
 impl VersionBody {
     fn changes(self, replace: bool) -> ApiResult<VersionChanges> {
+        if let Some(found) = self
+            .build_url
+            .as_deref()
+            .and_then(treaty_domain::names::forbidden_character)
+        {
+            return Err(ApiError::field("buildUrl", format!("contains {found}")));
+        }
         let branch = self
             .branch
             .map(|b| BranchName::parse(b).map_err(|e| ApiError::field("branch", e.to_string())))

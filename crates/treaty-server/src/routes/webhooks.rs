@@ -55,8 +55,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-const MASK: &str = "**********";
-
 fn href(base: &BaseUrl, uuid: &str) -> String {
     base.join(&format!("/webhooks/{}", seg(uuid)))
 }
@@ -76,14 +74,17 @@ fn render(base: &BaseUrl, webhook: &StoredWebhook) -> Value {
     request.insert("method".into(), json!(d.request.method));
     request.insert("url".into(), json!(d.request.url));
     if !d.request.headers.is_empty() {
-        request.insert("headers".into(), json!(d.request.headers));
+        request.insert(
+            "headers".into(),
+            json!(webhooks::masked_headers(&d.request.headers)),
+        );
     }
     if let Some(body) = &d.request.body {
         request.insert("body".into(), body.clone());
     }
     hal::put_opt(&mut request, "username", d.request.username.clone());
     if d.request.password.is_some() {
-        request.insert("password".into(), json!(MASK));
+        request.insert("password".into(), json!(webhooks::MASK));
     }
     let mut body = Map::new();
     body.insert("uuid".into(), json!(webhook.uuid));
@@ -160,7 +161,7 @@ async fn parse(
     raw: &RawBody,
     consumer: Option<&str>,
     provider: Option<&str>,
-) -> ApiResult<WebhookDefinition> {
+) -> ApiResult<(WebhookDefinition, Value)> {
     raw.require_json(&["application/json"])?;
     let mut body = raw.json_value()?;
     if let Some(object) = body.as_object_mut() {
@@ -209,7 +210,7 @@ async fn parse(
         }
     }
     match definition {
-        Some(definition) if errors.is_empty() => Ok(definition),
+        Some(definition) if errors.is_empty() => Ok((definition, body)),
         _ => Err(ApiError::Validation(errors)),
     }
 }
@@ -233,7 +234,7 @@ async fn create(
     for name in [consumer, provider].into_iter().flatten() {
         require_pacticipant(state, name).await?;
     }
-    let definition = parse(state, raw, consumer, provider).await?;
+    let (definition, _) = parse(state, raw, consumer, provider).await?;
     let sealed = state.sealer().await?.seal_webhook(definition);
     let uuid = uuid::Uuid::new_v4().to_string();
     let (stored, _) = state.store.put_webhook(&uuid, &sealed).await?;
@@ -361,8 +362,27 @@ async fn put(
             "must be at least 16 characters of letters, digits, - and _",
         ));
     }
-    let definition = parse(&state, &raw, None, None).await?;
-    let sealed = state.sealer().await?.seal_webhook(definition);
+    let (mut definition, body) = parse(&state, &raw, None, None).await?;
+    let sealer = state.sealer().await?;
+    // A webhook read (masked) and sent back keeps the secrets it hid.
+    let stored = state
+        .store
+        .webhook(&uuid)
+        .await?
+        .map(|stored| sealer.open_webhook(stored.definition));
+    webhooks::keep_stored_secrets(
+        &body,
+        &mut definition.request,
+        stored.as_ref().map(|s| &s.request),
+    )
+    .map_err(|problems| {
+        let mut errors = Map::new();
+        for (field, message) in problems {
+            errors.insert(field, json!([message]));
+        }
+        ApiError::Validation(errors)
+    })?;
+    let sealed = sealer.seal_webhook(definition);
     let (stored, created) = state.store.put_webhook(&uuid, &sealed).await?;
     let body = render(&base, &stored);
     Ok(if created {
@@ -443,7 +463,9 @@ async fn execute_saved(
         .webhook(&uuid)
         .await?
         .ok_or_else(|| not_found(&uuid))?;
-    execute(&state, &base, Some(&uuid), &hook.definition).await
+    // Sent as a delivery is: with its password and signing secret opened.
+    let webhook = state.sealer().await?.open_webhook(hook.definition);
+    execute(&state, &base, Some(&uuid), &webhook).await
 }
 
 async fn execute_unsaved(
@@ -451,7 +473,7 @@ async fn execute_unsaved(
     base: BaseUrl,
     raw: RawBody,
 ) -> ApiResult<Hal> {
-    let definition = parse(&state, &raw, None, None).await?;
+    let (definition, _) = parse(&state, &raw, None, None).await?;
     execute(&state, &base, None, &definition).await
 }
 
@@ -472,7 +494,7 @@ fn render_delivery(base: &BaseUrl, d: &Delivery, attempts_allowed: usize) -> Val
         "triggeredAt": time::format(d.created_at),
         "consumer": d.consumer,
         "provider": d.provider,
-        "logs": d.logs,
+        "logs": webhooks::redact_logged_headers(&d.logs),
         "_links": {
             "pb:logs": { "title": "Webhook execution logs", "href": base.join(&format!("/triggered-webhooks/{}/logs", seg(&d.uuid))) },
             "pb:webhook": { "title": "Webhook", "href": href(base, &d.webhook_uuid) },
@@ -563,7 +585,7 @@ async fn logs(State(state): State<AppState>, Path(uuid): Path<String>) -> ApiRes
     let text = if delivery.logs.is_empty() {
         "Not run yet.\n".to_owned()
     } else {
-        delivery.logs
+        webhooks::redact_logged_headers(&delivery.logs)
     };
     Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], text).into_response())
 }

@@ -11,6 +11,7 @@ mod ledger;
 mod openapi;
 mod pacticipants;
 mod pacts;
+mod poisonous_input;
 mod support;
 mod ui;
 mod verifications;

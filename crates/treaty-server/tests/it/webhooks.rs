@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -445,7 +446,7 @@ async fn webhooks_are_managed_as_the_pact_broker_does() {
     })).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(created.body["request"]["password"], "**********");
-    assert_eq!(created.body["request"]["headers"]["x-token"], "t");
+    assert_eq!(created.body["request"]["headers"]["x-token"], "**********");
     assert_eq!(
         created.body["events"][0]["name"],
         "contract_content_changed"
@@ -628,4 +629,227 @@ async fn a_consumer_is_told_when_the_provider_it_waits_for_reaches_an_environmen
     receiver.wait_for(2).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(receiver.bodies().len(), 2);
+}
+
+/// An HTTP server on 127.0.0.1 that answers each request with every header
+/// it got, as receivers that echo (or log back) their input do.
+struct Echo {
+    url: String,
+    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+}
+
+impl Echo {
+    async fn start() -> Self {
+        let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+        let seen = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let seen = seen.clone();
+                async move {
+                    let echoed: Vec<String> = headers
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or_default()))
+                        .collect();
+                    seen.lock().unwrap().push((headers, body));
+                    echoed.join("\n")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            received,
+        }
+    }
+
+    async fn wait_for(&self, count: usize) -> Vec<(HeaderMap, String)> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.received.lock().unwrap().clone();
+            if got.len() >= count || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+const SECRET_HEADERS: [(&str, &str); 3] = [
+    ("Authorization", "Bearer tok-4f1b9e2c7d"),
+    ("X-Api-Key", "key-8c3a1f9b2e"),
+    ("Private-Token", "glpat-5e2d8b1c9a"),
+];
+
+fn assert_no_secret(what: &str, text: &str) {
+    for (name, value) in SECRET_HEADERS {
+        assert!(
+            !text.contains(value),
+            "{what} shows the {name} value: {text}"
+        );
+    }
+    assert!(
+        !text.contains("hunter22"),
+        "{what} shows the password: {text}"
+    );
+}
+
+#[tokio::test]
+async fn secret_header_values_are_masked_in_every_answer_and_log() {
+    let config = local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    let echo = Echo::start().await;
+    app.post("/pacticipants", &json!({"name": "Bar"})).await;
+    let mut headers = serde_json::Map::new();
+    for (name, value) in SECRET_HEADERS {
+        headers.insert(name.into(), json!(value));
+    }
+    headers.insert("Content-Type".into(), json!("application/json"));
+    let uuid = create_webhook(&app, json!({
+        "provider": {"name": "Bar"}, "events": [{"name": "contract_published"}],
+        "request": {"method": "POST", "url": echo.url, "headers": headers, "username": "ci", "password": "hunter22",
+            "body": {"consumer": "${pactbroker.consumerName}"}}
+    })).await;
+
+    for path in [
+        "/webhooks".to_owned(),
+        format!("/webhooks/{uuid}"),
+        "/webhooks/provider/Bar".to_owned(),
+    ] {
+        let read = app.get(&path).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+        assert_no_secret(&path, &read.text);
+        assert!(read.text.contains("**********"), "{}", read.text);
+    }
+    let shown = app.get(&format!("/webhooks/{uuid}")).await.body;
+    assert_eq!(shown["request"]["headers"]["x-api-key"], "**********");
+    assert_eq!(
+        shown["request"]["headers"]["content-type"],
+        "application/json"
+    );
+
+    // A test execution sends the real values; its answer, with the logs and
+    // what the receiver echoed, shows none of them.
+    let executed = app
+        .post(&format!("/webhooks/{uuid}/execute"), &json!({}))
+        .await;
+    assert_eq!(executed.body["success"], true, "{}", executed.text);
+    assert_no_secret("the execution", &executed.text);
+    let (sent, _) = echo.wait_for(1).await.remove(0);
+    for (name, value) in SECRET_HEADERS {
+        assert_eq!(sent[name], value, "the receiver gets the real {name}");
+    }
+
+    // A delivery's logs, in the list and on their own.
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    app.publish(
+        "Foo",
+        "1",
+        None,
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    echo.wait_for(2).await;
+    let deliveries = wait_for_delivery(&app, &uuid).await;
+    assert_no_secret("the deliveries", &deliveries.text);
+    let logs_href =
+        deliveries.body["_embedded"]["triggeredWebhooks"][0]["_links"]["pb:logs"]["href"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://broker.test")
+            .to_owned();
+    let logs = app.get(&logs_href).await;
+    assert!(logs.text.contains("x-api-key: **********"), "{}", logs.text);
+    assert_no_secret("the delivery's logs", &logs.text);
+}
+
+/// The deliveries of a webhook once one has been attempted.
+async fn wait_for_delivery(app: &TestApp, uuid: &str) -> crate::support::Reply {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = app.get(&format!("/webhooks/{uuid}/deliveries")).await;
+        let attempted = reply.body["_embedded"]["triggeredWebhooks"][0]["attemptsMade"]
+            .as_u64()
+            .is_some_and(|n| n > 0);
+        if attempted || Instant::now() > deadline {
+            return reply;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_read_and_put_back_keeps_the_secrets_it_hid() {
+    let app = TestApp::with_config(local_config(&[])).await;
+    let echo = Echo::start().await;
+    let uuid = "3c9b6a3e-webhook-put-back";
+    let created = app.put(&format!("/webhooks/{uuid}"), &json!({
+        "request": {"method": "POST", "url": echo.url, "username": "ci", "password": "hunter22",
+            "headers": {"X-Api-Key": "key-8c3a1f9b2e", "X-Env": "ci"}, "body": "signed"},
+        "secret": "signing-secret"
+    })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+
+    // What a client read, edited and sent back: the mask where the secrets were.
+    let mut read = app.get(&format!("/webhooks/{uuid}")).await.body;
+    assert_eq!(read["request"]["password"], "**********");
+    read["description"] = json!("edited");
+    let put = app.put(&format!("/webhooks/{uuid}"), &read).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    assert_eq!(put.body["signed"], true, "the signing secret is kept");
+
+    app.post(&format!("/webhooks/{uuid}/execute"), &json!({}))
+        .await;
+    let (headers, body) = echo.wait_for(1).await.remove(0);
+    assert_eq!(headers["x-api-key"], "key-8c3a1f9b2e");
+    let basic = base64::engine::general_purpose::STANDARD.encode("ci:hunter22");
+    assert_eq!(headers["authorization"], format!("Basic {basic}"));
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"signing-secret").unwrap();
+    mac.update(body.as_bytes());
+    assert_eq!(
+        headers["x-treaty-signature-256"],
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+
+    // A mask with nothing stored behind it is refused, not stored as the value.
+    let masked_new = app.put(&format!("/webhooks/{uuid}"), &json!({
+        "request": {"method": "POST", "url": echo.url, "headers": {"X-New-Key": "**********"}}
+    })).await;
+    assert_eq!(masked_new.status, StatusCode::BAD_REQUEST);
+    assert!(
+        masked_new.body["errors"]["request.headers.x-new-key"][0]
+            .as_str()
+            .unwrap()
+            .contains("send the value itself"),
+        "{}",
+        masked_new.text
+    );
+}
+
+#[tokio::test]
+async fn a_name_cannot_add_keys_to_a_json_body_given_as_text() {
+    let config = local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    let receiver = Receiver::start(0).await;
+    let evil = r#"Evil","admin":true,"x":""#;
+    app.post("/pacticipants", &json!({"name": "Bar"})).await;
+    create_webhook(&app, json!({
+        "provider": {"name": "Bar"}, "events": [{"name": "contract_published"}],
+        "request": {"method": "POST", "url": receiver.url, "headers": {"Content-Type": "application/json"},
+            "body": "{\"admin\": false, \"consumer\": \"${pactbroker.consumerName}\"}"}
+    })).await;
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    let published = app
+        .publish(evil, "1", None, &[], &[("Bar", pact(evil, "Bar", &["/a"]))])
+        .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.text);
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    let parsed: Value = serde_json::from_str(&got[0].1).expect("the receiver gets JSON");
+    assert_eq!(parsed, json!({"consumer": evil, "admin": false}));
 }

@@ -17,6 +17,7 @@ mod for_verification;
 mod gates;
 mod ledger;
 mod matrix;
+mod names;
 mod pacticipants;
 mod pacts;
 mod rows;

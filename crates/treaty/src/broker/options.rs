@@ -47,10 +47,10 @@ pub struct BrokerOptions {
     #[arg(long = "custom-header", value_name = "HEADER", value_parser = parse_custom_header)]
     pub custom_headers: Vec<CustomHeader>,
 
-    /// The number of times to retry failed HTTP requests to the Pact Broker (retries on connection
-    /// errors, 5xx, 408, and 429). Delays use exponential back-off starting at 500 ms and doubling
-    /// each attempt (0.5 s, 1 s, 2 s, 4 s, 8 s, …). Responses with a Retry-After header in seconds
-    /// wait that long instead.
+    /// The number of times to retry failed HTTP requests to the Pact Broker (retries on timeouts,
+    /// 5xx, 408, and 429; a refused connection fails at once). Delays use exponential back-off
+    /// starting at 500 ms and doubling each attempt (0.5 s, 1 s, 2 s, 4 s, 8 s, …). Responses with a
+    /// Retry-After header in seconds wait that long instead. Each retry is announced on stderr.
     #[arg(
         long,
         env = "PACT_BROKER_HTTP_RETRIES",
@@ -92,6 +92,7 @@ impl BrokerOptions {
                 skip_verification: self.skip_ssl_verification,
                 use_system_roots: self.ssl_trust_store,
             },
+            announce_retries: true,
         };
         BrokerClient::new(config).context("cannot set up the connection to the broker")
     }
