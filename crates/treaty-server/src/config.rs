@@ -32,6 +32,37 @@ pub struct ServerConfig {
     pub rate_limit_per_minute: Option<u32>,
     /// How long one request may take before it is answered 503.
     pub request_timeout: std::time::Duration,
+    /// How many connections are served at once, and how long a client may
+    /// take to send what it must; see [`ConnectionLimits`].
+    pub connections: ConnectionLimits,
+}
+
+/// What one connection may hold, so that slow or many clients cannot make
+/// the server wait for ever (slowloris) or run out of file descriptors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections open at once; beyond it a new one is answered 503 and closed.
+    pub max_connections: usize,
+    /// Connections open at once from one client address; beyond it, 429.
+    pub max_connections_per_address: usize,
+    /// How long a client may take to send a request's headers, on a new
+    /// connection or on a kept-alive one between requests (so it is also
+    /// how long an idle connection is kept).
+    pub header_read_timeout: std::time::Duration,
+    /// How long a client may take to send a request's body, from when its
+    /// headers arrived; beyond it, 408 and the connection is closed.
+    pub body_read_timeout: std::time::Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1000,
+            max_connections_per_address: 250,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(20),
+        }
+    }
 }
 
 /// The Pact Broker's retry schedule: 10 s, 1, 2, 5, 10 and 20 minutes.
@@ -56,6 +87,7 @@ impl Default for ServerConfig {
             auth: crate::access::AuthConfig::default(),
             rate_limit_per_minute: None,
             request_timeout: std::time::Duration::from_secs(30),
+            connections: ConnectionLimits::default(),
         }
     }
 }
