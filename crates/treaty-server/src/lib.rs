@@ -13,6 +13,7 @@ mod config;
 mod connections;
 mod error;
 mod hal;
+mod heavy;
 mod middleware;
 mod pagination;
 mod path;
