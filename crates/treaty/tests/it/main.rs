@@ -11,6 +11,7 @@ mod compatibility;
 mod crash;
 mod export_import;
 mod gates_cli;
+mod hangs;
 mod ledger_cli;
 mod official_clients;
 mod operations;
