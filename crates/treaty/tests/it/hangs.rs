@@ -585,3 +585,44 @@ async fn merging_two_big_pacts_is_answered_within_the_request_timeout() {
         Some(10_000)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_application_still_knows_each_clients_address() {
+    let (server, _database) = serve(&[]).await;
+    let client = reqwest::Client::builder()
+        .local_address(BYSTANDER)
+        .build()
+        .unwrap();
+    let created = client
+        .post(format!("{}/pacticipants", server.url))
+        .header("Content-Type", "application/json")
+        .body(json!({"name": "Addressed"}).to_string())
+        .send()
+        .await
+        .expect("a write");
+    assert_eq!(created.status().as_u16(), 201);
+    // The audit entry may be appended just after the answer.
+    let deadline = Instant::now() + SLACK;
+    loop {
+        let audit: Value = client
+            .get(format!("{}/audit", server.url))
+            .send()
+            .await
+            .expect("the audit log")
+            .json()
+            .await
+            .expect("JSON");
+        let addresses: Vec<&str> = audit["_embedded"]["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry["address"].as_str())
+            .collect();
+        if !addresses.is_empty() {
+            assert_eq!(addresses, ["127.0.0.2"], "{audit}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no audit entry: {audit}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
