@@ -135,6 +135,16 @@ async fn one_address_cannot_hold_every_connection_and_half_headers_are_dropped_a
     let (status, _) = normal_request(&server.url, BYSTANDER).await;
     assert_eq!(status, 200);
     // The attacker's address, over its limit, is answered at once, not queued.
+    let refused = reqwest::Client::builder()
+        .local_address(ATTACKER)
+        .timeout(ANSWERED_WITHIN)
+        .build()
+        .unwrap()
+        .get(format!("{}/diagnostic/status/heartbeat", server.url))
+        .send()
+        .await
+        .expect("answered at once");
+    assert_eq!(refused.headers()["retry-after"], "1");
     let (status, body) = normal_request(&server.url, ATTACKER).await;
     assert_eq!(status, 429, "{body}");
     assert!(
@@ -159,27 +169,12 @@ async fn one_address_cannot_hold_every_connection_and_half_headers_are_dropped_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_half_header_connections_than_descriptors_do_not_stop_other_clients() {
     let database = TestDatabase::fresh().await.expect("a fresh database");
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -n 300 && exec "$0" "$@""#)
-        .arg(env!("CARGO_BIN_EXE_treaty"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &database.url,
-            "--header-read-timeout",
-            "2",
-        ])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start treaty serve");
-    let url = listening_url(&mut child).await;
+    let (_child, url, log) = serve_with_ulimit("-n 300", &database.url).await;
+    assert!(
+        log.iter()
+            .any(|line| line.contains("serving at most 100 connections, not 1000")),
+        "the cap is lowered to fit the descriptors: {log:?}"
+    );
     let address = socket_address(&url);
 
     let opened = Instant::now();
@@ -205,28 +200,70 @@ async fn more_half_header_connections_than_descriptors_do_not_stop_other_clients
     assert_eq!(status, 200);
 }
 
-/// Reads `treaty serve`'s log until it says where it listens, then keeps
-/// draining it.
-async fn listening_url(child: &mut tokio::process::Child) -> String {
+/// `treaty serve` started by a shell that first runs `ulimit LIMIT`: the
+/// child, where it listens, and what it logged until then.
+async fn serve_with_ulimit(
+    limit: &str,
+    database_url: &str,
+) -> (tokio::process::Child, String, Vec<String>) {
     use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(r#"ulimit {limit} && exec "$0" "$@""#))
+        .arg(env!("CARGO_BIN_EXE_treaty"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+            "--header-read-timeout",
+            "2",
+        ])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start treaty serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut log = Vec::new();
     loop {
         let line = lines
             .next_line()
             .await
             .expect("read log")
             .expect("treaty serve exited before listening");
-        assert!(
-            !line.contains("serving at most") || line.contains("raise its limit"),
-            "{line}"
-        );
         if let Some(rest) = line.split("listening on ").nth(1) {
             let url = rest.split_whitespace().next().unwrap().to_owned();
+            // Keep draining the log so the process never blocks on a full pipe.
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return url;
+            return (child, url, log);
         }
+        log.push(line);
     }
+}
+
+/// systemd gives services a soft limit of 1,024 descriptors and a far
+/// higher hard one; Treaty raises the first to the second.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn serve_raises_its_soft_descriptor_limit_to_the_hard_one() {
+    let database = TestDatabase::fresh().await.expect("a fresh database");
+    let (child, _url, _log) = serve_with_ulimit("-S -n 300", &database.url).await;
+    let pid = child.id().expect("running");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("its limits");
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .expect("a line for open files")
+        .split_whitespace()
+        .skip(3)
+        .take(2)
+        .collect();
+    assert_eq!(open_files[0], open_files[1], "soft = hard: {limits}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
