@@ -78,9 +78,11 @@ pub async fn serve(
             );
             continue;
         };
-        let Some(from_address) =
-            AddressSlot::take(&by_address, peer.ip(), limits.max_connections_per_address)
-        else {
+        let Some(from_address) = AddressSlot::take(
+            &by_address,
+            client_of(peer.ip()),
+            limits.max_connections_per_address,
+        ) else {
             refusals.refuse(
                 stream,
                 &ApiError::TooManyConnectionsFromAddress {
@@ -246,6 +248,19 @@ fn refusal_response(refusal: &ApiError) -> (axum::http::response::Parts, String)
     (parts, body.to_string())
 }
 
+/// Whom a connection is counted against: its IPv4 address (also when it
+/// comes as an IPv4-mapped IPv6 one), or its IPv6 /64, which one host
+/// usually has whole.
+fn client_of(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
 /// One connection counted against its address; uncounted when dropped.
 struct AddressSlot {
     counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
@@ -351,4 +366,32 @@ pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> Option<Dura
         current = error.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_host_is_counted_by_its_64_and_a_mapped_ipv4_as_ipv4() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let same_host: IpAddr = "2001:db8:1:2:bbbb::7".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_of(one), client_of(same_host));
+        assert_ne!(client_of(one), client_of(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_of(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn an_address_holds_at_most_its_limit_and_gets_its_places_back() {
+        let counts = Arc::new(Mutex::new(HashMap::new()));
+        let address: IpAddr = "192.0.2.7".parse().unwrap();
+        let first = AddressSlot::take(&counts, address, 2).expect("one");
+        let second = AddressSlot::take(&counts, address, 2).expect("two");
+        assert!(AddressSlot::take(&counts, address, 2).is_none());
+        drop((first, second));
+        assert!(counts.lock().unwrap().is_empty(), "no entry left behind");
+        assert!(AddressSlot::take(&counts, address, 2).is_some());
+    }
 }
