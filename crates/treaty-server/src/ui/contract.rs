@@ -182,7 +182,6 @@ pub async fn page(
         },
     });
     let pact = pacts.swap_remove(shown);
-    drop(pacts);
     let pact_href = |version: &str| {
         links.api(&format!(
             "/pacts/provider/{}/consumer/{}/version/{}",
@@ -198,6 +197,8 @@ pub async fn page(
     // Pretty-printing, comparing and rendering a pact of thousands of
     // interactions is CPU work of seconds: off the runtime's threads.
     heavy::run(move || {
+        // Freeing the other versions' documents is work too.
+        drop(pacts);
         ok(&ContractPage {
             consumer_href: links.application(&consumer),
             provider_href: links.application(&provider),
