@@ -6,13 +6,13 @@
 //! pending status depends on; this module validates requests, merges what
 //! several selectors chose, and writes the notices.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
 /// One consumer version selector, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Selector {
     pub main_branch: bool,
     pub branch: Option<String>,
@@ -73,6 +73,12 @@ pub struct Request {
     pub include_pending_status: bool,
     pub include_wip_pacts_since: Option<DateTime<Utc>>,
 }
+
+/// The most consumer version selectors one request may give. Real
+/// providers give a handful (the defaults are three; the Pact docs' examples
+/// a few more); the Pact Broker sets no limit, but each selector is a
+/// question to the database, and a 10 MiB body holds half a million.
+pub const MAX_SELECTORS: usize = 1_000;
 
 const SELECTOR_KEYS: &[&str] = &[
     "mainBranch",
@@ -161,6 +167,10 @@ pub fn parse_request(body: &Value) -> Result<Request, Vec<String>> {
     }
     match fields.get("consumerVersionSelectors") {
         None | Some(Value::Null) => {}
+        Some(Value::Array(items)) if items.len() > MAX_SELECTORS => errors.push(format!(
+            "consumerVersionSelectors has {} selectors; at most {MAX_SELECTORS} are accepted in one request",
+            items.len()
+        )),
         Some(Value::Array(items)) => {
             for (index, item) in items.iter().enumerate() {
                 match parse_selector(item, &request) {
@@ -365,7 +375,7 @@ fn parse_selector(item: &Value, request: &Request) -> Result<Vec<Selector>, Vec<
 }
 
 /// A consumer version one selector chose, with the pact it published for the provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Chosen {
     pub selector: Selector,
     pub consumer: String,
@@ -391,10 +401,18 @@ pub struct VerifiablePact {
     pub wip: bool,
 }
 
-/// Merges chosen consumer versions by (consumer, content), keeping every reason.
+/// Merges chosen consumer versions by (consumer, content), keeping every
+/// reason once, in the order given.
 pub fn merge(chosen: Vec<Chosen>) -> Vec<VerifiablePact> {
     let mut merged: BTreeMap<(String, String, String), VerifiablePact> = BTreeMap::new();
+    // The same reason can come twice (a selector given twice, a version
+    // deployed to two instances): dropped here in one pass, not by
+    // searching each pact's reasons, which was quadratic in the selectors.
+    let mut seen: HashSet<Chosen> = HashSet::new();
     for item in chosen {
+        if seen.contains(&item) {
+            continue;
+        }
         let key = (
             item.consumer.to_lowercase(),
             item.consumer.clone(),
@@ -413,9 +431,8 @@ pub fn merge(chosen: Vec<Chosen>) -> Vec<VerifiablePact> {
             entry.consumer_version_id = item.consumer_version_id;
             entry.consumer_version = item.consumer_version.clone();
         }
-        if !entry.chosen.contains(&item) {
-            entry.chosen.push(item);
-        }
+        seen.insert(item.clone());
+        entry.chosen.push(item);
     }
     let mut pacts: Vec<VerifiablePact> = merged.into_values().collect();
     pacts.sort_by(|a, b| {
@@ -433,6 +450,7 @@ pub fn short_description(pact: &VerifiablePact) -> String {
         return "work in progress".to_owned();
     }
     let mut words: Vec<String> = Vec::new();
+    let mut said: HashSet<String> = HashSet::new();
     for chosen in &pact.chosen {
         let text = match (
             &chosen.environment,
@@ -443,7 +461,7 @@ pub fn short_description(pact: &VerifiablePact) -> String {
             (Some(e), _, true) => format!("released in {e}"),
             _ => chosen.selector.short_description(),
         };
-        if !words.contains(&text) {
+        if said.insert(text.clone()) {
             words.push(text);
         }
     }
@@ -744,6 +762,44 @@ mod tests {
         assert!(parse(json!({"consumerVersionSelectors": {"tag": "x"}})).is_err());
         assert!(parse(json!({"includeWipPactsSince": "last tuesday"})).is_err());
         assert!(parse(json!([1])).is_err());
+    }
+
+    #[test]
+    fn at_most_a_thousand_selectors_are_taken() {
+        let selectors = |count: usize| -> Value {
+            let list: Vec<Value> = (0..count)
+                .map(|i| json!({"branch": format!("b{i}")}))
+                .collect();
+            json!({ "consumerVersionSelectors": list })
+        };
+        assert_eq!(
+            parse(selectors(MAX_SELECTORS)).unwrap().selectors.len(),
+            1_000
+        );
+        let errors = parse(selectors(MAX_SELECTORS + 1)).unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "consumerVersionSelectors has 1001 selectors; at most 1000 are accepted in one request"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reason_given_twice_is_kept_once() {
+        let prod = Selector {
+            tag: Some("prod".into()),
+            latest: true,
+            ..Selector::default()
+        };
+        let merged = merge(vec![
+            chosen(prod.clone(), 1, "a"),
+            chosen(prod.clone(), 1, "a"),
+            chosen(prod, 2, "a"),
+        ]);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].chosen.len(), 2);
+        assert_eq!(short_description(&merged[0]), "latest with tag prod");
     }
 
     fn chosen(selector: Selector, version: i64, sha: &str) -> Chosen {

@@ -1,6 +1,8 @@
 //! Pact documents: parsing, the content hash that decides when two pacts are
 //! "the same", and the form in which they are stored.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
@@ -180,19 +182,28 @@ pub fn merge(existing: &Value, new: &PactDocument) -> Result<PactDocument, Merge
             Some(Value::Array(items)) => items.iter().map(without_id).collect(),
             _ => Vec::new(),
         };
+        // Each interaction found by its identity through a map, not by
+        // searching the list (quadratic: two pacts of 10,000 interactions
+        // held the write lock for minutes).
+        let mut by_identity: HashMap<(String, String), usize> = HashMap::new();
+        for (index, item) in items.iter().enumerate() {
+            by_identity
+                .entry(interaction_identity(item))
+                .or_insert(index);
+        }
         for item in incoming.iter().map(without_id) {
             let identity = interaction_identity(&item);
-            match items
-                .iter()
-                .find(|existing| interaction_identity(existing) == identity)
-            {
-                Some(same) if sorted(same.clone()) == sorted(item.clone()) => {}
+            match by_identity.get(&identity) {
+                Some(&same) if sorted(items[same].clone()) == sorted(item.clone()) => {}
                 Some(_) => {
                     return Err(MergeConflict {
                         description: identity.0,
                     });
                 }
-                None => items.push(item),
+                None => {
+                    by_identity.insert(identity, items.len());
+                    items.push(item);
+                }
             }
         }
         merged.insert(key.to_owned(), Value::Array(items));
@@ -364,5 +375,25 @@ mod tests {
             "interactions": [{"description": "a", "request": {"method": "GET", "path": "/a"}, "response": {"status": 500}}]
         }));
         assert_eq!(merge(&existing, &changed).unwrap_err().description, "a");
+    }
+
+    #[test]
+    fn merge_matches_interactions_given_twice_in_one_addition() {
+        let existing = pact(example()).into_stored();
+        let twice = pact(json!({
+            "interactions": [
+                {"description": "c", "request": {"method": "GET", "path": "/c"}, "response": {"status": 200}},
+                {"description": "c", "request": {"method": "GET", "path": "/c"}, "response": {"status": 200}}
+            ]
+        }));
+        let merged = merge(&existing, &twice).unwrap();
+        assert_eq!(merged.interactions_count(), 3, "kept once");
+        let clashing = pact(json!({
+            "interactions": [
+                {"description": "c", "request": {"method": "GET", "path": "/c"}, "response": {"status": 200}},
+                {"description": "c", "request": {"method": "GET", "path": "/c"}, "response": {"status": 404}}
+            ]
+        }));
+        assert_eq!(merge(&existing, &clashing).unwrap_err().description, "c");
     }
 }

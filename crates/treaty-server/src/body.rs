@@ -28,7 +28,10 @@ impl FromRequest<AppState> for RawBody {
         let limit = state.config.max_body_bytes;
         let body = axum::body::to_bytes(request.into_body(), limit)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+            .map_err(|error| match crate::connections::is_body_timeout(&error) {
+                Some(limit) => ApiError::BodyTimeout { limit },
+                None => ApiError::PayloadTooLarge { limit },
+            })?;
         Ok(Self {
             bytes: body,
             content_type,

@@ -38,6 +38,37 @@ pub struct ServerConfig {
     /// How often `treaty serve` writes the audit log's head to its log;
     /// `None`: never.
     pub audit_head_log_interval: Option<std::time::Duration>,
+    /// How many connections are served at once, and how long a client may
+    /// take to send what it must; see [`ConnectionLimits`].
+    pub connections: ConnectionLimits,
+}
+
+/// What one connection may hold, so that slow or many clients cannot make
+/// the server wait for ever (slowloris) or run out of file descriptors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections open at once; beyond it a new one is answered 503 and closed.
+    pub max_connections: usize,
+    /// Connections open at once from one client address; beyond it, 429.
+    pub max_connections_per_address: usize,
+    /// How long a client may take to send a request's headers, on a new
+    /// connection or on a kept-alive one between requests (so it is also
+    /// how long an idle connection is kept).
+    pub header_read_timeout: std::time::Duration,
+    /// How long a client may take to send a request's body, from when its
+    /// headers arrived; beyond it, 408 and the connection is closed.
+    pub body_read_timeout: std::time::Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1000,
+            max_connections_per_address: 250,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(20),
+        }
+    }
 }
 
 /// The Pact Broker's retry schedule: 10 s, 1, 2, 5, 10 and 20 minutes.
@@ -64,6 +95,7 @@ impl Default for ServerConfig {
             request_timeout: std::time::Duration::from_secs(30),
             sign_in_failures_per_minute: 20,
             audit_head_log_interval: Some(std::time::Duration::from_secs(15 * 60)),
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -68,6 +68,28 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The request was not answered within `--request-timeout`; its work was stopped.
+    #[error(
+        "the request took longer than the limit of {} (treaty serve --request-timeout) and was stopped: ask for less at once, or raise the limit",
+        humantime::format_duration(*limit)
+    )]
+    RequestTimeout { limit: std::time::Duration },
+    /// The client sent the body too slowly.
+    #[error(
+        "the request body did not arrive within {} of its headers (treaty serve --body-read-timeout)",
+        humantime::format_duration(*limit)
+    )]
+    BodyTimeout { limit: std::time::Duration },
+    /// A new connection while `--max-connections` are open.
+    #[error(
+        "Treaty is serving its limit of {limit} connections (treaty serve --max-connections): try again in a moment"
+    )]
+    TooManyConnections { limit: usize },
+    /// A new connection from an address that has `--max-connections-per-address` open.
+    #[error(
+        "your address already has {limit} connections open to Treaty (treaty serve --max-connections-per-address): reuse or close one"
+    )]
+    TooManyConnectionsFromAddress { limit: usize },
     #[error("unprocessable")]
     Unprocessable(FieldErrors),
     /// A deployment the environment's gates refuse: 423 during a freeze, 428
@@ -119,6 +141,11 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout { .. } | Self::TooManyConnections { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyConnectionsFromAddress { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Blocked { cause, .. } => match cause {
                 treaty_domain::gates::Cause::Freeze => StatusCode::LOCKED,
@@ -148,6 +175,13 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            Self::RequestTimeout { .. } => ("request-timeout", "Request took too long"),
+            Self::BodyTimeout { .. } => ("request-body-timeout", "Request body too slow"),
+            Self::TooManyConnections { .. } => ("too-many-connections", "Too many connections"),
+            Self::TooManyConnectionsFromAddress { .. } => (
+                "too-many-connections-from-address",
+                "Too many connections from one address",
+            ),
             Self::Unprocessable(_) => ("unprocessable-entity", "Unprocessable entity"),
             Self::Blocked { .. } => (
                 "deployment-blocked",

@@ -10,8 +10,10 @@ pub mod background;
 mod base_url;
 mod body;
 mod config;
+mod connections;
 mod error;
 mod hal;
+mod heavy;
 mod middleware;
 mod pagination;
 mod path;
@@ -24,7 +26,7 @@ mod ui;
 mod views;
 pub mod webhook_sender;
 
-pub use config::{PACT_BROKER_RETRY_SCHEDULE, ServerConfig};
+pub use config::{ConnectionLimits, PACT_BROKER_RETRY_SCHEDULE, ServerConfig};
 pub use error::ApiError;
 pub use state::AppState;
 
@@ -45,16 +47,12 @@ pub fn router(store: Arc<dyn Store>, config: ServerConfig) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
+/// requests in flight; within `limits` (see [`ConnectionLimits`]).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    connections::serve(listener, app, limits, shutdown).await
 }

@@ -110,6 +110,23 @@ pub async fn render_errors(
     response
 }
 
+/// Answers 503 when a request is not answered within `--request-timeout`.
+/// Dropping the handler's future stops its work at its next `.await`; work
+/// that would not reach one for long (CPU-heavy) runs on blocking threads
+/// with a deadline of its own (`crate::heavy`), so it stops too.
+pub async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(http.method = %method, http.path = %path, "request stopped after {}", humantime::format_duration(limit));
+            ApiError::RequestTimeout { limit }.into_response()
+        }
+    }
+}
+
 /// The answer to a panicking handler: a 500 problem document. The panic hook
 /// installed by the binary has already logged the panic with its location.
 pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {

@@ -174,7 +174,8 @@ async fn main() {
         treaty_server::ServerConfig::default(),
     );
     tokio::spawn(async move {
-        let _ = treaty_server::serve(listener, app, std::future::pending()).await;
+        let limits = treaty_server::ConnectionLimits::default();
+        let _ = treaty_server::serve(listener, app, limits, std::future::pending()).await;
     });
     let http = reqwest::Client::new();
     for name in ["production", "staging"] {

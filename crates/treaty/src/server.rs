@@ -140,6 +140,27 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
 
+    /// Connections served at once; a new one beyond it is answered 503 and
+    /// closed (lowered to fit the file descriptor limit).
+    #[arg(long, env = "TREATY_MAX_CONNECTIONS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+
+    /// Connections served at once from one client address; beyond it, 429.
+    /// Behind a reverse proxy every client has the proxy's address: set it
+    /// as high as --max-connections there.
+    #[arg(long, env = "TREATY_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections_per_address: u64,
+
+    /// Seconds a client may take to send a request's headers; also how long
+    /// an idle kept-alive connection stays open.
+    #[arg(long, env = "TREATY_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+
+    /// Seconds a client may take to send a request's body once its headers
+    /// have arrived; beyond it, 408.
+    #[arg(long, env = "TREATY_BODY_READ_TIMEOUT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    body_read_timeout: u64,
+
     /// Seconds a webhook delivery being sent belongs to its replica; when a
     /// replica dies mid-send, another sends it after this long.
     #[arg(long, env = "TREATY_WEBHOOK_DELIVERY_LEASE", default_value_t = 60)]
@@ -351,6 +372,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
     let address = listener
         .local_addr()
         .map_or_else(|_| args.bind.to_string(), |a| a.to_string());
+    let connections = connection_limits(&args);
     let config = ServerConfig {
         base_url: args.base_url,
         max_body_bytes: args.max_body_bytes,
@@ -382,6 +404,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
         sign_in_failures_per_minute: args.sign_in_failures_per_minute,
         audit_head_log_interval: (!args.audit_head_log_interval.is_zero())
             .then_some(args.audit_head_log_interval),
+        connections,
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),
@@ -390,8 +413,9 @@ pub async fn serve(args: ServeArgs) -> i32 {
     );
     let _background =
         treaty_server::background::spawn(store.clone(), &config, &format!("http://{address}"));
+    let limits = config.connections.clone();
     let app = treaty_server::router(store, config);
-    match treaty_server::serve(listener, app, shutdown_signal()).await {
+    match treaty_server::serve(listener, app, limits, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");
             0
@@ -401,6 +425,64 @@ pub async fn serve(args: ServeArgs) -> i32 {
             1
         }
     }
+}
+
+/// The connection limits the flags ask for, with `--max-connections`
+/// lowered when the process may not open that many file descriptors (each
+/// connection is one, and the database and logs need some too): beyond the
+/// descriptor limit, accepting fails and every client waits.
+fn connection_limits(args: &ServeArgs) -> treaty_server::ConnectionLimits {
+    let asked = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
+    let max_connections = match descriptor_limit() {
+        Some(descriptors) => {
+            let fits = usize::try_from(descriptors)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(DESCRIPTORS_KEPT_FOR_OTHER_USES)
+                .max(1);
+            if fits < asked {
+                tracing::warn!(
+                    "serving at most {fits} connections, not {asked} (--max-connections): the process may open {descriptors} file descriptors; raise its limit (ulimit -n, systemd LimitNOFILE=) to serve more"
+                );
+            }
+            asked.min(fits)
+        }
+        None => asked,
+    };
+    treaty_server::ConnectionLimits {
+        max_connections,
+        max_connections_per_address: usize::try_from(args.max_connections_per_address)
+            .unwrap_or(usize::MAX),
+        header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
+        body_read_timeout: std::time::Duration::from_secs(args.body_read_timeout),
+    }
+}
+
+/// File descriptors kept for the database, its reader threads, the logs
+/// and the connections being refused, out of the process's limit.
+const DESCRIPTORS_KEPT_FOR_OTHER_USES: usize = 200;
+
+/// How many file descriptors the process may open, after raising its soft
+/// limit to the hard one (as Go does at start: systemd's soft limit of
+/// 1,024 is kept low for old programs using select(2), which Treaty does not).
+#[cfg(unix)]
+fn descriptor_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(error) = setrlimit(Resource::Nofile, raised) {
+            tracing::debug!("cannot raise the file descriptor limit: {error}");
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn descriptor_limit() -> Option<u64> {
+    None
 }
 
 async fn shutdown_signal() {

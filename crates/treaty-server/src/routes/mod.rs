@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             crate::access::authenticate,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(from_fn_with_state(state.clone(), middleware::time_limit))
         .layer(from_fn_with_state(state, middleware::render_errors))
 }
 

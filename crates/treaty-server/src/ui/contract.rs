@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
+use std::time::{Duration, Instant};
 use treaty_domain::model::Pact;
 use treaty_store::PactFilter;
 
@@ -16,9 +17,20 @@ use super::{PageResult, not_found, ok};
 use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::error::ApiError;
+use crate::hal::seg;
+use crate::heavy;
 
 /// Unchanged lines kept around each change in the diff.
 const DIFF_CONTEXT: usize = 3;
+
+/// The longest document (pretty-printed) the page compares, in lines and
+/// bytes: a line diff of two sides that differ throughout costs about the
+/// product of their lengths.
+const DIFF_MAX_LINES: usize = 20_000;
+const DIFF_MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// How long a comparison may run (at most half the request timeout).
+const DIFF_TIME_BUDGET: Duration = Duration::from_secs(2);
 
 #[derive(Template)]
 #[template(path = "ui/contract.html")]
@@ -61,7 +73,12 @@ struct InteractionView {
 struct DiffView {
     from: String,
     to: String,
+    /// Where to download each version, when they are too large to compare here.
+    from_href: String,
+    to_href: String,
     identical: bool,
+    /// Why the page does not compare them.
+    too_large: Option<String>,
     added: usize,
     removed: usize,
     lines: Vec<DiffLine>,
@@ -102,8 +119,8 @@ pub async fn page(
         );
     };
     let wanted = which.version.filter(|v| !v.is_empty());
-    let Some(pact) = wanted.as_ref().map_or(Some(latest), |v| {
-        pacts.iter().find(|p| &p.consumer_version == v)
+    let Some(shown) = wanted.as_ref().map_or(Some(0), |v| {
+        pacts.iter().position(|p| &p.consumer_version == v)
     }) else {
         return not_found(
             &base,
@@ -118,9 +135,10 @@ pub async fn page(
     let compare_with = which
         .compare
         .filter(|v| !v.is_empty())
-        .and_then(|v| pacts.iter().find(|p| p.consumer_version == v));
+        .and_then(|v| pacts.iter().position(|p| p.consumer_version == v));
     let links = nav.links.clone();
 
+    let pact = &pacts[shown];
     let verification = state
         .store
         .verification(&consumer, &provider, &pact.sha, None)
@@ -137,39 +155,77 @@ pub async fn page(
                 ),
             )
         });
-
-    ok(&ContractPage {
-        consumer_href: links.application(&consumer),
-        provider_href: links.application(&provider),
-        version_href: links.version(&consumer, &pact.consumer_version),
-        version: pact.consumer_version.clone(),
-        sha: pact.sha.chars().take(12).collect(),
-        published: When::new(pact.created_at),
-        verification,
-        versions: pacts
-            .iter()
-            .map(|p| VersionOption {
-                label: format!(
-                    "{} (content {})",
-                    p.consumer_version,
-                    p.sha.chars().take(8).collect::<String>()
-                ),
-                selected: p.consumer_version == pact.consumer_version,
-                compared: compare_with.is_some_and(|c| c.consumer_version == p.consumer_version),
-                number: p.consumer_version.clone(),
-            })
-            .collect(),
-        interactions: interactions(&pact.content),
-        diff: compare_with.map(|old| diff(old, pact)),
-        form_action: links.contract(&provider, &consumer, None),
-        api_href: links.api(&format!(
-            "/pacts/provider/{provider}/consumer/{consumer}/version/{}",
-            pact.consumer_version
-        )),
-        consumer,
-        provider,
-        nav,
+    let versions = pacts
+        .iter()
+        .enumerate()
+        .map(|(index, p)| VersionOption {
+            label: format!(
+                "{} (content {})",
+                p.consumer_version,
+                p.sha.chars().take(8).collect::<String>()
+            ),
+            selected: p.consumer_version == pact.consumer_version,
+            compared: compare_with == Some(index),
+            number: p.consumer_version.clone(),
+        })
+        .collect();
+    // Moved out, not cloned: a pact can be megabytes. A version compared
+    // with itself needs no content (it is identical).
+    let mut pacts = pacts;
+    let old = compare_with.map(|index| Compared {
+        version: pacts[index].consumer_version.clone(),
+        sha: pacts[index].sha.clone(),
+        content: if index == shown {
+            Value::Null
+        } else {
+            std::mem::take(&mut pacts[index].content)
+        },
+    });
+    let pact = pacts.swap_remove(shown);
+    let pact_href = |version: &str| {
+        links.api(&format!(
+            "/pacts/provider/{}/consumer/{}/version/{}",
+            seg(&provider),
+            seg(&consumer),
+            seg(version)
+        ))
+    };
+    let api_href = pact_href(&pact.consumer_version);
+    let old_href = old.as_ref().map(|old| pact_href(&old.version));
+    let form_action = links.contract(&provider, &consumer, None);
+    let diff_budget = DIFF_TIME_BUDGET.min(state.config.request_timeout / 2);
+    // Pretty-printing, comparing and rendering a pact of thousands of
+    // interactions is CPU work of seconds: off the runtime's threads.
+    heavy::run(move || {
+        // Freeing the other versions' documents is work too.
+        drop(pacts);
+        ok(&ContractPage {
+            consumer_href: links.application(&consumer),
+            provider_href: links.application(&provider),
+            version_href: links.version(&consumer, &pact.consumer_version),
+            version: pact.consumer_version.clone(),
+            sha: pact.sha.chars().take(12).collect(),
+            published: When::new(pact.created_at),
+            verification,
+            versions,
+            interactions: interactions(&pact.content),
+            diff: old.map(|old| {
+                diff(
+                    &old,
+                    &pact,
+                    old_href.unwrap_or_default(),
+                    api_href.clone(),
+                    diff_budget,
+                )
+            }),
+            form_action,
+            api_href,
+            consumer,
+            provider,
+            nav,
+        })
     })
+    .await?
 }
 
 /// The document without Treaty's interaction ids, as published.
@@ -232,15 +288,64 @@ fn interactions(content: &Value) -> Vec<InteractionView> {
         .collect()
 }
 
-fn diff(old: &Pact, new: &Pact) -> DiffView {
+/// The version a page compares with, and its content.
+struct Compared {
+    version: String,
+    sha: String,
+    content: Value,
+}
+
+/// Compares two versions line by line, within bounds: two sides of a
+/// hundred thousand lines that differ throughout cost the line diff
+/// minutes, so larger sides are not compared, and a comparison that runs
+/// out of time is given up; the page then links to both documents.
+fn diff(
+    old: &Compared,
+    new: &Pact,
+    old_href: String,
+    new_href: String,
+    budget: Duration,
+) -> DiffView {
+    let mut view = DiffView {
+        from: old.version.clone(),
+        to: new.consumer_version.clone(),
+        from_href: old_href,
+        to_href: new_href,
+        identical: old.sha == new.sha,
+        too_large: None,
+        added: 0,
+        removed: 0,
+        lines: Vec::new(),
+    };
+    if view.identical {
+        return view;
+    }
     let before = pretty(&without_ids(&old.content));
     let after = pretty(&without_ids(&new.content));
-    let text = TextDiff::from_lines(&before, &after);
-    let mut lines = Vec::new();
-    let (mut added, mut removed) = (0, 0);
+    let lines = before.lines().count().max(after.lines().count());
+    let bytes = before.len().max(after.len());
+    if lines > DIFF_MAX_LINES || bytes > DIFF_MAX_BYTES {
+        view.too_large = Some(format!(
+            "{lines} lines, {} KiB; the page compares up to {DIFF_MAX_LINES} lines and {} KiB",
+            bytes / 1024,
+            DIFF_MAX_BYTES / 1024
+        ));
+        return view;
+    }
+    let deadline = Instant::now() + budget;
+    let text = TextDiff::configure()
+        .deadline(deadline)
+        .diff_lines(&before, &after);
+    if Instant::now() >= deadline {
+        view.too_large = Some(format!(
+            "comparing them took longer than {}",
+            humantime::format_duration(budget)
+        ));
+        return view;
+    }
     for (n, group) in text.grouped_ops(DIFF_CONTEXT).iter().enumerate() {
         if n > 0 {
-            lines.push(DiffLine {
+            view.lines.push(DiffLine {
                 class: "gap",
                 sign: " ",
                 text: "…".to_owned(),
@@ -250,16 +355,16 @@ fn diff(old: &Pact, new: &Pact) -> DiffView {
             for change in text.iter_changes(op) {
                 let (class, sign) = match change.tag() {
                     ChangeTag::Insert => {
-                        added += 1;
+                        view.added += 1;
                         ("added", "+")
                     }
                     ChangeTag::Delete => {
-                        removed += 1;
+                        view.removed += 1;
                         ("removed", "-")
                     }
                     ChangeTag::Equal => ("same", " "),
                 };
-                lines.push(DiffLine {
+                view.lines.push(DiffLine {
                     class,
                     sign,
                     text: change.value().trim_end_matches('\n').to_owned(),
@@ -267,12 +372,74 @@ fn diff(old: &Pact, new: &Pact) -> DiffView {
             }
         }
     }
-    DiffView {
-        from: old.consumer_version.clone(),
-        to: new.consumer_version.clone(),
-        identical: old.sha == new.sha,
-        added,
-        removed,
-        lines,
+    view
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn lines_of(version: u32, count: usize) -> Value {
+        let interactions: Vec<Value> = (0..count)
+            .map(|i| json!({"description": format!("{version} {i}"), "request": {"path": format!("/{version}/{i}")}}))
+            .collect();
+        json!({"interactions": interactions})
+    }
+
+    fn versions(old: Value, new: Value) -> (Compared, Pact) {
+        let compared = Compared {
+            version: "1".into(),
+            sha: "a".into(),
+            content: old,
+        };
+        let pact = Pact {
+            consumer: "Foo".into(),
+            provider: "Bar".into(),
+            consumer_version: "2".into(),
+            consumer_version_id: 2,
+            sha: "b".into(),
+            content: new,
+            created_at: chrono::Utc::now(),
+            revision: 1,
+        };
+        (compared, pact)
+    }
+
+    fn compare(old: Value, new: Value, budget: Duration) -> DiffView {
+        let (old, new) = versions(old, new);
+        diff(&old, &new, "/old".into(), "/new".into(), budget)
+    }
+
+    #[test]
+    fn small_versions_are_compared_line_by_line() {
+        let view = compare(lines_of(1, 3), lines_of(2, 3), DIFF_TIME_BUDGET);
+        assert!(view.too_large.is_none());
+        assert!(view.added > 0 && view.added == view.removed);
+    }
+
+    #[test]
+    fn versions_beyond_the_size_limit_are_not_compared() {
+        // Six lines an interaction, pretty-printed.
+        let view = compare(lines_of(1, 4_000), lines_of(2, 3), DIFF_TIME_BUDGET);
+        let reason = view.too_large.expect("too large");
+        assert!(
+            reason.contains("the page compares up to 20000 lines"),
+            "{reason}"
+        );
+        assert!(view.lines.is_empty());
+        assert_eq!(
+            (view.from_href.as_str(), view.to_href.as_str()),
+            ("/old", "/new")
+        );
+    }
+
+    #[test]
+    fn a_comparison_that_runs_out_of_time_is_given_up() {
+        let view = compare(lines_of(1, 2_000), lines_of(2, 2_000), Duration::ZERO);
+        let reason = view.too_large.expect("given up");
+        assert!(reason.contains("took longer than"), "{reason}");
+        assert!(view.lines.is_empty());
     }
 }

@@ -2,7 +2,7 @@
 //! merges them by content and works out pending and WIP status, from one
 //! read snapshot.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -408,32 +408,36 @@ async fn choose(
         consumer: None,
         ..s.clone()
     };
+    // Found through a map, not by comparing with every question so far:
+    // that was quadratic in the selectors (40,000 of them: 12 s).
     let mut questions: Vec<(Selector, Vec<i64>)> = Vec::new();
+    let mut index_of: HashMap<Selector, usize> = HashMap::new();
+    let mut asked_by: Vec<Vec<usize>> = Vec::with_capacity(plan.len());
     for (consumer, selectors) in consumers.iter().zip(&plan) {
+        let mut indexes = Vec::with_capacity(selectors.len());
         for selector in selectors {
             let asked = question(selector);
-            match questions.iter_mut().find(|(q, _)| *q == asked) {
-                Some((_, ids)) => {
-                    if !ids.contains(&consumer.id) {
-                        ids.push(consumer.id);
-                    }
-                }
-                None => questions.push((asked, vec![consumer.id])),
+            let index = *index_of.entry(asked).or_insert_with_key(|asked| {
+                questions.push((asked.clone(), Vec::new()));
+                questions.len() - 1
+            });
+            let ids = &mut questions[index].1;
+            // Consumers come one at a time: a repeat is the last one.
+            if ids.last() != Some(&consumer.id) {
+                ids.push(consumer.id);
             }
+            indexes.push(index);
         }
+        asked_by.push(indexes);
     }
     let mut answers = Vec::with_capacity(questions.len());
     for (selector, ids) in &questions {
         answers.push(select(reader, provider_id, ids, selector).await?);
     }
     let mut all_chosen = Vec::new();
-    for (consumer, selectors) in consumers.iter().zip(&plan) {
-        for selector in selectors {
-            let asked = question(selector);
-            let Some(index) = questions.iter().position(|(q, _)| *q == asked) else {
-                continue;
-            };
-            for found in answers[index].get(&consumer.id).into_iter().flatten() {
+    for ((consumer, selectors), indexes) in consumers.iter().zip(&plan).zip(&asked_by) {
+        for (selector, index) in selectors.iter().zip(indexes) {
+            for found in answers[*index].get(&consumer.id).into_iter().flatten() {
                 all_chosen.push(chosen(selector, consumer, found.clone()));
             }
         }
@@ -683,12 +687,9 @@ async fn pacts_for_verification(
             tag_first_used.insert(tag.clone(), first);
         }
     }
-    let consumer_id = |name: &str| {
-        consumers
-            .iter()
-            .find(|c| c.name == name)
-            .map_or(-1, |c| c.id)
-    };
+    let ids_by_name: HashMap<&str, i64> =
+        consumers.iter().map(|c| (c.name.as_str(), c.id)).collect();
+    let consumer_id = |name: &str| ids_by_name.get(name).copied().unwrap_or(-1);
     if request.include_pending_status {
         let items: Vec<(i64, String)> = pacts
             .iter()

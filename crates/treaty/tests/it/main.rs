@@ -13,6 +13,7 @@ mod crash;
 mod doctor;
 mod export_import;
 mod gates_cli;
+mod hangs;
 mod ledger_cli;
 mod official_clients;
 mod operations;

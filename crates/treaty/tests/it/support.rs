@@ -35,9 +35,10 @@ impl TestServer {
             &config,
             &format!("http://127.0.0.1:{port}"),
         );
+        let limits = config.connections.clone();
         let app = treaty_server::router(store, config);
         tokio::spawn(async move {
-            let _ = treaty_server::serve(listener, app, async {
+            let _ = treaty_server::serve(listener, app, limits, async {
                 let _ = stopped.await;
             })
             .await;
