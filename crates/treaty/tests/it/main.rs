@@ -16,6 +16,7 @@ mod gates_cli;
 mod hangs;
 mod ledger_cli;
 mod official_clients;
+mod pact_broker_answers;
 mod operations;
 mod replicas;
 mod ruby_client;
