@@ -13,9 +13,10 @@ use tower::ServiceExt;
 
 use crate::support::{Reply, TestApp, pact};
 
-const ADMIN: &str = "admin-secret-token";
+pub const ADMIN: &str = "admin-secret-token";
 
-fn config() -> ServerConfig {
+/// A writer and a reader (basic auth), an admin token, and tokens.
+pub fn config() -> ServerConfig {
     ServerConfig {
         auth: AuthConfig {
             basic: Some(("writer".into(), SecretString::from("wpass"))),
