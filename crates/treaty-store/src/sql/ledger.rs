@@ -205,10 +205,7 @@ fn event_metadata(event: &Event) -> Value {
 }
 
 fn conflict(id: i64, event: &Event, error: &ledger::OutOfOrder) -> StoreError {
-    StoreError::Conflict(format!(
-        "Deployment {id} of {} version {} to {} is {}: it cannot become {} ({error})",
-        event.pacticipant, event.version, event.environment, error.current, error.next
-    ))
+    StoreError::Conflict(ledger::refusal(id, event, error))
 }
 
 /// The name of whoever the current request acts as, for who ended a
