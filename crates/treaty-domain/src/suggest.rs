@@ -4,8 +4,8 @@
 /// Up to three of `known` within a few edits of `given`, closest first
 /// (ties keep the order of `known`, so callers list the likelier first).
 pub fn closest<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    // Close enough to be a slip of the keyboard: a third of the name, at least 2 edits.
-    let limit = (given.chars().count() / 3).max(2);
+    // Close enough to be a slip of the keyboard: an edit per three characters.
+    let limit = (given.chars().count() / 3).max(1);
     let lower = given.to_lowercase();
     let mut near: Vec<(usize, usize, &str)> = known
         .into_iter()
