@@ -9,6 +9,7 @@ mod gates;
 mod hostile;
 mod ledger;
 mod one_truth;
+mod one_truth_property;
 mod openapi;
 mod pacticipants;
 mod pacts;

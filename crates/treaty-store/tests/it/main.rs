@@ -2,6 +2,7 @@
 //! TREATY_TEST_POSTGRES_URL is set): transactions, concurrency, reopening.
 
 mod clean;
+mod one_truth_migration;
 
 use serde_json::json;
 use treaty_domain::pact::PactDocument;
