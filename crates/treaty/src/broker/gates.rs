@@ -127,17 +127,11 @@ fn print_policy(body: &Value, output: TableOrJson) {
         TableOrJson::Json => println!("{}", format_json(body, false)),
         TableOrJson::Table => {
             // Where the policy comes from: the environment's own, or the default.
-            let source = if body["source"] == "default" {
-                "default policy"
+            if body["source"] == "default" {
+                println!("{}:", text_at(body, &["source_reason"]));
             } else {
-                "policy"
-            };
-            println!(
-                "{} of {}: {}.",
-                source,
-                text_at(body, &["environment"]),
-                text_at(body, &["source_reason"])
-            );
+                println!("The policy set for {}:", text_at(body, &["environment"]));
+            }
             let rules = body["described"].as_array().cloned().unwrap_or_default();
             if rules.is_empty() {
                 println!("No rules: every deployment is allowed.");
