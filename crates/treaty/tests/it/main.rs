@@ -13,6 +13,7 @@ mod export_import;
 mod gates_cli;
 mod ledger_cli;
 mod official_clients;
+mod one_truth_clients;
 mod operations;
 mod replicas;
 mod ruby_client;
