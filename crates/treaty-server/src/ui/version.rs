@@ -61,18 +61,25 @@ struct GateAnswer {
 
 impl GateAnswer {
     fn new(verdict: &gates::Verdict) -> Self {
-        let reported = verdict.checks.iter().any(|c| !c.passed);
+        // Report-only rules that fail: allowed, but not a plain yes.
+        let reported: Vec<&str> = verdict
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.rule)
+            .collect();
         Self {
             verdict: if !verdict.allowed {
                 Verdict::Bad
-            } else if reported {
+            } else if !reported.is_empty() {
                 Verdict::Unknown
             } else {
                 Verdict::Good
             },
-            answer: match verdict.cause() {
-                None => "Yes".to_owned(),
-                Some(cause) => format!("Blocked ({})", cause.as_str()),
+            answer: match (verdict.cause(), reported.as_slice()) {
+                (Some(cause), _) => format!("Blocked ({})", cause.as_str()),
+                (None, []) => "Yes".to_owned(),
+                (None, rules) => format!("Allowed, but {} fails (report-only)", rules.join(" and ")),
             },
             summary: verdict.summary(),
             checks: verdict
