@@ -975,7 +975,12 @@ enum Return {
 }
 
 fn return_to(policy: &EnvironmentPolicy, facts: &Facts) -> Option<Return> {
-    let here = || facts.stays.iter().filter(|s| s.environment == facts.environment);
+    let here = || {
+        facts
+            .stays
+            .iter()
+            .filter(|s| s.environment == facts.environment)
+    };
     if here().any(|s| s.until.is_none()) {
         return Some(Return::AlreadyRuns);
     }
@@ -1090,7 +1095,9 @@ pub fn describe(policy: &Policy) -> String {
         Rule::ContractCompatibility => {
             "Contract compatibility: can-i-deploy must say yes for the version here".to_owned()
         }
-        Rule::Promotion { from } => format!("Promotion: the version completes a deployment to {from} first"),
+        Rule::Promotion { from } => {
+            format!("Promotion: the version completes a deployment to {from} first")
+        }
         Rule::Soak {
             environment,
             minimum,
@@ -1487,14 +1494,21 @@ mod tests {
         let mut f = facts(at(20, 12, 0, 0));
         assert!(!evaluate(&rules, &f).allowed, "never deployed anywhere");
         // It ran in production until yesterday: going back to it is a rollback.
-        f.stays.push(production(at(1, 12, 0, 0), Some(at(19, 12, 0, 0))));
+        f.stays
+            .push(production(at(1, 12, 0, 0), Some(at(19, 12, 0, 0))));
         let verdict = evaluate(&rules, &f);
         assert!(verdict.allowed, "{:?}", verdict.checks);
         assert!(verdict.rollback);
-        assert!(verdict.checks[0].reason.contains("a rollback"), "{}", verdict.checks[0].reason);
+        assert!(
+            verdict.checks[0].reason.contains("a rollback"),
+            "{}",
+            verdict.checks[0].reason
+        );
         assert_eq!(verdict.to_json()["rollback"], true);
         // Outside a shorter window it is a promotion like any other.
-        let strict = policies(json!({"rollback_window": "12h", "rules": [{"rule": "promotion", "from": "staging"}]}));
+        let strict = policies(
+            json!({"rollback_window": "12h", "rules": [{"rule": "promotion", "from": "staging"}]}),
+        );
         let verdict = evaluate(&strict, &f);
         assert!(!verdict.allowed && !verdict.rollback);
         // Still running there: a redeploy, allowed, but no rollback.
@@ -1513,15 +1527,25 @@ mod tests {
         let mut f = facts(at(1, 12, 0, 0));
         f.emergency = true;
         let verdict = evaluate(&rules, &f);
-        assert_eq!(verdict.cause(), Some(Cause::Freeze), "the freeze does not allow it");
+        assert_eq!(
+            verdict.cause(),
+            Some(Cause::Freeze),
+            "the freeze does not allow it"
+        );
         assert_eq!(verdict.emergency_stepped_over, ["promotion", "soak"]);
         let json = verdict.to_json();
         assert_eq!(json["emergency_stepped_over"], json!(["promotion", "soak"]));
         f.emergency = false;
         let verdict = evaluate(&rules, &f);
         assert!(verdict.emergency_stepped_over.is_empty() && !verdict.emergency_exemption);
-        assert!(verdict.checks[1].reason.contains("a marked emergency deployment may go ahead"));
-        let refused = parse_environment_policy(&json!({"rules": [{"rule": "contract-compatibility", "allow_emergency": true}]}));
+        assert!(
+            verdict.checks[1]
+                .reason
+                .contains("a marked emergency deployment may go ahead")
+        );
+        let refused = parse_environment_policy(
+            &json!({"rules": [{"rule": "contract-compatibility", "allow_emergency": true}]}),
+        );
         assert!(refused.unwrap_err()[0].contains("cannot be set on contract-compatibility"));
     }
 
@@ -1534,13 +1558,22 @@ mod tests {
         });
         let production = EnvironmentPolicy::default_for(true);
         let verdict = evaluate(&production, &f);
-        assert_eq!((verdict.allowed, verdict.cause()), (false, Some(Cause::Contracts)));
+        assert_eq!(
+            (verdict.allowed, verdict.cause()),
+            (false, Some(Cause::Contracts))
+        );
         assert_eq!(verdict.to_json()["policy_source"], "default");
         let test = EnvironmentPolicy::default_for(false);
         let verdict = evaluate(&test, &f);
         assert!(verdict.allowed);
-        assert_eq!(verdict.summary(), "Allowed, with 1 report-only rule(s) failing.");
-        assert!(test.source_reason("test", false).contains("has no policy of its own"));
+        assert_eq!(
+            verdict.summary(),
+            "Allowed, with 1 report-only rule(s) failing."
+        );
+        assert!(
+            test.source_reason("test", false)
+                .contains("has no policy of its own")
+        );
     }
 
     #[test]
@@ -1550,7 +1583,10 @@ mod tests {
         let enforced = policies(json!({"rules": [], "record_deployment": "enforce"}));
         assert_eq!(enforced.record_deployment, FactGate::Enforce);
         assert_eq!(policies(enforced.to_json()), enforced);
-        let errors = parse_environment_policy(&json!({"rules": [], "record_deployment": "sometimes", "rollback_window": "soon"})).unwrap_err();
+        let errors = parse_environment_policy(
+            &json!({"rules": [], "record_deployment": "sometimes", "rollback_window": "soon"}),
+        )
+        .unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
@@ -1571,7 +1607,10 @@ mod tests {
         );
         assert_eq!(rules.open_freeze(at(23, 12, 0, 0)), None);
         let open = rules.open_freeze(at(25, 12, 0, 0)).unwrap();
-        assert_eq!((open.reason.as_str(), open.until), ("Christmas", at(27, 0, 0, 0)));
+        assert_eq!(
+            (open.reason.as_str(), open.until),
+            ("Christmas", at(27, 0, 0, 0))
+        );
         assert!(open.allow_emergency);
     }
 }

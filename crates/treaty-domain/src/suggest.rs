@@ -46,10 +46,16 @@ mod tests {
     #[test]
     fn a_transposition_or_a_typo_finds_the_name() {
         assert_eq!(closest("wbe", ["web", "payments", "api"]), ["web"]);
-        assert_eq!(closest("9.9.9", ["1.0.0", "1.9.9", "9.9.8", "9.9.9"]), ["1.9.9", "9.9.8"]);
+        assert_eq!(
+            closest("9.9.9", ["1.0.0", "1.9.9", "9.9.8", "9.9.9"]),
+            ["1.9.9", "9.9.8"]
+        );
         assert_eq!(closest("Producton", ["test", "production"]), ["production"]);
         assert!(closest("orders", ["web", "payments"]).is_empty());
-        assert_eq!(did_you_mean(&["a".into(), "b".into()]), " Did you mean 'a' or 'b'?");
+        assert_eq!(
+            did_you_mean(&["a".into(), "b".into()]),
+            " Did you mean 'a' or 'b'?"
+        );
         assert_eq!(did_you_mean(&[]), "");
     }
 }

@@ -14,8 +14,8 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use treaty_domain::gates::{self, ContractAnswer, EnvironmentPolicy, Facts, Verdict};
-use treaty_domain::model::Environment;
 use treaty_domain::matrix_query::{CanIDeployQuery, CanIDeployTarget, MatrixQuery};
+use treaty_domain::model::Environment;
 
 use crate::AppState;
 use crate::base_url::BaseUrl;

@@ -11,12 +11,12 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use treaty_domain::access::Role;
 use treaty_domain::gates::ContractAnswer;
 use treaty_domain::ledger::{self, Status};
 use treaty_domain::matrix_query::{CanIDeployQuery, CanIDeployTarget, MatrixQuery};
-use treaty_domain::model::{LedgerDeployment, LedgerKind};
-use treaty_domain::access::Role;
 use treaty_domain::model::PageRequest;
+use treaty_domain::model::{LedgerDeployment, LedgerKind};
 use treaty_domain::{PacticipantName, VersionNumber, suggest, time};
 use treaty_store::{EventTarget, LedgerFilter, VersionChanges};
 
@@ -141,7 +141,11 @@ fn render(urls: &Urls, d: &LedgerDeployment) -> Value {
 }
 
 /// The can-i-deploy answer as the deployment begins, kept as evidence.
-pub(super) async fn evidence(state: &AppState, urls: &Urls, event: &ledger::Event) -> Option<Value> {
+pub(super) async fn evidence(
+    state: &AppState,
+    urls: &Urls,
+    event: &ledger::Event,
+) -> Option<Value> {
     let query = MatrixQuery::from_can_i_deploy(&CanIDeployQuery {
         pacticipant: event.pacticipant.clone(),
         version: event.version.clone(),
@@ -367,7 +371,11 @@ pub(super) async fn keep_history_from_writers(
         None => pacticipant.to_owned(),
     };
     const SHOWN: usize = 10;
-    let mut named: Vec<String> = history.iter().take(SHOWN).map(|id| format!("/deployments/{id}")).collect();
+    let mut named: Vec<String> = history
+        .iter()
+        .take(SHOWN)
+        .map(|id| format!("/deployments/{id}"))
+        .collect();
     if history.len() > SHOWN {
         named.push(format!("and {} more", history.len() - SHOWN));
     }

@@ -377,7 +377,9 @@ pub async fn detail(
     fact(
         "Recorded through",
         &d.source_system.as_deref().map(|source| match source {
-            "pact-broker-api" => "the Pact Broker API (record-deployment, record-release)".to_owned(),
+            "pact-broker-api" => {
+                "the Pact Broker API (record-deployment, record-release)".to_owned()
+            }
             "pact-broker-tag" => "a tag named after the environment".to_owned(),
             other => other.to_owned(),
         }),

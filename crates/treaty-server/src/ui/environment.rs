@@ -104,7 +104,11 @@ pub async fn page(
             allow_emergency: open.allow_emergency,
         });
     let policy = PolicyView {
-        rules: policy.rules.iter().map(treaty_domain::gates::describe).collect(),
+        rules: policy
+            .rules
+            .iter()
+            .map(treaty_domain::gates::describe)
+            .collect(),
         default: policy.source == treaty_domain::gates::PolicySource::Default,
         source: policy.source_reason(&environment.name, environment.production),
         record_deployment: match policy.record_deployment {

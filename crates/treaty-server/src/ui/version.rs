@@ -79,13 +79,22 @@ impl GateAnswer {
             answer: match (verdict.cause(), reported.as_slice()) {
                 (Some(cause), _) => format!("Blocked ({})", cause.as_str()),
                 (None, []) => "Yes".to_owned(),
-                (None, rules) => format!("Allowed, but {} fails (report-only)", rules.join(" and ")),
+                (None, rules) => {
+                    format!("Allowed, but {} fails (report-only)", rules.join(" and "))
+                }
             },
             summary: verdict.summary(),
             checks: verdict
                 .checks
                 .iter()
-                .map(|c| (c.rule.to_owned(), c.mode.as_str(), c.passed, c.reason.clone()))
+                .map(|c| {
+                    (
+                        c.rule.to_owned(),
+                        c.mode.as_str(),
+                        c.passed,
+                        c.reason.clone(),
+                    )
+                })
                 .collect(),
             default_policy: verdict.policy_source == gates::PolicySource::Default,
         }

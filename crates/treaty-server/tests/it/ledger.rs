@@ -571,35 +571,60 @@ async fn unknown_names_are_refused_with_the_closest_names_unless_told_to_create_
         &json!({"name": "production", "production": true}),
     )
     .await;
-    app.put("/pacticipants/web/versions/1.9.9", &json!({})).await;
-    app.put("/pacticipants/web/versions/9.9.8", &json!({})).await;
+    app.put("/pacticipants/web/versions/1.9.9", &json!({}))
+        .await;
+    app.put("/pacticipants/web/versions/9.9.8", &json!({}))
+        .await;
     let typo = app
-        .post("/deployment-events", &json!({"product_name": "web", "version": "9.9.9",
-            "environment_name": "production", "status": "completed"}))
+        .post(
+            "/deployment-events",
+            &json!({"product_name": "web", "version": "9.9.9",
+            "environment_name": "production", "status": "completed"}),
+        )
         .await;
     assert_eq!(typo.status, StatusCode::NOT_FOUND, "{}", typo.text);
     assert!(
-        typo.text.contains("No version 9.9.9 of web found. Did you mean '9.9.8' or '1.9.9'?")
+        typo.text
+            .contains("No version 9.9.9 of web found. Did you mean '9.9.8' or '1.9.9'?")
             && typo.text.contains("--create-unknown-versions"),
         "{}",
         typo.text
     );
     let name = app
-        .post("/deployment-events", &json!({"product_name": "wbe", "version": "1.9.9",
-            "environment_name": "production", "status": "started"}))
+        .post(
+            "/deployment-events",
+            &json!({"product_name": "wbe", "version": "1.9.9",
+            "environment_name": "production", "status": "started"}),
+        )
         .await;
     assert_eq!(name.status, StatusCode::NOT_FOUND, "{}", name.text);
     assert!(name.text.contains("Did you mean 'web'?"), "{}", name.text);
     let environment = app
-        .post("/deployment-events", &json!({"product_name": "web", "version": "1.9.9",
-            "environment_name": "prodution", "status": "started"}))
+        .post(
+            "/deployment-events",
+            &json!({"product_name": "web", "version": "1.9.9",
+            "environment_name": "prodution", "status": "started"}),
+        )
         .await;
     assert_eq!(environment.status, StatusCode::NOT_FOUND);
-    assert!(environment.text.contains("Did you mean 'production'?"), "{}", environment.text);
+    assert!(
+        environment.text.contains("Did you mean 'production'?"),
+        "{}",
+        environment.text
+    );
     // Nothing was created: no version, no pacticipant, no deployment.
-    assert_eq!(app.get("/pacticipants/web/versions/9.9.9").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/pacticipants/wbe").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/deployments").await.body["page"]["totalElements"], 0);
+    assert_eq!(
+        app.get("/pacticipants/web/versions/9.9.9").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/pacticipants/wbe").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/deployments").await.body["page"]["totalElements"],
+        0
+    );
     let latest = app.get("/pacticipants/web/latest-version").await;
     assert_eq!(latest.body["number"], "9.9.8");
 
@@ -616,12 +641,22 @@ async fn unknown_names_are_refused_with_the_closest_names_unless_told_to_create_
     )
     .await;
     let created = open
-        .post("/deployment-events", &json!({"product_name": "A", "version": "1",
-            "environment_name": "test", "status": "started"}))
+        .post(
+            "/deployment-events",
+            &json!({"product_name": "A", "version": "1",
+            "environment_name": "test", "status": "started"}),
+        )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    assert_eq!(open.get("/pacticipants/A/versions/1").await.status, StatusCode::OK);
+    assert_eq!(
+        open.get("/pacticipants/A/versions/1").await.status,
+        StatusCode::OK
+    );
     let reason = created.body["evidence"]["reason"].as_str().unwrap();
     assert!(!reason.contains("not found"), "{reason}");
-    assert_eq!(created.body["evidence"]["deployable"], true, "{}", created.text);
+    assert_eq!(
+        created.body["evidence"]["deployable"], true,
+        "{}",
+        created.text
+    );
 }

@@ -13,9 +13,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
-use super::one_truth::{
-    app_with, end_record, environment_uuid, record_deployment, record_release,
-};
+use super::one_truth::{app_with, end_record, environment_uuid, record_deployment, record_release};
 use crate::support::TestApp;
 
 const APPLICATIONS: [&str; 2] = ["web", "api"];
@@ -25,11 +23,29 @@ const STATUSES: [&str; 5] = ["pending", "started", "completed", "failed", "abort
 
 #[derive(Debug, Clone)]
 enum Step {
-    RecordDeployment { app: usize, version: usize, instance: usize },
-    RecordUndeployment { app: usize, instance: usize },
-    RecordRelease { app: usize, version: usize },
-    RecordSupportEnded { app: usize, version: usize },
-    Event { app: usize, version: usize, instance: usize, status: usize },
+    RecordDeployment {
+        app: usize,
+        version: usize,
+        instance: usize,
+    },
+    RecordUndeployment {
+        app: usize,
+        instance: usize,
+    },
+    RecordRelease {
+        app: usize,
+        version: usize,
+    },
+    RecordSupportEnded {
+        app: usize,
+        version: usize,
+    },
+    Event {
+        app: usize,
+        version: usize,
+        instance: usize,
+        status: usize,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -58,8 +74,14 @@ fn pact_broker_list(body: &Value, key: &str) -> BTreeSet<(String, String, String
         .iter()
         .map(|d| {
             (
-                d["_embedded"]["pacticipant"]["name"].as_str().unwrap().to_owned(),
-                d["_embedded"]["version"]["number"].as_str().unwrap().to_owned(),
+                d["_embedded"]["pacticipant"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                d["_embedded"]["version"]["number"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
                 d["applicationInstance"].as_str().unwrap_or("-").to_owned(),
             )
         })
@@ -113,8 +135,19 @@ async fn page_rows(app: &TestApp) -> BTreeSet<(String, String, String, bool)> {
 
 async fn apply(app: &TestApp, step: &Step) {
     let reply = match step {
-        Step::RecordDeployment { app: a, version, instance } => {
-            record_deployment(app, APPLICATIONS[*a], VERSIONS[*version], "production", INSTANCES[*instance]).await
+        Step::RecordDeployment {
+            app: a,
+            version,
+            instance,
+        } => {
+            record_deployment(
+                app,
+                APPLICATIONS[*a],
+                VERSIONS[*version],
+                "production",
+                INSTANCES[*instance],
+            )
+            .await
         }
         Step::RecordUndeployment { app: a, instance } => {
             // As the official clients do: find what is current there, end each.
@@ -126,7 +159,10 @@ async fn apply(app: &TestApp, step: &Step) {
                     INSTANCES[*instance].unwrap_or("")
                 ))
                 .await;
-            for record in list.body["_embedded"]["deployedVersions"].as_array().unwrap() {
+            for record in list.body["_embedded"]["deployedVersions"]
+                .as_array()
+                .unwrap()
+            {
                 let href = record["_links"]["self"]["href"].as_str().unwrap();
                 let ended = end_record(app, href, "currentlyDeployed").await;
                 assert!(ended.status.is_success(), "{}", ended.text);
@@ -144,14 +180,22 @@ async fn apply(app: &TestApp, step: &Step) {
                     APPLICATIONS[*a], VERSIONS[*version]
                 ))
                 .await;
-            for record in list.body["_embedded"]["releasedVersions"].as_array().unwrap() {
+            for record in list.body["_embedded"]["releasedVersions"]
+                .as_array()
+                .unwrap()
+            {
                 let href = record["_links"]["self"]["href"].as_str().unwrap();
                 let ended = end_record(app, href, "currentlySupported").await;
                 assert!(ended.status.is_success(), "{}", ended.text);
             }
             return;
         }
-        Step::Event { app: a, version, instance, status } => {
+        Step::Event {
+            app: a,
+            version,
+            instance,
+            status,
+        } => {
             let mut body = json!({"product_name": APPLICATIONS[*a], "version": VERSIONS[*version],
                 "environment_name": "production", "status": STATUSES[*status]});
             if let Some(instance) = INSTANCES[*instance] {
@@ -170,11 +214,15 @@ async fn apply(app: &TestApp, step: &Step) {
 
 async fn check(app: &TestApp, uuid: &str, after: &[Step]) -> Result<(), TestCaseError> {
     let deployed = app
-        .get(&format!("/environments/{uuid}/deployed-versions/currently-deployed"))
+        .get(&format!(
+            "/environments/{uuid}/deployed-versions/currently-deployed"
+        ))
         .await;
     let deployed = pact_broker_list(&deployed.body, "deployedVersions");
     let supported = app
-        .get(&format!("/environments/{uuid}/released-versions/currently-supported"))
+        .get(&format!(
+            "/environments/{uuid}/released-versions/currently-supported"
+        ))
         .await;
     let supported = pact_broker_list(&supported.body, "releasedVersions");
     let running = app
@@ -185,7 +233,9 @@ async fn check(app: &TestApp, uuid: &str, after: &[Step]) -> Result<(), TestCase
         .get("/deployments?environment=production&running=true&kind=release&size=1000")
         .await;
     let released = ledger_list(&released.body);
-    let now = app.get("/deployments/deployed-at?environment=production").await;
+    let now = app
+        .get("/deployments/deployed-at?environment=production")
+        .await;
     let now: BTreeSet<(String, String, String)> = now.body["deployed"]
         .as_array()
         .unwrap()
@@ -202,15 +252,39 @@ async fn check(app: &TestApp, uuid: &str, after: &[Step]) -> Result<(), TestCase
     let expected_page: BTreeSet<(String, String, String, bool)> = deployed
         .iter()
         .map(|(a, v, i)| (a.clone(), v.clone(), i.clone(), false))
-        .chain(supported.iter().map(|(a, v, _)| (a.clone(), v.clone(), "-".to_owned(), true)))
+        .chain(
+            supported
+                .iter()
+                .map(|(a, v, _)| (a.clone(), v.clone(), "-".to_owned(), true)),
+        )
         .collect();
-    prop_assert_eq!(&running, &deployed, "the ledger's running deployments, after {:?}", after);
+    prop_assert_eq!(
+        &running,
+        &deployed,
+        "the ledger's running deployments, after {:?}",
+        after
+    );
     prop_assert_eq!(&now, &deployed, "deployed-at now, after {:?}", after);
-    prop_assert_eq!(&released, &supported, "the ledger's running releases, after {:?}", after);
-    prop_assert_eq!(&page, &expected_page, "the environment page, after {:?}", after);
+    prop_assert_eq!(
+        &released,
+        &supported,
+        "the ledger's running releases, after {:?}",
+        after
+    );
+    prop_assert_eq!(
+        &page,
+        &expected_page,
+        "the environment page, after {:?}",
+        after
+    );
     // One current deployment per slot, in every view.
     let slots: BTreeSet<(&String, &String)> = deployed.iter().map(|(a, _, i)| (a, i)).collect();
-    prop_assert_eq!(slots.len(), deployed.len(), "one version per slot, after {:?}", after);
+    prop_assert_eq!(
+        slots.len(),
+        deployed.len(),
+        "one version per slot, after {:?}",
+        after
+    );
     Ok(())
 }
 
@@ -231,8 +305,11 @@ fn the_pact_broker_the_ledger_deployed_at_and_the_page_agree_after_every_step() 
             assert!(reply.status.is_success(), "{}", reply.text);
             for application in APPLICATIONS {
                 for version in VERSIONS {
-                    app.put(&format!("/pacticipants/{application}/versions/{version}"), &json!({}))
-                        .await;
+                    app.put(
+                        &format!("/pacticipants/{application}/versions/{version}"),
+                        &json!({}),
+                    )
+                    .await;
                 }
             }
             let uuid = environment_uuid(&app, "production").await;

@@ -12,7 +12,7 @@ use treaty_domain::model::{DeployedVersion, EndReason, ReleasedVersion};
 
 use super::environments::{environment_columns, environment_from_row, environment_id};
 use super::ledger::{
-    Recorded, Running, Subject, acting, apply_event, end_running, record_release_entry,
+    EntriesOf, Recorded, Subject, acting, apply_event, end_running, record_release_entry,
 };
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{DeployedFilter, DeploymentStore, NewDeployment, Recording, StoreError, StoreResult};
@@ -176,7 +176,21 @@ async fn record_fact(
     .bind(slot)
     .fetch_optional(&mut *conn)
     .await?;
-    if let (Some(uuid), None) = (current, open) {
+    // The ledger runs it too (a record an older release wrote alone is taken
+    // in now, as a new ledger deployment of what runs).
+    let in_the_ledger: Option<i64> = sqlx::query_scalar(sql(
+        "SELECT id FROM deployments
+         WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
+           AND released = ? AND status = 'completed' AND ended_at IS NULL LIMIT 1",
+    ))
+    .bind(subject.pacticipant_id)
+    .bind(subject.version_id)
+    .bind(subject.environment_id)
+    .bind(slot)
+    .bind(false)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let (Some(uuid), None, Some(_)) = (current, open, in_the_ledger) {
         return Ok(uuid);
     }
     let applied = apply_event(conn, &event, subject, recorded, at).await?;
@@ -233,9 +247,7 @@ impl DeploymentStore for Backend {
         let environment_id = environment_id(&mut tx, &deployment.environment_uuid).await?;
         let subject = subject_of(&mut tx, pacticipant_id, version_id, environment_id).await?;
         // An empty instance is no instance: one slot, not two.
-        let instance = deployment
-            .application_instance
-            .filter(|i| !i.is_empty());
+        let instance = deployment.application_instance.filter(|i| !i.is_empty());
         let event = Event {
             pacticipant: subject.pacticipant.clone(),
             version: subject.version.clone(),
@@ -252,7 +264,8 @@ impl DeploymentStore for Backend {
             uuid: deployment.uuid,
             auto_created: false,
         };
-        let uuid = record_fact(&mut tx, &subject, instance.as_deref(), event, &recorded, at).await?;
+        let uuid =
+            record_fact(&mut tx, &subject, instance.as_deref(), event, &recorded, at).await?;
         let recorded = load_deployed(&mut tx, "dv.uuid = ?", &uuid)
             .await?
             .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
@@ -277,7 +290,13 @@ impl DeploymentStore for Backend {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(id) = undeployed {
-            end_running(&mut tx, Running::OfDeployedVersion(id), EndReason::Undeployed, at).await?;
+            end_running(
+                &mut tx,
+                EntriesOf::DeployedVersion(id),
+                EndReason::Undeployed,
+                at,
+            )
+            .await?;
         }
         sqlx::query(sql(
             "DELETE FROM currently_deployed WHERE deployed_version_id = (SELECT id FROM deployed_versions WHERE uuid = ?)",
@@ -446,7 +465,13 @@ impl DeploymentStore for Backend {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(id) = ended {
-            end_running(&mut tx, Running::OfReleasedVersion(id), EndReason::SupportEnded, at).await?;
+            end_running(
+                &mut tx,
+                EntriesOf::ReleasedVersion(id),
+                EndReason::SupportEnded,
+                at,
+            )
+            .await?;
         }
         let released = load_released(&mut tx, "rv.uuid = ?", uuid).await?;
         tx.commit().await?;

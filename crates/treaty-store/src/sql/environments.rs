@@ -186,7 +186,7 @@ impl EnvironmentStore for Backend {
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(id) = id {
-            super::ledger::keep_history(&mut tx, super::ledger::Running::OfEnvironment(id), now())
+            super::ledger::keep_history(&mut tx, super::ledger::EntriesOf::Environment(id), now())
                 .await?;
         }
         let deleted = sqlx::query(sql("DELETE FROM environments WHERE uuid = ?"))

@@ -448,26 +448,36 @@ pub(crate) async fn apply_event(
         .await?;
     let mut placed = None;
     if moved && status == Status::Completed {
-        placed = Some(place(
-            conn,
-            &Placement {
-                deployment_id: id,
-                pacticipant_id: subject.pacticipant_id,
-                version_id: subject.version_id,
-                environment_id: subject.environment_id,
-                instance: instance.as_deref(),
-                uuid: recorded.uuid.as_deref(),
-                auto_created: recorded.auto_created,
-            },
-            at,
-        )
-        .await?);
+        placed = Some(
+            place(
+                conn,
+                &Placement {
+                    deployment_id: id,
+                    pacticipant_id: subject.pacticipant_id,
+                    version_id: subject.version_id,
+                    environment_id: subject.environment_id,
+                    instance: instance.as_deref(),
+                    uuid: recorded.uuid.as_deref(),
+                    auto_created: recorded.auto_created,
+                },
+                at,
+            )
+            .await?,
+        );
     }
     if moved && status != Status::Pending {
         let deployment = load(conn, id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
-        announce(conn, &deployment, subject.pacticipant_id, status, recorded, at).await?;
+        announce(
+            conn,
+            &deployment,
+            subject.pacticipant_id,
+            status,
+            recorded,
+            at,
+        )
+        .await?;
     }
     Ok(Applied {
         id,
@@ -532,7 +542,8 @@ pub(crate) async fn place(
 ) -> StoreResult<String> {
     let slot = placement.instance.unwrap_or("");
     let replaced_event = json!({ "replaced_by": placement.deployment_id }).to_string();
-    let running_in_slot = "pacticipant_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
+    let running_in_slot =
+        "pacticipant_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
          AND released = ? AND status = 'completed' AND ended_at IS NULL AND id <> ?";
     sqlx::query(sql(format!(
         "INSERT INTO deployment_events (deployment_id, status, metadata, created_at)
@@ -719,26 +730,25 @@ pub(crate) async fn record_release_entry(
     Ok(id)
 }
 
-/// Which running ledger entries to end.
-pub(crate) enum Running {
+/// Whose ledger entries: those of a record, or of a thing about to be deleted.
+pub(crate) enum EntriesOf {
     /// The ones the deployed-version record made.
-    OfDeployedVersion(i64),
+    DeployedVersion(i64),
     /// The ones the released-version record made.
-    OfReleasedVersion(i64),
-    /// Everything of a version, pacticipant or environment about to be deleted.
-    OfVersion(i64),
-    OfPacticipant(i64),
-    OfEnvironment(i64),
+    ReleasedVersion(i64),
+    Version(i64),
+    Pacticipant(i64),
+    Environment(i64),
 }
 
-impl Running {
+impl EntriesOf {
     fn condition(&self) -> (&'static str, i64) {
         match self {
-            Self::OfDeployedVersion(id) => ("deployed_version_id = ?", *id),
-            Self::OfReleasedVersion(id) => ("released_version_id = ?", *id),
-            Self::OfVersion(id) => ("version_id = ?", *id),
-            Self::OfPacticipant(id) => ("pacticipant_id = ?", *id),
-            Self::OfEnvironment(id) => ("environment_id = ?", *id),
+            Self::DeployedVersion(id) => ("deployed_version_id = ?", *id),
+            Self::ReleasedVersion(id) => ("released_version_id = ?", *id),
+            Self::Version(id) => ("version_id = ?", *id),
+            Self::Pacticipant(id) => ("pacticipant_id = ?", *id),
+            Self::Environment(id) => ("environment_id = ?", *id),
         }
     }
 }
@@ -747,7 +757,7 @@ impl Running {
 /// transaction, with an event saying why and who ended them.
 pub(crate) async fn end_running(
     conn: &mut Conn,
-    which: Running,
+    which: EntriesOf,
     reason: EndReason,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -785,7 +795,11 @@ pub(crate) async fn end_running(
 /// delete's transaction): its running ledger entries end, and every entry
 /// keeps the names it was recorded with, since the links to what is deleted
 /// become empty.
-pub(crate) async fn keep_history(conn: &mut Conn, which: Running, at: DateTime<Utc>) -> StoreResult<()> {
+pub(crate) async fn keep_history(
+    conn: &mut Conn,
+    which: EntriesOf,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
     let (condition, id) = which.condition();
     sqlx::query(sql(format!(
         "UPDATE deployments SET
@@ -844,14 +858,32 @@ async fn list_conditions(
     let mut conditions = vec!["1 = 1".to_owned()];
     let mut args = Vec::new();
     if let Some(p) = &filter.pacticipant {
-        name_condition(conn, "pacticipants", "pacticipant_id", "pacticipant_name", p, &mut conditions, &mut args).await?;
+        name_condition(
+            conn,
+            "pacticipants",
+            "pacticipant_id",
+            "pacticipant_name",
+            p,
+            &mut conditions,
+            &mut args,
+        )
+        .await?;
         if let Some(version) = &filter.version {
             conditions.push("coalesce((SELECT number FROM versions WHERE id = d.version_id), d.version_number) = ?".into());
             args.push(Arg::Text(version.clone()));
         }
     }
     if let Some(e) = &filter.environment {
-        name_condition(conn, "environments", "environment_id", "environment_name", e, &mut conditions, &mut args).await?;
+        name_condition(
+            conn,
+            "environments",
+            "environment_id",
+            "environment_name",
+            e,
+            &mut conditions,
+            &mut args,
+        )
+        .await?;
     }
     if let Some(s) = &filter.status {
         conditions.push("d.status = ?".into());
@@ -1083,7 +1115,8 @@ impl LedgerStore for Backend {
         version: Option<&str>,
     ) -> StoreResult<Vec<i64>> {
         let mut conn = self.reader().acquire().await?;
-        let Some(pacticipant_id) = super::rows::pacticipant_id(&mut conn, pacticipant).await? else {
+        let Some(pacticipant_id) = super::rows::pacticipant_id(&mut conn, pacticipant).await?
+        else {
             return Ok(Vec::new());
         };
         let ids = match version {
@@ -1300,14 +1333,34 @@ impl LedgerStore for Backend {
         let mut conditions = vec!["d.status IN ('completed', 'failed')".to_owned()];
         let mut args = Vec::new();
         if let Some(p) = &filter.pacticipant {
-            name_condition(&mut conn, "pacticipants", "pacticipant_id", "pacticipant_name", p, &mut conditions, &mut args).await?;
+            name_condition(
+                &mut conn,
+                "pacticipants",
+                "pacticipant_id",
+                "pacticipant_name",
+                p,
+                &mut conditions,
+                &mut args,
+            )
+            .await?;
         }
         match &filter.environment {
             Some(e) => {
-                name_condition(&mut conn, "environments", "environment_id", "environment_name", e, &mut conditions, &mut args).await?;
+                name_condition(
+                    &mut conn,
+                    "environments",
+                    "environment_id",
+                    "environment_name",
+                    e,
+                    &mut conditions,
+                    &mut args,
+                )
+                .await?;
             }
             None => {
-                conditions.push("d.environment_id IN (SELECT id FROM environments WHERE production = ?)".into());
+                conditions.push(
+                    "d.environment_id IN (SELECT id FROM environments WHERE production = ?)".into(),
+                );
                 args.push(Arg::Flag(true));
             }
         }

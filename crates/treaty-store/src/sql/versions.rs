@@ -230,8 +230,12 @@ impl VersionStore for Backend {
         .fetch_all(&mut *tx)
         .await?;
         // The ledger keeps its history of the version, under the names it had.
-        super::ledger::keep_history(&mut tx, super::ledger::Running::OfVersion(version_id), now())
-            .await?;
+        super::ledger::keep_history(
+            &mut tx,
+            super::ledger::EntriesOf::Version(version_id),
+            now(),
+        )
+        .await?;
         sqlx::query(sql("DELETE FROM versions WHERE id = ?"))
             .bind(version_id)
             .execute(&mut *tx)

@@ -248,7 +248,10 @@ impl Old {
 fn uuid_text() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(1);
-    format!("00000000-0000-4000-8000-{:012}", NEXT.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "00000000-0000-4000-8000-{:012}",
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 #[tokio::test]
@@ -280,29 +283,47 @@ async fn a_database_of_the_previous_release_migrates_into_one_ledger() {
     let bar_2 = old.version(bar, "2").await;
 
     // record-deployment Foo 1, then Foo 2; a pipeline's completed event rolls back to Foo 1.
-    old.record_deployment(foo, foo_1, production, None, false, at(1)).await;
-    old.record_deployment(foo, foo_2, production, None, false, at(2)).await;
-    let rolled_back = old.record_deployment(foo, foo_1, production, None, false, at(3)).await;
+    old.record_deployment(foo, foo_1, production, None, false, at(1))
+        .await;
+    old.record_deployment(foo, foo_2, production, None, false, at(2))
+        .await;
+    let rolled_back = old
+        .record_deployment(foo, foo_1, production, None, false, at(3))
+        .await;
     let event_deployment = old
-        .ledger_deployment((foo, foo_1, production), "completed", true, Some(rolled_back), at(3))
+        .ledger_deployment(
+            (foo, foo_1, production),
+            "completed",
+            true,
+            Some(rolled_back),
+            at(3),
+        )
         .await;
     // Bar: 1 in instance eu; 2 then 1 (a rollback through record-deployment), then undeployed.
-    old.record_deployment(bar, bar_1, production, Some("eu"), false, at(4)).await;
-    old.record_deployment(bar, bar_2, production, None, false, at(4)).await;
-    let bar_rollback = old.record_deployment(bar, bar_1, production, None, false, at(5)).await;
+    old.record_deployment(bar, bar_1, production, Some("eu"), false, at(4))
+        .await;
+    old.record_deployment(bar, bar_2, production, None, false, at(4))
+        .await;
+    let bar_rollback = old
+        .record_deployment(bar, bar_1, production, None, false, at(5))
+        .await;
     old.undeploy(bar_rollback, at(6)).await;
     // Releases: Foo 3 supported, Foo 2 no longer.
     old.release(foo, foo_3, production, at(7), None).await;
-    old.release(foo, foo_2, production, at(7), Some(at(8))).await;
+    old.release(foo, foo_2, production, at(7), Some(at(8)))
+        .await;
     // A deployment still going; a tag named after an environment.
     let started = old
         .ledger_deployment((foo, foo_3, production), "started", false, None, at(9))
         .await;
-    old.record_deployment(foo, foo_3, test, None, true, at(10)).await;
+    old.record_deployment(foo, foo_3, test, None, true, at(10))
+        .await;
     drop(old);
 
     // The new release opens it, migrating it.
-    let store = treaty_store::open(&db.url, OpenOptions::default()).await.unwrap();
+    let store = treaty_store::open(&db.url, OpenOptions::default())
+        .await
+        .unwrap();
     let everything = store
         .ledger_deployments(LedgerFilter::default(), None)
         .await
@@ -324,21 +345,43 @@ async fn a_database_of_the_previous_release_migrates_into_one_ledger() {
     };
     let foo_1_first = find("Foo", "1", at(1), LedgerKind::Deployment);
     let foo_2_entry = find("Foo", "2", at(2), LedgerKind::Deployment);
-    assert_eq!(foo_1_first.source_system.as_deref(), Some("pact-broker-api"));
     assert_eq!(
-        (foo_1_first.ended_at, foo_1_first.end_reason, foo_1_first.replaced_by),
+        foo_1_first.source_system.as_deref(),
+        Some("pact-broker-api")
+    );
+    assert_eq!(
+        (
+            foo_1_first.ended_at,
+            foo_1_first.end_reason,
+            foo_1_first.replaced_by
+        ),
         (Some(at(2)), Some(EndReason::Replaced), Some(foo_2_entry.id))
     );
     assert_eq!(
-        (foo_2_entry.ended_at, foo_2_entry.end_reason, foo_2_entry.replaced_by),
-        (Some(at(3)), Some(EndReason::Replaced), Some(event_deployment)),
+        (
+            foo_2_entry.ended_at,
+            foo_2_entry.end_reason,
+            foo_2_entry.replaced_by
+        ),
+        (
+            Some(at(3)),
+            Some(EndReason::Replaced),
+            Some(event_deployment)
+        ),
         "replaced by the pipeline's rollback"
     );
     assert_eq!(foo_2_entry.events.len(), 1, "its completed event");
-    let rollback = store.ledger_deployment(event_deployment).await.unwrap().unwrap();
+    let rollback = store
+        .ledger_deployment(event_deployment)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(rollback.running() && rollback.rollback);
     let bar_back = find("Bar", "1", at(5), LedgerKind::Deployment);
-    assert!(bar_back.rollback, "a rollback through record-deployment is flagged");
+    assert!(
+        bar_back.rollback,
+        "a rollback through record-deployment is flagged"
+    );
     assert_eq!(
         (bar_back.ended_at, bar_back.end_reason),
         (Some(at(6)), Some(EndReason::Undeployed))
@@ -356,7 +399,11 @@ async fn a_database_of_the_previous_release_migrates_into_one_ledger() {
     assert_eq!((open.status.as_str(), open.ended_at), ("started", None));
 
     // What runs now agrees, in every view.
-    let environment = store.environment_by_name("production").await.unwrap().unwrap();
+    let environment = store
+        .environment_by_name("production")
+        .await
+        .unwrap()
+        .unwrap();
     let mut pact_broker: Vec<(String, String, Option<String>)> = store
         .currently_deployed(&environment.uuid, DeployedFilter::default())
         .await
@@ -397,7 +444,13 @@ async fn a_database_of_the_previous_release_migrates_into_one_ledger() {
         .into_iter()
         .map(|d| (d.pacticipant, d.version))
         .collect();
-    assert_eq!(now, [("Bar".to_owned(), "1".to_owned()), ("Foo".to_owned(), "1".to_owned())]);
+    assert_eq!(
+        now,
+        [
+            ("Bar".to_owned(), "1".to_owned()),
+            ("Foo".to_owned(), "1".to_owned())
+        ]
+    );
     // ... and what ran then, as the previous release answered it.
     let then: Vec<(String, String)> = store
         .deployed_at("production", at(2) + chrono::Duration::seconds(30))
@@ -407,6 +460,43 @@ async fn a_database_of_the_previous_release_migrates_into_one_ledger() {
         .map(|d| (d.pacticipant, d.version))
         .collect();
     assert_eq!(then, [("Foo".to_owned(), "2".to_owned())]);
+
+    // A replica of the previous release, still running during the upgrade,
+    // records a deployment its own way; recording it again takes it in.
+    let old = Old::connect(&db.url).await;
+    old.record_deployment(bar, bar_2, test, None, false, at(11))
+        .await;
+    drop(old);
+    let again = store
+        .record_deployment(NewDeployment {
+            pacticipant: "Bar".into(),
+            version: "2".into(),
+            environment_uuid: store
+                .environment_by_name("test")
+                .await
+                .unwrap()
+                .unwrap()
+                .uuid,
+            ..NewDeployment::default()
+        })
+        .await
+        .unwrap();
+    assert!(again.currently_deployed);
+    let taken_in = store
+        .ledger_deployments(
+            LedgerFilter {
+                pacticipant: Some("Bar".into()),
+                environment: Some("test".into()),
+                running: true,
+                ..LedgerFilter::default()
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(taken_in.len(), 1, "{taken_in:#?}");
+    assert_eq!(taken_in[0].deployed_version, Some(again.uuid.clone()));
 
     // The migrated ledger goes on: a new deployment replaces the migrated one.
     store
@@ -418,10 +508,21 @@ async fn a_database_of_the_previous_release_migrates_into_one_ledger() {
         })
         .await
         .unwrap();
-    let rollback = store.ledger_deployment(event_deployment).await.unwrap().unwrap();
+    let rollback = store
+        .ledger_deployment(event_deployment)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(rollback.end_reason, Some(EndReason::Replaced));
     // And its history outlives a delete.
     assert!(store.delete_version("Foo", "1").await.unwrap());
-    let kept = store.ledger_deployment(foo_1_first.id).await.unwrap().unwrap();
-    assert_eq!((kept.pacticipant.as_str(), kept.version.as_str()), ("Foo", "1"));
+    let kept = store
+        .ledger_deployment(foo_1_first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (kept.pacticipant.as_str(), kept.version.as_str()),
+        ("Foo", "1")
+    );
 }

@@ -270,10 +270,7 @@ fn print_verdict(body: &Value, colours: Colours) {
         && !rules.is_empty()
     {
         let names: Vec<&str> = rules.iter().filter_map(Value::as_str).collect();
-        println!(
-            "As a marked emergency it steps over: {}.",
-            names.join(", ")
-        );
+        println!("As a marked emergency it steps over: {}.", names.join(", "));
     }
     if body["policy_source"] == "default" {
         println!("({})", text_at(body, &["policy_source_reason"]));

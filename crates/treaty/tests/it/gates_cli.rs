@@ -57,7 +57,9 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
     let table = String::from_utf8_lossy(&shown.stdout);
     assert!(
         table.contains("The policy set for production:")
-            && table.contains("Promotion: the version completes a deployment to staging first (enforced)")
+            && table.contains(
+                "Promotion: the version completes a deployment to staging first (enforced)"
+            )
             && table.contains("(release freeze) (enforced; a marked emergency may step over it)"),
         "{}",
         text(&shown)
@@ -153,22 +155,49 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
     assert_eq!(verdict["emergency_exemption"], true);
     assert_eq!(verdict["emergency_stepped_over"], json!(["freeze"]));
     let said = treaty(&[
-        "preflight", "-b", b, "-a", "Foo", "-e", "1", "--environment", "production", "--emergency",
+        "preflight",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "--environment",
+        "production",
+        "--emergency",
     ])
     .await;
     assert!(
-        String::from_utf8_lossy(&said.stdout).contains("As a marked emergency it steps over: freeze."),
+        String::from_utf8_lossy(&said.stdout)
+            .contains("As a marked emergency it steps over: freeze."),
         "{}",
         text(&said)
     );
     // A deployment recorded after the event during the freeze is recorded, and marked.
     let staged = treaty(&[
-        "deployment", "complete", "-b", b, "-a", "Foo", "-e", "3", "--environment", "staging",
+        "deployment",
+        "complete",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "3",
+        "--environment",
+        "staging",
     ])
     .await;
     assert!(staged.status.success(), "{}", text(&staged));
     let recorded = treaty(&[
-        "record-deployment", "-b", b, "-a", "Foo", "-e", "3", "--environment", "production",
+        "record-deployment",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "3",
+        "--environment",
+        "production",
     ])
     .await;
     assert!(recorded.status.success(), "{}", text(&recorded));
@@ -211,7 +240,8 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
     assert!(
         String::from_utf8_lossy(&check.stdout).contains("fail (report only)")
-            && String::from_utf8_lossy(&check.stdout).contains("production has no policy of its own"),
+            && String::from_utf8_lossy(&check.stdout)
+                .contains("production has no policy of its own"),
         "{}",
         text(&check)
     );

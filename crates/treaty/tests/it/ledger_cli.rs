@@ -281,22 +281,47 @@ async fn a_pipeline_records_success_failure_abort_rollback_and_an_incident() {
 async fn a_typo_is_refused_with_the_name_meant_unless_serve_creates_unknown_versions() {
     let server = TestServer::start().await;
     let b = server.url.as_str();
-    assert!(treaty(&["create-environment", "-b", b, "--name", "test"]).await.status.success());
+    assert!(
+        treaty(&["create-environment", "-b", b, "--name", "test"])
+            .await
+            .status
+            .success()
+    );
     for version in ["1.9.9", "2.0.0"] {
         let made = treaty(&[
-            "create-version-tag", "-b", b, "-a", "web", "-e", version, "-t", "ci", "--auto-create-version",
+            "create-version-tag",
+            "-b",
+            b,
+            "-a",
+            "web",
+            "-e",
+            version,
+            "-t",
+            "ci",
+            "--auto-create-version",
         ])
         .await;
         assert!(made.status.success(), "{}", text(&made));
     }
-    let typo = deployment(b, "complete", &["-a", "web", "-e", "9.9.9", "--environment", "test"]).await;
+    let typo = deployment(
+        b,
+        "complete",
+        &["-a", "web", "-e", "9.9.9", "--environment", "test"],
+    )
+    .await;
     assert_eq!(typo.status.code(), Some(1), "{}", text(&typo));
     assert!(
-        String::from_utf8_lossy(&typo.stderr).contains("No version 9.9.9 of web found. Did you mean '1.9.9'?"),
+        String::from_utf8_lossy(&typo.stderr)
+            .contains("No version 9.9.9 of web found. Did you mean '1.9.9'?"),
         "{}",
         text(&typo)
     );
-    let name = deployment(b, "start", &["-a", "wbe", "-e", "1.9.9", "--environment", "test"]).await;
+    let name = deployment(
+        b,
+        "start",
+        &["-a", "wbe", "-e", "1.9.9", "--environment", "test"],
+    )
+    .await;
     assert!(
         String::from_utf8_lossy(&name.stderr).contains("Did you mean 'web'?"),
         "{}",
@@ -311,9 +336,26 @@ async fn a_typo_is_refused_with_the_name_meant_unless_serve_creates_unknown_vers
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let replica = crate::replicas::start_replica_with(&url, &["--create-unknown-versions"]).await;
-    let made = deployment(&replica.url, "complete", &["-a", "web", "-e", "9.9.9", "--environment", "test"]).await;
+    let made = deployment(
+        &replica.url,
+        "complete",
+        &["-a", "web", "-e", "9.9.9", "--environment", "test"],
+    )
+    .await;
     assert!(made.status.success(), "{}", text(&made));
-    let listed = json(&treaty(&["deployment", "list", "-b", &replica.url, "-a", "web", "-o", "json"]).await);
+    let listed = json(
+        &treaty(&[
+            "deployment",
+            "list",
+            "-b",
+            &replica.url,
+            "-a",
+            "web",
+            "-o",
+            "json",
+        ])
+        .await,
+    );
     assert_eq!(listed["_embedded"]["deployments"][0]["version"], "9.9.9");
 }
 

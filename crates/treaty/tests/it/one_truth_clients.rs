@@ -61,18 +61,44 @@ where
         all.extend(["-b".to_owned(), b.clone()]);
         client(all)
     };
-    let made = treaty(&["create-environment", "-b", &b, "--name", "production", "--production"]).await;
+    let made = treaty(&[
+        "create-environment",
+        "-b",
+        &b,
+        "--name",
+        "production",
+        "--production",
+    ])
+    .await;
     assert!(made.status.success(), "{}", text(&made));
     for version in ["1.0.0", "1.1.0"] {
         let made = treaty(&[
-            "create-version-tag", "-b", &b, "-a", "web", "-e", version, "-t", "ci", "--auto-create-version",
+            "create-version-tag",
+            "-b",
+            &b,
+            "-a",
+            "web",
+            "-e",
+            version,
+            "-t",
+            "ci",
+            "--auto-create-version",
         ])
         .await;
         assert!(made.status.success(), "{}", text(&made));
     }
 
     for version in ["1.0.0", "1.1.0"] {
-        let out = run(&["record-deployment", "-a", "web", "-e", version, "--environment", "production"]).await;
+        let out = run(&[
+            "record-deployment",
+            "-a",
+            "web",
+            "-e",
+            version,
+            "--environment",
+            "production",
+        ])
+        .await;
         assert!(out.status.success(), "{}", text(&out));
     }
     let listed = json(&treaty(&["deployment", "list", "-b", &b, "-a", "web", "-o", "json"]).await);
@@ -90,32 +116,86 @@ where
     );
     let (_, api) = server.get_json("/deployments?pacticipant=web").await;
     assert_eq!(api["page"]["totalElements"], 2, "{api}");
-    let (_, now) = server.get_json("/deployments/deployed-at?environment=production").await;
+    let (_, now) = server
+        .get_json("/deployments/deployed-at?environment=production")
+        .await;
     assert_eq!(now["deployed"][0]["version"], "1.1.0", "{now}");
     let (_, metrics) = server.get_json("/dora-metrics?pacticipant=web").await;
-    assert_eq!(metrics["overall"]["deployment_frequency"]["deployments"], 2, "{metrics}");
+    assert_eq!(
+        metrics["overall"]["deployment_frequency"]["deployments"], 2,
+        "{metrics}"
+    );
     let environment = page(&server, "/ui/environments/production").await;
-    assert!(environment.contains(">1.1.0</a>") && environment.contains("runs now"), "{environment}");
+    assert!(
+        environment.contains(">1.1.0</a>") && environment.contains("runs now"),
+        "{environment}"
+    );
 
-    let out = run(&["record-undeployment", "-a", "web", "--environment", "production"]).await;
+    let out = run(&[
+        "record-undeployment",
+        "-a",
+        "web",
+        "--environment",
+        "production",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
-    let (_, now) = server.get_json("/deployments/deployed-at?environment=production").await;
+    let (_, now) = server
+        .get_json("/deployments/deployed-at?environment=production")
+        .await;
     assert_eq!(now["deployed"], serde_json::json!([]), "{now}");
     let (_, ended) = server.get_json("/deployments?pacticipant=web&size=1").await;
-    assert_eq!(ended["_embedded"]["deployments"][0]["end_reason"], "undeployed", "{ended}");
+    assert_eq!(
+        ended["_embedded"]["deployments"][0]["end_reason"], "undeployed",
+        "{ended}"
+    );
 
-    let out = run(&["record-release", "-a", "web", "-e", "1.0.0", "--environment", "production"]).await;
+    let out = run(&[
+        "record-release",
+        "-a",
+        "web",
+        "-e",
+        "1.0.0",
+        "--environment",
+        "production",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
-    let (_, released) = server.get_json("/deployments?pacticipant=web&kind=release").await;
-    assert_eq!(released["_embedded"]["deployments"][0]["running"], true, "{released}");
+    let (_, released) = server
+        .get_json("/deployments?pacticipant=web&kind=release")
+        .await;
+    assert_eq!(
+        released["_embedded"]["deployments"][0]["running"], true,
+        "{released}"
+    );
     let environment = page(&server, "/ui/environments/production").await;
-    assert!(environment.contains(">1.0.0</a> <span class=\"badge info\">released</span>"), "{environment}");
-    let out = run(&["record-support-ended", "-a", "web", "-e", "1.0.0", "--environment", "production"]).await;
+    assert!(
+        environment.contains(">1.0.0</a> <span class=\"badge info\">released</span>"),
+        "{environment}"
+    );
+    let out = run(&[
+        "record-support-ended",
+        "-a",
+        "web",
+        "-e",
+        "1.0.0",
+        "--environment",
+        "production",
+    ])
+    .await;
     assert!(out.status.success(), "{}", text(&out));
-    let (_, released) = server.get_json("/deployments?pacticipant=web&kind=release").await;
-    assert_eq!(released["_embedded"]["deployments"][0]["end_reason"], "support_ended", "{released}");
+    let (_, released) = server
+        .get_json("/deployments?pacticipant=web&kind=release")
+        .await;
+    assert_eq!(
+        released["_embedded"]["deployments"][0]["end_reason"], "support_ended",
+        "{released}"
+    );
     let (_, metrics) = server.get_json("/dora-metrics?pacticipant=web").await;
-    assert_eq!(metrics["overall"]["deployment_frequency"]["deployments"], 3, "two deployments and a release: {metrics}");
+    assert_eq!(
+        metrics["overall"]["deployment_frequency"]["deployments"], 3,
+        "two deployments and a release: {metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
