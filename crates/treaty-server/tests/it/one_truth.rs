@@ -294,6 +294,20 @@ async fn record_deployment_and_its_kin_are_ledger_deployments_that_everything_re
     assert_eq!(of_three[0]["id"], started.body["id"]);
     assert_eq!(statuses(&of_three[0]), ["started", "completed"]);
 
+    for bad in [
+        "/deployments?running=maybe",
+        "/deployments?kind=tool",
+        "/deployments?version=3",
+    ] {
+        let reply = app.get(bad).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            reply.text
+        );
+    }
+
     // A tag named after an environment deploys, into the ledger too.
     let tagged = app
         .put("/pacticipants/Foo/versions/3/tags/staging", &json!({}))

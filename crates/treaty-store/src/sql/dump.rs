@@ -429,6 +429,8 @@ impl DumpStore for Backend {
             }
         }
         Self::continue_ids_after_import(&mut tx).await?;
+        // An export made before the ledger held the Pact Broker's records.
+        super::ledger::take_in_pact_broker_records(&mut tx).await?;
         tx.commit().await?;
         // The rows have landed: a failed ANALYZE must not report the import
         // as failed (a retry would be refused as a non-empty database).

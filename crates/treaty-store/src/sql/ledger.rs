@@ -814,6 +814,79 @@ pub(crate) async fn keep_history(
     end_running(conn, which, EndReason::Deleted, at).await
 }
 
+/// Takes into the ledger the Pact Broker records that have no ledger entry
+/// (an import of an export made before the ledger held them), within the
+/// caller's transaction, as migration `20261206000014` did for the database:
+/// each becomes a completed deployment or release at the time it was
+/// recorded, ended when it was undeployed, replaced or its support ended.
+/// Changes nothing when every record has its entry.
+pub(crate) async fn take_in_pact_broker_records(conn: &mut Conn) -> StoreResult<()> {
+    const STATEMENTS: [&str; 7] = [
+        "INSERT INTO deployments (pacticipant_id, version_id, environment_id, application_instance, status, source_system,
+            rollback, deployed_version_id, created_at, finished_at, updated_at, pacticipant_name, version_number, environment_name)
+         SELECT dv.pacticipant_id, dv.version_id, dv.environment_id, dv.application_instance, 'completed',
+            CASE WHEN dv.auto_created THEN 'pact-broker-tag' ELSE 'pact-broker-api' END,
+            CASE WHEN EXISTS (SELECT 1 FROM deployed_versions previous WHERE previous.pacticipant_id = dv.pacticipant_id
+                AND previous.environment_id = dv.environment_id
+                AND coalesce(previous.application_instance, '') = coalesce(dv.application_instance, '')
+                AND previous.id < dv.id AND previous.undeployed_at = dv.created_at AND previous.version_id > dv.version_id)
+              THEN TRUE ELSE FALSE END,
+            dv.id, dv.created_at, dv.created_at, dv.created_at, p.name, v.number, e.name
+         FROM deployed_versions dv
+         JOIN pacticipants p ON p.id = dv.pacticipant_id
+         JOIN versions v ON v.id = dv.version_id
+         JOIN environments e ON e.id = dv.environment_id
+         WHERE NOT EXISTS (SELECT 1 FROM deployments d WHERE d.deployed_version_id = dv.id)
+         ORDER BY dv.id",
+        "INSERT INTO deployments (pacticipant_id, version_id, environment_id, status, source_system, rollback, released,
+            released_version_id, created_at, finished_at, updated_at, ended_at, end_reason, pacticipant_name, version_number, environment_name)
+         SELECT rv.pacticipant_id, rv.version_id, rv.environment_id, 'completed', 'pact-broker-api', FALSE, TRUE,
+            rv.id, rv.created_at, rv.created_at, rv.updated_at, rv.support_ended_at,
+            CASE WHEN rv.support_ended_at IS NULL THEN NULL ELSE 'support_ended' END, p.name, v.number, e.name
+         FROM released_versions rv
+         JOIN pacticipants p ON p.id = rv.pacticipant_id
+         JOIN versions v ON v.id = rv.version_id
+         JOIN environments e ON e.id = rv.environment_id
+         WHERE NOT EXISTS (SELECT 1 FROM deployments d WHERE d.released_version_id = rv.id)
+         ORDER BY rv.id",
+        "INSERT INTO deployment_events (deployment_id, status, metadata, created_at)
+         SELECT d.id, 'completed', '{\"source_system\":\"' || coalesce(d.source_system, 'unknown') || '\",\"recorded\":\"before the ledger held Pact Broker records\"}', d.finished_at
+         FROM deployments d
+         WHERE NOT EXISTS (SELECT 1 FROM deployment_events ev WHERE ev.deployment_id = d.id)
+         ORDER BY d.id",
+        "UPDATE deployments SET ended_at = coalesce(
+            (SELECT min(later.finished_at) FROM deployments later
+             WHERE later.deployed_version_id = deployments.deployed_version_id AND later.id > deployments.id AND later.status = 'completed'),
+            (SELECT dv.undeployed_at FROM deployed_versions dv WHERE dv.id = deployments.deployed_version_id))
+         WHERE released = FALSE AND status = 'completed' AND deployed_version_id IS NOT NULL AND ended_at IS NULL",
+        "UPDATE deployments SET replaced_by_id = coalesce(
+            (SELECT min(later.id) FROM deployments later
+             WHERE later.deployed_version_id = deployments.deployed_version_id AND later.id > deployments.id AND later.status = 'completed'),
+            (SELECT min(successor.id) FROM deployed_versions dv
+             JOIN deployed_versions next_dv ON next_dv.pacticipant_id = dv.pacticipant_id
+               AND next_dv.environment_id = dv.environment_id
+               AND coalesce(next_dv.application_instance, '') = coalesce(dv.application_instance, '')
+               AND next_dv.id > dv.id AND next_dv.created_at = dv.undeployed_at
+             JOIN deployments successor ON successor.deployed_version_id = next_dv.id AND successor.status = 'completed'
+             WHERE dv.id = deployments.deployed_version_id))
+         WHERE released = FALSE AND status = 'completed' AND ended_at IS NOT NULL AND end_reason IS NULL",
+        "UPDATE deployments SET end_reason = CASE WHEN replaced_by_id IS NULL THEN 'undeployed' ELSE 'replaced' END
+         WHERE released = FALSE AND status = 'completed' AND ended_at IS NOT NULL AND end_reason IS NULL",
+        "UPDATE deployments SET
+           pacticipant_name = coalesce(pacticipant_name, (SELECT name FROM pacticipants WHERE id = deployments.pacticipant_id)),
+           version_number = coalesce(version_number, (SELECT number FROM versions WHERE id = deployments.version_id)),
+           environment_name = coalesce(environment_name, (SELECT name FROM environments WHERE id = deployments.environment_id))
+         WHERE pacticipant_name IS NULL OR version_number IS NULL OR environment_name IS NULL",
+    ];
+    for statement in STATEMENTS {
+        sqlx::query(sql(statement))
+            .persistent(false)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// One bound value of a list's conditions, in order.
 enum Arg {
     Int(i64),

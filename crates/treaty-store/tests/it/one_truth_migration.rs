@@ -526,3 +526,93 @@ async fn a_database_of_the_previous_release_migrates_into_one_ledger() {
         ("Foo", "1")
     );
 }
+
+/// An export made by the previous release holds Pact Broker records with no
+/// ledger entry: importing it takes them in, as the migration does.
+#[tokio::test]
+async fn an_export_of_the_previous_release_imports_into_one_ledger() {
+    use treaty_domain::{PacticipantName, VersionNumber};
+    let source = TestDatabase::fresh().await.unwrap();
+    let store = source.store.as_ref();
+    let production = store
+        .create_environment(
+            None,
+            treaty_domain::model::EnvironmentFields {
+                name: treaty_domain::EnvironmentName::parse("production").unwrap(),
+                display_name: None,
+                production: true,
+                contacts: None,
+            },
+        )
+        .await
+        .unwrap();
+    for number in ["1", "2"] {
+        store
+            .put_version(
+                &PacticipantName::parse("Foo").unwrap(),
+                &VersionNumber::parse(number).unwrap(),
+                treaty_store::VersionChanges::default(),
+            )
+            .await
+            .unwrap();
+        store
+            .record_deployment(NewDeployment {
+                pacticipant: "Foo".into(),
+                version: number.into(),
+                environment_uuid: production.uuid.clone(),
+                ..NewDeployment::default()
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .record_release("Foo", "1", &production.uuid, None)
+        .await
+        .unwrap();
+    // The previous release's export: the same records, no ledger rows for them.
+    let mut dump = store.export().await.unwrap();
+    for table in ["deployments", "deployment_events"] {
+        dump.0["tables"][table] = serde_json::json!([]);
+    }
+
+    let target = TestDatabase::fresh().await.unwrap();
+    target.store.import(&dump, false).await.unwrap();
+    let ledger = target
+        .store
+        .ledger_deployments(LedgerFilter::default(), None)
+        .await
+        .unwrap()
+        .items;
+    let summary: Vec<(String, LedgerKind, bool, Option<EndReason>)> = ledger
+        .iter()
+        .map(|d| (d.version.clone(), d.kind, d.running(), d.end_reason))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("1".to_owned(), LedgerKind::Release, true, None),
+            ("2".to_owned(), LedgerKind::Deployment, true, None),
+            (
+                "1".to_owned(),
+                LedgerKind::Deployment,
+                false,
+                Some(EndReason::Replaced)
+            ),
+        ],
+        "{ledger:#?}"
+    );
+    // A second import of a whole export adds nothing.
+    let again = target.store.export().await.unwrap();
+    let third = TestDatabase::fresh().await.unwrap();
+    third.store.import(&again, false).await.unwrap();
+    assert_eq!(
+        third
+            .store
+            .ledger_deployments(LedgerFilter::default(), None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
+}
