@@ -549,6 +549,14 @@ pub enum EventTarget {
     },
 }
 
+/// Which of the names a deployment event gives exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownNames {
+    pub pacticipant: bool,
+    pub version: bool,
+    pub environment: bool,
+}
+
 /// Which ledger deployments to list.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerFilter {
@@ -577,6 +585,13 @@ pub trait LedgerStore {
         event: &treaty_domain::ledger::Event,
         evidence: Option<serde_json::Value>,
     ) -> StoreResult<LedgerOutcome>;
+    /// Which of the names a deployment event gives exist, in one read.
+    async fn known_names(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment: &str,
+    ) -> StoreResult<KnownNames>;
     /// What an event would apply to, without changing anything.
     async fn deployment_event_target(
         &self,

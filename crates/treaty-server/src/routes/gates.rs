@@ -103,7 +103,19 @@ pub(crate) async fn verdict(
         }
         None => None,
     };
-    let history = state.store.gate_history(pacticipant, version).await?;
+    // Where the version has been matters to promotion and soak alone.
+    let needs_history = policy.rules.iter().any(|p| {
+        p.mode != gates::Mode::Off
+            && matches!(
+                p.rule,
+                gates::Rule::Promotion { .. } | gates::Rule::Soak { .. }
+            )
+    });
+    let history = if needs_history {
+        state.store.gate_history(pacticipant, version).await?
+    } else {
+        treaty_store::GateHistory::default()
+    };
     let facts = Facts {
         version: version.to_owned(),
         environment: environment.to_owned(),

@@ -177,19 +177,11 @@ pub(super) async fn evidence(
     }
 }
 
-/// The pacticipant and version an event names exist, or are created when
-/// this Treaty is told to (`--create-unknown-versions`), before anything is
-/// evaluated: so the evidence and the gates see the version. Otherwise a 404
-/// that names the closest existing names.
+/// The pacticipant and version an event names, which do not exist, are
+/// created when this Treaty is told to (`--create-unknown-versions`), before
+/// anything is evaluated: so the evidence and the gates see the version.
+/// Otherwise a 404 that names the closest existing names.
 async fn ensure_known(state: &AppState, event: &ledger::Event) -> ApiResult<()> {
-    if state
-        .store
-        .version(&event.pacticipant, &event.version)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
     if state.config.create_unknown_versions {
         let pacticipant = PacticipantName::parse(&event.pacticipant)
             .map_err(|e| ApiError::field("product_name", e.to_string()))?;
@@ -272,8 +264,16 @@ async fn record_event(
     let replay = event.idempotency_key.is_some()
         && state.store.deployment_event_target(&event).await? == EventTarget::Replay;
     if !replay {
-        super::gates::environment_named(&state, &event.environment).await?;
-        ensure_known(&state, &event).await?;
+        let known = state
+            .store
+            .known_names(&event.pacticipant, &event.version, &event.environment)
+            .await?;
+        if !known.environment {
+            super::gates::environment_named(&state, &event.environment).await?;
+        }
+        if !known.version {
+            ensure_known(&state, &event).await?;
+        }
     }
     treaty_store::audit::describe(&format!(
         "{} {} in {}: deployment event",

@@ -23,7 +23,8 @@ use treaty_domain::model::{
 use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{
-    DoraFilter, EventTarget, LedgerFilter, LedgerOutcome, LedgerStore, StoreError, StoreResult,
+    DoraFilter, EventTarget, KnownNames, LedgerFilter, LedgerOutcome, LedgerStore, StoreError,
+    StoreResult,
 };
 
 /// A ledger deployment with the names it was recorded with, when the
@@ -231,32 +232,36 @@ pub(crate) struct Subject {
 /// Deployment events never create them (see `--create-unknown-versions`,
 /// which creates them before the event is recorded).
 async fn subject(conn: &mut Conn, event: &Event) -> StoreResult<Subject> {
-    let environment_id: i64 = sqlx::query_scalar(sql("SELECT id FROM environments WHERE name = ?"))
+    // One round trip for the three.
+    let (environment_id, pacticipant_id, version_id): (Option<i64>, Option<i64>, Option<i64>) =
+        sqlx::query_as(sql(
+            "SELECT (SELECT id FROM environments WHERE name = ?), (SELECT id FROM pacticipants WHERE name = ?),
+               (SELECT v.id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id WHERE p.name = ? AND v.number = ?)",
+        ))
         .bind(&event.environment)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "No environment named '{}' found: create it first",
-                event.environment
-            ))
-        })?;
-    let pacticipant_id = super::rows::pacticipant_id(conn, &event.pacticipant)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "No pacticipant named '{}' found",
-                event.pacticipant
-            ))
-        })?;
-    let version_id = super::rows::version_id(conn, pacticipant_id, &event.version)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "No version '{}' of pacticipant '{}' found",
-                event.version, event.pacticipant
-            ))
-        })?;
+        .bind(&event.pacticipant)
+        .bind(&event.pacticipant)
+        .bind(&event.version)
+        .fetch_one(&mut *conn)
+        .await?;
+    let environment_id = environment_id.ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "No environment named '{}' found: create it first",
+            event.environment
+        ))
+    })?;
+    let pacticipant_id = pacticipant_id.ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "No pacticipant named '{}' found",
+            event.pacticipant
+        ))
+    })?;
+    let version_id = version_id.ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "No version '{}' of pacticipant '{}' found",
+            event.version, event.pacticipant
+        ))
+    })?;
     Ok(Subject {
         pacticipant_id,
         version_id,
@@ -281,10 +286,11 @@ pub(crate) struct Recorded {
 
 /// What applying an event did.
 pub(crate) struct Applied {
-    pub id: i64,
     pub created: bool,
     /// The uuid of the slot's record, when it completed.
     pub placed: Option<String>,
+    /// The deployment as it stands now.
+    pub deployment: LedgerDeployment,
 }
 
 /// The open (pending or started) deployment of the subject's slot, or the
@@ -465,10 +471,10 @@ pub(crate) async fn apply_event(
             .await?,
         );
     }
+    let deployment = load(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
     if moved && status != Status::Pending {
-        let deployment = load(conn, id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
         announce(
             conn,
             &deployment,
@@ -480,9 +486,9 @@ pub(crate) async fn apply_event(
         .await?;
     }
     Ok(Applied {
-        id,
         created,
         placed,
+        deployment,
     })
 }
 
@@ -1081,12 +1087,9 @@ impl LedgerStore for Backend {
             at,
         )
         .await?;
-        let deployment = load(&mut tx, applied.id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
         tx.commit().await?;
         Ok(LedgerOutcome {
-            deployment,
+            deployment: applied.deployment,
             created: applied.created,
             replayed: false,
         })
@@ -1137,6 +1140,30 @@ impl LedgerStore for Backend {
             id: row.try_get("id")?,
             status: Status::parse(&status)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown stored status {status}")))?,
+        })
+    }
+
+    async fn known_names(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment: &str,
+    ) -> StoreResult<KnownNames> {
+        let (environment, pacticipant, version): (Option<i64>, Option<i64>, Option<i64>) =
+            sqlx::query_as(sql(
+                "SELECT (SELECT id FROM environments WHERE name = ?), (SELECT id FROM pacticipants WHERE name = ?),
+                   (SELECT v.id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id WHERE p.name = ? AND v.number = ?)",
+            ))
+            .bind(environment)
+            .bind(pacticipant)
+            .bind(pacticipant)
+            .bind(version)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(KnownNames {
+            pacticipant: pacticipant.is_some(),
+            version: version.is_some(),
+            environment: environment.is_some(),
         })
     }
 
