@@ -125,6 +125,11 @@ where
         metrics["overall"]["deployment_frequency"]["deployments"], 2,
         "{metrics}"
     );
+    let counted = json(&treaty(&["metrics", "-b", &b, "-a", "web", "-o", "json"]).await);
+    assert_eq!(
+        counted["overall"]["deployment_frequency"]["deployments"], 2,
+        "{counted}"
+    );
     let environment = page(&server, "/ui/environments/production").await;
     assert!(
         environment.contains(">1.1.0</a>") && environment.contains("runs now"),
