@@ -704,14 +704,7 @@ async fn a_flood_of_refused_writes_costs_a_bounded_audit_log() {
             .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
-    let audit = send_raw(
-        &app,
-        &format!("Bearer {ADMIN}"),
-        "GET",
-        "/audit?size=1000",
-        None,
-    )
-    .await;
+    let audit = send_raw(&app, &format!("Bearer {ADMIN}"), "GET", "/audit?size=1000", None).await;
     let entries = audit.body["_embedded"]["entries"].as_array().unwrap();
     // Ten from this address in this minute, one by one; the rest are
     // counted in one entry when the minute is over.
@@ -719,11 +712,7 @@ async fn a_flood_of_refused_writes_costs_a_bounded_audit_log() {
     for entry in entries {
         let target = entry["target"].as_str().unwrap();
         assert!(target.len() <= 2048 + 32, "{} bytes", target.len());
-        assert!(
-            target.ends_with("bytes)"),
-            "{}",
-            &target[target.len() - 40..]
-        );
+        assert!(target.ends_with("bytes)"), "{}", &target[target.len() - 40..]);
         assert_eq!(entry["outcome"], "refused");
     }
 }
