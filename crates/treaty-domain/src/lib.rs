@@ -19,6 +19,7 @@ pub mod pact;
 pub mod publish;
 pub mod release;
 pub mod retention;
+pub mod suggest;
 pub mod time;
 pub mod url_path;
 pub mod webhooks;

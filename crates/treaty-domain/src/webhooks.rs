@@ -28,6 +28,7 @@ pub const EVENTS: &[&str] = &[
     "deployment_failed",
     "deployment_aborted",
     "deployment_timed_out",
+    "deployment_bypassed_gates",
     "consumer_unblocked",
 ];
 

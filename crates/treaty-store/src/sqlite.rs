@@ -185,8 +185,9 @@ impl AdminStore for SqliteStore {
 
     async fn wipe(&self) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        // Every table hangs off pacticipants, environments or webhooks with ON DELETE CASCADE.
-        for table in ["pacticipants", "environments", "webhooks"] {
+        // Every table hangs off pacticipants, environments or webhooks with
+        // ON DELETE CASCADE, except the ledger, whose history outlives them.
+        for table in ["deployments", "pacticipants", "environments", "webhooks"] {
             sqlx::query(sql(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
                 .await?;

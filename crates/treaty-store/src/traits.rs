@@ -100,7 +100,9 @@ pub trait PacticipantStore {
         mode: UpdateMode,
         create_if_missing: bool,
     ) -> StoreResult<Option<(Pacticipant, bool)>>;
-    /// Deletes a pacticipant and everything that belongs to it.
+    /// Deletes a pacticipant and everything that belongs to it, except its
+    /// ledger deployments: they stay, with the names they had, and those
+    /// running end (`deleted`).
     async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool>;
     /// Labels a pacticipant. `None` when the pacticipant does not exist; the flag is true when the label is new.
     async fn add_label(&self, pacticipant: &str, label: &LabelName) -> StoreResult<Option<bool>>;
@@ -151,7 +153,9 @@ pub trait VersionStore {
         number: &VersionNumber,
         changes: VersionChanges,
     ) -> StoreResult<(Version, bool)>;
-    /// Deletes a version with its tags, pacts and verifications.
+    /// Deletes a version with its tags, pacts, verifications and Pact Broker
+    /// deployment records; its ledger deployments stay, with the names they
+    /// had, and those running end (`deleted`).
     async fn delete_version(&self, pacticipant: &str, number: &str) -> StoreResult<bool>;
 
     async fn tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<Option<Tag>>;
@@ -341,14 +345,16 @@ pub trait EnvironmentStore {
         uuid: &str,
         fields: EnvironmentFields,
     ) -> StoreResult<Option<Environment>>;
-    /// Deletes an environment with its deployment and release records.
+    /// Deletes an environment with its deployment and release records; its
+    /// ledger deployments stay, with the names they had, and those running
+    /// end (`deleted`).
     async fn delete_environment(&self, uuid: &str) -> StoreResult<bool>;
     /// Creates `test` and `production` the first time a database is opened;
     /// never again, so deleting them sticks. True when it created them.
     async fn ensure_default_environments(&self) -> StoreResult<bool>;
 }
 
-/// A deployment to record.
+/// A deployment to record (`record-deployment`).
 #[derive(Debug, Clone, Default)]
 pub struct NewDeployment {
     pub pacticipant: String,
@@ -359,6 +365,19 @@ pub struct NewDeployment {
     pub uuid: Option<String>,
 }
 
+/// How a fact recorded through the Pact Broker API (`record-deployment`,
+/// `record-release`) came: who recorded it, and what the gates said.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    /// Who recorded it: the caller.
+    pub deployed_by: Option<String>,
+    /// The can-i-deploy answer and the gates' verdict when it was recorded.
+    pub evidence: Option<serde_json::Value>,
+    /// The gates would have refused it; it is recorded (it already
+    /// happened) and marked.
+    pub bypassed_gates: bool,
+}
+
 /// Which currently deployed versions to list. `application_instance` of
 /// `Some(None)` means "the deployments without an instance".
 #[derive(Debug, Clone, Default)]
@@ -367,16 +386,33 @@ pub struct DeployedFilter {
     pub application_instance: Option<Option<String>>,
 }
 
+/// The Pact Broker's records of deployments and releases. They are the
+/// Pact Broker's view of the ledger: every write here is also a ledger
+/// write, in the same transaction (see `LedgerStore`).
 #[async_trait]
 pub trait DeploymentStore {
-    /// Records that a version is now deployed to an environment: the previous
-    /// deployment in the same slot (pacticipant, environment, instance) is
-    /// undeployed in the same transaction. Recording the version that is
-    /// already current there returns that record unchanged.
+    /// Records that a version is now deployed to an environment, as a
+    /// completed ledger deployment (source `pact-broker-api`): the previous
+    /// deployment in the same slot (pacticipant, environment, instance) ends,
+    /// in the ledger and in the Pact Broker's records, in the same
+    /// transaction. An open (pending or started) ledger deployment of the
+    /// version to the slot is completed rather than a new one made.
+    /// Recording the version that is already current there, with nothing
+    /// open, changes nothing and returns that record.
     /// `NotFound` when the version or environment does not exist.
-    async fn record_deployment(&self, deployment: NewDeployment) -> StoreResult<DeployedVersion>;
+    async fn record_deployment(&self, deployment: NewDeployment) -> StoreResult<DeployedVersion> {
+        self.record_deployment_as(deployment, Recording::default())
+            .await
+    }
+    /// [`Self::record_deployment`], saying who recorded it and what the gates said.
+    async fn record_deployment_as(
+        &self,
+        deployment: NewDeployment,
+        recording: Recording,
+    ) -> StoreResult<DeployedVersion>;
     async fn deployed_version(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
-    /// Marks a deployment as no longer current (idempotent). `None` when unknown.
+    /// Marks a deployment as no longer current (idempotent), and ends its
+    /// ledger deployment (by the request's caller). `None` when unknown.
     async fn undeploy(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
     async fn currently_deployed(
         &self,
@@ -392,17 +428,38 @@ pub trait DeploymentStore {
     /// The current deployments of a pacticipant in every environment.
     async fn current_deployments_of(&self, pacticipant: &str) -> StoreResult<Vec<DeployedVersion>>;
 
-    /// Records a release; recording one that exists re-activates it. The flag is
-    /// true when the record is new. `NotFound` when the version or environment does not exist.
+    /// Records a release, as a completed ledger release; recording one that
+    /// exists re-activates it (a new ledger release when its support had
+    /// ended). The flag is true when the record is new. `NotFound` when the
+    /// version or environment does not exist.
     async fn record_release(
         &self,
         pacticipant: &str,
         version: &str,
         environment_uuid: &str,
         uuid: Option<&str>,
+    ) -> StoreResult<(ReleasedVersion, bool)> {
+        self.record_release_as(
+            pacticipant,
+            version,
+            environment_uuid,
+            uuid,
+            Recording::default(),
+        )
+        .await
+    }
+    /// [`Self::record_release`], saying who recorded it and what the gates said.
+    async fn record_release_as(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment_uuid: &str,
+        uuid: Option<&str>,
+        recording: Recording,
     ) -> StoreResult<(ReleasedVersion, bool)>;
     async fn released_version(&self, uuid: &str) -> StoreResult<Option<ReleasedVersion>>;
-    /// Ends support of a release (idempotent). `None` when unknown.
+    /// Ends support of a release (idempotent), and its ledger release (by
+    /// the request's caller). `None` when unknown.
     async fn end_support(&self, uuid: &str) -> StoreResult<Option<ReleasedVersion>>;
     async fn currently_supported(
         &self,
@@ -552,15 +609,32 @@ pub enum EventTarget {
     /// It would start a new deployment.
     New,
     /// It would move the open (or named) deployment, now in this status.
-    Open(treaty_domain::ledger::Status),
+    Open {
+        id: i64,
+        status: treaty_domain::ledger::Status,
+    },
+}
+
+/// Which of the names a deployment event gives exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownNames {
+    pub pacticipant: bool,
+    pub version: bool,
+    pub environment: bool,
 }
 
 /// Which ledger deployments to list.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerFilter {
+    /// A pacticipant by name; a deleted one's history answers to the name it had.
     pub pacticipant: Option<String>,
+    /// A version of `pacticipant` (ignored without one).
+    pub version: Option<String>,
     pub environment: Option<String>,
     pub status: Option<String>,
+    /// Only what runs (or is supported) now: completed and not ended.
+    pub running: bool,
+    pub kind: Option<treaty_domain::model::LedgerKind>,
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -568,13 +642,22 @@ pub struct LedgerFilter {
 #[async_trait]
 pub trait LedgerStore {
     /// Applies a deployment event in one transaction: a new deployment, or the
-    /// next step of the open one; `completed` records the deployment in its slot.
-    /// `Conflict` when the event is out of order; `NotFound` for an unknown environment.
+    /// next step of the open one; `completed` records the deployment in its
+    /// slot, in the ledger and the Pact Broker's records alike.
+    /// `Conflict` when the event is out of order; `NotFound` for an unknown
+    /// environment, pacticipant or version (events never create them).
     async fn record_deployment_event(
         &self,
         event: &treaty_domain::ledger::Event,
         evidence: Option<serde_json::Value>,
     ) -> StoreResult<LedgerOutcome>;
+    /// Which of the names a deployment event gives exist, in one read.
+    async fn known_names(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment: &str,
+    ) -> StoreResult<KnownNames>;
     /// What an event would apply to, without changing anything.
     async fn deployment_event_target(
         &self,
@@ -584,12 +667,20 @@ pub trait LedgerStore {
         &self,
         id: i64,
     ) -> StoreResult<Option<treaty_domain::model::LedgerDeployment>>;
-    /// Deployments newest first.
+    /// Deployments newest first: by when each last moved (finished, else
+    /// started, else created).
     async fn ledger_deployments(
         &self,
         filter: LedgerFilter,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<treaty_domain::model::LedgerDeployment>>;
+    /// The ids of the ledger deployments of a pacticipant, or of one of its
+    /// versions, oldest first (what deleting it would take from the ledger's links).
+    async fn deployment_history_of(
+        &self,
+        pacticipant: &str,
+        version: Option<&str>,
+    ) -> StoreResult<Vec<i64>>;
     /// Marks every deployment still pending or started since before `cutoff`
     /// as timed out, with an event saying so; returns their ids. Safe to run
     /// on every replica at once: each deployment times out once.
@@ -612,7 +703,7 @@ pub trait LedgerStore {
         at: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<treaty_domain::model::Incident>;
     /// What was deployed in the environment at `at`, by application and
-    /// instance; `NotFound` for an unknown environment.
+    /// instance, from the ledger; `NotFound` for an unknown environment.
     async fn deployed_at(
         &self,
         environment: &str,

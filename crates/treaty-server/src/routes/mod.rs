@@ -7,7 +7,7 @@ mod diagnostic;
 mod dora;
 mod environments;
 mod for_verification;
-mod gates;
+pub(crate) mod gates;
 mod incidents;
 mod index;
 mod integrations;

@@ -231,7 +231,12 @@ async fn merge(
     })
 }
 
-async fn delete(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    caller: crate::access::Caller,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    super::ledger::keep_history_from_writers(&state, &caller, &name, None).await?;
     if state.store.delete_pacticipant(&name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -265,8 +265,10 @@ async fn patch(
 
 async fn delete(
     State(state): State<AppState>,
+    caller: crate::access::Caller,
     Path((pacticipant, number)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    super::ledger::keep_history_from_writers(&state, &caller, &pacticipant, Some(&number)).await?;
     if state.store.delete_version(&pacticipant, &number).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

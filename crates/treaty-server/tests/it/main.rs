@@ -8,6 +8,8 @@ mod for_verification;
 mod gates;
 mod hostile;
 mod ledger;
+mod one_truth;
+mod one_truth_property;
 mod openapi;
 mod pacticipants;
 mod pacts;

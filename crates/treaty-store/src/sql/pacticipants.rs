@@ -205,6 +205,11 @@ impl PacticipantStore for Backend {
 
     async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
+        // The ledger keeps its history of the pacticipant, under the names it had.
+        if let Some(id) = rows::pacticipant_id(&mut tx, name).await? {
+            super::ledger::keep_history(&mut tx, super::ledger::EntriesOf::Pacticipant(id), now())
+                .await?;
+        }
         let deleted = sqlx::query(sql("DELETE FROM pacticipants WHERE name = ?"))
             .bind(name)
             .execute(&mut *tx)

@@ -229,6 +229,13 @@ impl VersionStore for Backend {
         .bind(version_id)
         .fetch_all(&mut *tx)
         .await?;
+        // The ledger keeps its history of the version, under the names it had.
+        super::ledger::keep_history(
+            &mut tx,
+            super::ledger::EntriesOf::Version(version_id),
+            now(),
+        )
+        .await?;
         sqlx::query(sql("DELETE FROM versions WHERE id = ?"))
             .bind(version_id)
             .execute(&mut *tx)

@@ -534,6 +534,11 @@ pub(crate) fn deployment_context(d: &LedgerDeployment) -> BTreeMap<String, Strin
     );
     put("rollback", if d.rollback { "true" } else { "false" });
     put("emergency", if d.emergency { "true" } else { "false" });
+    put("kind", d.kind.as_str());
+    put(
+        "bypassedGates",
+        if d.bypassed_gates { "true" } else { "false" },
+    );
     for (key, value) in [
         ("applicationInstance", &d.application_instance),
         ("deployedBy", &d.deployed_by),

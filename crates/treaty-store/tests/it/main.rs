@@ -3,6 +3,7 @@
 
 mod clean;
 mod names;
+mod one_truth_migration;
 
 use serde_json::json;
 use treaty_domain::pact::PactDocument;

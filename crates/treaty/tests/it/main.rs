@@ -16,6 +16,7 @@ mod gates_cli;
 mod hangs;
 mod ledger_cli;
 mod official_clients;
+mod one_truth_clients;
 mod operations;
 mod pact_broker_answers;
 mod replicas;
