@@ -80,6 +80,10 @@ pub struct WebhookDefinition {
 pub struct StoredWebhook {
     pub uuid: String,
     pub definition: WebhookDefinition,
+    /// The secrets it still lacks (`request.password`,
+    /// `request.headers.NAME`): it was moved in from a broker that showed
+    /// them masked, and nobody has given them since.
+    pub secrets_to_reenter: Vec<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }

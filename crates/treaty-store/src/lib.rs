@@ -12,6 +12,7 @@
 pub mod audit;
 mod error;
 pub mod export_file;
+mod move_in;
 pub mod postgres;
 pub(crate) mod read;
 pub mod sqlite;
@@ -21,6 +22,7 @@ pub mod testing;
 mod traits;
 
 pub use error::{StoreError, StoreResult};
+pub use move_in::*;
 pub use traits::*;
 
 use std::sync::Arc;

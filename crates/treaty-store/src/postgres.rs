@@ -126,6 +126,21 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Moves a table's identity sequence past ids inserted explicitly (the
+    /// numbers of verification results moved in), never back.
+    pub(crate) async fn continue_ids_after_explicit(
+        conn: &mut Conn,
+        table: &'static str,
+    ) -> StoreResult<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), newest) FROM (SELECT max(id) AS newest FROM {table}) AS ids
+             WHERE newest > coalesce(pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id')::regclass), 0)"
+        )))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
     /// Gathers the planner's statistics once an import has committed: until
     /// autovacuum gets to the new rows, PostgreSQL would plan on empty tables.
     pub(crate) async fn analyze_after_import(&self) -> StoreResult<()> {

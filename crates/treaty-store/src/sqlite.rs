@@ -116,6 +116,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// SQLite continues AUTOINCREMENT ids after the largest inserted one by itself.
+    pub(crate) async fn continue_ids_after_explicit(
+        _conn: &mut Conn,
+        _table: &'static str,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Nothing to do: Treaty's SQLite statements are written for its
     /// planner without statistics (`ANALYZE` could only change tested plans).
     pub(crate) async fn analyze_after_import(&self) -> StoreResult<()> {

@@ -30,6 +30,7 @@ pub trait Store:
     + AccessStore
     + RetentionStore
     + NameStore
+    + crate::MoveInStore
     + Send
     + Sync
 {
@@ -52,6 +53,7 @@ impl<T> Store for T where
         + AccessStore
         + RetentionStore
         + NameStore
+        + crate::MoveInStore
         + Send
         + Sync
 {

@@ -104,6 +104,13 @@ fn render(base: &BaseUrl, webhook: &StoredWebhook) -> Value {
     );
     // The secret signs deliveries; it is never shown again.
     body.insert("signed".into(), json!(d.request.secret.is_some()));
+    // Moved in from a broker that showed these masked: they must be given again.
+    if !webhook.secrets_to_reenter.is_empty() {
+        body.insert(
+            "secretsToReenter".into(),
+            json!(webhook.secrets_to_reenter),
+        );
+    }
     body.insert("createdAt".into(), json!(time::format(webhook.created_at)));
     body.insert("updatedAt".into(), json!(time::format(webhook.updated_at)));
     let self_href = href(base, &webhook.uuid);

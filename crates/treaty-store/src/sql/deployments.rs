@@ -262,7 +262,7 @@ impl DeploymentStore for Backend {
             evidence: recording.evidence,
             bypassed_gates: recording.bypassed_gates,
             uuid: deployment.uuid,
-            auto_created: false,
+            ..Recorded::default()
         };
         let uuid =
             record_fact(&mut tx, &subject, instance.as_deref(), event, &recorded, at).await?;

@@ -341,6 +341,7 @@ const TABLES: &[Table] = &[
             ("events", Text),
             ("created_at", Time),
             ("updated_at", Time),
+            ("secrets_to_reenter", OptionalText),
         ],
     },
     Table {
@@ -393,6 +394,17 @@ const TABLES: &[Table] = &[
             ("previous_hash", Text),
             ("hash", Text),
             ("keyed", Bool),
+        ],
+    },
+    Table {
+        name: "moved_in",
+        key: &["source", "kind", "source_key"],
+        columns: &[
+            ("source", Text),
+            ("kind", Text),
+            ("source_key", Text),
+            ("fingerprint", Text),
+            ("moved_at", Time),
         ],
     },
 ];

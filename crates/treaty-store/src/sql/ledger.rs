@@ -282,6 +282,9 @@ pub(crate) struct Recorded {
     pub uuid: Option<String>,
     /// Recorded because the version was tagged with the environment's name.
     pub auto_created: bool,
+    /// History copied from another broker (`treaty migrate-from`): it
+    /// happened there, so it enqueues no webhook delivery here.
+    pub quiet: bool,
 }
 
 /// What applying an event did.
@@ -465,6 +468,7 @@ pub(crate) async fn apply_event(
                     instance: instance.as_deref(),
                     uuid: recorded.uuid.as_deref(),
                     auto_created: recorded.auto_created,
+                    quiet: recorded.quiet,
                 },
                 at,
             )
@@ -474,7 +478,7 @@ pub(crate) async fn apply_event(
     let deployment = load(conn, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
-    if moved && status != Status::Pending {
+    if moved && status != Status::Pending && !recorded.quiet {
         announce(
             conn,
             &deployment,
@@ -533,6 +537,8 @@ pub(crate) struct Placement<'a> {
     pub instance: Option<&'a str>,
     pub uuid: Option<&'a str>,
     pub auto_created: bool,
+    /// Enqueue no webhook delivery (see [`Recorded::quiet`]).
+    pub quiet: bool,
 }
 
 /// Puts a completed ledger deployment in its slot (application, environment,
@@ -653,15 +659,17 @@ pub(crate) async fn place(
             .bind(placement.version_id)
             .execute(&mut *conn)
             .await?;
-            webhooks::notify_unblocked_consumers(
-                conn,
-                placement.pacticipant_id,
-                placement.version_id,
-                replaced,
-                placement.environment_id,
-                at,
-            )
-            .await?;
+            if !placement.quiet {
+                webhooks::notify_unblocked_consumers(
+                    conn,
+                    placement.pacticipant_id,
+                    placement.version_id,
+                    replaced,
+                    placement.environment_id,
+                    at,
+                )
+                .await?;
+            }
             (id, uuid)
         }
     };
@@ -721,6 +729,9 @@ pub(crate) async fn record_release_entry(
         .bind(at)
         .execute(&mut *conn)
         .await?;
+    if recorded.quiet {
+        return Ok(id);
+    }
     let deployment = load(conn, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("release vanished".into()))?;

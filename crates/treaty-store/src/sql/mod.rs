@@ -17,6 +17,7 @@ mod for_verification;
 mod gates;
 mod ledger;
 mod matrix;
+mod move_in;
 mod names;
 mod pacticipants;
 mod pacts;

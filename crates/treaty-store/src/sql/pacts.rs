@@ -133,7 +133,7 @@ async fn previous_sha(
     Ok(query.fetch_optional(conn).await?)
 }
 
-async fn store_content(
+pub(crate) async fn store_content(
     conn: &mut Conn,
     consumer_id: i64,
     provider_id: i64,

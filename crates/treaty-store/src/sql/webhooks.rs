@@ -561,7 +561,7 @@ pub(crate) fn deployment_context(d: &LedgerDeployment) -> BTreeMap<String, Strin
     vars
 }
 
-fn request_json(request: &RequestTemplate) -> Value {
+pub(crate) fn request_json(request: &RequestTemplate) -> Value {
     json!({
         "method": request.method,
         "url": request.url,
@@ -595,7 +595,7 @@ fn request_from_json(value: &Value) -> RequestTemplate {
 }
 
 const WEBHOOK_SELECT: &str = "SELECT w.uuid, w.description, c.name AS consumer_name, w.consumer_label, p.name AS provider_name,
-  w.provider_label, w.enabled, w.request, w.events, w.created_at, w.updated_at
+  w.provider_label, w.enabled, w.request, w.events, w.created_at, w.updated_at, w.secrets_to_reenter
 FROM webhooks w LEFT JOIN pacticipants c ON c.id = w.consumer_id LEFT JOIN pacticipants p ON p.id = w.provider_id";
 
 fn party(name: Option<String>, label: Option<String>) -> Party {
@@ -626,9 +626,13 @@ fn definition_from_row(row: &DbRow) -> StoreResult<WebhookDefinition> {
 }
 
 fn webhook_from_row(row: &DbRow) -> StoreResult<StoredWebhook> {
+    let missing: Option<String> = row.try_get("secrets_to_reenter")?;
     Ok(StoredWebhook {
         uuid: row.try_get("uuid")?,
         definition: definition_from_row(row)?,
+        secrets_to_reenter: missing
+            .and_then(|list| serde_json::from_str(&list).ok())
+            .unwrap_or_default(),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -657,7 +661,7 @@ fn delivery_from_row(row: &DbRow) -> StoreResult<Delivery> {
     })
 }
 
-async fn pacticipant_id(conn: &mut Conn, party: &Party, side: &str) -> StoreResult<Option<i64>> {
+pub(crate) async fn pacticipant_id(conn: &mut Conn, party: &Party, side: &str) -> StoreResult<Option<i64>> {
     match party {
         Party::Name(name) => {
             let id: Option<i64> =
@@ -672,7 +676,28 @@ async fn pacticipant_id(conn: &mut Conn, party: &Party, side: &str) -> StoreResu
     }
 }
 
-fn label(party: &Party) -> Option<&str> {
+/// The secrets a webhook still lacks once `request` is stored: those named
+/// before that it does not give (as JSON, `None` when none is missing).
+pub(crate) fn still_missing(before: Option<&str>, request: &RequestTemplate) -> Option<String> {
+    let before: Vec<String> = before
+        .and_then(|list| serde_json::from_str(list).ok())
+        .unwrap_or_default();
+    let missing: Vec<String> = before
+        .into_iter()
+        .filter(|field| {
+            let given = match field.strip_prefix("request.headers.") {
+                Some(name) => request.headers.contains_key(name),
+                None if field == "request.password" => request.password.is_some(),
+                None if field == "secret" => request.secret.is_some(),
+                None => false,
+            };
+            !given
+        })
+        .collect();
+    (!missing.is_empty()).then(|| json!(missing).to_string())
+}
+
+pub(crate) fn label(party: &Party) -> Option<&str> {
     match party {
         Party::Label(label) => Some(label),
         _ => None,
@@ -698,9 +723,16 @@ impl WebhookStore for Backend {
         let events = json!(webhook.events).to_string();
         match exists {
             Some(id) => {
+                let missing: Option<String> = sqlx::query_scalar(sql(
+                    "SELECT secrets_to_reenter FROM webhooks WHERE id = ?",
+                ))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let still_missing = still_missing(missing.as_deref(), &webhook.request);
                 sqlx::query(sql(
                     "UPDATE webhooks SET description = ?, consumer_id = ?, consumer_label = ?, provider_id = ?, provider_label = ?,
-                       enabled = ?, request = ?, events = ?, updated_at = ? WHERE id = ?",
+                       enabled = ?, request = ?, events = ?, updated_at = ?, secrets_to_reenter = ? WHERE id = ?",
                 ))
                 .bind(&webhook.description)
                 .bind(consumer_id)
@@ -711,6 +743,7 @@ impl WebhookStore for Backend {
                 .bind(&request)
                 .bind(&events)
                 .bind(at)
+                .bind(still_missing)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
