@@ -104,7 +104,11 @@ pub trait PacticipantStore {
     async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool>;
     /// Labels a pacticipant. `None` when the pacticipant does not exist; the flag is true when the label is new.
     async fn add_label(&self, pacticipant: &str, label: &LabelName) -> StoreResult<Option<bool>>;
-    async fn has_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
+    async fn label(
+        &self,
+        pacticipant: &str,
+        label: &str,
+    ) -> StoreResult<Option<treaty_domain::model::Label>>;
     async fn remove_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
     async fn label_names(&self) -> StoreResult<Vec<String>>;
 }
@@ -164,14 +168,35 @@ pub trait VersionStore {
     ) -> StoreResult<(Tag, bool)>;
     async fn delete_tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<bool>;
     /// Versions carrying a tag, newest first.
-    async fn versions_with_tag(&self, pacticipant: &str, tag: &str) -> StoreResult<Vec<Version>>;
+    async fn versions_with_tag(
+        &self,
+        pacticipant: &str,
+        tag: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>>;
+    /// The pacts, deployments and releases of some versions of a pacticipant,
+    /// all at once (a list of versions shows them for each).
+    async fn version_list_facts(
+        &self,
+        pacticipant: &str,
+        numbers: &[String],
+    ) -> StoreResult<treaty_domain::model::VersionListFacts>;
 
-    /// Branches, most recently updated first.
+    /// Branches, most recently updated first; `filter` keeps those whose
+    /// name contains it.
     async fn branches(
         &self,
         pacticipant: &str,
+        filter: Option<&str>,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Branch>>;
+    /// When a version was added to a branch (and last added again), if it is on it.
+    async fn branch_version_times(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        version: &str,
+    ) -> StoreResult<Option<treaty_domain::model::BranchVersionTimes>>;
     async fn branch(&self, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>>;
     async fn delete_branch(&self, pacticipant: &str, branch: &str) -> StoreResult<bool>;
     /// Adds a version to a branch (creating all three as needed); it becomes the head.
@@ -280,6 +305,14 @@ pub trait PactStore {
     -> StoreResult<bool>;
     /// Contract pairs, ordered by consumer then provider name.
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>>;
+    /// Contract pairs as the Pact Broker lists them: the most recently
+    /// published or verified first; `filter` keeps the pairs where either
+    /// name contains it.
+    async fn integrations_by_activity(
+        &self,
+        filter: Option<&str>,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Integration>>;
     /// Removes a pair's pacts and verifications.
     async fn delete_integration(&self, consumer: &str, provider: &str) -> StoreResult<bool>;
 }
@@ -669,6 +702,17 @@ pub trait GateStore {
     ) -> StoreResult<treaty_domain::release::Facts>;
 }
 
+/// Which webhooks to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookScope<'a> {
+    All,
+    /// Webhooks whose consumer and provider are exactly these (`None`: none).
+    Exactly {
+        consumer: Option<&'a str>,
+        provider: Option<&'a str>,
+    },
+}
+
 /// What one delivery attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptOutcome {
@@ -692,11 +736,12 @@ pub trait WebhookStore {
         &self,
         uuid: &str,
     ) -> StoreResult<Option<treaty_domain::webhooks::StoredWebhook>>;
-    /// Webhooks for a consumer and/or provider by name (or all), oldest first.
+    /// Webhooks, oldest first: every one, or those of exactly this consumer
+    /// and provider (`None` is a webhook without one, as the Pact Broker's
+    /// `/webhooks/provider/{p}` lists only webhooks with no consumer).
     async fn webhooks(
         &self,
-        consumer: Option<&str>,
-        provider: Option<&str>,
+        scope: WebhookScope<'_>,
     ) -> StoreResult<Vec<treaty_domain::webhooks::StoredWebhook>>;
     async fn delete_webhook(&self, uuid: &str) -> StoreResult<bool>;
     /// Takes the next delivery that is due and not claimed, for `lease`;

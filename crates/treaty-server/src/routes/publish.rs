@@ -293,9 +293,18 @@ async fn publish_contracts(
     let urls = Urls::new(base.0);
     let consumer = request.pacticipant.as_str();
     let version = request.version.as_str();
-    let notices = publish::notices(&request, &outcome, |provider| {
-        urls.pact(provider, consumer, version)
-    });
+    let notices = publish::notices(
+        &request,
+        &outcome,
+        |provider| urls.pact(provider, consumer, version),
+        |delivery| {
+            format!(
+                "{}/triggered-webhooks/{}/logs",
+                urls.base,
+                crate::hal::seg(delivery)
+            )
+        },
+    );
     let logs: Vec<Value> = notices
         .iter()
         .map(|n| json!({ "level": n.kind, "message": n.text, "deprecationWarning": "Replaced by notices" }))
