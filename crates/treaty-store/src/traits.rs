@@ -411,6 +411,7 @@ pub trait DeploymentStore {
     async fn deployed_version(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
     /// Marks a deployment as no longer current (idempotent). `None` when unknown.
     async fn undeploy(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
+    /// What is deployed in an environment now, the most recent deployment first.
     async fn currently_deployed(
         &self,
         environment_uuid: &str,

@@ -290,7 +290,8 @@ impl DeploymentStore for Backend {
             statement.push_str(" AND cd.instance_key = ?");
             arguments.push(instance.unwrap_or_default());
         }
-        statement.push_str(" ORDER BY lower(p.name), dv.created_at, dv.id");
+        // The Pact Broker's order: the most recent deployment first.
+        statement.push_str(" ORDER BY dv.created_at DESC, dv.id DESC");
         let mut query = sqlx::query(sql(statement));
         for argument in &arguments {
             query = query.bind(argument);
