@@ -30,6 +30,8 @@ pub trait Store:
     + AccessStore
     + RetentionStore
     + NameStore
+    + MetricsStore
+    + DashboardStore
     + Send
     + Sync
 {
@@ -52,6 +54,8 @@ impl<T> Store for T where
         + AccessStore
         + RetentionStore
         + NameStore
+        + MetricsStore
+        + DashboardStore
         + Send
         + Sync
 {
@@ -931,4 +935,115 @@ pub trait NameStore {
         after: Option<&StoredName>,
         limit: u32,
     ) -> StoreResult<Vec<StoredName>>;
+}
+
+/// What the broker holds, counted as the Pact Broker's `/metrics` counts it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrokerCounts {
+    /// Interactions and messages of the latest pact of each pair.
+    pub latest_interactions: i64,
+    pub latest_messages: i64,
+    pub pacticipants: i64,
+    pub pacticipants_with_main_branch: i64,
+    /// Pairs with at least one pact.
+    pub integrations: i64,
+    pub pact_publications: i64,
+    pub first_pact_publication: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_pact_publication: Option<chrono::DateTime<chrono::Utc>>,
+    /// Distinct pact contents.
+    pub pact_versions: i64,
+    /// Number of revisions -> how many publications have that many.
+    pub pact_revisions: Vec<(i64, i64)>,
+    pub verifications: i64,
+    pub successful_verifications: i64,
+    pub failed_verifications: i64,
+    /// Distinct (provider version, pact content, success).
+    pub distinct_verifications: i64,
+    pub first_verification: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_verification: Option<chrono::DateTime<chrono::Utc>>,
+    /// Number of verifications -> how many pact contents have that many.
+    pub verifications_per_pact_version: Vec<(i64, i64)>,
+    pub versions: i64,
+    pub versions_with_user_created_branch: i64,
+    pub versions_with_branch: i64,
+    pub webhooks: i64,
+    pub tags: i64,
+    pub distinct_tag_names: i64,
+    pub distinct_tags_per_pacticipant: i64,
+    pub webhook_deliveries: i64,
+    pub webhook_attempts: i64,
+    pub environments: i64,
+    pub deployed_versions: i64,
+    pub user_created_deployed_versions: i64,
+    pub currently_deployed_versions: i64,
+    pub released_versions: i64,
+    pub currently_supported_released_versions: i64,
+}
+
+/// The state of the work a replica does unasked, for monitoring.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperationalGauges {
+    /// Webhook deliveries by status (`not_run`, `retrying`, `success`, `failure`).
+    pub webhook_deliveries: Vec<(String, i64)>,
+    /// Ledger deployments by status (`pending`, `started`, `timed_out`, ...).
+    pub deployments: Vec<(String, i64)>,
+}
+
+/// How full one connection pool is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `read` or `write` (SQLite), `main` (PostgreSQL).
+    pub pool: &'static str,
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+#[async_trait]
+pub trait MetricsStore {
+    async fn broker_counts(&self) -> StoreResult<BrokerCounts>;
+    async fn operational_gauges(&self) -> StoreResult<OperationalGauges>;
+    /// The connection pools, as they are now (no query).
+    fn pool_use(&self) -> Vec<PoolUse>;
+}
+
+/// One pact the dashboard shows: the latest of a pair, or the latest of a
+/// pair with a tag, with what is known of its verification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardItem {
+    pub consumer: String,
+    pub provider: String,
+    pub consumer_version: String,
+    /// Branches this consumer version is the head of.
+    pub consumer_version_heads: Vec<String>,
+    pub pact_created_at: chrono::DateTime<chrono::Utc>,
+    /// Tags for which this is the pair's latest pact.
+    pub head_tags: Vec<String>,
+    pub latest_verification: Option<DashboardVerification>,
+    /// Whether any webhook is configured for the pair.
+    pub webhooks_configured: bool,
+    /// The newest delivery of the pair: its status and when it was made.
+    pub latest_delivery: Option<(String, chrono::DateTime<chrono::Utc>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardVerification {
+    pub success: bool,
+    pub verified_at: chrono::DateTime<chrono::Utc>,
+    pub provider_version: String,
+    /// Branches the provider version is the head of.
+    pub provider_version_heads: Vec<String>,
+    /// Tags of the provider version for which it is the pacticipant's latest.
+    pub provider_version_latest_tags: Vec<String>,
+}
+
+#[async_trait]
+pub trait DashboardStore {
+    /// The dashboard's pacts: for each pair (of this consumer and provider,
+    /// when given), its latest pact and its latest pact for each tag.
+    async fn dashboard(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<Vec<DashboardItem>>;
 }
