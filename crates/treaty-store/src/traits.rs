@@ -1020,10 +1020,6 @@ pub struct DashboardItem {
     /// Tags for which this is the pair's latest pact.
     pub head_tags: Vec<String>,
     pub latest_verification: Option<DashboardVerification>,
-    /// Whether any webhook is configured for the pair.
-    pub webhooks_configured: bool,
-    /// The newest delivery of the pair: its status and when it was made.
-    pub latest_delivery: Option<(String, chrono::DateTime<chrono::Utc>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -137,22 +137,6 @@ impl DashboardStore for Backend {
         let mut items = Vec::with_capacity(heads.len());
         for (publication, mut head_tags) in heads.into_values() {
             head_tags.sort();
-            let webhooks_configured = {
-                let mut conn = self.reader().acquire().await?;
-                super::webhooks::any_webhook_for_pair(
-                    &mut conn,
-                    publication.consumer_id,
-                    publication.provider_id,
-                )
-                .await?
-            };
-            let latest_delivery: Option<(String, DateTime<Utc>)> =
-                sqlx::query_as(sql("SELECT status, created_at FROM webhook_deliveries
-                 WHERE consumer_id = ? AND provider_id = ? ORDER BY id DESC LIMIT 1"))
-                .bind(publication.consumer_id)
-                .bind(publication.provider_id)
-                .fetch_optional(self.reader())
-                .await?;
             items.push(DashboardItem {
                 consumer: publication.consumer.clone(),
                 provider: publication.provider.clone(),
@@ -161,8 +145,6 @@ impl DashboardStore for Backend {
                 pact_created_at: publication.created_at,
                 head_tags,
                 latest_verification: self.latest_verification_of(publication.content_id).await?,
-                webhooks_configured,
-                latest_delivery,
             });
         }
         Ok(items)
