@@ -8,6 +8,7 @@ mod for_verification;
 mod gates;
 mod hostile;
 mod ledger;
+mod links;
 mod openapi;
 mod pacticipants;
 mod pacts;
