@@ -78,7 +78,7 @@ fn dashboard_body(
     page: Option<treaty_domain::model::PageRequest>,
 ) -> Value {
     // As the Pact Broker: the most recent activity first.
-    items.sort_by(|a, b| last_activity(b).cmp(&last_activity(a)));
+    items.sort_by_key(|item| std::cmp::Reverse(last_activity(item)));
     if let Some(page) = page {
         let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         items = items
