@@ -274,3 +274,32 @@ async fn bad_pagination_is_a_400() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.body["errors"]["pageSize"][0], "must be an integer");
 }
+
+#[tokio::test]
+async fn publish_problems_are_worded_as_the_pact_brokers() {
+    use base64::Engine;
+    let app = TestApp::new().await;
+    let content = base64::engine::general_purpose::STANDARD
+        .encode(crate::support::pact("Foo", "Bar", &["/a"]).to_string());
+    let reply = app
+        .post(
+            "/contracts/publish",
+            &json!({"pacticipantName": "Foo", "pacticipantVersionNumber": "1", "contracts": [
+                {"consumerName": "Other", "providerName": "Bar", "specification": "pact",
+                 "contentType": "application/json", "content": content},
+                {"consumerName": "Foo", "providerName": "Bar", "specification": "pact",
+                 "contentType": "application/json", "content": "!!!"}
+            ]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply.body["errors"]["contracts"],
+        json!([
+            "consumer name in contract content ('Foo') must match consumerName in contract params ('Other') (at index 0)",
+            "consumerName ('Other') must match pacticipantName ('Foo') (at index 0)",
+            "is not valid Base64 (at index 1)",
+            "content could not be parsed as application/json (at index 1)",
+        ])
+    );
+}
