@@ -80,6 +80,31 @@ pub struct Tag {
     pub created_at: DateTime<Utc>,
 }
 
+/// A label on a pacticipant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub pacticipant: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// When a version was added to a branch, and last added again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchVersionTimes {
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a list of versions shows of each: the pacts each published, and
+/// where each was deployed and released (every record, current or not).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersionListFacts {
+    /// (consumer version number, provider name) of every pact published.
+    pub pacts: Vec<(String, String)>,
+    pub deployments: Vec<DeployedVersion>,
+    pub releases: Vec<ReleasedVersion>,
+}
+
 /// A pact as published for one consumer version and provider.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pact {

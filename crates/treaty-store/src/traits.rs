@@ -31,6 +31,8 @@ pub trait Store:
     + RetentionStore
     + NameStore
     + crate::MoveInStore
+    + MetricsStore
+    + DashboardStore
     + Send
     + Sync
 {
@@ -54,6 +56,8 @@ impl<T> Store for T where
         + RetentionStore
         + NameStore
         + crate::MoveInStore
+        + MetricsStore
+        + DashboardStore
         + Send
         + Sync
 {
@@ -108,7 +112,11 @@ pub trait PacticipantStore {
     async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool>;
     /// Labels a pacticipant. `None` when the pacticipant does not exist; the flag is true when the label is new.
     async fn add_label(&self, pacticipant: &str, label: &LabelName) -> StoreResult<Option<bool>>;
-    async fn has_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
+    async fn label(
+        &self,
+        pacticipant: &str,
+        label: &str,
+    ) -> StoreResult<Option<treaty_domain::model::Label>>;
     async fn remove_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
     async fn label_names(&self) -> StoreResult<Vec<String>>;
 }
@@ -170,14 +178,35 @@ pub trait VersionStore {
     ) -> StoreResult<(Tag, bool)>;
     async fn delete_tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<bool>;
     /// Versions carrying a tag, newest first.
-    async fn versions_with_tag(&self, pacticipant: &str, tag: &str) -> StoreResult<Vec<Version>>;
+    async fn versions_with_tag(
+        &self,
+        pacticipant: &str,
+        tag: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>>;
+    /// The pacts, deployments and releases of some versions of a pacticipant,
+    /// all at once (a list of versions shows them for each).
+    async fn version_list_facts(
+        &self,
+        pacticipant: &str,
+        numbers: &[String],
+    ) -> StoreResult<treaty_domain::model::VersionListFacts>;
 
-    /// Branches, most recently updated first.
+    /// Branches, most recently updated first; `filter` keeps those whose
+    /// name contains it.
     async fn branches(
         &self,
         pacticipant: &str,
+        filter: Option<&str>,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Branch>>;
+    /// When a version was added to a branch (and last added again), if it is on it.
+    async fn branch_version_times(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        version: &str,
+    ) -> StoreResult<Option<treaty_domain::model::BranchVersionTimes>>;
     async fn branch(&self, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>>;
     async fn delete_branch(&self, pacticipant: &str, branch: &str) -> StoreResult<bool>;
     /// Adds a version to a branch (creating all three as needed); it becomes the head.
@@ -286,6 +315,14 @@ pub trait PactStore {
     -> StoreResult<bool>;
     /// Contract pairs, ordered by consumer then provider name.
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>>;
+    /// Contract pairs as the Pact Broker lists them: the most recently
+    /// published or verified first; `filter` keeps the pairs where either
+    /// name contains it.
+    async fn integrations_by_activity(
+        &self,
+        filter: Option<&str>,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Integration>>;
     /// Removes a pair's pacts and verifications.
     async fn delete_integration(&self, consumer: &str, provider: &str) -> StoreResult<bool>;
 }
@@ -416,6 +453,7 @@ pub trait DeploymentStore {
     /// Marks a deployment as no longer current (idempotent), and ends its
     /// ledger deployment (by the request's caller). `None` when unknown.
     async fn undeploy(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
+    /// What is deployed in an environment now, the most recent deployment first.
     async fn currently_deployed(
         &self,
         environment_uuid: &str,
@@ -762,6 +800,17 @@ pub trait GateStore {
     ) -> StoreResult<treaty_domain::release::Facts>;
 }
 
+/// Which webhooks to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookScope<'a> {
+    All,
+    /// Webhooks whose consumer and provider are exactly these (`None`: none).
+    Exactly {
+        consumer: Option<&'a str>,
+        provider: Option<&'a str>,
+    },
+}
+
 /// What one delivery attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptOutcome {
@@ -785,11 +834,12 @@ pub trait WebhookStore {
         &self,
         uuid: &str,
     ) -> StoreResult<Option<treaty_domain::webhooks::StoredWebhook>>;
-    /// Webhooks for a consumer and/or provider by name (or all), oldest first.
+    /// Webhooks, oldest first: every one, or those of exactly this consumer
+    /// and provider (`None` is a webhook without one, as the Pact Broker's
+    /// `/webhooks/provider/{p}` lists only webhooks with no consumer).
     async fn webhooks(
         &self,
-        consumer: Option<&str>,
-        provider: Option<&str>,
+        scope: WebhookScope<'_>,
     ) -> StoreResult<Vec<treaty_domain::webhooks::StoredWebhook>>;
     async fn delete_webhook(&self, uuid: &str) -> StoreResult<bool>;
     /// Takes the next delivery that is due and not claimed, for `lease`;
@@ -978,4 +1028,111 @@ pub trait NameStore {
         after: Option<&StoredName>,
         limit: u32,
     ) -> StoreResult<Vec<StoredName>>;
+}
+
+/// What the broker holds, counted as the Pact Broker's `/metrics` counts it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrokerCounts {
+    /// Interactions and messages of the latest pact of each pair.
+    pub latest_interactions: i64,
+    pub latest_messages: i64,
+    pub pacticipants: i64,
+    pub pacticipants_with_main_branch: i64,
+    /// Pairs with at least one pact.
+    pub integrations: i64,
+    pub pact_publications: i64,
+    pub first_pact_publication: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_pact_publication: Option<chrono::DateTime<chrono::Utc>>,
+    /// Distinct pact contents.
+    pub pact_versions: i64,
+    /// Number of revisions -> how many publications have that many.
+    pub pact_revisions: Vec<(i64, i64)>,
+    pub verifications: i64,
+    pub successful_verifications: i64,
+    pub failed_verifications: i64,
+    /// Distinct (provider version, pact content, success).
+    pub distinct_verifications: i64,
+    pub first_verification: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_verification: Option<chrono::DateTime<chrono::Utc>>,
+    /// Number of verifications -> how many pact contents have that many.
+    pub verifications_per_pact_version: Vec<(i64, i64)>,
+    pub versions: i64,
+    pub versions_with_user_created_branch: i64,
+    pub versions_with_branch: i64,
+    pub webhooks: i64,
+    pub tags: i64,
+    pub distinct_tag_names: i64,
+    pub distinct_tags_per_pacticipant: i64,
+    pub webhook_deliveries: i64,
+    pub webhook_attempts: i64,
+    pub environments: i64,
+    pub deployed_versions: i64,
+    pub user_created_deployed_versions: i64,
+    pub currently_deployed_versions: i64,
+    pub released_versions: i64,
+    pub currently_supported_released_versions: i64,
+}
+
+/// The state of the work a replica does unasked, for monitoring.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperationalGauges {
+    /// Webhook deliveries by status (`not_run`, `retrying`, `success`, `failure`).
+    pub webhook_deliveries: Vec<(String, i64)>,
+    /// Ledger deployments by status (`pending`, `started`, `timed_out`, ...).
+    pub deployments: Vec<(String, i64)>,
+}
+
+/// How full one connection pool is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `read` or `write` (SQLite), `main` (PostgreSQL).
+    pub pool: &'static str,
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+#[async_trait]
+pub trait MetricsStore {
+    async fn broker_counts(&self) -> StoreResult<BrokerCounts>;
+    async fn operational_gauges(&self) -> StoreResult<OperationalGauges>;
+    /// The connection pools, as they are now (no query).
+    fn pool_use(&self) -> Vec<PoolUse>;
+}
+
+/// One pact the dashboard shows: the latest of a pair, or the latest of a
+/// pair with a tag, with what is known of its verification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardItem {
+    pub consumer: String,
+    pub provider: String,
+    pub consumer_version: String,
+    /// Branches this consumer version is the head of.
+    pub consumer_version_heads: Vec<String>,
+    pub pact_created_at: chrono::DateTime<chrono::Utc>,
+    /// Tags for which this is the pair's latest pact.
+    pub head_tags: Vec<String>,
+    pub latest_verification: Option<DashboardVerification>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardVerification {
+    pub success: bool,
+    pub verified_at: chrono::DateTime<chrono::Utc>,
+    pub provider_version: String,
+    /// Branches the provider version is the head of.
+    pub provider_version_heads: Vec<String>,
+    /// Tags of the provider version for which it is the pacticipant's latest.
+    pub provider_version_latest_tags: Vec<String>,
+}
+
+#[async_trait]
+pub trait DashboardStore {
+    /// The dashboard's pacts: for each pair (of this consumer and provider,
+    /// when given), its latest pact and its latest pact for each tag.
+    async fn dashboard(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<Vec<DashboardItem>>;
 }

@@ -7,6 +7,7 @@ mod broker;
 mod clean;
 mod doctor;
 mod export_keys;
+mod migrate_from;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,9 @@ enum Command {
     /// Remove old versions with their pacts and verifications, keeping what the
     /// keep selectors name (the Pact Broker's data clean-up).
     Clean(Box<clean::CleanArgs>),
+    /// Copy a running Pact Broker (all its history, deployments and webhooks) into
+    /// Treaty's database through its API, then prove both answer the same
+    MigrateFrom(Box<migrate_from::MigrateFromArgs>),
     /// Seed a benchmark data set and time Treaty against it.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -87,6 +91,7 @@ fn main() {
             Command::Export(args) => server::export(args).await,
             Command::Import(args) => server::import(args).await,
             Command::Clean(args) => clean::clean(*args).await,
+            Command::MigrateFrom(args) => migrate_from::migrate_from(*args).await,
             Command::Bench(command) => bench::run(command).await,
             Command::Audit(AuditCommand::Verify(args)) => server::audit_verify(args).await,
             Command::Audit(AuditCommand::List(args)) => broker::audit_list(*args).await,

@@ -269,6 +269,8 @@ async fn deployments_of_version(
         .deployments_of_version(&pacticipant, &version)
         .await?
         .iter()
+        // The most recent first, as the Pact Broker lists them.
+        .rev()
         .filter(|d| d.environment.uuid == uuid)
         .map(|d| views::deployed_version(&urls, d, false))
         .collect();

@@ -2,8 +2,10 @@
 
 mod access;
 mod branches;
+mod dashboard;
 mod deployments;
 mod diagnostic;
+mod doc;
 mod dora;
 mod environments;
 mod for_verification;
@@ -14,6 +16,7 @@ mod integrations;
 mod labels;
 mod ledger;
 pub(crate) mod matrix;
+mod metrics;
 mod openapi;
 mod pacticipants;
 mod pacts;
@@ -47,6 +50,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(pacts::router())
         .merge(verifications::router())
         .merge(integrations::router())
+        .merge(metrics::router())
+        .merge(dashboard::router())
+        .merge(doc::router())
         .merge(environments::router())
         .merge(deployments::router())
         .merge(matrix::router())
@@ -71,6 +77,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             state.clone(),
             crate::access::authenticate,
         ))
+        .layer(from_fn_with_state(state.clone(), crate::metrics::record))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state.clone(), middleware::time_limit))
         .layer(from_fn_with_state(state, middleware::render_errors))

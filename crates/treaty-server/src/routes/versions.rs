@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::body::{RawBody, parse_value};
 use crate::error::{ApiError, ApiResult};
-use crate::hal::{self, Hal, titled};
+use crate::hal::{self, Hal};
 use crate::pagination::{self, PageQuery};
 use crate::views::{self, Urls};
 
@@ -58,21 +58,16 @@ pub async fn render(
     self_href: Option<String>,
 ) -> ApiResult<Value> {
     let store = &state.store;
-    let pacts = store
-        .pacts_of_consumer_version(&version.pacticipant, &version.number)
+    let facts = store
+        .version_list_facts(&version.pacticipant, std::slice::from_ref(&version.number))
         .await?;
+    let providers: Vec<String> = facts.pacts.into_iter().map(|(_, p)| p).collect();
     let environments = store.environments().await?;
-    let deployments = store
-        .deployments_of_version(&version.pacticipant, &version.number)
-        .await?;
-    let releases = store
-        .releases_of_version(&version.pacticipant, &version.number)
-        .await?;
     let context = views::VersionContext {
-        pacts: &pacts,
+        pact_providers: &providers,
         environments: &environments,
-        deployments: &deployments,
-        releases: &releases,
+        deployments: &facts.deployments,
+        releases: &facts.releases,
     };
     Ok(views::version(urls, version, self_href, context))
 }
@@ -84,42 +79,98 @@ async fn require_pacticipant(state: &AppState, name: &str) -> ApiResult<()> {
     }
 }
 
-pub fn version_list(
+/// A page of versions, each with its pacts, deployments and releases (read
+/// for the whole page at once), in the Pact Broker's shape.
+pub async fn version_list(
+    state: &AppState,
     urls: &Urls,
     pacticipant: &str,
     versions: &treaty_domain::model::Page<Version>,
     self_href: &str,
     title: &str,
-) -> Value {
+) -> ApiResult<Value> {
+    let numbers: Vec<String> = versions.items.iter().map(|v| v.number.clone()).collect();
+    let facts = state
+        .store
+        .version_list_facts(pacticipant, &numbers)
+        .await?;
     let embedded: Vec<Value> = versions
         .items
         .iter()
-        .map(|v| views::version(urls, v, None, views::VersionContext::default()))
+        .map(|v| {
+            let providers: Vec<String> = facts
+                .pacts
+                .iter()
+                .filter(|(number, _)| *number == v.number)
+                .map(|(_, provider)| provider.clone())
+                .collect();
+            let deployments: Vec<_> = facts
+                .deployments
+                .iter()
+                .filter(|d| d.version == v.number)
+                .cloned()
+                .collect();
+            let releases: Vec<_> = facts
+                .releases
+                .iter()
+                .filter(|r| r.version == v.number)
+                .cloned()
+                .collect();
+            let context = views::VersionContext {
+                pact_providers: &providers,
+                environments: &[],
+                deployments: &deployments,
+                releases: &releases,
+            };
+            views::version(urls, v, None, context)
+        })
         .collect();
     let mut body = Map::new();
     body.insert("_embedded".into(), json!({ "versions": embedded }));
     let mut links = Map::new();
-    links.insert("self".into(), titled(self_href, title, None));
+    links.insert("self".into(), json!({ "href": self_href, "title": title }));
+    let pacticipant_href = urls.pacticipant(pacticipant);
     links.insert(
         "pb:pacticipant".into(),
-        views::pacticipant_link(urls, pacticipant),
+        json!({ "href": pacticipant_href, "title": pacticipant }),
     );
-    let items: Vec<Value> = versions
-        .items
-        .iter()
-        .map(|v| {
-            titled(
-                urls.version(pacticipant, &v.number),
-                "Version",
-                Some(&v.number),
-            )
-        })
-        .collect();
-    links.insert("pb:versions".into(), Value::Array(items.clone()));
-    links.insert("versions".into(), Value::Array(items));
+    links.insert(
+        "pb:versions".into(),
+        Value::Array(
+            versions
+                .items
+                .iter()
+                .map(|v| {
+                    json!({
+                        "href": urls.version(pacticipant, &v.number),
+                        "title": format!("Version {} - {}", v.number, v.updated_at.format("%d/%m/%Y")),
+                    })
+                })
+                .collect(),
+        ),
+    );
+    links.insert(
+        "pacticipant".into(),
+        json!({ "href": pacticipant_href, "title": "Deprecated - please use pb:pacticipant" }),
+    );
+    links.insert(
+        "versions".into(),
+        Value::Array(
+            versions
+                .items
+                .iter()
+                .map(|v| {
+                    json!({
+                        "href": urls.version(pacticipant, &v.number),
+                        "title": "Deprecated - please use pb:versions",
+                    })
+                })
+                .collect(),
+        ),
+    );
     pagination::decorate(&mut body, &mut links, versions.page, self_href);
     body.insert("_links".into(), Value::Object(links));
-    Value::Object(body)
+    Ok(Value::Object(body))
 }
 
 async fn list(
@@ -133,13 +184,17 @@ async fn list(
     require_pacticipant(&state, &pacticipant).await?;
     let urls = Urls::new(base.0);
     let versions = state.store.versions(&pacticipant, page).await?;
-    Ok(Hal::ok(version_list(
-        &urls,
-        &pacticipant,
-        &versions,
-        &urls.versions(&pacticipant),
-        &format!("All application versions of {pacticipant}"),
-    )))
+    Ok(Hal::ok(
+        version_list(
+            &state,
+            &urls,
+            &pacticipant,
+            &versions,
+            &urls.versions(&pacticipant),
+            &format!("All application versions of {pacticipant}"),
+        )
+        .await?,
+    ))
 }
 
 async fn show(
@@ -220,8 +275,10 @@ async fn write(
         .await?;
     let urls = Urls::new(base.0);
     let json = render(&state, &urls, &version, None).await?;
+    // A version made by PUT is 201 without a `Location`, as the Pact
+    // Broker answers (the URL asked for is the version's).
     Ok(if created {
-        hal::created(&urls.version(&pacticipant, &number), json)
+        Hal(StatusCode::CREATED, json).into_response()
     } else {
         Hal::ok(json).into_response()
     })
@@ -314,24 +371,36 @@ async fn tagged(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((pacticipant, tag)): Path<(String, String)>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let page = page.request()?;
     require_pacticipant(&state, &pacticipant).await?;
     let urls = Urls::new(base.0);
-    let versions = state.store.versions_with_tag(&pacticipant, &tag).await?;
-    let page = treaty_domain::model::Page {
-        items: versions,
-        page: None,
-    };
+    let versions = state
+        .store
+        .versions_with_tag(&pacticipant, &tag, page)
+        .await?;
+    // As the Pact Broker: a tag no version carries is not there.
+    if versions.items.is_empty() && versions.page.is_none_or(|p| p.total_elements == 0) {
+        return Err(ApiError::missing(format!(
+            "No version of {pacticipant} has the tag '{tag}'"
+        )));
+    }
     let self_href = format!(
         "{}/tags/{}/versions",
         urls.pacticipant(&pacticipant),
         hal::seg(&tag)
     );
-    Ok(Hal::ok(version_list(
-        &urls,
-        &pacticipant,
-        &page,
-        &self_href,
-        &format!("Versions of {pacticipant} with tag {tag}"),
-    )))
+    Ok(Hal::ok(
+        version_list(
+            &state,
+            &urls,
+            &pacticipant,
+            &versions,
+            &self_href,
+            &format!("All application versions of {pacticipant}"),
+        )
+        .await?,
+    ))
 }

@@ -8,6 +8,7 @@ mod for_verification;
 mod gates;
 mod hostile;
 mod ledger;
+mod links;
 mod one_truth;
 mod one_truth_property;
 mod openapi;

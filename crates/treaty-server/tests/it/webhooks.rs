@@ -464,12 +464,22 @@ async fn webhooks_are_managed_as_the_pact_broker_does() {
             .len(),
         1
     );
+    // A provider's list holds the webhooks of that provider alone (no
+    // consumer), as the Pact Broker's does: not the pair's.
     assert_eq!(
         app.get("/webhooks/provider/Bar").await.body["_links"]["pb:webhooks"]
             .as_array()
             .unwrap()
             .len(),
-        1
+        0
+    );
+    assert_eq!(
+        app.get("/webhooks/provider/Bar/consumer/Foo").await.body["_links"]["pb:webhooks"][0]["title"],
+        "A webhook for the pact between Foo and Bar"
+    );
+    assert_eq!(
+        app.get("/webhooks/provider/Bar/consumer/Foo").await.body["_links"]["pb:webhooks"][0]["name"],
+        "POST ci.example"
     );
     assert_eq!(
         app.get("/webhooks/consumer/Nobody").await.status,

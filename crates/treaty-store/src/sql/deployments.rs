@@ -17,7 +17,7 @@ use super::ledger::{
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{DeployedFilter, DeploymentStore, NewDeployment, Recording, StoreError, StoreResult};
 
-fn deployed_select() -> String {
+pub(crate) fn deployed_select() -> String {
     format!(
         "SELECT dv.id, dv.uuid, p.name AS pacticipant, v.number AS version, dv.application_instance,
            dv.undeployed_at, dv.auto_created, dv.created_at, dv.updated_at, {}
@@ -29,7 +29,7 @@ fn deployed_select() -> String {
     )
 }
 
-fn released_select() -> String {
+pub(crate) fn released_select() -> String {
     format!(
         "SELECT rv.id, rv.uuid, p.name AS pacticipant, v.number AS version, rv.support_ended_at,
            rv.created_at, rv.updated_at, {}
@@ -41,7 +41,7 @@ fn released_select() -> String {
     )
 }
 
-fn deployed_from_row(row: &DbRow) -> StoreResult<DeployedVersion> {
+pub(crate) fn deployed_from_row(row: &DbRow) -> StoreResult<DeployedVersion> {
     let undeployed_at: Option<DateTime<Utc>> = row.try_get("undeployed_at")?;
     Ok(DeployedVersion {
         uuid: row.try_get("uuid")?,
@@ -57,7 +57,7 @@ fn deployed_from_row(row: &DbRow) -> StoreResult<DeployedVersion> {
     })
 }
 
-fn released_from_row(row: &DbRow) -> StoreResult<ReleasedVersion> {
+pub(crate) fn released_from_row(row: &DbRow) -> StoreResult<ReleasedVersion> {
     let support_ended_at: Option<DateTime<Utc>> = row.try_get("support_ended_at")?;
     Ok(ReleasedVersion {
         uuid: row.try_get("uuid")?,
@@ -327,7 +327,8 @@ impl DeploymentStore for Backend {
             statement.push_str(" AND cd.instance_key = ?");
             arguments.push(instance.unwrap_or_default());
         }
-        statement.push_str(" ORDER BY lower(p.name), dv.created_at, dv.id");
+        // The Pact Broker's order: the most recent deployment first.
+        statement.push_str(" ORDER BY dv.created_at DESC, dv.id DESC");
         let mut query = sqlx::query(sql(statement));
         for argument in &arguments {
             query = query.bind(argument);

@@ -10,6 +10,7 @@
 
 mod access;
 mod clean;
+mod dashboard;
 mod deployments;
 pub(crate) mod dump;
 mod environments;
@@ -18,6 +19,7 @@ mod gates;
 mod ledger;
 mod matrix;
 mod move_in;
+mod metrics;
 mod names;
 mod pacticipants;
 mod pacts;

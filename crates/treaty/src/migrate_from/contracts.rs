@@ -322,7 +322,7 @@ impl Run<'_> {
                             });
                         Fetched::New(content, row, details)
                     }
-                    Found::New(content, row) => Fetched::Counted(content, row),
+                    Found::New(..) => Fetched::Counted,
                     Found::Here => Fetched::Here,
                     Found::Unreadable(content, why) => Fetched::Unreadable(content, why),
                 }
@@ -333,7 +333,7 @@ impl Run<'_> {
         while let Some(fetched) = results.next().await {
             match fetched {
                 Fetched::Here => self.report.unchanged("verification results", 1),
-                Fetched::Counted(..) => self.report.copied("verification results", 1),
+                Fetched::Counted => self.report.copied("verification results", 1),
                 Fetched::Unreadable(content, why) => self.report.gap(
                     format!(
                         "the verification results of the pact of {} version {} with {}",
@@ -432,7 +432,7 @@ enum Found {
 enum Fetched {
     New(Content, VerificationRow, Result<read::SourceVerification, String>),
     /// Counted by a dry run, not fetched.
-    Counted(Content, VerificationRow),
+    Counted,
     Here,
     Unreadable(Content, String),
 }

@@ -435,3 +435,17 @@ impl<'a> Run<'a> {
         }
     }
 }
+
+impl Run<'_> {
+    /// Every phase, parents before children.
+    pub async fn all(&mut self) -> anyhow::Result<()> {
+        self.environments().await?;
+        self.pacticipants().await?;
+        self.versions().await?;
+        let contents = self.pacts().await?;
+        self.verifications(contents).await?;
+        self.history().await?;
+        self.webhooks().await?;
+        Ok(())
+    }
+}

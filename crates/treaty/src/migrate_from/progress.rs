@@ -48,11 +48,6 @@ impl Progress {
             started: Instant::now(),
         }
     }
-
-    /// A line that is not part of a phase (what was found, what is skipped).
-    pub fn say(&self, line: &str) {
-        eprintln!("{line}");
-    }
 }
 
 pub struct Phase {

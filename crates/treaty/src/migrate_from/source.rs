@@ -90,6 +90,10 @@ impl Source {
         })
     }
 
+    pub fn client(&self) -> &BrokerClient {
+        &self.client
+    }
+
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
