@@ -103,7 +103,9 @@ pub enum EnvironmentMove {
     /// One of the same name existed here with another uuid and no history
     /// (the `test` and `production` a new Treaty creates): it now has the
     /// source's uuid.
-    TookOver { previous_uuid: String },
+    TookOver {
+        previous_uuid: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -249,7 +251,8 @@ pub struct MovedWebhook {
 #[async_trait]
 pub trait MoveInStore {
     /// What earlier runs copied from `source` of one kind: key → fingerprint.
-    async fn moved_in(&self, source: &str, kind: MovedKind) -> StoreResult<HashMap<String, String>>;
+    async fn moved_in(&self, source: &str, kind: MovedKind)
+    -> StoreResult<HashMap<String, String>>;
     /// `NotFound` never; `Conflict` when an environment of that name with
     /// another uuid has history here (it is not taken over).
     async fn move_in_environment(

@@ -160,10 +160,7 @@ fn render(base: &BaseUrl, webhook: &StoredWebhook) -> Value {
     body.insert("signed".into(), json!(d.request.secret.is_some()));
     // Moved in from a broker that showed these masked: they must be given again.
     if !webhook.secrets_to_reenter.is_empty() {
-        body.insert(
-            "secretsToReenter".into(),
-            json!(webhook.secrets_to_reenter),
-        );
+        body.insert("secretsToReenter".into(), json!(webhook.secrets_to_reenter));
     }
     body.insert("createdAt".into(), json!(time::format(webhook.created_at)));
     if webhook.updated_at != webhook.created_at {

@@ -48,7 +48,12 @@ async fn pacticipant_id(conn: &mut Conn, name: &str) -> StoreResult<i64> {
         .ok_or_else(|| StoreError::NotFound(format!("No pacticipant named '{name}' found")))
 }
 
-async fn version_id(conn: &mut Conn, pacticipant_id: i64, pacticipant: &str, number: &str) -> StoreResult<i64> {
+async fn version_id(
+    conn: &mut Conn,
+    pacticipant_id: i64,
+    pacticipant: &str,
+    number: &str,
+) -> StoreResult<i64> {
     super::rows::version_id(conn, pacticipant_id, number)
         .await?
         .ok_or_else(|| {
@@ -72,7 +77,9 @@ async fn subject(
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| {
-            StoreError::NotFound(format!("No environment with uuid '{environment_uuid}' found"))
+            StoreError::NotFound(format!(
+                "No environment with uuid '{environment_uuid}' found"
+            ))
         })?;
     Ok(Subject {
         pacticipant_id,
@@ -328,7 +335,9 @@ impl MoveInStore for Backend {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                EnvironmentMove::TookOver { previous_uuid: uuid }
+                EnvironmentMove::TookOver {
+                    previous_uuid: uuid,
+                }
             }
             (Some(_), _) => EnvironmentMove::Updated,
             (None, None) => {
@@ -398,11 +407,13 @@ impl MoveInStore for Backend {
                 .fetch_all(&mut *tx)
                 .await?;
         for gone in have.iter().filter(|l| !pacticipant.labels.contains(l)) {
-            sqlx::query(sql("DELETE FROM labels WHERE pacticipant_id = ? AND name = ?"))
-                .bind(id)
-                .bind(gone)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sql(
+                "DELETE FROM labels WHERE pacticipant_id = ? AND name = ?",
+            ))
+            .bind(id)
+            .bind(gone)
+            .execute(&mut *tx)
+            .await?;
         }
         for new in pacticipant.labels.iter().filter(|l| !have.contains(l)) {
             sqlx::query(sql(
@@ -453,9 +464,22 @@ impl MoveInStore for Backend {
                     .await?
                 }
             };
-            sync_tags(&mut tx, pacticipant_id, id, &version.tags, version.created_at).await?;
-            sync_branches(&mut tx, id, &version.branches, &branch_ids, version.created_at)
-                .await?;
+            sync_tags(
+                &mut tx,
+                pacticipant_id,
+                id,
+                &version.tags,
+                version.created_at,
+            )
+            .await?;
+            sync_branches(
+                &mut tx,
+                id,
+                &version.branches,
+                &branch_ids,
+                version.created_at,
+            )
+            .await?;
             remember(&mut tx, source, MovedKind::Version, &version.moved).await?;
         }
         // Until the source's heads are copied, a branch's head is its newest version.
@@ -613,9 +637,20 @@ impl MoveInStore for Backend {
                 .bind(verification.wip)
                 .execute(&mut *tx)
                 .await?;
-            touch_integration(&mut tx, consumer_id, provider_id, verification.execution_date)
-                .await?;
-            remember(&mut tx, source, MovedKind::Verification, &verification.moved).await?;
+            touch_integration(
+                &mut tx,
+                consumer_id,
+                provider_id,
+                verification.execution_date,
+            )
+            .await?;
+            remember(
+                &mut tx,
+                source,
+                MovedKind::Verification,
+                &verification.moved,
+            )
+            .await?;
             moved.copied += 1;
         }
         Backend::continue_ids_after_explicit(&mut tx, "verifications").await?;
@@ -656,8 +691,14 @@ impl MoveInStore for Backend {
                         quiet: true,
                         ..Recorded::default()
                     };
-                    ledger::apply_event(&mut tx, &event, &subject, &recorded, deployment.created_at)
-                        .await?;
+                    ledger::apply_event(
+                        &mut tx,
+                        &event,
+                        &subject,
+                        &recorded,
+                        deployment.created_at,
+                    )
+                    .await?;
                 }
                 remember(&mut tx, source, MovedKind::Deployment, &deployment.moved).await?;
             }
@@ -692,10 +733,12 @@ impl MoveInStore for Backend {
                         at,
                     )
                     .await?;
-                    sqlx::query(sql("DELETE FROM currently_deployed WHERE deployed_version_id = ?"))
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(sql(
+                        "DELETE FROM currently_deployed WHERE deployed_version_id = ?",
+                    ))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 remember(&mut tx, source, MovedKind::Deployment, &deployment.moved).await?;
             }
@@ -740,8 +783,15 @@ impl MoveInStore for Backend {
                 .bind(release.created_at)
                 .fetch_one(&mut *tx)
                 .await?;
-                ledger::record_release_entry(&mut tx, &subject, id, None, &recorded, release.created_at)
-                    .await?;
+                ledger::record_release_entry(
+                    &mut tx,
+                    &subject,
+                    id,
+                    None,
+                    &recorded,
+                    release.created_at,
+                )
+                .await?;
                 (id, None)
             }
         };
@@ -772,8 +822,15 @@ impl MoveInStore for Backend {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                ledger::record_release_entry(&mut tx, &subject, id, None, &recorded, release.updated_at)
-                    .await?;
+                ledger::record_release_entry(
+                    &mut tx,
+                    &subject,
+                    id,
+                    None,
+                    &recorded,
+                    release.updated_at,
+                )
+                .await?;
             }
             _ => {}
         }

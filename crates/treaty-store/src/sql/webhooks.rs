@@ -712,7 +712,11 @@ fn delivery_from_row(row: &DbRow) -> StoreResult<Delivery> {
     })
 }
 
-pub(crate) async fn pacticipant_id(conn: &mut Conn, party: &Party, side: &str) -> StoreResult<Option<i64>> {
+pub(crate) async fn pacticipant_id(
+    conn: &mut Conn,
+    party: &Party,
+    side: &str,
+) -> StoreResult<Option<i64>> {
     match party {
         Party::Name(name) => {
             let id: Option<i64> =
@@ -774,12 +778,11 @@ impl WebhookStore for Backend {
         let events = json!(webhook.events).to_string();
         match exists {
             Some(id) => {
-                let missing: Option<String> = sqlx::query_scalar(sql(
-                    "SELECT secrets_to_reenter FROM webhooks WHERE id = ?",
-                ))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+                let missing: Option<String> =
+                    sqlx::query_scalar(sql("SELECT secrets_to_reenter FROM webhooks WHERE id = ?"))
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 let still_missing = still_missing(missing.as_deref(), &webhook.request);
                 sqlx::query(sql(
                     "UPDATE webhooks SET description = ?, consumer_id = ?, consumer_label = ?, provider_id = ?, provider_label = ?,

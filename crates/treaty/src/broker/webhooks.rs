@@ -1,6 +1,6 @@
 //! `create-webhook`, `create-or-update-webhook`, `delete-webhook`,
 //! `test-webhook`, `generate-uuid` (the official CLI's commands and flags)
-//! and `treaty webhook deliveries`.
+//! and `treaty webhook deliveries` and `list`.
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -129,12 +129,25 @@ pub struct UuidArgs {
 pub enum WebhookCommand {
     /// What a webhook's deliveries did: status, attempts, and when
     Deliveries(Box<DeliveriesArgs>),
+    /// Every webhook: enabled or not, and the secrets it still needs given
+    /// again (one moved in by `treaty migrate-from` lacks those the source masked)
+    List(Box<ListArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub broker: BrokerOptions,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = TableOrJson::Table)]
+    pub output: TableOrJson,
 }
 
 impl WebhookCommand {
     pub fn broker(&self) -> &BrokerOptions {
         match self {
             Self::Deliveries(a) => &a.broker,
+            Self::List(a) => &a.broker,
         }
     }
 }
@@ -364,8 +377,49 @@ pub fn generate_uuid() {
     println!("{}", uuid::Uuid::new_v4());
 }
 
+/// Each webhook read in full: the list links them with their descriptions only.
+async fn list(args: ListArgs) -> anyhow::Result<()> {
+    let client = args.broker.client()?;
+    let listed = client.get(&client.resolve_href("/webhooks")?).await?;
+    let mut webhooks = Vec::new();
+    for link in treaty_client::hal::links(&listed, "pb:webhooks") {
+        webhooks.push(client.get(&client.resolve_href(&link.href)?).await?);
+    }
+    match args.output {
+        TableOrJson::Json => println!("{}", format_json(&json!(webhooks), false)),
+        TableOrJson::Table => {
+            let rows: Vec<Vec<String>> = webhooks
+                .iter()
+                .map(|w| {
+                    let missing: Vec<&str> = w["secretsToReenter"]
+                        .as_array()
+                        .map(|m| m.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    vec![
+                        text_at(w, &["uuid"]).to_owned(),
+                        text_at(w, &["description"]).to_owned(),
+                        w["enabled"].as_bool().unwrap_or(false).to_string(),
+                        missing.join(", "),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                format_table(
+                    &["UUID", "DESCRIPTION", "ENABLED", "SECRETS TO RE-ENTER"],
+                    &rows
+                )
+            );
+        }
+    }
+    Ok(())
+}
+
 pub async fn webhook(command: WebhookCommand) -> anyhow::Result<()> {
-    let WebhookCommand::Deliveries(args) = command;
+    let args = match command {
+        WebhookCommand::Deliveries(args) => args,
+        WebhookCommand::List(args) => return list(*args).await,
+    };
     let client = args.broker.client()?;
     let url = client.resolve_href(&format!(
         "/webhooks/{}/deliveries",

@@ -53,7 +53,8 @@ impl Run<'_> {
         match listed {
             Ok(items) => items.iter().filter_map(read::integration).collect(),
             Err(error) => {
-                self.report.gap("the list of integrations", describe(&error));
+                self.report
+                    .gap("the list of integrations", describe(&error));
                 Vec::new()
             }
         }
@@ -160,7 +161,9 @@ impl Run<'_> {
                 &b.consumer_version,
             ))
         });
-        contents.dedup_by(|a, b| (&a.consumer, &a.provider, &a.sha) == (&b.consumer, &b.provider, &b.sha));
+        contents.dedup_by(|a, b| {
+            (&a.consumer, &a.provider, &a.sha) == (&b.consumer, &b.provider, &b.sha)
+        });
         Ok(contents)
     }
 
@@ -212,9 +215,9 @@ impl Run<'_> {
                 self.report.copied("pacts", 1);
                 continue;
             }
-            let other_pair = batch
-                .first()
-                .is_some_and(|b| (&b.consumer, &b.provider) != (&wanted.consumer, &wanted.provider));
+            let other_pair = batch.first().is_some_and(|b| {
+                (&b.consumer, &b.provider) != (&wanted.consumer, &wanted.provider)
+            });
             if other_pair || batch.len() >= PACTS_PER_WRITE {
                 self.write_pacts(std::mem::take(&mut batch)).await;
             }
@@ -239,7 +242,12 @@ impl Run<'_> {
         if batch.is_empty() {
             return;
         }
-        if self.store.move_in_pacts(&self.source.key, &batch).await.is_ok() {
+        if self
+            .store
+            .move_in_pacts(&self.source.key, &batch)
+            .await
+            .is_ok()
+        {
             self.report.copied("pacts", batch.len() as u64);
             return;
         }
@@ -316,9 +324,8 @@ impl Run<'_> {
                             .await
                             .map_err(|e| describe(&e))
                             .and_then(|answer| {
-                                read::verification(&answer).ok_or_else(|| {
-                                    "its success or time is missing".to_owned()
-                                })
+                                read::verification(&answer)
+                                    .ok_or_else(|| "its success or time is missing".to_owned())
                             });
                         Fetched::New(content, row, details)
                     }
@@ -355,8 +362,7 @@ impl Run<'_> {
                         self.write_verifications(std::mem::take(&mut batch)).await;
                         batch_content = Some(content.clone());
                     }
-                    let provider_version =
-                        details.provider_version.unwrap_or(row.provider_version);
+                    let provider_version = details.provider_version.unwrap_or(row.provider_version);
                     let provider_version_tags = tags
                         .get(&(content.provider.clone(), provider_version.clone()))
                         .cloned()
@@ -430,7 +436,11 @@ enum Found {
 }
 
 enum Fetched {
-    New(Content, VerificationRow, Result<read::SourceVerification, String>),
+    New(
+        Content,
+        VerificationRow,
+        Result<read::SourceVerification, String>,
+    ),
     /// Counted by a dry run, not fetched.
     Counted,
     Here,

@@ -114,7 +114,8 @@ impl<'a> Run<'a> {
         let listed = match listed {
             Ok(answer) => read::embedded(&answer, "environments").to_vec(),
             Err(error) => {
-                self.report.gap("the list of environments", describe(&error));
+                self.report
+                    .gap("the list of environments", describe(&error));
                 return Ok(());
             }
         };
@@ -124,7 +125,10 @@ impl<'a> Run<'a> {
             phase.advance(1);
             let Some(environment) = read::environment(item) else {
                 self.report.gap(
-                    format!("an environment ({})", read::text(item, "name").unwrap_or_default()),
+                    format!(
+                        "an environment ({})",
+                        read::text(item, "name").unwrap_or_default()
+                    ),
                     "its uuid, name or creation time is missing",
                 );
                 continue;
@@ -174,9 +178,10 @@ impl<'a> Run<'a> {
                         ));
                     }
                 }
-                Err(error) => self
-                    .report
-                    .gap(format!("environment {}", environment.name), error.to_string()),
+                Err(error) => self.report.gap(
+                    format!("environment {}", environment.name),
+                    error.to_string(),
+                ),
             }
         }
         phase.finish();
@@ -192,7 +197,8 @@ impl<'a> Run<'a> {
         let listed = match listed {
             Ok(items) => items,
             Err(error) => {
-                self.report.gap("the list of pacticipants", describe(&error));
+                self.report
+                    .gap("the list of pacticipants", describe(&error));
                 return Ok(());
             }
         };
@@ -202,7 +208,10 @@ impl<'a> Run<'a> {
             phase.advance(1);
             let Some(pacticipant) = read::pacticipant(item) else {
                 self.report.gap(
-                    format!("a pacticipant ({})", read::text(item, "name").unwrap_or_default()),
+                    format!(
+                        "a pacticipant ({})",
+                        read::text(item, "name").unwrap_or_default()
+                    ),
                     "its name or creation time is missing",
                 );
                 continue;
@@ -246,8 +255,10 @@ impl<'a> Run<'a> {
                 Ok(()) => self.report.copied(KIND, 1),
                 Err(error) => {
                     self.unreadable.insert(pacticipant.name.clone());
-                    self.report
-                        .gap(format!("pacticipant {}", pacticipant.name), error.to_string());
+                    self.report.gap(
+                        format!("pacticipant {}", pacticipant.name),
+                        error.to_string(),
+                    );
                 }
             }
         }

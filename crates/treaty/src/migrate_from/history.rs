@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use treaty_store::{DeploymentStep, MovedDeployment, MovedKey, MovedKind, MovedRelease};
 
@@ -95,10 +96,11 @@ impl Run<'_> {
             let name_ref = &name;
             let read: Vec<(String, Result<SourceVersion, String>)> = stream::iter(numbers)
                 .map(|number| async move {
-                    let answer = match source.path_of(&["pacticipants", name_ref, "versions", &number]) {
-                        Ok(url) => source.get(&url).await.map_err(|e| describe(&e)),
-                        Err(error) => Err(describe(&error)),
-                    };
+                    let answer =
+                        match source.path_of(&["pacticipants", name_ref, "versions", &number]) {
+                            Ok(url) => source.get(&url).await.map_err(|e| describe(&e)),
+                            Err(error) => Err(describe(&error)),
+                        };
                     let version = answer.and_then(|answer| {
                         read::version(&answer).ok_or_else(|| "unreadable".to_owned())
                     });
@@ -141,7 +143,9 @@ impl Run<'_> {
                     (&version.releases, &moved_releases, &mut releases),
                 ] {
                     for link in links {
-                        if moved.get(&uuid_of(link)).map(String::as_str) == Some(state(link.current)) {
+                        if moved.get(&uuid_of(link)).map(String::as_str)
+                            == Some(state(link.current))
+                        {
                             continue;
                         }
                         wanted.push(Wanted {
@@ -197,14 +201,15 @@ impl Run<'_> {
                 phase_ref.advance(1);
                 (wanted, details)
             })
-            .buffer_unordered(self.concurrency)
+            // In the source's listing order: ties in time keep it.
+            .buffered(self.concurrency)
             .collect()
             .await;
         // Each slot's history in time order: a deployment at the time it was
         // recorded (ending what ran in its slot), an undeployment at its
         // time; at the same second the deployment first, so that one that
         // replaced another ends it as replaced, as it did at the source.
-        let mut steps: Vec<(chrono::DateTime<chrono::Utc>, u8, DeploymentStep)> = Vec::new();
+        let mut steps: Vec<(DateTime<Utc>, u8, DateTime<Utc>, DeploymentStep)> = Vec::new();
         for (wanted, details) in read {
             let name = format!(
                 "the deployment of {} version {}",
@@ -228,20 +233,27 @@ impl Run<'_> {
                 moved: MovedKey::new(&details.uuid, fingerprint),
             };
             if !moved.contains_key(&details.uuid) {
+                let ended = if details.current {
+                    DateTime::<Utc>::MAX_UTC
+                } else {
+                    details.undeployed_at.unwrap_or(details.created_at)
+                };
                 steps.push((
                     details.created_at,
                     0,
+                    ended,
                     DeploymentStep::Deployed(record(state(true))),
                 ));
             }
             if !details.current {
                 let at = details.undeployed_at.unwrap_or(details.created_at);
-                steps.push((at, 1, DeploymentStep::Undeployed(record(state(false)))));
+                steps.push((at, 1, at, DeploymentStep::Undeployed(record(state(false)))));
             }
         }
         steps.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        in_one_second_ended_first(&mut steps);
         let mut copied = HashSet::new();
-        for (_, _, step) in steps {
+        for (_, _, _, step) in steps {
             let (DeploymentStep::Deployed(record) | DeploymentStep::Undeployed(record)) = &step;
             match self.store.move_in_deployment(&self.source.key, &step).await {
                 Ok(()) => {
@@ -301,10 +313,7 @@ impl Run<'_> {
                 created_at: details.created_at,
                 updated_at: details.updated_at,
                 support_ended_at: details.support_ended_at,
-                moved: MovedKey::new(
-                    &details.uuid,
-                    state(details.support_ended_at.is_none()),
-                ),
+                moved: MovedKey::new(&details.uuid, state(details.support_ended_at.is_none())),
             };
             match self.store.move_in_release(&self.source.key, &release).await {
                 Ok(()) => self.report.copied("releases", 1),
@@ -312,6 +321,42 @@ impl Run<'_> {
             }
         }
         phase.finish();
+    }
+}
+
+/// The source's times are to the second: of two deployments to one slot
+/// (application, environment, instance) in the same second, the one that has
+/// since ended came first (the other replaced it). Each slot's deployments
+/// of a second are put in that order, in the places they had.
+fn in_one_second_ended_first(steps: &mut [(DateTime<Utc>, u8, DateTime<Utc>, DeploymentStep)]) {
+    let slot = |step: &DeploymentStep| {
+        let (DeploymentStep::Deployed(d) | DeploymentStep::Undeployed(d)) = step;
+        (
+            d.pacticipant.clone(),
+            d.environment_uuid.clone(),
+            d.application_instance.clone(),
+        )
+    };
+    let mut start = 0;
+    while start < steps.len() {
+        let mut end = start + 1;
+        while end < steps.len() && (steps[end].0, steps[end].1) == (steps[start].0, steps[start].1)
+        {
+            end += 1;
+        }
+        let group = &mut steps[start..end];
+        let slots: HashSet<_> = group.iter().map(|s| slot(&s.3)).collect();
+        for wanted in slots {
+            let places: Vec<usize> = (0..group.len())
+                .filter(|&i| slot(&group[i].3) == wanted)
+                .collect();
+            let mut ordered: Vec<_> = places.iter().map(|&i| group[i].clone()).collect();
+            ordered.sort_by_key(|s| s.2);
+            for (place, step) in places.into_iter().zip(ordered) {
+                group[place] = step;
+            }
+        }
+        start = end;
     }
 }
 

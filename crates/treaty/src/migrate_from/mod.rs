@@ -156,7 +156,10 @@ pub async fn migrate_from(args: MigrateFromArgs) -> i32 {
     let client = match args.client() {
         Ok(client) => client,
         Err(error) => {
-            eprintln!("error: cannot set up the connection to {}: {error}", args.url);
+            eprintln!(
+                "error: cannot set up the connection to {}: {error}",
+                args.url
+            );
             return exit::FAILED;
         }
     };
@@ -202,15 +205,14 @@ pub async fn migrate_from(args: MigrateFromArgs) -> i32 {
         }
     }
     if !args.dry_run && (args.verify || !args.no_verify) {
-        let parity = match verify::parity(&source, store.clone(), usize::from(args.concurrency))
-            .await
-        {
-            Ok(parity) => parity,
-            Err(error) => {
-                eprintln!("error: cannot compare the answers: {error}");
-                return exit::FAILED;
-            }
-        };
+        let parity =
+            match verify::parity(&source, store.clone(), usize::from(args.concurrency)).await {
+                Ok(parity) => parity,
+                Err(error) => {
+                    eprintln!("error: cannot compare the answers: {error}");
+                    return exit::FAILED;
+                }
+            };
         if !parity.differences.is_empty() && code == exit::DONE {
             code = exit::DIFFERENT;
         }

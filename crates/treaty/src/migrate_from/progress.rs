@@ -28,11 +28,9 @@ impl Progress {
         let bar = self.terminal.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:>14} [{bar:30}] {pos}/{len} ({eta} left)",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} ({eta} left)")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
             );
             bar.set_prefix(what.to_owned());
             bar
@@ -72,7 +70,13 @@ impl Phase {
         state.0 += units;
         if state.1.elapsed() >= LINE_EVERY {
             state.1 = Instant::now();
-            eprintln!("{}: {}/{}{}", self.what, state.0, self.total, self.left(state.0));
+            eprintln!(
+                "{}: {}/{}{}",
+                self.what,
+                state.0,
+                self.total,
+                self.left(state.0)
+            );
         }
     }
 

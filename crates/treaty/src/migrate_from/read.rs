@@ -25,6 +25,18 @@ pub fn time(value: &Value, key: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// When a record was last changed. A record the source shows an `updatedAt`
+/// for was changed after it was made, even when the two print the same (to
+/// the second): it is kept a microsecond after its creation, so that Treaty
+/// shows its `updatedAt` too (it shows one only on a changed record).
+pub fn updated_time(value: &Value, created_at: DateTime<Utc>) -> DateTime<Utc> {
+    match time(value, "updatedAt") {
+        Some(updated) if updated <= created_at => created_at + chrono::Duration::microseconds(1),
+        Some(updated) => updated,
+        None => created_at,
+    }
+}
+
 /// The items embedded under `key` (`_embedded.KEY`), or none.
 pub fn embedded<'a>(value: &'a Value, key: &str) -> &'a [Value] {
     value
@@ -71,7 +83,7 @@ pub fn environment(value: &Value) -> Option<SourceEnvironment> {
             .unwrap_or(false),
         contacts: value.get("contacts").filter(|c| !c.is_null()).cloned(),
         created_at,
-        updated_at: time(value, "updatedAt").unwrap_or(created_at),
+        updated_at: updated_time(value, created_at),
     })
 }
 
@@ -108,7 +120,7 @@ pub fn pacticipant(value: &Value) -> Option<SourcePacticipant> {
         main_branch: text(value, "mainBranch"),
         labels,
         created_at,
-        updated_at: time(value, "updatedAt").unwrap_or(created_at),
+        updated_at: updated_time(value, created_at),
         versions_href: href(value, "pb:versions"),
         branches_href: href(value, "pb:branches"),
     })
@@ -183,10 +195,7 @@ pub fn version(value: &Value) -> Option<SourceVersion> {
     } else {
         embedded(value, "branchVersions")
     };
-    let mut branches: Vec<String> = memberships
-        .iter()
-        .filter_map(|b| text(b, "name"))
-        .collect();
+    let mut branches: Vec<String> = memberships.iter().filter_map(|b| text(b, "name")).collect();
     branches.sort();
     branches.dedup();
     let mut heads_of: Vec<String> = memberships
@@ -203,7 +212,7 @@ pub fn version(value: &Value) -> Option<SourceVersion> {
         branches,
         heads_of,
         created_at,
-        updated_at: time(value, "updatedAt").unwrap_or(created_at),
+        updated_at: updated_time(value, created_at),
         deployments: record_links(value, "pb:deployed-environments", "currently_deployed"),
         releases: record_links(value, "pb:released-environments", "currently_supported"),
     })
@@ -221,7 +230,7 @@ pub fn branch(value: &Value) -> Option<SourceBranch> {
     Some(SourceBranch {
         name: text(value, "name")?,
         created_at,
-        updated_at: time(value, "updatedAt").unwrap_or(created_at),
+        updated_at: updated_time(value, created_at),
     })
 }
 
@@ -252,7 +261,7 @@ pub fn listed_pact(value: &Value) -> Option<ListedPact> {
         consumer_version,
         href: href(value, "self")?,
         created_at,
-        updated_at: time(value, "updatedAt").unwrap_or(created_at),
+        updated_at: updated_time(value, created_at),
     })
 }
 
@@ -336,7 +345,10 @@ pub fn verification(value: &Value) -> Option<SourceVerification> {
         test_results: value.get("testResults").filter(|t| !t.is_null()).cloned(),
         verified_by: value
             .get("verifiedBy")
-            .filter(|v| v.as_object().is_some_and(|o| o.values().any(|x| !x.is_null())))
+            .filter(|v| {
+                v.as_object()
+                    .is_some_and(|o| o.values().any(|x| !x.is_null()))
+            })
             .cloned(),
         execution_date: time(value, "verificationDate").or_else(|| time(value, "createdAt"))?,
     })
@@ -388,13 +400,14 @@ pub struct SourceRelease {
 pub fn release(value: &Value) -> Option<SourceRelease> {
     let created_at = time(value, "createdAt")?;
     let supported = value.get("currentlySupported").and_then(Value::as_bool);
-    let support_ended_at = time(value, "supportEndedAt")
-        .or_else(|| (supported == Some(false)).then(|| time(value, "updatedAt").unwrap_or(created_at)));
+    let support_ended_at = time(value, "supportEndedAt").or_else(|| {
+        (supported == Some(false)).then(|| time(value, "updatedAt").unwrap_or(created_at))
+    });
     Some(SourceRelease {
         uuid: text(value, "uuid")?,
         environment_uuid: environment_uuid(value)?,
         created_at,
-        updated_at: time(value, "updatedAt").unwrap_or(created_at),
+        updated_at: updated_time(value, created_at),
         support_ended_at,
     })
 }

@@ -82,11 +82,7 @@ impl Report {
     /// The summary for a person.
     pub fn text(&self) -> String {
         let mut out = String::new();
-        let verb = if self.dry_run {
-            "Would copy"
-        } else {
-            "Copied"
-        };
+        let verb = if self.dry_run { "Would copy" } else { "Copied" };
         out.push_str(&format!("{verb} from {}:\n", self.source));
         for kind in KINDS {
             let count = self.counts.get(kind).copied().unwrap_or_default();

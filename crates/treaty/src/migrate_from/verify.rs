@@ -127,7 +127,9 @@ async fn ask(client: &BrokerClient, question: &Question) -> Value {
     };
     match answer {
         Ok(answer) => (question.read)(&answer),
-        Err(error) => json!({ "error": error.status().map_or_else(|| describe(&error), |s| format!("HTTP {s}")) }),
+        Err(error) => {
+            json!({ "error": error.status().map_or_else(|| describe(&error), |s| format!("HTTP {s}")) })
+        }
     }
 }
 

@@ -179,10 +179,17 @@ mod tests {
         let (copy, missing) = without_masked_secrets(&shown);
         assert_eq!(
             missing,
-            ["request.password", "request.headers.authorization", "secret"]
+            [
+                "request.password",
+                "request.headers.authorization",
+                "secret"
+            ]
         );
         assert_eq!(copy["enabled"], false);
-        assert_eq!(copy["request"]["headers"], json!({"Content-Type": "application/json"}));
+        assert_eq!(
+            copy["request"]["headers"],
+            json!({"Content-Type": "application/json"})
+        );
         assert!(copy["request"].get("password").is_none());
         assert_eq!(copy["request"]["username"], "ci");
         let definition = parse_webhook(&copy, &any_target()).expect("a webhook");

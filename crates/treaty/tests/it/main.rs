@@ -15,6 +15,7 @@ mod export_import;
 mod gates_cli;
 mod hangs;
 mod ledger_cli;
+mod migrate_from;
 mod official_clients;
 mod one_truth_clients;
 mod operations;

@@ -26,6 +26,14 @@ impl TestServer {
         let database = treaty_store::testing::TestDatabase::fresh()
             .await
             .expect("a fresh test database");
+        Self::start_on(database, config).await
+    }
+
+    /// A Treaty over a database made before (one a command wrote, say).
+    pub async fn start_on(
+        database: treaty_store::testing::TestDatabase,
+        config: ServerConfig,
+    ) -> Self {
         let store = database.store.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();

@@ -1,0 +1,687 @@
+//! `treaty migrate-from`: a second Treaty seeded through the official `pact`
+//! clients is the source; the migration copies it into a fresh database and
+//! proves, by asking both the same questions, that nothing changed. Then
+//! resuming after a SIGKILL, a rerun that copies only what is new, and bad
+//! sources (not a broker, wrong credentials, a 500 on one pact).
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Json;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use treaty_server::ServerConfig;
+use treaty_server::access::AuthConfig;
+use treaty_store::testing::TestDatabase;
+
+use crate::support::{TestServer, pact, text, treaty, write_pact};
+
+/// Serves order 1 and user 1, and knows nothing of order 2.
+async fn provider_app() -> String {
+    let app = axum::Router::new()
+        .route("/orders/1", get(|| async { Json(json!({"id": 1})) }))
+        .route("/users/1", get(|| async { Json(json!({"id": 1})) }))
+        .route("/_pact/provider_states", post(|| async { Json(json!({})) }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    port.to_string()
+}
+
+fn get_one(what: &str, id: u32) -> Value {
+    json!([{
+        "description": format!("a request for {what} {id}"),
+        "request": {"method": "GET", "path": format!("/{what}/{id}")},
+        "response": {"status": 200, "headers": {"Content-Type": "application/json"}, "body": {"id": id}}
+    }])
+}
+
+async fn ok(args: &[&str]) {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--retries", "0"]);
+    let out = pact(&all).await;
+    assert!(out.status.success(), "pact {args:?}: {}", text(&out));
+}
+
+async fn publish(
+    b: &str,
+    consumer: &str,
+    provider: &str,
+    pact_of: Value,
+    version: &str,
+    branch: &str,
+    tag: Option<&str>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    write_pact(dir.path(), consumer, provider, pact_of);
+    let path = dir.path().to_str().unwrap().to_owned();
+    let mut args = vec![
+        "broker", "publish", &path, "-b", b, "-a", version, "--branch", branch,
+    ];
+    if let Some(tag) = tag {
+        args.extend(["-t", tag]);
+    }
+    ok(&args).await;
+}
+
+/// The provider verifies what its main branch should, pending and WIP
+/// included, and publishes the results (order 2 fails).
+async fn verify(b: &str, provider: &str, version: &str, port: &str) {
+    let out = pact(&[
+        "verifier",
+        "--broker-url",
+        b,
+        "--provider-name",
+        provider,
+        "-h",
+        "127.0.0.1",
+        "-p",
+        port,
+        "--consumer-version-selectors",
+        r#"{"mainBranch":true}"#,
+        "--consumer-version-selectors",
+        r#"{"deployedOrReleased":true}"#,
+        "--consumer-version-selectors",
+        r#"{"branch":"feat-x"}"#,
+        "--enable-pending",
+        "--include-wip-pacts-since",
+        "2020-01-01",
+        "--publish",
+        "--provider-version",
+        version,
+        "--provider-branch",
+        "main",
+    ])
+    .await;
+    // Exit 1 when a non-pending pact fails: the results are published either way.
+    assert!(out.status.code().is_some(), "{}", text(&out));
+}
+
+/// Two consumers and two providers with main branches, feature branches,
+/// tags, pending and WIP pacts, failing verifications, deployments with
+/// instances (one replaced, one undeployed), releases (one whose support
+/// ended), and a webhook with a password and a secret header.
+async fn seed(b: &str) {
+    let port = provider_app().await;
+    for name in ["Web", "Mobile", "Orders", "Users"] {
+        ok(&[
+            "broker",
+            "create-or-update-pacticipant",
+            "-b",
+            b,
+            "--name",
+            name,
+            "--main-branch",
+            "main",
+            "--repository-url",
+            &format!("https://git.example/{name}"),
+        ])
+        .await;
+    }
+    publish(
+        b,
+        "Mobile",
+        "Orders",
+        get_one("orders", 1),
+        "m0",
+        "main",
+        Some("v0"),
+    )
+    .await;
+    publish(
+        b,
+        "Web",
+        "Orders",
+        get_one("orders", 1),
+        "w1",
+        "main",
+        Some("prod"),
+    )
+    .await;
+    publish(
+        b,
+        "Web",
+        "Users",
+        get_one("users", 1),
+        "w1",
+        "main",
+        Some("prod"),
+    )
+    .await;
+    verify(b, "Orders", "o1", &port).await;
+    verify(b, "Users", "u1", &port).await;
+    publish(
+        b,
+        "Mobile",
+        "Orders",
+        get_one("orders", 1),
+        "m1",
+        "main",
+        None,
+    )
+    .await;
+    publish(
+        b,
+        "Web",
+        "Orders",
+        get_one("orders", 2),
+        "w2",
+        "feat-x",
+        None,
+    )
+    .await;
+    verify(b, "Orders", "o2", &port).await;
+    ok(&[
+        "broker",
+        "create-environment",
+        "-b",
+        b,
+        "--name",
+        "production",
+        "--production",
+    ])
+    .await;
+    ok(&[
+        "broker",
+        "create-environment",
+        "-b",
+        b,
+        "--name",
+        "staging",
+        "--display-name",
+        "Staging",
+    ])
+    .await;
+    for (who, version, environment, instance) in [
+        ("Orders", "o1", "production", Some("blue")),
+        ("Orders", "o1", "production", Some("green")),
+        ("Users", "u1", "production", None),
+        ("Web", "w1", "production", None),
+        ("Web", "w1", "staging", None),
+        ("Web", "w2", "staging", None),
+        ("Orders", "o2", "staging", None),
+    ] {
+        let mut args = vec![
+            "broker",
+            "record-deployment",
+            "-b",
+            b,
+            "-a",
+            who,
+            "-e",
+            version,
+            "--environment",
+            environment,
+        ];
+        if let Some(instance) = instance {
+            args.extend(["--application-instance", instance]);
+        }
+        ok(&args).await;
+    }
+    ok(&[
+        "broker",
+        "record-undeployment",
+        "-b",
+        b,
+        "-a",
+        "Orders",
+        "--environment",
+        "production",
+        "--application-instance",
+        "green",
+    ])
+    .await;
+    ok(&[
+        "broker",
+        "record-release",
+        "-b",
+        b,
+        "-a",
+        "Mobile",
+        "-e",
+        "m0",
+        "--environment",
+        "production",
+    ])
+    .await;
+    ok(&[
+        "broker",
+        "record-release",
+        "-b",
+        b,
+        "-a",
+        "Mobile",
+        "-e",
+        "m1",
+        "--environment",
+        "production",
+    ])
+    .await;
+    ok(&[
+        "broker",
+        "record-support-ended",
+        "-b",
+        b,
+        "-a",
+        "Mobile",
+        "-e",
+        "m0",
+        "--environment",
+        "production",
+    ])
+    .await;
+    ok(&[
+        "broker",
+        "create-webhook",
+        "https://ci.example/build",
+        "-b",
+        b,
+        "-X",
+        "POST",
+        "--user",
+        "ci:s3cret",
+        "--header",
+        "Authorization: Bearer ci-token",
+        "--data",
+        r#"{"pact":"${pactbroker.pactUrl}"}"#,
+        "--description",
+        "start the provider build",
+        "--contract-content-changed",
+        "--provider",
+        "Orders",
+    ])
+    .await;
+}
+
+/// `treaty migrate-from SOURCE --database-url TARGET ARGS`.
+async fn migrate(source: &str, target: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec![
+        "migrate-from",
+        source,
+        "--database-url",
+        target,
+        "--retries",
+        "1",
+    ];
+    all.extend_from_slice(args);
+    treaty(&all).await
+}
+
+fn json_of(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(output)))
+}
+
+fn copied(report: &Value, kind: &str) -> (u64, u64) {
+    let count = &report["migration"]["counts"][kind];
+    (
+        count["copied"].as_u64().unwrap_or(0),
+        count["unchanged"].as_u64().unwrap_or(0),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_realistic_history_moves_in_and_answers_the_same() {
+    let source = TestServer::start().await;
+    seed(&source.url).await;
+    let target = TestDatabase::fresh().await.unwrap();
+
+    let dry = migrate(&source.url, &target.url, &["--dry-run", "-o", "json"]).await;
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    let dry = json_of(&dry);
+    assert_eq!(copied(&dry, "pacts").0, 5, "{dry:#}");
+    assert!(dry.get("parity").is_none(), "a dry run compares nothing");
+    assert!(
+        treaty_store::MoveInStore::moved_in(
+            target.store.as_ref(),
+            &source.url,
+            treaty_store::MovedKind::Pact
+        )
+        .await
+        .unwrap()
+        .is_empty(),
+        "a dry run writes nothing"
+    );
+
+    let out = migrate(&source.url, &target.url, &["-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = json_of(&out);
+    assert_eq!(report["migration"]["gaps"], json!([]), "{report:#}");
+    assert_eq!(copied(&report, "pacticipants").0, 4);
+    assert_eq!(copied(&report, "pacts").0, 5);
+    assert!(copied(&report, "verification results").0 >= 5, "{report:#}");
+    assert_eq!(copied(&report, "deployments").0, 7);
+    assert_eq!(copied(&report, "releases").0, 2);
+    assert_eq!(copied(&report, "webhooks").0, 1);
+    let parity = &report["parity"];
+    assert_eq!(parity["differences"], json!([]), "{parity:#}");
+    assert!(parity["questions"].as_u64().unwrap() >= 20, "{parity:#}");
+    assert_eq!(parity["identical"], parity["questions"]);
+
+    // --verify alone asks again, in words for a person.
+    let verified = migrate(&source.url, &target.url, &["--verify"]).await;
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    assert!(
+        String::from_utf8_lossy(&verified.stdout).contains(" identical, 0 different"),
+        "{}",
+        text(&verified)
+    );
+
+    let moved = TestServer::start_on(target, ServerConfig::default()).await;
+    // Environments keep their uuids; pacticipants their main branch and repository.
+    let (_, there) = source.get_json("/environments").await;
+    let (_, here) = moved.get_json("/environments").await;
+    let uuids = |list: &Value| -> Vec<(String, String)> {
+        let mut found: Vec<_> = list["_embedded"]["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_owned(),
+                    e["uuid"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(uuids(&there), uuids(&here));
+    let (_, web) = moved.get_json("/pacticipants/Web").await;
+    assert_eq!(web["mainBranch"], "main");
+    assert_eq!(web["repositoryUrl"], "https://git.example/Web");
+    // Every publication, in order, with its time.
+    for path in [
+        "/pacts/provider/Orders/consumer/Web/versions",
+        "/pacticipants/Web/versions",
+        "/pacticipants/Orders/versions/o1",
+    ] {
+        let (_, there) = source.get_json(path).await;
+        let (_, here) = moved.get_json(path).await;
+        let strip = |v: &Value| {
+            v.to_string()
+                .replace(&source.url, "")
+                .replace(&moved.url, "")
+        };
+        assert_eq!(strip(&there), strip(&here), "{path}");
+    }
+    // Past deployments are in the ledger: the one undeployed, the one replaced.
+    let (_, ledger) = moved.get_json("/deployments?pacticipant=Orders").await;
+    let ledger_text = ledger.to_string();
+    assert!(
+        ledger_text.contains("green") && ledger_text.contains("blue"),
+        "{ledger:#}"
+    );
+    // The webhook came disabled, with the secrets the source masked named.
+    let listed = treaty(&["webhook", "list", "-b", &moved.url]).await;
+    assert!(listed.status.success(), "{}", text(&listed));
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("start the provider build"), "{listed}");
+    assert!(listed.contains("false"), "{listed}");
+    assert!(
+        listed.contains("request.password, request.headers.authorization"),
+        "{listed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_copies_only_what_is_new() {
+    let source = TestServer::start().await;
+    let b = source.url.as_str();
+    publish(b, "Web", "Orders", get_one("orders", 1), "w1", "main", None).await;
+    publish(b, "Web", "Orders", get_one("orders", 2), "w2", "main", None).await;
+    let target = TestDatabase::fresh().await.unwrap();
+    let first = migrate(b, &target.url, &["-o", "json"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let again = migrate(b, &target.url, &["-o", "json", "--no-verify"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let again = json_of(&again);
+    assert_eq!(copied(&again, "pacts"), (0, 2), "{again:#}");
+    assert_eq!(copied(&again, "versions"), (0, 2), "{again:#}");
+    assert!(again.get("parity").is_none(), "--no-verify");
+
+    publish(b, "Web", "Orders", get_one("orders", 3), "w3", "main", None).await;
+    let later = migrate(b, &target.url, &["-o", "json"]).await;
+    assert_eq!(later.status.code(), Some(0), "{}", text(&later));
+    let later = json_of(&later);
+    assert_eq!(
+        copied(&later, "pacts"),
+        (1, 2),
+        "only the new pact is fetched: {later:#}"
+    );
+    assert_eq!(copied(&later, "versions"), (1, 2), "{later:#}");
+    assert_eq!(later["parity"]["differences"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migration_killed_half_way_finishes_on_the_next_run() {
+    let source = TestServer::start().await;
+    let b = source.url.as_str();
+    for n in 1..=12 {
+        publish(
+            b,
+            "Web",
+            "Orders",
+            get_one("orders", n),
+            &format!("w{n}"),
+            "main",
+            None,
+        )
+        .await;
+    }
+    let target = TestDatabase::fresh().await.unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_treaty"))
+        .args([
+            "migrate-from",
+            b,
+            "--database-url",
+            &target.url,
+            "--concurrency",
+            "1",
+        ])
+        .env("PACT_DO_NOT_TRACK", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed once the versions are in and the pacts are being copied.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.starts_with("pacts: 0/") {
+            break;
+        }
+    }
+    child.kill().await.unwrap();
+    let status = child.wait().await.unwrap();
+    assert!(!status.success(), "it was killed before it finished");
+
+    let rerun = migrate(b, &target.url, &["-o", "json"]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    let rerun = json_of(&rerun);
+    assert_eq!(
+        copied(&rerun, "pacticipants"),
+        (0, 2),
+        "what the killed run copied stays: {rerun:#}"
+    );
+    let (new, here) = copied(&rerun, "pacts");
+    assert_eq!(new + here, 12, "{rerun:#}");
+    assert_eq!(rerun["parity"]["differences"], json!([]), "{rerun:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_url_that_is_not_a_broker_is_refused_by_name() {
+    let app = axum::Router::new().route("/", get(|| async { "<html>hello</html>" }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let target = TestDatabase::fresh().await.unwrap();
+    let out = migrate(&url, &target.url, &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a Pact Broker"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_are_refused_with_how_to_give_them() {
+    let source = TestServer::start_with(ServerConfig {
+        auth: AuthConfig {
+            basic: Some(("writer".into(), SecretString::from("wpass"))),
+            basic_read_only: Some(("reader".into(), SecretString::from("rpass"))),
+            admin_token: None,
+            tokens: false,
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let target = TestDatabase::fresh().await.unwrap();
+    let out = migrate(
+        &source.url,
+        &target.url,
+        &["--broker-username", "reader", "--broker-password", "wrong"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused the credentials"),
+        "{}",
+        text(&out)
+    );
+    let out = crate::support::treaty_with_env(
+        &[
+            "migrate-from",
+            &source.url,
+            "--database-url",
+            &target.url,
+            "--retries",
+            "0",
+        ],
+        &[
+            ("PACT_BROKER_USERNAME", "reader"),
+            ("PACT_BROKER_PASSWORD", "rpass"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a read-only user is enough: {}",
+        text(&out)
+    );
+}
+
+/// A proxy on `listener` in front of `upstream` that answers 500 for paths
+/// containing `failing` while `fail` is set.
+fn flaky_proxy(
+    listener: TcpListener,
+    upstream: String,
+    failing: &'static str,
+    fail: Arc<AtomicBool>,
+) {
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let upstream = upstream.clone();
+        let fail = fail.clone();
+        async move {
+            let path = request
+                .uri()
+                .path_and_query()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if fail.load(Ordering::SeqCst) && path.contains(failing) {
+                return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response();
+            }
+            let method = request.method().clone();
+            let headers = request.headers().clone();
+            let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let mut forwarded = reqwest::Client::new()
+                .request(method, format!("{upstream}{path}"))
+                .body(body);
+            for (name, value) in &headers {
+                if name != "host" {
+                    forwarded = forwarded.header(name, value);
+                }
+            }
+            let answer = forwarded.send().await.unwrap();
+            let status = answer.status();
+            let content_type = answer.headers().get("content-type").cloned();
+            let bytes = answer.bytes().await.unwrap();
+            let mut response = (status, bytes).into_response();
+            if let Some(content_type) = content_type {
+                response.headers_mut().insert("content-type", content_type);
+            }
+            response
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pact_the_source_cannot_serve_is_named_skipped_and_copied_by_a_rerun() {
+    // The proxy's address is the source's base URL, so every link leads through it.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let source = TestServer::start_with(ServerConfig {
+        base_url: Some(url.clone()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let fail = Arc::new(AtomicBool::new(true));
+    flaky_proxy(
+        listener,
+        source.url.clone(),
+        "/consumer/Web/version/w2",
+        fail.clone(),
+    );
+    publish(
+        &source.url,
+        "Web",
+        "Orders",
+        get_one("orders", 1),
+        "w1",
+        "main",
+        None,
+    )
+    .await;
+    publish(
+        &source.url,
+        "Web",
+        "Orders",
+        get_one("orders", 2),
+        "w2",
+        "main",
+        None,
+    )
+    .await;
+    let target = TestDatabase::fresh().await.unwrap();
+
+    let out = migrate(&url, &target.url, &["--no-verify"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 could not be copied"), "{}", text(&out));
+    assert!(
+        stdout.contains("the pact of Web version w2 with Orders"),
+        "{}",
+        text(&out)
+    );
+
+    fail.store(false, Ordering::SeqCst);
+    let rerun = migrate(&url, &target.url, &["-o", "json"]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    let rerun = json_of(&rerun);
+    assert_eq!(copied(&rerun, "pacts"), (1, 1), "{rerun:#}");
+    assert_eq!(rerun["parity"]["differences"], json!([]), "{rerun:#}");
+}
