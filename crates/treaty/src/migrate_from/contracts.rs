@@ -327,7 +327,7 @@ impl Run<'_> {
                                 read::verification(&answer)
                                     .ok_or_else(|| "its success or time is missing".to_owned())
                             });
-                        Fetched::New(content, row, details)
+                        Fetched::New(content, row, Box::new(details))
                     }
                     Found::New(..) => Fetched::Counted,
                     Found::Here => Fetched::Here,
@@ -348,41 +348,47 @@ impl Run<'_> {
                     ),
                     why,
                 ),
-                Fetched::New(content, row, Err(why)) => self.report.gap(
-                    format!(
-                        "verification result {} of the pact of {} version {} with {}",
-                        row.number, content.consumer, content.consumer_version, content.provider
+                Fetched::New(content, row, details) => match *details {
+                    Err(why) => self.report.gap(
+                        format!(
+                            "verification result {} of the pact of {} version {} with {}",
+                            row.number,
+                            content.consumer,
+                            content.consumer_version,
+                            content.provider
+                        ),
+                        why,
                     ),
-                    why,
-                ),
-                Fetched::New(content, row, Ok(details)) => {
-                    if batch_content.as_ref() != Some(&content)
-                        || batch.len() >= VERIFICATIONS_PER_WRITE
-                    {
-                        self.write_verifications(std::mem::take(&mut batch)).await;
-                        batch_content = Some(content.clone());
+                    Ok(details) => {
+                        if batch_content.as_ref() != Some(&content)
+                            || batch.len() >= VERIFICATIONS_PER_WRITE
+                        {
+                            self.write_verifications(std::mem::take(&mut batch)).await;
+                            batch_content = Some(content.clone());
+                        }
+                        let provider_version =
+                            details.provider_version.unwrap_or(row.provider_version);
+                        let provider_version_tags = tags
+                            .get(&(content.provider.clone(), provider_version.clone()))
+                            .cloned()
+                            .unwrap_or_default();
+                        batch.push(MovedVerification {
+                            number: row.number,
+                            consumer: content.consumer.clone(),
+                            provider: content.provider.clone(),
+                            consumer_version: content.consumer_version.clone(),
+                            provider_version,
+                            success: details.success,
+                            build_url: details.build_url,
+                            test_results: details.test_results,
+                            verified_by: details.verified_by,
+                            provider_version_tags,
+                            wip: false,
+                            execution_date: details.execution_date,
+                            moved: MovedKey::new(row.number.to_string(), ""),
+                        });
                     }
-                    let provider_version = details.provider_version.unwrap_or(row.provider_version);
-                    let provider_version_tags = tags
-                        .get(&(content.provider.clone(), provider_version.clone()))
-                        .cloned()
-                        .unwrap_or_default();
-                    batch.push(MovedVerification {
-                        number: row.number,
-                        consumer: content.consumer.clone(),
-                        provider: content.provider.clone(),
-                        consumer_version: content.consumer_version.clone(),
-                        provider_version,
-                        success: details.success,
-                        build_url: details.build_url,
-                        test_results: details.test_results,
-                        verified_by: details.verified_by,
-                        provider_version_tags,
-                        wip: false,
-                        execution_date: details.execution_date,
-                        moved: MovedKey::new(row.number.to_string(), ""),
-                    });
-                }
+                },
             }
         }
         drop(results);
@@ -439,7 +445,7 @@ enum Fetched {
     New(
         Content,
         VerificationRow,
-        Result<read::SourceVerification, String>,
+        Box<Result<read::SourceVerification, String>>,
     ),
     /// Counted by a dry run, not fetched.
     Counted,

@@ -250,7 +250,7 @@ impl Run<'_> {
                 steps.push((at, 1, at, DeploymentStep::Undeployed(record(state(false)))));
             }
         }
-        steps.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        steps.sort_by_key(|a| (a.0, a.1));
         in_one_second_ended_first(&mut steps);
         let mut copied = HashSet::new();
         for (_, _, _, step) in steps {

@@ -157,7 +157,7 @@ fn record_links(value: &Value, relation: &str, flag: &str) -> Vec<RecordLink> {
                 current: link
                     .get(flag)
                     .and_then(Value::as_bool)
-                    .or_else(|| link.get(&camel(flag)).and_then(Value::as_bool))
+                    .or_else(|| link.get(camel(flag)).and_then(Value::as_bool))
                     .unwrap_or(true),
             })
         })

@@ -428,6 +428,44 @@ async fn a_realistic_history_moves_in_and_answers_the_same() {
         listed.contains("request.password, request.headers.authorization"),
         "{listed}"
     );
+    // Given again (the official client's create-or-update), it needs nothing more.
+    let (_, hooks) = moved.get_json("/webhooks").await;
+    let href = hooks["_links"]["pb:webhooks"][0]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uuid = href.rsplit('/').next().unwrap();
+    ok(&[
+        "broker",
+        "create-or-update-webhook",
+        "https://ci.example/build",
+        "-b",
+        &moved.url,
+        "--uuid",
+        uuid,
+        "-X",
+        "POST",
+        "--user",
+        "ci:s3cret",
+        "--header",
+        "Authorization: Bearer ci-token",
+        "--data",
+        r#"{"pact":"${pactbroker.pactUrl}"}"#,
+        "--description",
+        "start the provider build",
+        "--contract-content-changed",
+        "--provider",
+        "Orders",
+    ])
+    .await;
+    let (_, hook) = moved.get_json(&format!("/webhooks/{uuid}")).await;
+    assert!(hook.get("secretsToReenter").is_none(), "{hook:#}");
+    let listed = treaty(&["webhook", "list", "-b", &moved.url]).await;
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains("request.password"),
+        "{}",
+        text(&listed)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -436,14 +474,26 @@ async fn a_rerun_copies_only_what_is_new() {
     let b = source.url.as_str();
     publish(b, "Web", "Orders", get_one("orders", 1), "w1", "main", None).await;
     publish(b, "Web", "Orders", get_one("orders", 2), "w2", "main", None).await;
+    // Orders o1 verifies the pact of main's latest (w2) twice: the source
+    // shows only the latest result of a provider version for a content, and
+    // that one is copied.
+    let port = provider_app().await;
+    verify(b, "Orders", "o1", &port).await;
+    verify(b, "Orders", "o1", &port).await;
     let target = TestDatabase::fresh().await.unwrap();
     let first = migrate(b, &target.url, &["-o", "json"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(
+        copied(&json_of(&first), "verification results"),
+        (1, 0),
+        "{}",
+        text(&first)
+    );
     let again = migrate(b, &target.url, &["-o", "json", "--no-verify"]).await;
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     let again = json_of(&again);
     assert_eq!(copied(&again, "pacts"), (0, 2), "{again:#}");
-    assert_eq!(copied(&again, "versions"), (0, 2), "{again:#}");
+    assert_eq!(copied(&again, "versions"), (0, 3), "{again:#}");
     assert!(again.get("parity").is_none(), "--no-verify");
 
     publish(b, "Web", "Orders", get_one("orders", 3), "w3", "main", None).await;
@@ -455,7 +505,7 @@ async fn a_rerun_copies_only_what_is_new() {
         (1, 2),
         "only the new pact is fetched: {later:#}"
     );
-    assert_eq!(copied(&later, "versions"), (1, 2), "{later:#}");
+    assert_eq!(copied(&later, "versions"), (1, 3), "{later:#}");
     assert_eq!(later["parity"]["differences"], json!([]));
 }
 
@@ -684,4 +734,131 @@ async fn a_pact_the_source_cannot_serve_is_named_skipped_and_copied_by_a_rerun()
     let rerun = json_of(&rerun);
     assert_eq!(copied(&rerun, "pacts"), (1, 1), "{rerun:#}");
     assert_eq!(rerun["parity"]["differences"], json!([]), "{rerun:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_moved_in_starts_no_webhook_here() {
+    let source = TestServer::start().await;
+    let b = source.url.as_str();
+    let port = provider_app().await;
+    publish(b, "Web", "Orders", get_one("orders", 1), "w1", "main", None).await;
+    verify(b, "Orders", "o1", &port).await;
+    ok(&[
+        "broker",
+        "create-environment",
+        "-b",
+        b,
+        "--name",
+        "production",
+        "--production",
+    ])
+    .await;
+    ok(&[
+        "broker",
+        "record-deployment",
+        "-b",
+        b,
+        "-a",
+        "Orders",
+        "-e",
+        "o1",
+        "--environment",
+        "production",
+    ])
+    .await;
+    ok(&[
+        "broker",
+        "record-deployment",
+        "-b",
+        b,
+        "-a",
+        "Web",
+        "-e",
+        "w1",
+        "--environment",
+        "production",
+    ])
+    .await;
+    ok(&[
+        "broker",
+        "record-release",
+        "-b",
+        b,
+        "-a",
+        "Web",
+        "-e",
+        "w1",
+        "--environment",
+        "production",
+    ])
+    .await;
+
+    // The target already has a webhook for every event, enabled.
+    let target = TestServer::start_with(ServerConfig {
+        webhook_policy: treaty_domain::webhooks::TargetPolicy {
+            schemes: vec!["http".into()],
+            methods: vec!["POST".into()],
+            hosts: vec!["127.0.0.1".into()],
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let (hook_url, _received) = crate::support::receiver().await;
+    let created = reqwest::Client::new()
+        .post(format!("{}/webhooks", target.url))
+        .json(&json!({
+            "description": "everything",
+            "events": treaty_domain::webhooks::EVENTS.iter().map(|e| json!({"name": e})).collect::<Vec<_>>(),
+            "request": {"method": "POST", "url": hook_url}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.status().as_u16(),
+        201,
+        "{}",
+        created.text().await.unwrap()
+    );
+    let webhook: Value = created.json().await.unwrap();
+    let deliveries = webhook["_links"]["self"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+        + "/deliveries";
+
+    let out = migrate(b, &target.database_url, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (_, listed) = target
+        .get_json(deliveries.trim_start_matches(&target.url))
+        .await;
+    assert_eq!(
+        listed["_embedded"]["triggeredWebhooks"],
+        json!([]),
+        "{listed:#}"
+    );
+    // What happens here afterwards does start it.
+    ok(&[
+        "broker",
+        "record-deployment",
+        "-b",
+        &target.url,
+        "-a",
+        "Web",
+        "-e",
+        "w1",
+        "--environment",
+        "production",
+        "--application-instance",
+        "b",
+    ])
+    .await;
+    let (_, listed) = target
+        .get_json(deliveries.trim_start_matches(&target.url))
+        .await;
+    assert_ne!(
+        listed["_embedded"]["triggeredWebhooks"],
+        json!([]),
+        "{listed:#}"
+    );
 }
