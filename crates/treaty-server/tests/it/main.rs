@@ -2,12 +2,14 @@
 
 mod access;
 mod access_rules;
+mod badges;
 mod can_i_deploy;
 mod errors;
 mod for_verification;
 mod gates;
 mod hostile;
 mod ledger;
+mod matrix;
 mod openapi;
 mod pacticipants;
 mod pacts;

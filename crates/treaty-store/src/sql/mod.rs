@@ -9,6 +9,7 @@
 //! `string_agg`, `ON CONFLICT`, `RETURNING`, window functions.
 
 mod access;
+mod badges;
 mod clean;
 mod deployments;
 pub(crate) mod dump;
