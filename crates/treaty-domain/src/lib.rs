@@ -6,6 +6,7 @@
 //! crates and call into this one.
 
 pub mod access;
+pub mod badges;
 pub mod display_name;
 pub mod dora;
 pub mod for_verification;

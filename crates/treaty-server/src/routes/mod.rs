@@ -1,6 +1,7 @@
 //! The route table: each module owns the routes of one resource.
 
 mod access;
+mod badges;
 mod branches;
 mod dashboard;
 mod deployments;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(environments::router())
         .merge(deployments::router())
         .merge(matrix::router())
+        .merge(badges::router())
         .merge(for_verification::router())
         .merge(ledger::router())
         .merge(incidents::router())

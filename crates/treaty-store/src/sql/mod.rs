@@ -9,6 +9,7 @@
 //! `string_agg`, `ON CONFLICT`, `RETURNING`, window functions.
 
 mod access;
+mod badges;
 mod clean;
 mod dashboard;
 mod deployments;

@@ -17,7 +17,7 @@ const MOST_A_DIFFERENCES: &[(&str, u64)] = &[
     ("misc", 2),
     ("pacticipants", 1),
     ("deployments", 0),
-    ("matrix", 80),
+    ("matrix", 0),
     ("pacts", 56),
     ("verifications", 25),
     ("webhooks", 0),
