@@ -467,6 +467,8 @@ async fn descriptions_and_notices_are_the_pact_brokers_words() {
     )
     .await;
     assert_eq!(names(&pacts), ["Pact between Foo (2) and Bar"]);
+    // Where the Pact Broker prints its internal objects.
+    assert_eq!(pacts[0].1, "in environment production");
     assert!(pacts[0].2.get("pending").is_none());
     assert!(
         pacts[0].2["notices"][0]["text"]

@@ -11,26 +11,27 @@ use treaty_domain::for_verification::{
     self, Chosen, FoundEnvironment, Head, Lookup, Request, Selector, SuccessfulVerification,
     VerifiablePact, WipCandidate,
 };
+use treaty_domain::provider_states::ListedState;
 
 use super::Backend;
 use crate::read::{self, Query, Reader, Value};
 use crate::{ForVerificationStore, StoreResult};
 
-struct Consumer {
-    id: i64,
-    name: String,
+pub(super) struct Consumer {
+    pub(super) id: i64,
+    pub(super) name: String,
     main_branch: Option<String>,
 }
 
 /// A consumer version's pact with the provider: (version id, number, sha).
-type VersionPact = (i64, String, String);
+pub(super) type VersionPact = (i64, String, String);
 
 /// What a lookup found for one consumer: the version's pact, and the
 /// environment for deployed and released versions.
-type Found = (VersionPact, Option<FoundEnvironment>);
+pub(super) type Found = (VersionPact, Option<FoundEnvironment>);
 
 /// What a lookup found, by consumer id.
-type ByConsumer = BTreeMap<i64, Vec<Found>>;
+pub(super) type ByConsumer = BTreeMap<i64, Vec<Found>>;
 
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -183,7 +184,7 @@ fn chosen(selector: &Selector, consumer: &Consumer, found: &Found, fallback: boo
 /// What one lookup finds for each of `consumers`, in one or two statements
 /// for all of them (a provider with sixty consumers asks a handful of
 /// questions, not hundreds).
-async fn select(
+pub(super) async fn select(
     reader: &mut dyn Reader,
     provider: i64,
     consumers: &[i64],
@@ -607,6 +608,48 @@ impl ForVerificationStore for Backend {
         })
         .await
     }
+
+    async fn provider_states(
+        &self,
+        provider: &str,
+        of: &Lookup,
+    ) -> StoreResult<Option<Vec<ListedState>>> {
+        let provider = provider.to_owned();
+        let of = of.clone();
+        self.read_snapshot(move |reader| {
+            Box::pin(async move {
+                super::provider_states::provider_states(reader, &provider, &of).await
+            })
+        })
+        .await
+    }
+}
+
+/// The provider's consumers, by name.
+pub(super) async fn consumers_of(
+    reader: &mut dyn Reader,
+    provider_id: i64,
+) -> StoreResult<Vec<Consumer>> {
+    let rows = reader
+        .fetch_all(
+            // The integrations, not the publications: one row per consumer
+            // however many pacts it has published.
+            Query::new(
+                "SELECT c.id, c.name, c.main_branch FROM integrations i JOIN pacticipants c ON c.id = i.consumer_id
+                 WHERE i.provider_id = ? ORDER BY c.name",
+            )
+            .bind(provider_id),
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Consumer {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                main_branch: r.try_get("main_branch")?,
+            })
+        })
+        .collect()
 }
 
 /// When the provider's branch, and each of its tags, was first used.
@@ -660,24 +703,7 @@ async fn pacts_for_verification(
     let Some(provider_id) = read::first::<i64>(reader, query, "id").await? else {
         return Ok(None);
     };
-    let consumer_rows = reader.fetch_all(Query::new(
-            // The integrations, not the publications: one row per consumer
-            // however many pacts it has published.
-            "SELECT c.id, c.name, c.main_branch FROM integrations i JOIN pacticipants c ON c.id = i.consumer_id
-             WHERE i.provider_id = ? ORDER BY c.name",
-        )
-        .bind(provider_id))
-        .await?;
-    let consumers: Vec<Consumer> = consumer_rows
-        .iter()
-        .map(|r| {
-            Ok(Consumer {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                main_branch: r.try_get("main_branch")?,
-            })
-        })
-        .collect::<StoreResult<_>>()?;
+    let consumers = consumers_of(reader, provider_id).await?;
     let by_name: HashMap<&str, &Consumer> =
         consumers.iter().map(|c| (c.name.as_str(), c)).collect();
     let consumer_id = |name: &str| by_name.get(name).map_or(-1, |c| c.id);

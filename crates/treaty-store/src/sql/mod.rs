@@ -20,6 +20,7 @@ mod matrix;
 mod names;
 mod pacticipants;
 mod pacts;
+mod provider_states;
 mod rows;
 pub(crate) mod settings;
 mod verifications;
