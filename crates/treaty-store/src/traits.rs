@@ -665,6 +665,15 @@ pub trait ForVerificationStore {
         provider: &str,
         request: &treaty_domain::for_verification::Request,
     ) -> StoreResult<Option<Vec<treaty_domain::for_verification::VerifiablePact>>>;
+
+    /// The provider states the pacts `of` chooses (the main branch heads, a
+    /// branch's heads, what is in an environment) ask the provider to set
+    /// up, each once with its consumers. `None` when the provider does not exist.
+    async fn provider_states(
+        &self,
+        provider: &str,
+        of: &treaty_domain::for_verification::Lookup,
+    ) -> StoreResult<Option<Vec<treaty_domain::provider_states::ListedState>>>;
 }
 
 /// What recording a deployment event did.

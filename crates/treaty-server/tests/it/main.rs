@@ -17,6 +17,7 @@ mod openapi;
 mod pacticipants;
 mod pacts;
 mod poisonous_input;
+mod provider_states;
 mod support;
 mod ui;
 mod verifications;

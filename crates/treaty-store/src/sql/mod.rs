@@ -23,6 +23,7 @@ mod metrics;
 mod names;
 mod pacticipants;
 mod pacts;
+mod provider_states;
 mod rows;
 pub(crate) mod settings;
 mod verifications;

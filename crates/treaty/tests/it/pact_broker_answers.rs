@@ -21,7 +21,7 @@ const MOST_A_DIFFERENCES: &[(&str, u64)] = &[
     ("pacts", 56),
     ("verifications", 25),
     ("webhooks", 0),
-    ("for-verification", 62),
+    ("for-verification", 4),
     ("errors", 9),
     ("mutations", 2),
 ];
