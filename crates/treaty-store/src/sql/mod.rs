@@ -9,6 +9,7 @@
 //! `string_agg`, `ON CONFLICT`, `RETURNING`, window functions.
 
 mod access;
+mod badges;
 mod clean;
 mod dashboard;
 mod deployments;
@@ -23,6 +24,7 @@ mod move_in;
 mod names;
 mod pacticipants;
 mod pacts;
+mod provider_states;
 mod rows;
 pub(crate) mod settings;
 mod verifications;
