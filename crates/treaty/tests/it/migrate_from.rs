@@ -723,6 +723,11 @@ async fn a_pact_the_source_cannot_serve_is_named_skipped_and_copied_by_a_rerun()
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1 could not be copied"), "{}", text(&out));
     assert!(
+        String::from_utf8_lossy(&out.stderr).contains("retrying in 0.5s (attempt 2 of 2)"),
+        "a 500 is retried with back-off: {}",
+        text(&out)
+    );
+    assert!(
         stdout.contains("the pact of Web version w2 with Orders"),
         "{}",
         text(&out)
@@ -860,5 +865,57 @@ async fn history_moved_in_starts_no_webhook_here() {
         listed["_embedded"]["triggeredWebhooks"],
         json!([]),
         "{listed:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_database_that_cannot_be_opened_stops_it_before_anything() {
+    let source = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Its folder would be inside a file.
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    let missing = format!("sqlite://{}/file/treaty.db", dir.path().display());
+    let out = migrate(&source.url, &missing, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot open"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// On a terminal (a pseudo-terminal from `script`), progress is a bar with
+/// counts and time left; elsewhere plain lines (the other tests read those).
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_progress_is_a_bar() {
+    let source = TestServer::start().await;
+    publish(
+        &source.url,
+        "Web",
+        "Orders",
+        get_one("orders", 1),
+        "w1",
+        "main",
+        None,
+    )
+    .await;
+    let target = TestDatabase::fresh().await.unwrap();
+    let command = format!(
+        "{} migrate-from {} --database-url {} --no-verify",
+        env!("CARGO_BIN_EXE_treaty"),
+        source.url,
+        target.url
+    );
+    let out = tokio::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("PACT_DO_NOT_TRACK", "true")
+        .output()
+        .await
+        .expect("script(1) from util-linux");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("left)") && screen.contains("pacts ["),
+        "{screen}"
     );
 }
