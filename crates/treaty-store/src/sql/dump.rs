@@ -398,8 +398,9 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "moved_in",
-        key: &["source", "kind", "source_key"],
+        key: &["id"],
         columns: &[
+            ("id", Id),
             ("source", Text),
             ("kind", Text),
             ("source_key", Text),
@@ -429,6 +430,7 @@ pub(crate) const TABLES_WITH_IDS: &[&str] = &[
     "webhook_deliveries",
     "api_tokens",
     "audit_log",
+    "moved_in",
 ];
 
 fn read(row: &DbRow, column: &str, kind: Kind) -> StoreResult<Value> {

@@ -957,6 +957,34 @@ async fn middle_database() -> Middle {
     }
 }
 
+/// `treaty migrate-from` another Treaty into `database`: what it copied is
+/// recorded (`moved_in`), and a webhook lacks the secrets the source masked.
+async fn moved_in_from_another_broker(database: &str) {
+    let other = crate::support::TestServer::start().await;
+    let created = reqwest::Client::new()
+        .post(format!("{}/webhooks", other.url))
+        .json(&json!({
+            "description": "moved in",
+            "events": [{"name": "contract_content_changed"}],
+            "request": {"method": "POST", "url": "https://ci.example/build", "username": "ci", "password": "moved-in-password"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let out = treaty(&[
+        "migrate-from",
+        &other.url,
+        "--database-url",
+        database,
+        "--no-verify",
+        "--retries",
+        "0",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// SQLite → the suite's backend (PostgreSQL in its PostgreSQL run) → SQLite,
 /// every table holding rows: the exports are the same bytes, and what was
 /// imported works as before.
@@ -967,6 +995,7 @@ async fn a_backup_of_every_table_round_trips_through_the_other_backend_and_still
     let mut hooks = Hooks::start().await;
     let server = serve(&source, Some(KEY)).await;
     let token = fill_every_table(&server.url, &mut hooks).await;
+    moved_in_from_another_broker(&source).await;
     stop(server).await;
     let audited = audit_entries(&source).await;
     assert!(audited >= 10, "every write was audited: {audited}");
