@@ -22,7 +22,7 @@ const MOST_A_DIFFERENCES: &[(&str, u64)] = &[
     ("verifications", 25),
     ("webhooks", 0),
     ("for-verification", 4),
-    ("errors", 9),
+    ("errors", 8),
     ("mutations", 2),
 ];
 
