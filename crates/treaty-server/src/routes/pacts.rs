@@ -5,7 +5,8 @@ use crate::path::Path;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get, put};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use treaty_domain::model::Pact;
 use treaty_domain::pact::PactDocument;
@@ -23,62 +24,113 @@ use crate::views::{self, Urls};
 
 const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
 
+/// The routes of this module as tables: each family of routes is one
+/// handler over a selector, and a route is a line naming its selector.
 pub fn router() -> Router<AppState> {
     let pair = |suffix: &str| format!("{PAIR}{suffix}");
-    Router::new()
-        .route("/pacts/latest", get(latest_of_every_integration))
-        .route(
-            &pair("/version/{version}"),
-            get(by_version)
-                .put(put_pact)
-                .patch(patch_pact)
-                .delete(delete_pact),
-        )
-        .route(&pair("/versions/{version}"), get(by_version))
-        .route(&pair("/pact-version/{sha}"), get(by_sha))
-        .route(
-            &pair("/pact-version/{sha}/metadata/{metadata}"),
-            get(by_sha_with_metadata),
-        )
-        .route(&pair("/latest"), get(latest))
-        .route(&pair("/latest-untagged"), get(latest_untagged))
-        .route(&pair("/latest/{tag}"), get(latest_tagged))
-        .route(&pair("/branch/{branch}/latest"), get(latest_on_branch))
-        .route(&pair("/versions"), get(all_versions))
-        .route(&pair("/tag/{tag}"), get(tagged_versions))
-        .route(&pair("/branch/versions"), get(main_branch_versions))
-        .route(
-            &pair("/branch/latest/versions"),
-            get(latest_main_branch_versions),
-        )
-        .route(&pair("/branch/{branch}"), get(branch_versions))
-        .route(
-            &pair("/branch/{branch}/latest/versions"),
-            get(latest_branch_versions),
-        )
-        .route("/pacts/provider/{provider}", get(provider_all))
-        .route("/pacts/provider/{provider}/latest", get(provider_latest))
-        .route(
-            "/pacts/provider/{provider}/latest/{tag}",
-            get(provider_latest_tagged),
-        )
-        .route("/pacts/provider/{provider}/tag/{tag}", get(provider_tagged))
-        .route(
-            "/pacts/provider/{provider}/branch",
-            get(provider_main_branch),
-        )
-        .route(
-            "/pacts/provider/{provider}/branch/latest",
-            get(provider_latest_main_branch),
-        )
-        .route(
-            "/pacts/provider/{provider}/branch/{branch}",
-            get(provider_branch),
-        )
-        .route(
-            "/pacts/provider/{provider}/branch/{branch}/latest",
-            get(provider_latest_branch),
-        )
+    let mut router = Router::new().route("/pacts/latest", get(latest_of_every_integration));
+    for (suffix, which) in ONE_PACT {
+        router = router.route(&pair(suffix), one_pact_route(*which));
+    }
+    for (suffix, list) in PAIR_LISTS {
+        router = router.route(&pair(suffix), pair_list_route(*list));
+    }
+    for (suffix, list) in PROVIDER_LISTS {
+        router = router.route(
+            &format!("/pacts/provider/{{provider}}{suffix}"),
+            provider_list_route(*list),
+        );
+    }
+    router.route(
+        &pair("/version/{version}"),
+        put(put_pact).patch(patch_pact).delete(delete_pact),
+    )
+}
+
+/// The path parameters of the pact routes; each route has some of them.
+#[derive(Debug, Deserialize)]
+pub(super) struct PactPath {
+    pub provider: String,
+    pub consumer: String,
+    pub version: Option<String>,
+    pub sha: Option<String>,
+    pub tag: Option<String>,
+    pub branch: Option<String>,
+    pub metadata: Option<String>,
+}
+
+impl PactPath {
+    /// A parameter the route's template has (so axum always supplies it).
+    fn param(value: &Option<String>) -> String {
+        value.clone().unwrap_or_default()
+    }
+}
+
+/// Which one pact of a pair a route names.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum OnePact {
+    /// `/version/{version}` (and the older `/versions/{version}`).
+    ConsumerVersion,
+    /// `/pact-version/{sha}`, with or without `/metadata/{metadata}`.
+    Sha,
+    Latest,
+    LatestUntagged,
+    /// `/latest/{tag}`.
+    LatestTagged,
+    /// `/branch/{branch}/latest`.
+    LatestOnBranch,
+}
+
+const ONE_PACT: &[(&str, OnePact)] = &[
+    ("/version/{version}", OnePact::ConsumerVersion),
+    ("/versions/{version}", OnePact::ConsumerVersion),
+    ("/pact-version/{sha}", OnePact::Sha),
+    ("/pact-version/{sha}/metadata/{metadata}", OnePact::Sha),
+    ("/latest", OnePact::Latest),
+    ("/latest-untagged", OnePact::LatestUntagged),
+    ("/latest/{tag}", OnePact::LatestTagged),
+    ("/branch/{branch}/latest", OnePact::LatestOnBranch),
+];
+
+impl OnePact {
+    /// The store's selector, and how a 404 words what was not found.
+    pub(super) fn select(self, path: &PactPath) -> (PactSelector, String) {
+        match self {
+            Self::ConsumerVersion => {
+                let version = PactPath::param(&path.version);
+                let what = format!("for consumer version {version}");
+                (PactSelector::ConsumerVersion(version), what)
+            }
+            Self::Sha => {
+                let sha = PactPath::param(&path.sha);
+                let what = format!("with content hash {sha}");
+                (PactSelector::Sha(sha), what)
+            }
+            Self::Latest => (PactSelector::Latest, String::new()),
+            Self::LatestUntagged => (
+                PactSelector::LatestUntagged,
+                "for an untagged version".to_owned(),
+            ),
+            Self::LatestTagged => {
+                let tag = PactPath::param(&path.tag);
+                let what = format!("for a version tagged '{tag}'");
+                (PactSelector::LatestWithTag(tag), what)
+            }
+            Self::LatestOnBranch => {
+                let branch = PactPath::param(&path.branch);
+                let what = format!("for a version from branch '{branch}'");
+                (PactSelector::LatestOnBranch(branch), what)
+            }
+        }
+    }
+}
+
+fn one_pact_route(which: OnePact) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>, base: BaseUrl, Path(path): Path<PactPath>| async move {
+            one_pact(&state, base, &path, which).await
+        },
+    )
 }
 
 fn pact_not_found(consumer: &str, provider: &str, what: &str) -> ApiError {
@@ -87,35 +139,25 @@ fn pact_not_found(consumer: &str, provider: &str, what: &str) -> ApiError {
     ))
 }
 
-async fn one(
+async fn one_pact(
     state: &AppState,
     base: BaseUrl,
-    consumer: &str,
-    provider: &str,
-    selector: PactSelector,
-    what: &str,
+    path: &PactPath,
+    which: OnePact,
 ) -> ApiResult<Response> {
-    one_with(state, base, consumer, provider, selector, what, None).await
-}
-
-async fn one_with(
-    state: &AppState,
-    base: BaseUrl,
-    consumer: &str,
-    provider: &str,
-    selector: PactSelector,
-    what: &str,
-    metadata: Option<&str>,
-) -> ApiResult<Response> {
+    let (consumer, provider) = (&path.consumer, &path.provider);
+    let (selector, what) = which.select(path);
     let pact = state
         .store
         .pact(consumer, provider, selector)
         .await?
-        .ok_or_else(|| pact_not_found(consumer, provider, what))?;
+        .ok_or_else(|| pact_not_found(consumer, provider, &what))?;
+    // The metadata segment carries how the pact was selected for
+    // verification; the content is the same as without it.
     let mut response = Hal::ok(views::pact_with_metadata(
         &Urls::new(base.0),
         &pact,
-        metadata,
+        path.metadata.as_deref(),
     ))
     .into_response();
     // Which consumer version this pact is from, for clients that fetch "latest".
@@ -125,118 +167,6 @@ async fn one_with(
             .insert("x-pact-consumer-version", value);
     }
     Ok(response)
-}
-
-async fn by_version(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, version)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("for consumer version {version}");
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::ConsumerVersion(version),
-        &what,
-    )
-    .await
-}
-
-async fn by_sha(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, sha)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("with content hash {sha}");
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::Sha(sha),
-        &what,
-    )
-    .await
-}
-
-/// The metadata segment carries how the pact was selected for verification;
-/// the content is the same as without it.
-async fn by_sha_with_metadata(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, sha, metadata)): Path<(String, String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("with content hash {sha}");
-    one_with(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::Sha(sha),
-        &what,
-        Some(&metadata),
-    )
-    .await
-}
-
-async fn latest(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    one(&state, base, &consumer, &provider, PactSelector::Latest, "").await
-}
-
-async fn latest_untagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::LatestUntagged,
-        "for an untagged version",
-    )
-    .await
-}
-
-async fn latest_tagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("for a version tagged '{tag}'");
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::LatestWithTag(tag),
-        &what,
-    )
-    .await
-}
-
-async fn latest_on_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("for a version from branch '{branch}'");
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::LatestOnBranch(branch),
-        &what,
-    )
-    .await
 }
 
 /// Publishes a pact for one consumer version: the raw pact is the body.
@@ -389,19 +319,75 @@ fn pair_list(
     })
 }
 
+/// Which pacts of a pair a list route names.
+#[derive(Debug, Clone, Copy)]
+enum PairList {
+    All,
+    Tagged,
+    MainBranch,
+    LatestMainBranch,
+    Branch,
+    LatestBranch,
+}
+
+const PAIR_LISTS: &[(&str, PairList)] = &[
+    ("/versions", PairList::All),
+    ("/tag/{tag}", PairList::Tagged),
+    ("/branch/versions", PairList::MainBranch),
+    ("/branch/latest/versions", PairList::LatestMainBranch),
+    ("/branch/{branch}", PairList::Branch),
+    ("/branch/{branch}/latest/versions", PairList::LatestBranch),
+];
+
+impl PairList {
+    /// The store's filter and the path after the pair, for the self link.
+    fn select(self, path: &PactPath) -> (PactFilter, String) {
+        let tag = || PactPath::param(&path.tag);
+        let branch = || PactPath::param(&path.branch);
+        match self {
+            Self::All => (PactFilter::All, "/versions".to_owned()),
+            Self::Tagged => (
+                PactFilter::WithTag(tag()),
+                format!("/tag/{}", hal::seg(&tag())),
+            ),
+            Self::MainBranch => (PactFilter::OnMainBranch, "/branch/versions".to_owned()),
+            Self::LatestMainBranch => (
+                PactFilter::LatestOnMainBranch,
+                "/branch/latest/versions".to_owned(),
+            ),
+            Self::Branch => (
+                PactFilter::OnBranch(branch()),
+                format!("/branch/{}", hal::seg(&branch())),
+            ),
+            Self::LatestBranch => (
+                PactFilter::LatestOnBranch(branch()),
+                format!("/branch/{}/latest/versions", hal::seg(&branch())),
+            ),
+        }
+    }
+}
+
+fn pair_list_route(list: PairList) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>, base: BaseUrl, Path(path): Path<PactPath>| async move {
+            list_pair(&state, base, &path, list).await
+        },
+    )
+}
+
 async fn list_pair(
     state: &AppState,
     base: BaseUrl,
-    consumer: &str,
-    provider: &str,
-    filter: PactFilter,
-    suffix: &str,
+    path: &PactPath,
+    list: PairList,
 ) -> ApiResult<Hal> {
+    let (consumer, provider) = (path.consumer.as_str(), path.provider.as_str());
     for name in [consumer, provider] {
         if state.store.pacticipant(name).await?.is_none() {
             return Err(pacticipant_not_found(name));
         }
     }
+    let (filter, suffix) = list.select(path);
     let pacts = state
         .store
         .pacts_between(consumer, provider, filter)
@@ -413,103 +399,109 @@ async fn list_pair(
     )))
 }
 
-async fn all_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::All,
-        "/versions",
-    )
-    .await
+/// Which pacts with a provider a list route names.
+#[derive(Debug, Clone, Copy)]
+enum ProviderList {
+    All,
+    Latest,
+    LatestTagged,
+    Tagged,
+    MainBranch,
+    LatestMainBranch,
+    Branch,
+    LatestBranch,
 }
 
-async fn tagged_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
-    let suffix = format!("/tag/{}", hal::seg(&tag));
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::WithTag(tag),
-        &suffix,
-    )
-    .await
+const PROVIDER_LISTS: &[(&str, ProviderList)] = &[
+    ("", ProviderList::All),
+    ("/latest", ProviderList::Latest),
+    ("/latest/{tag}", ProviderList::LatestTagged),
+    ("/tag/{tag}", ProviderList::Tagged),
+    ("/branch", ProviderList::MainBranch),
+    ("/branch/latest", ProviderList::LatestMainBranch),
+    ("/branch/{branch}", ProviderList::Branch),
+    ("/branch/{branch}/latest", ProviderList::LatestBranch),
+];
+
+/// A provider list's path parameters.
+#[derive(Debug, Deserialize)]
+struct ProviderPath {
+    provider: String,
+    tag: Option<String>,
+    branch: Option<String>,
 }
 
-async fn branch_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
-    let suffix = format!("/branch/{}", hal::seg(&branch));
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::OnBranch(branch),
-        &suffix,
-    )
-    .await
+impl ProviderList {
+    /// The store's filter, the path after the provider (for the self link) and the list's title.
+    fn select(self, path: &ProviderPath) -> (PactFilter, String, String) {
+        let provider = &path.provider;
+        let tag = || PactPath::param(&path.tag);
+        let branch = || PactPath::param(&path.branch);
+        match self {
+            Self::All => (
+                PactFilter::All,
+                String::new(),
+                format!("All pact versions for the provider {provider}"),
+            ),
+            Self::Latest => (
+                PactFilter::Latest,
+                "/latest".to_owned(),
+                format!("Latest pact versions for the provider {provider}"),
+            ),
+            Self::LatestTagged => (
+                PactFilter::LatestWithTag(tag()),
+                format!("/latest/{}", hal::seg(&tag())),
+                format!(
+                    "Latest pact versions for the provider {provider} with consumer version tag '{}'",
+                    tag()
+                ),
+            ),
+            Self::Tagged => (
+                PactFilter::WithTag(tag()),
+                format!("/tag/{}", hal::seg(&tag())),
+                format!(
+                    "All pact versions for the provider {provider} with consumer version tag '{}'",
+                    tag()
+                ),
+            ),
+            Self::MainBranch => (
+                PactFilter::OnMainBranch,
+                "/branch".to_owned(),
+                format!("All pact versions for the provider {provider}"),
+            ),
+            Self::LatestMainBranch => (
+                PactFilter::LatestOnMainBranch,
+                "/branch/latest".to_owned(),
+                format!(
+                    "Latest pact versions for the provider {provider} with consumer version main branches"
+                ),
+            ),
+            Self::Branch => (
+                PactFilter::OnBranch(branch()),
+                format!("/branch/{}", hal::seg(&branch())),
+                format!(
+                    "All pact versions for the provider {provider} with consumer version branch '{}'",
+                    branch()
+                ),
+            ),
+            Self::LatestBranch => (
+                PactFilter::LatestOnBranch(branch()),
+                format!("/branch/{}/latest", hal::seg(&branch())),
+                format!(
+                    "Latest pact versions for the provider {provider} with consumer version branch '{}'",
+                    branch()
+                ),
+            ),
+        }
+    }
 }
 
-async fn latest_branch_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
-    let suffix = format!("/branch/{}/latest/versions", hal::seg(&branch));
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::LatestOnBranch(branch),
-        &suffix,
+fn provider_list_route(list: ProviderList) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>, base: BaseUrl, Path(path): Path<ProviderPath>| async move {
+            list_provider(&state, base, &path, list).await
+        },
     )
-    .await
-}
-
-async fn main_branch_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::OnMainBranch,
-        "/branch/versions",
-    )
-    .await
-}
-
-async fn latest_main_branch_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::LatestOnMainBranch,
-        "/branch/latest/versions",
-    )
-    .await
 }
 
 /// Pacts with a provider: `pb:pacts` links named by consumer (the verifier
@@ -517,14 +509,14 @@ async fn latest_main_branch_versions(
 async fn list_provider(
     state: &AppState,
     base: BaseUrl,
-    provider: &str,
-    filter: PactFilter,
-    suffix: &str,
-    title: String,
+    path: &ProviderPath,
+    list: ProviderList,
 ) -> ApiResult<Hal> {
+    let provider = path.provider.as_str();
     if state.store.pacticipant(provider).await?.is_none() {
         return Err(pacticipant_not_found(provider));
     }
+    let (filter, suffix, title) = list.select(path);
     let pacts = state.store.pacts_for_provider(provider, filter).await?;
     let urls = Urls::new(base.0);
     let provider_href = urls.pacticipant(provider);
@@ -541,147 +533,6 @@ async fn list_provider(
             "pacts": items,
         }
     })))
-}
-
-async fn provider_all(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(provider): Path<String>,
-) -> ApiResult<Hal> {
-    let title = format!("All pact versions for the provider {provider}");
-    list_provider(&state, base, &provider, PactFilter::All, "", title).await
-}
-
-async fn provider_latest(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(provider): Path<String>,
-) -> ApiResult<Hal> {
-    let title = format!("Latest pact versions for the provider {provider}");
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::Latest,
-        "/latest",
-        title,
-    )
-    .await
-}
-
-async fn provider_latest_tagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, tag)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let title = format!(
-        "Latest pact versions for the provider {provider} with consumer version tag '{tag}'"
-    );
-    let suffix = format!("/latest/{}", hal::seg(&tag));
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::LatestWithTag(tag),
-        &suffix,
-        title,
-    )
-    .await
-}
-
-async fn provider_tagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, tag)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let title =
-        format!("All pact versions for the provider {provider} with consumer version tag '{tag}'");
-    let suffix = format!("/tag/{}", hal::seg(&tag));
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::WithTag(tag),
-        &suffix,
-        title,
-    )
-    .await
-}
-
-async fn provider_main_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(provider): Path<String>,
-) -> ApiResult<Hal> {
-    let title = format!("All pact versions for the provider {provider}");
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::OnMainBranch,
-        "/branch",
-        title,
-    )
-    .await
-}
-
-async fn provider_latest_main_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(provider): Path<String>,
-) -> ApiResult<Hal> {
-    let title = format!(
-        "Latest pact versions for the provider {provider} with consumer version main branches"
-    );
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::LatestOnMainBranch,
-        "/branch/latest",
-        title,
-    )
-    .await
-}
-
-async fn provider_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, branch)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let title = format!(
-        "All pact versions for the provider {provider} with consumer version branch '{branch}'"
-    );
-    let suffix = format!("/branch/{}", hal::seg(&branch));
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::OnBranch(branch),
-        &suffix,
-        title,
-    )
-    .await
-}
-
-async fn provider_latest_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, branch)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let title = format!(
-        "Latest pact versions for the provider {provider} with consumer version branch '{branch}'"
-    );
-    let suffix = format!("/branch/{}/latest", hal::seg(&branch));
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::LatestOnBranch(branch),
-        &suffix,
-        title,
-    )
-    .await
 }
 
 async fn latest_of_every_integration(

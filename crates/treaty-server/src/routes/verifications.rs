@@ -4,10 +4,12 @@ use crate::path::Path;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use treaty_domain::model::NewVerification;
-use treaty_store::PactSelector;
+
+use super::pacts::{OnePact, PactPath};
 
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -18,38 +20,42 @@ use crate::views::{self, Urls};
 
 const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
 
+/// The routes of this module as tables: a route is a line naming the
+/// selector its one handler serves.
 pub fn router() -> Router<AppState> {
     let pair = |suffix: &str| format!("{PAIR}{suffix}");
-    Router::new()
-        .route(
-            &pair("/pact-version/{sha}/verification-results"),
-            post(publish),
-        )
-        .route(
-            &pair("/pact-version/{sha}/metadata/{metadata}/verification-results"),
-            post(publish_with_metadata),
-        )
-        .route(
-            &pair("/pact-version/{sha}/verification-results/{number}"),
-            get(show),
-        )
-        .route(
-            &pair("/pact-version/{sha}/metadata/{metadata}/verification-results/{number}"),
-            get(show_with_metadata),
-        )
-        .route(
-            &pair("/version/{version}/verification-results/latest"),
-            get(latest_for_version),
-        )
-        .route(
-            &pair("/latest/verification-results/latest"),
-            get(latest_for_latest_pact),
-        )
-        .route(
-            "/verification-results/consumer/{consumer}/version/{version}/latest",
-            get(latest_for_consumer_version),
-        )
+    let mut router = Router::new();
+    for content in [
+        "/pact-version/{sha}",
+        "/pact-version/{sha}/metadata/{metadata}",
+    ] {
+        router = router
+            .route(
+                &pair(&format!("{content}/verification-results")),
+                post(publish),
+            )
+            .route(
+                &pair(&format!("{content}/verification-results/{{number}}")),
+                get(show),
+            );
+    }
+    for (pact, which) in LATEST_OF_PACT {
+        router = router.route(
+            &pair(&format!("{pact}/verification-results/latest")),
+            latest_of_pact_route(*which),
+        );
+    }
+    router.route(
+        "/verification-results/consumer/{consumer}/version/{version}/latest",
+        get(latest_for_consumer_version),
+    )
 }
+
+/// The pacts whose latest verification a `.../verification-results/latest` route names.
+const LATEST_OF_PACT: &[(&str, OnePact)] = &[
+    ("/version/{version}", OnePact::ConsumerVersion),
+    ("/latest", OnePact::Latest),
+];
 
 /// Parses a verification result, naming every field that is wrong.
 fn parse(body: &Value) -> ApiResult<NewVerification> {
@@ -124,20 +130,26 @@ fn url_like(raw: &str) -> bool {
     })
 }
 
-async fn publish_to(
-    state: AppState,
+/// Publishes a result, at the pact content's address or at the address
+/// pacts-for-verification gave, whose metadata says whether the pact was
+/// verified as a work in progress.
+async fn publish(
+    State(state): State<AppState>,
     base: BaseUrl,
-    provider: String,
-    consumer: String,
-    sha: String,
+    Path(path): Path<PactPath>,
     raw: RawBody,
-    wip: bool,
 ) -> ApiResult<Response> {
+    let (consumer, provider) = (&path.consumer, &path.provider);
+    let sha = path.sha.clone().unwrap_or_default();
+    let wip = path
+        .metadata
+        .as_deref()
+        .is_some_and(treaty_domain::for_verification::metadata_is_wip);
     raw.require_json(&["application/json"])?;
     let verification = parse(&raw.json_value()?)?;
     let stored = state
         .store
-        .publish_verification_of(&consumer, &provider, &sha, verification, wip)
+        .publish_verification_of(consumer, provider, &sha, verification, wip)
         .await?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
@@ -145,29 +157,17 @@ async fn publish_to(
             ))
         })?;
     let urls = Urls::new(base.0);
-    let href = urls.verification(&provider, &consumer, &sha, stored.number);
+    let href = urls.verification(provider, consumer, &sha, stored.number);
     Ok(hal::created(&href, views::verification(&urls, &stored)))
 }
 
-async fn publish(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, sha)): Path<(String, String, String)>,
-    raw: RawBody,
-) -> ApiResult<Response> {
-    publish_to(state, base, provider, consumer, sha, raw, false).await
-}
-
-/// A result published at the address pacts-for-verification gave: its
-/// metadata says whether the pact was verified as a work in progress.
-async fn publish_with_metadata(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, sha, metadata)): Path<(String, String, String, String)>,
-    raw: RawBody,
-) -> ApiResult<Response> {
-    let wip = treaty_domain::for_verification::metadata_is_wip(&metadata);
-    publish_to(state, base, provider, consumer, sha, raw, wip).await
+/// One verification result by number (or `latest`), with or without the metadata segment.
+#[derive(Debug, Deserialize)]
+struct VerificationPath {
+    provider: String,
+    consumer: String,
+    sha: String,
+    number: String,
 }
 
 async fn find(
@@ -198,32 +198,36 @@ async fn find(
 async fn show(
     State(state): State<AppState>,
     base: BaseUrl,
-    Path((provider, consumer, sha, number)): Path<(String, String, String, String)>,
+    Path(path): Path<VerificationPath>,
 ) -> ApiResult<Hal> {
-    find(&state, base, &provider, &consumer, &sha, &number).await
+    find(
+        &state,
+        base,
+        &path.provider,
+        &path.consumer,
+        &path.sha,
+        &path.number,
+    )
+    .await
 }
 
-async fn show_with_metadata(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, sha, _metadata, number)): Path<(
-        String,
-        String,
-        String,
-        String,
-        String,
-    )>,
-) -> ApiResult<Hal> {
-    find(&state, base, &provider, &consumer, &sha, &number).await
+fn latest_of_pact_route(which: OnePact) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>, base: BaseUrl, Path(path): Path<PactPath>| async move {
+            latest_of_pact(&state, base, &path, which).await
+        },
+    )
 }
 
-async fn latest_for_selector(
+/// The latest verification of the pact a route names.
+async fn latest_of_pact(
     state: &AppState,
     base: BaseUrl,
-    provider: &str,
-    consumer: &str,
-    selector: PactSelector,
+    path: &PactPath,
+    which: OnePact,
 ) -> ApiResult<Hal> {
+    let (consumer, provider) = (&path.consumer, &path.provider);
+    let (selector, _) = which.select(path);
     let pact = state
         .store
         .pact(consumer, provider, selector)
@@ -232,29 +236,6 @@ async fn latest_for_selector(
             ApiError::NotFound(format!("No pact between {consumer} and {provider} found"))
         })?;
     find(state, base, provider, consumer, &pact.sha, "latest").await
-}
-
-async fn latest_for_version(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, version)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
-    latest_for_selector(
-        &state,
-        base,
-        &provider,
-        &consumer,
-        PactSelector::ConsumerVersion(version),
-    )
-    .await
-}
-
-async fn latest_for_latest_pact(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    latest_for_selector(&state, base, &provider, &consumer, PactSelector::Latest).await
 }
 
 /// The latest verification of each pact a consumer version published.

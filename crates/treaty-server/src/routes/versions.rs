@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/pacticipants/{pacticipant}/latest-version", get(latest))
         .route(
             "/pacticipants/{pacticipant}/latest-version/{tag}",
-            get(latest_tagged),
+            get(latest),
         )
         .route(
             "/pacticipants/{pacticipant}/tags/{tag}/versions",
@@ -274,36 +274,33 @@ async fn delete(
     }
 }
 
+/// `latest-version` and `latest-version/{tag}`.
+#[derive(Debug, Deserialize)]
+struct LatestPath {
+    pacticipant: String,
+    tag: Option<String>,
+}
+
 async fn latest(
     State(state): State<AppState>,
     base: BaseUrl,
-    Path(pacticipant): Path<String>,
+    Path(LatestPath { pacticipant, tag }): Path<LatestPath>,
 ) -> ApiResult<Hal> {
+    let (which, missing) = match tag {
+        None => (
+            LatestVersion::Any,
+            format!("No versions found for pacticipant '{pacticipant}'"),
+        ),
+        Some(tag) => (
+            LatestVersion::WithTag(tag.clone()),
+            format!("No version with tag '{tag}' found for pacticipant '{pacticipant}'"),
+        ),
+    };
     let version = state
         .store
-        .latest_version(&pacticipant, LatestVersion::Any)
+        .latest_version(&pacticipant, which)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("No versions found for pacticipant '{pacticipant}'"))
-        })?;
-    let urls = Urls::new(base.0);
-    Ok(Hal::ok(render(&state, &urls, &version, None).await?))
-}
-
-async fn latest_tagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((pacticipant, tag)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let version = state
-        .store
-        .latest_version(&pacticipant, LatestVersion::WithTag(tag.clone()))
-        .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "No version with tag '{tag}' found for pacticipant '{pacticipant}'"
-            ))
-        })?;
+        .ok_or(ApiError::NotFound(missing))?;
     let urls = Urls::new(base.0);
     Ok(Hal::ok(render(&state, &urls, &version, None).await?))
 }
