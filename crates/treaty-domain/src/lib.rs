@@ -16,6 +16,7 @@ pub mod matrix_query;
 pub mod model;
 pub mod names;
 pub mod pact;
+pub mod pact_diff;
 pub mod publish;
 pub mod release;
 pub mod retention;

@@ -141,13 +141,16 @@ async fn versions(
         .branch_versions(&pacticipant, &branch, page)
         .await?;
     let self_href = format!("{}/versions", urls.branch(&pacticipant, &branch));
-    Ok(Hal::ok(version_list(
+    let body = version_list(
+        &state,
         &urls,
         &pacticipant,
         &versions,
         &self_href,
-        &format!("Versions of {pacticipant} from branch {branch}"),
-    )))
+        &format!("Versions for branch {branch} of {pacticipant}"),
+    )
+    .await?;
+    Ok(Hal::ok(body))
 }
 
 async fn show_version(

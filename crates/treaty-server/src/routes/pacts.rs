@@ -1,19 +1,22 @@
-//! Pacts: publish one (the older PUT), read by consumer version, latest, tag,
-//! branch or content hash, and the lists by pair, provider and integration.
+//! One pact of a pair: publish it (the older PUT), merge into it (PATCH),
+//! delete it, and read it by consumer version, latest, tag, branch or
+//! content hash; also at the deprecated `/pact/...` addresses. The lists
+//! are in `pact_lists.rs`, the comparisons in `pact_diffs.rs`.
 
 use crate::path::Path;
 use axum::Router;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, put};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use treaty_domain::model::Pact;
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::OnConflict;
-use treaty_store::{PactFilter, PactSelector};
+use treaty_store::PactSelector;
 
-use super::pacticipants::{not_found as pacticipant_not_found, parse_name};
+use super::pacticipants::parse_name;
 use super::versions::parse_version;
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -22,29 +25,47 @@ use crate::error::{ApiError, ApiResult};
 use crate::hal::{self, Hal, link, titled};
 use crate::views::{self, Urls};
 
-const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+/// The pacts of one pair: the prefix of every pact route.
+pub(super) const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+/// The Pact Broker's deprecated singular prefix, still served.
+const DEPRECATED_PAIR: &str = "/pact/provider/{provider}/consumer/{consumer}";
 
-/// The routes of this module as tables: each family of routes is one
-/// handler over a selector, and a route is a line naming its selector.
+/// Each route reading one pact: its prefix, its suffix and the pact it names.
+const ONE_PACT: &[(&str, &str, OnePact)] = &[
+    (PAIR, "/version/{version}", OnePact::ConsumerVersion),
+    (PAIR, "/versions/{version}", OnePact::ConsumerVersion),
+    (PAIR, "/pact-version/{sha}", OnePact::Sha),
+    (
+        PAIR,
+        "/pact-version/{sha}/metadata/{metadata}",
+        OnePact::Sha,
+    ),
+    (PAIR, "/latest", OnePact::Latest),
+    (PAIR, "/latest-untagged", OnePact::LatestUntagged),
+    (PAIR, "/latest/{tag}", OnePact::LatestTagged),
+    (PAIR, "/branch/{branch}/latest", OnePact::LatestOnBranch),
+    (
+        DEPRECATED_PAIR,
+        "/version/{version}",
+        OnePact::ConsumerVersion,
+    ),
+    (DEPRECATED_PAIR, "/latest", OnePact::Latest),
+];
+
+/// The routes of this module as a table: one handler over [`OnePact`],
+/// and a route is a line naming its selector.
 pub fn router() -> Router<AppState> {
-    let pair = |suffix: &str| format!("{PAIR}{suffix}");
-    let mut router = Router::new().route("/pacts/latest", get(latest_of_every_integration));
-    for (suffix, which) in ONE_PACT {
-        router = router.route(&pair(suffix), one_pact_route(*which));
+    let mut router = Router::new();
+    for (prefix, suffix, which) in ONE_PACT {
+        router = router.route(&format!("{prefix}{suffix}"), one_pact_route(*which));
     }
-    for (suffix, list) in PAIR_LISTS {
-        router = router.route(&pair(suffix), pair_list_route(*list));
-    }
-    for (suffix, list) in PROVIDER_LISTS {
+    for prefix in [PAIR, DEPRECATED_PAIR] {
         router = router.route(
-            &format!("/pacts/provider/{{provider}}{suffix}"),
-            provider_list_route(*list),
+            &format!("{prefix}/version/{{version}}"),
+            put(put_pact).patch(patch_pact).delete(delete_pact),
         );
     }
-    router.route(
-        &pair("/version/{version}"),
-        put(put_pact).patch(patch_pact).delete(delete_pact),
-    )
+    router
 }
 
 /// The path parameters of the pact routes; each route has some of them.
@@ -61,7 +82,7 @@ pub(super) struct PactPath {
 
 impl PactPath {
     /// A parameter the route's template has (so axum always supplies it).
-    fn param(value: &Option<String>) -> String {
+    pub(super) fn param(value: &Option<String>) -> String {
         value.clone().unwrap_or_default()
     }
 }
@@ -80,17 +101,6 @@ pub(super) enum OnePact {
     /// `/branch/{branch}/latest`.
     LatestOnBranch,
 }
-
-const ONE_PACT: &[(&str, OnePact)] = &[
-    ("/version/{version}", OnePact::ConsumerVersion),
-    ("/versions/{version}", OnePact::ConsumerVersion),
-    ("/pact-version/{sha}", OnePact::Sha),
-    ("/pact-version/{sha}/metadata/{metadata}", OnePact::Sha),
-    ("/latest", OnePact::Latest),
-    ("/latest-untagged", OnePact::LatestUntagged),
-    ("/latest/{tag}", OnePact::LatestTagged),
-    ("/branch/{branch}/latest", OnePact::LatestOnBranch),
-];
 
 impl OnePact {
     /// The store's selector, and how a 404 words what was not found.
@@ -123,45 +133,97 @@ impl OnePact {
             }
         }
     }
+
+    /// The metadata segment of the pact's `pb:publish-verification-results`
+    /// link, as the Pact Broker gives it: a pact fetched as the latest
+    /// (for a tag) says which consumer version (and tag) it was, so the
+    /// result published there is tied to that version; a pact fetched by
+    /// its content's address keeps the segment it was fetched with.
+    fn verification_metadata(self, path: &PactPath, pact: &Pact) -> Option<String> {
+        let tag = match self {
+            Self::ConsumerVersion => return None,
+            Self::Sha => return path.metadata.clone(),
+            Self::Latest | Self::LatestOnBranch => None,
+            Self::LatestUntagged => Some("untagged".to_owned()),
+            Self::LatestTagged => path.tag.clone(),
+        };
+        Some(views::latest_pact_metadata(
+            tag.as_deref(),
+            pact.consumer_version_id,
+        ))
+    }
 }
 
 fn one_pact_route(which: OnePact) -> MethodRouter<AppState> {
     get(
-        move |State(state): State<AppState>, base: BaseUrl, Path(path): Path<PactPath>| async move {
-            one_pact(&state, base, &path, which).await
+        move |State(state): State<AppState>,
+              base: BaseUrl,
+              headers: HeaderMap,
+              Path(path): Path<PactPath>| async move {
+            one_pact(&state, base, &headers, &path, which).await
         },
     )
 }
 
-fn pact_not_found(consumer: &str, provider: &str, what: &str) -> ApiError {
+pub(super) fn pact_not_found(consumer: &str, provider: &str, what: &str) -> ApiError {
     ApiError::NotFound(format!(
         "No pact found between {consumer} and {provider} {what}"
     ))
 }
 
-async fn one_pact(
+/// The pact a route names, or a 404 naming what is missing.
+pub(super) async fn find_pact(
     state: &AppState,
-    base: BaseUrl,
     path: &PactPath,
     which: OnePact,
-) -> ApiResult<Response> {
+) -> ApiResult<Pact> {
     let (consumer, provider) = (&path.consumer, &path.provider);
     let (selector, what) = which.select(path);
-    let pact = state
+    state
         .store
         .pact(consumer, provider, selector)
         .await?
-        .ok_or_else(|| pact_not_found(consumer, provider, &what))?;
-    // The metadata segment carries how the pact was selected for
-    // verification; the content is the same as without it.
+        .ok_or_else(|| pact_not_found(consumer, provider, &what))
+}
+
+/// The media types a pact is offered in, the Pact Broker's first.
+const PACT_MEDIA_TYPES: &[&str] = &["application/hal+json", "application/json", "text/html"];
+
+async fn one_pact(
+    state: &AppState,
+    base: BaseUrl,
+    headers: &HeaderMap,
+    path: &PactPath,
+    which: OnePact,
+) -> ApiResult<Response> {
+    let accepted = hal::negotiate(headers, PACT_MEDIA_TYPES);
+    let pact = find_pact(state, path, which).await?;
+    if accepted == "text/html" {
+        // A browser following a pact's address gets the contract's page.
+        return crate::ui::contract_page(
+            state,
+            &base,
+            &pact.provider,
+            &pact.consumer,
+            &pact.consumer_version,
+        )
+        .await;
+    }
+    let metadata = which.verification_metadata(path, &pact);
     let mut response = Hal::ok(views::pact_with_metadata(
         &Urls::new(base.0),
         &pact,
-        path.metadata.as_deref(),
+        metadata.as_deref(),
     ))
     .into_response();
+    if accepted == "application/json" {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=utf-8"),
+        );
+    }
     // Which consumer version this pact is from, for clients that fetch "latest".
-    if let Ok(value) = axum::http::HeaderValue::from_str(&pact.consumer_version) {
+    if let Ok(value) = HeaderValue::from_str(&pact.consumer_version) {
         response
             .headers_mut()
             .insert("x-pact-consumer-version", value);
@@ -240,13 +302,15 @@ async fn write_pact(
         )
         .await?
         .ok_or_else(|| ApiError::Internal("a pact just published could not be read".into()))?;
-    let urls = Urls::new(base.0);
-    let body = views::pact(&urls, &pact);
-    Ok(if outcome.created {
-        hal::created(&urls.pact(&provider, &consumer, &version), body)
+    let body = views::pact(&Urls::new(base.0), &pact);
+    // Created by PUT at the address the client gave: 201, and no
+    // `Location` (the Pact Broker sends none).
+    let status = if outcome.created {
+        StatusCode::CREATED
     } else {
-        Hal::ok(body).into_response()
-    })
+        StatusCode::OK
+    };
+    Ok(Hal(status, body).into_response())
 }
 
 async fn delete_pact(
@@ -271,278 +335,5 @@ async fn delete_pact(
             "index": link(&urls.base),
             "pb:latest-pact-version": titled(format!("{}/latest", urls.pact_pair(&provider, &consumer)), "Latest version of this pact", None),
         }
-    })))
-}
-
-/// A list of pact versions of one pair.
-fn pair_list(
-    urls: &Urls,
-    consumer: &str,
-    provider: &str,
-    pacts: &[Pact],
-    self_href: String,
-) -> Value {
-    let pact_links: Vec<Value> = pacts
-        .iter()
-        .map(|p| {
-            titled(
-                urls.pact(&p.provider, &p.consumer, &p.consumer_version),
-                "Pact",
-                Some(&format!(
-                    "Version {} - {}",
-                    p.consumer_version,
-                    p.created_at.format("%d/%m/%Y")
-                )),
-            )
-        })
-        .collect();
-    let consumer_link = titled(urls.pacticipant(consumer), "Consumer", Some(consumer));
-    let provider_link = titled(urls.pacticipant(provider), "Provider", Some(provider));
-    json!({
-        "_embedded": {
-            "pacts": pacts.iter().map(|p| json!({
-                "consumerVersionNumber": p.consumer_version,
-                "createdAt": treaty_domain::time::format(p.created_at),
-                "_embedded": { "consumerVersion": views::version_summary(urls, &p.consumer, &p.consumer_version) },
-                "_links": { "self": json!({ "href": urls.pact(&p.provider, &p.consumer, &p.consumer_version), "title": views::pact_title(p) }) }
-            })).collect::<Vec<_>>()
-        },
-        "_links": {
-            "self": titled(self_href, format!("All versions of the pact between {consumer} and {provider}"), None),
-            "consumer": consumer_link,
-            "pb:consumer": consumer_link,
-            "provider": provider_link,
-            "pb:provider": provider_link,
-            "pact-versions": pact_links,
-            "pb:pact-versions": pact_links,
-        }
-    })
-}
-
-/// Which pacts of a pair a list route names.
-#[derive(Debug, Clone, Copy)]
-enum PairList {
-    All,
-    Tagged,
-    MainBranch,
-    LatestMainBranch,
-    Branch,
-    LatestBranch,
-}
-
-const PAIR_LISTS: &[(&str, PairList)] = &[
-    ("/versions", PairList::All),
-    ("/tag/{tag}", PairList::Tagged),
-    ("/branch/versions", PairList::MainBranch),
-    ("/branch/latest/versions", PairList::LatestMainBranch),
-    ("/branch/{branch}", PairList::Branch),
-    ("/branch/{branch}/latest/versions", PairList::LatestBranch),
-];
-
-impl PairList {
-    /// The store's filter and the path after the pair, for the self link.
-    fn select(self, path: &PactPath) -> (PactFilter, String) {
-        let tag = || PactPath::param(&path.tag);
-        let branch = || PactPath::param(&path.branch);
-        match self {
-            Self::All => (PactFilter::All, "/versions".to_owned()),
-            Self::Tagged => (
-                PactFilter::WithTag(tag()),
-                format!("/tag/{}", hal::seg(&tag())),
-            ),
-            Self::MainBranch => (PactFilter::OnMainBranch, "/branch/versions".to_owned()),
-            Self::LatestMainBranch => (
-                PactFilter::LatestOnMainBranch,
-                "/branch/latest/versions".to_owned(),
-            ),
-            Self::Branch => (
-                PactFilter::OnBranch(branch()),
-                format!("/branch/{}", hal::seg(&branch())),
-            ),
-            Self::LatestBranch => (
-                PactFilter::LatestOnBranch(branch()),
-                format!("/branch/{}/latest/versions", hal::seg(&branch())),
-            ),
-        }
-    }
-}
-
-fn pair_list_route(list: PairList) -> MethodRouter<AppState> {
-    get(
-        move |State(state): State<AppState>, base: BaseUrl, Path(path): Path<PactPath>| async move {
-            list_pair(&state, base, &path, list).await
-        },
-    )
-}
-
-async fn list_pair(
-    state: &AppState,
-    base: BaseUrl,
-    path: &PactPath,
-    list: PairList,
-) -> ApiResult<Hal> {
-    let (consumer, provider) = (path.consumer.as_str(), path.provider.as_str());
-    for name in [consumer, provider] {
-        if state.store.pacticipant(name).await?.is_none() {
-            return Err(pacticipant_not_found(name));
-        }
-    }
-    let (filter, suffix) = list.select(path);
-    let pacts = state
-        .store
-        .pacts_between(consumer, provider, filter)
-        .await?;
-    let urls = Urls::new(base.0);
-    let self_href = format!("{}{suffix}", urls.pact_pair(provider, consumer));
-    Ok(Hal::ok(pair_list(
-        &urls, consumer, provider, &pacts, self_href,
-    )))
-}
-
-/// Which pacts with a provider a list route names.
-#[derive(Debug, Clone, Copy)]
-enum ProviderList {
-    All,
-    Latest,
-    LatestTagged,
-    Tagged,
-    MainBranch,
-    LatestMainBranch,
-    Branch,
-    LatestBranch,
-}
-
-const PROVIDER_LISTS: &[(&str, ProviderList)] = &[
-    ("", ProviderList::All),
-    ("/latest", ProviderList::Latest),
-    ("/latest/{tag}", ProviderList::LatestTagged),
-    ("/tag/{tag}", ProviderList::Tagged),
-    ("/branch", ProviderList::MainBranch),
-    ("/branch/latest", ProviderList::LatestMainBranch),
-    ("/branch/{branch}", ProviderList::Branch),
-    ("/branch/{branch}/latest", ProviderList::LatestBranch),
-];
-
-/// A provider list's path parameters.
-#[derive(Debug, Deserialize)]
-struct ProviderPath {
-    provider: String,
-    tag: Option<String>,
-    branch: Option<String>,
-}
-
-impl ProviderList {
-    /// The store's filter, the path after the provider (for the self link) and the list's title.
-    fn select(self, path: &ProviderPath) -> (PactFilter, String, String) {
-        let provider = &path.provider;
-        let tag = || PactPath::param(&path.tag);
-        let branch = || PactPath::param(&path.branch);
-        match self {
-            Self::All => (
-                PactFilter::All,
-                String::new(),
-                format!("All pact versions for the provider {provider}"),
-            ),
-            Self::Latest => (
-                PactFilter::Latest,
-                "/latest".to_owned(),
-                format!("Latest pact versions for the provider {provider}"),
-            ),
-            Self::LatestTagged => (
-                PactFilter::LatestWithTag(tag()),
-                format!("/latest/{}", hal::seg(&tag())),
-                format!(
-                    "Latest pact versions for the provider {provider} with consumer version tag '{}'",
-                    tag()
-                ),
-            ),
-            Self::Tagged => (
-                PactFilter::WithTag(tag()),
-                format!("/tag/{}", hal::seg(&tag())),
-                format!(
-                    "All pact versions for the provider {provider} with consumer version tag '{}'",
-                    tag()
-                ),
-            ),
-            Self::MainBranch => (
-                PactFilter::OnMainBranch,
-                "/branch".to_owned(),
-                format!("All pact versions for the provider {provider}"),
-            ),
-            Self::LatestMainBranch => (
-                PactFilter::LatestOnMainBranch,
-                "/branch/latest".to_owned(),
-                format!(
-                    "Latest pact versions for the provider {provider} with consumer version main branches"
-                ),
-            ),
-            Self::Branch => (
-                PactFilter::OnBranch(branch()),
-                format!("/branch/{}", hal::seg(&branch())),
-                format!(
-                    "All pact versions for the provider {provider} with consumer version branch '{}'",
-                    branch()
-                ),
-            ),
-            Self::LatestBranch => (
-                PactFilter::LatestOnBranch(branch()),
-                format!("/branch/{}/latest", hal::seg(&branch())),
-                format!(
-                    "Latest pact versions for the provider {provider} with consumer version branch '{}'",
-                    branch()
-                ),
-            ),
-        }
-    }
-}
-
-fn provider_list_route(list: ProviderList) -> MethodRouter<AppState> {
-    get(
-        move |State(state): State<AppState>, base: BaseUrl, Path(path): Path<ProviderPath>| async move {
-            list_provider(&state, base, &path, list).await
-        },
-    )
-}
-
-/// Pacts with a provider: `pb:pacts` links named by consumer (the verifier
-/// reads these), plus the deprecated `pacts`.
-async fn list_provider(
-    state: &AppState,
-    base: BaseUrl,
-    path: &ProviderPath,
-    list: ProviderList,
-) -> ApiResult<Hal> {
-    let provider = path.provider.as_str();
-    if state.store.pacticipant(provider).await?.is_none() {
-        return Err(pacticipant_not_found(provider));
-    }
-    let (filter, suffix, title) = list.select(path);
-    let pacts = state.store.pacts_for_provider(provider, filter).await?;
-    let urls = Urls::new(base.0);
-    let provider_href = urls.pacticipant(provider);
-    let items: Vec<Value> = pacts
-        .iter()
-        .map(|p| json!({ "href": urls.pact(&p.provider, &p.consumer, &p.consumer_version), "title": views::pact_title(p), "name": p.consumer }))
-        .collect();
-    Ok(Hal::ok(json!({
-        "_links": {
-            "self": titled(format!("{}/pacts/provider/{}{suffix}", urls.base, hal::seg(provider)), title, None),
-            "provider": titled(&provider_href, provider, None),
-            "pb:provider": titled(&provider_href, "Provider", Some(provider)),
-            "pb:pacts": items,
-            "pacts": items,
-        }
-    })))
-}
-
-async fn latest_of_every_integration(
-    State(state): State<AppState>,
-    base: BaseUrl,
-) -> ApiResult<Hal> {
-    let pacts = state.store.latest_pacts().await?;
-    let urls = Urls::new(base.0);
-    Ok(Hal::ok(json!({
-        "pacts": pacts.iter().map(|p| views::pact_summary(&urls, p)).collect::<Vec<_>>(),
-        "_links": { "self": link(format!("{}/pacts/latest", urls.base)) }
     })))
 }

@@ -38,6 +38,10 @@ pub fn router() -> Router<AppState> {
             "/pacticipants/{pacticipant}/tags/{tag}/versions",
             get(tagged),
         )
+        .route(
+            "/pacticipants/{pacticipant}/environments/{uuid}/versions",
+            get(in_environment),
+        )
 }
 
 pub fn version_not_found(pacticipant: &str, number: &str) -> ApiError {
@@ -84,42 +88,80 @@ async fn require_pacticipant(state: &AppState, name: &str) -> ApiResult<()> {
     }
 }
 
-pub fn version_list(
+/// A list of versions, as the Pact Broker lists them: each with the pacts
+/// it published and where it was deployed (read for the whole list at once).
+pub async fn version_list(
+    state: &AppState,
     urls: &Urls,
     pacticipant: &str,
     versions: &treaty_domain::model::Page<Version>,
     self_href: &str,
     title: &str,
-) -> Value {
+) -> ApiResult<Value> {
+    let ids: Vec<i64> = versions.items.iter().map(|v| v.id).collect();
+    let (pacts, deployments) = state.store.pacts_and_deployments_of_versions(&ids).await?;
     let embedded: Vec<Value> = versions
         .items
         .iter()
-        .map(|v| views::version(urls, v, None, views::VersionContext::default()))
+        .map(|v| {
+            let pacts: Vec<_> = pacts
+                .iter()
+                .filter(|p| p.consumer_version_id == v.id)
+                .cloned()
+                .collect();
+            let deployments: Vec<_> = deployments
+                .iter()
+                .filter(|d| d.version == v.number)
+                .cloned()
+                .collect();
+            let context = views::VersionContext {
+                pacts: &pacts,
+                deployments: &deployments,
+                ..views::VersionContext::default()
+            };
+            views::version(urls, v, None, context)
+        })
         .collect();
     let mut body = Map::new();
     body.insert("_embedded".into(), json!({ "versions": embedded }));
     let mut links = Map::new();
+    let pacticipant_href = urls.pacticipant(pacticipant);
     links.insert("self".into(), titled(self_href, title, None));
     links.insert(
         "pb:pacticipant".into(),
-        views::pacticipant_link(urls, pacticipant),
+        json!({ "href": pacticipant_href, "title": pacticipant }),
     );
+    let link_to = |v: &Version, title: String| json!({ "href": urls.version(pacticipant, &v.number), "title": title });
     let items: Vec<Value> = versions
         .items
         .iter()
         .map(|v| {
-            titled(
-                urls.version(pacticipant, &v.number),
-                "Version",
-                Some(&v.number),
+            link_to(
+                v,
+                format!("Version {} - {}", v.number, v.updated_at.format("%d/%m/%Y")),
             )
         })
         .collect();
-    links.insert("pb:versions".into(), Value::Array(items.clone()));
-    links.insert("versions".into(), Value::Array(items));
+    links.insert("pb:versions".into(), Value::Array(items));
+    links.insert(
+        "pacticipant".into(),
+        titled(
+            &pacticipant_href,
+            "Deprecated - please use pb:pacticipant",
+            None,
+        ),
+    );
+    links.insert(
+        "versions".into(),
+        versions
+            .items
+            .iter()
+            .map(|v| link_to(v, "Deprecated - please use pb:versions".to_owned()))
+            .collect(),
+    );
     pagination::decorate(&mut body, &mut links, versions.page, self_href);
     body.insert("_links".into(), Value::Object(links));
-    Value::Object(body)
+    Ok(Value::Object(body))
 }
 
 async fn list(
@@ -133,13 +175,16 @@ async fn list(
     require_pacticipant(&state, &pacticipant).await?;
     let urls = Urls::new(base.0);
     let versions = state.store.versions(&pacticipant, page).await?;
-    Ok(Hal::ok(version_list(
+    let body = version_list(
+        &state,
         &urls,
         &pacticipant,
         &versions,
         &urls.versions(&pacticipant),
         &format!("All application versions of {pacticipant}"),
-    )))
+    )
+    .await?;
+    Ok(Hal::ok(body))
 }
 
 async fn show(
@@ -220,11 +265,14 @@ async fn write(
         .await?;
     let urls = Urls::new(base.0);
     let json = render(&state, &urls, &version, None).await?;
-    Ok(if created {
-        hal::created(&urls.version(&pacticipant, &number), json)
+    // Created by PUT (or PATCH) at the address the client gave: 201, and
+    // no `Location` (the Pact Broker sends none).
+    let status = if created {
+        StatusCode::CREATED
     } else {
-        Hal::ok(json).into_response()
-    })
+        StatusCode::OK
+    };
+    Ok(Hal(status, json).into_response())
 }
 
 async fn put(
@@ -322,11 +370,56 @@ async fn tagged(
         urls.pacticipant(&pacticipant),
         hal::seg(&tag)
     );
-    Ok(Hal::ok(version_list(
+    let body = version_list(
+        &state,
         &urls,
         &pacticipant,
         &page,
         &self_href,
         &format!("Versions of {pacticipant} with tag {tag}"),
-    )))
+    )
+    .await?;
+    Ok(Hal::ok(body))
+}
+
+/// The versions of a pacticipant ever deployed or released to an
+/// environment, newest first (the Pact Broker's `EnvironmentVersions`,
+/// added after 2.120).
+async fn in_environment(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, uuid)): Path<(String, String)>,
+    page: Result<Query<PageQuery>, QueryRejection>,
+) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let page = page.request()?;
+    let environment = state
+        .store
+        .environment(&uuid)
+        .await?
+        .ok_or_else(|| ApiError::missing(format!("No environment with uuid '{uuid}' found")))?;
+    require_pacticipant(&state, &pacticipant).await?;
+    let urls = Urls::new(base.0);
+    let versions = state
+        .store
+        .versions_in_environment(&pacticipant, &uuid, page)
+        .await?;
+    let label = environment
+        .display_name
+        .as_deref()
+        .unwrap_or(&environment.name);
+    let body = version_list(
+        &state,
+        &urls,
+        &pacticipant,
+        &versions,
+        &format!(
+            "{}/environments/{}/versions",
+            urls.pacticipant(&pacticipant),
+            hal::seg(&uuid)
+        ),
+        &format!("Versions for {pacticipant} in environment {label}"),
+    )
+    .await?;
+    Ok(Hal::ok(body))
 }

@@ -9,6 +9,7 @@ mod gates;
 mod hostile;
 mod ledger;
 mod openapi;
+mod pact_diffs;
 mod pacticipants;
 mod pacts;
 mod poisonous_input;

@@ -7,7 +7,7 @@ use super::environments::{environment_columns, environment_from_row, environment
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{DeployedFilter, DeploymentStore, NewDeployment, StoreError, StoreResult};
 
-fn deployed_select() -> String {
+pub(crate) fn deployed_select() -> String {
     format!(
         "SELECT dv.id, dv.uuid, p.name AS pacticipant, v.number AS version, dv.application_instance,
            dv.undeployed_at, dv.auto_created, dv.created_at, dv.updated_at, {}
@@ -31,7 +31,7 @@ fn released_select() -> String {
     )
 }
 
-fn deployed_from_row(row: &DbRow) -> StoreResult<DeployedVersion> {
+pub(crate) fn deployed_from_row(row: &DbRow) -> StoreResult<DeployedVersion> {
     let undeployed_at: Option<DateTime<Utc>> = row.try_get("undeployed_at")?;
     Ok(DeployedVersion {
         uuid: row.try_get("uuid")?,

@@ -1,9 +1,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use treaty_domain::model::{Branch, Page, PageInfo, PageRequest, Tag, Version};
+use treaty_domain::model::{
+    Branch, DeployedVersion, PactSummary, Page, PageInfo, PageRequest, Tag, Version,
+};
 use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
 
+use super::deployments::{deployed_from_row, deployed_select};
+use super::pacts::{SUMMARY_SELECT, summary_from_row};
 use super::rows::{self, VERSION_SELECT, load_version, version_from_row};
 use super::{Backend, Conn, now, sql};
 use crate::{LatestVersion, StoreResult, VersionChanges, VersionStore};
@@ -480,5 +484,59 @@ impl VersionStore for Backend {
             page,
         )
         .await
+    }
+
+    async fn versions_in_environment(
+        &self,
+        pacticipant: &str,
+        environment_uuid: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>> {
+        self.version_page(
+            "WHERE p.name = ? AND (
+               EXISTS (SELECT 1 FROM deployed_versions dv JOIN environments e ON e.id = dv.environment_id
+                 WHERE dv.version_id = v.id AND e.uuid = ?)
+               OR EXISTS (SELECT 1 FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+                 WHERE rv.version_id = v.id AND e.uuid = ?))",
+            &[pacticipant, environment_uuid, environment_uuid],
+            page,
+        )
+        .await
+    }
+
+    async fn pacts_and_deployments_of_versions(
+        &self,
+        version_ids: &[i64],
+    ) -> StoreResult<(Vec<PactSummary>, Vec<DeployedVersion>)> {
+        if version_ids.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // Ids are integers: written into the statement, which therefore
+        // changes with them and is not prepared for reuse.
+        let ids = version_ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let pacts = sqlx::query(sql(format!(
+            "{SUMMARY_SELECT} WHERE pp.consumer_version_id IN ({ids}) ORDER BY lower(pr.name), pr.name"
+        )))
+        .persistent(false)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(summary_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+        let deployments = sqlx::query(sql(format!(
+            "{} WHERE dv.version_id IN ({ids}) ORDER BY dv.id",
+            deployed_select()
+        )))
+        .persistent(false)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(deployed_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+        Ok((pacts, deployments))
     }
 }

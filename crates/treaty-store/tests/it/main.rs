@@ -3,6 +3,7 @@
 
 mod clean;
 mod names;
+mod pacts;
 
 use serde_json::json;
 use treaty_domain::pact::PactDocument;
