@@ -41,6 +41,8 @@ fn facts(now: DateTime<Utc>, environments: &[&str], emergency: bool) -> Facts {
     }
     Facts {
         version: "1.2.3".to_owned(),
+        // Deployed to an environment it ran in: rollbacks are evaluated too.
+        environment: environments.first().map_or("production", |e| *e).to_owned(),
         now,
         emergency,
         contracts: Some(ContractAnswer {
@@ -57,12 +59,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<Value>(data) else {
         return;
     };
-    let Ok(policies) = gates::parse_policies(&body) else {
+    let Ok(policy) = gates::parse_environment_policy(&body) else {
         return;
     };
-    // What is stored, read back as `policies(...)` in treaty-server does.
-    let _ = gates::parse_policies(&gates::policies_json(&policies));
-    let environments: Vec<&str> = policies
+    // What is stored, read back as `policy(...)` in treaty-server does.
+    let _ = gates::parse_environment_policy(&policy.to_json());
+    for rule in &policy.rules {
+        let _ = gates::describe(rule);
+    }
+    let environments: Vec<&str> = policy
+        .rules
         .iter()
         .flat_map(|p| p.rule.environments())
         .collect();
@@ -71,12 +77,13 @@ fuzz_target!(|data: &[u8]| {
         Utc.with_ymd_and_hms(2026, 12, 4, 15, 30, 0).unwrap(),
         Utc.with_ymd_and_hms(2026, 3, 30, 1, 30, 0).unwrap(),
     ] {
+        let _ = policy.open_freeze(now);
         for emergency in [false, true] {
             for facts in [
                 facts(now, &[], emergency),
                 facts(now, &environments, emergency),
             ] {
-                let verdict = gates::evaluate(&policies, &facts);
+                let verdict = gates::evaluate(&policy, &facts);
                 let _ = (verdict.cause(), verdict.retry_after(), verdict.summary());
                 let _ = verdict.to_json();
             }

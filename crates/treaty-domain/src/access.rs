@@ -571,7 +571,7 @@ mod tests {
             verify_chain(&key, &altered, None, None),
             Err(ChainBreak::Altered { id: 3 })
         );
-        let mut removed = entries.clone();
+        let mut removed = entries;
         removed.remove(1);
         assert_eq!(
             verify_chain(&key, &removed, None, None),

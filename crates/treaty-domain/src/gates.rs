@@ -7,6 +7,12 @@
 //! version completed a deployment to another environment first), soak time
 //! (it stayed deployed there long enough, without a failure or an open
 //! incident), and freeze windows (one-off or weekly, in a time zone).
+//!
+//! An environment without a policy of its own has the default one: contract
+//! compatibility, enforced in production environments and report-only
+//! elsewhere. A version that ran in the environment within the rollback
+//! window goes back without promotion or soak; a marked emergency steps
+//! over the rules that allow it.
 
 use chrono::{
     DateTime, Datelike, Duration, NaiveTime, SubsecRound, TimeZone, Timelike, Utc, Weekday,
@@ -73,7 +79,6 @@ pub enum Rule {
     },
     Freeze {
         windows: Vec<FreezeWindow>,
-        allow_emergency: bool,
     },
 }
 
@@ -101,6 +106,135 @@ impl Rule {
 pub struct Policy {
     pub rule: Rule,
     pub mode: Mode,
+    /// A deployment marked as an emergency steps over this rule (never
+    /// contract compatibility: an incompatible version breaks production
+    /// whatever the hurry).
+    pub allow_emergency: bool,
+}
+
+/// How a fact recorded after the event (`record-deployment`,
+/// `record-release`) meets gates that would refuse it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactGate {
+    /// Recorded (what runs is never denied), marked `bypassed_gates`.
+    ReportOnly,
+    /// Refused like a gated start, with the same answers.
+    Enforce,
+}
+
+impl FactGate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReportOnly => "report-only",
+            Self::Enforce => "enforce",
+        }
+    }
+}
+
+/// Where an environment's policy comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicySource {
+    /// Set for the environment (`PUT /policies/{environment}`).
+    Environment,
+    /// The environment has none: the default for its kind.
+    Default,
+}
+
+impl PolicySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Environment => "environment",
+            Self::Default => "default",
+        }
+    }
+}
+
+/// The default rollback window: 30 days.
+pub fn default_rollback_window() -> Duration {
+    Duration::days(30)
+}
+
+/// Everything that gates deployments into one environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvironmentPolicy {
+    pub rules: Vec<Policy>,
+    pub record_deployment: FactGate,
+    /// A version that ran in the environment this recently goes back
+    /// without promotion or soak (a rollback).
+    pub rollback_window: Duration,
+    pub source: PolicySource,
+}
+
+impl EnvironmentPolicy {
+    /// The policy of an environment that has none of its own: contract
+    /// compatibility, enforced for production environments and report-only
+    /// elsewhere.
+    pub fn default_for(production: bool) -> Self {
+        Self {
+            rules: vec![Policy {
+                rule: Rule::ContractCompatibility,
+                mode: if production {
+                    Mode::Enforce
+                } else {
+                    Mode::ReportOnly
+                },
+                allow_emergency: false,
+            }],
+            record_deployment: FactGate::ReportOnly,
+            rollback_window: default_rollback_window(),
+            source: PolicySource::Default,
+        }
+    }
+
+    /// Why this policy applies, in a sentence.
+    pub fn source_reason(&self, environment: &str, production: bool) -> String {
+        match (self.source, production) {
+            (PolicySource::Environment, _) => format!("the policy set for {environment}"),
+            (PolicySource::Default, true) => format!(
+                "{environment} has no policy of its own: production environments enforce contract compatibility by default"
+            ),
+            (PolicySource::Default, false) => format!(
+                "{environment} has no policy of its own: contract compatibility is reported, not enforced, outside production by default"
+            ),
+        }
+    }
+
+    /// The policy as it is stored and shown: [`parse_environment_policy`] reads it back.
+    pub fn to_json(&self) -> Value {
+        let mut body = policies_json(&self.rules);
+        body["record_deployment"] = json!(self.record_deployment.as_str());
+        body["rollback_window"] = json!(format_duration(self.rollback_window));
+        body
+    }
+
+    /// A freeze window open at `now`, when the rules have one that is not off.
+    pub fn open_freeze(&self, now: DateTime<Utc>) -> Option<OpenFreeze> {
+        self.rules
+            .iter()
+            .filter(|p| p.mode != Mode::Off)
+            .find_map(|p| match &p.rule {
+                Rule::Freeze { windows } => {
+                    let first = windows.iter().find(|w| window_end(w, now).is_some())?;
+                    Some(OpenFreeze {
+                        reason: window_reason(first),
+                        until: freeze_end(windows, now),
+                        mode: p.mode,
+                        allow_emergency: p.allow_emergency,
+                    })
+                }
+                _ => None,
+            })
+    }
+}
+
+/// A freeze in force now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenFreeze {
+    pub reason: String,
+    /// When no window of the rule is open any more.
+    pub until: DateTime<Utc>,
+    pub mode: Mode,
+    pub allow_emergency: bool,
 }
 
 // ---------------------------------------------------------------- parsing
@@ -300,18 +434,7 @@ fn parse_policy(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<Pol
                     None
                 }
             };
-            let allow_emergency = match object.get("allow_emergency") {
-                None | Some(Value::Null) => Some(false),
-                Some(Value::Bool(b)) => Some(*b),
-                Some(_) => {
-                    errors.push(format!("{at}.allow_emergency must be true or false"));
-                    None
-                }
-            };
-            Some(Rule::Freeze {
-                windows: windows?,
-                allow_emergency: allow_emergency?,
-            })
+            Some(Rule::Freeze { windows: windows? })
         }
         Some(other) => {
             errors.push(format!(
@@ -326,10 +449,85 @@ fn parse_policy(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<Pol
             None
         }
     };
+    let allow_emergency = match object.get("allow_emergency") {
+        None | Some(Value::Null) => Some(false),
+        Some(Value::Bool(true)) if matches!(rule, Some(Rule::ContractCompatibility)) => {
+            errors.push(format!(
+                "{at}.allow_emergency cannot be set on contract-compatibility: an incompatible version breaks the environment whatever the hurry (emergencies may step over promotion, soak and freeze)"
+            ));
+            None
+        }
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            errors.push(format!("{at}.allow_emergency must be true or false"));
+            None
+        }
+    };
     Some(Policy {
         rule: rule?,
         mode: mode?,
+        allow_emergency: allow_emergency?,
     })
+}
+
+/// Reads an environment's policy: `{"rules": [...], "record_deployment":
+/// "enforce" | "report-only", "rollback_window": "30days"}`, naming every problem.
+pub fn parse_environment_policy(body: &Value) -> Result<EnvironmentPolicy, Vec<String>> {
+    let mut errors = Vec::new();
+    let rules = match parse_policies(body) {
+        Ok(rules) => rules,
+        Err(mut problems) => {
+            errors.append(&mut problems);
+            Vec::new()
+        }
+    };
+    let record_deployment = match body.get("record_deployment") {
+        None | Some(Value::Null) => FactGate::ReportOnly,
+        Some(Value::String(raw)) => match Mode::parse(raw) {
+            Some(Mode::Enforce) => FactGate::Enforce,
+            Some(Mode::ReportOnly) => FactGate::ReportOnly,
+            _ => {
+                errors.push(format!(
+                    "record_deployment '{raw}' is not one of enforce (refuse it like a gated start), report-only (record it, marked bypassed_gates)"
+                ));
+                FactGate::ReportOnly
+            }
+        },
+        Some(_) => {
+            errors.push("record_deployment must be \"enforce\" or \"report-only\"".to_owned());
+            FactGate::ReportOnly
+        }
+    };
+    let rollback_window = match body.get("rollback_window") {
+        None | Some(Value::Null) => default_rollback_window(),
+        Some(Value::String(raw)) => match humantime::parse_duration(raw)
+            .ok()
+            .filter(|d| d.subsec_nanos() == 0)
+            .and_then(|d| Duration::from_std(d).ok())
+        {
+            Some(window) => window,
+            None => {
+                errors.push(format!(
+                    "rollback_window must be a duration like 30days or 12h, in whole seconds (got '{raw}'); 0s turns rollbacks off"
+                ));
+                default_rollback_window()
+            }
+        },
+        Some(_) => {
+            errors.push("rollback_window must be a duration like \"30days\"".to_owned());
+            default_rollback_window()
+        }
+    };
+    if errors.is_empty() {
+        Ok(EnvironmentPolicy {
+            rules,
+            record_deployment,
+            rollback_window,
+            source: PolicySource::Environment,
+        })
+    } else {
+        Err(errors)
+    }
 }
 
 /// Reads `{"rules": [...]}`, naming every problem.
@@ -390,13 +588,15 @@ pub fn policies_json(policies: &[Policy]) -> Value {
                 Rule::ContractCompatibility => json!({}),
                 Rule::Promotion { from } => json!({ "from": from }),
                 Rule::Soak { environment, minimum } => json!({ "environment": environment, "minimum": format_duration(*minimum) }),
-                Rule::Freeze { windows, allow_emergency } => json!({
+                Rule::Freeze { windows } => json!({
                     "windows": windows.iter().map(window_json).collect::<Vec<_>>(),
-                    "allow_emergency": allow_emergency,
                 }),
             };
             rule["rule"] = json!(p.rule.name());
             rule["mode"] = json!(p.mode.as_str());
+            if p.allow_emergency || matches!(p.rule, Rule::Freeze { .. }) {
+                rule["allow_emergency"] = json!(p.allow_emergency);
+            }
             rule
         }).collect::<Vec<_>>()
     })
@@ -440,6 +640,8 @@ pub struct ContractAnswer {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
     pub version: String,
+    /// The environment the version would be deployed to.
+    pub environment: String,
     pub now: DateTime<Utc>,
     pub emergency: bool,
     pub contracts: Option<ContractAnswer>,
@@ -483,8 +685,14 @@ pub struct Check {
 pub struct Verdict {
     pub allowed: bool,
     pub checks: Vec<Check>,
-    /// A freeze was waived because the deployment is a marked emergency.
+    /// A rule was stepped over because the deployment is a marked emergency.
     pub emergency_exemption: bool,
+    /// The enforced rules a marked emergency stepped over.
+    pub emergency_stepped_over: Vec<&'static str>,
+    /// The version ran in the environment within the rollback window and
+    /// does not now: going back to it needs no promotion or soak.
+    pub rollback: bool,
+    pub policy_source: PolicySource,
 }
 
 impl Verdict {
@@ -547,7 +755,12 @@ impl Verdict {
         }
         if self.emergency_exemption {
             body["emergency_exemption"] = json!(true);
+            body["emergency_stepped_over"] = json!(self.emergency_stepped_over);
         }
+        if self.rollback {
+            body["rollback"] = json!(true);
+        }
+        body["policy_source"] = json!(self.policy_source.as_str());
         body
     }
 }
@@ -606,47 +819,32 @@ fn window_reason(window: &FreezeWindow) -> String {
     }
 }
 
-fn check_freeze(
-    windows: &[FreezeWindow],
-    allow_emergency: bool,
-    facts: &Facts,
-) -> (bool, String, Option<DateTime<Utc>>, bool) {
-    let Some(first) = windows.iter().find(|w| window_end(w, facts.now).is_some()) else {
-        return (true, "no freeze window is open".to_owned(), None, false);
-    };
-    // Windows that follow or overlap one another: the freeze lasts until none is open.
-    let mut until = facts.now;
+/// When a freeze that is open at `now` ends: windows that follow or overlap
+/// one another freeze until none is open.
+fn freeze_end(windows: &[FreezeWindow], now: DateTime<Utc>) -> DateTime<Utc> {
+    let mut until = now;
     for _ in 0..64 {
         match windows.iter().filter_map(|w| window_end(w, until)).max() {
             Some(end) => until = end,
             None => break,
         }
     }
-    let during = window_reason(first);
-    if facts.emergency && allow_emergency {
-        return (
-            true,
-            format!(
-                "deployments are frozen ({during}) until {}, but this is a marked emergency deployment, which the rule exempts",
-                time::format(until)
-            ),
-            None,
-            true,
-        );
-    }
+    until
+}
+
+fn check_freeze(windows: &[FreezeWindow], facts: &Facts) -> (bool, String, Option<DateTime<Utc>>) {
+    let Some(first) = windows.iter().find(|w| window_end(w, facts.now).is_some()) else {
+        return (true, "no freeze window is open".to_owned(), None);
+    };
+    let until = freeze_end(windows, facts.now);
     (
         false,
         format!(
-            "deployments are frozen ({during}) until {}{}",
-            time::format(until),
-            if allow_emergency {
-                "; an emergency deployment may go ahead"
-            } else {
-                ""
-            }
+            "deployments are frozen ({}) until {}",
+            window_reason(first),
+            time::format(until)
         ),
         Some(until),
-        false,
     )
 }
 
@@ -767,12 +965,56 @@ fn check_soak(
     }
 }
 
+/// How the version stands in the environment it is deployed to.
+#[derive(Debug, Clone, PartialEq)]
+enum Return {
+    /// It runs there now: deploying it again is no promotion.
+    AlreadyRuns,
+    /// It ran there until `until`, within the rollback window.
+    Rollback { until: DateTime<Utc> },
+}
+
+fn return_to(policy: &EnvironmentPolicy, facts: &Facts) -> Option<Return> {
+    let here = || {
+        facts
+            .stays
+            .iter()
+            .filter(|s| s.environment == facts.environment)
+    };
+    if here().any(|s| s.until.is_none()) {
+        return Some(Return::AlreadyRuns);
+    }
+    let since = facts.now.checked_sub_signed(policy.rollback_window)?;
+    here()
+        .filter_map(|s| s.until)
+        .filter(|until| *until >= since && policy.rollback_window > Duration::zero())
+        .max()
+        .map(|until| Return::Rollback { until })
+}
+
+fn return_reason(back: &Return, policy: &EnvironmentPolicy, facts: &Facts) -> String {
+    match back {
+        Return::AlreadyRuns => format!(
+            "{} already runs in {}: deploying it again needs no promotion or soak",
+            facts.version, facts.environment
+        ),
+        Return::Rollback { until } => format!(
+            "a rollback: {} ran in {} until {}, within the rollback window ({}), so it needs no promotion or soak",
+            facts.version,
+            facts.environment,
+            time::format(*until),
+            format_duration(policy.rollback_window)
+        ),
+    }
+}
+
 /// Evaluates every rule that is not off, and gives the verdict.
-pub fn evaluate(policies: &[Policy], facts: &Facts) -> Verdict {
+pub fn evaluate(policy: &EnvironmentPolicy, facts: &Facts) -> Verdict {
+    let back = return_to(policy, facts);
     let mut checks = Vec::new();
-    let mut emergency_exemption = false;
-    for policy in policies.iter().filter(|p| p.mode != Mode::Off) {
-        let (passed, reason, retry_after, cause) = match &policy.rule {
+    let mut stepped_over = Vec::new();
+    for rule in policy.rules.iter().filter(|p| p.mode != Mode::Off) {
+        let (mut passed, mut reason, mut retry_after, cause) = match &rule.rule {
             Rule::ContractCompatibility => match &facts.contracts {
                 Some(ContractAnswer {
                     deployable: Some(true),
@@ -788,6 +1030,15 @@ pub fn evaluate(policies: &[Policy], facts: &Facts) -> Verdict {
                     Cause::Contracts,
                 ),
             },
+            Rule::Promotion { .. } | Rule::Soak { .. } if back.is_some() => {
+                let cause = if matches!(rule.rule, Rule::Soak { .. }) {
+                    Cause::Soak
+                } else {
+                    Cause::Promotion
+                };
+                let back = back.as_ref().unwrap_or(&Return::AlreadyRuns);
+                (true, return_reason(back, policy, facts), None, cause)
+            }
             Rule::Promotion { from } => {
                 let (passed, reason) = check_promotion(from, facts);
                 (passed, reason, None, Cause::Promotion)
@@ -799,19 +1050,28 @@ pub fn evaluate(policies: &[Policy], facts: &Facts) -> Verdict {
                 let (passed, reason, retry) = check_soak(environment, *minimum, facts);
                 (passed, reason, retry, Cause::Soak)
             }
-            Rule::Freeze {
-                windows,
-                allow_emergency,
-            } => {
-                let (passed, reason, retry, exempted) =
-                    check_freeze(windows, *allow_emergency, facts);
-                emergency_exemption |= exempted && policy.mode == Mode::Enforce;
+            Rule::Freeze { windows } => {
+                let (passed, reason, retry) = check_freeze(windows, facts);
                 (passed, reason, retry, Cause::Freeze)
             }
         };
+        if !passed && rule.allow_emergency {
+            if facts.emergency {
+                passed = true;
+                reason = format!(
+                    "{reason}; stepped over: this is a marked emergency deployment, which the rule allows"
+                );
+                retry_after = None;
+                if rule.mode == Mode::Enforce {
+                    stepped_over.push(rule.rule.name());
+                }
+            } else {
+                reason = format!("{reason}; a marked emergency deployment may go ahead");
+            }
+        }
         checks.push(Check {
-            rule: policy.rule.name(),
-            mode: policy.mode,
+            rule: rule.rule.name(),
+            mode: rule.mode,
             passed,
             reason,
             retry_after,
@@ -822,7 +1082,90 @@ pub fn evaluate(policies: &[Policy], facts: &Facts) -> Verdict {
     Verdict {
         allowed,
         checks,
-        emergency_exemption,
+        emergency_exemption: !stepped_over.is_empty(),
+        emergency_stepped_over: stepped_over,
+        rollback: matches!(back, Some(Return::Rollback { .. })),
+        policy_source: policy.source,
+    }
+}
+
+/// A rule in words, for pages and `treaty policy show`.
+pub fn describe(policy: &Policy) -> String {
+    let what = match &policy.rule {
+        Rule::ContractCompatibility => {
+            "Contract compatibility: can-i-deploy must say yes for the version here".to_owned()
+        }
+        Rule::Promotion { from } => {
+            format!("Promotion: the version completes a deployment to {from} first")
+        }
+        Rule::Soak {
+            environment,
+            minimum,
+        } => format!(
+            "Soak: the version stays deployed in {environment} for {} in one stretch, with no failure and no open incident",
+            format_duration(*minimum)
+        ),
+        Rule::Freeze { windows } => format!(
+            "Freeze: no deployments {}",
+            windows
+                .iter()
+                .map(describe_window)
+                .collect::<Vec<_>>()
+                .join("; nor ")
+        ),
+    };
+    let mode = match policy.mode {
+        Mode::Enforce => "enforced",
+        Mode::ReportOnly => "report-only: reported, never blocks",
+        Mode::Off => "off",
+    };
+    let emergency = if policy.allow_emergency {
+        "; a marked emergency may step over it"
+    } else {
+        ""
+    };
+    format!("{what} ({mode}{emergency})")
+}
+
+fn describe_window(window: &FreezeWindow) -> String {
+    let reason = match window {
+        FreezeWindow::Once { reason, .. } | FreezeWindow::Weekly { reason, .. } => reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default(),
+    };
+    match window {
+        FreezeWindow::Once { start, end, .. } => format!(
+            "from {} to {}{reason}",
+            time::format(*start),
+            time::format(*end)
+        ),
+        FreezeWindow::Weekly {
+            days,
+            from,
+            to,
+            time_zone,
+            ..
+        } => {
+            let every = if days.len() == 7 {
+                "every day".to_owned()
+            } else {
+                format!(
+                    "on {}",
+                    days.iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let next_day = if to <= from { " the next day" } else { "" };
+            format!(
+                "{every} from {} to {}{next_day} ({}){reason}",
+                time_of_day(*from),
+                time_of_day(*to),
+                time_zone.name()
+            )
+        }
     }
 }
 
@@ -856,6 +1199,7 @@ mod tests {
     fn facts(now: DateTime<Utc>) -> Facts {
         Facts {
             version: "1.2.3".to_owned(),
+            environment: "production".to_owned(),
             now,
             emergency: false,
             contracts: Some(ContractAnswer {
@@ -868,8 +1212,8 @@ mod tests {
         }
     }
 
-    fn policies(body: Value) -> Vec<Policy> {
-        parse_policies(&body).unwrap_or_else(|e| panic!("{e:?}"))
+    fn policies(body: Value) -> EnvironmentPolicy {
+        parse_environment_policy(&body).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     fn staging(since: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Stay {
@@ -882,7 +1226,7 @@ mod tests {
 
     #[test]
     fn no_rules_allow_everything() {
-        let verdict = evaluate(&[], &facts(at(1, 12, 0, 0)));
+        let verdict = evaluate(&policies(json!({"rules": []})), &facts(at(1, 12, 0, 0)));
         assert!(verdict.allowed);
         assert_eq!(verdict.cause(), None);
     }
@@ -1109,8 +1453,10 @@ mod tests {
             {"rule": "freeze", "allow_emergency": true, "windows": [
                 {"days": ["sat", "sun"], "from": "00:00", "to": "00:00", "time_zone": "America/New_York", "reason": "weekend"}]}]});
         let parsed = policies(body);
-        let stored = policies_json(&parsed);
+        let stored = parsed.to_json();
         assert_eq!(stored["rules"][0]["minimum"], "1h 30m");
+        assert_eq!(stored["record_deployment"], "report-only");
+        assert_eq!(stored["rollback_window"], "30days");
         assert_eq!(policies(stored), parsed);
         let errors = parse_policies(&json!({"rules": [
             {"rule": "soak", "minimum": "soon"},
@@ -1130,5 +1476,141 @@ mod tests {
             ]
         );
         assert!(parse_policies(&json!({})).is_err());
+    }
+
+    fn production(since: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Stay {
+        Stay {
+            environment: "production".to_owned(),
+            since,
+            until,
+        }
+    }
+
+    #[test]
+    fn a_rollback_within_the_window_needs_no_promotion_or_soak_and_is_flagged() {
+        let rules = policies(json!({"rules": [
+            {"rule": "promotion", "from": "staging"},
+            {"rule": "soak", "environment": "staging", "minimum": "4h"}]}));
+        let mut f = facts(at(20, 12, 0, 0));
+        assert!(!evaluate(&rules, &f).allowed, "never deployed anywhere");
+        // It ran in production until yesterday: going back to it is a rollback.
+        f.stays
+            .push(production(at(1, 12, 0, 0), Some(at(19, 12, 0, 0))));
+        let verdict = evaluate(&rules, &f);
+        assert!(verdict.allowed, "{:?}", verdict.checks);
+        assert!(verdict.rollback);
+        assert!(
+            verdict.checks[0].reason.contains("a rollback"),
+            "{}",
+            verdict.checks[0].reason
+        );
+        assert_eq!(verdict.to_json()["rollback"], true);
+        // Outside a shorter window it is a promotion like any other.
+        let strict = policies(
+            json!({"rollback_window": "12h", "rules": [{"rule": "promotion", "from": "staging"}]}),
+        );
+        let verdict = evaluate(&strict, &f);
+        assert!(!verdict.allowed && !verdict.rollback);
+        // Still running there: a redeploy, allowed, but no rollback.
+        f.stays = vec![production(at(1, 12, 0, 0), None)];
+        let verdict = evaluate(&rules, &f);
+        assert!(verdict.allowed && !verdict.rollback);
+    }
+
+    #[test]
+    fn an_emergency_steps_over_the_rules_that_allow_it_and_the_verdict_names_them() {
+        let rules = policies(json!({"rules": [
+            {"rule": "contract-compatibility"},
+            {"rule": "promotion", "from": "staging", "allow_emergency": true},
+            {"rule": "soak", "environment": "staging", "minimum": "4h", "allow_emergency": true},
+            {"rule": "freeze", "windows": [{"start": "2026-12-01T00:00:00Z", "end": "2026-12-02T00:00:00Z"}]}]}));
+        let mut f = facts(at(1, 12, 0, 0));
+        f.emergency = true;
+        let verdict = evaluate(&rules, &f);
+        assert_eq!(
+            verdict.cause(),
+            Some(Cause::Freeze),
+            "the freeze does not allow it"
+        );
+        assert_eq!(verdict.emergency_stepped_over, ["promotion", "soak"]);
+        let json = verdict.to_json();
+        assert_eq!(json["emergency_stepped_over"], json!(["promotion", "soak"]));
+        f.emergency = false;
+        let verdict = evaluate(&rules, &f);
+        assert!(verdict.emergency_stepped_over.is_empty() && !verdict.emergency_exemption);
+        assert!(
+            verdict.checks[1]
+                .reason
+                .contains("a marked emergency deployment may go ahead")
+        );
+        let refused = parse_environment_policy(
+            &json!({"rules": [{"rule": "contract-compatibility", "allow_emergency": true}]}),
+        );
+        assert!(refused.unwrap_err()[0].contains("cannot be set on contract-compatibility"));
+    }
+
+    #[test]
+    fn without_a_policy_contracts_are_enforced_in_production_and_reported_elsewhere() {
+        let mut f = facts(at(1, 12, 0, 0));
+        f.contracts = Some(ContractAnswer {
+            deployable: None,
+            reason: "Bar 2 has not verified Foo 1.2.3".to_owned(),
+        });
+        let production = EnvironmentPolicy::default_for(true);
+        let verdict = evaluate(&production, &f);
+        assert_eq!(
+            (verdict.allowed, verdict.cause()),
+            (false, Some(Cause::Contracts))
+        );
+        assert_eq!(verdict.to_json()["policy_source"], "default");
+        let test = EnvironmentPolicy::default_for(false);
+        let verdict = evaluate(&test, &f);
+        assert!(verdict.allowed);
+        assert_eq!(
+            verdict.summary(),
+            "Allowed, with 1 report-only rule(s) failing."
+        );
+        assert!(
+            test.source_reason("test", false)
+                .contains("has no policy of its own")
+        );
+    }
+
+    #[test]
+    fn record_deployment_is_reported_unless_enforced() {
+        let default = policies(json!({"rules": []}));
+        assert_eq!(default.record_deployment, FactGate::ReportOnly);
+        let enforced = policies(json!({"rules": [], "record_deployment": "enforce"}));
+        assert_eq!(enforced.record_deployment, FactGate::Enforce);
+        assert_eq!(policies(enforced.to_json()), enforced);
+        let errors = parse_environment_policy(
+            &json!({"rules": [], "record_deployment": "sometimes", "rollback_window": "soon"}),
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    #[test]
+    fn rules_read_as_sentences_and_an_open_freeze_says_when_it_ends() {
+        let rules = policies(json!({"rules": [
+            {"rule": "soak", "environment": "staging", "minimum": "4h", "mode": "report-only"},
+            {"rule": "freeze", "allow_emergency": true, "windows": [
+                {"start": "2026-12-24T00:00:00Z", "end": "2026-12-27T00:00:00Z", "reason": "Christmas"},
+                {"days": ["fri"], "from": "16:00", "to": "08:00", "time_zone": "Europe/Berlin"}]}]}));
+        assert_eq!(
+            describe(&rules.rules[0]),
+            "Soak: the version stays deployed in staging for 4h in one stretch, with no failure and no open incident (report-only: reported, never blocks)"
+        );
+        assert_eq!(
+            describe(&rules.rules[1]),
+            "Freeze: no deployments from 2026-12-24T00:00:00+00:00 to 2026-12-27T00:00:00+00:00 (Christmas); nor on Fri from 16:00 to 08:00 the next day (Europe/Berlin) (enforced; a marked emergency may step over it)"
+        );
+        assert_eq!(rules.open_freeze(at(23, 12, 0, 0)), None);
+        let open = rules.open_freeze(at(25, 12, 0, 0)).unwrap();
+        assert_eq!(
+            (open.reason.as_str(), open.until),
+            ("Christmas", at(27, 0, 0, 0))
+        );
+        assert!(open.allow_emergency);
     }
 }

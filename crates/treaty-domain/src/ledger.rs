@@ -81,6 +81,15 @@ pub struct OutOfOrder {
     pub next: &'static str,
 }
 
+/// What a refused event is answered with: the deployment, where it stands,
+/// and why the event cannot apply.
+pub fn refusal(id: i64, event: &Event, error: &OutOfOrder) -> String {
+    format!(
+        "Deployment {id} of {} version {} to {} is {}: it cannot become {} ({error})",
+        event.pacticipant, event.version, event.environment, error.current, error.next
+    )
+}
+
 /// Whether `next` may follow `current`.
 pub fn transition(current: Status, next: Status) -> Result<Transition, OutOfOrder> {
     if current.is_final() || next == Status::TimedOut {

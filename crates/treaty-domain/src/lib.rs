@@ -20,6 +20,7 @@ pub mod pact_diff;
 pub mod publish;
 pub mod release;
 pub mod retention;
+pub mod suggest;
 pub mod time;
 pub mod url_path;
 pub mod webhooks;

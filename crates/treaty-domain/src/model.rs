@@ -80,6 +80,31 @@ pub struct Tag {
     pub created_at: DateTime<Utc>,
 }
 
+/// A label on a pacticipant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub pacticipant: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// When a version was added to a branch, and last added again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchVersionTimes {
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a list of versions shows of each: the pacts each published, and
+/// where each was deployed and released (every record, current or not).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersionListFacts {
+    /// (consumer version number, provider name) of every pact published.
+    pub pacts: Vec<(String, String)>,
+    pub deployments: Vec<DeployedVersion>,
+    pub releases: Vec<ReleasedVersion>,
+}
+
 /// A pact as published for one consumer version and provider.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pact {
@@ -275,13 +300,69 @@ pub struct ReleasedVersion {
 pub const DEFAULT_ENVIRONMENTS: [(&str, &str, bool); 2] =
     [("test", "Test", false), ("production", "Production", true)];
 
-/// A deployment in the ledger, with the events that moved it.
+/// What a ledger entry records: a deployment into a slot, or a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerKind {
+    /// Runs in one slot (application, environment, instance); a newer one replaces it.
+    Deployment,
+    /// Made available (an app store, a library); supported until support ends.
+    Release,
+}
+
+impl LedgerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deployment => "deployment",
+            Self::Release => "release",
+        }
+    }
+}
+
+/// Why a completed ledger entry stopped running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// A newer deployment took its slot.
+    Replaced,
+    /// `record-undeployment` (or `PATCH /deployed-versions/{uuid}`).
+    Undeployed,
+    /// `record-support-ended` (or `PATCH /released-versions/{uuid}`).
+    SupportEnded,
+    /// An admin deleted its version, pacticipant or environment.
+    Deleted,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Replaced => "replaced",
+            Self::Undeployed => "undeployed",
+            Self::SupportEnded => "support_ended",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "replaced" => Self::Replaced,
+            "undeployed" => Self::Undeployed,
+            "support_ended" => Self::SupportEnded,
+            "deleted" => Self::Deleted,
+            _ => return None,
+        })
+    }
+}
+
+/// A deployment in the ledger, with the events that moved it. Every
+/// deployment and release is one, whichever API recorded it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerDeployment {
     pub id: i64,
+    /// The names it was recorded with; kept when its pacticipant, version or
+    /// environment is deleted.
     pub pacticipant: String,
     pub version: String,
     pub environment: String,
+    pub kind: LedgerKind,
     pub application_instance: Option<String>,
     pub status: String,
     pub deployed_by: Option<String>,
@@ -298,8 +379,21 @@ pub struct LedgerDeployment {
     pub rollback: bool,
     /// Marked as an emergency by the pipeline (it may go through a freeze).
     pub emergency: bool,
+    /// The gates would have refused it, but it was recorded as a fact
+    /// (`record-deployment` states what already happened).
+    pub bypassed_gates: bool,
     /// The deployed-version record a completed deployment made.
     pub deployed_version: Option<String>,
+    /// The released-version record a release made.
+    pub released_version: Option<String>,
+    /// When a completed entry stopped running (replaced, undeployed, support
+    /// ended, deleted); `None` while it runs.
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<EndReason>,
+    /// Who ended it, when someone did (not a replacement).
+    pub ended_by: Option<String>,
+    /// The deployment that replaced it.
+    pub replaced_by: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -307,6 +401,13 @@ pub struct LedgerDeployment {
     pub scm_committed_at: Option<DateTime<Utc>>,
     pub events: Vec<LedgerEvent>,
     pub incidents: Vec<Incident>,
+}
+
+impl LedgerDeployment {
+    /// Completed and not ended: what runs (or is supported) now.
+    pub fn running(&self) -> bool {
+        self.status == "completed" && self.ended_at.is_none()
+    }
 }
 
 /// Something that went wrong after a deployment, from opening to resolution.
@@ -328,12 +429,12 @@ pub struct DeployedAt {
     pub pacticipant: String,
     pub version: String,
     pub application_instance: Option<String>,
-    /// When it was recorded as deployed.
+    /// When its deployment completed.
     pub since: DateTime<Utc>,
     /// When it was replaced or undeployed, if it has been since.
     pub until: Option<DateTime<Utc>>,
-    /// The ledger deployment that recorded it, when a pipeline reported one.
-    pub deployment_id: Option<i64>,
+    /// The ledger deployment that put it there.
+    pub deployment_id: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

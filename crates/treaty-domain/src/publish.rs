@@ -47,6 +47,24 @@ pub struct ContractOutcome {
     pub content_changed_because: Vec<String>,
     /// Whether the provider has ever published a verification for this consumer.
     pub integration_verified: bool,
+    /// Whether some provider version (the head of its main branch, a deployed
+    /// or supported released version) has yet to verify this content: the
+    /// `contract_requiring_verification_published` event.
+    pub requires_verification: bool,
+    /// Whether any webhook, enabled or not, is configured for this pair.
+    pub webhooks_configured: bool,
+    /// The webhook deliveries the publication's events triggered, in the
+    /// order of the events.
+    pub triggered: Vec<TriggeredWebhook>,
+}
+
+/// One webhook delivery an event triggered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggeredWebhook {
+    pub delivery_uuid: String,
+    pub webhook_uuid: String,
+    pub webhook_description: Option<String>,
+    pub event: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,11 +90,13 @@ impl Notice {
 }
 
 /// The notices for a publication, worded as the Pact Broker words them.
-/// `pact_url` gives the URL of the pact published for a provider.
+/// `pact_url` gives the URL of the pact published for a provider, and
+/// `logs_url` the URL of a triggered webhook delivery's logs.
 pub fn notices(
     request: &PublishRequest,
     outcome: &PublishOutcome,
     pact_url: impl Fn(&str) -> String,
+    logs_url: impl Fn(&str) -> String,
 ) -> Vec<Notice> {
     let mut notices = Vec::new();
     let verb = if outcome.version_created {
@@ -131,7 +151,11 @@ pub fn notices(
                 pact_url(&contract.provider)
             ),
         ));
+        // The events in the order the Pact Broker detects them.
         let mut events = String::from("  Events detected: contract_published");
+        if contract.requires_verification {
+            events.push_str(", contract_requiring_verification_published");
+        }
         if !contract.content_changed_because.is_empty() {
             events.push_str(&format!(
                 ", contract_content_changed ({})",
@@ -139,15 +163,47 @@ pub fn notices(
             ));
         }
         notices.push(Notice::new("debug", events));
-        if !contract.integration_verified {
-            notices.push(Notice::new("prompt", "  Next steps:"));
+        for triggered in &contract.triggered {
+            // The description as Ruby's `inspect` prints it, in quotes.
+            let webhook = match &triggered.webhook_description {
+                Some(description) => format!("{description:?}"),
+                None => triggered.webhook_uuid.clone(),
+            };
             notices.push(Notice::new(
-                "prompt",
+                "debug",
                 format!(
-                    "    * Add Pact verification tests to the {} build. See https://docs.pact.io/go/provider_verification",
-                    contract.provider
+                    "  Webhook {webhook} triggered for event {}.\n    View logs at {}",
+                    triggered.event,
+                    logs_url(&triggered.delivery_uuid)
                 ),
             ));
+        }
+        if contract.triggered.is_empty() && contract.webhooks_configured {
+            notices.push(Notice::new(
+                "debug",
+                "  No enabled webhooks found for the detected events",
+            ));
+        }
+        let mut next_steps = Vec::new();
+        if !contract.integration_verified {
+            next_steps.push(format!(
+                "    * Add Pact verification tests to the {} build. See https://docs.pact.io/go/provider_verification",
+                contract.provider
+            ));
+        }
+        if !contract.webhooks_configured {
+            next_steps.push(format!(
+                "    * Configure separate {} pact verification build and webhook to trigger it when the pact content changes. See https://docs.pact.io/go/webhooks",
+                contract.provider
+            ));
+        }
+        if !next_steps.is_empty() {
+            notices.push(Notice::new("prompt", "  Next steps:"));
+            notices.extend(
+                next_steps
+                    .into_iter()
+                    .map(|step| Notice::new("prompt", step)),
+            );
         }
     }
     notices
@@ -212,6 +268,9 @@ mod tests {
                 status,
                 content_changed_because: vec!["first time untagged pact published".into()],
                 integration_verified: verified,
+                requires_verification: false,
+                webhooks_configured: true,
+                triggered: Vec::new(),
             }],
         }
     }
@@ -222,6 +281,7 @@ mod tests {
             &request(Some("main"), &["a", "b"]),
             &outcome(ContractStatus::Published, true),
             |p| format!("http://b/pacts/provider/{p}"),
+            |_| String::new(),
         );
         assert_eq!(
             notices[0].text,
@@ -240,7 +300,58 @@ mod tests {
             notices[3].text,
             "  Events detected: contract_published, contract_content_changed (first time untagged pact published)"
         );
-        assert_eq!(notices.len(), 4);
+        assert_eq!(
+            notices[4].text,
+            "  No enabled webhooks found for the detected events"
+        );
+        assert_eq!(notices.len(), 5);
+    }
+
+    #[test]
+    fn names_every_event_and_the_webhooks_they_triggered() {
+        let mut outcome = outcome(ContractStatus::Published, true);
+        outcome.contracts[0].requires_verification = true;
+        outcome.contracts[0].triggered = vec![TriggeredWebhook {
+            delivery_uuid: "d1".into(),
+            webhook_uuid: "w1".into(),
+            webhook_description: Some("Build Bar".into()),
+            event: "contract_published".into(),
+        }];
+        let notices = notices(
+            &request(Some("main"), &[]),
+            &outcome,
+            |_| String::new(),
+            |uuid| format!("http://b/triggered-webhooks/{uuid}/logs"),
+        );
+        assert_eq!(
+            notices[3].text,
+            "  Events detected: contract_published, contract_requiring_verification_published, contract_content_changed (first time untagged pact published)"
+        );
+        assert_eq!(
+            notices[4].text,
+            "  Webhook \"Build Bar\" triggered for event contract_published.\n    View logs at http://b/triggered-webhooks/d1/logs"
+        );
+        assert_eq!(notices.len(), 5);
+    }
+
+    #[test]
+    fn without_webhooks_prompts_to_configure_one() {
+        let mut outcome = outcome(ContractStatus::Published, false);
+        outcome.contracts[0].webhooks_configured = false;
+        let notices = notices(
+            &request(Some("main"), &[]),
+            &outcome,
+            |_| String::new(),
+            |_| String::new(),
+        );
+        let texts: Vec<&str> = notices.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(texts[4], "  Next steps:");
+        assert!(texts[5].starts_with("    * Add Pact verification tests to the Bar build."));
+        assert!(
+            texts[6]
+                .starts_with("    * Configure separate Bar pact verification build and webhook")
+        );
+        assert_eq!(texts.len(), 7);
     }
 
     #[test]
@@ -248,6 +359,7 @@ mod tests {
         let notices = notices(
             &request(None, &["a"]),
             &outcome(ContractStatus::RepublishedUnchanged, false),
+            |_| String::new(),
             |_| String::new(),
         );
         assert_eq!(notices[0].text, "Created Foo version 1 with tags a");

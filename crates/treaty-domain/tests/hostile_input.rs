@@ -125,10 +125,12 @@ fn a_soak_minimum_beyond_the_calendar_does_not_panic() {
     use chrono::{Duration, TimeZone, Utc};
     // The fuzzer's input, minimised.
     let input = br#"{"rules":[{"rule":"soak","environment":"staging","minimum":"00000006195369M","-ode":"report-only"},{"rule":"freeze","allow_emergency":true,"windows":[{"days":["sat","sun"],"from":"15:00","to":"15:00","time_zone":"America/New_York","reason":"weekend"}]}]}"#;
-    let policies = gates::parse_policies(&serde_json::from_slice(input).unwrap()).unwrap();
+    let policies =
+        gates::parse_environment_policy(&serde_json::from_slice(input).unwrap()).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 12, 4, 15, 30, 0).unwrap();
     let facts = gates::Facts {
         version: "1.2.3".to_owned(),
+        environment: "production".to_owned(),
         now,
         emergency: false,
         contracts: None,

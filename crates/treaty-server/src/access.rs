@@ -513,7 +513,7 @@ fn not_for(identity: &Identity, pacticipant: &str) -> ApiError {
 /// A write from a page of another site (a browser sends its cookies and
 /// cached basic credentials along) is refused: browsers say where a request
 /// comes from in `Sec-Fetch-Site` and `Origin`; other clients send neither.
-fn refuse_cross_site(state: &AppState, parts: &Parts) -> Result<(), Refusal> {
+fn refuse_cross_site(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
     let headers = &parts.headers;
     let fetch_site = headers
         .get("sec-fetch-site")
@@ -522,8 +522,7 @@ fn refuse_cross_site(state: &AppState, parts: &Parts) -> Result<(), Refusal> {
     if let Some(site) = fetch_site.filter(|s| s == "cross-site" || s == "same-site") {
         return Err(ApiError::Forbidden(format!(
             "Writes from another site's pages are refused (Sec-Fetch-Site: {site}): call Treaty from its own pages, or from a client outside a browser"
-        ))
-        .into());
+        )));
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("").trim_end_matches('/');
@@ -532,8 +531,7 @@ fn refuse_cross_site(state: &AppState, parts: &Parts) -> Result<(), Refusal> {
             return Err(ApiError::Forbidden(format!(
                 "Writes from another origin are refused (Origin: {origin}, Treaty is {}): call Treaty from its own pages, or from a client outside a browser",
                 origin_of(&base.0)
-            ))
-            .into());
+            )));
         }
     }
     Ok(())
@@ -554,7 +552,7 @@ fn same_origin(origin: &str, base: &str) -> bool {
 
 /// A write that carries a body must say it is JSON: a page of another site
 /// can send a body with no type, or `text/plain`, without asking first.
-fn require_json_body(headers: &HeaderMap, body: &axum::body::Body) -> Result<(), Refusal> {
+fn require_json_body(headers: &HeaderMap, body: &axum::body::Body) -> Result<(), ApiError> {
     use axum::body::HttpBody;
     // A body of unknown length (chunked) counts as one.
     let has_body = !body.is_end_stream() && body.size_hint().exact() != Some(0);
@@ -581,8 +579,7 @@ fn require_json_body(headers: &HeaderMap, body: &axum::body::Body) -> Result<(),
         Err(ApiError::UnsupportedMediaType(format!(
             "A request body must be JSON: send Content-Type: application/json (got {})",
             content_type.map_or_else(|| "no Content-Type".to_owned(), |c| format!("'{c}'"))
-        ))
-        .into())
+        )))
     }
 }
 

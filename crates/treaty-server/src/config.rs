@@ -11,9 +11,10 @@ pub struct ServerConfig {
     /// Deployments pending or started for longer than this are marked timed
     /// out by [`crate::background::spawn`]; `None` never times them out.
     pub stale_deployment_after: Option<std::time::Duration>,
-    /// Answer 404 to deployment events for versions Treaty does not know,
-    /// instead of creating them as Versioner does.
-    pub refuse_unknown_versions: bool,
+    /// Create the pacticipants and versions deployment events name that
+    /// Treaty does not know (as Versioner does), instead of answering 404
+    /// with the closest names: a typo would otherwise become what runs.
+    pub create_unknown_versions: bool,
     /// Which targets webhooks may call.
     pub webhook_policy: treaty_domain::webhooks::TargetPolicy,
     /// The waits between a failed delivery and its retries; its length is
@@ -81,7 +82,7 @@ impl Default for ServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             test_provider_states: false,
             stale_deployment_after: Some(std::time::Duration::from_secs(2 * 60 * 60)),
-            refuse_unknown_versions: false,
+            create_unknown_versions: false,
             webhook_policy: treaty_domain::webhooks::TargetPolicy::default(),
             webhook_retry_schedule: PACT_BROKER_RETRY_SCHEDULE
                 .iter()

@@ -14,6 +14,7 @@ mod connections;
 mod error;
 mod hal;
 mod heavy;
+mod metrics;
 mod middleware;
 mod pagination;
 mod path;

@@ -21,13 +21,13 @@ pub struct PageQuery {
     page_size: Option<String>,
 }
 
+/// A page number or size: a whole number of at least 1, refused in the
+/// Pact Broker's words (its validation library's) otherwise.
 fn positive(name: &str, raw: &str) -> Result<u32, ApiError> {
-    match raw.parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(ApiError::field(
-            name,
-            format!("must be a whole number of at least 1 (got '{raw}')"),
-        )),
+    match raw.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => Ok(u32::try_from(n).unwrap_or(u32::MAX)),
+        Ok(_) => Err(ApiError::field(name, "must be greater than or equal to 1")),
+        Err(_) => Err(ApiError::field(name, "must be an integer")),
     }
 }
 

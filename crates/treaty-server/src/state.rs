@@ -18,6 +18,8 @@ pub struct AppState {
     pub sign_in_throttle: Arc<crate::rate_limit::SignInThrottle>,
     /// Writes audit entries in batches, and samples refusals.
     pub audit_log: crate::audit_log::AuditLog,
+    /// Request rate and latency by route, for `/metrics`.
+    pub metrics: Arc<crate::metrics::RequestMetrics>,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
             sealer: Arc::default(),
             audit_key: Arc::default(),
             audit_log: crate::audit_log::AuditLog::default(),
+            metrics: Arc::default(),
             sign_in_throttle: Arc::new(crate::rate_limit::SignInThrottle::new(
                 config.sign_in_failures_per_minute,
             )),

@@ -5,7 +5,8 @@
 
 use serde_json::{Map, Value, json};
 use treaty_domain::model::{
-    Branch, DeployedVersion, Environment, Pact, PactSummary, Pacticipant, ReleasedVersion, Tag,
+    Branch, DeployedVersion, Environment, Label, Pact, PactSummary, Pacticipant, ReleasedVersion,
+    Tag,
     Verification, Version,
 };
 use treaty_domain::time;
@@ -122,7 +123,9 @@ fn timestamps(
     updated: chrono::DateTime<chrono::Utc>,
 ) {
     body.insert("createdAt".into(), json!(time::format(created)));
-    if time::format(updated) != time::format(created) {
+    // As the Pact Broker: `updatedAt` only on a record changed since it was
+    // made, compared at full precision (not as printed, to the second).
+    if updated != created {
         body.insert("updatedAt".into(), json!(time::format(updated)));
     }
 }
@@ -158,9 +161,12 @@ pub fn pacticipant(urls: &Urls, p: &Pacticipant, deployed: &[DeployedVersion]) -
     if let Some(latest) = &p.latest_version {
         let latest =
             json!({ "number": latest, "_links": { "self": version_link(urls, &p.name, latest) } });
-        // The Pact Broker's clients read both spellings.
-        embedded.insert("latestVersion".into(), latest.clone());
-        embedded.insert("latest-version".into(), latest);
+        // The Pact Broker's clients read both spellings; the old one says so.
+        let mut deprecated = latest.clone();
+        deprecated["title"] = json!("DEPRECATED - please use latestVersion");
+        deprecated["name"] = json!("DEPRECATED - please use latestVersion");
+        embedded.insert("latestVersion".into(), latest);
+        embedded.insert("latest-version".into(), deprecated);
     }
     embedded.insert(
         "labels".into(),
@@ -175,24 +181,38 @@ pub fn pacticipant(urls: &Urls, p: &Pacticipant, deployed: &[DeployedVersion]) -
             "pb:branches": link(format!("{self_href}/branches")),
             "pb:version": templated(format!("{self_href}/versions/{{version}}"), "Get, create or delete a pacticipant version"),
             "pb:deployed-environments": deployed_environment_links(urls, deployed),
-            "pb:version-tag": templated(format!("{self_href}/versions/{{version}}/tags/{{tag}}"), "Get, create or delete a tag for a version of this pacticipant"),
-            "pb:branch-version": templated(format!("{self_href}/branches/{{branch}}/versions/{{version}}"), "Get or add/create a version for a branch of this pacticipant"),
-            "pb:label": templated(format!("{self_href}/labels/{{label}}"), "Get, create or delete a label for this pacticipant"),
+            "pb:version-tag": templated(format!("{self_href}/versions/{{version}}/tags/{{tag}}"), format!("Get, create or delete a tag for a version of {}", p.name)),
+            "pb:branch-version": templated(format!("{self_href}/branches/{{branch}}/versions/{{version}}"), format!("Get or add/create a version for a branch of {}", p.name)),
+            "pb:label": templated(format!("{self_href}/labels/{{label}}"), format!("Get, create or delete a label for {}", p.name)),
             "versions": titled(format!("{self_href}/versions"), "Deprecated - use pb:versions", None),
-            "pb:can-i-deploy-badge": templated(format!("{self_href}/latest-version/{{tag}}/can-i-deploy/to/{{environmentTag}}/badge"), "Can I Deploy badge for the latest version tagged with {tag} to {environmentTag}"),
-            "pb:can-i-deploy-branch-to-environment-badge": templated(format!("{self_href}/branches/{{branch}}/latest-version/can-i-deploy/to-environment/{{environment}}/badge"), "Can I Deploy badge for the latest version from branch {branch} to {environment}"),
+            "pb:can-i-deploy-badge": templated(format!("{self_href}/latest-version/{{tag}}/can-i-deploy/to/{{environmentTag}}/badge"), format!("Can I Deploy {} badge", p.name)),
+            "pb:can-i-deploy-branch-to-environment-badge": templated(format!("{self_href}/branches/{{branch}}/latest-version/can-i-deploy/to-environment/{{environment}}/badge"), format!("Can I Deploy {} from branch to environment badge", p.name)),
             "curies": hal::curies(&urls.base, "pacticipant"),
         }),
     );
     Value::Object(body)
 }
 
+/// A label as embedded in its pacticipant.
 pub fn label(urls: &Urls, pacticipant: &str, name: &str) -> Value {
     json!({
         "name": name,
         "_links": {
             "self": titled(urls.label(pacticipant, name), "Label", Some(name)),
             "pb:pacticipant": pacticipant_link(urls, pacticipant),
+        }
+    })
+}
+
+/// A label as a resource of its own.
+pub fn label_resource(urls: &Urls, l: &Label) -> Value {
+    json!({
+        "name": l.name,
+        "createdAt": time::format(l.created_at),
+        "_links": {
+            "self": titled(urls.label(&l.pacticipant, &l.name), "Label", Some(&l.name)),
+            "pacticipant": pacticipant_link(urls, &l.pacticipant),
+            "pb:pacticipant": pacticipant_link(urls, &l.pacticipant),
         }
     })
 }
@@ -229,8 +249,8 @@ fn tag_entries(urls: &Urls, v: &Version) -> Value {
 /// What a version resource shows besides the version itself.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct VersionContext<'a> {
-    /// The pacts this version published as a consumer.
-    pub pacts: &'a [PactSummary],
+    /// The providers of the pacts this version published as a consumer.
+    pub pact_providers: &'a [String],
     /// Every environment, for the record-deployment and record-release links.
     pub environments: &'a [Environment],
     pub deployments: &'a [DeployedVersion],
@@ -270,6 +290,14 @@ pub fn deployed_environment_links(urls: &Urls, deployments: &[DeployedVersion]) 
     )
 }
 
+/// Providers in the Pact Broker's order for `pb:pact-versions`: by name,
+/// ignoring case.
+fn pact_providers(providers: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<&str> = providers.iter().map(String::as_str).collect();
+    sorted.sort_by_key(|p| (p.to_lowercase(), *p));
+    sorted
+}
+
 /// A version. `self_href` overrides the self link (a branch version's, say).
 pub fn version(
     urls: &Urls,
@@ -277,7 +305,6 @@ pub fn version(
     self_href: Option<String>,
     context: VersionContext<'_>,
 ) -> Value {
-    let pacts = context.pacts;
     let mut body = Map::new();
     body.insert("number".into(), json!(v.number));
     put_opt(&mut body, "buildUrl", v.build_url.clone());
@@ -298,10 +325,10 @@ pub fn version(
             "pb:latest-verification-results-where-pacticipant-is-consumer": titled(
                 format!("{}/verification-results/consumer/{}/version/{}/latest", urls.base, seg(&v.pacticipant), seg(&v.number)),
                 "Latest verification results for consumer version", None),
-            "pb:pact-versions": pacts.iter().map(|p| titled(
-                urls.pact(&p.provider, &p.consumer, &p.consumer_version),
+            "pb:pact-versions": pact_providers(context.pact_providers).into_iter().map(|provider| titled(
+                urls.pact(provider, &v.pacticipant, &v.number),
                 "Pact",
-                Some(&format!("Pact between {} ({}) and {}", p.consumer, p.consumer_version, p.provider)),
+                Some(&format!("Pact between {} ({}) and {provider}", v.pacticipant, v.number)),
             )).collect::<Vec<_>>(),
             "pb:deployed-environments": deployed_environment_links(urls, context.deployments),
             "pb:released-environments": context.releases.iter().map(|r| {
@@ -340,6 +367,8 @@ pub fn tag(urls: &Urls, t: &Tag) -> Value {
         "createdAt": time::format(t.created_at),
         "_links": {
             "self": titled(urls.tag(&t.pacticipant, &t.version, &t.name), "Tag", Some(&t.name)),
+            "version": version_link(urls, &t.pacticipant, &t.version),
+            "pacticipant": pacticipant_link(urls, &t.pacticipant),
             "pb:version": version_link(urls, &t.pacticipant, &t.version),
             "pb:pacticipant": pacticipant_link(urls, &t.pacticipant),
         }
@@ -349,7 +378,10 @@ pub fn tag(urls: &Urls, t: &Tag) -> Value {
 pub fn branch(urls: &Urls, b: &Branch) -> Value {
     let mut body = Map::new();
     body.insert("name".into(), json!(b.name));
-    timestamps(&mut body, b.created_at, b.updated_at);
+    // The Pact Broker touches a branch right after making it, so every
+    // branch it shows has an `updatedAt`.
+    body.insert("createdAt".into(), json!(time::format(b.created_at)));
+    body.insert("updatedAt".into(), json!(time::format(b.updated_at)));
     let href = urls.branch(&b.pacticipant, &b.name);
     body.insert(
         "_embedded".into(),

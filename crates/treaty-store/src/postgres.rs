@@ -150,6 +150,16 @@ impl PostgresStore {
     pub(crate) fn reader(&self) -> &PgPool {
         &self.pool
     }
+
+    /// The one pool, as it is now.
+    pub(crate) fn pools(&self) -> Vec<crate::PoolUse> {
+        vec![crate::PoolUse {
+            pool: "main",
+            connections: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }]
+    }
 }
 
 /// A read-only transaction as a [`Reader`].

@@ -135,6 +135,19 @@ impl SqliteStore {
     pub(crate) fn reader(&self) -> &SqlitePool {
         &self.read
     }
+
+    /// The writer and the readers, as they are now.
+    pub(crate) fn pools(&self) -> Vec<crate::PoolUse> {
+        [("write", &self.write), ("read", &self.read)]
+            .into_iter()
+            .map(|(pool, p)| crate::PoolUse {
+                pool,
+                connections: p.size(),
+                idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+                max: p.options().get_max_connections(),
+            })
+            .collect()
+    }
 }
 
 /// Read connections by default: two per core. Each holds its own page cache
@@ -185,8 +198,9 @@ impl AdminStore for SqliteStore {
 
     async fn wipe(&self) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        // Every table hangs off pacticipants, environments or webhooks with ON DELETE CASCADE.
-        for table in ["pacticipants", "environments", "webhooks"] {
+        // Every table hangs off pacticipants, environments or webhooks with
+        // ON DELETE CASCADE, except the ledger, whose history outlives them.
+        for table in ["deployments", "pacticipants", "environments", "webhooks"] {
             sqlx::query(sql(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
                 .await?;

@@ -30,6 +30,8 @@ pub trait Store:
     + AccessStore
     + RetentionStore
     + NameStore
+    + MetricsStore
+    + DashboardStore
     + Send
     + Sync
 {
@@ -52,6 +54,8 @@ impl<T> Store for T where
         + AccessStore
         + RetentionStore
         + NameStore
+        + MetricsStore
+        + DashboardStore
         + Send
         + Sync
 {
@@ -100,11 +104,17 @@ pub trait PacticipantStore {
         mode: UpdateMode,
         create_if_missing: bool,
     ) -> StoreResult<Option<(Pacticipant, bool)>>;
-    /// Deletes a pacticipant and everything that belongs to it.
+    /// Deletes a pacticipant and everything that belongs to it, except its
+    /// ledger deployments: they stay, with the names they had, and those
+    /// running end (`deleted`).
     async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool>;
     /// Labels a pacticipant. `None` when the pacticipant does not exist; the flag is true when the label is new.
     async fn add_label(&self, pacticipant: &str, label: &LabelName) -> StoreResult<Option<bool>>;
-    async fn has_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
+    async fn label(
+        &self,
+        pacticipant: &str,
+        label: &str,
+    ) -> StoreResult<Option<treaty_domain::model::Label>>;
     async fn remove_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool>;
     async fn label_names(&self) -> StoreResult<Vec<String>>;
 }
@@ -151,7 +161,9 @@ pub trait VersionStore {
         number: &VersionNumber,
         changes: VersionChanges,
     ) -> StoreResult<(Version, bool)>;
-    /// Deletes a version with its tags, pacts and verifications.
+    /// Deletes a version with its tags, pacts, verifications and Pact Broker
+    /// deployment records; its ledger deployments stay, with the names they
+    /// had, and those running end (`deleted`).
     async fn delete_version(&self, pacticipant: &str, number: &str) -> StoreResult<bool>;
 
     async fn tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<Option<Tag>>;
@@ -164,14 +176,35 @@ pub trait VersionStore {
     ) -> StoreResult<(Tag, bool)>;
     async fn delete_tag(&self, pacticipant: &str, version: &str, tag: &str) -> StoreResult<bool>;
     /// Versions carrying a tag, newest first.
-    async fn versions_with_tag(&self, pacticipant: &str, tag: &str) -> StoreResult<Vec<Version>>;
+    async fn versions_with_tag(
+        &self,
+        pacticipant: &str,
+        tag: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>>;
+    /// The pacts, deployments and releases of some versions of a pacticipant,
+    /// all at once (a list of versions shows them for each).
+    async fn version_list_facts(
+        &self,
+        pacticipant: &str,
+        numbers: &[String],
+    ) -> StoreResult<treaty_domain::model::VersionListFacts>;
 
-    /// Branches, most recently updated first.
+    /// Branches, most recently updated first; `filter` keeps those whose
+    /// name contains it.
     async fn branches(
         &self,
         pacticipant: &str,
+        filter: Option<&str>,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Branch>>;
+    /// When a version was added to a branch (and last added again), if it is on it.
+    async fn branch_version_times(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        version: &str,
+    ) -> StoreResult<Option<treaty_domain::model::BranchVersionTimes>>;
     async fn branch(&self, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>>;
     async fn delete_branch(&self, pacticipant: &str, branch: &str) -> StoreResult<bool>;
     /// Adds a version to a branch (creating all three as needed); it becomes the head.
@@ -209,12 +242,6 @@ pub trait VersionStore {
         environment_uuid: &str,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Version>>;
-    /// What a list of versions links each to, for all of them at once: the
-    /// pacts they published (by provider name) and their deployments.
-    async fn pacts_and_deployments_of_versions(
-        &self,
-        version_ids: &[i64],
-    ) -> StoreResult<(Vec<PactSummary>, Vec<DeployedVersion>)>;
 }
 
 /// Which pact of a consumer/provider pair.
@@ -314,6 +341,14 @@ pub trait PactStore {
     -> StoreResult<bool>;
     /// Contract pairs, ordered by consumer then provider name.
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>>;
+    /// Contract pairs as the Pact Broker lists them: the most recently
+    /// published or verified first; `filter` keeps the pairs where either
+    /// name contains it.
+    async fn integrations_by_activity(
+        &self,
+        filter: Option<&str>,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Integration>>;
     /// Removes a pair's pacts and verifications.
     async fn delete_integration(&self, consumer: &str, provider: &str) -> StoreResult<bool>;
 }
@@ -375,14 +410,16 @@ pub trait EnvironmentStore {
         uuid: &str,
         fields: EnvironmentFields,
     ) -> StoreResult<Option<Environment>>;
-    /// Deletes an environment with its deployment and release records.
+    /// Deletes an environment with its deployment and release records; its
+    /// ledger deployments stay, with the names they had, and those running
+    /// end (`deleted`).
     async fn delete_environment(&self, uuid: &str) -> StoreResult<bool>;
     /// Creates `test` and `production` the first time a database is opened;
     /// never again, so deleting them sticks. True when it created them.
     async fn ensure_default_environments(&self) -> StoreResult<bool>;
 }
 
-/// A deployment to record.
+/// A deployment to record (`record-deployment`).
 #[derive(Debug, Clone, Default)]
 pub struct NewDeployment {
     pub pacticipant: String,
@@ -393,6 +430,19 @@ pub struct NewDeployment {
     pub uuid: Option<String>,
 }
 
+/// How a fact recorded through the Pact Broker API (`record-deployment`,
+/// `record-release`) came: who recorded it, and what the gates said.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    /// Who recorded it: the caller.
+    pub deployed_by: Option<String>,
+    /// The can-i-deploy answer and the gates' verdict when it was recorded.
+    pub evidence: Option<serde_json::Value>,
+    /// The gates would have refused it; it is recorded (it already
+    /// happened) and marked.
+    pub bypassed_gates: bool,
+}
+
 /// Which currently deployed versions to list. `application_instance` of
 /// `Some(None)` means "the deployments without an instance".
 #[derive(Debug, Clone, Default)]
@@ -401,17 +451,35 @@ pub struct DeployedFilter {
     pub application_instance: Option<Option<String>>,
 }
 
+/// The Pact Broker's records of deployments and releases. They are the
+/// Pact Broker's view of the ledger: every write here is also a ledger
+/// write, in the same transaction (see `LedgerStore`).
 #[async_trait]
 pub trait DeploymentStore {
-    /// Records that a version is now deployed to an environment: the previous
-    /// deployment in the same slot (pacticipant, environment, instance) is
-    /// undeployed in the same transaction. Recording the version that is
-    /// already current there returns that record unchanged.
+    /// Records that a version is now deployed to an environment, as a
+    /// completed ledger deployment (source `pact-broker-api`): the previous
+    /// deployment in the same slot (pacticipant, environment, instance) ends,
+    /// in the ledger and in the Pact Broker's records, in the same
+    /// transaction. An open (pending or started) ledger deployment of the
+    /// version to the slot is completed rather than a new one made.
+    /// Recording the version that is already current there, with nothing
+    /// open, changes nothing and returns that record.
     /// `NotFound` when the version or environment does not exist.
-    async fn record_deployment(&self, deployment: NewDeployment) -> StoreResult<DeployedVersion>;
+    async fn record_deployment(&self, deployment: NewDeployment) -> StoreResult<DeployedVersion> {
+        self.record_deployment_as(deployment, Recording::default())
+            .await
+    }
+    /// [`Self::record_deployment`], saying who recorded it and what the gates said.
+    async fn record_deployment_as(
+        &self,
+        deployment: NewDeployment,
+        recording: Recording,
+    ) -> StoreResult<DeployedVersion>;
     async fn deployed_version(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
-    /// Marks a deployment as no longer current (idempotent). `None` when unknown.
+    /// Marks a deployment as no longer current (idempotent), and ends its
+    /// ledger deployment (by the request's caller). `None` when unknown.
     async fn undeploy(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>>;
+    /// What is deployed in an environment now, the most recent deployment first.
     async fn currently_deployed(
         &self,
         environment_uuid: &str,
@@ -426,17 +494,38 @@ pub trait DeploymentStore {
     /// The current deployments of a pacticipant in every environment.
     async fn current_deployments_of(&self, pacticipant: &str) -> StoreResult<Vec<DeployedVersion>>;
 
-    /// Records a release; recording one that exists re-activates it. The flag is
-    /// true when the record is new. `NotFound` when the version or environment does not exist.
+    /// Records a release, as a completed ledger release; recording one that
+    /// exists re-activates it (a new ledger release when its support had
+    /// ended). The flag is true when the record is new. `NotFound` when the
+    /// version or environment does not exist.
     async fn record_release(
         &self,
         pacticipant: &str,
         version: &str,
         environment_uuid: &str,
         uuid: Option<&str>,
+    ) -> StoreResult<(ReleasedVersion, bool)> {
+        self.record_release_as(
+            pacticipant,
+            version,
+            environment_uuid,
+            uuid,
+            Recording::default(),
+        )
+        .await
+    }
+    /// [`Self::record_release`], saying who recorded it and what the gates said.
+    async fn record_release_as(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment_uuid: &str,
+        uuid: Option<&str>,
+        recording: Recording,
     ) -> StoreResult<(ReleasedVersion, bool)>;
     async fn released_version(&self, uuid: &str) -> StoreResult<Option<ReleasedVersion>>;
-    /// Ends support of a release (idempotent). `None` when unknown.
+    /// Ends support of a release (idempotent), and its ledger release (by
+    /// the request's caller). `None` when unknown.
     async fn end_support(&self, uuid: &str) -> StoreResult<Option<ReleasedVersion>>;
     async fn currently_supported(
         &self,
@@ -586,15 +675,32 @@ pub enum EventTarget {
     /// It would start a new deployment.
     New,
     /// It would move the open (or named) deployment, now in this status.
-    Open(treaty_domain::ledger::Status),
+    Open {
+        id: i64,
+        status: treaty_domain::ledger::Status,
+    },
+}
+
+/// Which of the names a deployment event gives exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownNames {
+    pub pacticipant: bool,
+    pub version: bool,
+    pub environment: bool,
 }
 
 /// Which ledger deployments to list.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerFilter {
+    /// A pacticipant by name; a deleted one's history answers to the name it had.
     pub pacticipant: Option<String>,
+    /// A version of `pacticipant` (ignored without one).
+    pub version: Option<String>,
     pub environment: Option<String>,
     pub status: Option<String>,
+    /// Only what runs (or is supported) now: completed and not ended.
+    pub running: bool,
+    pub kind: Option<treaty_domain::model::LedgerKind>,
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -602,13 +708,22 @@ pub struct LedgerFilter {
 #[async_trait]
 pub trait LedgerStore {
     /// Applies a deployment event in one transaction: a new deployment, or the
-    /// next step of the open one; `completed` records the deployment in its slot.
-    /// `Conflict` when the event is out of order; `NotFound` for an unknown environment.
+    /// next step of the open one; `completed` records the deployment in its
+    /// slot, in the ledger and the Pact Broker's records alike.
+    /// `Conflict` when the event is out of order; `NotFound` for an unknown
+    /// environment, pacticipant or version (events never create them).
     async fn record_deployment_event(
         &self,
         event: &treaty_domain::ledger::Event,
         evidence: Option<serde_json::Value>,
     ) -> StoreResult<LedgerOutcome>;
+    /// Which of the names a deployment event gives exist, in one read.
+    async fn known_names(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment: &str,
+    ) -> StoreResult<KnownNames>;
     /// What an event would apply to, without changing anything.
     async fn deployment_event_target(
         &self,
@@ -618,12 +733,20 @@ pub trait LedgerStore {
         &self,
         id: i64,
     ) -> StoreResult<Option<treaty_domain::model::LedgerDeployment>>;
-    /// Deployments newest first.
+    /// Deployments newest first: by when each last moved (finished, else
+    /// started, else created).
     async fn ledger_deployments(
         &self,
         filter: LedgerFilter,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<treaty_domain::model::LedgerDeployment>>;
+    /// The ids of the ledger deployments of a pacticipant, or of one of its
+    /// versions, oldest first (what deleting it would take from the ledger's links).
+    async fn deployment_history_of(
+        &self,
+        pacticipant: &str,
+        version: Option<&str>,
+    ) -> StoreResult<Vec<i64>>;
     /// Marks every deployment still pending or started since before `cutoff`
     /// as timed out, with an event saying so; returns their ids. Safe to run
     /// on every replica at once: each deployment times out once.
@@ -646,7 +769,7 @@ pub trait LedgerStore {
         at: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<treaty_domain::model::Incident>;
     /// What was deployed in the environment at `at`, by application and
-    /// instance; `NotFound` for an unknown environment.
+    /// instance, from the ledger; `NotFound` for an unknown environment.
     async fn deployed_at(
         &self,
         environment: &str,
@@ -703,6 +826,17 @@ pub trait GateStore {
     ) -> StoreResult<treaty_domain::release::Facts>;
 }
 
+/// Which webhooks to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookScope<'a> {
+    All,
+    /// Webhooks whose consumer and provider are exactly these (`None`: none).
+    Exactly {
+        consumer: Option<&'a str>,
+        provider: Option<&'a str>,
+    },
+}
+
 /// What one delivery attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptOutcome {
@@ -726,11 +860,12 @@ pub trait WebhookStore {
         &self,
         uuid: &str,
     ) -> StoreResult<Option<treaty_domain::webhooks::StoredWebhook>>;
-    /// Webhooks for a consumer and/or provider by name (or all), oldest first.
+    /// Webhooks, oldest first: every one, or those of exactly this consumer
+    /// and provider (`None` is a webhook without one, as the Pact Broker's
+    /// `/webhooks/provider/{p}` lists only webhooks with no consumer).
     async fn webhooks(
         &self,
-        consumer: Option<&str>,
-        provider: Option<&str>,
+        scope: WebhookScope<'_>,
     ) -> StoreResult<Vec<treaty_domain::webhooks::StoredWebhook>>;
     async fn delete_webhook(&self, uuid: &str) -> StoreResult<bool>;
     /// Takes the next delivery that is due and not claimed, for `lease`;
@@ -919,4 +1054,111 @@ pub trait NameStore {
         after: Option<&StoredName>,
         limit: u32,
     ) -> StoreResult<Vec<StoredName>>;
+}
+
+/// What the broker holds, counted as the Pact Broker's `/metrics` counts it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrokerCounts {
+    /// Interactions and messages of the latest pact of each pair.
+    pub latest_interactions: i64,
+    pub latest_messages: i64,
+    pub pacticipants: i64,
+    pub pacticipants_with_main_branch: i64,
+    /// Pairs with at least one pact.
+    pub integrations: i64,
+    pub pact_publications: i64,
+    pub first_pact_publication: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_pact_publication: Option<chrono::DateTime<chrono::Utc>>,
+    /// Distinct pact contents.
+    pub pact_versions: i64,
+    /// Number of revisions -> how many publications have that many.
+    pub pact_revisions: Vec<(i64, i64)>,
+    pub verifications: i64,
+    pub successful_verifications: i64,
+    pub failed_verifications: i64,
+    /// Distinct (provider version, pact content, success).
+    pub distinct_verifications: i64,
+    pub first_verification: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_verification: Option<chrono::DateTime<chrono::Utc>>,
+    /// Number of verifications -> how many pact contents have that many.
+    pub verifications_per_pact_version: Vec<(i64, i64)>,
+    pub versions: i64,
+    pub versions_with_user_created_branch: i64,
+    pub versions_with_branch: i64,
+    pub webhooks: i64,
+    pub tags: i64,
+    pub distinct_tag_names: i64,
+    pub distinct_tags_per_pacticipant: i64,
+    pub webhook_deliveries: i64,
+    pub webhook_attempts: i64,
+    pub environments: i64,
+    pub deployed_versions: i64,
+    pub user_created_deployed_versions: i64,
+    pub currently_deployed_versions: i64,
+    pub released_versions: i64,
+    pub currently_supported_released_versions: i64,
+}
+
+/// The state of the work a replica does unasked, for monitoring.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperationalGauges {
+    /// Webhook deliveries by status (`not_run`, `retrying`, `success`, `failure`).
+    pub webhook_deliveries: Vec<(String, i64)>,
+    /// Ledger deployments by status (`pending`, `started`, `timed_out`, ...).
+    pub deployments: Vec<(String, i64)>,
+}
+
+/// How full one connection pool is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `read` or `write` (SQLite), `main` (PostgreSQL).
+    pub pool: &'static str,
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+#[async_trait]
+pub trait MetricsStore {
+    async fn broker_counts(&self) -> StoreResult<BrokerCounts>;
+    async fn operational_gauges(&self) -> StoreResult<OperationalGauges>;
+    /// The connection pools, as they are now (no query).
+    fn pool_use(&self) -> Vec<PoolUse>;
+}
+
+/// One pact the dashboard shows: the latest of a pair, or the latest of a
+/// pair with a tag, with what is known of its verification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardItem {
+    pub consumer: String,
+    pub provider: String,
+    pub consumer_version: String,
+    /// Branches this consumer version is the head of.
+    pub consumer_version_heads: Vec<String>,
+    pub pact_created_at: chrono::DateTime<chrono::Utc>,
+    /// Tags for which this is the pair's latest pact.
+    pub head_tags: Vec<String>,
+    pub latest_verification: Option<DashboardVerification>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardVerification {
+    pub success: bool,
+    pub verified_at: chrono::DateTime<chrono::Utc>,
+    pub provider_version: String,
+    /// Branches the provider version is the head of.
+    pub provider_version_heads: Vec<String>,
+    /// Tags of the provider version for which it is the pacticipant's latest.
+    pub provider_version_latest_tags: Vec<String>,
+}
+
+#[async_trait]
+pub trait DashboardStore {
+    /// The dashboard's pacts: for each pair (of this consumer and provider,
+    /// when given), its latest pact and its latest pact for each tag.
+    async fn dashboard(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<Vec<DashboardItem>>;
 }

@@ -169,9 +169,14 @@ async fn main() {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
+    // Deployments of provider versions the clients never published, as before
+    // unknown versions were refused by default.
     let app = treaty_server::router(
         database.store.clone(),
-        treaty_server::ServerConfig::default(),
+        treaty_server::ServerConfig {
+            create_unknown_versions: true,
+            ..treaty_server::ServerConfig::default()
+        },
     );
     tokio::spawn(async move {
         let limits = treaty_server::ConnectionLimits::default();
@@ -185,6 +190,13 @@ async fn main() {
             .send()
             .await;
     }
+    // The same workload as the figures in docs/reliability.md: production
+    // ungated (its default policy would refuse unverified providers).
+    let _ = http
+        .put(format!("{base}/policies/production"))
+        .json(&json!({"rules": []}))
+        .send()
+        .await;
     println!(
         "soak: {minutes} min, {concurrency} clients, {} backend ({}), {} cores",
         treaty_store::testing::TestDatabase::backend(),

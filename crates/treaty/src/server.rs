@@ -38,9 +38,21 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_STALE_DEPLOYMENT_AFTER", default_value = "2h", value_parser = humantime::parse_duration)]
     stale_deployment_after: std::time::Duration,
 
-    /// Refuse deployment events for versions Treaty does not know (404),
-    /// instead of creating them.
-    #[arg(long, env = "TREATY_REFUSE_UNKNOWN_VERSIONS")]
+    /// Create the pacticipants and versions deployment events name that
+    /// Treaty does not know (for Versioner-style pipelines that deploy what
+    /// Treaty has never seen), instead of refusing them (404, with the
+    /// closest names)
+    #[arg(long, env = "TREATY_CREATE_UNKNOWN_VERSIONS")]
+    create_unknown_versions: bool,
+
+    /// What Treaty does by default now (kept so existing command lines and
+    /// environments still start)
+    #[arg(
+        long,
+        env = "TREATY_REFUSE_UNKNOWN_VERSIONS",
+        hide = true,
+        conflicts_with = "create_unknown_versions"
+    )]
     refuse_unknown_versions: bool,
 
     /// Schemes webhooks may call (comma-separated). The Pact Broker's default: https only.
@@ -379,7 +391,8 @@ pub async fn serve(args: ServeArgs) -> i32 {
         test_provider_states: args.test_provider_states,
         stale_deployment_after: (!args.stale_deployment_after.is_zero())
             .then_some(args.stale_deployment_after),
-        refuse_unknown_versions: args.refuse_unknown_versions,
+        // --refuse-unknown-versions asks for what is now the default.
+        create_unknown_versions: args.create_unknown_versions && !args.refuse_unknown_versions,
         webhook_policy: treaty_domain::webhooks::TargetPolicy {
             schemes: args.webhook_allowed_schemes,
             methods: args

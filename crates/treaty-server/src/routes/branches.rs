@@ -7,8 +7,11 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use treaty_domain::BranchName;
+use treaty_domain::model::{PageRequest, Version};
+use treaty_domain::time;
 use treaty_store::LatestVersion;
 
 use super::pacticipants::{not_found as pacticipant_not_found, parse_name};
@@ -48,19 +51,34 @@ fn branch_not_found(pacticipant: &str, branch: &str) -> ApiError {
     ))
 }
 
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// Branches, most recently updated first, always a page (100 unless asked
+/// otherwise, as the Pact Broker); `q` keeps those whose name contains it.
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
     Path(pacticipant): Path<String>,
-    page: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
-    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let page = page.request()?;
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let page = query.page.request()?.unwrap_or(PageRequest {
+        number: 1,
+        size: pagination::DEFAULT_PAGE_SIZE,
+    });
     if state.store.pacticipant(&pacticipant).await?.is_none() {
         return Err(pacticipant_not_found(&pacticipant));
     }
     let urls = Urls::new(base.0);
-    let branches = state.store.branches(&pacticipant, page).await?;
+    let branches = state
+        .store
+        .branches(&pacticipant, query.q.as_deref(), Some(page))
+        .await?;
     let self_href = urls.branches(&pacticipant);
     let mut body = Map::new();
     body.insert(
@@ -71,6 +89,16 @@ async fn list(
     links.insert(
         "self".into(),
         titled(&self_href, format!("{pacticipant} branches"), None),
+    );
+    links.insert(
+        "pb:branches".into(),
+        Value::Array(
+            branches
+                .items
+                .iter()
+                .map(|b| json!({ "name": b.name, "href": urls.branch(&pacticipant, &b.name) }))
+                .collect(),
+        ),
     );
     links.insert(
         "pb:pacticipant".into(),
@@ -141,16 +169,17 @@ async fn versions(
         .branch_versions(&pacticipant, &branch, page)
         .await?;
     let self_href = format!("{}/versions", urls.branch(&pacticipant, &branch));
-    let body = version_list(
-        &state,
-        &urls,
-        &pacticipant,
-        &versions,
-        &self_href,
-        &format!("Versions for branch {branch} of {pacticipant}"),
-    )
-    .await?;
-    Ok(Hal::ok(body))
+    Ok(Hal::ok(
+        version_list(
+            &state,
+            &urls,
+            &pacticipant,
+            &versions,
+            &self_href,
+            &format!("Versions for branch {branch} of {pacticipant}"),
+        )
+        .await?,
+    ))
 }
 
 async fn show_version(
@@ -168,10 +197,42 @@ async fn show_version(
             ))
         })?;
     let urls = Urls::new(base.0);
-    let self_href = urls.branch_version(&pacticipant, &branch, &number);
-    let mut body = render(&state, &urls, &version, Some(self_href)).await?;
-    add_branch_links(&urls, &mut body, &pacticipant, &branch, &number);
+    let body = render_branch_version(&state, &urls, &version, &branch).await?;
     Ok(Hal::ok(body))
+}
+
+/// A branch version: the version, with the branch version's own times (when
+/// it was added to the branch, and last added again) and links to both.
+async fn render_branch_version(
+    state: &AppState,
+    urls: &Urls,
+    version: &Version,
+    branch: &str,
+) -> ApiResult<Value> {
+    let (pacticipant, number) = (&version.pacticipant, &version.number);
+    let self_href = urls.branch_version(pacticipant, branch, number);
+    let mut body = render(state, urls, version, Some(self_href.clone())).await?;
+    add_branch_links(urls, &mut body, pacticipant, branch, number);
+    let times = state
+        .store
+        .branch_version_times(pacticipant, branch, number)
+        .await?;
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("updatedAt");
+        if let Some(times) = times {
+            fields.insert("createdAt".into(), json!(time::format(times.created_at)));
+            if times.updated_at != times.created_at {
+                fields.insert("updatedAt".into(), json!(time::format(times.updated_at)));
+            }
+        }
+        if let Some(links) = fields.get_mut("_links").and_then(Value::as_object_mut) {
+            links.insert(
+                "self".into(),
+                json!({ "title": "Branch version", "href": self_href }),
+            );
+        }
+    }
+    Ok(body)
 }
 
 /// A branch version links to its branch and to its version.
@@ -206,8 +267,7 @@ async fn add_version(
         .await?;
     let urls = Urls::new(base.0);
     let self_href = urls.branch_version(&pacticipant, &branch, &number);
-    let mut body = render(&state, &urls, &version, Some(self_href.clone())).await?;
-    add_branch_links(&urls, &mut body, &pacticipant, &branch, &number);
+    let body = render_branch_version(&state, &urls, &version, &branch).await?;
     Ok(if added {
         hal::created(&self_href, body)
     } else {

@@ -1,5 +1,8 @@
 //! Deployed and released versions: recording them, ending them, listing the
-//! current ones per environment.
+//! current ones per environment. Each is a ledger deployment or release
+//! (the store writes both in one transaction); the environment's gates see
+//! each one recorded, and mark it `bypassed_gates` when they would have
+//! refused it, or refuse it when the policy says `"record_deployment": "enforce"`.
 
 use crate::path::Path;
 use axum::Router;
@@ -9,11 +12,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use treaty_store::{DeployedFilter, NewDeployment};
+use treaty_domain::gates::FactGate;
+use treaty_domain::ledger;
+use treaty_domain::model::Environment;
+use treaty_store::{DeployedFilter, EventTarget, NewDeployment, Recording};
 
 use super::environments::environment_not_found;
 use super::versions::version_not_found;
 use crate::AppState;
+use crate::access::Caller;
 use crate::base_url::BaseUrl;
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult};
@@ -54,16 +61,80 @@ async fn require(
     pacticipant: &str,
     version: &str,
     uuid: &str,
-) -> ApiResult<String> {
+) -> ApiResult<Environment> {
     if state.store.version(pacticipant, version).await?.is_none() {
         return Err(version_not_found(pacticipant, version));
     }
-    let environment = state
+    state
         .store
         .environment(uuid)
         .await?
-        .ok_or_else(|| environment_not_found(uuid))?;
-    Ok(environment.display_name.unwrap_or(environment.name))
+        .ok_or_else(|| environment_not_found(uuid))
+}
+
+fn label(environment: &Environment) -> String {
+    environment
+        .display_name
+        .clone()
+        .unwrap_or_else(|| environment.name.clone())
+}
+
+/// The gates' say on a fact recorded after the event (`record-deployment`,
+/// `record-release`): it is recorded (what runs is never denied), with the
+/// verdict as its evidence, and marked `bypassed_gates` when the gates would
+/// have refused it; refused like a gated start when the environment's policy
+/// enforces its gates on such facts.
+async fn gate_fact(
+    state: &AppState,
+    urls: &Urls,
+    caller: &Caller,
+    pacticipant: &str,
+    version: &str,
+    environment: &Environment,
+    what: &str,
+) -> ApiResult<Recording> {
+    let event = ledger::Event {
+        pacticipant: pacticipant.to_owned(),
+        version: version.to_owned(),
+        environment: environment.name.clone(),
+        status: Some(ledger::Status::Completed),
+        ..ledger::Event::default()
+    };
+    let mut evidence = super::ledger::evidence(state, urls, &event).await;
+    let contracts = evidence.as_ref().map(super::ledger::contracts_of);
+    let (policy, verdict) = super::gates::verdict(
+        state,
+        pacticipant,
+        version,
+        &environment.name,
+        false,
+        contracts,
+    )
+    .await?;
+    if !verdict.allowed && policy.record_deployment == FactGate::Enforce {
+        return Err(super::gates::blocked(
+            pacticipant,
+            version,
+            &environment.name,
+            &verdict,
+        ));
+    }
+    if let Some(Value::Object(kept)) = evidence.as_mut() {
+        kept.insert("gates".into(), verdict.to_json());
+    }
+    let mut summary = format!("{pacticipant} {version} {what} {}", environment.name);
+    if !verdict.allowed {
+        summary.push_str(&format!(
+            ", BYPASSING THE GATES (recorded as a fact; they would have refused it: {})",
+            verdict.summary()
+        ));
+    }
+    treaty_store::audit::describe(&summary);
+    Ok(Recording {
+        deployed_by: caller.name().map(str::to_owned),
+        evidence,
+        bypassed_gates: !verdict.allowed,
+    })
 }
 
 /// The application instance from a record-deployment body: `applicationInstance`
@@ -82,9 +153,31 @@ fn application_instance(body: &Value) -> ApiResult<Option<String>> {
     }
 }
 
+/// What the gates said of a fact they would have refused, for its answer.
+fn bypass_note(recording: &Recording) -> Option<String> {
+    recording.bypassed_gates.then(|| {
+        recording
+            .evidence
+            .as_ref()
+            .and_then(|e| e["gates"]["summary"].as_str())
+            .unwrap_or("the environment's gates would have refused it")
+            .to_owned()
+    })
+}
+
+/// Treaty's own members on the Pact Broker's answer (clients ignore them):
+/// the deployment was recorded, though the gates would have refused it.
+fn add_bypass_note(body: &mut Value, note: Option<String>) {
+    if let (Some(note), Some(object)) = (note, body.as_object_mut()) {
+        object.insert("bypassedGates".into(), json!(true));
+        object.insert("gatesSummary".into(), json!(note));
+    }
+}
+
 async fn record_deployment(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: Caller,
     Path((pacticipant, version, uuid)): Path<(String, String, String)>,
     raw: RawBody,
 ) -> ApiResult<Response> {
@@ -96,23 +189,72 @@ async fn record_deployment(
         ));
     }
     let instance = application_instance(&body)?;
-    require(&state, &pacticipant, &version, &uuid).await?;
+    let environment = require(&state, &pacticipant, &version, &uuid).await?;
+    let urls = Urls::new(base.0);
+    // What this fact would do to the ledger: complete an open deployment of
+    // the version, change nothing (the version runs there already), or
+    // record a new deployment, which the gates see.
+    let as_event = ledger::Event {
+        pacticipant: pacticipant.clone(),
+        version: version.clone(),
+        environment: environment.name.clone(),
+        status: Some(ledger::Status::Completed),
+        application_instance: instance.clone(),
+        ..ledger::Event::default()
+    };
+    let runs_already = state
+        .store
+        .currently_deployed(
+            &uuid,
+            DeployedFilter {
+                pacticipant: Some(pacticipant.clone()),
+                application_instance: Some(instance.clone()),
+            },
+        )
+        .await?
+        .iter()
+        .any(|d| d.version == version);
+    let recording = match state.store.deployment_event_target(&as_event).await? {
+        // A started deployment completes unchecked, as its completed event would.
+        EventTarget::Open {
+            status: ledger::Status::Started,
+            ..
+        } => Recording {
+            deployed_by: caller.name().map(str::to_owned),
+            ..Recording::default()
+        },
+        EventTarget::New if runs_already => Recording::default(),
+        _ => {
+            gate_fact(
+                &state,
+                &urls,
+                &caller,
+                &pacticipant,
+                &version,
+                &environment,
+                "deployed to",
+            )
+            .await?
+        }
+    };
+    let bypassed = bypass_note(&recording);
     let deployed = state
         .store
-        .record_deployment(NewDeployment {
-            pacticipant,
-            version,
-            environment_uuid: uuid,
-            application_instance: instance,
-            uuid: None,
-        })
+        .record_deployment_as(
+            NewDeployment {
+                pacticipant,
+                version,
+                environment_uuid: uuid,
+                application_instance: instance,
+                uuid: None,
+            },
+            recording,
+        )
         .await?;
-    let urls = Urls::new(base.0);
+    let mut body = views::deployed_version(&urls, &deployed, true);
+    add_bypass_note(&mut body, bypassed);
     // Always 201, even when the version was already the current one (as the Pact Broker does).
-    Ok(hal::created(
-        &urls.deployed_version(&deployed.uuid),
-        views::deployed_version(&urls, &deployed, true),
-    ))
+    Ok(hal::created(&urls.deployed_version(&deployed.uuid), body))
 }
 
 async fn deployments_of_version(
@@ -120,13 +262,15 @@ async fn deployments_of_version(
     base: BaseUrl,
     Path((pacticipant, version, uuid)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
-    let label = require(&state, &pacticipant, &version, &uuid).await?;
+    let label = label(&require(&state, &pacticipant, &version, &uuid).await?);
     let urls = Urls::new(base.0);
     let deployed: Vec<Value> = state
         .store
         .deployments_of_version(&pacticipant, &version)
         .await?
         .iter()
+        // The most recent first, as the Pact Broker lists them.
+        .rev()
         .filter(|d| d.environment.uuid == uuid)
         .map(|d| views::deployed_version(&urls, d, false))
         .collect();
@@ -139,18 +283,40 @@ async fn deployments_of_version(
 async fn record_release(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: Caller,
     Path((pacticipant, version, uuid)): Path<(String, String, String)>,
     raw: RawBody,
 ) -> ApiResult<Response> {
     raw.json_value()?;
-    require(&state, &pacticipant, &version, &uuid).await?;
+    let environment = require(&state, &pacticipant, &version, &uuid).await?;
+    let urls = Urls::new(base.0);
+    let supported_already = !state
+        .store
+        .currently_supported(&uuid, Some(&pacticipant), Some(&version))
+        .await?
+        .is_empty();
+    let recording = if supported_already {
+        Recording::default()
+    } else {
+        gate_fact(
+            &state,
+            &urls,
+            &caller,
+            &pacticipant,
+            &version,
+            &environment,
+            "released to",
+        )
+        .await?
+    };
+    let bypassed = bypass_note(&recording);
     let (released, created) = state
         .store
-        .record_release(&pacticipant, &version, &uuid, None)
+        .record_release_as(&pacticipant, &version, &uuid, None, recording)
         .await?;
-    let urls = Urls::new(base.0);
     let href = urls.released_version(&released.uuid);
-    let body = views::released_version(&urls, &released, true);
+    let mut body = views::released_version(&urls, &released, true);
+    add_bypass_note(&mut body, bypassed);
     if created {
         return Ok(hal::created(&href, body));
     }
@@ -169,7 +335,7 @@ async fn releases_of_version(
     base: BaseUrl,
     Path((pacticipant, version, uuid)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
-    let label = require(&state, &pacticipant, &version, &uuid).await?;
+    let label = label(&require(&state, &pacticipant, &version, &uuid).await?);
     let urls = Urls::new(base.0);
     let released: Vec<Value> = state
         .store
@@ -235,7 +401,7 @@ fn patch_flag(raw: &RawBody, field: &str, refusal: &str) -> ApiResult<bool> {
 async fn patch_deployed(
     State(state): State<AppState>,
     base: BaseUrl,
-    caller: crate::access::Caller,
+    caller: Caller,
     Path(uuid): Path<String>,
     raw: RawBody,
 ) -> ApiResult<Hal> {
@@ -284,7 +450,7 @@ async fn show_released(
 async fn patch_released(
     State(state): State<AppState>,
     base: BaseUrl,
-    caller: crate::access::Caller,
+    caller: Caller,
     Path(uuid): Path<String>,
     raw: RawBody,
 ) -> ApiResult<Hal> {

@@ -72,7 +72,7 @@ fn parse_fields(body: &Value) -> ApiResult<EnvironmentFields> {
             None
         }
         Some(_) => {
-            add("production", "must be true or false".into());
+            add("production", "must be one of: true, false".into());
             None
         }
     };

@@ -1,6 +1,7 @@
-//! Deployment gates: each environment's policy (`/policies/{environment}`),
-//! the preflight check that changes nothing (`GET /preflight`), and the
-//! verdict the ledger asks for when a deployment starts.
+//! Deployment gates: each environment's policy (`/policies/{environment}`:
+//! its own, or the default for its kind), the preflight check that changes
+//! nothing (`GET /preflight`), and the verdict the ledger asks for when a
+//! deployment starts or a Pact Broker deployment is recorded.
 
 use crate::path::Path;
 use axum::Router;
@@ -12,8 +13,9 @@ use axum::routing::get;
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use treaty_domain::gates::{self, ContractAnswer, Facts, Policy, Verdict};
+use treaty_domain::gates::{self, ContractAnswer, EnvironmentPolicy, Facts, Verdict};
 use treaty_domain::matrix_query::{CanIDeployQuery, CanIDeployTarget, MatrixQuery};
+use treaty_domain::model::Environment;
 
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -31,16 +33,24 @@ pub fn router() -> Router<AppState> {
         .route("/release-plans", axum::routing::post(release_plan))
 }
 
-/// The environment's rules; none when it has no policy.
-async fn policies(state: &AppState, environment: &str) -> ApiResult<Vec<Policy>> {
+/// The environment's policy in force: the one set for it, or the default
+/// for its kind. `NotFound` for an unknown environment.
+pub(crate) async fn policy(state: &AppState, environment: &str) -> ApiResult<EnvironmentPolicy> {
     match state.store.environment_policies(environment).await? {
-        None => Ok(Vec::new()),
-        Some(stored) => gates::parse_policies(&stored).map_err(|errors| {
+        Some(stored) => gates::parse_environment_policy(&stored).map_err(|errors| {
             ApiError::Internal(format!(
                 "the stored policy of {environment} does not read back: {}",
                 errors.join("; ")
             ))
         }),
+        None => {
+            let production = state
+                .store
+                .environment_by_name(environment)
+                .await?
+                .is_some_and(|e| e.production);
+            Ok(EnvironmentPolicy::default_for(production))
+        }
     }
 }
 
@@ -70,22 +80,20 @@ pub(super) async fn contract_answer(
     }
 }
 
-/// The environment's verdict on deploying the version; `None` when the
-/// environment has no rules. `contracts` is the can-i-deploy answer when the
-/// caller has it already.
-pub(super) async fn verdict(
+/// The environment's verdict on deploying the version now, under the policy
+/// in force (its own, or the default). `contracts` is the can-i-deploy
+/// answer when the caller has it already.
+pub(crate) async fn verdict(
     state: &AppState,
     pacticipant: &str,
     version: &str,
     environment: &str,
     emergency: bool,
     contracts: Option<ContractAnswer>,
-) -> ApiResult<Option<Verdict>> {
-    let rules = policies(state, environment).await?;
-    if rules.is_empty() {
-        return Ok(None);
-    }
-    let needs_contracts = rules
+) -> ApiResult<(EnvironmentPolicy, Verdict)> {
+    let policy = policy(state, environment).await?;
+    let needs_contracts = policy
+        .rules
         .iter()
         .any(|p| p.rule == gates::Rule::ContractCompatibility && p.mode != gates::Mode::Off);
     let contracts = match contracts {
@@ -95,9 +103,22 @@ pub(super) async fn verdict(
         }
         None => None,
     };
-    let history = state.store.gate_history(pacticipant, version).await?;
+    // Where the version has been matters to promotion and soak alone.
+    let needs_history = policy.rules.iter().any(|p| {
+        p.mode != gates::Mode::Off
+            && matches!(
+                p.rule,
+                gates::Rule::Promotion { .. } | gates::Rule::Soak { .. }
+            )
+    });
+    let history = if needs_history {
+        state.store.gate_history(pacticipant, version).await?
+    } else {
+        treaty_store::GateHistory::default()
+    };
     let facts = Facts {
         version: version.to_owned(),
+        environment: environment.to_owned(),
         now: Utc::now(),
         emergency,
         contracts,
@@ -105,7 +126,8 @@ pub(super) async fn verdict(
         failures: history.failures,
         open_incidents: history.open_incidents,
     };
-    Ok(Some(gates::evaluate(&rules, &facts)))
+    let verdict = gates::evaluate(&policy, &facts);
+    Ok((policy, verdict))
 }
 
 /// The error a blocked deployment start answers with.
@@ -126,11 +148,34 @@ pub(super) fn blocked(
     }
 }
 
-fn render(base: &BaseUrl, environment: &str, rules: &[Policy]) -> Value {
-    let mut body = gates::policies_json(rules);
-    body["environment"] = json!(environment);
-    body["_links"] = json!({ "self": link(base.join(&format!("/policies/{}", percent_encoding::utf8_percent_encode(environment, percent_encoding::NON_ALPHANUMERIC)))) });
+/// The policy in force, with where it came from and its rules in words.
+fn render(base: &BaseUrl, environment: &Environment, policy: &EnvironmentPolicy) -> Value {
+    let mut body = policy.to_json();
+    body["environment"] = json!(environment.name);
+    body["source"] = json!(policy.source.as_str());
+    body["source_reason"] = json!(policy.source_reason(&environment.name, environment.production));
+    body["described"] = json!(policy.rules.iter().map(gates::describe).collect::<Vec<_>>());
+    body["_links"] = json!({ "self": link(base.join(&format!("/policies/{}", percent_encoding::utf8_percent_encode(&environment.name, percent_encoding::NON_ALPHANUMERIC)))) });
     body
+}
+
+/// The environment by name, or a 404 that suggests the closest names.
+pub(crate) async fn environment_named(state: &AppState, name: &str) -> ApiResult<Environment> {
+    if let Some(environment) = state.store.environment_by_name(name).await? {
+        return Ok(environment);
+    }
+    let known: Vec<String> = state
+        .store
+        .environments()
+        .await?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    let suggestions = treaty_domain::suggest::closest(name, known.iter().map(String::as_str));
+    Err(ApiError::NotFound(format!(
+        "No environment named '{name}' found.{}",
+        treaty_domain::suggest::did_you_mean(&suggestions)
+    )))
 }
 
 async fn show(
@@ -138,8 +183,9 @@ async fn show(
     base: BaseUrl,
     Path(environment): Path<String>,
 ) -> ApiResult<Hal> {
-    let rules = policies(&state, &environment).await?;
-    Ok(Hal::ok(render(&base, &environment, &rules)))
+    let found = environment_named(&state, &environment).await?;
+    let policy = policy(&state, &environment).await?;
+    Ok(Hal::ok(render(&base, &found, &policy)))
 }
 
 async fn replace(
@@ -149,9 +195,11 @@ async fn replace(
     raw: RawBody,
 ) -> ApiResult<Hal> {
     raw.require_json(&["application/json"])?;
-    let rules = gates::parse_policies(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    let policy =
+        gates::parse_environment_policy(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    let found = environment_named(&state, &environment).await?;
     let mut unknown = Vec::new();
-    for name in rules.iter().flat_map(|p| p.rule.environments()) {
+    for name in policy.rules.iter().flat_map(|p| p.rule.environments()) {
         if name == environment {
             unknown.push(format!("a rule of {environment} cannot name {environment} itself: name the environment a version goes through first"));
         } else if state.store.environment_by_name(name).await?.is_none() {
@@ -165,9 +213,9 @@ async fn replace(
     }
     state
         .store
-        .set_environment_policies(&environment, Some(&gates::policies_json(&rules)))
+        .set_environment_policies(&environment, Some(&policy.to_json()))
         .await?;
-    Ok(Hal::ok(render(&base, &environment, &rules)))
+    Ok(Hal::ok(render(&base, &found, &policy)))
 }
 
 async fn remove(
@@ -222,17 +270,8 @@ async fn preflight(
     if !missing.is_empty() {
         return Err(ApiError::ValidationList(missing));
     }
-    if state
-        .store
-        .environment_by_name(&environment)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(format!(
-            "No environment named '{environment}' found"
-        )));
-    }
-    let verdict = verdict(
+    let found = environment_named(&state, &environment).await?;
+    let (policy, verdict) = verdict(
         &state,
         &pacticipant,
         &version,
@@ -241,12 +280,8 @@ async fn preflight(
         None,
     )
     .await?;
-    let mut body = match &verdict {
-        Some(verdict) => verdict.to_json(),
-        None => {
-            json!({ "allowed": true, "summary": format!("Allowed: {environment} has no rules."), "checks": [] })
-        }
-    };
+    let mut body = verdict.to_json();
+    body["policy_source_reason"] = json!(policy.source_reason(&found.name, found.production));
     body["pacticipant"] = json!(pacticipant);
     body["version"] = json!(version);
     body["environment"] = json!(environment);

@@ -7,15 +7,16 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 use treaty_domain::LabelName;
+use treaty_domain::model::PageInfo;
 
 use super::pacticipants::{list_body, not_found};
 use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::error::{ApiError, ApiResult};
 use crate::hal::{self, Hal};
-use crate::pagination::PageQuery;
+use crate::pagination::{self, PageQuery};
 use crate::views::{self, Urls};
 
 pub fn router() -> Router<AppState> {
@@ -28,12 +29,45 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn names(State(state): State<AppState>, base: BaseUrl) -> ApiResult<Hal> {
+/// The distinct label names, paginated when asked (labels are few: the page
+/// is cut from the whole list).
+async fn names(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    page: Result<Query<PageQuery>, QueryRejection>,
+) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let page = page.request()?;
     let names = state.store.label_names().await?;
-    Ok(Hal::ok(json!({
-        "_embedded": { "labels": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>() },
-        "_links": { "self": hal::link(base.join("/labels")) }
-    })))
+    let (shown, info) = match page {
+        None => (names.as_slice(), None),
+        Some(page) => {
+            let start = usize::try_from(page.offset())
+                .unwrap_or(usize::MAX)
+                .min(names.len());
+            let end = start.saturating_add(page.size as usize).min(names.len());
+            let info = PageInfo {
+                number: page.number,
+                size: page.size,
+                total_elements: names.len() as u64,
+            };
+            (&names[start..end], Some(info))
+        }
+    };
+    let self_href = base.join("/labels");
+    let mut body = Map::new();
+    body.insert(
+        "_embedded".into(),
+        json!({ "labels": shown.iter().map(|n| json!({"name": n})).collect::<Vec<_>>() }),
+    );
+    let mut links = Map::new();
+    links.insert(
+        "self".into(),
+        json!({ "title": "Labels", "href": self_href }),
+    );
+    pagination::decorate(&mut body, &mut links, info, &self_href);
+    body.insert("_links".into(), Value::Object(links));
+    Ok(Hal::ok(Value::Object(body)))
 }
 
 async fn with_label(
@@ -55,16 +89,16 @@ async fn show(
     base: BaseUrl,
     Path((pacticipant, label)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    if !state.store.has_label(&pacticipant, &label).await? {
-        return Err(ApiError::NotFound(format!(
-            "No label '{label}' found for pacticipant '{pacticipant}'"
-        )));
-    }
-    Ok(Hal::ok(views::label(
-        &Urls::new(base.0),
-        &pacticipant,
-        &label,
-    )))
+    let found = state
+        .store
+        .label(&pacticipant, &label)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "No label '{label}' found for pacticipant '{pacticipant}'"
+            ))
+        })?;
+    Ok(Hal::ok(views::label_resource(&Urls::new(base.0), &found)))
 }
 
 async fn add(
@@ -80,7 +114,12 @@ async fn add(
         .await?
         .ok_or_else(|| not_found(&pacticipant))?;
     let urls = Urls::new(base.0);
-    let body = views::label(&urls, &pacticipant, &label);
+    let stored = state
+        .store
+        .label(&pacticipant, parsed.as_str())
+        .await?
+        .ok_or_else(|| not_found(&pacticipant))?;
+    let body = views::label_resource(&urls, &stored);
     Ok(if created {
         hal::created(&urls.label(&pacticipant, &label), body)
     } else {

@@ -11,12 +11,14 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use treaty_domain::access::Role;
 use treaty_domain::gates::ContractAnswer;
 use treaty_domain::ledger::{self, Status};
 use treaty_domain::matrix_query::{CanIDeployQuery, CanIDeployTarget, MatrixQuery};
-use treaty_domain::model::LedgerDeployment;
-use treaty_domain::time;
-use treaty_store::{EventTarget, LedgerFilter};
+use treaty_domain::model::PageRequest;
+use treaty_domain::model::{LedgerDeployment, LedgerKind};
+use treaty_domain::{PacticipantName, VersionNumber, suggest, time};
+use treaty_store::{EventTarget, LedgerFilter, VersionChanges};
 
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -40,7 +42,10 @@ fn render(urls: &Urls, d: &LedgerDeployment) -> Value {
     body.insert("product_name".into(), json!(d.pacticipant));
     body.insert("version".into(), json!(d.version));
     body.insert("environment_name".into(), json!(d.environment));
+    body.insert("kind".into(), json!(d.kind.as_str()));
     body.insert("status".into(), json!(d.status));
+    // Completed and not ended: it runs (or, a release, is supported) now.
+    body.insert("running".into(), json!(d.running()));
     put_opt(
         &mut body,
         "application_instance",
@@ -60,9 +65,14 @@ fn render(urls: &Urls, d: &LedgerDeployment) -> Value {
     put_opt(&mut body, "extra_metadata", d.extra_metadata.clone());
     body.insert("rollback".into(), json!(d.rollback));
     body.insert("emergency".into(), json!(d.emergency));
+    body.insert("bypassed_gates".into(), json!(d.bypassed_gates));
     body.insert("created_at".into(), json!(time::format(d.created_at)));
     put_opt(&mut body, "started_at", d.started_at.map(time::format));
     put_opt(&mut body, "finished_at", d.finished_at.map(time::format));
+    put_opt(&mut body, "ended_at", d.ended_at.map(time::format));
+    put_opt(&mut body, "end_reason", d.end_reason.map(|r| r.as_str()));
+    put_opt(&mut body, "ended_by", d.ended_by.clone());
+    put_opt(&mut body, "replaced_by", d.replaced_by);
     if let (Some(start), Some(end)) = (d.started_at.or(Some(d.created_at)), d.finished_at) {
         body.insert(
             "duration_seconds".into(),
@@ -114,12 +124,28 @@ fn render(urls: &Urls, d: &LedgerDeployment) -> Value {
             link(urls.deployed_version(uuid)),
         );
     }
+    if let Some(uuid) = &d.released_version {
+        links.insert(
+            "pb:released-version".into(),
+            link(urls.released_version(uuid)),
+        );
+    }
+    if let Some(id) = d.replaced_by {
+        links.insert(
+            "treaty:replaced-by".into(),
+            link(format!("{}/deployments/{id}", urls.base)),
+        );
+    }
     body.insert("_links".into(), Value::Object(links));
     Value::Object(body)
 }
 
 /// The can-i-deploy answer as the deployment begins, kept as evidence.
-async fn evidence(state: &AppState, urls: &Urls, event: &ledger::Event) -> Option<Value> {
+pub(super) async fn evidence(
+    state: &AppState,
+    urls: &Urls,
+    event: &ledger::Event,
+) -> Option<Value> {
     let query = MatrixQuery::from_can_i_deploy(&CanIDeployQuery {
         pacticipant: event.pacticipant.clone(),
         version: event.version.clone(),
@@ -151,6 +177,67 @@ async fn evidence(state: &AppState, urls: &Urls, event: &ledger::Event) -> Optio
     }
 }
 
+/// The pacticipant and version an event names, which do not exist, are
+/// created when this Treaty is told to (`--create-unknown-versions`), before
+/// anything is evaluated: so the evidence and the gates see the version.
+/// Otherwise a 404 that names the closest existing names.
+async fn ensure_known(state: &AppState, event: &ledger::Event) -> ApiResult<()> {
+    if state.config.create_unknown_versions {
+        let pacticipant = PacticipantName::parse(&event.pacticipant)
+            .map_err(|e| ApiError::field("product_name", e.to_string()))?;
+        let version = VersionNumber::parse(&event.version)
+            .map_err(|e| ApiError::field("version", e.to_string()))?;
+        treaty_store::audit::describe(&format!(
+            "{} {}: created for a deployment event (--create-unknown-versions)",
+            event.pacticipant, event.version
+        ));
+        state
+            .store
+            .put_version(&pacticipant, &version, VersionChanges::default())
+            .await?;
+        return Ok(());
+    }
+    const HOW: &str = "Deployment events record known versions only: publish the version (or create it with PUT /pacticipants/{pacticipant}/versions/{version}) first, or start treaty serve with --create-unknown-versions to create what events name";
+    if state.store.pacticipant(&event.pacticipant).await?.is_none() {
+        let known: Vec<String> = state
+            .store
+            .pacticipants(None, None)
+            .await?
+            .items
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        let suggestions = suggest::closest(&event.pacticipant, known.iter().map(String::as_str));
+        return Err(ApiError::NotFound(format!(
+            "No pacticipant named '{}' found.{} {HOW}.",
+            event.pacticipant,
+            suggest::did_you_mean(&suggestions)
+        )));
+    }
+    // The newest versions are the likely ones; a typo of an old one is rare.
+    let recent: Vec<String> = state
+        .store
+        .versions(
+            &event.pacticipant,
+            Some(PageRequest {
+                number: 1,
+                size: 500,
+            }),
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|v| v.number)
+        .collect();
+    let suggestions = suggest::closest(&event.version, recent.iter().map(String::as_str));
+    Err(ApiError::NotFound(format!(
+        "No version {} of {} found.{} {HOW}.",
+        event.version,
+        event.pacticipant,
+        suggest::did_you_mean(&suggestions)
+    )))
+}
+
 async fn record_event(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -162,10 +249,6 @@ async fn record_event(
     let mut event = ledger::parse_event(&raw.json_value()?).map_err(ApiError::ValidationList)?;
     // Whom this event is for, from the event it will record.
     caller.may_act_for(&event.pacticipant)?;
-    treaty_store::audit::describe(&format!(
-        "{} {} in {}: deployment event",
-        event.pacticipant, event.version, event.environment
-    ));
     // Who deployed is who called, unless the pipeline says otherwise.
     if event.deployed_by.is_none()
         && let Some(name) = caller.name()
@@ -178,21 +261,39 @@ async fn record_event(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
     }
-    if state.config.refuse_unknown_versions
-        && state
+    let replay = event.idempotency_key.is_some()
+        && state.store.deployment_event_target(&event).await? == EventTarget::Replay;
+    if !replay {
+        let known = state
             .store
-            .version(&event.pacticipant, &event.version)
-            .await?
-            .is_none()
+            .known_names(&event.pacticipant, &event.version, &event.environment)
+            .await?;
+        if !known.environment {
+            super::gates::environment_named(&state, &event.environment).await?;
+        }
+        if !known.version {
+            ensure_known(&state, &event).await?;
+        }
+    }
+    treaty_store::audit::describe(&format!(
+        "{} {} in {}: deployment event",
+        event.pacticipant, event.version, event.environment
+    ));
+    let target = state.store.deployment_event_target(&event).await?;
+    // The lifecycle answers first: an event that cannot apply is a 409,
+    // whatever the gates would say.
+    if let (EventTarget::Open { id, status }, Some(next)) = (&target, event.status)
+        && let Err(error) = ledger::transition(*status, next)
     {
-        return Err(ApiError::NotFound(format!(
-            "No version {} of {} found: this Treaty records deployments of known versions only (publish or create the version first)",
-            event.version, event.pacticipant
-        )));
+        return Err(ApiError::Conflict {
+            message: ledger::refusal(*id, &event, &error),
+            extra: Map::new(),
+        });
     }
     let urls = Urls::new(base.0);
-    let mut evidence = match event.status {
-        Some(Status::Pending | Status::Started | Status::Completed) => {
+    let mut evidence = match (&target, event.status) {
+        (EventTarget::Replay, _) => None,
+        (_, Some(Status::Pending | Status::Started | Status::Completed)) => {
             evidence(&state, &urls, &event).await
         }
         _ => None,
@@ -201,15 +302,16 @@ async fn record_event(
     // without having started); progress of a started one and replays pass.
     let gated = matches!(event.status, Some(Status::Started | Status::Completed))
         && !matches!(
-            state.store.deployment_event_target(&event).await?,
-            EventTarget::Replay | EventTarget::Open(Status::Started)
+            target,
+            EventTarget::Replay
+                | EventTarget::Open {
+                    status: Status::Started,
+                    ..
+                }
         );
     if gated {
-        let contracts = evidence.as_ref().map(|e| ContractAnswer {
-            deployable: e["deployable"].as_bool(),
-            reason: e["reason"].as_str().unwrap_or_default().to_owned(),
-        });
-        let verdict = super::gates::verdict(
+        let contracts = evidence.as_ref().map(contracts_of);
+        let (_, verdict) = super::gates::verdict(
             &state,
             &event.pacticipant,
             &event.version,
@@ -218,18 +320,16 @@ async fn record_event(
             contracts,
         )
         .await?;
-        if let Some(verdict) = verdict {
-            if !verdict.allowed {
-                return Err(super::gates::blocked(
-                    &event.pacticipant,
-                    &event.version,
-                    &event.environment,
-                    &verdict,
-                ));
-            }
-            if let Some(Value::Object(kept)) = evidence.as_mut() {
-                kept.insert("gates".into(), verdict.to_json());
-            }
+        if !verdict.allowed {
+            return Err(super::gates::blocked(
+                &event.pacticipant,
+                &event.version,
+                &event.environment,
+                &verdict,
+            ));
+        }
+        if let Some(Value::Object(kept)) = evidence.as_mut() {
+            kept.insert("gates".into(), verdict.to_json());
         }
     }
     let outcome = state
@@ -247,11 +347,67 @@ async fn record_event(
     })
 }
 
+/// A version or pacticipant with deployment history is deleted only by an
+/// admin (its ledger deployments stay, with the names they had): the write
+/// role, which pipelines hold, gets a 409 naming the deployments.
+pub(super) async fn keep_history_from_writers(
+    state: &AppState,
+    caller: &crate::access::Caller,
+    pacticipant: &str,
+    version: Option<&str>,
+) -> ApiResult<()> {
+    if caller.identity.role >= Role::Admin {
+        return Ok(());
+    }
+    let history = state
+        .store
+        .deployment_history_of(pacticipant, version)
+        .await?;
+    if history.is_empty() {
+        return Ok(());
+    }
+    let what = match version {
+        Some(version) => format!("{pacticipant} version {version}"),
+        None => pacticipant.to_owned(),
+    };
+    const SHOWN: usize = 10;
+    let mut named: Vec<String> = history
+        .iter()
+        .take(SHOWN)
+        .map(|id| format!("/deployments/{id}"))
+        .collect();
+    if history.len() > SHOWN {
+        named.push(format!("and {} more", history.len() - SHOWN));
+    }
+    let mut extra = Map::new();
+    extra.insert("deployments".into(), json!(history));
+    Err(ApiError::Conflict {
+        message: format!(
+            "{what} has deployment history ({} deployment{}: {}): the write role cannot delete it. An admin may; its deployments then stay in the ledger, under the names they had.",
+            history.len(),
+            if history.len() == 1 { "" } else { "s" },
+            named.join(", ")
+        ),
+        extra,
+    })
+}
+
+/// The can-i-deploy answer kept as evidence, as the gates read it.
+pub(super) fn contracts_of(evidence: &Value) -> ContractAnswer {
+    ContractAnswer {
+        deployable: evidence["deployable"].as_bool(),
+        reason: evidence["reason"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     pacticipant: Option<String>,
+    version: Option<String>,
     environment: Option<String>,
     status: Option<String>,
+    running: Option<String>,
+    kind: Option<String>,
     from: Option<String>,
     to: Option<String>,
     #[serde(flatten)]
@@ -295,8 +451,38 @@ async fn list(
             "must be one of pending, started, completed, failed, aborted, timed_out",
         ));
     }
+    let running = match query.running.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::field(
+                "running",
+                format!("must be true or false (got '{other}')"),
+            ));
+        }
+    };
+    let kind = match query.kind.as_deref() {
+        None => None,
+        Some("deployment") => Some(LedgerKind::Deployment),
+        Some("release") => Some(LedgerKind::Release),
+        Some(other) => {
+            return Err(ApiError::field(
+                "kind",
+                format!("must be deployment or release (got '{other}')"),
+            ));
+        }
+    };
+    if query.version.is_some() && query.pacticipant.is_none() {
+        return Err(ApiError::field(
+            "version",
+            "needs a pacticipant: ?pacticipant=Foo&version=1.2.3",
+        ));
+    }
     let filter = LedgerFilter {
         pacticipant: query.pacticipant,
+        version: query.version,
+        running,
+        kind,
         environment: query.environment,
         status: query
             .status
@@ -372,18 +558,16 @@ async fn deployed_at(
             );
             item.insert("deployed_since".into(), json!(time::format(slot.since)));
             put_opt(&mut item, "deployed_until", slot.until.map(time::format));
-            put_opt(&mut item, "deployment_id", slot.deployment_id);
+            item.insert("deployment_id".into(), json!(slot.deployment_id));
             let mut links = Map::new();
             links.insert(
                 "pb:version".into(),
                 crate::views::version_link(&urls, &slot.pacticipant, &slot.version),
             );
-            if let Some(id) = slot.deployment_id {
-                links.insert(
-                    "treaty:deployment".into(),
-                    link(format!("{}/deployments/{id}", urls.base)),
-                );
-            }
+            links.insert(
+                "treaty:deployment".into(),
+                link(format!("{}/deployments/{}", urls.base, slot.deployment_id)),
+            );
             item.insert("_links".into(), Value::Object(links));
             Value::Object(item)
         })

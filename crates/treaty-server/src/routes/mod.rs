@@ -2,18 +2,21 @@
 
 mod access;
 mod branches;
+mod dashboard;
 mod deployments;
 mod diagnostic;
+mod doc;
 mod dora;
 mod environments;
 mod for_verification;
-mod gates;
+pub(crate) mod gates;
 mod incidents;
 mod index;
 mod integrations;
 mod labels;
 mod ledger;
 pub(crate) mod matrix;
+mod metrics;
 mod openapi;
 mod pact_diffs;
 mod pact_lists;
@@ -51,6 +54,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(pact_diffs::router())
         .merge(verifications::router())
         .merge(integrations::router())
+        .merge(metrics::router())
+        .merge(dashboard::router())
+        .merge(doc::router())
         .merge(environments::router())
         .merge(deployments::router())
         .merge(matrix::router())
@@ -75,6 +81,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             state.clone(),
             crate::access::authenticate,
         ))
+        .layer(from_fn_with_state(state.clone(), crate::metrics::record))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state.clone(), middleware::time_limit))
         .layer(from_fn_with_state(state, middleware::render_errors))

@@ -117,7 +117,7 @@ pub fn list_body(
         "pb:pacticipants-with-label".into(),
         hal::templated(
             format!("{}/pacticipants/label/{{label}}", urls.base),
-            "List pacticipants with label",
+            "Find pacticipants by label",
         ),
     );
     let items: Vec<Value> = pacticipants
@@ -130,7 +130,13 @@ pub fn list_body(
     let deprecated_links: Vec<Value> = pacticipants
         .items
         .iter()
-        .map(|p| titled(urls.pacticipant(&p.name), &p.name, None))
+        .map(|p| {
+            titled(
+                urls.pacticipant(&p.name),
+                &p.name,
+                Some("DEPRECATED - please use pb:pacticipants"),
+            )
+        })
         .collect();
     links.insert("pacticipants".into(), Value::Array(deprecated_links));
     pagination::decorate(&mut body, &mut links, pacticipants.page, self_href);
@@ -138,25 +144,31 @@ pub fn list_body(
     Value::Object(body)
 }
 
+/// Creates a pacticipant, or answers with the one of that name. Either way
+/// the answer is 201 with its `Location`, as the Pact Broker's.
 async fn create(
     State(state): State<AppState>,
     base: BaseUrl,
     caller: crate::access::Caller,
-    JsonBody(body): JsonBody<PacticipantBody>,
+    raw: RawBody,
 ) -> ApiResult<Response> {
+    raw.require_json(&["application/json", "application/hal+json"])?;
+    // A body that is JSON but not an object names no pacticipant: the
+    // Pact Broker says `name` is missing, and so does Treaty.
+    let value = match raw.json_value()? {
+        object @ Value::Object(_) => object,
+        _ => Value::Object(Map::new()),
+    };
+    let body: PacticipantBody = parse_value(value)?;
     let Some(raw_name) = body.name.clone() else {
         return Err(ApiError::field("name", "is missing"));
     };
     let name = parse_name("name", &raw_name)?;
     caller.may_act_for(name.as_str())?;
-    let (pacticipant, created) = state.store.create_pacticipant(&name, body.fields()).await?;
+    let (pacticipant, _) = state.store.create_pacticipant(&name, body.fields()).await?;
     let urls = Urls::new(base.0);
     let json = render(&state, &urls, &pacticipant).await?;
-    Ok(if created {
-        hal::created(&urls.pacticipant(&pacticipant.name), json)
-    } else {
-        Hal::ok(json).into_response()
-    })
+    Ok(hal::created(&urls.pacticipant(&pacticipant.name), json))
 }
 
 async fn show(
@@ -188,7 +200,13 @@ async fn render(
 }
 
 pub fn not_found(name: &str) -> ApiError {
-    ApiError::NotFound(format!("No pacticipant with name '{name}' found"))
+    not_found_as("pacticipant", name)
+}
+
+/// The Pact Broker's 404 for a pacticipant named in the path, which names
+/// its role there (`consumer`, `provider` or `pacticipant`), in HAL.
+pub fn not_found_as(role: &str, name: &str) -> ApiError {
+    ApiError::NotFoundHal(format!("No {role} with name '{name}' found"))
 }
 
 async fn replace(
@@ -231,7 +249,12 @@ async fn merge(
     })
 }
 
-async fn delete(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    caller: crate::access::Caller,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    super::ledger::keep_history_from_writers(&state, &caller, &name, None).await?;
     if state.store.delete_pacticipant(&name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

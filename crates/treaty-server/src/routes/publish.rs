@@ -213,37 +213,63 @@ fn parse_contract(
             .map_err(|e| problems.add("contracts", format!("providerName {e} {at}")))
             .ok()
     })?;
+    // The checks in the Pact Broker's order and words: the content, then
+    // the names in it, then the consumer against the pacticipant.
+    let pact = match PactDocument::parse_base64(&content?) {
+        Ok(pact) => Some(pact),
+        Err(treaty_domain::pact::PactError::NotBase64(_)) => {
+            problems.add("contracts", format!("is not valid Base64 {at}"));
+            problems.add(
+                "contracts",
+                format!("content could not be parsed as application/json {at}"),
+            );
+            None
+        }
+        Err(
+            treaty_domain::pact::PactError::NotJson(_)
+            | treaty_domain::pact::PactError::NotUtf8
+            | treaty_domain::pact::PactError::NotAnObject,
+        ) => {
+            problems.add(
+                "contracts",
+                format!("content could not be parsed as application/json {at}"),
+            );
+            None
+        }
+        Err(e) => {
+            problems.add("contracts", format!("content {e} {at}"));
+            None
+        }
+    };
+    if let Some(pact) = &pact {
+        if let Some(name) = pact.consumer_name()
+            && name != consumer.as_str()
+        {
+            problems.add(
+                "contracts",
+                format!("consumer name in contract content ('{name}') must match consumerName in contract params ('{consumer}') {at}"),
+            );
+        }
+        if let Some(name) = pact.provider_name()
+            && name != provider.as_str()
+        {
+            problems.add(
+                "contracts",
+                format!("provider name in contract content ('{name}') must match providerName in contract params ('{provider}') {at}"),
+            );
+        }
+    }
     if let Some(pacticipant) = pacticipant
         && &consumer != pacticipant
     {
         problems.add(
             "contracts",
-            format!("consumerName '{consumer}' must match pacticipantName '{pacticipant}' {at}"),
+            format!(
+                "consumerName ('{consumer}') must match pacticipantName ('{pacticipant}') {at}"
+            ),
         );
     }
-    let pact = match PactDocument::parse_base64(&content?) {
-        Ok(pact) => pact,
-        Err(e) => {
-            problems.add("contracts", format!("content {e} {at}"));
-            return None;
-        }
-    };
-    if let Some(name) = pact.consumer_name()
-        && name != consumer.as_str()
-    {
-        problems.add(
-                "contracts",
-                format!("consumer name in contract content '{name}' does not match consumerName '{consumer}' {at}"),
-            );
-    }
-    if let Some(name) = pact.provider_name()
-        && name != provider.as_str()
-    {
-        problems.add(
-                "contracts",
-                format!("provider name in contract content '{name}' does not match providerName '{provider}' {at}"),
-            );
-    }
+    let pact = pact?;
     Some(ContractToPublish {
         consumer,
         provider,
@@ -293,9 +319,18 @@ async fn publish_contracts(
     let urls = Urls::new(base.0);
     let consumer = request.pacticipant.as_str();
     let version = request.version.as_str();
-    let notices = publish::notices(&request, &outcome, |provider| {
-        urls.pact(provider, consumer, version)
-    });
+    let notices = publish::notices(
+        &request,
+        &outcome,
+        |provider| urls.pact(provider, consumer, version),
+        |delivery| {
+            format!(
+                "{}/triggered-webhooks/{}/logs",
+                urls.base,
+                crate::hal::seg(delivery)
+            )
+        },
+    );
     let logs: Vec<Value> = notices
         .iter()
         .map(|n| json!({ "level": n.kind, "message": n.text, "deprecationWarning": "Replaced by notices" }))

@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::body::{RawBody, parse_value};
 use crate::error::{ApiError, ApiResult};
-use crate::hal::{self, Hal, titled};
+use crate::hal::{self, Hal};
 use crate::pagination::{self, PageQuery};
 use crate::views::{self, Urls};
 
@@ -62,21 +62,16 @@ pub async fn render(
     self_href: Option<String>,
 ) -> ApiResult<Value> {
     let store = &state.store;
-    let pacts = store
-        .pacts_of_consumer_version(&version.pacticipant, &version.number)
+    let facts = store
+        .version_list_facts(&version.pacticipant, std::slice::from_ref(&version.number))
         .await?;
+    let providers: Vec<String> = facts.pacts.into_iter().map(|(_, p)| p).collect();
     let environments = store.environments().await?;
-    let deployments = store
-        .deployments_of_version(&version.pacticipant, &version.number)
-        .await?;
-    let releases = store
-        .releases_of_version(&version.pacticipant, &version.number)
-        .await?;
     let context = views::VersionContext {
-        pacts: &pacts,
+        pact_providers: &providers,
         environments: &environments,
-        deployments: &deployments,
-        releases: &releases,
+        deployments: &facts.deployments,
+        releases: &facts.releases,
     };
     Ok(views::version(urls, version, self_href, context))
 }
@@ -88,8 +83,8 @@ async fn require_pacticipant(state: &AppState, name: &str) -> ApiResult<()> {
     }
 }
 
-/// A list of versions, as the Pact Broker lists them: each with the pacts
-/// it published and where it was deployed (read for the whole list at once).
+/// A page of versions, each with its pacts, deployments and releases (read
+/// for the whole page at once), in the Pact Broker's shape.
 pub async fn version_list(
     state: &AppState,
     urls: &Urls,
@@ -98,26 +93,38 @@ pub async fn version_list(
     self_href: &str,
     title: &str,
 ) -> ApiResult<Value> {
-    let ids: Vec<i64> = versions.items.iter().map(|v| v.id).collect();
-    let (pacts, deployments) = state.store.pacts_and_deployments_of_versions(&ids).await?;
+    let numbers: Vec<String> = versions.items.iter().map(|v| v.number.clone()).collect();
+    let facts = state
+        .store
+        .version_list_facts(pacticipant, &numbers)
+        .await?;
     let embedded: Vec<Value> = versions
         .items
         .iter()
         .map(|v| {
-            let pacts: Vec<_> = pacts
+            let providers: Vec<String> = facts
+                .pacts
                 .iter()
-                .filter(|p| p.consumer_version_id == v.id)
-                .cloned()
+                .filter(|(number, _)| *number == v.number)
+                .map(|(_, provider)| provider.clone())
                 .collect();
-            let deployments: Vec<_> = deployments
+            let deployments: Vec<_> = facts
+                .deployments
                 .iter()
                 .filter(|d| d.version == v.number)
                 .cloned()
                 .collect();
+            let releases: Vec<_> = facts
+                .releases
+                .iter()
+                .filter(|r| r.version == v.number)
+                .cloned()
+                .collect();
             let context = views::VersionContext {
-                pacts: &pacts,
+                pact_providers: &providers,
+                environments: &[],
                 deployments: &deployments,
-                ..views::VersionContext::default()
+                releases: &releases,
             };
             views::version(urls, v, None, context)
         })
@@ -125,39 +132,45 @@ pub async fn version_list(
     let mut body = Map::new();
     body.insert("_embedded".into(), json!({ "versions": embedded }));
     let mut links = Map::new();
+    links.insert("self".into(), json!({ "href": self_href, "title": title }));
     let pacticipant_href = urls.pacticipant(pacticipant);
-    links.insert("self".into(), titled(self_href, title, None));
     links.insert(
         "pb:pacticipant".into(),
         json!({ "href": pacticipant_href, "title": pacticipant }),
     );
-    let link_to = |v: &Version, title: String| json!({ "href": urls.version(pacticipant, &v.number), "title": title });
-    let items: Vec<Value> = versions
-        .items
-        .iter()
-        .map(|v| {
-            link_to(
-                v,
-                format!("Version {} - {}", v.number, v.updated_at.format("%d/%m/%Y")),
-            )
-        })
-        .collect();
-    links.insert("pb:versions".into(), Value::Array(items));
     links.insert(
-        "pacticipant".into(),
-        titled(
-            &pacticipant_href,
-            "Deprecated - please use pb:pacticipant",
-            None,
+        "pb:versions".into(),
+        Value::Array(
+            versions
+                .items
+                .iter()
+                .map(|v| {
+                    json!({
+                        "href": urls.version(pacticipant, &v.number),
+                        "title": format!("Version {} - {}", v.number, v.updated_at.format("%d/%m/%Y")),
+                    })
+                })
+                .collect(),
         ),
     );
     links.insert(
+        "pacticipant".into(),
+        json!({ "href": pacticipant_href, "title": "Deprecated - please use pb:pacticipant" }),
+    );
+    links.insert(
         "versions".into(),
-        versions
-            .items
-            .iter()
-            .map(|v| link_to(v, "Deprecated - please use pb:versions".to_owned()))
-            .collect(),
+        Value::Array(
+            versions
+                .items
+                .iter()
+                .map(|v| {
+                    json!({
+                        "href": urls.version(pacticipant, &v.number),
+                        "title": "Deprecated - please use pb:versions",
+                    })
+                })
+                .collect(),
+        ),
     );
     pagination::decorate(&mut body, &mut links, versions.page, self_href);
     body.insert("_links".into(), Value::Object(links));
@@ -175,16 +188,17 @@ async fn list(
     require_pacticipant(&state, &pacticipant).await?;
     let urls = Urls::new(base.0);
     let versions = state.store.versions(&pacticipant, page).await?;
-    let body = version_list(
-        &state,
-        &urls,
-        &pacticipant,
-        &versions,
-        &urls.versions(&pacticipant),
-        &format!("All application versions of {pacticipant}"),
-    )
-    .await?;
-    Ok(Hal::ok(body))
+    Ok(Hal::ok(
+        version_list(
+            &state,
+            &urls,
+            &pacticipant,
+            &versions,
+            &urls.versions(&pacticipant),
+            &format!("All application versions of {pacticipant}"),
+        )
+        .await?,
+    ))
 }
 
 async fn show(
@@ -265,14 +279,13 @@ async fn write(
         .await?;
     let urls = Urls::new(base.0);
     let json = render(&state, &urls, &version, None).await?;
-    // Created by PUT (or PATCH) at the address the client gave: 201, and
-    // no `Location` (the Pact Broker sends none).
-    let status = if created {
-        StatusCode::CREATED
+    // A version made by PUT is 201 without a `Location`, as the Pact
+    // Broker answers (the URL asked for is the version's).
+    Ok(if created {
+        Hal(StatusCode::CREATED, json).into_response()
     } else {
-        StatusCode::OK
-    };
-    Ok(Hal(status, json).into_response())
+        Hal::ok(json).into_response()
+    })
 }
 
 async fn put(
@@ -313,8 +326,10 @@ async fn patch(
 
 async fn delete(
     State(state): State<AppState>,
+    caller: crate::access::Caller,
     Path((pacticipant, number)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    super::ledger::keep_history_from_writers(&state, &caller, &pacticipant, Some(&number)).await?;
     if state.store.delete_version(&pacticipant, &number).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -357,29 +372,38 @@ async fn tagged(
     State(state): State<AppState>,
     base: BaseUrl,
     Path((pacticipant, tag)): Path<(String, String)>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let page = page.request()?;
     require_pacticipant(&state, &pacticipant).await?;
     let urls = Urls::new(base.0);
-    let versions = state.store.versions_with_tag(&pacticipant, &tag).await?;
-    let page = treaty_domain::model::Page {
-        items: versions,
-        page: None,
-    };
+    let versions = state
+        .store
+        .versions_with_tag(&pacticipant, &tag, page)
+        .await?;
+    // As the Pact Broker: a tag no version carries is not there.
+    if versions.items.is_empty() && versions.page.is_none_or(|p| p.total_elements == 0) {
+        return Err(ApiError::missing(format!(
+            "No version of {pacticipant} has the tag '{tag}'"
+        )));
+    }
     let self_href = format!(
         "{}/tags/{}/versions",
         urls.pacticipant(&pacticipant),
         hal::seg(&tag)
     );
-    let body = version_list(
-        &state,
-        &urls,
-        &pacticipant,
-        &page,
-        &self_href,
-        &format!("Versions of {pacticipant} with tag {tag}"),
-    )
-    .await?;
-    Ok(Hal::ok(body))
+    Ok(Hal::ok(
+        version_list(
+            &state,
+            &urls,
+            &pacticipant,
+            &versions,
+            &self_href,
+            &format!("All application versions of {pacticipant}"),
+        )
+        .await?,
+    ))
 }
 
 /// The versions of a pacticipant ever deployed or released to an

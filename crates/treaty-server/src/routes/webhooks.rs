@@ -20,6 +20,7 @@ use crate::base_url::BaseUrl;
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult};
 use crate::hal::{self, Hal, link, seg};
+use treaty_store::WebhookScope;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,7 +40,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/pacts/provider/{provider}/consumer/{consumer}/webhooks",
-            get(list_pair).post(create_pair),
+            get(list_pact_webhooks).post(create_pair),
         )
         .route(
             "/pacts/provider/{provider}/consumer/{consumer}/webhooks/status",
@@ -59,12 +60,65 @@ fn href(base: &BaseUrl, uuid: &str) -> String {
     base.join(&format!("/webhooks/{}", seg(uuid)))
 }
 
-fn party_link(base: &BaseUrl, party: &Party) -> Option<Value> {
+/// `pb:consumer` or `pb:consumers` (and the provider's): the pacticipant
+/// named, or the pacticipants with the label.
+fn party_link(base: &BaseUrl, role: &str, party: &Party) -> Option<(String, Value)> {
     match party {
-        Party::Name(name) => Some(
-            json!({ "title": name, "name": name, "href": base.join(&format!("/pacticipants/{}", seg(name))) }),
-        ),
+        Party::Name(name) => Some((
+            format!("pb:{}", role.to_ascii_lowercase()),
+            json!({ "title": role, "name": name, "href": base.join(&format!("/pacticipants/{}", seg(name))) }),
+        )),
+        Party::Label(label) => Some((
+            format!("pb:{}s", role.to_ascii_lowercase()),
+            json!({
+                "title": format!("{role}s by label"),
+                "name": label,
+                "href": base.join(&format!("/pacticipants/label/{}", seg(label))),
+            }),
+        )),
+        Party::Any => None,
+    }
+}
+
+/// The Pact Broker's description of a webhook without one of its own:
+/// method and host (`POST example.org`), template parameters in the URL
+/// read as `placeholder`.
+fn request_description(d: &WebhookDefinition) -> String {
+    let mut url = d.request.url.clone();
+    while let Some(start) = url.find("${") {
+        let Some(length) = url[start..].find('}') else {
+            break;
+        };
+        url.replace_range(start..start + length + 1, "placeholder");
+    }
+    let host = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    format!("{} {host}", d.request.method.to_ascii_uppercase())
+}
+
+/// The description shown for a webhook: its own, or its request's.
+fn display_description(d: &WebhookDefinition) -> String {
+    d.description
+        .clone()
+        .filter(|text| !text.trim().is_empty())
+        .unwrap_or_else(|| request_description(d))
+}
+
+/// Which pacts a webhook is for, in the Pact Broker's words.
+fn scope_description(d: &WebhookDefinition) -> String {
+    let name = |party: &Party| match party {
+        Party::Name(name) => Some(name.clone()),
         _ => None,
+    };
+    match (name(&d.consumer), name(&d.provider)) {
+        (Some(consumer), Some(provider)) => {
+            format!("A webhook for the pact between {consumer} and {provider}")
+        }
+        (None, Some(provider)) => format!("A webhook for all pacts with provider {provider}"),
+        (Some(consumer), None) => format!("A webhook for all pacts with consumer {consumer}"),
+        (None, None) => "A webhook for all pacts".to_owned(),
     }
 }
 
@@ -88,7 +142,7 @@ fn render(base: &BaseUrl, webhook: &StoredWebhook) -> Value {
     }
     let mut body = Map::new();
     body.insert("uuid".into(), json!(webhook.uuid));
-    hal::put_opt(&mut body, "description", d.description.clone());
+    body.insert("description".into(), json!(display_description(d)));
     hal::put_opt(&mut body, "consumer", d.consumer.to_json());
     hal::put_opt(&mut body, "provider", d.provider.to_json());
     body.insert("enabled".into(), json!(d.enabled));
@@ -105,22 +159,23 @@ fn render(base: &BaseUrl, webhook: &StoredWebhook) -> Value {
     // The secret signs deliveries; it is never shown again.
     body.insert("signed".into(), json!(d.request.secret.is_some()));
     body.insert("createdAt".into(), json!(time::format(webhook.created_at)));
-    body.insert("updatedAt".into(), json!(time::format(webhook.updated_at)));
+    if webhook.updated_at != webhook.created_at {
+        body.insert("updatedAt".into(), json!(time::format(webhook.updated_at)));
+    }
     let self_href = href(base, &webhook.uuid);
     let mut links = Map::new();
     links.insert(
         "self".into(),
-        json!({ "title": d.description.clone().unwrap_or_else(|| "A webhook".to_owned()), "href": self_href }),
+        json!({ "title": display_description(d), "href": self_href }),
     );
     links.insert(
         "pb:execute".into(),
         json!({ "title": "Test the execution of the webhook with the latest matching pact or verification by sending a POST request to this URL", "href": format!("{self_href}/execute") }),
     );
-    if let Some(consumer) = party_link(base, &d.consumer) {
-        links.insert("pb:consumer".into(), consumer);
-    }
-    if let Some(provider) = party_link(base, &d.provider) {
-        links.insert("pb:provider".into(), provider);
+    for (role, party) in [("Consumer", &d.consumer), ("Provider", &d.provider)] {
+        if let Some((relation, link)) = party_link(base, role, party) {
+            links.insert(relation, link);
+        }
     }
     if let (Party::Name(consumer), Party::Name(provider)) = (&d.consumer, &d.provider) {
         links.insert(
@@ -140,16 +195,18 @@ fn render(base: &BaseUrl, webhook: &StoredWebhook) -> Value {
     Value::Object(body)
 }
 
-fn render_list(base: &BaseUrl, self_path: &str, hooks: &[StoredWebhook]) -> Hal {
+fn render_list(base: &BaseUrl, self_path: &str, title: &str, hooks: &[StoredWebhook]) -> Hal {
     Hal::ok(json!({
         "_embedded": { "webhooks": hooks.iter().map(|w| render(base, w)).collect::<Vec<_>>() },
         "_links": {
-            "self": link(base.join(self_path)),
+            "self": { "title": title, "href": base.join(self_path) },
             "pb:create": { "title": "POST to create a webhook", "href": base.join(self_path) },
             "pb:webhooks": hooks.iter().map(|w| json!({
-                "title": w.definition.description.clone().unwrap_or_else(|| "A webhook".to_owned()),
+                "title": scope_description(&w.definition),
+                "name": display_description(&w.definition),
                 "href": href(base, &w.uuid),
             })).collect::<Vec<_>>(),
+            "curies": [{ "name": "pb", "href": base.join("/doc/webhooks-{rel}"), "templated": true }],
         },
     }))
 }
@@ -202,9 +259,7 @@ async fn parse(
             {
                 add(
                     &format!("{side}.name"),
-                    format!(
-                        "does not match an existing pacticipant: no pacticipant named '{name}' exists"
-                    ),
+                    "does not match an existing pacticipant".to_owned(),
                 );
             }
         }
@@ -215,11 +270,10 @@ async fn parse(
     }
 }
 
-async fn require_pacticipant(state: &AppState, name: &str) -> ApiResult<()> {
+/// The pacticipant a path names as `role` (consumer or provider) must exist.
+async fn require_pacticipant(state: &AppState, role: &str, name: &str) -> ApiResult<()> {
     if state.store.pacticipant(name).await?.is_none() {
-        return Err(ApiError::NotFoundHal(format!(
-            "No pacticipant with name '{name}' found"
-        )));
+        return Err(super::pacticipants::not_found_as(role, name));
     }
     Ok(())
 }
@@ -231,8 +285,11 @@ async fn create(
     consumer: Option<&str>,
     provider: Option<&str>,
 ) -> ApiResult<Response> {
-    for name in [consumer, provider].into_iter().flatten() {
-        require_pacticipant(state, name).await?;
+    if let Some(provider) = provider {
+        require_pacticipant(state, "provider", provider).await?;
+    }
+    if let Some(consumer) = consumer {
+        require_pacticipant(state, "consumer", consumer).await?;
     }
     let (definition, _) = parse(state, raw, consumer, provider).await?;
     let sealed = state.sealer().await?.seal_webhook(definition);
@@ -277,8 +334,31 @@ async fn create_consumer(
 }
 
 async fn list_all(State(state): State<AppState>, base: BaseUrl) -> ApiResult<Hal> {
-    let hooks = state.store.webhooks(None, None).await?;
-    Ok(render_list(&base, "/webhooks", &hooks))
+    let hooks = state.store.webhooks(WebhookScope::All).await?;
+    Ok(render_list(&base, "/webhooks", "Webhooks", &hooks))
+}
+
+/// The webhooks of exactly this consumer and provider, as the Pact Broker
+/// lists them (a provider's list does not hold the webhooks of its pairs).
+async fn list_scoped(
+    state: &AppState,
+    base: &BaseUrl,
+    consumer: Option<&str>,
+    provider: Option<&str>,
+    path: &str,
+    title: &str,
+) -> ApiResult<Hal> {
+    if let Some(provider) = provider {
+        require_pacticipant(state, "provider", provider).await?;
+    }
+    if let Some(consumer) = consumer {
+        require_pacticipant(state, "consumer", consumer).await?;
+    }
+    let hooks = state
+        .store
+        .webhooks(WebhookScope::Exactly { consumer, provider })
+        .await?;
+    Ok(render_list(base, path, title, &hooks))
 }
 
 async fn list_pair(
@@ -286,18 +366,41 @@ async fn list_pair(
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    require_pacticipant(&state, &provider).await?;
-    require_pacticipant(&state, &consumer).await?;
-    let hooks = state
-        .store
-        .webhooks(Some(&consumer), Some(&provider))
-        .await?;
     let path = format!(
         "/webhooks/provider/{}/consumer/{}",
         seg(&provider),
         seg(&consumer)
     );
-    Ok(render_list(&base, &path, &hooks))
+    list_scoped(
+        &state,
+        &base,
+        Some(&consumer),
+        Some(&provider),
+        &path,
+        "Webhooks",
+    )
+    .await
+}
+
+async fn list_pact_webhooks(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    let path = format!(
+        "/pacts/provider/{}/consumer/{}/webhooks",
+        seg(&provider),
+        seg(&consumer)
+    );
+    list_scoped(
+        &state,
+        &base,
+        Some(&consumer),
+        Some(&provider),
+        &path,
+        "Pact webhooks",
+    )
+    .await
 }
 
 async fn list_provider(
@@ -305,13 +408,8 @@ async fn list_provider(
     base: BaseUrl,
     Path(provider): Path<String>,
 ) -> ApiResult<Hal> {
-    require_pacticipant(&state, &provider).await?;
-    let hooks = state.store.webhooks(None, Some(&provider)).await?;
-    Ok(render_list(
-        &base,
-        &format!("/webhooks/provider/{}", seg(&provider)),
-        &hooks,
-    ))
+    let path = format!("/webhooks/provider/{}", seg(&provider));
+    list_scoped(&state, &base, None, Some(&provider), &path, "Webhooks").await
 }
 
 async fn list_consumer(
@@ -319,13 +417,8 @@ async fn list_consumer(
     base: BaseUrl,
     Path(consumer): Path<String>,
 ) -> ApiResult<Hal> {
-    require_pacticipant(&state, &consumer).await?;
-    let hooks = state.store.webhooks(Some(&consumer), None).await?;
-    Ok(render_list(
-        &base,
-        &format!("/webhooks/consumer/{}", seg(&consumer)),
-        &hooks,
-    ))
+    let path = format!("/webhooks/consumer/{}", seg(&consumer));
+    list_scoped(&state, &base, Some(&consumer), None, &path, "Webhooks").await
 }
 
 fn not_found(uuid: &str) -> ApiError {
@@ -359,7 +452,7 @@ async fn put(
     if !valid_uuid {
         return Err(ApiError::field(
             "uuid",
-            "must be at least 16 characters of letters, digits, - and _",
+            "The UUID can only contain the characters A-Z, a-z, 0-9, _ and -, and must be 16 or more characters.",
         ));
     }
     let (mut definition, body) = parse(&state, &raw, None, None).await?;
@@ -385,8 +478,10 @@ async fn put(
     let sealed = sealer.seal_webhook(definition);
     let (stored, created) = state.store.put_webhook(&uuid, &sealed).await?;
     let body = render(&base, &stored);
+    // Made by PUT: 201 without a `Location` (the URL asked for is the
+    // webhook's), as the Pact Broker answers.
     Ok(if created {
-        hal::created(&href(&base, &uuid), body)
+        Hal(StatusCode::CREATED, body).into_response()
     } else {
         Hal::ok(body).into_response()
     })
@@ -536,18 +631,70 @@ async fn status(
     base: BaseUrl,
     Path((provider, consumer)): Path<(String, String)>,
 ) -> ApiResult<Hal> {
-    require_pacticipant(&state, &provider).await?;
-    require_pacticipant(&state, &consumer).await?;
+    require_pacticipant(&state, "provider", &provider).await?;
+    require_pacticipant(&state, "consumer", &consumer).await?;
     let found = state
         .store
         .webhook_deliveries(None, Some(&consumer), Some(&provider), 100)
         .await?;
     let count = |status: &str| found.iter().filter(|d| d.status == status).count();
     let retries = state.config.webhook_retry_schedule.len();
+    let pair = format!(
+        "/pacts/provider/{}/consumer/{}",
+        seg(&provider),
+        seg(&consumer)
+    );
+    let mut links = Map::new();
+    links.insert(
+        "self".into(),
+        json!({ "href": base.join(&format!("{pair}/webhooks/status")), "title": "Webhooks status" }),
+    );
+    links.insert(
+        "pb:error-logs".into(),
+        json!(
+            found
+                .iter()
+                .filter(|d| matches!(d.status.as_str(), "failure" | "retrying"))
+                .map(|d| json!({
+                    "href": base.join(&format!("/triggered-webhooks/{}/logs", seg(&d.uuid))),
+                    "title": "Error logs",
+                    "name": d.context.get("webhookDescription").cloned().unwrap_or_else(|| d.event_name.clone()),
+                }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    links.insert(
+        "pb:pact-webhooks".into(),
+        json!({
+            "title": format!("Webhooks for the pact between {consumer} and {provider}"),
+            "href": base.join(&format!("{pair}/webhooks")),
+        }),
+    );
+    if let Some(version) = found
+        .first()
+        .and_then(|d| d.context.get("consumerVersionNumber"))
+    {
+        links.insert(
+            "pb:pact-version".into(),
+            json!({
+                "href": base.join(&format!("{pair}/version/{}", seg(version))),
+                "title": "Pact",
+                "name": format!("Pact between {consumer} ({version}) and {provider}"),
+            }),
+        );
+    }
+    links.insert(
+        "pb:consumer".into(),
+        json!({ "href": base.join(&format!("/pacticipants/{}", seg(&consumer))), "title": "Consumer", "name": consumer }),
+    );
+    links.insert(
+        "pb:provider".into(),
+        json!({ "href": base.join(&format!("/pacticipants/{}", seg(&provider))), "title": "Provider", "name": provider }),
+    );
     Ok(Hal::ok(json!({
         "summary": { "successful": count("success"), "failed": count("failure"), "retrying": count("retrying"), "notRun": count("not_run") },
         "_embedded": { "triggeredWebhooks": found.iter().map(|d| render_delivery(&base, d, retries)).collect::<Vec<_>>() },
-        "_links": { "self": link(base.join(&format!("/pacts/provider/{}/consumer/{}/webhooks/status", seg(&provider), seg(&consumer)))) },
+        "_links": links,
     })))
 }
 
@@ -557,8 +704,8 @@ async fn triggered_by_publication(
     base: BaseUrl,
     Path((provider, consumer, version)): Path<(String, String, String)>,
 ) -> ApiResult<Hal> {
-    require_pacticipant(&state, &provider).await?;
-    require_pacticipant(&state, &consumer).await?;
+    require_pacticipant(&state, "provider", &provider).await?;
+    require_pacticipant(&state, "consumer", &consumer).await?;
     let found = state
         .store
         .webhook_deliveries(None, Some(&consumer), Some(&provider), 1000)

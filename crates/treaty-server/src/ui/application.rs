@@ -108,38 +108,31 @@ pub async fn page(
     };
     let links = nav.links.clone();
 
+    // What runs where, from the ledger: the same source as the timeline.
     let mut running: Vec<Running> = state
         .store
-        .current_deployments_of(&name)
+        .ledger_deployments(
+            LedgerFilter {
+                pacticipant: Some(name.clone()),
+                running: true,
+                ..LedgerFilter::default()
+            },
+            None,
+        )
         .await?
+        .items
         .into_iter()
         .map(|d| Running {
-            environment_href: links.environment(&d.environment.name),
-            environment: d.environment.name,
+            environment_href: links.environment(&d.environment),
+            environment: d.environment,
             version_href: links.version(&name, &d.version),
             version: d.version,
             instance: d.application_instance,
-            released: false,
-            since: When::new(d.created_at),
+            released: d.kind == treaty_domain::model::LedgerKind::Release,
+            since: When::new(d.finished_at.unwrap_or(d.created_at)),
         })
         .collect();
-    for environment in state.store.environments().await? {
-        for r in state
-            .store
-            .currently_supported(&environment.uuid, Some(&name), None)
-            .await?
-        {
-            running.push(Running {
-                environment_href: links.environment(&environment.name),
-                environment: environment.name.clone(),
-                version_href: links.version(&name, &r.version),
-                version: r.version,
-                instance: None,
-                released: true,
-                since: When::new(r.created_at),
-            });
-        }
-    }
+    running.sort_by(|a, b| (&a.environment, a.released).cmp(&(&b.environment, b.released)));
 
     let versions_page = state
         .store

@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use treaty_domain::ledger::Status;
-use treaty_domain::model::{LedgerDeployment, PageRequest};
+use treaty_domain::model::{LedgerDeployment, LedgerKind, PageRequest};
 use treaty_store::LedgerFilter;
 
 use super::view::{Links, Nav, Verdict, When, outside_link, pretty, status_verdict};
@@ -35,6 +35,12 @@ pub struct DeploymentLine {
     pub when: When,
     pub rollback: bool,
     pub emergency: bool,
+    pub bypassed_gates: bool,
+    pub release: bool,
+    /// It runs (or is supported) now.
+    pub running: bool,
+    /// How it stopped running, when it did: "replaced", "undeployed", ...
+    pub ended: Option<String>,
     pub open_incidents: usize,
 }
 
@@ -56,6 +62,10 @@ impl DeploymentLine {
             when: When::new(d.finished_at.or(d.started_at).unwrap_or(d.created_at)),
             rollback: d.rollback,
             emergency: d.emergency,
+            bypassed_gates: d.bypassed_gates,
+            release: d.kind == LedgerKind::Release,
+            running: d.running(),
+            ended: d.end_reason.map(|r| r.as_str().replace('_', " ")),
             open_incidents: d
                 .incidents
                 .iter()
@@ -169,8 +179,7 @@ pub async fn list(
                     pacticipant: Some(application.clone()).filter(|a| !a.is_empty()),
                     environment: Some(environment.clone()).filter(|e| !e.is_empty()),
                     status: parsed_status.map(|s| s.as_str().to_owned()),
-                    from: None,
-                    to: None,
+                    ..LedgerFilter::default()
                 },
                 Some(PageRequest {
                     number: page,
@@ -248,9 +257,67 @@ struct Detail {
     events: Vec<EventView>,
     incidents: Vec<IncidentView>,
     evidence_answer: Option<(Verdict, String)>,
+    gates: Option<GatesView>,
+    ended: Option<EndedView>,
     evidence: Option<String>,
     metadata: Option<String>,
     api_href: String,
+}
+
+/// The gates' verdict kept with a deployment, in words.
+struct GatesView {
+    allowed: bool,
+    summary: String,
+    checks: Vec<CheckView>,
+    stepped_over: Vec<String>,
+    rollback: bool,
+    default_policy: bool,
+}
+
+struct CheckView {
+    rule: String,
+    mode: String,
+    passed: bool,
+    reason: String,
+}
+
+impl GatesView {
+    fn from_json(gates: &serde_json::Value) -> Option<Self> {
+        let allowed = gates["allowed"].as_bool()?;
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        Some(Self {
+            allowed,
+            summary: text(&gates["summary"]),
+            checks: gates["checks"]
+                .as_array()
+                .map(|checks| {
+                    checks
+                        .iter()
+                        .map(|c| CheckView {
+                            rule: text(&c["rule"]),
+                            mode: text(&c["mode"]),
+                            passed: c["passed"].as_bool().unwrap_or(false),
+                            reason: text(&c["reason"]),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            stepped_over: gates["emergency_stepped_over"]
+                .as_array()
+                .map(|rules| rules.iter().map(text).collect())
+                .unwrap_or_default(),
+            rollback: gates["rollback"].as_bool().unwrap_or(false),
+            default_policy: gates["policy_source"] == "default",
+        })
+    }
+}
+
+/// How a completed deployment stopped running.
+struct EndedView {
+    reason: String,
+    when: When,
+    by: Option<String>,
+    replaced_by: Option<(i64, String)>,
 }
 
 struct EventView {
@@ -307,11 +374,41 @@ pub async fn detail(
     );
     fact("Started", &d.started_at.map(|t| When::new(t).text));
     fact("Finished", &d.finished_at.map(|t| When::new(t).text));
-    let evidence_answer = d.evidence.as_ref().map(|e| {
-        let deployable = e["summary"]["deployable"].as_bool();
-        let reason = e["summary"]["reason"].as_str().unwrap_or("").to_owned();
-        (Verdict::from_option(deployable), reason)
-    });
+    fact(
+        "Recorded through",
+        &d.source_system.as_deref().map(|source| match source {
+            "pact-broker-api" => {
+                "the Pact Broker API (record-deployment, record-release)".to_owned()
+            }
+            "pact-broker-tag" => "a tag named after the environment".to_owned(),
+            other => other.to_owned(),
+        }),
+    );
+    // The evidence is kept as the API shows it: `deployable` and `reason`
+    // at its top, the gates' verdict under `gates`.
+    let evidence_answer = d
+        .evidence
+        .as_ref()
+        .filter(|e| e.get("deployable").is_some())
+        .map(|e| {
+            let deployable = e["deployable"].as_bool();
+            let reason = e["reason"].as_str().unwrap_or("").to_owned();
+            (Verdict::from_option(deployable), reason)
+        });
+    let gates = d
+        .evidence
+        .as_ref()
+        .and_then(|e| e.get("gates"))
+        .and_then(GatesView::from_json);
+    let ended = match (d.ended_at, d.end_reason) {
+        (Some(at), Some(reason)) => Some(EndedView {
+            reason: reason.as_str().replace('_', " "),
+            when: When::new(at),
+            by: d.ended_by.clone(),
+            replaced_by: d.replaced_by.map(|id| (id, links.deployment(id))),
+        }),
+        _ => None,
+    };
     ok(&Detail {
         line: DeploymentLine::new(&links, &d),
         facts,
@@ -338,6 +435,8 @@ pub async fn detail(
             })
             .collect(),
         evidence_answer,
+        gates,
+        ended,
         evidence: d.evidence.as_ref().map(pretty),
         metadata: d.extra_metadata.as_ref().map(pretty),
         api_href: links.api(&format!("/deployments/{}", d.id)),

@@ -8,7 +8,7 @@ use treaty_store::LedgerFilter;
 
 use super::deployments::DeploymentLine;
 use super::verdicts::{self, Cache};
-use super::view::{Nav, Verdict, When, pretty};
+use super::view::{Nav, Verdict, When};
 use super::{PageResult, not_found, ok};
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -21,10 +21,30 @@ struct EnvironmentPage {
     title: String,
     production: bool,
     running: Vec<RunningLine>,
-    policies: Option<String>,
+    policy: PolicyView,
+    freeze: Option<FreezeBanner>,
     deployments: Vec<DeploymentLine>,
     timeline_href: String,
     api_href: String,
+}
+
+/// The policy in force, in words.
+struct PolicyView {
+    rules: Vec<String>,
+    /// The environment has none of its own: this is the default.
+    default: bool,
+    source: String,
+    record_deployment: &'static str,
+    rollback_window: String,
+    api_href: String,
+}
+
+/// A freeze window open now.
+struct FreezeBanner {
+    reason: String,
+    until: When,
+    enforced: bool,
+    allow_emergency: bool,
 }
 
 struct RunningLine {
@@ -74,12 +94,43 @@ pub async fn page(
         .collect();
     running.sort_by(|a, b| a.application.cmp(&b.application));
 
-    let policies = state
-        .store
-        .environment_policies(&environment.name)
-        .await?
-        .as_ref()
-        .map(pretty);
+    let policy = crate::routes::gates::policy(&state, &environment.name).await?;
+    let freeze = policy
+        .open_freeze(chrono::Utc::now())
+        .map(|open| FreezeBanner {
+            reason: open.reason,
+            until: When::new(open.until),
+            enforced: open.mode == treaty_domain::gates::Mode::Enforce,
+            allow_emergency: open.allow_emergency,
+        });
+    let policy = PolicyView {
+        rules: policy
+            .rules
+            .iter()
+            .map(treaty_domain::gates::describe)
+            .collect(),
+        default: policy.source == treaty_domain::gates::PolicySource::Default,
+        source: policy.source_reason(&environment.name, environment.production),
+        record_deployment: match policy.record_deployment {
+            treaty_domain::gates::FactGate::Enforce => {
+                "refused like a gated start when the gates say no"
+            }
+            treaty_domain::gates::FactGate::ReportOnly => {
+                "recorded (they already happened), marked \"bypassed gates\" when the gates would have refused them"
+            }
+        },
+        rollback_window: humantime::format_duration(
+            policy.rollback_window.to_std().unwrap_or_default(),
+        )
+        .to_string(),
+        api_href: links.api(&format!(
+            "/policies/{}",
+            percent_encoding::utf8_percent_encode(
+                &environment.name,
+                percent_encoding::NON_ALPHANUMERIC
+            )
+        )),
+    };
     let deployments = super::deployments::newest(
         &state,
         &links,
@@ -98,7 +149,8 @@ pub async fn page(
             .unwrap_or_else(|| environment.name.clone()),
         production: environment.production,
         running,
-        policies,
+        policy,
+        freeze,
         deployments,
         timeline_href: links.deployments_where("environment", &environment.name),
         api_href: links.api(&format!("/environments/{}", environment.uuid)),

@@ -162,36 +162,35 @@ pub struct Placement {
     pub verdict: Verdict,
 }
 
-/// What runs in an environment now, each asked can-i-deploy there.
+/// What runs in an environment now, each asked can-i-deploy there: the
+/// ledger's running deployments and releases, the same source as the
+/// timeline, `deployed-at` and the Pact Broker's records.
 pub async fn placements(
     state: &AppState,
     cache: &mut Cache,
     environment: &treaty_domain::model::Environment,
 ) -> Result<Vec<Placement>, ApiError> {
-    let deployed = state
+    let running = state
         .store
-        .currently_deployed(&environment.uuid, treaty_store::DeployedFilter::default())
-        .await?;
-    let released = state
-        .store
-        .currently_supported(&environment.uuid, None, None)
-        .await?;
-    let found = deployed
-        .into_iter()
-        .map(|d| {
-            (
-                d.pacticipant,
-                d.version,
-                d.application_instance,
-                false,
-                d.created_at,
-            )
-        })
-        .chain(
-            released
-                .into_iter()
-                .map(|r| (r.pacticipant, r.version, None, true, r.created_at)),
-        );
+        .ledger_deployments(
+            treaty_store::LedgerFilter {
+                environment: Some(environment.name.clone()),
+                running: true,
+                ..treaty_store::LedgerFilter::default()
+            },
+            None,
+        )
+        .await?
+        .items;
+    let found = running.into_iter().map(|d| {
+        (
+            d.pacticipant,
+            d.version,
+            d.application_instance,
+            d.kind == treaty_domain::model::LedgerKind::Release,
+            d.finished_at.unwrap_or(d.created_at),
+        )
+    });
     let mut placements = Vec::new();
     for (application, version, instance, released, since) in found {
         let verdict = cache

@@ -1,13 +1,18 @@
-//! A version: its pacts and verifications, where it has been, and
-//! can-i-deploy to every environment with the explanation and the fix.
+//! A version: its pacts and verifications, where it has been, and whether
+//! it may be deployed to every environment now: the whole preflight verdict
+//! (the environment's gates, can-i-deploy among them), with the contracts'
+//! explanation and the fix.
 
 use crate::path::Path;
 use askama::Template;
 use axum::extract::State;
+use treaty_domain::gates;
 use treaty_domain::matrix_query::{MAX_LIMIT, MatrixQuery, VersionSelector};
+use treaty_domain::model::LedgerKind;
+use treaty_store::LedgerFilter;
 
 use super::verdicts::{self, Explanation, RowView};
-use super::view::{Nav, When, outside_link};
+use super::view::{Nav, Verdict, When, outside_link};
 use super::{PageResult, not_found, ok};
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -37,11 +42,69 @@ struct EnvironmentVerdict {
     anchor: String,
     href: String,
     production: bool,
+    /// The gates' verdict: what a deployment started now would meet.
+    gates: GateAnswer,
+    /// Can-i-deploy's answer, the contracts' part of it.
     explanation: Explanation,
 }
 
-/// A deployment or release record of this version.
+/// The preflight verdict in words.
+struct GateAnswer {
+    /// good, bad, or unknown (allowed, with report-only rules failing).
+    verdict: Verdict,
+    /// "Yes", or "Blocked (freeze)".
+    answer: String,
+    summary: String,
+    checks: Vec<(String, &'static str, bool, String)>,
+    default_policy: bool,
+}
+
+impl GateAnswer {
+    fn new(verdict: &gates::Verdict) -> Self {
+        // Report-only rules that fail: allowed, but not a plain yes.
+        let reported: Vec<&str> = verdict
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.rule)
+            .collect();
+        Self {
+            verdict: if !verdict.allowed {
+                Verdict::Bad
+            } else if !reported.is_empty() {
+                Verdict::Unknown
+            } else {
+                Verdict::Good
+            },
+            answer: match (verdict.cause(), reported.as_slice()) {
+                (Some(cause), _) => format!("Blocked ({})", cause.as_str()),
+                (None, []) => "Yes".to_owned(),
+                (None, rules) => {
+                    format!("Allowed, but {} fails (report-only)", rules.join(" and "))
+                }
+            },
+            summary: verdict.summary(),
+            checks: verdict
+                .checks
+                .iter()
+                .map(|c| {
+                    (
+                        c.rule.to_owned(),
+                        c.mode.as_str(),
+                        c.passed,
+                        c.reason.clone(),
+                    )
+                })
+                .collect(),
+            default_policy: verdict.policy_source == gates::PolicySource::Default,
+        }
+    }
+}
+
+/// A ledger deployment or release of this version.
 struct Place {
+    href: String,
+    id: i64,
     environment: String,
     environment_href: String,
     kind: &'static str,
@@ -71,7 +134,21 @@ pub async fn page(
     let mut verdicts = Vec::new();
     for environment in state.store.environments().await? {
         let matrix = verdicts::can_i_deploy(&state, &name, &number, &environment.name).await?;
+        let contracts = gates::ContractAnswer {
+            deployable: matrix.summary.deployable,
+            reason: matrix.summary.reason(),
+        };
+        let (_, verdict) = crate::routes::gates::verdict(
+            &state,
+            &name,
+            &number,
+            &environment.name,
+            false,
+            Some(contracts),
+        )
+        .await?;
         verdicts.push(EnvironmentVerdict {
+            gates: GateAnswer::new(&verdict),
             anchor: format!("to-{}", environment.id),
             href: links.environment(&environment.name),
             name: environment
@@ -113,35 +190,36 @@ pub async fn page(
         )
         .partition(|(as_consumer, _)| *as_consumer);
 
-    let mut places: Vec<Place> = state
+    // Where it has been, from the ledger: every completed deployment and
+    // release, whichever API recorded it.
+    let places: Vec<Place> = state
         .store
-        .deployments_of_version(&name, &number)
+        .ledger_deployments(
+            LedgerFilter {
+                pacticipant: Some(name.clone()),
+                version: Some(number.clone()),
+                status: Some("completed".to_owned()),
+                ..LedgerFilter::default()
+            },
+            None,
+        )
         .await?
+        .items
         .into_iter()
         .map(|d| Place {
-            environment_href: links.environment(&d.environment.name),
-            environment: d.environment.name,
-            kind: "deployed",
+            href: links.deployment(d.id),
+            id: d.id,
+            environment_href: links.environment(&d.environment),
+            environment: d.environment,
+            kind: match d.kind {
+                LedgerKind::Release => "released",
+                LedgerKind::Deployment => "deployed",
+            },
             instance: d.application_instance,
-            from: When::new(d.created_at),
-            until: When::maybe(d.undeployed_at),
+            from: When::new(d.finished_at.unwrap_or(d.created_at)),
+            until: When::maybe(d.ended_at),
         })
         .collect();
-    places.extend(
-        state
-            .store
-            .releases_of_version(&name, &number)
-            .await?
-            .into_iter()
-            .map(|r| Place {
-                environment_href: links.environment(&r.environment.name),
-                environment: r.environment.name,
-                kind: "released",
-                instance: None,
-                from: When::new(r.created_at),
-                until: When::maybe(r.support_ended_at),
-            }),
-    );
 
     let mut api_query = form_urlencoded::Serializer::new(String::new());
     api_query.append_pair("pacticipant", &name);

@@ -13,9 +13,10 @@ use tower::ServiceExt;
 
 use crate::support::{Reply, TestApp, pact};
 
-const ADMIN: &str = "admin-secret-token";
+pub const ADMIN: &str = "admin-secret-token";
 
-fn config() -> ServerConfig {
+/// A writer and a reader (basic auth), an admin token, and tokens.
+pub fn config() -> ServerConfig {
     ServerConfig {
         auth: AuthConfig {
             basic: Some(("writer".into(), SecretString::from("wpass"))),
@@ -364,8 +365,9 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
 #[tokio::test]
 async fn every_write_is_audited_with_its_actor_and_the_chain_holds() {
     let (app, token) = seeded().await;
+    // Pending: production's default policy would refuse a start (ledger has not verified the pact).
     send(&app, Who::Limited, &token, "POST", "/deployment-events",
-        Some(&json!({"product_name": "payments-api", "version": "1", "environment_name": "production", "status": "started"}))).await;
+        Some(&json!({"product_name": "payments-api", "version": "1", "environment_name": "production", "status": "pending"}))).await;
     send(
         &app,
         Who::Limited,

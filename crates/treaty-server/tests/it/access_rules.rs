@@ -13,22 +13,8 @@ use serde_json::{Value, json};
 use treaty_server::ServerConfig;
 use treaty_server::access::AuthConfig;
 
+use crate::access::{ADMIN, config};
 use crate::support::{Reply, TestApp, pact};
-
-const ADMIN: &str = "admin-secret-token";
-
-fn config() -> ServerConfig {
-    ServerConfig {
-        auth: AuthConfig {
-            basic: Some(("writer".into(), SecretString::from("wpass"))),
-            basic_read_only: Some(("reader".into(), SecretString::from("rpass"))),
-            admin_token: Some(SecretString::from(ADMIN)),
-            tokens: true,
-        },
-        sign_in_failures_per_minute: 0,
-        ..ServerConfig::default()
-    }
-}
 
 fn basic(user: &str, password: &str) -> String {
     format!(

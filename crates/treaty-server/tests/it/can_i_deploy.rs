@@ -531,7 +531,8 @@ async fn deployment_and_release_lifecycle() {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(current("pacticipant=Foo").await, ["2", "3"]);
+    // The most recent deployment first, as the Pact Broker lists them.
+    assert_eq!(current("pacticipant=Foo").await, ["3", "2"]);
     assert_eq!(current("pacticipant=Foo&applicationInstance=").await, ["2"]);
     assert_eq!(
         current("pacticipant=Foo&applicationInstance=blue").await,

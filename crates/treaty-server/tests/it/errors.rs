@@ -126,7 +126,8 @@ async fn unknown_pacticipants_and_versions_are_404s_in_the_pact_brokers_format()
     let app = TestApp::new().await;
     let reply = app.get("/pacticipants/Nobody").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    assert_eq!(reply.content_type, "application/json;charset=utf-8");
+    // In HAL, as the Pact Broker answers for a pacticipant named in the path.
+    assert_eq!(reply.content_type, "application/hal+json;charset=utf-8");
     assert_eq!(
         reply.body["error"],
         "No pacticipant with name 'Nobody' found"
@@ -229,7 +230,7 @@ async fn clients_that_ask_for_problem_json_get_it() {
     ] {
         let reply = app
             .send(
-                Request::get("/pacticipants/Nobody")
+                Request::get("/no/such/route")
                     .header(header::ACCEPT, accept)
                     .body(Body::empty())
                     .unwrap(),
@@ -265,10 +266,40 @@ async fn bad_pagination_is_a_400() {
     let app = TestApp::new().await;
     let reply = app.get("/pacticipants?page=0").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(
-        reply.body["errors"]["page"][0]
-            .as_str()
-            .unwrap()
-            .contains("at least 1")
+    assert_eq!(
+        reply.body["errors"]["page"][0],
+        "must be greater than or equal to 1"
+    );
+    let reply = app.get("/pacticipants?pageSize=abc").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["errors"]["pageSize"][0], "must be an integer");
+}
+
+#[tokio::test]
+async fn publish_problems_are_worded_as_the_pact_brokers() {
+    use base64::Engine;
+    let app = TestApp::new().await;
+    let content = base64::engine::general_purpose::STANDARD
+        .encode(crate::support::pact("Foo", "Bar", &["/a"]).to_string());
+    let reply = app
+        .post(
+            "/contracts/publish",
+            &json!({"pacticipantName": "Foo", "pacticipantVersionNumber": "1", "contracts": [
+                {"consumerName": "Other", "providerName": "Bar", "specification": "pact",
+                 "contentType": "application/json", "content": content},
+                {"consumerName": "Foo", "providerName": "Bar", "specification": "pact",
+                 "contentType": "application/json", "content": "!!!"}
+            ]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply.body["errors"]["contracts"],
+        json!([
+            "consumer name in contract content ('Foo') must match consumerName in contract params ('Other') (at index 0)",
+            "consumerName ('Other') must match pacticipantName ('Foo') (at index 0)",
+            "is not valid Base64 (at index 1)",
+            "content could not be parsed as application/json (at index 1)",
+        ])
     );
 }

@@ -7,8 +7,13 @@ use serde_json::{Value, json};
 
 use crate::support::{Reply, TestApp, pact};
 
+/// An app that creates the versions events name: these tests are about gates.
 async fn app() -> TestApp {
-    let app = TestApp::new().await;
+    let app = TestApp::with_config(treaty_server::ServerConfig {
+        create_unknown_versions: true,
+        ..treaty_server::ServerConfig::default()
+    })
+    .await;
     for (name, production) in [("staging", false), ("production", true)] {
         let reply = app
             .post(
@@ -99,15 +104,25 @@ async fn policies_are_set_read_and_removed_and_bad_ones_are_refused() {
         StatusCode::NOT_FOUND
     );
 
+    assert_eq!(shown.body["source"], "environment");
     assert_eq!(
         app.delete("/policies/production").await.status,
         StatusCode::NO_CONTENT
     );
+    // Without a policy of its own, production has the default one, and says so.
+    let default = app.get("/policies/production").await;
+    assert_eq!(default.body["source"], "default", "{}", default.text);
+    assert_eq!(
+        default.body["rules"],
+        json!([{"rule": "contract-compatibility", "mode": "enforce"}])
+    );
     assert!(
-        app.get("/policies/production").await.body["rules"]
-            .as_array()
+        default.body["source_reason"]
+            .as_str()
             .unwrap()
-            .is_empty()
+            .contains("production has no policy of its own"),
+        "{}",
+        default.text
     );
 }
 
@@ -325,12 +340,44 @@ async fn contract_compatibility_blocks_with_409_and_every_failing_rule_is_listed
 }
 
 #[tokio::test]
-async fn an_environment_without_rules_allows_everything() {
+async fn an_environment_without_a_policy_still_checks_contracts() {
     let app = app().await;
+    app.publish(
+        "Foo",
+        "1",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/orders"]))],
+    )
+    .await;
+    // can-i-deploy does not know (Bar has verified nothing), so neither does preflight.
+    let can_i_deploy = app
+        .get("/can-i-deploy?pacticipant=Foo&version=1&environment=production")
+        .await;
+    assert_eq!(can_i_deploy.body["summary"]["deployable"], Value::Null);
     let preflight = app
         .get("/preflight?pacticipant=Foo&version=1&environment=production")
         .await;
-    assert_eq!(preflight.body["allowed"], true);
+    assert_eq!(preflight.body["allowed"], false, "{}", preflight.text);
+    assert_eq!(preflight.body["blocked_by"], "contract-compatibility");
+    assert_eq!(preflight.body["policy_source"], "default");
+    let refused = event(&app, "1", "production", "started", json!({})).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    // Outside production the default only reports.
+    let staging = app
+        .get("/preflight?pacticipant=Foo&version=1&environment=staging")
+        .await;
+    assert_eq!(staging.body["allowed"], true, "{}", staging.text);
+    assert_eq!(staging.body["checks"][0]["mode"], "report-only");
+    assert_eq!(staging.body["checks"][0]["passed"], false);
+    assert_eq!(
+        event(&app, "1", "staging", "started", json!({}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    // An empty policy of its own allows everything, as before.
+    set_rules(&app, "production", json!([])).await;
     assert_eq!(
         event(&app, "1", "production", "started", json!({}))
             .await
@@ -362,7 +409,8 @@ async fn a_release_plan_orders_the_set_from_the_contracts_and_changes_nothing() 
     .await;
     app.verify("Foo", "Bar", "1", false).await;
     app.verify("Foo", "Bar", "2", true).await;
-    for (pacticipant, version) in [("Foo", "1"), ("Bar", "1")] {
+    // The provider first: production's default policy checks the contracts.
+    for (pacticipant, version) in [("Bar", "1"), ("Foo", "1")] {
         let reply = app
             .post(
                 "/deployment-events",

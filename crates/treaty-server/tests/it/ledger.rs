@@ -6,8 +6,14 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, pact};
 
+/// An app that creates what events name, as Versioner does: these tests
+/// are about the ledger, not about names.
 async fn app_with_production() -> TestApp {
-    let app = TestApp::new().await;
+    let app = TestApp::with_config(treaty_server::ServerConfig {
+        create_unknown_versions: true,
+        ..treaty_server::ServerConfig::default()
+    })
+    .await;
     let reply = app
         .post(
             "/environments",
@@ -218,6 +224,9 @@ async fn history_is_newest_first_and_filtered() {
 #[tokio::test]
 async fn the_can_i_deploy_answer_at_the_start_is_kept_as_evidence() {
     let app = app_with_production().await;
+    // Production's default policy would refuse the start (Bar has verified
+    // nothing): an empty policy of its own lets it through.
+    app.put("/policies/production", &json!({"rules": []})).await;
     app.publish(
         "Foo",
         "1",
@@ -555,38 +564,99 @@ async fn dora_metrics_count_what_the_ledger_recorded() {
 }
 
 #[tokio::test]
-async fn unknown_versions_are_created_unless_configured_to_refuse() {
-    let app = app_with_production().await;
+async fn unknown_names_are_refused_with_the_closest_names_unless_told_to_create_them() {
+    let app = TestApp::new().await;
+    app.post(
+        "/environments",
+        &json!({"name": "production", "production": true}),
+    )
+    .await;
+    app.put("/pacticipants/web/versions/1.9.9", &json!({}))
+        .await;
+    app.put("/pacticipants/web/versions/9.9.8", &json!({}))
+        .await;
+    let typo = app
+        .post(
+            "/deployment-events",
+            &json!({"product_name": "web", "version": "9.9.9",
+            "environment_name": "production", "status": "completed"}),
+        )
+        .await;
+    assert_eq!(typo.status, StatusCode::NOT_FOUND, "{}", typo.text);
+    assert!(
+        typo.text
+            .contains("No version 9.9.9 of web found. Did you mean '9.9.8' or '1.9.9'?")
+            && typo.text.contains("--create-unknown-versions"),
+        "{}",
+        typo.text
+    );
+    let name = app
+        .post(
+            "/deployment-events",
+            &json!({"product_name": "wbe", "version": "1.9.9",
+            "environment_name": "production", "status": "started"}),
+        )
+        .await;
+    assert_eq!(name.status, StatusCode::NOT_FOUND, "{}", name.text);
+    assert!(name.text.contains("Did you mean 'web'?"), "{}", name.text);
+    let environment = app
+        .post(
+            "/deployment-events",
+            &json!({"product_name": "web", "version": "1.9.9",
+            "environment_name": "prodution", "status": "started"}),
+        )
+        .await;
+    assert_eq!(environment.status, StatusCode::NOT_FOUND);
+    assert!(
+        environment.text.contains("Did you mean 'production'?"),
+        "{}",
+        environment.text
+    );
+    // Nothing was created: no version, no pacticipant, no deployment.
     assert_eq!(
-        event(&app, "1", "started", json!({})).await.status,
-        StatusCode::CREATED
+        app.get("/pacticipants/web/versions/9.9.9").await.status,
+        StatusCode::NOT_FOUND
     );
     assert_eq!(
-        app.get("/pacticipants/Foo/versions/1").await.status,
-        StatusCode::OK
+        app.get("/pacticipants/wbe").await.status,
+        StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        app.get("/deployments").await.body["page"]["totalElements"],
+        0
+    );
+    let latest = app.get("/pacticipants/web/latest-version").await;
+    assert_eq!(latest.body["number"], "9.9.8");
 
-    let strict = TestApp::with_config(treaty_server::ServerConfig {
-        refuse_unknown_versions: true,
+    // Told to, Treaty creates what events name first, so the evidence is of
+    // the version it created (not "not found").
+    let open = TestApp::with_config(treaty_server::ServerConfig {
+        create_unknown_versions: true,
         ..treaty_server::ServerConfig::default()
     })
     .await;
-    strict
+    open.post(
+        "/environments",
+        &json!({"name": "test", "production": false}),
+    )
+    .await;
+    let created = open
         .post(
-            "/environments",
-            &json!({"name": "production", "production": true}),
+            "/deployment-events",
+            &json!({"product_name": "A", "version": "1",
+            "environment_name": "test", "status": "started"}),
         )
         .await;
-    let refused = event(&strict, "1", "started", json!({})).await;
-    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text);
-    assert!(
-        refused.text.contains("known versions only"),
-        "{}",
-        refused.text
-    );
-    strict.put("/pacticipants/Foo/versions/1", &json!({})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(
-        event(&strict, "1", "started", json!({})).await.status,
-        StatusCode::CREATED
+        open.get("/pacticipants/A/versions/1").await.status,
+        StatusCode::OK
+    );
+    let reason = created.body["evidence"]["reason"].as_str().unwrap();
+    assert!(!reason.contains("not found"), "{reason}");
+    assert_eq!(
+        created.body["evidence"]["deployable"], true,
+        "{}",
+        created.text
     );
 }

@@ -19,11 +19,11 @@ async fn create_read_update_and_delete_a_pacticipant() {
     );
     assert_eq!(reply.body["displayName"], "Foo Service");
 
-    // Creating again returns the existing one.
+    // Creating again returns the existing one, with 201 as the Pact Broker.
     let again = app
         .post("/pacticipants", &json!({"name": "foo-service"}))
         .await;
-    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.body["repositoryUrl"], "https://git/foo");
 
     let patched = app

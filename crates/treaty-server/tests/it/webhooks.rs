@@ -88,6 +88,8 @@ fn local_config(retries: &[u64]) -> ServerConfig {
         webhook_poll_interval: Duration::from_millis(20),
         // A worker stopped mid-send hands its delivery on after a second, not a minute.
         webhook_delivery_lease: Duration::from_secs(1),
+        // Deployment events here name versions nothing else created.
+        create_unknown_versions: true,
         ..ServerConfig::default()
     }
 }
@@ -229,6 +231,8 @@ async fn verification_and_deployment_events_reach_their_webhooks() {
         "request": {"method": "POST", "url": receiver.url, "body": {"text": "${treaty.pacticipant} ${treaty.version} → ${treaty.environment}: deployment ${treaty.status}${treaty.deployedByText}"}}
     })).await;
     let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    // Production's default policy would refuse Foo 1 (Bar is not there).
+    app.put("/policies/production", &json!({"rules": []})).await;
 
     app.verify("Foo", "Bar", "7", true).await;
     app.verify("Foo", "Bar", "8", false).await;
@@ -460,12 +464,22 @@ async fn webhooks_are_managed_as_the_pact_broker_does() {
             .len(),
         1
     );
+    // A provider's list holds the webhooks of that provider alone (no
+    // consumer), as the Pact Broker's does: not the pair's.
     assert_eq!(
         app.get("/webhooks/provider/Bar").await.body["_links"]["pb:webhooks"]
             .as_array()
             .unwrap()
             .len(),
-        1
+        0
+    );
+    assert_eq!(
+        app.get("/webhooks/provider/Bar/consumer/Foo").await.body["_links"]["pb:webhooks"][0]["title"],
+        "A webhook for the pact between Foo and Bar"
+    );
+    assert_eq!(
+        app.get("/webhooks/provider/Bar/consumer/Foo").await.body["_links"]["pb:webhooks"][0]["name"],
+        "POST ci.example"
     );
     assert_eq!(
         app.get("/webhooks/consumer/Nobody").await.status,

@@ -1,11 +1,21 @@
+//! The Pact Broker's records of deployments and releases: its view of the
+//! ledger. Every write here is a ledger write too, in the same transaction
+//! (the functions of `ledger.rs`): `record-deployment` and tags named after
+//! environments are completed ledger deployments, `record-release` a ledger
+//! release, undeploying and ending support end them.
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use treaty_domain::model::{DeployedVersion, ReleasedVersion};
+use treaty_domain::ledger::{Event, Status};
+use treaty_domain::model::{DeployedVersion, EndReason, ReleasedVersion};
 
 use super::environments::{environment_columns, environment_from_row, environment_id};
+use super::ledger::{
+    EntriesOf, Recorded, Subject, acting, apply_event, end_running, record_release_entry,
+};
 use super::{Backend, Conn, DbRow, now, sql};
-use crate::{DeployedFilter, DeploymentStore, NewDeployment, StoreError, StoreResult};
+use crate::{DeployedFilter, DeploymentStore, NewDeployment, Recording, StoreError, StoreResult};
 
 pub(crate) fn deployed_select() -> String {
     format!(
@@ -19,7 +29,7 @@ pub(crate) fn deployed_select() -> String {
     )
 }
 
-fn released_select() -> String {
+pub(crate) fn released_select() -> String {
     format!(
         "SELECT rv.id, rv.uuid, p.name AS pacticipant, v.number AS version, rv.support_ended_at,
            rv.created_at, rv.updated_at, {}
@@ -47,7 +57,7 @@ pub(crate) fn deployed_from_row(row: &DbRow) -> StoreResult<DeployedVersion> {
     })
 }
 
-fn released_from_row(row: &DbRow) -> StoreResult<ReleasedVersion> {
+pub(crate) fn released_from_row(row: &DbRow) -> StoreResult<ReleasedVersion> {
     let support_ended_at: Option<DateTime<Utc>> = row.try_get("support_ended_at")?;
     Ok(ReleasedVersion {
         uuid: row.try_get("uuid")?,
@@ -103,98 +113,95 @@ async fn version_ids(conn: &mut Conn, pacticipant: &str, version: &str) -> Store
     Ok((row.try_get("id")?, row.try_get("pacticipant_id")?))
 }
 
-/// Records a deployment within the caller's transaction; returns the uuid of
-/// the current record for the slot.
-pub(crate) async fn record_deployment_in(
+/// The ids and names of a version in an environment, for a ledger entry.
+async fn subject_of(
     conn: &mut Conn,
     pacticipant_id: i64,
     version_id: i64,
     environment_id: i64,
-    application_instance: Option<&str>,
-    uuid: Option<&str>,
-    auto_created: bool,
-) -> StoreResult<String> {
-    let at = now();
-    // An empty instance is no instance: one slot, not two.
-    let instance = application_instance.filter(|i| !i.is_empty());
-    let slot = instance.unwrap_or("");
-    let current = sqlx::query(sql(
-        "SELECT cd.version_id, dv.uuid FROM currently_deployed cd JOIN deployed_versions dv ON dv.id = cd.deployed_version_id
-         WHERE cd.pacticipant_id = ? AND cd.environment_id = ? AND cd.instance_key = ?",
+) -> StoreResult<Subject> {
+    let row = sqlx::query(sql(
+        "SELECT p.name AS pacticipant, v.number AS version, e.name AS environment
+         FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id, environments e
+         WHERE v.id = ? AND p.id = ? AND e.id = ?",
     ))
+    .bind(version_id)
     .bind(pacticipant_id)
     .bind(environment_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Subject {
+        pacticipant_id,
+        version_id,
+        environment_id,
+        pacticipant: row.try_get("pacticipant")?,
+        version: row.try_get("version")?,
+        environment: row.try_get("environment")?,
+    })
+}
+
+/// A fact recorded after the event (`record-deployment`, or a tag named
+/// after an environment), within the caller's transaction: a completed
+/// ledger deployment placed in its slot. The version already current in the
+/// slot, with no deployment of it open, changes nothing (the Pact Broker
+/// answers with its record as it is: retries are harmless). Returns the
+/// uuid of the slot's record.
+async fn record_fact(
+    conn: &mut Conn,
+    subject: &Subject,
+    instance: Option<&str>,
+    event: Event,
+    recorded: &Recorded,
+    at: chrono::DateTime<Utc>,
+) -> StoreResult<String> {
+    let slot = instance.unwrap_or("");
+    let current: Option<String> = sqlx::query_scalar(sql(
+        "SELECT dv.uuid FROM currently_deployed cd JOIN deployed_versions dv ON dv.id = cd.deployed_version_id
+         WHERE cd.pacticipant_id = ? AND cd.environment_id = ? AND cd.instance_key = ? AND cd.version_id = ?",
+    ))
+    .bind(subject.pacticipant_id)
+    .bind(subject.environment_id)
+    .bind(slot)
+    .bind(subject.version_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let open: Option<i64> = sqlx::query_scalar(sql(
+        "SELECT id FROM deployments
+         WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
+           AND status IN ('pending', 'started') LIMIT 1",
+    ))
+    .bind(subject.pacticipant_id)
+    .bind(subject.version_id)
+    .bind(subject.environment_id)
     .bind(slot)
     .fetch_optional(&mut *conn)
     .await?;
-    let mut replaced = None;
-    if let Some(current) = current {
-        let current_version: i64 = current.try_get("version_id")?;
-        if current_version == version_id {
-            return Ok(current.try_get("uuid")?);
-        }
-        replaced = Some(current_version);
+    // The ledger runs it too (a record an older release wrote alone is taken
+    // in now, as a new ledger deployment of what runs).
+    let in_the_ledger: Option<i64> = sqlx::query_scalar(sql(
+        "SELECT id FROM deployments
+         WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
+           AND released = ? AND status = 'completed' AND ended_at IS NULL LIMIT 1",
+    ))
+    .bind(subject.pacticipant_id)
+    .bind(subject.version_id)
+    .bind(subject.environment_id)
+    .bind(slot)
+    .bind(false)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let (Some(uuid), None, Some(_)) = (current, open, in_the_ledger) {
+        return Ok(uuid);
     }
-    sqlx::query(sql(
-        "UPDATE deployed_versions SET undeployed_at = ?, updated_at = ?
-         WHERE pacticipant_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
-           AND undeployed_at IS NULL",
-    ))
-    .bind(at)
-    .bind(at)
-    .bind(pacticipant_id)
-    .bind(environment_id)
-    .bind(slot)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(sql(
-        "DELETE FROM currently_deployed WHERE pacticipant_id = ? AND environment_id = ? AND instance_key = ?",
-    ))
-    .bind(pacticipant_id)
-    .bind(environment_id)
-    .bind(slot)
-    .execute(&mut *conn)
-    .await?;
-    let uuid = uuid.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    let id: i64 = sqlx::query_scalar(sql(
-        "INSERT INTO deployed_versions (uuid, version_id, pacticipant_id, environment_id, application_instance,
-           auto_created, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    ))
-    .bind(&uuid)
-    .bind(version_id)
-    .bind(pacticipant_id)
-    .bind(environment_id)
-    .bind(instance)
-    .bind(auto_created)
-    .bind(at)
-    .bind(at)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(sql(
-        "INSERT INTO currently_deployed (pacticipant_id, environment_id, instance_key, deployed_version_id, version_id)
-         VALUES (?, ?, ?, ?, ?)",
-    ))
-    .bind(pacticipant_id)
-    .bind(environment_id)
-    .bind(slot)
-    .bind(id)
-    .bind(version_id)
-    .execute(&mut *conn)
-    .await?;
-    super::webhooks::notify_unblocked_consumers(
-        conn,
-        pacticipant_id,
-        version_id,
-        replaced,
-        environment_id,
-        at,
-    )
-    .await?;
-    Ok(uuid)
+    let applied = apply_event(conn, &event, subject, recorded, at).await?;
+    applied
+        .placed
+        .ok_or_else(|| StoreError::Corrupt("a completed deployment was not placed".into()))
 }
 
 /// Records a deployment when a version is tagged with an environment's name
-/// (the Pact Broker's `create_deployed_versions_for_tags`).
+/// (the Pact Broker's `create_deployed_versions_for_tags`), in the ledger
+/// like any other (source `pact-broker-tag`).
 pub(crate) async fn deploy_for_tag(
     conn: &mut Conn,
     pacticipant_id: i64,
@@ -207,37 +214,58 @@ pub(crate) async fn deploy_for_tag(
             .fetch_optional(&mut *conn)
             .await?;
     if let Some(environment_id) = environment {
-        record_deployment_in(
-            conn,
-            pacticipant_id,
-            version_id,
-            environment_id,
-            None,
-            None,
-            true,
-        )
-        .await?;
+        let subject = subject_of(conn, pacticipant_id, version_id, environment_id).await?;
+        let event = Event {
+            pacticipant: subject.pacticipant.clone(),
+            version: subject.version.clone(),
+            environment: subject.environment.clone(),
+            status: Some(Status::Completed),
+            deployed_by: acting(),
+            source_system: Some("pact-broker-tag".to_owned()),
+            ..Event::default()
+        };
+        let recorded = Recorded {
+            auto_created: true,
+            ..Recorded::default()
+        };
+        record_fact(conn, &subject, None, event, &recorded, now()).await?;
     }
     Ok(())
 }
 
 #[async_trait]
 impl DeploymentStore for Backend {
-    async fn record_deployment(&self, deployment: NewDeployment) -> StoreResult<DeployedVersion> {
+    async fn record_deployment_as(
+        &self,
+        deployment: NewDeployment,
+        recording: Recording,
+    ) -> StoreResult<DeployedVersion> {
+        let at = now();
         let mut tx = self.begin().await?;
         let (version_id, pacticipant_id) =
             version_ids(&mut tx, &deployment.pacticipant, &deployment.version).await?;
         let environment_id = environment_id(&mut tx, &deployment.environment_uuid).await?;
-        let uuid = record_deployment_in(
-            &mut tx,
-            pacticipant_id,
-            version_id,
-            environment_id,
-            deployment.application_instance.as_deref(),
-            deployment.uuid.as_deref(),
-            false,
-        )
-        .await?;
+        let subject = subject_of(&mut tx, pacticipant_id, version_id, environment_id).await?;
+        // An empty instance is no instance: one slot, not two.
+        let instance = deployment.application_instance.filter(|i| !i.is_empty());
+        let event = Event {
+            pacticipant: subject.pacticipant.clone(),
+            version: subject.version.clone(),
+            environment: subject.environment.clone(),
+            status: Some(Status::Completed),
+            application_instance: instance.clone(),
+            deployed_by: recording.deployed_by,
+            source_system: Some("pact-broker-api".to_owned()),
+            ..Event::default()
+        };
+        let recorded = Recorded {
+            evidence: recording.evidence,
+            bypassed_gates: recording.bypassed_gates,
+            uuid: deployment.uuid,
+            auto_created: false,
+        };
+        let uuid =
+            record_fact(&mut tx, &subject, instance.as_deref(), event, &recorded, at).await?;
         let recorded = load_deployed(&mut tx, "dv.uuid = ?", &uuid)
             .await?
             .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
@@ -253,14 +281,23 @@ impl DeploymentStore for Backend {
     async fn undeploy(&self, uuid: &str) -> StoreResult<Option<DeployedVersion>> {
         let mut tx = self.begin().await?;
         let at = now();
-        sqlx::query(sql(
-            "UPDATE deployed_versions SET undeployed_at = ?, updated_at = ? WHERE uuid = ? AND undeployed_at IS NULL",
+        let undeployed: Option<i64> = sqlx::query_scalar(sql(
+            "UPDATE deployed_versions SET undeployed_at = ?, updated_at = ? WHERE uuid = ? AND undeployed_at IS NULL RETURNING id",
         ))
         .bind(at)
         .bind(at)
         .bind(uuid)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(id) = undeployed {
+            end_running(
+                &mut tx,
+                EntriesOf::DeployedVersion(id),
+                EndReason::Undeployed,
+                at,
+            )
+            .await?;
+        }
         sqlx::query(sql(
             "DELETE FROM currently_deployed WHERE deployed_version_id = (SELECT id FROM deployed_versions WHERE uuid = ?)",
         ))
@@ -290,7 +327,8 @@ impl DeploymentStore for Backend {
             statement.push_str(" AND cd.instance_key = ?");
             arguments.push(instance.unwrap_or_default());
         }
-        statement.push_str(" ORDER BY lower(p.name), dv.created_at, dv.id");
+        // The Pact Broker's order: the most recent deployment first.
+        statement.push_str(" ORDER BY dv.created_at DESC, dv.id DESC");
         let mut query = sqlx::query(sql(statement));
         for argument in &arguments {
             query = query.bind(argument);
@@ -326,41 +364,63 @@ impl DeploymentStore for Backend {
         rows.iter().map(deployed_from_row).collect()
     }
 
-    async fn record_release(
+    async fn record_release_as(
         &self,
         pacticipant: &str,
         version: &str,
         environment_uuid: &str,
         uuid: Option<&str>,
+        recording: Recording,
     ) -> StoreResult<(ReleasedVersion, bool)> {
         let at = now();
         let mut tx = self.begin().await?;
         let (version_id, pacticipant_id) = version_ids(&mut tx, pacticipant, version).await?;
         let environment_id = environment_id(&mut tx, environment_uuid).await?;
-        let existing: Option<String> = sqlx::query_scalar(sql(
-            "SELECT uuid FROM released_versions WHERE version_id = ? AND environment_id = ?",
+        let subject = subject_of(&mut tx, pacticipant_id, version_id, environment_id).await?;
+        let existing = sqlx::query(sql(
+            "SELECT id, uuid, support_ended_at FROM released_versions WHERE version_id = ? AND environment_id = ?",
         ))
         .bind(version_id)
         .bind(environment_id)
         .fetch_optional(&mut *tx)
         .await?;
+        let recorded = Recorded {
+            evidence: recording.evidence,
+            bypassed_gates: recording.bypassed_gates,
+            ..Recorded::default()
+        };
         let (uuid, created) = match existing {
-            Some(uuid) => {
+            Some(row) => {
+                let id: i64 = row.try_get("id")?;
+                let uuid: String = row.try_get("uuid")?;
+                let ended: Option<DateTime<Utc>> = row.try_get("support_ended_at")?;
                 // Recording a release again re-activates it.
                 sqlx::query(sql(
-                    "UPDATE released_versions SET support_ended_at = NULL, updated_at = ? WHERE uuid = ?",
+                    "UPDATE released_versions SET support_ended_at = NULL, updated_at = ? WHERE id = ?",
                 ))
                 .bind(at)
-                .bind(&uuid)
+                .bind(id)
                 .execute(&mut *tx)
                 .await?;
+                // Supported again after its support ended: a new release in the ledger.
+                if ended.is_some() {
+                    record_release_entry(
+                        &mut tx,
+                        &subject,
+                        id,
+                        recording.deployed_by.as_deref(),
+                        &recorded,
+                        at,
+                    )
+                    .await?;
+                }
                 (uuid, false)
             }
             None => {
                 let uuid = uuid.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-                sqlx::query(sql(
+                let id: i64 = sqlx::query_scalar(sql(
                     "INSERT INTO released_versions (uuid, version_id, pacticipant_id, environment_id, created_at, updated_at)
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                     VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 ))
                 .bind(&uuid)
                 .bind(version_id)
@@ -368,7 +428,16 @@ impl DeploymentStore for Backend {
                 .bind(environment_id)
                 .bind(at)
                 .bind(at)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
+                .await?;
+                record_release_entry(
+                    &mut tx,
+                    &subject,
+                    id,
+                    recording.deployed_by.as_deref(),
+                    &recorded,
+                    at,
+                )
                 .await?;
                 (uuid, true)
             }
@@ -388,14 +457,23 @@ impl DeploymentStore for Backend {
     async fn end_support(&self, uuid: &str) -> StoreResult<Option<ReleasedVersion>> {
         let at = now();
         let mut tx = self.begin().await?;
-        sqlx::query(sql(
-            "UPDATE released_versions SET support_ended_at = ?, updated_at = ? WHERE uuid = ? AND support_ended_at IS NULL",
+        let ended: Option<i64> = sqlx::query_scalar(sql(
+            "UPDATE released_versions SET support_ended_at = ?, updated_at = ? WHERE uuid = ? AND support_ended_at IS NULL RETURNING id",
         ))
         .bind(at)
         .bind(at)
         .bind(uuid)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(id) = ended {
+            end_running(
+                &mut tx,
+                EntriesOf::ReleasedVersion(id),
+                EndReason::SupportEnded,
+                at,
+            )
+            .await?;
+        }
         let released = load_released(&mut tx, "rv.uuid = ?", uuid).await?;
         tx.commit().await?;
         Ok(released)

@@ -254,9 +254,9 @@ const TABLES: &[Table] = &[
         key: &["id"],
         columns: &[
             ("id", Id),
-            ("pacticipant_id", Id),
-            ("version_id", Id),
-            ("environment_id", Id),
+            ("pacticipant_id", OptionalId),
+            ("version_id", OptionalId),
+            ("environment_id", OptionalId),
             ("application_instance", OptionalText),
             ("status", Text),
             ("deployed_by", OptionalText),
@@ -276,6 +276,16 @@ const TABLES: &[Table] = &[
             ("updated_at", Time),
             ("scm_committed_at", OptionalTime),
             ("emergency", Bool),
+            ("released", Bool),
+            ("released_version_id", OptionalId),
+            ("ended_at", OptionalTime),
+            ("end_reason", OptionalText),
+            ("ended_by", OptionalText),
+            ("replaced_by_id", OptionalId),
+            ("bypassed_gates", Bool),
+            ("pacticipant_name", OptionalText),
+            ("version_number", OptionalText),
+            ("environment_name", OptionalText),
         ],
     },
     Table {
@@ -697,6 +707,8 @@ impl DumpStore for Backend {
             imported += 1;
         }
         Self::continue_ids_after_import(&mut tx).await?;
+        // An export made before the ledger held the Pact Broker's records.
+        super::ledger::take_in_pact_broker_records(&mut tx).await?;
         tx.commit().await?;
         // The rows have landed: a failed ANALYZE must not report the import
         // as failed (a retry would be refused as a non-empty database).

@@ -180,6 +180,15 @@ impl EnvironmentStore for Backend {
 
     async fn delete_environment(&self, uuid: &str) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
+        // The ledger keeps its history of the environment, under the names it had.
+        let id: Option<i64> = sqlx::query_scalar(sql("SELECT id FROM environments WHERE uuid = ?"))
+            .bind(uuid)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(id) = id {
+            super::ledger::keep_history(&mut tx, super::ledger::EntriesOf::Environment(id), now())
+                .await?;
+        }
         let deleted = sqlx::query(sql("DELETE FROM environments WHERE uuid = ?"))
             .bind(uuid)
             .execute(&mut *tx)

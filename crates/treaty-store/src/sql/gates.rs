@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Row;
-use treaty_domain::gates::{Failure, OpenIncident, Stay};
+use treaty_domain::gates::{Failure, OpenIncident};
 use treaty_domain::release::{self, PactFact, VerificationFact};
 
 use super::{Backend, Conn, now, sql};
@@ -82,23 +82,8 @@ impl GateStore for Backend {
         let Some(version_id) = version_id else {
             return Ok(GateHistory::default());
         };
-        let stays = sqlx::query(sql(
-            "SELECT e.name AS environment, dv.created_at AS since, dv.undeployed_at AS until
-             FROM deployed_versions dv JOIN environments e ON e.id = dv.environment_id
-             WHERE dv.version_id = ? ORDER BY dv.id",
-        ))
-        .bind(version_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(Stay {
-                environment: row.try_get("environment")?,
-                since: row.try_get("since")?,
-                until: row.try_get("until")?,
-            })
-        })
-        .collect::<StoreResult<_>>()?;
+        // Where it ran, from the ledger (whichever API recorded it).
+        let stays = super::ledger::stays_of_version(&mut tx, version_id).await?;
         let failures = sqlx::query(sql(
             "SELECT e.name AS environment, coalesce(d.finished_at, d.updated_at) AS at
              FROM deployments d JOIN environments e ON e.id = d.environment_id

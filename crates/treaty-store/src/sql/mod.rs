@@ -10,6 +10,7 @@
 
 mod access;
 mod clean;
+mod dashboard;
 mod deployments;
 pub(crate) mod dump;
 mod environments;
@@ -17,6 +18,7 @@ mod for_verification;
 mod gates;
 mod ledger;
 mod matrix;
+mod metrics;
 mod names;
 mod pacticipants;
 mod pacts;

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use treaty_domain::model::{
-    Pacticipant, PacticipantFields, Page, PageInfo, PageRequest, UpdateMode,
+    Label, Pacticipant, PacticipantFields, Page, PageInfo, PageRequest, UpdateMode,
 };
 use treaty_domain::{LabelName, PacticipantName};
 
@@ -45,7 +45,7 @@ async fn load(conn: &mut Conn, name: &str) -> StoreResult<Option<Pacticipant>> {
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_pattern(filter: &str) -> String {
+pub(crate) fn like_pattern(filter: &str) -> String {
     let mut escaped = String::with_capacity(filter.len() + 2);
     escaped.push('%');
     for c in filter.chars() {
@@ -181,10 +181,17 @@ impl PacticipantStore for Backend {
                         main_branch: fields.main_branch.or(existing.main_branch),
                     },
                 };
+                // As on creation, a pacticipant left without a display name
+                // gets one made from its name (a PUT that omits it, say).
+                let display_name = merged
+                    .display_name
+                    .clone()
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or_else(|| treaty_domain::display_name::generate(name.as_str()));
                 sqlx::query(sql("UPDATE pacticipants SET display_name = ?, repository_url = ?, repository_name = ?,
                        repository_namespace = ?, main_branch = ?, updated_at = ? WHERE id = ?"),
                 )
-                .bind(&merged.display_name)
+                .bind(display_name)
                 .bind(&merged.repository_url)
                 .bind(&merged.repository_name)
                 .bind(&merged.repository_namespace)
@@ -205,6 +212,11 @@ impl PacticipantStore for Backend {
 
     async fn delete_pacticipant(&self, name: &str) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
+        // The ledger keeps its history of the pacticipant, under the names it had.
+        if let Some(id) = rows::pacticipant_id(&mut tx, name).await? {
+            super::ledger::keep_history(&mut tx, super::ledger::EntriesOf::Pacticipant(id), now())
+                .await?;
+        }
         let deleted = sqlx::query(sql("DELETE FROM pacticipants WHERE name = ?"))
             .bind(name)
             .execute(&mut *tx)
@@ -233,14 +245,23 @@ impl PacticipantStore for Backend {
         Ok(Some(inserted))
     }
 
-    async fn has_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar(sql("SELECT 1 FROM labels l JOIN pacticipants p ON p.id = l.pacticipant_id WHERE p.name = ? AND l.name = ?"),
-        )
+    async fn label(&self, pacticipant: &str, label: &str) -> StoreResult<Option<Label>> {
+        let row = sqlx::query(sql(
+            "SELECT p.name AS pacticipant, l.name, l.created_at FROM labels l
+             JOIN pacticipants p ON p.id = l.pacticipant_id WHERE p.name = ? AND l.name = ?",
+        ))
         .bind(pacticipant)
         .bind(label)
         .fetch_optional(self.reader())
         .await?;
-        Ok(found.is_some())
+        row.map(|row| {
+            Ok(Label {
+                pacticipant: row.try_get("pacticipant")?,
+                name: row.try_get("name")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .transpose()
     }
 
     async fn remove_label(&self, pacticipant: &str, label: &str) -> StoreResult<bool> {

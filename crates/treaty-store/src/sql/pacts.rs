@@ -9,6 +9,7 @@ use treaty_domain::model::{
 use treaty_domain::pact::{self, PactDocument};
 use treaty_domain::publish::{
     self, ContractOutcome, ContractStatus, OnConflict, PublishOutcome, PublishRequest,
+    TriggeredWebhook,
 };
 use treaty_domain::{PacticipantName, VersionNumber};
 
@@ -243,6 +244,10 @@ struct Published {
     status: ContractStatus,
     content_changed_because: Vec<String>,
     created: bool,
+    /// Some provider version has yet to verify this content.
+    requires_verification: bool,
+    /// The deliveries the publication's events triggered.
+    triggered: Vec<TriggeredWebhook>,
 }
 
 /// Publishes one pact for a consumer version within the caller's transaction.
@@ -282,6 +287,8 @@ async fn publish_one(
                 status: ContractStatus::RepublishedUnchanged,
                 content_changed_because: Vec::new(),
                 created: false,
+                requires_verification: false,
+                triggered: Vec::new(),
             }
         } else if on_conflict == OnConflict::Merge {
             let existing_content: String = existing.try_get("content")?;
@@ -313,6 +320,8 @@ async fn publish_one(
                     )]
                 },
                 created: false,
+                requires_verification: false,
+                triggered: Vec::new(),
             }
         } else {
             return Err(StoreError::PactContentConflict {
@@ -356,44 +365,55 @@ async fn publish_one(
             status: ContractStatus::Published,
             content_changed_because: reasons,
             created: true,
+            requires_verification: false,
+            triggered: Vec::new(),
         }
     };
     touch_integration(conn, consumer_id, provider_id, at).await?;
     const REQUIRING: &str = "contract_requiring_verification_published";
+    let content_id: i64 = sqlx::query_scalar(sql(
+        "SELECT pact_content_id FROM pact_publications WHERE consumer_version_id = ? AND provider_id = ?",
+    ))
+    .bind(version_id)
+    .bind(provider_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    // Detected whether or not a webhook listens: the publish notices name it.
+    let required = webhooks::required_verifications(conn, provider_id, content_id).await?;
+    let mut published = Published {
+        requires_verification: !required.is_empty(),
+        ..published
+    };
     let events = ["contract_published", "contract_content_changed", REQUIRING];
     if !webhooks::anyone_listens_to(conn, &events).await? {
         return Ok(published);
     }
-    // Webhooks hear of it in this same transaction: the event and its deliveries land together.
+    // Webhooks hear of it in this same transaction: the event and its
+    // deliveries land together. The events in the Pact Broker's order.
     let context = webhooks::contract_context(conn, consumer_id, provider_id, version_id).await?;
     let scope = || webhooks::Scope::Pair {
         consumer_id,
         provider_id,
     };
-    webhooks::enqueue(conn, "contract_published", scope(), &context, at).await?;
+    let mut triggered =
+        webhooks::enqueue(conn, "contract_published", scope(), &context, at).await?;
+    // One delivery per provider version that must verify it.
+    for required in required {
+        let mut context = context.clone();
+        context.insert("providerVersionNumber".to_owned(), required.number);
+        context.insert("providerVersionBranch".to_owned(), required.branch);
+        context.insert(
+            "providerVersionDescriptions".to_owned(),
+            required.descriptions.join(", "),
+        );
+        triggered.extend(webhooks::enqueue(conn, REQUIRING, scope(), &context, at).await?);
+    }
     if !published.content_changed_because.is_empty() {
-        webhooks::enqueue(conn, "contract_content_changed", scope(), &context, at).await?;
+        triggered.extend(
+            webhooks::enqueue(conn, "contract_content_changed", scope(), &context, at).await?,
+        );
     }
-    if webhooks::anyone_listens(conn, REQUIRING).await? {
-        let content_id: i64 = sqlx::query_scalar(sql(
-            "SELECT pact_content_id FROM pact_publications WHERE consumer_version_id = ? AND provider_id = ?",
-        ))
-        .bind(version_id)
-        .bind(provider_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        // One delivery per provider version that must verify it.
-        for required in webhooks::required_verifications(conn, provider_id, content_id).await? {
-            let mut context = context.clone();
-            context.insert("providerVersionNumber".to_owned(), required.number);
-            context.insert("providerVersionBranch".to_owned(), required.branch);
-            context.insert(
-                "providerVersionDescriptions".to_owned(),
-                required.descriptions.join(", "),
-            );
-            webhooks::enqueue(conn, REQUIRING, scope(), &context, at).await?;
-        }
-    }
+    published.triggered = triggered;
     Ok(published)
 }
 
@@ -413,6 +433,89 @@ pub(crate) async fn touch_integration(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+impl Backend {
+    /// A page of integrations; `pattern` (a LIKE pattern) keeps those where
+    /// the consumer's or the provider's name matches.
+    async fn integration_page(
+        &self,
+        pattern: Option<String>,
+        order: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Integration>> {
+        const MATCHING: &str =
+            "WHERE (? IS NULL OR c.name LIKE ? ESCAPE '\\' OR pr.name LIKE ? ESCAPE '\\')";
+        let mut statement = format!(
+            "SELECT c.name AS consumer, pr.name AS provider, i.created_at,
+               (SELECT pp.created_at FROM pact_publications pp
+                 WHERE pp.provider_id = i.provider_id AND pp.consumer_id = i.consumer_id
+                 ORDER BY pp.consumer_version_id DESC LIMIT 1) AS latest_pact_created_at,
+               lv.success AS verification_success, lv.execution_date AS verified_at, pv.number AS verification_provider_version
+             FROM integrations i
+             JOIN pacticipants c ON c.id = i.consumer_id
+             JOIN pacticipants pr ON pr.id = i.provider_id
+             LEFT JOIN verifications lv ON lv.id = (SELECT max(id) FROM verifications
+               WHERE consumer_id = i.consumer_id AND provider_id = i.provider_id)
+             LEFT JOIN versions pv ON pv.id = lv.provider_version_id
+             {MATCHING} {order}"
+        );
+        if let Some(page) = page {
+            statement.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
+        }
+        let rows = sqlx::query(sql(statement))
+            .bind(&pattern)
+            .bind(&pattern)
+            .bind(&pattern)
+            .fetch_all(self.reader())
+            .await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                let success: Option<bool> = row.try_get("verification_success")?;
+                let verified_at: Option<DateTime<Utc>> = row.try_get("verified_at")?;
+                let provider_version: Option<String> =
+                    row.try_get("verification_provider_version")?;
+                Ok(Integration {
+                    consumer: row.try_get("consumer")?,
+                    provider: row.try_get("provider")?,
+                    created_at: row.try_get("created_at")?,
+                    latest_pact_created_at: row.try_get("latest_pact_created_at")?,
+                    latest_verification: match (success, verified_at, provider_version) {
+                        (Some(success), Some(verified_at), Some(provider_version)) => {
+                            Some(VerificationSummary {
+                                success,
+                                verified_at,
+                                provider_version,
+                            })
+                        }
+                        _ => None,
+                    },
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let page = match page {
+            None => None,
+            Some(page) => {
+                let total: i64 = sqlx::query_scalar(sql(format!(
+                    "SELECT count(*) FROM integrations i
+                     JOIN pacticipants c ON c.id = i.consumer_id
+                     JOIN pacticipants pr ON pr.id = i.provider_id {MATCHING}"
+                )))
+                .bind(&pattern)
+                .bind(&pattern)
+                .bind(&pattern)
+                .fetch_one(self.reader())
+                .await?;
+                Some(PageInfo {
+                    number: page.number,
+                    size: page.size,
+                    total_elements: u64::try_from(total).unwrap_or(0),
+                })
+            }
+        };
+        Ok(Page { items, page })
+    }
 }
 
 #[async_trait]
@@ -465,11 +568,16 @@ impl PactStore for Backend {
             .bind(provider_id)
             .fetch_one(&mut *tx)
             .await?;
+            let webhooks_configured =
+                webhooks::any_webhook_for_pair(&mut tx, consumer_id, provider_id).await?;
             contracts.push(ContractOutcome {
                 provider: provider.to_owned(),
                 status: published.status,
                 content_changed_because: published.content_changed_because,
                 integration_verified: verified,
+                requires_verification: published.requires_verification,
+                webhooks_configured,
+                triggered: published.triggered,
             });
         }
         tx.commit().await?;
@@ -492,7 +600,7 @@ impl PactStore for Backend {
         let (consumer_id, _) = rows::ensure_pacticipant(&mut tx, consumer.as_str(), at).await?;
         let (provider_id, _) = rows::ensure_pacticipant(&mut tx, provider.as_str(), at).await?;
         let (version_id, _) =
-            rows::ensure_version(&mut tx, consumer_id, version.as_str(), at).await?;
+            rows::ensure_version_on_the_way(&mut tx, consumer_id, version.as_str(), at).await?;
         let published = publish_one(
             &mut tx,
             consumer.as_str(),
@@ -666,63 +774,28 @@ impl PactStore for Backend {
     }
 
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>> {
-        let mut statement = String::from(
-            "SELECT c.name AS consumer, pr.name AS provider, i.created_at,
-               (SELECT pp.created_at FROM pact_publications pp
-                 WHERE pp.provider_id = i.provider_id AND pp.consumer_id = i.consumer_id
-                 ORDER BY pp.consumer_version_id DESC LIMIT 1) AS latest_pact_created_at,
-               lv.success AS verification_success, lv.execution_date AS verified_at, pv.number AS verification_provider_version
-             FROM integrations i
-             JOIN pacticipants c ON c.id = i.consumer_id
-             JOIN pacticipants pr ON pr.id = i.provider_id
-             LEFT JOIN verifications lv ON lv.id = (SELECT max(id) FROM verifications
-               WHERE consumer_id = i.consumer_id AND provider_id = i.provider_id)
-             LEFT JOIN versions pv ON pv.id = lv.provider_version_id
-             ORDER BY lower(c.name), c.name, lower(pr.name), pr.name",
-        );
-        if let Some(page) = page {
-            statement.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
-        }
-        let rows = sqlx::query(sql(statement)).fetch_all(self.reader()).await?;
-        let items = rows
-            .iter()
-            .map(|row| {
-                let success: Option<bool> = row.try_get("verification_success")?;
-                let verified_at: Option<DateTime<Utc>> = row.try_get("verified_at")?;
-                let provider_version: Option<String> =
-                    row.try_get("verification_provider_version")?;
-                Ok(Integration {
-                    consumer: row.try_get("consumer")?,
-                    provider: row.try_get("provider")?,
-                    created_at: row.try_get("created_at")?,
-                    latest_pact_created_at: row.try_get("latest_pact_created_at")?,
-                    latest_verification: match (success, verified_at, provider_version) {
-                        (Some(success), Some(verified_at), Some(provider_version)) => {
-                            Some(VerificationSummary {
-                                success,
-                                verified_at,
-                                provider_version,
-                            })
-                        }
-                        _ => None,
-                    },
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        let page = match page {
-            None => None,
-            Some(page) => {
-                let total: i64 = sqlx::query_scalar(sql("SELECT count(*) FROM integrations"))
-                    .fetch_one(self.reader())
-                    .await?;
-                Some(PageInfo {
-                    number: page.number,
-                    size: page.size,
-                    total_elements: u64::try_from(total).unwrap_or(0),
-                })
-            }
-        };
-        Ok(Page { items, page })
+        self.integration_page(
+            None,
+            "ORDER BY lower(c.name), c.name, lower(pr.name), pr.name",
+            page,
+        )
+        .await
+    }
+
+    async fn integrations_by_activity(
+        &self,
+        filter: Option<&str>,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Integration>> {
+        let pattern = filter
+            .filter(|f| !f.is_empty())
+            .map(super::pacticipants::like_pattern);
+        self.integration_page(
+            pattern,
+            "ORDER BY i.contract_data_updated_at DESC, lower(c.name), c.name, lower(pr.name), pr.name",
+            page,
+        )
+        .await
     }
 
     async fn delete_integration(&self, consumer: &str, provider: &str) -> StoreResult<bool> {

@@ -91,18 +91,49 @@ pub(crate) async fn ensure_version(
     Ok((id, true))
 }
 
+/// Finds or creates a version needed on the way to something else (a tag, a
+/// branch, a verification, a pact put at its URL). The Pact Broker reads the
+/// clock twice when it makes such a version, so its clients see it with an
+/// `updatedAt`; Treaty records it the same way.
+pub(crate) async fn ensure_version_on_the_way(
+    conn: &mut Conn,
+    pacticipant_id: i64,
+    number: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<(i64, bool)> {
+    let (id, created) = ensure_version(&mut *conn, pacticipant_id, number, now).await?;
+    if created {
+        sqlx::query(sql("UPDATE versions SET updated_at = ? WHERE id = ?"))
+            .bind(just_after(now))
+            .bind(id)
+            .execute(conn)
+            .await?;
+    }
+    Ok((id, created))
+}
+
+/// A moment strictly after `at`: the time of an update made in the same
+/// request as a creation at `at`, so that the record reads as updated (the
+/// Pact Broker shows `updatedAt` only on records changed after creation).
+pub(crate) fn just_after(at: DateTime<Utc>) -> DateTime<Utc> {
+    super::now().max(at + chrono::Duration::microseconds(1))
+}
+
 /// Sets the pacticipant's main branch when it has none and `name` is one of
-/// the conventional main branch names (as the Pact Broker auto-detects it).
+/// the conventional main branch names (as the Pact Broker auto-detects it);
+/// that is an update of the pacticipant, so its `updated_at` moves.
 pub(crate) async fn detect_main_branch(
     conn: &mut Conn,
     pacticipant_id: i64,
     name: &str,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
     if MAIN_BRANCH_CANDIDATES.contains(&name) {
         sqlx::query(sql(
-            "UPDATE pacticipants SET main_branch = ? WHERE id = ? AND main_branch IS NULL",
+            "UPDATE pacticipants SET main_branch = ?, updated_at = ? WHERE id = ? AND main_branch IS NULL",
         ))
         .bind(name)
+        .bind(just_after(at))
         .bind(pacticipant_id)
         .execute(conn)
         .await?;
@@ -172,7 +203,7 @@ pub(crate) async fn add_to_branch(
     .bind(branch_id)
     .execute(&mut *conn)
     .await?;
-    detect_main_branch(conn, pacticipant_id, branch).await?;
+    detect_main_branch(conn, pacticipant_id, branch, now).await?;
     Ok(existed.is_none())
 }
 

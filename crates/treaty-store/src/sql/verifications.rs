@@ -94,7 +94,7 @@ impl VerificationStore for Backend {
         let content_id: i64 = content.try_get("id")?;
         let consumer_id: i64 = content.try_get("consumer_id")?;
         let provider_id: i64 = content.try_get("provider_id")?;
-        let (version_id, _) = rows::ensure_version(
+        let (version_id, _) = rows::ensure_version_on_the_way(
             &mut tx,
             provider_id,
             verification.provider_version.as_str(),

@@ -2,12 +2,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use treaty_domain::model::{
-    Branch, DeployedVersion, PactSummary, Page, PageInfo, PageRequest, Tag, Version,
+    Branch, BranchVersionTimes, Page, PageInfo, PageRequest, Tag, Version, VersionListFacts,
 };
 use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
 
-use super::deployments::{deployed_from_row, deployed_select};
-use super::pacts::{SUMMARY_SELECT, summary_from_row};
 use super::rows::{self, VERSION_SELECT, load_version, version_from_row};
 use super::{Backend, Conn, now, sql};
 use crate::{LatestVersion, StoreResult, VersionChanges, VersionStore};
@@ -122,7 +120,7 @@ pub(crate) async fn tag_version(
             rows::add_to_branch(conn, pacticipant_id, version_id, tag, true, at).await?;
         }
     }
-    rows::detect_main_branch(conn, pacticipant_id, tag).await?;
+    rows::detect_main_branch(conn, pacticipant_id, tag, at).await?;
     Ok(inserted)
 }
 
@@ -233,6 +231,13 @@ impl VersionStore for Backend {
         .bind(version_id)
         .fetch_all(&mut *tx)
         .await?;
+        // The ledger keeps its history of the version, under the names it had.
+        super::ledger::keep_history(
+            &mut tx,
+            super::ledger::EntriesOf::Version(version_id),
+            now(),
+        )
+        .await?;
         sqlx::query(sql("DELETE FROM versions WHERE id = ?"))
             .bind(version_id)
             .execute(&mut *tx)
@@ -274,7 +279,7 @@ impl VersionStore for Backend {
         let (pacticipant_id, _) =
             rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
         let (version_id, _) =
-            rows::ensure_version(&mut tx, pacticipant_id, version.as_str(), at).await?;
+            rows::ensure_version_on_the_way(&mut tx, pacticipant_id, version.as_str(), at).await?;
         let created = tag_version(&mut tx, pacticipant_id, version_id, tag.as_str(), at).await?;
         if created {
             super::deployments::deploy_for_tag(&mut tx, pacticipant_id, version_id, tag.as_str())
@@ -315,33 +320,108 @@ impl VersionStore for Backend {
         Ok(deleted)
     }
 
-    async fn versions_with_tag(&self, pacticipant: &str, tag: &str) -> StoreResult<Vec<Version>> {
-        Ok(self
-            .version_page(
-                "WHERE p.name = ? AND EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)",
-                &[pacticipant, tag],
-                None,
-            )
+    async fn versions_with_tag(
+        &self,
+        pacticipant: &str,
+        tag: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>> {
+        self.version_page(
+            "WHERE p.name = ? AND EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)",
+            &[pacticipant, tag],
+            page,
+        )
+        .await
+    }
+
+    async fn version_list_facts(
+        &self,
+        pacticipant: &str,
+        numbers: &[String],
+    ) -> StoreResult<VersionListFacts> {
+        if numbers.is_empty() {
+            return Ok(VersionListFacts::default());
+        }
+        let placeholders = vec!["?"; numbers.len()].join(", ");
+        let version_ids = format!(
+            "SELECT v.id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id
+             WHERE p.name = ? AND v.number IN ({placeholders})"
+        );
+        let mut pacts = sqlx::query(sql(format!(
+            "SELECT v.number, pr.name AS provider FROM pact_publications pp
+               JOIN versions v ON v.id = pp.consumer_version_id
+               JOIN pacticipants pr ON pr.id = pp.provider_id
+             WHERE pp.consumer_version_id IN ({version_ids})
+             ORDER BY v.id, lower(pr.name), pr.name"
+        )))
+        .persistent(false)
+        .bind(pacticipant);
+        let mut deployed = sqlx::query(sql(format!(
+            "{} WHERE dv.version_id IN ({version_ids}) ORDER BY dv.id",
+            super::deployments::deployed_select()
+        )))
+        .persistent(false)
+        .bind(pacticipant);
+        let mut released = sqlx::query(sql(format!(
+            "{} WHERE rv.version_id IN ({version_ids}) ORDER BY rv.id",
+            super::deployments::released_select()
+        )))
+        .persistent(false)
+        .bind(pacticipant);
+        for number in numbers {
+            pacts = pacts.bind(number);
+            deployed = deployed.bind(number);
+            released = released.bind(number);
+        }
+        let pacts = pacts
+            .fetch_all(self.reader())
             .await?
-            .items)
+            .iter()
+            .map(|row| Ok((row.try_get("number")?, row.try_get("provider")?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let deployments = deployed
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(super::deployments::deployed_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let releases = released
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(super::deployments::released_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(VersionListFacts {
+            pacts,
+            deployments,
+            releases,
+        })
     }
 
     async fn branches(
         &self,
         pacticipant: &str,
+        filter: Option<&str>,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Branch>> {
+        // The Pact Broker's `q`: branches whose name contains the text.
+        let pattern = filter
+            .filter(|f| !f.is_empty())
+            .map(super::pacticipants::like_pattern);
         let mut statement = String::from(
             "SELECT p.name AS pacticipant, b.name, b.created_at, b.updated_at,
                 (SELECT number FROM versions WHERE id = b.head_version_id) AS head
              FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id
-             WHERE p.name = ? ORDER BY b.updated_at DESC, b.id DESC",
+             WHERE p.name = ? AND (? IS NULL OR b.name LIKE ? ESCAPE '\\')
+             ORDER BY b.updated_at DESC, b.id DESC",
         );
         if let Some(page) = page {
             statement.push_str(&format!(" LIMIT {} OFFSET {}", page.size, page.offset()));
         }
         let rows = sqlx::query(sql(statement))
             .bind(pacticipant)
+            .bind(&pattern)
+            .bind(&pattern)
             .fetch_all(self.reader())
             .await?;
         let items = rows
@@ -359,9 +439,13 @@ impl VersionStore for Backend {
         let page = match page {
             None => None,
             Some(page) => {
-                let total: i64 = sqlx::query_scalar(sql("SELECT count(*) FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id WHERE p.name = ?"),
-                )
+                let total: i64 = sqlx::query_scalar(sql(
+                    "SELECT count(*) FROM branches b JOIN pacticipants p ON p.id = b.pacticipant_id
+                     WHERE p.name = ? AND (? IS NULL OR b.name LIKE ? ESCAPE '\\')",
+                ))
                 .bind(pacticipant)
+                .bind(&pattern)
+                .bind(&pattern)
                 .fetch_one(self.reader())
                 .await?;
                 Some(PageInfo {
@@ -372,6 +456,33 @@ impl VersionStore for Backend {
             }
         };
         Ok(Page { items, page })
+    }
+
+    async fn branch_version_times(
+        &self,
+        pacticipant: &str,
+        branch: &str,
+        version: &str,
+    ) -> StoreResult<Option<BranchVersionTimes>> {
+        let row = sqlx::query(sql(
+            "SELECT bv.created_at, bv.updated_at FROM branch_versions bv
+               JOIN branches b ON b.id = bv.branch_id
+               JOIN versions v ON v.id = bv.version_id
+               JOIN pacticipants p ON p.id = b.pacticipant_id
+             WHERE p.name = ? AND b.name = ? AND v.number = ?",
+        ))
+        .bind(pacticipant)
+        .bind(branch)
+        .bind(version)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|row| {
+            Ok(BranchVersionTimes {
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .transpose()
     }
 
     async fn branch(&self, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>> {
@@ -404,7 +515,7 @@ impl VersionStore for Backend {
         let (pacticipant_id, _) =
             rows::ensure_pacticipant(&mut tx, pacticipant.as_str(), at).await?;
         let (version_id, _) =
-            rows::ensure_version(&mut tx, pacticipant_id, version.as_str(), at).await?;
+            rows::ensure_version_on_the_way(&mut tx, pacticipant_id, version.as_str(), at).await?;
         let added = rows::add_to_branch(
             &mut tx,
             pacticipant_id,
@@ -502,41 +613,5 @@ impl VersionStore for Backend {
             page,
         )
         .await
-    }
-
-    async fn pacts_and_deployments_of_versions(
-        &self,
-        version_ids: &[i64],
-    ) -> StoreResult<(Vec<PactSummary>, Vec<DeployedVersion>)> {
-        if version_ids.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        // Ids are integers: written into the statement, which therefore
-        // changes with them and is not prepared for reuse.
-        let ids = version_ids
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let pacts = sqlx::query(sql(format!(
-            "{SUMMARY_SELECT} WHERE pp.consumer_version_id IN ({ids}) ORDER BY lower(pr.name), pr.name"
-        )))
-        .persistent(false)
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(summary_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
-        let deployments = sqlx::query(sql(format!(
-            "{} WHERE dv.version_id IN ({ids}) ORDER BY dv.id",
-            deployed_select()
-        )))
-        .persistent(false)
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(deployed_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
-        Ok((pacts, deployments))
     }
 }

@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::Row;
 use treaty_domain::model::LedgerDeployment;
+use treaty_domain::publish::TriggeredWebhook;
 use treaty_domain::url_path::segment;
 use treaty_domain::webhooks::{
     BASE_MARKER, Delivery, Party, RequestTemplate, StoredWebhook, WebhookDefinition,
 };
 
 use super::{Backend, Conn, DbRow, now, sql};
-use crate::{AttemptOutcome, StoreError, StoreResult, WebhookStore};
+use crate::{AttemptOutcome, StoreError, StoreResult, WebhookScope, WebhookStore};
 
 /// Whom an event concerns, for matching webhooks' consumer and provider.
 pub(crate) enum Scope {
@@ -47,23 +48,64 @@ fn is_open(id: Option<i64>, label: Option<&str>) -> bool {
     id.is_none() && label.is_none()
 }
 
+/// Whether any webhook, enabled or not and for any event, is configured for
+/// this consumer and provider (by name, label or for everyone), as the Pact
+/// Broker asks before it suggests configuring one.
+pub(crate) async fn any_webhook_for_pair(
+    conn: &mut Conn,
+    consumer_id: i64,
+    provider_id: i64,
+) -> StoreResult<bool> {
+    let hooks = sqlx::query(sql(
+        "SELECT consumer_id, consumer_label, provider_id, provider_label FROM webhooks",
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    if hooks.is_empty() {
+        return Ok(false);
+    }
+    let consumer_labels = labels_of(conn, consumer_id).await?;
+    let provider_labels = labels_of(conn, provider_id).await?;
+    for hook in &hooks {
+        let consumer_ok = matches(
+            hook.try_get("consumer_id")?,
+            hook.try_get::<Option<String>, _>("consumer_label")?
+                .as_deref(),
+            consumer_id,
+            &consumer_labels,
+        );
+        let provider_ok = matches(
+            hook.try_get("provider_id")?,
+            hook.try_get::<Option<String>, _>("provider_label")?
+                .as_deref(),
+            provider_id,
+            &provider_labels,
+        );
+        if consumer_ok && provider_ok {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Writes one delivery per enabled webhook that listens to `event` and
-/// matches `scope`, within the caller's transaction.
+/// matches `scope`, within the caller's transaction; answers what it wrote.
 pub(crate) async fn enqueue(
     conn: &mut Conn,
     event: &str,
     scope: Scope,
     context: &BTreeMap<String, String>,
     at: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<TriggeredWebhook>> {
     let hooks = sqlx::query(sql(
-        "SELECT id, consumer_id, consumer_label, provider_id, provider_label, events FROM webhooks WHERE enabled = ? ORDER BY id",
+        "SELECT id, uuid, description, consumer_id, consumer_label, provider_id, provider_label, events FROM webhooks WHERE enabled = ? ORDER BY id",
     ))
     .bind(true)
     .fetch_all(&mut *conn)
     .await?;
+    let mut triggered = Vec::new();
     if hooks.is_empty() {
-        return Ok(());
+        return Ok(triggered);
     }
     let (consumer_id, provider_id) = match scope {
         Scope::Pair {
@@ -107,12 +149,13 @@ pub(crate) async fn enqueue(
         if !wanted {
             continue;
         }
+        let delivery_uuid = uuid::Uuid::new_v4().to_string();
         sqlx::query(sql(
             "INSERT INTO webhook_deliveries (uuid, webhook_id, event_name, consumer_id, provider_id, context, status,
                attempts_made, next_attempt_at, logs, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, 'not_run', 0, ?, '', ?, ?)",
         ))
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&delivery_uuid)
         .bind(hook.try_get::<i64, _>("id")?)
         .bind(event)
         .bind(consumer_id)
@@ -123,8 +166,16 @@ pub(crate) async fn enqueue(
         .bind(at)
         .execute(&mut *conn)
         .await?;
+        triggered.push(TriggeredWebhook {
+            delivery_uuid,
+            webhook_uuid: hook.try_get("uuid")?,
+            webhook_description: hook
+                .try_get::<Option<String>, _>("description")?
+                .filter(|d| !d.trim().is_empty()),
+            event: event.to_owned(),
+        });
     }
-    Ok(())
+    Ok(triggered)
 }
 
 /// Whether any enabled webhook listens to `event` (to skip costly context work).
@@ -534,6 +585,11 @@ pub(crate) fn deployment_context(d: &LedgerDeployment) -> BTreeMap<String, Strin
     );
     put("rollback", if d.rollback { "true" } else { "false" });
     put("emergency", if d.emergency { "true" } else { "false" });
+    put("kind", d.kind.as_str());
+    put(
+        "bypassedGates",
+        if d.bypassed_gates { "true" } else { "false" },
+    );
     for (key, value) in [
         ("applicationInstance", &d.application_instance),
         ("deployedBy", &d.deployed_by),
@@ -748,21 +804,27 @@ impl WebhookStore for Backend {
         row.as_ref().map(webhook_from_row).transpose()
     }
 
-    async fn webhooks(
-        &self,
-        consumer: Option<&str>,
-        provider: Option<&str>,
-    ) -> StoreResult<Vec<StoredWebhook>> {
+    async fn webhooks(&self, scope: WebhookScope<'_>) -> StoreResult<Vec<StoredWebhook>> {
         let mut conn = self.reader().acquire().await?;
-        let rows = sqlx::query(sql(format!(
-            "{WEBHOOK_SELECT} WHERE (? IS NULL OR c.name = ?) AND (? IS NULL OR p.name = ?) ORDER BY w.id"
-        )))
-        .bind(consumer)
-        .bind(consumer)
-        .bind(provider)
-        .bind(provider)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = match scope {
+            WebhookScope::All => {
+                sqlx::query(sql(format!("{WEBHOOK_SELECT} ORDER BY w.id")))
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
+            WebhookScope::Exactly { consumer, provider } => {
+                sqlx::query(sql(format!(
+                    "{WEBHOOK_SELECT} WHERE ((? IS NULL AND w.consumer_id IS NULL) OR c.name = ?)
+                       AND ((? IS NULL AND w.provider_id IS NULL) OR p.name = ?) ORDER BY w.id"
+                )))
+                .bind(consumer)
+                .bind(consumer)
+                .bind(provider)
+                .bind(provider)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
         rows.iter().map(webhook_from_row).collect()
     }
 

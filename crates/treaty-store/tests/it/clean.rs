@@ -408,11 +408,12 @@ async fn never_removes_versions_with_deployment_history() {
             .len(),
         1
     );
+    // Three deployments, two releases and the started one, all in the ledger.
     let ledger = store
         .ledger_deployments(treaty_store::LedgerFilter::default(), None)
         .await
         .unwrap();
-    assert_eq!(ledger.items.len(), 1);
+    assert_eq!(ledger.items.len(), 6);
 }
 
 /// `deployed`, `released` and `environment` name only versions with

@@ -3,6 +3,7 @@
 
 mod clean;
 mod names;
+mod one_truth_migration;
 mod pacts;
 
 use serde_json::json;

@@ -131,7 +131,19 @@ pub async fn record_deployment(args: RecordDeploymentArgs) -> anyhow::Result<()>
             );
         }
     }
+    warn_if_bypassed(&recorded.body);
     Ok(())
+}
+
+/// Treaty records a deployment its gates would have refused (it happened),
+/// marks it, and says so: the warning goes to stderr, whatever the output.
+fn warn_if_bypassed(body: &Value) {
+    if body["bypassedGates"] == true {
+        eprintln!(
+            "Warning: recorded, but it bypassed the environment's gates: {}",
+            text_at(body, &["gatesSummary"])
+        );
+    }
 }
 
 pub async fn record_undeployment(args: RecordUndeploymentArgs) -> anyhow::Result<()> {
@@ -208,6 +220,7 @@ pub async fn record_release(args: RecordReleaseArgs) -> anyhow::Result<()> {
             args.pacticipant, args.version, args.environment
         ),
     }
+    warn_if_bypassed(&recorded.body);
     Ok(())
 }
 

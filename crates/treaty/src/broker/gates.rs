@@ -73,11 +73,11 @@ pub struct PlanArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Show an environment's rules
+    /// Show the policy in force for an environment (its own, or the default) and where it comes from
     Show(Box<PolicyTarget>),
     /// Replace an environment's rules with those of a JSON file ({"rules": [...]}; - reads stdin)
     Apply(Box<ApplyArgs>),
-    /// Remove every rule of an environment
+    /// Remove the environment's own rules: the default policy applies again
     Clear(Box<PolicyTarget>),
 }
 
@@ -122,79 +122,31 @@ fn policy_path(environment: &str) -> String {
     )
 }
 
-fn rule_detail(rule: &Value) -> String {
-    match rule["rule"].as_str().unwrap_or_default() {
-        "promotion" => format!("deployed to {} first", text_at(rule, &["from"])),
-        "soak" => format!(
-            "soaked in {} for {}",
-            text_at(rule, &["environment"]),
-            text_at(rule, &["minimum"])
-        ),
-        "freeze" => {
-            let windows: Vec<String> = rule["windows"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|w| match w.get("start") {
-                    Some(start) => format!(
-                        "{} to {}",
-                        start.as_str().unwrap_or_default(),
-                        text_at(w, &["end"])
-                    ),
-                    None => format!(
-                        "{} {}-{} {}",
-                        w["days"]
-                            .as_array()
-                            .map(|d| d
-                                .iter()
-                                .filter_map(Value::as_str)
-                                .collect::<Vec<_>>()
-                                .join(","))
-                            .unwrap_or_default(),
-                        text_at(w, &["from"]),
-                        text_at(w, &["to"]),
-                        text_at(w, &["time_zone"])
-                    ),
-                })
-                .collect();
-            format!(
-                "{}{}",
-                windows.join("; "),
-                if rule["allow_emergency"] == true {
-                    " (emergencies allowed)"
-                } else {
-                    ""
-                }
-            )
-        }
-        _ => "can-i-deploy says yes".to_owned(),
-    }
-}
-
 fn print_policy(body: &Value, output: TableOrJson) {
     match output {
         TableOrJson::Json => println!("{}", format_json(body, false)),
         TableOrJson::Table => {
-            let rules = body["rules"].as_array().cloned().unwrap_or_default();
-            if rules.is_empty() {
-                println!(
-                    "{} has no rules: every deployment is allowed.",
-                    text_at(body, &["environment"])
-                );
-                return;
+            // Where the policy comes from: the environment's own, or the default.
+            if body["source"] == "default" {
+                println!("{}:", text_at(body, &["source_reason"]));
+            } else {
+                println!("The policy set for {}:", text_at(body, &["environment"]));
             }
-            let rows: Vec<Vec<String>> = rules
-                .iter()
-                .map(|r| {
-                    vec![
-                        text_at(r, &["rule"]).to_owned(),
-                        text_at(r, &["mode"]).to_owned(),
-                        rule_detail(r),
-                    ]
-                })
-                .collect();
-            println!("{}", format_table(&["RULE", "MODE", "REQUIRES"], &rows));
+            let rules = body["described"].as_array().cloned().unwrap_or_default();
+            if rules.is_empty() {
+                println!("No rules: every deployment is allowed.");
+            }
+            for rule in &rules {
+                println!("- {}", rule.as_str().unwrap_or_default());
+            }
+            println!(
+                "record-deployment and record-release: {}; rollback window: {}.",
+                match body["record_deployment"].as_str() {
+                    Some("enforce") => "refused like a gated start when the gates say no",
+                    _ => "recorded, marked bypassed_gates when the gates would have refused them",
+                },
+                text_at(body, &["rollback_window"])
+            );
         }
     }
 }
@@ -235,8 +187,8 @@ pub async fn policy(command: PolicyCommand) -> anyhow::Result<()> {
                 .delete(&client.resolve_href(&policy_path(&args.environment))?)
                 .await?;
             eprintln!(
-                "{} has no rules now: every deployment is allowed.",
-                args.environment
+                "{} has no policy of its own now: the default applies (treaty policy show --environment {} shows it).",
+                args.environment, args.environment
             );
         }
     }
@@ -310,6 +262,18 @@ fn print_verdict(body: &Value, colours: Colours) {
     );
     if let Some(at) = body["retry_after"].as_str() {
         println!("Try again after {at}.");
+    }
+    if body["rollback"] == true {
+        println!("A rollback: the version ran here recently, so promotion and soak do not apply.");
+    }
+    if let Some(rules) = body["emergency_stepped_over"].as_array()
+        && !rules.is_empty()
+    {
+        let names: Vec<&str> = rules.iter().filter_map(Value::as_str).collect();
+        println!("As a marked emergency it steps over: {}.", names.join(", "));
+    }
+    if body["policy_source"] == "default" {
+        println!("({})", text_at(body, &["policy_source_reason"]));
     }
 }
 

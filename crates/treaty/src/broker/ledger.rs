@@ -366,15 +366,7 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
                         text_at(d, &["product_name"]).to_owned(),
                         text_at(d, &["version"]).to_owned(),
                         text_at(d, &["environment_name"]).to_owned(),
-                        format!(
-                            "{}{}",
-                            text_at(d, &["status"]),
-                            if d["rollback"] == true {
-                                " (rollback)"
-                            } else {
-                                ""
-                            }
-                        ),
+                        status_words(d),
                         text_at(d, &["deployed_by"]).to_owned(),
                         text_at(d, &["created_at"]).to_owned(),
                     ]
@@ -400,6 +392,34 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A deployment's status with what else the ledger says about it.
+fn status_words(d: &Value) -> String {
+    let mut words = vec![if d["kind"] == "release" {
+        "released".to_owned()
+    } else {
+        text_at(d, &["status"]).to_owned()
+    }];
+    if d["running"] == true {
+        words.push("runs now".to_owned());
+    } else if let Some(reason) = d["end_reason"].as_str() {
+        words.push(reason.replace('_', " "));
+    }
+    for (flag, word) in [
+        ("rollback", "rollback"),
+        ("emergency", "emergency"),
+        ("bypassed_gates", "BYPASSED GATES"),
+    ] {
+        if d[flag] == true {
+            words.push(word.to_owned());
+        }
+    }
+    match words.split_first() {
+        Some((status, [])) => status.clone(),
+        Some((status, rest)) => format!("{status} ({})", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 async fn deployed_at(args: DeployedAtArgs) -> anyhow::Result<()> {
     let client = args.broker.client()?;
     let mut url = client.resolve_href("/deployments/deployed-at")?;
@@ -423,10 +443,7 @@ async fn deployed_at(args: DeployedAtArgs) -> anyhow::Result<()> {
                         text_at(d, &["version"]).to_owned(),
                         text_at(d, &["application_instance"]).to_owned(),
                         text_at(d, &["deployed_since"]).to_owned(),
-                        d["deployment_id"]
-                            .as_i64()
-                            .map(|id| id.to_string())
-                            .unwrap_or_default(),
+                        d["deployment_id"].to_string(),
                     ]
                 })
                 .collect();

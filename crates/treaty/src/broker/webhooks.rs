@@ -84,6 +84,9 @@ pub struct WebhookArgs {
     /// Trigger this webhook when a deployment times out (Treaty)
     #[arg(long)]
     pub deployment_timed_out: bool,
+    /// Trigger this webhook when a deployment is recorded that the gates would have refused (Treaty)
+    #[arg(long)]
+    pub deployment_bypassed_gates: bool,
     /// Trigger this webhook when a provider version that verified the consumer's pact reaches an environment (Treaty)
     #[arg(long)]
     pub consumer_unblocked: bool,
@@ -184,6 +187,7 @@ fn body(args: &WebhookArgs) -> anyhow::Result<Value> {
         (args.deployment_failed, "deployment_failed"),
         (args.deployment_aborted, "deployment_aborted"),
         (args.deployment_timed_out, "deployment_timed_out"),
+        (args.deployment_bypassed_gates, "deployment_bypassed_gates"),
         (args.consumer_unblocked, "consumer_unblocked"),
     ];
     let mut events: Vec<&str> = flags

@@ -312,7 +312,17 @@ async fn check_invariants(url: &str) {
         // The current slot points at a deployment that is not undeployed.
         "SELECT count(*) FROM currently_deployed cd JOIN deployed_versions dv ON dv.id = cd.deployed_version_id WHERE dv.undeployed_at IS NOT NULL",
         // A completed ledger deployment recorded its deployed version.
-        "SELECT count(*) FROM deployments WHERE status = 'completed' AND deployed_version_id IS NULL",
+        "SELECT count(*) FROM deployments WHERE status = 'completed' AND released = FALSE AND deployed_version_id IS NULL",
+        // One deployment truth: each current slot is exactly one running ledger deployment of its version ...
+        "SELECT count(*) FROM currently_deployed cd WHERE (SELECT count(*) FROM deployments d
+           WHERE d.pacticipant_id = cd.pacticipant_id AND d.environment_id = cd.environment_id
+             AND coalesce(d.application_instance, '') = cd.instance_key AND d.version_id = cd.version_id
+             AND d.released = FALSE AND d.status = 'completed' AND d.ended_at IS NULL) <> 1",
+        // ... and each running ledger deployment is a current slot.
+        "SELECT count(*) FROM deployments d WHERE d.released = FALSE AND d.status = 'completed' AND d.ended_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM currently_deployed cd WHERE cd.pacticipant_id = d.pacticipant_id
+             AND cd.environment_id = d.environment_id AND cd.instance_key = coalesce(d.application_instance, '')
+             AND cd.version_id = d.version_id)",
         // Each pact content stored once per pair.
         "SELECT count(*) FROM (SELECT consumer_id, provider_id, sha FROM pact_contents GROUP BY consumer_id, provider_id, sha HAVING count(*) > 1) x",
         // A publication has its version and content.

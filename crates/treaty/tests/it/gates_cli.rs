@@ -4,11 +4,22 @@
 use chrono::{Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
+use treaty_server::ServerConfig;
+
 use crate::support::{TestServer, text, treaty};
+
+/// A server that creates the versions events name: these tests are about gates.
+async fn server() -> TestServer {
+    TestServer::start_with(ServerConfig {
+        create_unknown_versions: true,
+        ..ServerConfig::default()
+    })
+    .await
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
-    let server = TestServer::start().await;
+    let server = server().await;
     let b = server.url.as_str();
     for name in ["staging", "production"] {
         assert!(
@@ -45,7 +56,11 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
     let shown = treaty(&["policy", "show", "-b", b, "--environment", "production"]).await;
     let table = String::from_utf8_lossy(&shown.stdout);
     assert!(
-        table.contains("deployed to staging first") && table.contains("(emergencies allowed)"),
+        table.contains("The policy set for production:")
+            && table.contains(
+                "Promotion: the version completes a deployment to staging first (enforced)"
+            )
+            && table.contains("(release freeze) (enforced; a marked emergency may step over it)"),
         "{}",
         text(&shown)
     );
@@ -138,6 +153,60 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
     let verdict: Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(verdict["emergency_exemption"], true);
+    assert_eq!(verdict["emergency_stepped_over"], json!(["freeze"]));
+    let said = treaty(&[
+        "preflight",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "1",
+        "--environment",
+        "production",
+        "--emergency",
+    ])
+    .await;
+    assert!(
+        String::from_utf8_lossy(&said.stdout)
+            .contains("As a marked emergency it steps over: freeze."),
+        "{}",
+        text(&said)
+    );
+    // A deployment recorded after the event during the freeze is recorded, and marked.
+    let staged = treaty(&[
+        "deployment",
+        "complete",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "3",
+        "--environment",
+        "staging",
+    ])
+    .await;
+    assert!(staged.status.success(), "{}", text(&staged));
+    let recorded = treaty(&[
+        "record-deployment",
+        "-b",
+        b,
+        "-a",
+        "Foo",
+        "-e",
+        "3",
+        "--environment",
+        "production",
+    ])
+    .await;
+    assert!(recorded.status.success(), "{}", text(&recorded));
+    assert!(
+        String::from_utf8_lossy(&recorded.stderr).contains("it bypassed the environment's gates")
+            && String::from_utf8_lossy(&recorded.stderr).contains("release freeze"),
+        "{}",
+        text(&recorded)
+    );
     let started = treaty(&emergency).await;
     assert!(started.status.success(), "{}", text(&started));
     let id = String::from_utf8_lossy(&started.stdout).trim().to_owned();
@@ -146,6 +215,14 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
 
     let cleared = treaty(&["policy", "clear", "-b", b, "--environment", "production"]).await;
     assert!(cleared.status.success(), "{}", text(&cleared));
+    // Without a policy of its own, production still checks the contracts.
+    let shown = treaty(&["policy", "show", "-b", b, "--environment", "production"]).await;
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("production has no policy of its own")
+            && String::from_utf8_lossy(&shown.stdout).contains("Contract compatibility"),
+        "{}",
+        text(&shown)
+    );
     let check = treaty(&[
         "preflight",
         "-b",
@@ -153,12 +230,21 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
         "-a",
         "Foo",
         "-e",
-        "2",
+        "9",
         "--environment",
         "production",
     ])
     .await;
+    // This production was not created as a production environment: the
+    // default reports the contracts there, it does not enforce them.
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("fail (report only)")
+            && String::from_utf8_lossy(&check.stdout)
+                .contains("production has no policy of its own"),
+        "{}",
+        text(&check)
+    );
     let bad = treaty(&[
         "policy",
         "apply",
@@ -175,7 +261,7 @@ async fn gates_are_applied_checked_and_enforced_with_their_exit_codes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_release_plan_prints_its_steps_and_exits_3_when_the_set_cannot_go() {
-    let server = TestServer::start().await;
+    let server = server().await;
     let b = server.url.as_str();
     for name in ["staging", "production"] {
         assert!(

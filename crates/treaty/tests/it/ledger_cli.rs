@@ -44,7 +44,12 @@ fn foo(version: &str) -> [&str; 6] {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pipeline_records_success_failure_abort_rollback_and_an_incident() {
-    let server = TestServer::start().await;
+    // Versioner-style: the pipeline reports versions Treaty has not seen.
+    let server = TestServer::start_with(ServerConfig {
+        create_unknown_versions: true,
+        ..ServerConfig::default()
+    })
+    .await;
     let b = server.url.as_str();
     let out = treaty(&[
         "create-environment",
@@ -161,7 +166,7 @@ async fn a_pipeline_records_success_failure_abort_rollback_and_an_incident() {
     assert_eq!(history["_embedded"]["deployments"][3]["id"], failed);
     let table = treaty(&["deployment", "list", "-b", b]).await;
     assert!(
-        String::from_utf8_lossy(&table.stdout).contains("completed (rollback)"),
+        String::from_utf8_lossy(&table.stdout).contains("completed (runs now, rollback)"),
         "{}",
         text(&table)
     );
@@ -263,12 +268,102 @@ async fn a_pipeline_records_success_failure_abort_rollback_and_an_incident() {
         .await,
     );
     assert!(after["deployed"].as_array().unwrap().is_empty());
+    // The ledger says so too: the rollback's deployment ended, undeployed.
+    let table = treaty(&["deployment", "list", "-b", b, "-a", "Foo"]).await;
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("completed (undeployed, rollback)"),
+        "{}",
+        text(&table)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_typo_is_refused_with_the_name_meant_unless_serve_creates_unknown_versions() {
+    let server = TestServer::start().await;
+    let b = server.url.as_str();
+    assert!(
+        treaty(&["create-environment", "-b", b, "--name", "test"])
+            .await
+            .status
+            .success()
+    );
+    for version in ["1.9.9", "2.0.0"] {
+        let made = treaty(&[
+            "create-version-tag",
+            "-b",
+            b,
+            "-a",
+            "web",
+            "-e",
+            version,
+            "-t",
+            "ci",
+            "--auto-create-version",
+        ])
+        .await;
+        assert!(made.status.success(), "{}", text(&made));
+    }
+    let typo = deployment(
+        b,
+        "complete",
+        &["-a", "web", "-e", "9.9.9", "--environment", "test"],
+    )
+    .await;
+    assert_eq!(typo.status.code(), Some(1), "{}", text(&typo));
+    assert!(
+        String::from_utf8_lossy(&typo.stderr)
+            .contains("No version 9.9.9 of web found. Did you mean '1.9.9'?"),
+        "{}",
+        text(&typo)
+    );
+    let name = deployment(
+        b,
+        "start",
+        &["-a", "wbe", "-e", "1.9.9", "--environment", "test"],
+    )
+    .await;
+    assert!(
+        String::from_utf8_lossy(&name.stderr).contains("Did you mean 'web'?"),
+        "{}",
+        text(&name)
+    );
+    // Nothing was made of the typos: 2.0.0 is still web's latest version, wbe does not exist.
+    let (_, latest) = server.get_json("/pacticipants/web/latest-version").await;
+    assert_eq!(latest["number"], "2.0.0");
+    assert_eq!(server.get_json("/pacticipants/wbe").await.0, 404);
+
+    // treaty serve --create-unknown-versions records what a Versioner-style pipeline names.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let replica = crate::replicas::start_replica_with(&url, &["--create-unknown-versions"]).await;
+    let made = deployment(
+        &replica.url,
+        "complete",
+        &["-a", "web", "-e", "9.9.9", "--environment", "test"],
+    )
+    .await;
+    assert!(made.status.success(), "{}", text(&made));
+    let listed = json(
+        &treaty(&[
+            "deployment",
+            "list",
+            "-b",
+            &replica.url,
+            "-a",
+            "web",
+            "-o",
+            "json",
+        ])
+        .await,
+    );
+    assert_eq!(listed["_embedded"]["deployments"][0]["version"], "9.9.9");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_start_whose_pipeline_died_times_out() {
     let server = TestServer::start_with(ServerConfig {
         stale_deployment_after: Some(std::time::Duration::ZERO),
+        create_unknown_versions: true,
         ..ServerConfig::default()
     })
     .await;

@@ -229,7 +229,10 @@ async fn seed(server: &TestServer) -> i64 {
     api.send(
         reqwest::Method::PUT,
         "/policies/production",
-        &json!({"rules": [{"rule": "contract-compatibility"}, {"rule": "promotion", "from": "test"}]}),
+        &json!({"rules": [{"rule": "contract-compatibility"}, {"rule": "promotion", "from": "test"},
+            {"rule": "freeze", "allow_emergency": true, "windows": [{"reason": "year-end freeze",
+                "start": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+                "end": (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339()}]}]}),
     )
     .await;
     with_incident
@@ -361,16 +364,22 @@ async fn every_page_in_chromium_from_home_to_a_versions_can_i_deploy_explanation
         ],
     )
     .await;
+    // The whole preflight verdict per environment: test only reports the
+    // contracts (its default policy), production's policy blocks 1.2.0.
     assert!(
-        version.contains("To Test: No"),
+        version.contains("To Test: ? Allowed, but contract-compatibility fails (report-only)"),
         "1.2.0 failed verification by orders 2.1.0, which runs in test:\n{version}"
+    );
+    assert!(
+        version.contains("Contracts: can-i-deploy says ✗ No"),
+        "{version}"
     );
     assert!(version.contains("orders"), "{version}");
     let answer = c
         .find(Locator::Css("section.verdict.bad .answer"))
         .await
-        .expect("a 'no' is marked bad");
-    assert_eq!(answer.text().await.unwrap(), "No");
+        .expect("a refusal is marked bad");
+    assert_eq!(answer.text().await.unwrap(), "Blocked (freeze)");
 
     // The contract, then a diff between two versions of it.
     click_link(&browser, "Network").await;
@@ -421,9 +430,13 @@ async fn every_page_in_chromium_from_home_to_a_versions_can_i_deploy_explanation
         "environment",
         &[
             "What runs here now",
-            "contract-compatibility",
+            "Contract compatibility: can-i-deploy must say yes for the version here (enforced)",
+            "Promotion: the version completes a deployment to test first (enforced)",
+            "Deployments are frozen (year-end freeze) until",
+            "A marked emergency deployment may go ahead.",
             "Deployment timeline",
             "payments",
+            "runs now",
         ],
     )
     .await;
@@ -475,7 +488,14 @@ async fn every_page_in_chromium_from_home_to_a_versions_can_i_deploy_explanation
         ],
     )
     .await;
-    assert!(deployment.contains("Can-i-deploy answered"), "{deployment}");
+    assert!(
+        deployment.contains("Can-i-deploy answered ✓ yes"),
+        "the evidence is read as the API keeps it:\n{deployment}"
+    );
+    assert!(
+        deployment.contains("The gates' verdict") && deployment.contains("✓ allowed"),
+        "{deployment}"
+    );
 
     // A phone-sized screen: every page fits its width (tables scroll inside).
     c.set_window_size(390, 844).await.expect("resize");

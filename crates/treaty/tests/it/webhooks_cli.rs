@@ -18,6 +18,8 @@ async fn local_server() -> TestServer {
             hosts: vec!["127.0.0.1".into()],
         },
         webhook_poll_interval: Duration::from_millis(20),
+        // The deployment events here name versions nothing else created.
+        create_unknown_versions: true,
         ..ServerConfig::default()
     })
     .await
