@@ -6,8 +6,7 @@
 use serde_json::{Map, Value, json};
 use treaty_domain::model::{
     Branch, DeployedVersion, Environment, Label, Pact, PactSummary, Pacticipant, ReleasedVersion,
-    Tag,
-    Verification, Version,
+    Tag, Verification, Version,
 };
 use treaty_domain::time;
 

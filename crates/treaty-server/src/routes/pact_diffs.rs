@@ -118,19 +118,31 @@ async fn diff(
     let pact = find_pact(state, &path.pact, which).await?;
     let (consumer, provider) = (&pact.consumer, &pact.provider);
     let other = PactPath::param(&path.compared);
+    // A pact named to compare with must exist: the Pact Broker would say
+    // "no previous distinct version", which misleads (and, for a consumer
+    // version, it compares with the previous distinct one whatever the
+    // version named: its route and resource name the parameter differently).
+    let named = |selector: PactSelector, what: String| async move {
+        state
+            .store
+            .pact(consumer, provider, selector)
+            .await?
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::missing(format!(
+                    "No pact between {consumer} and {provider} {what} to compare with"
+                ))
+            })
+    };
     let older = match compared {
         Compared::PreviousDistinct => previous_distinct_of(state, &pact).await?,
         Compared::Version => {
-            state
-                .store
-                .pact(consumer, provider, PactSelector::ConsumerVersion(other))
-                .await?
+            let what = format!("for consumer version '{other}'");
+            named(PactSelector::ConsumerVersion(other), what).await?
         }
         Compared::Content => {
-            state
-                .store
-                .pact(consumer, provider, PactSelector::Sha(other))
-                .await?
+            let what = format!("with content '{other}'");
+            named(PactSelector::Sha(other), what).await?
         }
     };
     let Some(older) = older else {

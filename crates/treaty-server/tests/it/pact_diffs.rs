@@ -168,10 +168,48 @@ async fn a_diff_compares_with_the_version_or_content_asked_for() {
             .status,
         StatusCode::NOT_FOUND
     );
+    // A pact named to compare with that is not there is a 404 naming it
+    // (the Pact Broker says there is no previous distinct version).
     let unknown = app.get(&format!("{PAIR}/version/2/diff/version/9")).await;
-    assert_eq!(unknown.status, StatusCode::OK);
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
     assert_eq!(
-        unknown.text,
-        "No previous distinct version was found for Pact between Foo (2) and Bar"
+        unknown.body["detail"],
+        "No pact between Foo and Bar for consumer version '9' to compare with"
+    );
+    let unknown = app
+        .get(&format!(
+            "{PAIR}/pact-version/{third}/diff/pact-version/abc"
+        ))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+    assert_eq!(
+        unknown.body["detail"],
+        "No pact between Foo and Bar with content 'abc' to compare with"
+    );
+}
+
+#[tokio::test]
+async fn a_diff_with_a_version_compares_with_that_version_not_the_previous_distinct_one() {
+    // The Pact Broker 2.120 compares `/diff/version/1` of version 4 with
+    // version 3 (the previous distinct one); Treaty with version 1.
+    let app = three_versions().await;
+    let reply = app
+        .publish(
+            "Foo",
+            "4",
+            None,
+            &[],
+            &[("Bar", pact("Foo", "Bar", &["/a", "/b", "/c"]))],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = app.get(&format!("{PAIR}/version/4/diff/version/1")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert!(
+        reply
+            .text
+            .starts_with("# Diff between versions 1 and 4 of the pact between Foo and Bar"),
+        "{}",
+        reply.text
     );
 }
