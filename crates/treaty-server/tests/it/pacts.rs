@@ -90,6 +90,14 @@ async fn changing_published_content_is_a_409_and_nothing_lands() {
         "{text}"
     );
     assert_eq!(reply.body["notices"][0]["type"], "error");
+    // Then, as the Pact Broker shows it, what the refused content changes.
+    assert_eq!(reply.body["notices"][1]["type"], "info");
+    let diff = reply.body["notices"][1]["text"].as_str().unwrap();
+    assert!(
+        diff.contains("-        \"path\": \"/a\"")
+            && diff.contains("+        \"path\": \"/changed\""),
+        "{diff}"
+    );
     assert!(reply.body["errors"]["contracts"][0].as_str().is_some());
     assert_eq!(
         app.get("/pacticipants/Qux").await.status,
