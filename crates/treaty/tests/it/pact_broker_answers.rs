@@ -11,19 +11,69 @@ use serde_json::Value;
 
 use crate::support::TestServer;
 
+/// Requests where Treaty answers otherwise on purpose (docs/api.md, "Where
+/// Treaty answers differently on purpose"): compare.py still classes them
+/// (a), so they are counted apart, each with its reason.
+const KEPT_DIFFERENT: &[(&str, &str)] = &[
+    (
+        "A-240",
+        "diff/version/{v}: the Pact Broker ignores {v} and compares with the previous distinct version",
+    ),
+    (
+        "A-241",
+        "diff/version/{v} with no pact for {v}: the Pact Broker ignores {v}; Treaty answers 404",
+    ),
+    (
+        "A-256",
+        "a pact asked for as text/html: Treaty shows its own UI page, not the Pact Broker's",
+    ),
+    (
+        "A-271",
+        "latest/{tag}/verification-results/latest: the Pact Broker drops the tag",
+    ),
+    (
+        "A-272",
+        "latest/{tag}/verification-results/latest: the Pact Broker drops the tag",
+    ),
+    (
+        "A-273",
+        "latest/{tag}/verification-results/latest: the Pact Broker drops the tag",
+    ),
+];
+
+/// compare.py, run with one more normalisation than its own: the clock
+/// time the Pact Broker prints in its text diffs (`(Sun 06 Dec 2026,
+/// 12:43am +00:00)`) becomes `(<clock>)` in both answers. compare.py
+/// normalises ISO times and "... ago" but not this format, and no run can
+/// give the recording's clock time. compare.py itself is not changed.
+const COMPARE_WITHOUT_CLOCK_TIMES: &str = r#"
+import re, sys
+sys.path.insert(0, sys.argv[1])
+import compare
+CLOCK = re.compile(r"\((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d \w{3} \d{4}, ?\d{1,2}:\d\d[ap]m [+-]\d\d:\d\d\)")
+normalise_text, norm_of = compare.normalise_text, compare.norm_of
+compare.normalise_text = lambda target, text: CLOCK.sub("(<clock>)", normalise_text(target, text))
+def norm_of_without_clock(answer):
+    norm = norm_of(answer)
+    norm["text"] = CLOCK.sub("(<clock>)", norm["text"])
+    return norm
+compare.norm_of = norm_of_without_clock
+sys.exit(compare.main(sys.argv[2:]))
+"#;
+
 /// The most (a) differences each area of the scenario may still have.
 const MOST_A_DIFFERENCES: &[(&str, u64)] = &[
-    ("seed", 12),
+    ("seed", 0),
     ("misc", 2),
     ("pacticipants", 1),
     ("deployments", 0),
     ("matrix", 80),
-    ("pacts", 56),
-    ("verifications", 25),
+    ("pacts", 6),
+    ("verifications", 9),
     ("webhooks", 0),
     ("for-verification", 62),
     ("errors", 9),
-    ("mutations", 2),
+    ("mutations", 1),
 ];
 
 fn compare_script() -> PathBuf {
@@ -43,7 +93,8 @@ async fn treaty_answers_the_pact_brokers_questions_as_the_pact_broker_does() {
     let url = server.url.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("python3")
-            .arg(&script)
+            .args(["-c", COMPARE_WITHOUT_CLOCK_TIMES])
+            .arg(script.parent().expect("compare.py's folder"))
             .arg(&url)
             .args(["-o", "json"])
             .output()
@@ -58,11 +109,26 @@ async fn treaty_answers_the_pact_brokers_questions_as_the_pact_broker_does() {
         )
     });
     let results = report["results"].as_array().expect("results");
+    let mut set_apart = Vec::new();
+    let counted: Vec<&Value> = results
+        .iter()
+        .filter(|r| {
+            if r["class"] != "a" {
+                return true;
+            }
+            if let Some((id, why)) = KEPT_DIFFERENT.iter().find(|(id, _)| r["id"] == *id) {
+                set_apart.push(format!("{id} (kept different: {why})"));
+                return false;
+            }
+            true
+        })
+        .collect();
     let mut failures = Vec::new();
     let mut counts = Vec::new();
     for (area, most) in MOST_A_DIFFERENCES {
-        let differing: Vec<&Value> = results
+        let differing: Vec<&Value> = counted
             .iter()
+            .copied()
             .filter(|r| r["area"] == *area && r["class"] == "a")
             .collect();
         let count = differing.len() as u64;
@@ -91,8 +157,9 @@ async fn treaty_answers_the_pact_brokers_questions_as_the_pact_broker_does() {
         .collect();
     assert!(unlisted.is_empty(), "areas without a ceiling: {unlisted:?}");
     println!(
-        "Pact Broker answers, (a) differences by area: {}",
-        counts.join(", ")
+        "Pact Broker answers, (a) differences by area: {}; set apart: {}",
+        counts.join(", "),
+        set_apart.join(", ")
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
