@@ -1,6 +1,7 @@
 //! Pact lists and verification numbers.
 
-use treaty_store::{PactFilter, PactSelector, StoreError};
+use treaty_store::testing::TestDatabase;
+use treaty_store::{OpenOptions, PactFilter, PactSelector, StoreError};
 
 use super::{open, request, verify};
 
@@ -95,4 +96,60 @@ async fn verification_results_are_numbered_from_101() {
         assert_eq!(first.pact_consumer_version, "1");
         store.wipe().await.unwrap();
     }
+}
+
+/// A database that already holds verification results keeps them at their
+/// numbers (their addresses), and numbers the next from 101.
+#[tokio::test]
+async fn verification_numbers_given_before_the_migration_are_kept() {
+    let db = TestDatabase::fresh_with(OpenOptions {
+        migrate: false,
+        ..OpenOptions::default()
+    })
+    .await
+    .unwrap();
+    let folder = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        if db.url.starts_with("postgres") {
+            "migrations/postgres"
+        } else {
+            "migrations/sqlite"
+        },
+    );
+    let migrations = std::fs::read_dir(&folder).unwrap().count();
+    let numbering = migrations
+        - std::fs::read_dir(&folder)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref().unwrap().file_name().to_string_lossy().as_ref()
+                    >= "20261206000020_verification_numbers_from_101.sql"
+            })
+            .count();
+    crate::migrate_with_first(&db.url, &folder, numbering).await;
+    let store = db.store.as_ref();
+    store.publish_contracts(&request("1", "/a")).await.unwrap();
+    let sha = store
+        .pact("Foo", "Bar", PactSelector::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .sha;
+    verify(store, &sha, "7", true).await;
+    verify(store, &sha, "8", false).await;
+
+    crate::migrate_with_first(&db.url, &folder, migrations).await;
+    for (number, provider_version) in [(1, "7"), (2, "8")] {
+        let kept = store
+            .verification("Foo", "Bar", &sha, Some(number))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("verification {number} is still there"));
+        assert_eq!(kept.provider_version, provider_version);
+    }
+    verify(store, &sha, "9", true).await;
+    let next = store
+        .verification("Foo", "Bar", &sha, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((next.number, next.provider_version.as_str()), (101, "9"));
 }
