@@ -132,6 +132,48 @@ impl RouteAccess {
     /// What a request no route matched needs: it changes nothing (its answer
     /// is a 404 or 405), so the read role.
     pub const UNROUTED: Self = Self::read();
+
+    /// What anyone may read, signed in or not.
+    pub const PUBLIC: Self = Self {
+        role: None,
+        acting_for: ActingFor::Nobody,
+    };
+}
+
+/// The badge routes: images READMEs embed, which `--public-badge-access`
+/// lets anyone read (the Pact Broker's `enable_public_badge_access`). The
+/// router registers these very templates.
+pub mod badge_routes {
+    pub const LATEST_PACT: &str = "/pacts/provider/{provider}/consumer/{consumer}/latest/badge";
+    pub const LATEST_TAGGED_PACT: &str =
+        "/pacts/provider/{provider}/consumer/{consumer}/latest/{tag}/badge";
+    pub const LATEST_UNTAGGED_PACT: &str =
+        "/pacts/provider/{provider}/consumer/{consumer}/latest-untagged/badge";
+    pub const MATRIX: &str =
+        "/matrix/provider/{provider}/latest/{provider_tag}/consumer/{consumer}/latest/{tag}/badge";
+    pub const CAN_I_DEPLOY_TAG_TO_TAG: &str =
+        "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}/badge";
+    pub const CAN_I_DEPLOY_BRANCH_TO_ENVIRONMENT: &str = "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}/badge";
+    pub const CAN_I_MERGE: &str = "/pacticipants/{pacticipant}/main-branch/can-i-merge/badge";
+
+    pub const ALL: [&str; 7] = [
+        LATEST_PACT,
+        LATEST_TAGGED_PACT,
+        LATEST_UNTAGGED_PACT,
+        MATRIX,
+        CAN_I_DEPLOY_TAG_TO_TAG,
+        CAN_I_DEPLOY_BRANCH_TO_ENVIRONMENT,
+        CAN_I_MERGE,
+    ];
+}
+
+/// What a request needs, as [`route_access`] says, except that with
+/// `public_badges` anyone may read a badge.
+pub fn route_access_with(method: &str, route: &str, public_badges: bool) -> Option<RouteAccess> {
+    if public_badges && is_read_method(method) && badge_routes::ALL.contains(&route) {
+        return Some(RouteAccess::PUBLIC);
+    }
+    route_access(method, route)
 }
 
 /// The pacts of one pair: the prefix of every pact and verification route.
@@ -438,6 +480,37 @@ pub fn verify_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn badges_are_public_only_when_asked_and_only_by_their_route() {
+        for route in badge_routes::ALL {
+            assert_eq!(
+                route_access_with("GET", route, true),
+                Some(RouteAccess::PUBLIC)
+            );
+            assert_eq!(
+                route_access_with("GET", route, false).and_then(|a| a.role),
+                Some(Role::Read),
+                "{route}"
+            );
+            assert_eq!(
+                route_access_with("DELETE", route, true),
+                route_access("DELETE", route),
+                "{route}"
+            );
+        }
+        // A pact tagged `badge` is read through its own route, which stays
+        // closed: what matters is the template, not the path.
+        assert_eq!(
+            route_access_with(
+                "GET",
+                "/pacts/provider/{provider}/consumer/{consumer}/latest/{tag}",
+                true
+            )
+            .and_then(|a| a.role),
+            Some(Role::Read)
+        );
+    }
 
     #[test]
     fn each_route_needs_the_role_its_effect_needs() {

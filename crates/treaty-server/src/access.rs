@@ -203,7 +203,8 @@ struct Incoming {
 }
 
 impl Incoming {
-    fn of(request: &Request) -> Self {
+    /// `public_badges`: `--public-badge-access`, which opens the badge routes.
+    fn of(request: &Request, public_badges: bool) -> Self {
         let method = request.method().clone();
         let mut target = request.uri().path_and_query().map_or_else(
             || request.uri().path().to_owned(),
@@ -217,8 +218,10 @@ impl Incoming {
         // A request no route matched gets a 404 (or 405) and changes nothing:
         // reading that answer needs only the read role.
         let access = match request.extensions().get::<MatchedPath>() {
-            Some(route) => access::route_access(method.as_str(), route.as_str())
-                .unwrap_or(RouteAccess::UNLISTED_WRITE),
+            Some(route) => {
+                access::route_access_with(method.as_str(), route.as_str(), public_badges)
+                    .unwrap_or(RouteAccess::UNLISTED_WRITE)
+            }
             None => RouteAccess::UNROUTED,
         };
         Self {
@@ -254,7 +257,7 @@ impl Incoming {
 /// an audit entry for every write, whatever its outcome: inside the write's
 /// own transaction when it commits one, after the answer otherwise.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let incoming = Incoming::of(&request);
+    let incoming = Incoming::of(&request, state.config.public_badge_access);
     let (mut request, identity, acting) = match check(&state, request, &incoming).await {
         Ok(checked) => checked,
         Err(Refusal { error, actor }) => {

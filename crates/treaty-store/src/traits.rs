@@ -559,14 +559,52 @@ pub trait MatrixStore {
         &self,
         query: &treaty_domain::matrix_query::MatrixQuery,
     ) -> StoreResult<Result<MatrixAnswer, Vec<String>>>;
+    /// What a pact badge shows, from one snapshot: the content of the latest
+    /// pact of a pair among the consumer versions `consumer_versions` names,
+    /// and the latest verification the Pact Broker reports for them (by
+    /// provider versions with `provider_tag`, when given).
+    async fn pact_badge(
+        &self,
+        consumer: &str,
+        provider: &str,
+        consumer_versions: BadgeVersions,
+        provider_tag: Option<&str>,
+    ) -> StoreResult<PactBadgeFacts>;
+}
+
+/// The consumer versions a pact badge looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadgeVersions {
+    All,
+    Tagged(String),
+    Untagged,
+}
+
+/// What a pact badge shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PactBadgeFacts {
+    /// The latest pact's content hash; `None`: no such pact.
+    pub pact_sha: Option<String>,
+    /// The content the latest verification verified, and its success.
+    pub verification: Option<(String, bool)>,
 }
 
 /// A matrix question's answer and the versions its rows name.
 #[derive(Debug, Clone)]
 pub struct MatrixAnswer {
     pub matrix: treaty_domain::matrix::Matrix,
-    /// By version id: the version, and the environments it is in.
-    pub versions: std::collections::HashMap<i64, (Version, Vec<Environment>)>,
+    /// The versions the rows name, by id.
+    pub versions: std::collections::HashMap<i64, MatrixVersion>,
+}
+
+/// A version as a matrix row shows it.
+#[derive(Debug, Clone)]
+pub struct MatrixVersion {
+    pub version: Version,
+    /// The environments it is deployed or released to, in the order it got there.
+    pub environments: Vec<Environment>,
+    /// Its tags that no later version of its pacticipant has.
+    pub latest_tags: Vec<String>,
 }
 
 /// The whole store as one portable JSON document, in memory (tests and
@@ -655,6 +693,15 @@ pub trait ForVerificationStore {
         provider: &str,
         request: &treaty_domain::for_verification::Request,
     ) -> StoreResult<Option<Vec<treaty_domain::for_verification::VerifiablePact>>>;
+
+    /// The provider states the pacts `of` chooses (the main branch heads, a
+    /// branch's heads, what is in an environment) ask the provider to set
+    /// up, each once with its consumers. `None` when the provider does not exist.
+    async fn provider_states(
+        &self,
+        provider: &str,
+        of: &treaty_domain::for_verification::Lookup,
+    ) -> StoreResult<Option<Vec<treaty_domain::provider_states::ListedState>>>;
 }
 
 /// What recording a deployment event did.

@@ -1,6 +1,7 @@
 //! The route table: each module owns the routes of one resource.
 
 mod access;
+mod badges;
 mod branches;
 mod dashboard;
 mod deployments;
@@ -24,6 +25,7 @@ mod pacticipants;
 mod pacts;
 mod provider_states;
 mod publish;
+mod state_change;
 mod tags;
 mod verifications;
 mod versions;
@@ -60,7 +62,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(environments::router())
         .merge(deployments::router())
         .merge(matrix::router())
+        .merge(badges::router())
         .merge(for_verification::router())
+        .merge(provider_states::router())
         .merge(ledger::router())
         .merge(incidents::router())
         .merge(dora::router())
@@ -71,7 +75,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(crate::ui::router());
     if state.config.test_provider_states {
         api = api
-            .merge(provider_states::router())
+            .merge(state_change::router())
             .route("/test/error", axum::routing::any(test_error));
     }
     api.fallback(not_found)

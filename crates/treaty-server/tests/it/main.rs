@@ -2,6 +2,7 @@
 
 mod access;
 mod access_rules;
+mod badges;
 mod can_i_deploy;
 mod errors;
 mod for_verification;
@@ -9,6 +10,7 @@ mod gates;
 mod hostile;
 mod ledger;
 mod links;
+mod matrix;
 mod one_truth;
 mod one_truth_property;
 mod openapi;
@@ -16,6 +18,7 @@ mod pact_diffs;
 mod pacticipants;
 mod pacts;
 mod poisonous_input;
+mod provider_states;
 mod support;
 mod ui;
 mod verifications;
