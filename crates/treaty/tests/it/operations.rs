@@ -188,7 +188,11 @@ async fn badge_settings_of_treaty_serve() {
             }
         };
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let reply = client.get(format!("{address}{BADGE}")).send().await.unwrap();
+        let reply = client
+            .get(format!("{address}{BADGE}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(reply.status().as_u16(), expected, "{flags:?} {env:?}");
         if expected == 200 {
             let body = reply.text().await.unwrap();
