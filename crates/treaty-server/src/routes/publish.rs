@@ -455,9 +455,9 @@ mod tests {
         });
         let errors = parse_request(&body).unwrap_err();
         let text = errors["contracts"].to_string();
-        assert!(text.contains("not valid base64"), "{text}");
+        assert!(text.contains("is not valid Base64 (at index 0)"), "{text}");
         assert!(
-            text.contains("consumer name in contract content 'Other'"),
+            text.contains("consumer name in contract content ('Other') must match"),
             "{text}"
         );
     }
