@@ -702,11 +702,21 @@ impl PactStore for Backend {
     }
 
     async fn latest_pacts(&self) -> StoreResult<Vec<PactSummary>> {
-        let statement = format!(
-            "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY consumer, provider ORDER BY consumer_version_id DESC) AS row_rank
-             FROM ({SUMMARY_SELECT}) AS ranked) AS latest WHERE row_rank = 1
-             ORDER BY lower(consumer), consumer, lower(provider), provider"
-        );
+        // Each pair's newest publication is found in the pair index alone
+        // (a consumer version has at most one pact per provider), and only
+        // those rows are joined: the cost follows the answer, not the history.
+        let statement =
+            "SELECT c.name AS consumer, pr.name AS provider, v.number AS consumer_version,
+  v.id AS consumer_version_id, pc.sha, pp.created_at
+FROM (SELECT provider_id, consumer_id, MAX(consumer_version_id) AS newest_version_id
+      FROM pact_publications GROUP BY provider_id, consumer_id) AS newest
+JOIN pact_publications pp
+  ON pp.provider_id = newest.provider_id AND pp.consumer_version_id = newest.newest_version_id
+JOIN pacticipants c ON c.id = pp.consumer_id
+JOIN pacticipants pr ON pr.id = pp.provider_id
+JOIN versions v ON v.id = pp.consumer_version_id
+JOIN pact_contents pc ON pc.id = pp.pact_content_id
+ORDER BY lower(c.name), c.name, lower(pr.name), pr.name";
         let rows = sqlx::query(sql(statement)).fetch_all(self.reader()).await?;
         rows.iter().map(summary_from_row).collect()
     }

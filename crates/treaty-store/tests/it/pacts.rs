@@ -153,3 +153,69 @@ async fn verification_numbers_given_before_the_migration_are_kept() {
         .unwrap();
     assert_eq!((next.number, next.provider_version.as_str()), (101, "9"));
 }
+
+/// The latest pact of every pair is its newest consumer version's, whatever
+/// order the pairs' versions were published in, one row a pair, by consumer
+/// then provider name.
+#[tokio::test]
+async fn the_latest_pact_of_every_pair_is_its_newest_versions() {
+    use serde_json::json;
+    use treaty_domain::pact::PactDocument;
+    use treaty_domain::publish::{ContractToPublish, OnConflict, PublishRequest};
+    use treaty_domain::{PacticipantName, VersionNumber};
+
+    let db = open().await;
+    let publish = |consumer: &str, providers: &[&str], version: &str| {
+        let name = |n: &str| PacticipantName::parse(n).unwrap();
+        PublishRequest {
+            pacticipant: name(consumer),
+            version: VersionNumber::parse(version).unwrap(),
+            branch: None,
+            tags: vec![],
+            build_url: None,
+            contracts: providers
+                .iter()
+                .map(|provider| ContractToPublish {
+                    consumer: name(consumer),
+                    provider: name(provider),
+                    pact: PactDocument::from_value(json!({
+                        "consumer": {"name": consumer}, "provider": {"name": provider},
+                        "interactions": [{"description": version, "request": {"method": "GET", "path": "/"}, "response": {"status": 200}}]
+                    }))
+                    .unwrap(),
+                    on_conflict: OnConflict::Overwrite,
+                })
+                .collect(),
+        }
+    };
+    for (consumer, providers, version) in [
+        ("web", &["Orders", "Users"][..], "1"),
+        ("App", &["Orders"][..], "1"),
+        ("web", &["Orders"][..], "2"),
+        ("App", &["Orders"][..], "2"),
+        ("App", &["Orders"][..], "3"),
+        ("web", &["Users"][..], "3"),
+    ] {
+        db.store
+            .publish_contracts(&publish(consumer, providers, version))
+            .await
+            .unwrap();
+    }
+    let latest: Vec<(String, String, String)> = db
+        .store
+        .latest_pacts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.consumer, p.provider, p.consumer_version))
+        .collect();
+    let row = |c: &str, p: &str, v: &str| (c.to_owned(), p.to_owned(), v.to_owned());
+    assert_eq!(
+        latest,
+        [
+            row("App", "Orders", "3"),
+            row("web", "Orders", "2"),
+            row("web", "Users", "3"),
+        ]
+    );
+}
