@@ -405,6 +405,13 @@ pub async fn run(
             }),
         ),
         (
+            "latest pact of every integration (GET /pacts/latest)",
+            Box::new({
+                let s = s.clone();
+                move |_| Request::Get(format!("{}/pacts/latest", s.base))
+            }),
+        ),
+        (
             "pacts for verification: provider with many consumers",
             Box::new({
                 let s = s.clone();

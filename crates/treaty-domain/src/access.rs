@@ -178,6 +178,8 @@ pub fn route_access_with(method: &str, route: &str, public_badges: bool) -> Opti
 
 /// The pacts of one pair: the prefix of every pact and verification route.
 const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+/// The Pact Broker's deprecated singular prefix of the same pact routes.
+const DEPRECATED_PAIR: &str = "/pact/provider/{provider}/consumer/{consumer}";
 
 /// What a request needs, from its method and the template of the route the
 /// router matched (`/pacticipants/{pacticipant}`), never from the path a
@@ -203,7 +205,9 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
             RouteAccess::read()
         });
     }
-    let pair_route = route.strip_prefix(PAIR);
+    let pair_route = route
+        .strip_prefix(PAIR)
+        .or_else(|| route.strip_prefix(DEPRECATED_PAIR));
     let access = match (method, route) {
         // Questions asked with a body change nothing.
         ("POST", "/pacts/provider/{provider}/for-verification" | "/release-plans") => {
@@ -556,6 +560,13 @@ mod tests {
             acting(
                 "PUT",
                 "/pacts/provider/{provider}/consumer/{consumer}/version/{version}"
+            ),
+            ActingFor::PathParameter("consumer")
+        );
+        assert_eq!(
+            acting(
+                "PUT",
+                "/pact/provider/{provider}/consumer/{consumer}/version/{version}"
             ),
             ActingFor::PathParameter("consumer")
         );

@@ -17,6 +17,7 @@ pub mod matrix_query;
 pub mod model;
 pub mod names;
 pub mod pact;
+pub mod pact_diff;
 pub mod provider_states;
 pub mod publish;
 pub mod release;

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use treaty_domain::model::{
     Branch, DeployedVersion, Environment, EnvironmentFields, Integration, NewVerification, Pact,
-    Pacticipant, PacticipantFields, Page, PageRequest, ReleasedVersion, Tag, UpdateMode,
-    Verification, Version,
+    PactSummary, Pacticipant, PacticipantFields, Page, PageRequest, ReleasedVersion, Tag,
+    UpdateMode, Verification, Version,
 };
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::{OnConflict, PublishOutcome, PublishRequest};
@@ -236,6 +236,14 @@ pub trait VersionStore {
         branch: &str,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Version>>;
+    /// Versions of a pacticipant ever deployed or released to an
+    /// environment (by its uuid), newest first.
+    async fn versions_in_environment(
+        &self,
+        pacticipant: &str,
+        environment_uuid: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>>;
 }
 
 /// Which pact of a consumer/provider pair.
@@ -290,27 +298,47 @@ pub trait PactStore {
         provider: &str,
         selector: PactSelector,
     ) -> StoreResult<Option<Pact>>;
-    /// Pacts of a pair, newest consumer version first.
+    /// Pacts of a pair, without their documents, as the Pact Broker lists
+    /// them: newest consumer version first, except the branch filters,
+    /// which list the oldest first.
     async fn pacts_between(
         &self,
         consumer: &str,
         provider: &str,
         filter: PactFilter,
-    ) -> StoreResult<Vec<Pact>>;
-    /// Pacts with a provider (all consumers), newest first; `Latest*` filters give one per consumer.
+    ) -> StoreResult<Vec<PactSummary>>;
+    /// Pacts with a provider (all consumers), without their documents, by
+    /// consumer name then consumer version (oldest first); `Latest*` filters
+    /// give one per consumer.
     async fn pacts_for_provider(
         &self,
         provider: &str,
         filter: PactFilter,
-    ) -> StoreResult<Vec<Pact>>;
-    /// The pacts a consumer version published, by provider name.
+    ) -> StoreResult<Vec<PactSummary>>;
+    /// The pacts a consumer version published, without their documents, by provider name.
     async fn pacts_of_consumer_version(
         &self,
         consumer: &str,
         version: &str,
-    ) -> StoreResult<Vec<Pact>>;
-    /// The latest pact of every integration.
-    async fn latest_pacts(&self) -> StoreResult<Vec<Pact>>;
+    ) -> StoreResult<Vec<PactSummary>>;
+    /// The latest pact of every integration, without its document.
+    async fn latest_pacts(&self) -> StoreResult<Vec<PactSummary>>;
+    /// The newest pact of the pair published by a consumer version older than
+    /// `before_version_id`, with other content than `sha`.
+    async fn previous_distinct_pact(
+        &self,
+        consumer: &str,
+        provider: &str,
+        before_version_id: i64,
+        sha: &str,
+    ) -> StoreResult<Option<Pact>>;
+    /// The oldest pact of the pair published by a consumer version newer than `version_id`.
+    async fn pact_published_after(
+        &self,
+        consumer: &str,
+        provider: &str,
+        version_id: i64,
+    ) -> StoreResult<Option<PactSummary>>;
     async fn delete_pact(&self, consumer: &str, provider: &str, version: &str)
     -> StoreResult<bool>;
     /// Contract pairs, ordered by consumer then provider name.

@@ -19,6 +19,8 @@ mod ledger;
 pub(crate) mod matrix;
 mod metrics;
 mod openapi;
+mod pact_diffs;
+mod pact_lists;
 mod pacticipants;
 mod pacts;
 mod provider_states;
@@ -50,6 +52,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(branches::router())
         .merge(publish::router())
         .merge(pacts::router())
+        .merge(pact_lists::router())
+        .merge(pact_diffs::router())
         .merge(verifications::router())
         .merge(integrations::router())
         .merge(metrics::router())

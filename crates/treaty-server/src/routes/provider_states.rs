@@ -62,6 +62,8 @@ async fn answer(state: &AppState, provider: &str, of: &Lookup) -> ApiResult<Hal>
         .store
         .provider_states(provider, of)
         .await?
-        .ok_or_else(|| ApiError::missing(format!("No provider with name '{provider}' found")))?;
+        .ok_or_else(|| {
+            ApiError::NotFoundHal(format!("No provider with name '{provider}' found"))
+        })?;
     Ok(Hal::ok(json!({ "providerStates": states })))
 }

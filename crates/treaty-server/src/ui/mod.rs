@@ -26,6 +26,7 @@ use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::error::ApiError;
 
+pub use contract::for_version as contract_page;
 pub use home::page as home;
 
 pub fn router() -> Router<AppState> {

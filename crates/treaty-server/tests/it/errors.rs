@@ -56,7 +56,7 @@ async fn a_document_that_is_not_a_pact_is_refused() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        reply.body["errors"]["consumer"][0],
+        reply.body["errors"]["consumer.name"][0],
         "name in pact 'Other' does not match name in URL path 'Foo'."
     );
     assert_eq!(

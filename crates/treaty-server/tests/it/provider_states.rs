@@ -133,4 +133,6 @@ async fn states_of_main_branches_of_a_branch_and_of_an_environment() {
     let reply = app.get("/pacts/provider/Nope/provider-states").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.body["detail"], "No provider with name 'Nope' found");
+    assert_eq!(reply.body["error"], "No provider with name 'Nope' found");
+    assert_eq!(reply.content_type, "application/hal+json;charset=utf-8");
 }

@@ -4,6 +4,7 @@
 mod clean;
 mod names;
 mod one_truth_migration;
+mod pacts;
 
 use serde_json::json;
 use treaty_domain::pact::PactDocument;
