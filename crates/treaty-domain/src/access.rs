@@ -239,14 +239,38 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
             | "/pacticipants/{pacticipant}/versions/{version}/tags/{tag}"
             | "/pacticipants/{pacticipant}/labels/{label}",
         )
-        | ("DELETE", "/pacticipants/{pacticipant}/branches/{branch}")
+        | (
+            "DELETE",
+            "/pacticipants/{pacticipant}/branches/{branch}"
+            | "/pacticipants/{pacticipant}/branches",
+        )
         | (
             "POST",
             "/pacticipants/{pacticipant}/versions/{version}/deployed-versions/environment/{uuid}"
             | "/pacticipants/{pacticipant}/versions/{version}/released-versions/environment/{uuid}",
         ) => RouteAccess::write(PathParameter("pacticipant")),
         // A pact is the consumer's; a verification result the provider's.
-        ("PUT" | "PATCH" | "DELETE", _) if pair_route == Some("/version/{version}") => {
+        ("PUT" | "PATCH" | "DELETE", _)
+            if matches!(
+                pair_route,
+                Some("/version/{version}" | "/versions/{version}")
+            ) =>
+        {
+            RouteAccess::write(PathParameter("consumer"))
+        }
+        ("DELETE", _)
+            if matches!(
+                pair_route,
+                Some(
+                    "/versions"
+                        | "/tag/{tag}"
+                        | "/branch/versions"
+                        | "/branch/{branch}"
+                        | "/branch/latest/versions"
+                        | "/branch/{branch}/latest/versions"
+                )
+            ) =>
+        {
             RouteAccess::write(PathParameter("consumer"))
         }
         ("DELETE", "/integrations/provider/{provider}/consumer/{consumer}") => {
@@ -258,6 +282,17 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
                 Some(
                     "/pact-version/{sha}/verification-results"
                         | "/pact-version/{sha}/metadata/{metadata}/verification-results"
+                )
+            ) =>
+        {
+            RouteAccess::write(PathParameter("provider"))
+        }
+        ("DELETE", _)
+            if matches!(
+                pair_route,
+                Some(
+                    "/pact-version/{sha}/verification-results/{number}"
+                        | "/pact-version/{sha}/metadata/{metadata}/verification-results/{number}"
                 )
             ) =>
         {
@@ -582,6 +617,49 @@ mod tests {
                 "PUT",
                 "/pacticipants/{pacticipant}/versions/{version}/tags/{tag}"
             ),
+            ActingFor::PathParameter("pacticipant")
+        );
+        // Deleting pacts acts for their consumer, a verification result
+        // for its provider, whichever of the Pact Broker's addresses is used.
+        for route in [
+            "/versions",
+            "/versions/{version}",
+            "/tag/{tag}",
+            "/branch/versions",
+            "/branch/{branch}",
+            "/branch/latest/versions",
+            "/branch/{branch}/latest/versions",
+        ] {
+            assert_eq!(
+                route_access("DELETE", &format!("{PAIR}{route}"))
+                    .expect("listed")
+                    .acting_for,
+                ActingFor::PathParameter("consumer"),
+                "{route}"
+            );
+        }
+        for method in ["PUT", "PATCH"] {
+            assert_eq!(
+                route_access(method, &format!("{PAIR}/versions/{{version}}"))
+                    .expect("listed")
+                    .acting_for,
+                ActingFor::PathParameter("consumer")
+            );
+        }
+        for route in [
+            "/pact-version/{sha}/verification-results/{number}",
+            "/pact-version/{sha}/metadata/{metadata}/verification-results/{number}",
+        ] {
+            assert_eq!(
+                route_access("DELETE", &format!("{PAIR}{route}"))
+                    .expect("listed")
+                    .acting_for,
+                ActingFor::PathParameter("provider"),
+                "{route}"
+            );
+        }
+        assert_eq!(
+            acting("DELETE", "/pacticipants/{pacticipant}/branches"),
             ActingFor::PathParameter("pacticipant")
         );
         assert_eq!(acting("POST", "/contracts/publish"), ActingFor::Handler);

@@ -209,6 +209,14 @@ pub trait VersionStore {
     ) -> StoreResult<Option<treaty_domain::model::BranchVersionTimes>>;
     async fn branch(&self, pacticipant: &str, branch: &str) -> StoreResult<Option<Branch>>;
     async fn delete_branch(&self, pacticipant: &str, branch: &str) -> StoreResult<bool>;
+    /// Deletes, in one transaction, a pacticipant's branches except those
+    /// named in `keep` and its main branch (their versions stay). `None`
+    /// when there is no such pacticipant.
+    async fn delete_branches_except(
+        &self,
+        pacticipant: &str,
+        keep: &[String],
+    ) -> StoreResult<Option<BranchesDeleted>>;
     /// Adds a version to a branch (creating all three as needed); it becomes the head.
     /// The flag is true when the version was not on the branch before.
     async fn add_branch_version(
@@ -271,6 +279,14 @@ pub enum PactFilter {
     LatestWithTag(String),
     LatestOnBranch(String),
     LatestOnMainBranch,
+}
+
+/// What a bulk delete of branches did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchesDeleted {
+    pub deleted: u64,
+    /// The names of the branches left, least recently updated first.
+    pub remaining: Vec<String>,
 }
 
 /// What a single-pact publication (`PUT /pacts/...`) did.
@@ -341,6 +357,17 @@ pub trait PactStore {
     ) -> StoreResult<Option<PactSummary>>;
     async fn delete_pact(&self, consumer: &str, provider: &str, version: &str)
     -> StoreResult<bool>;
+    /// Deletes, in one transaction, the pacts of a pair that `filter` names
+    /// (`All`, `WithTag`, `OnBranch` or `OnMainBranch`; a `Latest*` filter
+    /// is refused as `Unsupported`, since a delete takes every pact it names).
+    /// The versions, their tags and branches, the pact contents with their
+    /// verifications, and deployment history stay. How many were deleted.
+    async fn delete_pacts_between(
+        &self,
+        consumer: &str,
+        provider: &str,
+        filter: PactFilter,
+    ) -> StoreResult<u64>;
     /// Contract pairs, ordered by consumer then provider name.
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>>;
     /// Contract pairs as the Pact Broker lists them: the most recently
@@ -385,6 +412,15 @@ pub trait VerificationStore {
         sha: &str,
         number: Option<i64>,
     ) -> StoreResult<Option<Verification>>;
+    /// Deletes a verification result by number, when it is one of that pact
+    /// content of the pair; false when there is none.
+    async fn delete_verification(
+        &self,
+        consumer: &str,
+        provider: &str,
+        sha: &str,
+        number: i64,
+    ) -> StoreResult<bool>;
     /// The latest verification of each provider for the pacts of a consumer version.
     async fn latest_verifications_for_consumer_version(
         &self,

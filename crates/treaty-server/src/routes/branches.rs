@@ -26,7 +26,10 @@ use crate::views::{self, Urls};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/pacticipants/{pacticipant}/branches", get(list))
+        .route(
+            "/pacticipants/{pacticipant}/branches",
+            get(list).delete(delete_all_but),
+        )
         .route(
             "/pacticipants/{pacticipant}/branches/{branch}",
             get(show).delete(delete),
@@ -132,6 +135,58 @@ async fn delete(
     } else {
         Err(branch_not_found(&pacticipant, &branch))
     }
+}
+
+/// The branch names `exclude[]=name` lists (Rack's reading; a lone
+/// `exclude=name` is one name too).
+fn excluded_branches(query: Option<&str>) -> ApiResult<Vec<String>> {
+    use treaty_domain::matrix_query::{RackValue, parse_nested_query};
+    let refuse = || {
+        ApiError::BadRequest(
+            "exclude lists the branches to keep, one name each: ?exclude[]=main&exclude[]=feat%2Fx"
+                .to_owned(),
+        )
+    };
+    let parsed = parse_nested_query(query.unwrap_or_default()).map_err(ApiError::BadRequest)?;
+    let RackValue::Map(entries) = parsed else {
+        return Ok(Vec::new());
+    };
+    match entries.into_iter().find(|(key, _)| key == "exclude") {
+        None => Ok(Vec::new()),
+        Some((_, RackValue::Str(name))) => Ok(vec![name]),
+        Some((_, RackValue::List(names))) => names
+            .into_iter()
+            .map(|name| match name {
+                RackValue::Str(name) => Ok(name),
+                _ => Err(refuse()),
+            })
+            .collect(),
+        Some(_) => Err(refuse()),
+    }
+}
+
+/// Deletes every branch of a pacticipant but those excluded and its main
+/// branch, with the Pact Broker's answer: 202 and a notice naming what is
+/// left. The Pact Broker deletes after answering; Treaty deletes before,
+/// in the request's one transaction, so the notice says it is done.
+async fn delete_all_but(
+    State(state): State<AppState>,
+    Path(pacticipant): Path<String>,
+    uri: axum::http::Uri,
+) -> ApiResult<Response> {
+    let keep = excluded_branches(uri.query())?;
+    let outcome = state
+        .store
+        .delete_branches_except(&pacticipant, &keep)
+        .await?
+        .ok_or_else(|| pacticipant_not_found(&pacticipant))?;
+    let text = format!(
+        "Deleted {} branches for pacticipant {pacticipant}. Remaining branches are: {}",
+        outcome.deleted,
+        outcome.remaining.join(", ")
+    );
+    let body = json!({ "notices": [{ "type": "success", "text": text }] });
+    Ok((StatusCode::ACCEPTED, Hal::ok(body)).into_response())
 }
 
 async fn latest(

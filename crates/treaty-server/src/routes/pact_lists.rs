@@ -4,6 +4,8 @@
 use crate::path::Path;
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -91,6 +93,69 @@ fn pair_list_route(list: PairList) -> MethodRouter<AppState> {
             list_pair(&state, base, &path, list).await
         },
     )
+    .delete(
+        move |State(state): State<AppState>, base: BaseUrl, Path(path): Path<PactPath>| async move {
+            delete_pair_list(&state, base, &path, list).await
+        },
+    )
+}
+
+/// 404 when the consumer or the provider is unknown, as the Pact Broker
+/// checks them: the consumer first.
+async fn both_exist(state: &AppState, consumer: &str, provider: &str) -> ApiResult<()> {
+    for (role, name) in [("consumer", consumer), ("provider", provider)] {
+        if state.store.pacticipant(name).await?.is_none() {
+            return Err(no_such(role, name));
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the pacts a list names. The Pact Broker answers the whole
+/// list with 204, and the others with 200 and a link to the pair's latest
+/// pact, when one is left. A `latest` list deletes every pact of its
+/// branch, as the Pact Broker's does; the main branch's lists delete the
+/// main branch's pacts (the Pact Broker's delete every pact of the pair).
+async fn delete_pair_list(
+    state: &AppState,
+    base: BaseUrl,
+    path: &PactPath,
+    list: PairList,
+) -> ApiResult<Response> {
+    let (consumer, provider) = (path.consumer.as_str(), path.provider.as_str());
+    both_exist(state, consumer, provider).await?;
+    let filter = match list {
+        PairList::All => PactFilter::All,
+        PairList::Tagged => PactFilter::WithTag(PactPath::param(&path.tag)),
+        PairList::MainBranch | PairList::LatestMainBranch => PactFilter::OnMainBranch,
+        PairList::Branch | PairList::LatestBranch => {
+            PactFilter::OnBranch(PactPath::param(&path.branch))
+        }
+    };
+    let whole_pair = matches!(filter, PactFilter::All);
+    state
+        .store
+        .delete_pacts_between(consumer, provider, filter)
+        .await?;
+    if whole_pair {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let urls = Urls::new(base.0);
+    let mut links = json!({ "index": link(&urls.base) });
+    // A summary, not the pact: the answer needs only whether one is left.
+    if !state
+        .store
+        .pacts_between(consumer, provider, PactFilter::Latest)
+        .await?
+        .is_empty()
+    {
+        links["pb:latest-pact-version"] = titled(
+            format!("{}/latest", urls.pact_pair(provider, consumer)),
+            "Latest pact",
+            None,
+        );
+    }
+    Ok(Hal::ok(json!({ "_links": links })).into_response())
 }
 
 async fn list_pair(
@@ -100,11 +165,7 @@ async fn list_pair(
     list: PairList,
 ) -> ApiResult<Hal> {
     let (consumer, provider) = (path.consumer.as_str(), path.provider.as_str());
-    for (role, name) in [("consumer", consumer), ("provider", provider)] {
-        if state.store.pacticipant(name).await?.is_none() {
-            return Err(no_such(role, name));
-        }
-    }
+    both_exist(state, consumer, provider).await?;
     let (filter, suffix) = list.select(path);
     let pacts = state
         .store

@@ -59,9 +59,15 @@ pub fn router() -> Router<AppState> {
     for (prefix, suffix, which) in ONE_PACT {
         router = router.route(&format!("{prefix}{suffix}"), one_pact_route(*which));
     }
-    for prefix in [PAIR, DEPRECATED_PAIR] {
+    // The older plural `/versions/{version}` takes the same writes as
+    // `/version/{version}`, as in the Pact Broker.
+    for (prefix, suffix) in [
+        (PAIR, "/version/{version}"),
+        (PAIR, "/versions/{version}"),
+        (DEPRECATED_PAIR, "/version/{version}"),
+    ] {
         router = router.route(
-            &format!("{prefix}/version/{{version}}"),
+            &format!("{prefix}{suffix}"),
             put(put_pact).patch(patch_pact).delete(delete_pact),
         );
     }

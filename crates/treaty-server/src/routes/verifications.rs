@@ -3,7 +3,7 @@
 use crate::path::Path;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
             )
             .route(
                 &pair(&format!("{content}/verification-results/{{number}}")),
-                get(show),
+                get(show).delete(delete),
             );
     }
     for (pact, which) in LATEST_OF_PACT {
@@ -239,6 +239,38 @@ async fn show(
         }
     }
     Ok(answer(base, &headers, &verification))
+}
+
+/// Deletes a verification result named by its number; 204. As in the
+/// Pact Broker, `.../verification-results/latest` is a read-only resource
+/// of its own (405), and with a metadata segment `latest` is no number (404).
+async fn delete(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+    Path(path): Path<VerificationPath>,
+) -> ApiResult<StatusCode> {
+    let number = match (path.number.as_str(), &path.metadata) {
+        ("latest", None) => Err(ApiError::MethodNotAllowed(format!(
+            "DELETE is not allowed on {}: delete a verification result by its number",
+            uri.path()
+        ))),
+        ("latest", Some(_)) => Err(ApiError::NotFound(
+            "No verification result numbered 'latest'".to_owned(),
+        )),
+        (other, _) => find(&state, &path.provider, &path.consumer, &path.sha, other)
+            .await
+            .map(|verification| verification.number),
+    }?;
+    if !state
+        .store
+        .delete_verification(&path.consumer, &path.provider, &path.sha, number)
+        .await?
+    {
+        return Err(ApiError::NotFound(
+            "No verification result found".to_owned(),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The consumer version (`cvn`) a metadata segment names, if it is one

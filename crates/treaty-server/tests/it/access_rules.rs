@@ -342,6 +342,52 @@ fn path_writes() -> Vec<(&'static str, &'static str, Value)> {
             "/pacts/provider/{p}/consumer/{w}/pact-version/{w}/verification-results",
             json!({"success": true, "providerApplicationVersion": "1"}),
         ),
+        (
+            "DELETE",
+            "/pacts/provider/{p}/consumer/{w}/pact-version/{w}/verification-results/{w}",
+            Value::Null,
+        ),
+        (
+            "DELETE",
+            "/pacts/provider/{p}/consumer/{w}/pact-version/{w}/metadata/{w}/verification-results/{w}",
+            Value::Null,
+        ),
+        (
+            "PUT",
+            "/pacts/provider/{w}/consumer/{p}/versions/{w}",
+            Value::Null,
+        ),
+        (
+            "DELETE",
+            "/pacts/provider/{w}/consumer/{p}/versions/{w}",
+            Value::Null,
+        ),
+        (
+            "DELETE",
+            "/pacts/provider/{w}/consumer/{p}/versions",
+            Value::Null,
+        ),
+        (
+            "DELETE",
+            "/pacts/provider/{w}/consumer/{p}/tag/{w}",
+            Value::Null,
+        ),
+        (
+            "DELETE",
+            "/pacts/provider/{w}/consumer/{p}/branch/{w}",
+            Value::Null,
+        ),
+        (
+            "DELETE",
+            "/pacts/provider/{w}/consumer/{p}/branch/versions",
+            Value::Null,
+        ),
+        (
+            "DELETE",
+            "/pacts/provider/{w}/consumer/{p}/branch/{w}/latest/versions",
+            Value::Null,
+        ),
+        ("DELETE", "/pacticipants/{p}/branches", Value::Null),
     ]
 }
 
@@ -712,4 +758,81 @@ async fn a_flood_of_refused_writes_costs_a_bounded_audit_log() {
         );
         assert_eq!(entry["outcome"], "refused");
     }
+}
+
+/// Deleting pacts acts for their consumer, a verification result for its
+/// provider: a limited token deletes its own and is refused the others',
+/// which stay.
+#[tokio::test]
+async fn a_limited_token_deletes_only_its_own_pacts_and_results() {
+    let (app, limited) = seeded().await;
+    let admin = format!("Bearer {ADMIN}");
+    let pacts_of = |provider: &'static str, consumer: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let path = format!("/pacts/provider/{provider}/consumer/{consumer}/versions");
+            let reply = send_raw(app, &admin, "GET", &path, None).await;
+            reply.body["_embedded"]["pacts"]
+                .as_array()
+                .map_or(0, Vec::len)
+        }
+    };
+    // Victim verifies payments-app's pact: the result is Victim's.
+    let pact = send_raw(
+        &app,
+        &admin,
+        "GET",
+        "/pacts/provider/Victim/consumer/payments-app/latest",
+        None,
+    )
+    .await;
+    let publish = pact.body["_links"]["pb:publish-verification-results"]["href"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://broker.test")
+        .to_owned();
+    let result = send_raw(
+        &app,
+        &admin,
+        "POST",
+        &publish,
+        Some(json!({"success": true, "providerApplicationVersion": "1"}).to_string()),
+    )
+    .await;
+    assert_eq!(result.status, StatusCode::CREATED, "{}", result.text);
+    let result = result
+        .location
+        .unwrap()
+        .trim_start_matches("http://broker.test")
+        .to_owned();
+
+    for path in [
+        "/pacts/provider/payments-api/consumer/Victim/versions",
+        "/pacts/provider/payments-api/consumer/Victim/versions/1",
+        "/pacts/provider/payments-api/consumer/Victim/branch/versions",
+        result.as_str(),
+        "/pacticipants/Victim/branches",
+    ] {
+        let reply = send_raw(&app, &limited, "DELETE", path, None).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            reply.text
+        );
+    }
+    assert_eq!(pacts_of("payments-api", "Victim").await, 1);
+    let still = send_raw(&app, &admin, "GET", &result, None).await;
+    assert_eq!(still.status, StatusCode::OK, "{}", still.text);
+
+    let own = send_raw(
+        &app,
+        &limited,
+        "DELETE",
+        "/pacts/provider/Victim/consumer/payments-app/versions",
+        None,
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::NO_CONTENT, "{}", own.text);
+    assert_eq!(pacts_of("Victim", "payments-app").await, 0);
 }

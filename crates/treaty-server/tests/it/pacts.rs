@@ -642,3 +642,193 @@ async fn verification_metadata(app: &TestApp, path: &str) -> Option<String> {
         .unwrap();
     Some(String::from_utf8(bytes).unwrap())
 }
+
+/// The consumer versions of Foo's pacts with Bar, newest first.
+async fn left(app: &TestApp) -> Vec<String> {
+    pair_versions(app, "/versions").await
+}
+
+/// Deleting the pacts of a list takes the pacts it names, as the Pact
+/// Broker does: the versions, their deployments and the other pairs stay.
+#[tokio::test]
+async fn deleting_the_pacts_a_list_names() {
+    let app = TestApp::new().await;
+    for (version, branch, tag) in [
+        ("1", "main", "prod"),
+        ("2", "feat", "dev"),
+        ("3", "feat", "prod"),
+        ("4", "main", "dev"),
+        ("5", "other", "dev"),
+        ("6", "main", "dev"),
+    ] {
+        let pacts = [
+            ("Bar", pact("Foo", "Bar", &[&format!("/{version}")])),
+            ("Baz", pact("Foo", "Baz", &["/baz"])),
+        ];
+        let published = app
+            .publish("Foo", version, Some(branch), &[tag], &pacts)
+            .await;
+        assert!(published.status.is_success(), "{}", published.text);
+    }
+    let production = app
+        .post(
+            "/environments",
+            &json!({"name": "production", "production": true}),
+        )
+        .await;
+    let production = production.body["uuid"].as_str().unwrap().to_owned();
+    let deployed = app
+        .post(
+            &format!("/pacticipants/Foo/versions/1/deployed-versions/environment/{production}"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text);
+
+    let by_tag = app
+        .delete("/pacts/provider/Bar/consumer/Foo/tag/prod")
+        .await;
+    assert_eq!(by_tag.status, StatusCode::OK, "{}", by_tag.text);
+    assert_eq!(by_tag.content_type, "application/hal+json;charset=utf-8");
+    assert_eq!(
+        by_tag.body,
+        json!({"_links": {
+            "index": {"href": "http://broker.test"},
+            "pb:latest-pact-version": {
+                "href": "http://broker.test/pacts/provider/Bar/consumer/Foo/latest",
+                "title": "Latest pact"
+            }
+        }})
+    );
+    assert_eq!(left(&app).await, ["6", "5", "4", "2"]);
+    let by_branch = app
+        .delete("/pacts/provider/Bar/consumer/Foo/branch/feat")
+        .await;
+    assert_eq!(by_branch.status, StatusCode::OK, "{}", by_branch.text);
+    assert_eq!(left(&app).await, ["6", "5", "4"]);
+    // A `latest` list deletes every pact of its branch, as the Pact Broker's.
+    let latest_of_main = app
+        .delete("/pacts/provider/Bar/consumer/Foo/branch/latest/versions")
+        .await;
+    assert_eq!(
+        latest_of_main.status,
+        StatusCode::OK,
+        "{}",
+        latest_of_main.text
+    );
+    assert_eq!(left(&app).await, ["5"], "the main branch's, not every pact");
+    let main = app
+        .delete("/pacts/provider/Bar/consumer/Foo/branch/versions")
+        .await;
+    assert_eq!(
+        main.status,
+        StatusCode::OK,
+        "nothing left on main is no error"
+    );
+    assert_eq!(left(&app).await, ["5"]);
+    let other = app
+        .delete("/pacts/provider/Bar/consumer/Foo/branch/other/latest/versions")
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.text);
+    assert_eq!(
+        other.body,
+        json!({"_links": {"index": {"href": "http://broker.test"}}}),
+        "no pact is left to link"
+    );
+    assert!(left(&app).await.is_empty());
+
+    // What stays: the versions, their deployment, the other pair.
+    assert_eq!(
+        app.get("/pacticipants/Foo/versions/1").await.status,
+        StatusCode::OK
+    );
+    let current = app
+        .get(&format!(
+            "/environments/{production}/deployed-versions/currently-deployed"
+        ))
+        .await;
+    assert_eq!(
+        current.body["_embedded"]["deployedVersions"][0]["_embedded"]["version"]["number"], "1",
+        "{}",
+        current.text
+    );
+    assert_eq!(pair_versions_of(&app, "Baz").await.len(), 6);
+}
+
+async fn pair_versions_of(app: &TestApp, provider: &str) -> Vec<String> {
+    app.get(&format!("/pacts/provider/{provider}/consumer/Foo/versions"))
+        .await
+        .body["_embedded"]["pacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["consumerVersionNumber"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn deleting_every_pact_of_a_pair_is_a_204_and_unknown_names_a_404() {
+    let app = TestApp::new().await;
+    for version in ["1", "2"] {
+        let pacts = [
+            ("Bar", pact("Foo", "Bar", &[&format!("/{version}")])),
+            ("Baz", pact("Foo", "Baz", &["/baz"])),
+        ];
+        app.publish("Foo", version, None, &[], &pacts).await;
+    }
+    let all = app
+        .delete("/pacts/provider/Bar/consumer/Foo/versions")
+        .await;
+    assert_eq!(all.status, StatusCode::NO_CONTENT, "{}", all.text);
+    assert!(all.text.is_empty());
+    assert!(left(&app).await.is_empty());
+    assert_eq!(pair_versions_of(&app, "Baz").await, ["2", "1"]);
+    assert_eq!(
+        app.delete("/pacts/provider/Bar/consumer/Foo/versions")
+            .await
+            .status,
+        StatusCode::NO_CONTENT,
+        "a pair without pacts is still a pair"
+    );
+    for (path, error) in [
+        (
+            "/pacts/provider/Bar/consumer/Nobody/versions",
+            "No consumer with name 'Nobody' found",
+        ),
+        (
+            "/pacts/provider/Nobody/consumer/Foo/tag/prod",
+            "No provider with name 'Nobody' found",
+        ),
+        (
+            "/pacts/provider/Nobody/consumer/Nemo/branch/main",
+            "No consumer with name 'Nemo' found",
+        ),
+    ] {
+        let reply = app.delete(path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.body["error"], error, "{path}");
+    }
+}
+
+/// `/versions/{version}` is the Pact Broker's older plural address of
+/// `/version/{version}`, with the same writes.
+#[tokio::test]
+async fn the_plural_version_address_takes_the_same_writes() {
+    let app = TestApp::new().await;
+    let plural = "/pacts/provider/Bar/consumer/Foo/versions/1";
+    let put = app.put(plural, &pact("Foo", "Bar", &["/a"])).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.text);
+    let patch = app.patch(plural, &pact("Foo", "Bar", &["/b"])).await;
+    assert_eq!(patch.status, StatusCode::OK, "{}", patch.text);
+    let merged = app.get("/pacts/provider/Bar/consumer/Foo/version/1").await;
+    assert_eq!(
+        merged.body["interactions"].as_array().unwrap().len(),
+        2,
+        "{}",
+        merged.text
+    );
+    let deleted = app.delete(plural).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+    assert_eq!(app.get(plural).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.delete(plural).await.status, StatusCode::NOT_FOUND);
+}

@@ -310,3 +310,92 @@ async fn a_verification_is_read_by_number_or_latest_and_named_by_its_pact() {
         "To see all the verifications for a pact, use the Matrix page"
     );
 }
+
+/// A verification result is deleted at its own address, with or without
+/// the metadata segment: 204, then it is gone and the one before is the
+/// latest; only a number of that pact's content names one.
+#[tokio::test]
+async fn a_verification_result_is_deleted_by_its_number() {
+    let app = TestApp::new().await;
+    app.publish(
+        "Foo",
+        "1",
+        None,
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    let mut numbered = Vec::new();
+    for provider_version in ["1", "2", "3"] {
+        let reply = app.verify("Foo", "Bar", provider_version, true).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        numbered.push(reply.location.unwrap().trim_start_matches(BASE).to_owned());
+    }
+    let pact_version = numbered[0]
+        .split("/verification-results/")
+        .next()
+        .unwrap()
+        .to_owned();
+    let latest = format!("{pact_version}/verification-results/latest");
+
+    let deleted = app.delete(&numbered[2]).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    assert!(deleted.text.is_empty());
+    assert_eq!(app.get(&numbered[2]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.delete(&numbered[2]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&latest).await.body["providerApplicationVersion"],
+        "2"
+    );
+
+    // Through the metadata address the Pact Broker's links carry.
+    let with_metadata = numbered[1].replace(
+        "/verification-results/",
+        "/metadata/Y3ZuPTE/verification-results/",
+    );
+    assert_eq!(
+        app.delete(&with_metadata).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.get(&numbered[1]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&latest).await.body["providerApplicationVersion"],
+        "1"
+    );
+
+    // What names no result of this pact is a 404, and deletes nothing.
+    let number = numbered[0].rsplit('/').next().unwrap();
+    let other_content = format!(
+        "/pacts/provider/Bar/consumer/Foo/pact-version/{}/verification-results/{number}",
+        "0".repeat(40)
+    );
+    let reversed = numbered[0].replace("provider/Bar/consumer/Foo", "provider/Foo/consumer/Bar");
+    let unknown = format!("{pact_version}/verification-results/999999");
+    let words = [
+        format!("{pact_version}/verification-results/all"),
+        format!("{pact_version}/verification-results/one"),
+        format!("{pact_version}/metadata/Y3ZuPTE/verification-results/latest"),
+    ];
+    for path in [other_content, reversed, unknown].iter().chain(&words) {
+        let reply = app.delete(path).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.text
+        );
+    }
+    assert_eq!(app.get(&numbered[0]).await.status, StatusCode::OK);
+    // `.../verification-results/latest` is read-only, as the Pact Broker's resource for it.
+    let on_latest = app.delete(&latest).await;
+    assert_eq!(
+        on_latest.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "{latest}: {}",
+        on_latest.text
+    );
+    assert_eq!(
+        app.get(&latest).await.body["providerApplicationVersion"],
+        "1"
+    );
+}

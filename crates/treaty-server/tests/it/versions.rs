@@ -360,3 +360,84 @@ async fn the_versions_of_a_pacticipant_in_an_environment_are_those_ever_deployed
         );
     }
 }
+
+/// `DELETE /pacticipants/{p}/branches` deletes every branch but the main
+/// branch and those excluded, as the Pact Broker's: 202 and a notice.
+#[tokio::test]
+async fn deleting_branches_keeps_the_main_branch_and_those_excluded() {
+    let app = TestApp::new().await;
+    for (branch, version) in [
+        ("main", "1"),
+        ("feat/bar", "2"),
+        ("feat/foo", "3"),
+        ("fix", "4"),
+    ] {
+        let path = format!(
+            "/pacticipants/Foo/branches/{}/versions/{version}",
+            branch.replace('/', "%2F")
+        );
+        assert_eq!(
+            app.put(&path, &json!({})).await.status,
+            StatusCode::CREATED,
+            "{path}"
+        );
+    }
+    app.put(
+        "/pacticipants/Bar/branches/feat%2Ffoo/versions/1",
+        &json!({}),
+    )
+    .await;
+    let reply = app
+        .delete("/pacticipants/Foo/branches?exclude[]=feat%2Fbar&exclude[]=gone")
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+    assert_eq!(
+        reply.body,
+        json!({"notices": [{"type": "success", "text": "Deleted 2 branches for pacticipant Foo. Remaining branches are: main, feat/bar"}]})
+    );
+    let names = |reply: crate::support::Reply| -> Vec<String> {
+        let mut names: Vec<String> = reply.body["_embedded"]["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(app.get("/pacticipants/Foo/branches").await),
+        ["feat/bar", "main"]
+    );
+    assert_eq!(
+        names(app.get("/pacticipants/Bar/branches").await),
+        ["feat/foo"],
+        "another pacticipant's stay"
+    );
+    assert_eq!(
+        app.get("/pacticipants/Foo/versions/3").await.status,
+        StatusCode::OK,
+        "versions stay"
+    );
+    // Without exclusions, only the main branch is left.
+    let all = app.delete("/pacticipants/Foo/branches").await;
+    assert_eq!(all.status, StatusCode::ACCEPTED, "{}", all.text);
+    assert_eq!(names(app.get("/pacticipants/Foo/branches").await), ["main"]);
+
+    let unknown = app.delete("/pacticipants/Nobody/branches").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        unknown.body["error"], "No pacticipant with name 'Nobody' found",
+        "{}",
+        unknown.text
+    );
+    let malformed = app
+        .delete("/pacticipants/Foo/branches?exclude[a]=main")
+        .await;
+    assert_eq!(
+        malformed.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        malformed.text
+    );
+}

@@ -783,6 +783,38 @@ ORDER BY lower(c.name), c.name, lower(pr.name), pr.name";
         Ok(deleted)
     }
 
+    async fn delete_pacts_between(
+        &self,
+        consumer: &str,
+        provider: &str,
+        filter: PactFilter,
+    ) -> StoreResult<u64> {
+        let (condition, argument, latest) = filter_clause(&filter);
+        if latest {
+            return Err(StoreError::Unsupported(format!(
+                "a delete takes every pact its filter names, not the latest ({filter:?})"
+            )));
+        }
+        let statement = format!(
+            "DELETE FROM pact_publications WHERE id IN (
+               SELECT pp.id FROM pact_publications pp
+               JOIN pacticipants c ON c.id = pp.consumer_id JOIN pacticipants pr ON pr.id = pp.provider_id
+               JOIN versions v ON v.id = pp.consumer_version_id
+               WHERE c.name = ? AND pr.name = ?{})",
+            condition
+                .map(|condition| format!(" AND {condition}"))
+                .unwrap_or_default()
+        );
+        let mut tx = self.begin().await?;
+        let mut query = sqlx::query(sql(statement)).bind(consumer).bind(provider);
+        if let Some(argument) = argument {
+            query = query.bind(argument);
+        }
+        let deleted = query.execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     async fn integrations(&self, page: Option<PageRequest>) -> StoreResult<Page<Integration>> {
         self.integration_page(
             None,

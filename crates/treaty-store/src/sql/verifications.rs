@@ -171,6 +171,32 @@ impl VerificationStore for Backend {
         row.as_ref().map(verification_from_row).transpose()
     }
 
+    async fn delete_verification(
+        &self,
+        consumer: &str,
+        provider: &str,
+        sha: &str,
+        number: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query(sql("DELETE FROM verifications WHERE id = ? AND id IN (
+               SELECT vr.id FROM verifications vr
+               JOIN pact_contents pc ON pc.id = vr.pact_content_id
+               JOIN pacticipants c ON c.id = vr.consumer_id JOIN pacticipants pr ON pr.id = vr.provider_id
+               WHERE vr.id = ? AND c.name = ? AND pr.name = ? AND pc.sha = ?)"))
+        .bind(number)
+        .bind(number)
+        .bind(consumer)
+        .bind(provider)
+        .bind(sha)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     async fn latest_verifications_for_consumer_version(
         &self,
         consumer: &str,

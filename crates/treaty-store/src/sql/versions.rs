@@ -8,7 +8,7 @@ use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
 
 use super::rows::{self, VERSION_SELECT, load_version, version_from_row};
 use super::{Backend, Conn, now, sql};
-use crate::{LatestVersion, StoreResult, VersionChanges, VersionStore};
+use crate::{BranchesDeleted, LatestVersion, StoreResult, VersionChanges, VersionStore};
 
 /// How soon after a version's creation its first tag also names its branch
 /// (the Pact Broker's `use_first_tag_as_branch`, for clients that only tag).
@@ -502,6 +502,53 @@ impl VersionStore for Backend {
             > 0;
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    async fn delete_branches_except(
+        &self,
+        pacticipant: &str,
+        keep: &[String],
+    ) -> StoreResult<Option<BranchesDeleted>> {
+        let mut tx = self.begin().await?;
+        let Some(row) = sqlx::query(sql(
+            "SELECT id, main_branch FROM pacticipants WHERE name = ?",
+        ))
+        .bind(pacticipant)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let pacticipant_id: i64 = row.try_get("id")?;
+        let main_branch: Option<String> = row.try_get("main_branch")?;
+        let branches: Vec<(i64, String)> = sqlx::query_as(sql(
+            "SELECT id, name FROM branches WHERE pacticipant_id = ? ORDER BY updated_at, id",
+        ))
+        .bind(pacticipant_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let kept = |name: &String| keep.contains(name) || main_branch.as_ref() == Some(name);
+        let (remaining, doomed): (Vec<_>, Vec<_>) =
+            branches.into_iter().partition(|(_, name)| kept(name));
+        // Batches keep each statement's list of placeholders well under
+        // both databases' limits, whatever the number of branches.
+        let mut deleted = 0;
+        for batch in doomed.chunks(500) {
+            let placeholders = vec!["?"; batch.len()].join(", ");
+            let mut query = sqlx::query(sql(format!(
+                "DELETE FROM branches WHERE id IN ({placeholders})"
+            )))
+            .persistent(false);
+            for (id, _) in batch {
+                query = query.bind(id);
+            }
+            deleted += query.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(Some(BranchesDeleted {
+            deleted,
+            remaining: remaining.into_iter().map(|(_, name)| name).collect(),
+        }))
     }
 
     async fn add_branch_version(

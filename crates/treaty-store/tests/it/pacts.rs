@@ -219,3 +219,272 @@ async fn the_latest_pact_of_every_pair_is_its_newest_versions() {
         ]
     );
 }
+
+/// Foo's pact with Bar at `version`, on `branch`, with `tag`.
+fn on_branch_with_tag(
+    version: &str,
+    branch: &str,
+    tag: &str,
+) -> treaty_domain::publish::PublishRequest {
+    let mut request = request(version, &format!("/{version}"));
+    request.branch = Some(treaty_domain::BranchName::parse(branch).unwrap());
+    request.tags = vec![treaty_domain::TagName::parse(tag).unwrap()];
+    request
+}
+
+async fn pair_versions(store: &dyn treaty_store::Store) -> Vec<String> {
+    store
+        .pacts_between("Foo", "Bar", PactFilter::All)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|pact| pact.consumer_version)
+        .collect()
+}
+
+/// A delete of pacts takes the publications its filter names and nothing
+/// else: the versions, the verifications of the content and the deployment
+/// history stay.
+#[tokio::test]
+async fn deleting_pacts_takes_only_the_publications_named() {
+    let db = open().await;
+    let store = db.store.as_ref();
+    for (version, branch, tag) in [
+        ("1", "main", "prod"),
+        ("2", "feat", "dev"),
+        ("3", "feat", "prod"),
+        ("4", "main", "dev"),
+        ("5", "other", "dev"),
+    ] {
+        store
+            .publish_contracts(&on_branch_with_tag(version, branch, tag))
+            .await
+            .unwrap();
+    }
+    let sha_of_1 = store
+        .pact("Foo", "Bar", PactSelector::ConsumerVersion("1".into()))
+        .await
+        .unwrap()
+        .unwrap()
+        .sha;
+    verify(store, &sha_of_1, "9", true).await;
+    let production = store
+        .create_environment(
+            None,
+            treaty_domain::model::EnvironmentFields {
+                name: treaty_domain::EnvironmentName::parse("production").unwrap(),
+                display_name: None,
+                production: true,
+                contacts: None,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .record_deployment(treaty_store::NewDeployment {
+            pacticipant: "Foo".into(),
+            version: "1".into(),
+            environment_uuid: production.uuid.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let with_tag = PactFilter::WithTag("prod".into());
+    assert_eq!(
+        store
+            .delete_pacts_between("Foo", "Bar", with_tag)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(pair_versions(store).await, ["5", "4", "2"]);
+    let on_feat = PactFilter::OnBranch("feat".into());
+    assert_eq!(
+        store
+            .delete_pacts_between("Foo", "Bar", on_feat)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(pair_versions(store).await, ["5", "4"]);
+    let main = store.delete_pacts_between("Foo", "Bar", PactFilter::OnMainBranch);
+    assert_eq!(main.await.unwrap(), 1, "main is Foo's main branch");
+    assert_eq!(pair_versions(store).await, ["5"]);
+    assert!(matches!(
+        store
+            .delete_pacts_between("Foo", "Bar", PactFilter::LatestOnBranch("other".into()))
+            .await,
+        Err(StoreError::Unsupported(_))
+    ));
+    assert_eq!(
+        pair_versions(store).await,
+        ["5"],
+        "a refused delete takes nothing"
+    );
+    assert_eq!(
+        store
+            .delete_pacts_between("Foo", "Bar", PactFilter::All)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(pair_versions(store).await.is_empty());
+    assert_eq!(
+        store
+            .delete_pacts_between("Foo", "Bar", PactFilter::All)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // What stays.
+    assert!(store.version("Foo", "1").await.unwrap().is_some());
+    let verification = store
+        .verification("Foo", "Bar", &sha_of_1, None)
+        .await
+        .unwrap();
+    assert!(
+        verification.is_some(),
+        "the content keeps its verifications"
+    );
+    let deployed = store
+        .currently_deployed(&production.uuid, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(deployed.len(), 1);
+    assert_eq!(deployed[0].version, "1");
+    assert_eq!(
+        store
+            .deployment_history_of("Foo", Some("1"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_verification_result_is_deleted_by_its_number_and_its_pact() {
+    let db = open().await;
+    let store = db.store.as_ref();
+    store.publish_contracts(&request("1", "/a")).await.unwrap();
+    let sha = store
+        .pact("Foo", "Bar", PactSelector::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .sha;
+    verify(store, &sha, "1", true).await;
+    verify(store, &sha, "2", false).await;
+    let latest = store
+        .verification("Foo", "Bar", &sha, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let first = latest.number - 1;
+    assert!(
+        !store
+            .delete_verification("Bar", "Foo", &sha, first)
+            .await
+            .unwrap(),
+        "the pair reversed"
+    );
+    assert!(
+        !store
+            .delete_verification("Foo", "Bar", "0000", first)
+            .await
+            .unwrap(),
+        "another content"
+    );
+    assert!(
+        store
+            .delete_verification("Foo", "Bar", &sha, first)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_verification("Foo", "Bar", &sha, first)
+            .await
+            .unwrap(),
+        "already gone"
+    );
+    assert!(
+        store
+            .verification("Foo", "Bar", &sha, Some(first))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let still = store
+        .verification("Foo", "Bar", &sha, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.number, latest.number);
+    // Numbers are not given out again.
+    verify(store, &sha, "3", true).await;
+    let next = store
+        .verification("Foo", "Bar", &sha, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.number, latest.number + 1);
+    assert!(
+        store
+            .delete_verification("Foo", "Bar", &sha, next.number)
+            .await
+            .unwrap()
+    );
+    let after = store
+        .verification("Foo", "Bar", &sha, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.number, latest.number, "the latest is the one before");
+}
+
+#[tokio::test]
+async fn deleting_branches_keeps_the_main_branch_and_those_excluded() {
+    let db = open().await;
+    let store = db.store.as_ref();
+    for (version, branch) in [
+        ("1", "main"),
+        ("2", "feat/bar"),
+        ("3", "feat/foo"),
+        ("4", "feat/baz"),
+    ] {
+        store
+            .publish_contracts(&on_branch_with_tag(version, branch, "dev"))
+            .await
+            .unwrap();
+    }
+    let outcome = store
+        .delete_branches_except("Foo", &["feat/bar".to_owned(), "nonexistent".to_owned()])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.deleted, 2);
+    assert_eq!(outcome.remaining, ["main", "feat/bar"]);
+    let names: Vec<String> = store
+        .branches("Foo", None, None)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|branch| branch.name)
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        store.version("Foo", "3").await.unwrap().is_some(),
+        "versions stay"
+    );
+    assert!(
+        store
+            .delete_branches_except("Nobody", &[])
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
