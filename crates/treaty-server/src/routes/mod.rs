@@ -1,20 +1,20 @@
 //! The route table: each module owns the routes of one resource.
 
-mod access;
+pub(crate) mod access;
 mod branches;
 mod dashboard;
 mod deployments;
 mod diagnostic;
 mod doc;
 mod dora;
-mod environments;
+pub(crate) mod environments;
 mod for_verification;
 pub(crate) mod gates;
-mod incidents;
+pub(crate) mod incidents;
 mod index;
 mod integrations;
 mod labels;
-mod ledger;
+pub(crate) mod ledger;
 pub(crate) mod matrix;
 mod metrics;
 mod openapi;
@@ -25,7 +25,7 @@ mod publish;
 mod tags;
 mod verifications;
 mod versions;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::extract::Request;

@@ -17,6 +17,7 @@ mod pacts;
 mod poisonous_input;
 mod support;
 mod ui;
+mod ui_sessions;
 mod verifications;
 mod versions;
 mod webhooks;
