@@ -147,7 +147,12 @@ const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
 /// of the admin area (tokens, the audit log).
 pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
     use ActingFor::{Handler, PathParameter};
-    if route == "/diagnostic/status/heartbeat" || route == "/ui/sign-in" || route == "/ui/sign-out"
+    // The sign-in page and its stylesheet are for those not signed in yet
+    // (a 401 on the stylesheet would make a browser ask for a password).
+    if route == "/diagnostic/status/heartbeat"
+        || route == "/ui/sign-in"
+        || route == "/ui/sign-out"
+        || route.starts_with("/ui/assets/")
     {
         return Some(RouteAccess {
             role: None,
@@ -495,6 +500,7 @@ mod tests {
             ("POST", "/deployment-events", Some(Role::Write)),
             ("POST", "/release-plans", Some(Role::Read)),
             ("POST", "/ui/sign-in", None),
+            ("GET", "/ui/assets/treaty.css", None),
             ("POST", "/ui/environments/{name}/freeze", Some(Role::Admin)),
             ("POST", "/ui/tokens/{name}/revoke", Some(Role::Admin)),
             ("GET", "/ui/tokens", Some(Role::Admin)),

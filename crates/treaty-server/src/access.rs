@@ -621,6 +621,11 @@ fn refuse_cross_site(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase);
+    // A browser's own word that the page is Treaty's: its forms send
+    // `Origin: null` under `Referrer-Policy: no-referrer`.
+    if fetch_site.as_deref() == Some("same-origin") {
+        return Ok(());
+    }
     if let Some(site) = fetch_site.filter(|s| s == "cross-site" || s == "same-site") {
         return Err(ApiError::Forbidden(format!(
             "Writes from another site's pages are refused (Sec-Fetch-Site: {site}): call Treaty from its own pages, or from a client outside a browser"

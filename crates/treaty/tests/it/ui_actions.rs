@@ -59,10 +59,17 @@ async fn check(browser: &Browser, name: &str, expected: &[&str]) -> String {
     browser.screenshot(name).await;
     let c = &browser.client;
     c.set_window_size(390, 844).await.expect("phone width");
-    if let Some(offenders) = browser.horizontal_overflow().await {
-        panic!("{name} scrolls sideways on a phone:\n{offenders}");
-    }
     browser.screenshot(&format!("{name}-phone")).await;
+    let wide = c
+        .execute(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join('\\n');",
+            vec![],
+        )
+        .await
+        .expect("layout");
+    if let Some(offenders) = browser.horizontal_overflow().await {
+        panic!("{name} scrolls sideways on a phone:\n{offenders}\n{wide}");
+    }
     c.set_window_size(1280, 900).await.expect("desktop width");
     text
 }
@@ -88,6 +95,24 @@ async fn click(browser: &Browser, css: &str) {
         .expect("click");
 }
 
+/// Clicks a button that submits a form, and waits for the page it leads to
+/// (the old document is marked, and the wait ends when an unmarked one is there).
+async fn submit(browser: &Browser, css: &str) {
+    let c = &browser.client;
+    c.execute(
+        "document.documentElement.setAttribute('data-left', '1');",
+        vec![],
+    )
+    .await
+    .expect("mark the page");
+    click(browser, css).await;
+    c.wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(Locator::Css("html:not([data-left])"))
+        .await
+        .unwrap_or_else(|e| panic!("no page after submitting {css}: {e}"));
+}
+
 async fn sign_in_with_token(browser: &Browser, url: &str, token: &str) {
     browser
         .client
@@ -95,17 +120,28 @@ async fn sign_in_with_token(browser: &Browser, url: &str, token: &str) {
         .await
         .expect("sign-in page");
     fill(browser, "#token", token).await;
-    click(browser, "form[aria-labelledby='with-token'] button").await;
+    submit(browser, "form[aria-labelledby='with-token'] button").await;
 }
 
 async fn sign_out(browser: &Browser) {
-    click(browser, "header .who button").await;
+    submit(browser, "header .who button").await;
 }
 
 #[tokio::test]
 async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_and_manages_tokens() {
     let server = server().await;
     let url = server.url.clone();
+    for (name, display, production) in [("test", "Test", false), ("production", "Production", true)]
+    {
+        let (status, body) = server
+            .post_json_as(
+                "/environments",
+                ADMIN,
+                &json!({"name": name, "displayName": display, "production": production}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
     let browser = Browser::start().await;
     let c = &browser.client;
 
@@ -139,7 +175,7 @@ async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_an
     .await;
     fill(&browser, "#new-name", "staging").await;
     fill(&browser, "#new-display", "Staging").await;
-    click(&browser, "form[action$='/ui/environments'] button").await;
+    submit(&browser, "form[action$='/ui/environments'] button").await;
     assert!(
         c.current_url()
             .await
@@ -167,7 +203,7 @@ async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_an
     )
     .await;
     fill(&browser, "#freeze-reason", "INC-42: payments are down").await;
-    click(&browser, "form[action$='/freeze'] button").await;
+    submit(&browser, "form[action$='/freeze'] button").await;
     let frozen = browser.text().await;
     assert!(
         frozen.contains("Deployments are frozen (INC-42: payments are down)"),
@@ -212,7 +248,7 @@ async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_an
     assert_eq!(freeze_entry["actor"], json!("admin"));
 
     // Lift it: the same deployment starts.
-    click(&browser, "form[action$='/lift-freeze'] button").await;
+    submit(&browser, "form[action$='/lift-freeze'] button").await;
     assert!(!browser.text().await.contains("Deployments are frozen"));
     let started = start(&url).await;
     assert!(started.status.success(), "{}", text(&started));
@@ -241,7 +277,7 @@ async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_an
         r#"{"text": "published by ${pactbroker.consumerName}"}"#,
     )
     .await;
-    click(&browser, "form[action$='/ui/webhooks'] button").await;
+    submit(&browser, "form[action$='/ui/webhooks'] button").await;
     assert!(
         c.current_url()
             .await
@@ -249,7 +285,7 @@ async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_an
             .as_str()
             .contains("/ui/webhooks/")
     );
-    click(&browser, "form[action$='/test'] button").await;
+    submit(&browser, "form[action$='/test'] button").await;
     let tested = check(
         &browser,
         "webhook-tested",
@@ -264,7 +300,7 @@ async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_an
     check(&browser, "tokens", &["API tokens", "New token"]).await;
     fill(&browser, "#token-name", "ci-web").await;
     fill(&browser, "#token-pacticipants", "web, web-*").await;
-    click(&browser, "form[action$='/ui/tokens'] button").await;
+    submit(&browser, "form[action$='/ui/tokens'] button").await;
     let secret = c
         .find(Locator::Css("#new-token"))
         .await
@@ -280,7 +316,7 @@ async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_an
     .await;
     let (status, _) = server.get_json_as("/environments", &secret).await;
     assert_eq!(status, 200, "the new token works");
-    click(&browser, "form[action$='/ui/tokens/ci-web/revoke'] button").await;
+    submit(&browser, "form[action$='/ui/tokens/ci-web/revoke'] button").await;
     assert!(browser.text().await.contains("revoked"));
     let (status, _) = server.get_json_as("/environments", &secret).await;
     assert_eq!(status, 401, "revoked");
@@ -318,7 +354,7 @@ async fn a_reader_signs_in_with_a_password_sees_no_action_and_forced_or_cross_si
     .expect("sign-in");
     fill(&browser, "#user", "reader").await;
     fill(&browser, "#password", "rpass").await;
-    click(&browser, "form[aria-labelledby='with-password'] button").await;
+    submit(&browser, "form[aria-labelledby='with-password'] button").await;
     assert!(
         c.current_url()
             .await
@@ -363,7 +399,7 @@ async fn a_reader_signs_in_with_a_password_sees_no_action_and_forced_or_cross_si
     ))
     .await;
     c.goto(&attacker).await.expect("the other site");
-    click(&browser, "#go").await;
+    submit(&browser, "#go").await;
     let answer = browser.text().await;
     assert!(
         answer.contains("Writes from another site's pages are refused"),
