@@ -132,10 +132,54 @@ impl RouteAccess {
     /// What a request no route matched needs: it changes nothing (its answer
     /// is a 404 or 405), so the read role.
     pub const UNROUTED: Self = Self::read();
+
+    /// What anyone may read, signed in or not.
+    pub const PUBLIC: Self = Self {
+        role: None,
+        acting_for: ActingFor::Nobody,
+    };
+}
+
+/// The badge routes: images READMEs embed, which `--public-badge-access`
+/// lets anyone read (the Pact Broker's `enable_public_badge_access`). The
+/// router registers these very templates.
+pub mod badge_routes {
+    pub const LATEST_PACT: &str = "/pacts/provider/{provider}/consumer/{consumer}/latest/badge";
+    pub const LATEST_TAGGED_PACT: &str =
+        "/pacts/provider/{provider}/consumer/{consumer}/latest/{tag}/badge";
+    pub const LATEST_UNTAGGED_PACT: &str =
+        "/pacts/provider/{provider}/consumer/{consumer}/latest-untagged/badge";
+    pub const MATRIX: &str =
+        "/matrix/provider/{provider}/latest/{provider_tag}/consumer/{consumer}/latest/{tag}/badge";
+    pub const CAN_I_DEPLOY_TAG_TO_TAG: &str =
+        "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}/badge";
+    pub const CAN_I_DEPLOY_BRANCH_TO_ENVIRONMENT: &str = "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}/badge";
+    pub const CAN_I_MERGE: &str = "/pacticipants/{pacticipant}/main-branch/can-i-merge/badge";
+
+    pub const ALL: [&str; 7] = [
+        LATEST_PACT,
+        LATEST_TAGGED_PACT,
+        LATEST_UNTAGGED_PACT,
+        MATRIX,
+        CAN_I_DEPLOY_TAG_TO_TAG,
+        CAN_I_DEPLOY_BRANCH_TO_ENVIRONMENT,
+        CAN_I_MERGE,
+    ];
+}
+
+/// What a request needs, as [`route_access`] says, except that with
+/// `public_badges` anyone may read a badge.
+pub fn route_access_with(method: &str, route: &str, public_badges: bool) -> Option<RouteAccess> {
+    if public_badges && is_read_method(method) && badge_routes::ALL.contains(&route) {
+        return Some(RouteAccess::PUBLIC);
+    }
+    route_access(method, route)
 }
 
 /// The pacts of one pair: the prefix of every pact and verification route.
 const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+/// The Pact Broker's deprecated singular prefix of the same pact routes.
+const DEPRECATED_PAIR: &str = "/pact/provider/{provider}/consumer/{consumer}";
 
 /// What a request needs, from its method and the template of the route the
 /// router matched (`/pacticipants/{pacticipant}`), never from the path a
@@ -170,7 +214,9 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
             RouteAccess::read()
         });
     }
-    let pair_route = route.strip_prefix(PAIR);
+    let pair_route = route
+        .strip_prefix(PAIR)
+        .or_else(|| route.strip_prefix(DEPRECATED_PAIR));
     let access = match (method, route) {
         // Questions asked with a body change nothing.
         ("POST", "/pacts/provider/{provider}/for-verification" | "/release-plans") => {
@@ -465,6 +511,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn badges_are_public_only_when_asked_and_only_by_their_route() {
+        for route in badge_routes::ALL {
+            assert_eq!(
+                route_access_with("GET", route, true),
+                Some(RouteAccess::PUBLIC)
+            );
+            assert_eq!(
+                route_access_with("GET", route, false).and_then(|a| a.role),
+                Some(Role::Read),
+                "{route}"
+            );
+            assert_eq!(
+                route_access_with("DELETE", route, true),
+                route_access("DELETE", route),
+                "{route}"
+            );
+        }
+        // A pact tagged `badge` is read through its own route, which stays
+        // closed: what matters is the template, not the path.
+        assert_eq!(
+            route_access_with(
+                "GET",
+                "/pacts/provider/{provider}/consumer/{consumer}/latest/{tag}",
+                true
+            )
+            .and_then(|a| a.role),
+            Some(Role::Read)
+        );
+    }
+
+    #[test]
     fn each_route_needs_the_role_its_effect_needs() {
         let pair = "/pacts/provider/{provider}/consumer/{consumer}";
         for (method, route, role) in [
@@ -518,6 +595,13 @@ mod tests {
             acting(
                 "PUT",
                 "/pacts/provider/{provider}/consumer/{consumer}/version/{version}"
+            ),
+            ActingFor::PathParameter("consumer")
+        );
+        assert_eq!(
+            acting(
+                "PUT",
+                "/pact/provider/{provider}/consumer/{consumer}/version/{version}"
             ),
             ActingFor::PathParameter("consumer")
         );

@@ -6,6 +6,7 @@
 //! crates and call into this one.
 
 pub mod access;
+pub mod badges;
 pub mod display_name;
 pub mod dora;
 pub mod for_verification;
@@ -16,6 +17,8 @@ pub mod matrix_query;
 pub mod model;
 pub mod names;
 pub mod pact;
+pub mod pact_diff;
+pub mod provider_states;
 pub mod publish;
 pub mod release;
 pub mod retention;

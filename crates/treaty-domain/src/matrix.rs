@@ -3,147 +3,277 @@
 //! and texts, plus what would make a "no" a "yes".
 //!
 //! Storage resolves selectors to versions and loads rows; everything after
-//! that (latestby, filters, ignores, the verdict and its reasons) is here.
+//! that (latestby, filters, ignores, the order, the verdict and its reasons)
+//! is here. Where the Pact Broker's words follow from its own quirks (which
+//! selector a row is described with), they are kept: clients print them.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::matrix_query::{IgnoreSelector, LatestBy, MatrixQuery};
+use crate::matrix_query::{LatestBy, MatrixQuery, NO_LIMIT, VersionSelector};
 
-/// What a selector asked for, which its description repeats.
+/// What a selector found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Criteria {
-    /// A version number.
-    Number(String),
-    /// The latest version, optionally the latest with a tag.
-    Latest { tag: Option<String> },
-    /// Every version with a tag.
-    Tag(String),
-    /// The head of a branch (`latest`), or every version on it.
-    Branch { name: String, latest: bool },
-    /// The head of the main branch, or every version on it.
-    MainBranch { latest: bool },
-    /// The versions currently deployed or supported in an environment.
-    Environment(String),
-    /// Every version of the pacticipant.
-    Any,
+pub enum Found {
+    /// The selector names only the pacticipant: every one of its versions.
+    AllVersions,
+    /// One version (a selector naming several becomes one selector each).
+    Version(VersionRef),
+    /// The selector asks for versions and none matches.
+    NoVersion,
+    /// No pacticipant has that name; only ignore selectors get this far, the
+    /// others are refused before.
+    NoPacticipant,
 }
 
-/// A selector resolved to one version (or to "all versions", or to nothing).
+/// A selector resolved to one version (or to "all versions", or to nothing):
+/// the Pact Broker's `ResolvedSelector`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedSelector {
     pub pacticipant: String,
-    pub pacticipant_id: i64,
-    /// `None` with `Criteria::Any`: every version. `None` otherwise: no such version.
-    pub version: Option<VersionRef>,
-    pub criteria: Criteria,
+    /// `None` with [`Found::NoPacticipant`].
+    pub pacticipant_id: Option<i64>,
+    /// What was asked: by the client, or by the scope for an inferred one.
+    pub asked: VersionSelector,
+    pub found: Found,
+    /// The branch its description names: the one asked for, or the main
+    /// branch a main-branch version was found on.
+    pub branch: Option<String>,
     /// Named by the client (not inferred from integrations).
     pub specified: bool,
     /// One of several versions the same selector named.
     pub one_of_many: bool,
+    /// Matches an ignore selector: its absence does not make a "no".
+    pub ignored: bool,
+}
+
+/// A version a selector's lookup found, with the main branch it was found
+/// on when the selector asked for the main branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundVersion {
+    pub version: VersionRef,
+    pub main_branch: Option<String>,
 }
 
 impl ResolvedSelector {
+    /// The selectors for what a lookup found, as the Pact Broker builds them:
+    /// `versions` is `None` when the selector names only the pacticipant (no
+    /// lookup); a `latest` selector keeps the first version found; none found
+    /// is one selector for a version that does not exist. `ignores` mark the
+    /// ones an ignore selector covers.
+    pub fn resolve(
+        pacticipant: &str,
+        pacticipant_id: i64,
+        asked: &VersionSelector,
+        versions: Option<Vec<FoundVersion>>,
+        specified: bool,
+        ignores: &[ResolvedSelector],
+    ) -> Vec<Self> {
+        let base = |found: Found, branch: Option<String>, one_of_many: bool| {
+            let ignored = match &found {
+                Found::Version(v) => ignores
+                    .iter()
+                    .any(|i| i.covers_version(pacticipant_id, Some(v.id))),
+                _ => ignores
+                    .iter()
+                    .any(|i| i.pacticipant_id == Some(pacticipant_id) && i.only_pacticipant_name()),
+            };
+            Self {
+                pacticipant: pacticipant.to_owned(),
+                pacticipant_id: Some(pacticipant_id),
+                asked: asked.clone(),
+                found,
+                branch,
+                specified,
+                one_of_many,
+                ignored,
+            }
+        };
+        let Some(mut versions) = versions else {
+            return vec![base(Found::AllVersions, None, false)];
+        };
+        if asked.latest {
+            versions.truncate(1);
+        }
+        if versions.is_empty() {
+            return vec![base(Found::NoVersion, asked.branch.clone(), false)];
+        }
+        let many = versions.len() > 1;
+        versions
+            .into_iter()
+            .map(|found| {
+                let branch = asked
+                    .branch
+                    .clone()
+                    .or_else(|| found.main_branch.filter(|_| asked.main_branch));
+                base(Found::Version(found.version), branch, many)
+            })
+            .collect()
+    }
+
+    /// An ignore selector: `versions` as for [`Self::resolve`], `None` for
+    /// the pacticipant id when no pacticipant has the name.
+    pub fn ignore(
+        asked: &VersionSelector,
+        pacticipant_id: Option<i64>,
+        versions: Option<Vec<FoundVersion>>,
+    ) -> Self {
+        match pacticipant_id {
+            Some(id) => {
+                let mut resolved =
+                    Self::resolve(&asked.pacticipant, id, asked, versions, false, &[]);
+                resolved.truncate(1);
+                resolved
+                    .pop()
+                    .unwrap_or_else(|| Self::no_pacticipant(asked))
+            }
+            None => Self::no_pacticipant(asked),
+        }
+    }
+
+    fn no_pacticipant(asked: &VersionSelector) -> Self {
+        Self {
+            pacticipant: asked.pacticipant.clone(),
+            pacticipant_id: None,
+            asked: asked.clone(),
+            found: Found::NoPacticipant,
+            branch: None,
+            specified: false,
+            one_of_many: false,
+            ignored: false,
+        }
+    }
+
+    pub fn version(&self) -> Option<&VersionRef> {
+        match &self.found {
+            Found::Version(v) => Some(v),
+            _ => None,
+        }
+    }
+
     pub fn names_all_versions(&self) -> bool {
-        self.criteria == Criteria::Any
+        self.found == Found::AllVersions
     }
 
     /// A selector that should name a version and names none.
     pub fn is_missing(&self) -> bool {
-        self.version.is_none() && !self.names_all_versions()
+        self.found == Found::NoVersion
+    }
+
+    pub fn only_pacticipant_name(&self) -> bool {
+        self.asked.only_pacticipant_name()
+    }
+
+    /// The version number its description gives: the one found, or the one
+    /// asked for when it does not exist.
+    fn version_number(&self) -> Option<&str> {
+        match &self.found {
+            Found::Version(v) => Some(&v.number),
+            Found::NoVersion => self.asked.version.as_deref(),
+            Found::AllVersions | Found::NoPacticipant => None,
+        }
     }
 
     pub fn matches(&self, pacticipant_id: i64, version_id: Option<i64>) -> bool {
-        if self.pacticipant_id != pacticipant_id {
+        if self.pacticipant_id != Some(pacticipant_id) {
             return false;
         }
-        match (&self.version, version_id) {
-            (None, _) => self.names_all_versions(),
-            (Some(v), Some(id)) => v.id == id,
-            (Some(_), None) => false,
+        match (&self.found, version_id) {
+            (Found::AllVersions, _) => true,
+            (Found::Version(v), Some(id)) => v.id == id,
+            _ => false,
         }
+    }
+
+    /// Whether this ignore selector covers a version of a pacticipant (the
+    /// Pact Broker's `RowIgnorer` and `SelectorIgnorer`).
+    fn covers_version(&self, pacticipant_id: i64, version_id: Option<i64>) -> bool {
+        self.pacticipant_id == Some(pacticipant_id)
+            && (self.only_pacticipant_name()
+                || self.version().is_some_and(|v| Some(v.id) == version_id))
     }
 
     /// The Pact Broker's words for the selector, as used in reasons.
     pub fn description(&self) -> String {
         let p = &self.pacticipant;
-        let number = self.version.as_ref().map(|v| v.number.as_str());
-        match (&self.criteria, number) {
-            (Criteria::Number(n), Some(_)) => format!("version {n} of {p}"),
-            (Criteria::Number(n), None) => format!("version {n} of {p} (no such version exists)"),
-            (Criteria::Latest { tag: None }, Some(v)) => format!("the latest version of {p} ({v})"),
-            (Criteria::Latest { tag: None }, None) => {
-                format!("the latest version of {p} (no such version exists)")
+        let number = self.version_number();
+        let a = &self.asked;
+        let latest_tagged = a.latest && a.tag.is_some();
+        let tag = a.tag.as_deref().unwrap_or_default();
+        let branch = self.branch.as_deref();
+        let prefix = |many: &'static str, one: &'static str| {
+            if self.one_of_many { many } else { one }
+        };
+        match (number, branch, a.environment.as_deref()) {
+            (Some(n), _, _) if latest_tagged => {
+                format!("the latest version of {p} with tag {tag} ({n})")
             }
-            (Criteria::Latest { tag: Some(t) }, Some(v)) => {
-                format!("the latest version of {p} with tag {t} ({v})")
+            _ if latest_tagged => {
+                format!("the latest version of {p} with tag {tag} (no such version exists)")
             }
-            (Criteria::Latest { tag: Some(t) }, None) => {
-                format!("the latest version of {p} with tag {t} (no such version exists)")
+            (None, _, _) if a.latest && a.main_branch => format!(
+                "the latest version of {p} from the main branch (no versions exist for this branch)"
+            ),
+            (None, _, _) if a.main_branch => format!(
+                "any version of {p} from the main branch (no versions exist for this branch)"
+            ),
+            (Some(n), Some(b), _) if a.latest => {
+                format!("the latest version of {p} from branch {b} ({n})")
             }
-            (Criteria::Tag(t), Some(v)) => format!("one of the versions of {p} with tag {t} ({v})"),
-            (Criteria::Tag(t), None) => {
-                format!("a version of {p} with tag {t} (no versions exist with this tag)")
+            (None, Some(b), _) if a.latest => {
+                format!("the latest version of {p} from branch {b} (no such version exists)")
             }
-            (Criteria::Branch { name, latest: true }, Some(v)) => {
-                format!("the latest version of {p} from branch {name} ({v})")
+            (Some(n), Some(b), _) => format!(
+                "{}of {p} from branch {b} ({n})",
+                prefix("one of the versions ", "the version ")
+            ),
+            (None, Some(b), _) => {
+                format!("a version of {p} from branch {b} (no such version exists)")
             }
-            (
-                Criteria::Branch {
-                    name,
-                    latest: false,
-                },
-                Some(v),
-            ) => {
-                format!("one of the versions of {p} from branch {name} ({v})")
+            (Some(n), _, _) if a.latest => format!("the latest version of {p} ({n})"),
+            _ if a.latest => format!("the latest version of {p} (no such version exists)"),
+            (Some(n), _, _) if a.tag.is_some() => format!("a version of {p} with tag {tag} ({n})"),
+            _ if a.tag.is_some() => {
+                format!("a version of {p} with tag {tag} (no such version exists)")
             }
-            (Criteria::Branch { name, .. }, None) => {
-                format!("any version of {p} from branch {name} (no versions exist for this branch)")
-            }
-            (Criteria::MainBranch { latest: true }, Some(v)) => {
-                format!("the latest version of {p} from the main branch ({v})")
-            }
-            (Criteria::MainBranch { latest: false }, Some(v)) => {
-                format!("one of the versions of {p} from the main branch ({v})")
-            }
-            (Criteria::MainBranch { .. }, None) => {
-                format!(
-                    "any version of {p} from the main branch (no versions exist for this branch)"
-                )
-            }
-            (Criteria::Environment(e), Some(v)) if self.one_of_many => {
-                format!("one of the versions of {p} currently in {e} ({v})")
-            }
-            (Criteria::Environment(e), Some(v)) => {
-                format!("the version of {p} currently in {e} ({v})")
-            }
-            (Criteria::Environment(e), None) => format!(
+            (Some(n), _, Some(e)) => format!(
+                "{} of {p} currently in {e} ({n})",
+                prefix("one of the versions", "the version")
+            ),
+            (None, _, Some(e)) => format!(
                 "a version of {p} currently in {e} (no version is currently recorded as deployed/released in this environment)"
             ),
-            (Criteria::Any, _) => format!("any version of {p}"),
+            (Some(n), _, _) if self.is_missing() => {
+                format!("version {n} of {p} (no such version exists)")
+            }
+            (Some(n), _, _) => format!("version {n} of {p}"),
+            _ if self.found == Found::NoPacticipant => {
+                format!("any version of {p} (no such pacticipant exists)")
+            }
+            _ => format!("any version of {p}"),
         }
     }
 
     /// Why a specified selector found no version, as an error reason.
     fn missing_reason(&self) -> String {
         let p = &self.pacticipant;
-        match &self.criteria {
-            Criteria::Number(n) => {
-                format!("No pacts or verifications have been published for version {n} of {p}")
-            }
-            Criteria::Latest { tag: Some(t) } | Criteria::Tag(t) => {
-                format!("No version with tag {t} exists for {p}")
-            }
-            Criteria::Latest { tag: None } | Criteria::Any => {
-                format!("No pacts or verifications have been published for {p}")
-            }
-            Criteria::Branch { name, .. } => format!("No version of {p} from branch {name} exists"),
-            Criteria::MainBranch { .. } => format!("No version of {p} from the main branch exists"),
-            Criteria::Environment(e) => format!(
+        let a = &self.asked;
+        if let Some(t) = &a.tag {
+            format!("No version with tag {t} exists for {p}")
+        } else if let Some(b) = &self.branch {
+            format!("No version of {p} from branch {b} exists")
+        } else if a.main_branch {
+            format!("No version of {p} from the main branch exists")
+        } else if let Some(e) = &a.environment {
+            format!(
                 "No version of {p} is currently recorded as deployed or released in environment {e}"
-            ),
+            )
+        } else if let Some(n) = &a.version {
+            format!("No pacts or verifications have been published for version {n} of {p}")
+        } else {
+            format!("No pacts or verifications have been published for {p}")
         }
     }
 }
@@ -153,35 +283,6 @@ pub struct VersionRef {
     /// Storage id, which is also the version's order.
     pub id: i64,
     pub number: String,
-}
-
-/// An ignore selector after lookup: `found` is false when its pacticipant (or
-/// version) does not exist, which only warns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolvedIgnore {
-    pub selector: IgnoreSelector,
-    pub pacticipant_id: Option<i64>,
-    pub version_id: Option<i64>,
-    pub found: bool,
-}
-
-impl ResolvedIgnore {
-    fn matches(&self, pacticipant_id: i64, version_id: Option<i64>) -> bool {
-        if !self.found || self.pacticipant_id != Some(pacticipant_id) {
-            return false;
-        }
-        match self.version_id {
-            None => true,
-            Some(id) => version_id == Some(id),
-        }
-    }
-
-    fn description(&self) -> String {
-        match &self.selector.version {
-            Some(v) => format!("version {v} of {}", self.selector.pacticipant),
-            None => self.selector.pacticipant.clone(),
-        }
-    }
 }
 
 /// One pact (for a consumer version and provider) and one verification of it
@@ -194,6 +295,8 @@ pub struct Row {
     pub provider: String,
     pub provider_id: i64,
     pub provider_version: Option<VersionRef>,
+    /// The publication's id: the order pacts were published in.
+    pub pact_publication_id: i64,
     pub pact_sha: String,
     pub pact_revision: i64,
     pub pact_created_at: DateTime<Utc>,
@@ -211,44 +314,71 @@ impl Row {
     pub fn rank(&self) -> RowRank {
         RowRank::of(
             self.pact_created_at,
-            self.consumer_version.id,
+            self.pact_publication_id,
             self.verification
                 .as_ref()
-                .zip(self.provider_version.as_ref())
-                .map(|(v, pv)| (v.verified_at, pv.id, v.number)),
+                .map(|v| (v.verified_at, v.number)),
         )
+    }
+
+    /// The Pact Broker's order of the rows it shows: consumer name, newest
+    /// consumer version, newest revision, provider name, then provider
+    /// versions and verifications newest first, unverified ones before them.
+    fn shown_order(&self, other: &Self) -> Ordering {
+        /// Newest first, and a missing value before any.
+        fn newest_first(a: Option<i64>, b: Option<i64>) -> Ordering {
+            match (a, b) {
+                (Some(a), Some(b)) => b.cmp(&a),
+                (Some(_), None) => Ordering::Greater,
+                (None, Some(_)) => Ordering::Less,
+                (None, None) => Ordering::Equal,
+            }
+        }
+        self.consumer
+            .cmp(&other.consumer)
+            .then_with(|| other.consumer_version.id.cmp(&self.consumer_version.id))
+            .then_with(|| other.pact_revision.cmp(&self.pact_revision))
+            .then_with(|| self.provider.cmp(&other.provider))
+            .then_with(|| {
+                newest_first(
+                    self.provider_version.as_ref().map(|v| v.id),
+                    other.provider_version.as_ref().map(|v| v.id),
+                )
+            })
+            .then_with(|| {
+                newest_first(
+                    self.verification.as_ref().map(|v| v.number),
+                    other.verification.as_ref().map(|v| v.number),
+                )
+            })
     }
 }
 
-/// The order rows are limited in, greatest first: the last action on the
-/// row (its verification, or its pact's publication), then the consumer
-/// version, the provider version and the verification. A total order, so a
-/// limit keeps the same rows however they were found.
+/// The order rows are limited in, greatest first, as the Pact Broker's
+/// query orders them: the last action on the row (its verification, or its
+/// pact's publication), then the publication, then the verification. A total
+/// order, so a limit keeps the same rows however they were found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RowRank {
     last_action: DateTime<Utc>,
-    consumer_version: i64,
-    provider_version: i64,
+    pact_publication: i64,
     verification: i64,
 }
 
 impl RowRank {
-    /// `verification`: when it ran, the provider version's id and its number.
+    /// `verification`: when it ran, and its number.
     pub fn of(
         pact_created_at: DateTime<Utc>,
-        consumer_version_id: i64,
-        verification: Option<(DateTime<Utc>, i64, i64)>,
+        pact_publication_id: i64,
+        verification: Option<(DateTime<Utc>, i64)>,
     ) -> Self {
-        let (last_action, provider_version, number) = match verification {
-            Some((at, provider_version, number)) => {
-                (at.max(pact_created_at), provider_version, number)
-            }
-            None => (pact_created_at, -1, -1),
+        let (last_action, number) = match verification {
+            Some((at, number)) => (at.max(pact_created_at), number),
+            None => (pact_created_at, -1),
         };
         Self {
             last_action,
-            consumer_version: consumer_version_id,
-            provider_version,
+            pact_publication: pact_publication_id,
             verification: number,
         }
     }
@@ -258,15 +388,14 @@ impl RowRank {
     }
 }
 
-/// The rows `evaluate` keeps when no `latestby` groups them (the `limit`
-/// most recent, of the wanted `success[]`), chosen as rows are found: a
-/// pair whose one pact content was published by thousands of consumer
-/// versions and verified thousands of times has millions of pact ×
-/// verification rows, and only the page is ever held.
+/// The `limit` most recent rows, chosen as rows are found: a pair whose one
+/// pact content was published by thousands of versions and verified
+/// thousands of times has millions of pact × verification rows, and only
+/// the page is ever held. The Pact Broker cuts at the limit before it
+/// applies `latestby` and `success[]`, so this sees every row.
 #[derive(Debug)]
 pub struct NewestRows {
     limit: usize,
-    success: Option<Vec<Option<bool>>>,
     kept: BinaryHeap<Reverse<Ranked>>,
 }
 
@@ -280,22 +409,21 @@ impl PartialEq for Ranked {
 }
 impl Eq for Ranked {}
 impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+    fn cmp(&self, other: &Self) -> Ordering {
         self.0.cmp(&other.0)
     }
 }
 
 impl NewestRows {
-    /// `None` when `latestby` groups the rows: then every row is needed.
+    /// `None` when the query keeps every row.
     pub fn for_query(query: &MatrixQuery) -> Option<Self> {
-        query.latest_by.is_none().then(|| Self {
+        (query.limit != NO_LIMIT).then(|| Self {
             limit: usize::try_from(query.limit).unwrap_or(usize::MAX),
-            success: query.success.clone(),
             kept: BinaryHeap::new(),
         })
     }
@@ -320,11 +448,6 @@ impl NewestRows {
     }
 
     pub fn offer(&mut self, row: Row) {
-        if let Some(success) = &self.success
-            && !success.contains(&row.success())
-        {
-            return;
-        }
         let rank = row.rank();
         if !self.admits(rank) {
             return;
@@ -345,17 +468,20 @@ impl NewestRows {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerificationRef {
+    /// The verification's number (its id).
     pub number: i64,
     pub success: bool,
     pub verified_at: DateTime<Utc>,
 }
 
-/// A consumer/provider pair the verdict depends on. `required` when the
-/// consumer's pact names the provider (a consumer needs its providers; a
+/// A consumer/provider pair the verdict depends on. `required` when one of
+/// the selected versions is the consumer (a consumer needs its providers; a
 /// provider does not need its consumers to be deployed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Dependency {
+pub struct Integration {
+    pub consumer: String,
     pub consumer_id: i64,
+    pub provider: String,
     pub provider_id: i64,
     pub required: bool,
 }
@@ -371,10 +497,13 @@ pub struct KnownGoodVerifier {
 /// Everything storage gathered for one matrix question.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
+    /// The specified selectors, then the inferred ones.
     pub selectors: Vec<ResolvedSelector>,
-    pub ignores: Vec<ResolvedIgnore>,
-    pub dependencies: Vec<Dependency>,
-    /// Every pact × verification row between the selected versions.
+    pub ignores: Vec<ResolvedSelector>,
+    /// Sorted by consumer name, then provider name.
+    pub integrations: Vec<Integration>,
+    /// The pact × verification rows between the selected versions (the
+    /// `limit` most recent, unless the query keeps every row).
     pub rows: Vec<Row>,
     pub known_good: Vec<KnownGoodVerifier>,
 }
@@ -433,77 +562,79 @@ impl Summary {
 pub struct Matrix {
     pub rows: Vec<Row>,
     pub summary: Summary,
+    /// What the selectors found: specified, then inferred.
+    pub selectors: Vec<ResolvedSelector>,
 }
 
-/// Applies `latestby`, `success[]`, the limit and the ignores, and decides.
+impl Matrix {
+    /// Why each selector the client gave found no version, if one did not
+    /// (the version a can-i-deploy route names does not exist).
+    pub fn missing_versions(&self) -> Vec<String> {
+        self.selectors
+            .iter()
+            .filter(|s| s.specified && s.is_missing())
+            .map(ResolvedSelector::missing_reason)
+            .collect()
+    }
+}
+
+/// Applies the limit, `latestby`, `success[]` and the ignores, in the Pact
+/// Broker's order, and decides.
 pub fn evaluate(query: &MatrixQuery, evidence: Evidence) -> Matrix {
     let Evidence {
         selectors,
         ignores,
-        dependencies,
-        rows,
+        integrations,
+        mut rows,
         known_good,
     } = evidence;
+    // The Pact Broker's query gives the most recent rows first and cuts at
+    // the limit; `latestby` then keeps the first of a group when it is
+    // unverified.
+    rows.sort_by_key(|row| Reverse(row.rank()));
+    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
     let mut rows = latest_by(rows, query.latest_by);
     if let Some(success) = &query.success {
         rows.retain(|row| success.contains(&row.success()));
     }
-    // Most recent activity first, as the Pact Broker's query orders them.
-    rows.sort_by_key(|row| Reverse(row.rank()));
-    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
     for row in &mut rows {
         row.ignored = ignores.iter().any(|i| {
-            i.matches(row.consumer_id, Some(row.consumer_version.id))
-                || row
-                    .provider_version
-                    .as_ref()
-                    .is_some_and(|pv| i.matches(row.provider_id, Some(pv.id)))
-                || (row.provider_version.is_none()
-                    && i.matches(row.provider_id, None)
-                    && i.version_id.is_none())
+            i.covers_version(row.consumer_id, Some(row.consumer_version.id))
+                || i.covers_version(row.provider_id, row.provider_version.as_ref().map(|v| v.id))
         });
     }
-    let (mut considered, ignored): (Vec<Row>, Vec<Row>) =
+    let (mut considered, mut ignored): (Vec<Row>, Vec<Row>) =
         rows.into_iter().partition(|r| !r.ignored);
-    considered.sort_by(|a, b| {
-        a.consumer
-            .cmp(&b.consumer)
-            .then_with(|| b.consumer_version.id.cmp(&a.consumer_version.id))
-            .then_with(|| b.pact_revision.cmp(&a.pact_revision))
-            .then_with(|| a.provider.cmp(&b.provider))
-            .then_with(|| {
-                let order = |r: &Row| r.provider_version.as_ref().map_or(-1, |v| v.id);
-                order(b).cmp(&order(a))
-            })
-            .then_with(|| {
-                let number = |r: &Row| r.verification.as_ref().map_or(-1, |v| v.number);
-                number(b).cmp(&number(a))
-            })
-    });
+    considered.sort_by(Row::shown_order);
+    ignored.sort_by(Row::shown_order);
     let summary = decide(
         query,
         &selectors,
         &ignores,
-        &dependencies,
+        &integrations,
         &considered,
         &ignored,
         &known_good,
     );
     let mut all = considered;
     all.extend(ignored);
-    Matrix { rows: all, summary }
+    Matrix {
+        rows: all,
+        summary,
+        selectors,
+    }
 }
 
-/// Keeps, per group, the row the `latestby` option says.
+/// Keeps, per group, the row the `latestby` option says: the group's first
+/// row (the most recent) when it is unverified, else the row of its newest
+/// provider version. `rows` come most recent first.
 fn latest_by(rows: Vec<Row>, latest_by: Option<LatestBy>) -> Vec<Row> {
     let Some(latest_by) = latest_by else {
         return rows;
     };
-    // Group key → best row so far. A row without a provider version is its group's only row.
-    let mut best: BTreeMap<(i64, i64, i64, i64), Row> = BTreeMap::new();
-    for row in rows {
+    let key = |row: &Row| {
         let pv = row.provider_version.as_ref().map_or(-1, |v| v.id);
-        let key = match latest_by {
+        match latest_by {
             LatestBy::Cvpv => (
                 row.consumer_id,
                 row.consumer_version.id,
@@ -512,61 +643,123 @@ fn latest_by(rows: Vec<Row>, latest_by: Option<LatestBy>) -> Vec<Row> {
             ),
             LatestBy::Cvp => (row.consumer_id, row.consumer_version.id, row.provider_id, 0),
             LatestBy::Cp => (row.consumer_id, 0, row.provider_id, 0),
-        };
-        let better = |new: &Row, old: &Row| {
-            let rank = |r: &Row| {
-                (
-                    r.consumer_version.id,
-                    r.provider_version.as_ref().map_or(-1, |v| v.id),
-                    r.verification.as_ref().map_or(-1, |v| v.number),
-                )
-            };
-            rank(new) > rank(old)
-        };
-        match best.get(&key) {
-            Some(existing) if !better(&row, existing) => {}
-            _ => {
-                best.insert(key, row);
+        }
+    };
+    let mut groups: Vec<Row> = Vec::new();
+    let mut index: HashMap<(i64, i64, i64, i64), usize> = HashMap::new();
+    for row in rows {
+        let k = key(&row);
+        match index.get(&k) {
+            None => {
+                index.insert(k, groups.len());
+                groups.push(row);
+            }
+            Some(&at) => {
+                let kept = &groups[at];
+                let newer = |r: &Row| r.provider_version.as_ref().map_or(-1, |v| v.id);
+                if kept.provider_version.is_some() && newer(&row) > newer(kept) {
+                    groups[at] = row;
+                }
             }
         }
     }
-    best.into_values().collect()
+    groups
+}
+
+/// The description the Pact Broker gives a pacticipant in a reason: the one
+/// selector with that name; or, among several, the one of that version; or
+/// else the first "dummy" selector made from the rows and integrations (the
+/// rows' versions first), which may name another version than the row's.
+struct Describer<'a> {
+    selectors: &'a [ResolvedSelector],
+    dummies: Vec<(&'a str, String)>,
+}
+
+impl<'a> Describer<'a> {
+    fn new(
+        selectors: &'a [ResolvedSelector],
+        considered: &'a [Row],
+        integrations: &'a [Integration],
+    ) -> Self {
+        let mut dummies: Vec<(&str, String)> = Vec::new();
+        for row in considered {
+            dummies.push((
+                &row.consumer,
+                format!(
+                    "version {} of {}",
+                    row.consumer_version.number, row.consumer
+                ),
+            ));
+            dummies.push((
+                &row.provider,
+                match &row.provider_version {
+                    Some(v) => format!("version {} of {}", v.number, row.provider),
+                    None => format!("any version of {}", row.provider),
+                },
+            ));
+        }
+        for integration in integrations {
+            dummies.push((
+                &integration.consumer,
+                format!("any version of {}", integration.consumer),
+            ));
+            dummies.push((
+                &integration.provider,
+                format!("any version of {}", integration.provider),
+            ));
+        }
+        Self { selectors, dummies }
+    }
+
+    fn describe(&self, pacticipant: &str, version: Option<&str>) -> String {
+        let found: Vec<&ResolvedSelector> = self
+            .selectors
+            .iter()
+            .filter(|s| s.pacticipant == pacticipant)
+            .collect();
+        if let [only] = found.as_slice() {
+            return only.description();
+        }
+        if let Some(number) = version
+            && let Some(selector) = found.iter().find(|s| s.version_number() == Some(number))
+        {
+            return selector.description();
+        }
+        self.dummies
+            .iter()
+            .find(|(name, _)| *name == pacticipant)
+            .map_or_else(
+                || format!("any version of {pacticipant}"),
+                |(_, text)| text.clone(),
+            )
+    }
 }
 
 fn decide(
     query: &MatrixQuery,
     selectors: &[ResolvedSelector],
-    ignores: &[ResolvedIgnore],
-    dependencies: &[Dependency],
+    ignores: &[ResolvedSelector],
+    integrations: &[Integration],
     considered: &[Row],
     ignored: &[Row],
     known_good: &[KnownGoodVerifier],
 ) -> Summary {
-    let mut warnings = Vec::new();
-    for ignore in ignores.iter().filter(|i| !i.found) {
-        warnings.push(format!("WARN: Cannot ignore {}", ignore.description()));
-    }
+    let mut warnings: Vec<String> = ignores
+        .iter()
+        .filter(|i| matches!(i.found, Found::NoPacticipant | Found::NoVersion))
+        .map(|i| format!("WARN: Cannot ignore {}", i.description()))
+        .collect();
     let specified: Vec<&ResolvedSelector> = selectors.iter().filter(|s| s.specified).collect();
-    let scoped = matches!(
-        query.scope,
-        Some(crate::matrix_query::Scope::Environment(_))
-            | Some(crate::matrix_query::Scope::MainBranch)
-            | Some(crate::matrix_query::Scope::Latest { tag: Some(_) })
-    );
-    let distinct_specified: HashSet<&str> =
-        specified.iter().map(|s| s.pacticipant.as_str()).collect();
-    if distinct_specified.len() == 1 && !scoped {
+    let names_a_destination = query
+        .scope
+        .as_ref()
+        .is_some_and(crate::matrix_query::Scope::names_a_destination);
+    if specified.len() == 1 && !names_a_destination {
         warnings.push("WARN: It is recommended to specify the environment into which you are deploying. Without the environment, this result will not be reliable.".to_owned());
     }
-    let all_name_only = query.selectors.iter().all(|s| {
-        s.version.is_none()
-            && !s.latest
-            && s.tag.is_none()
-            && s.branch.is_none()
-            && s.environment.is_none()
-            && !s.main_branch
-    });
-    if !all_name_only && query.selectors.iter().all(|s| s.version.is_none()) {
+    if specified.iter().any(|s| !s.only_pacticipant_name())
+        && specified.iter().all(|s| s.asked.version.is_none())
+    {
         warnings.push("WARN: It is recommended to specify the version number (rather than the tag or branch) of the pacticipant you wish to deploy to avoid race conditions. Without a version number, this result will not be reliable.".to_owned());
     }
 
@@ -584,26 +777,82 @@ fn decide(
         .chain(ignored)
         .map(|r| (r.consumer_id, r.provider_id))
         .collect();
-    let ignored_pacticipants: HashSet<i64> = ignores
+    let without_rows: Vec<&Integration> = integrations
         .iter()
-        .filter(|i| i.found && i.version_id.is_none())
-        .filter_map(|i| i.pacticipant_id)
+        .filter(|i| i.required && !with_rows.contains(&(i.consumer_id, i.provider_id)))
         .collect();
-    let missing_dependencies: Vec<&Dependency> = dependencies
+    let missing: Vec<&ResolvedSelector> = specified
         .iter()
-        .filter(|d| d.required && !with_rows.contains(&(d.consumer_id, d.provider_id)))
-        .filter(|d| !ignored_pacticipants.contains(&d.provider_id))
+        .copied()
+        .filter(|s| s.is_missing() && !s.ignored)
         .collect();
-
-    let missing_specified: Vec<&&ResolvedSelector> =
-        specified.iter().filter(|s| s.is_missing()).collect();
-    let deployable = if !missing_specified.is_empty() {
+    let deployable = if !missing.is_empty() {
         Some(false)
-    } else if unverified > 0 || !missing_dependencies.is_empty() {
+    } else if unverified > 0 || !without_rows.is_empty() {
         None
     } else {
         Some(considered.iter().all(|r| r.success() == Some(true)))
     };
+
+    let mut errors = Vec::new();
+    let mut fixes = Vec::new();
+    if missing.is_empty() {
+        let describer = Describer::new(selectors, considered, integrations);
+        let in_environment = query
+            .scope
+            .as_ref()
+            .is_some_and(|s| s.environment.is_some());
+        for integration in &without_rows {
+            errors.push(format!(
+                "There is no verified pact between {} and {}",
+                describer.describe(&integration.consumer, None),
+                describer.describe(&integration.provider, None)
+            ));
+            fixes.push(format!(
+                "Verify the pact of {} with {}, and record where that provider version is deployed.",
+                integration.consumer, integration.provider
+            ));
+        }
+        let describe_row = |row: &Row| {
+            (
+                describer.describe(&row.consumer, Some(&row.consumer_version.number)),
+                describer.describe(
+                    &row.provider,
+                    row.provider_version.as_ref().map(|v| v.number.as_str()),
+                ),
+            )
+        };
+        // Failed verifications first, then missing ones, each row its own
+        // reason as the Pact Broker words them (the same words may repeat).
+        for wanted in [Some(false), None] {
+            for row in considered.iter().filter(|r| r.success() == wanted) {
+                let (consumer, provider) = describe_row(row);
+                errors.push(if wanted.is_some() {
+                    format!(
+                        "The verification for the pact between {consumer} and {provider} failed"
+                    )
+                } else {
+                    format!("There is no verified pact between {consumer} and {provider}")
+                });
+                fixes.push(fix_for(row, in_environment, known_good));
+            }
+        }
+    } else {
+        for selector in &missing {
+            errors.push(selector.missing_reason());
+            fixes.push(match &selector.asked.version {
+                Some(n) => format!(
+                    "Publish {}'s pacts (or record its verifications) for version {n}, or check the version number: Treaty has no version {n} of {}.",
+                    selector.pacticipant, selector.pacticipant
+                ),
+                None => format!(
+                    "Make sure {} exists: {}.",
+                    selector.description(),
+                    selector.missing_reason()
+                ),
+            });
+        }
+    }
 
     let mut reasons: Vec<Notice> = warnings
         .into_iter()
@@ -612,77 +861,8 @@ fn decide(
             text,
         })
         .collect();
-    let mut fixes = Vec::new();
-    if !missing_specified.is_empty() {
-        for selector in &missing_specified {
-            reasons.push(Notice {
-                kind: NoticeKind::Error,
-                text: selector.missing_reason(),
-            });
-            fixes.push(match &selector.criteria {
-                Criteria::Number(n) => format!(
-                    "Publish {}'s pacts (or record its verifications) for version {n}, or check the version number: Treaty has no version {n} of {}.",
-                    selector.pacticipant, selector.pacticipant
-                ),
-                _ => format!("Make sure {} exists: {}.", selector.description(), selector.missing_reason()),
-            });
-        }
-    } else {
-        let describe =
-            |pacticipant_id: i64, version: Option<&VersionRef>, fallback: &str| -> String {
-                selectors
-                    .iter()
-                    .find(|s| {
-                        s.pacticipant_id == pacticipant_id
-                            && version.is_some_and(|v| s.version.as_ref() == Some(v))
-                    })
-                    .or_else(|| {
-                        selectors.iter().find(|s| {
-                            s.pacticipant_id == pacticipant_id
-                                && (s.names_all_versions() || version.is_none())
-                        })
-                    })
-                    .map_or_else(|| fallback.to_owned(), ResolvedSelector::description)
-            };
-        // Failed verifications first, then missing ones, as the Pact Broker words them.
-        let mut seen = HashSet::new();
-        let mut errors = Vec::new();
-        let in_environment = matches!(
-            query.scope,
-            Some(crate::matrix_query::Scope::Environment(_))
-        );
-        for wanted in [Some(false), None] {
-            for row in considered.iter().filter(|r| r.success() == wanted) {
-                let consumer =
-                    describe(row.consumer_id, Some(&row.consumer_version), &row.consumer);
-                let provider = describe(
-                    row.provider_id,
-                    row.provider_version.as_ref(),
-                    &row.provider,
-                );
-                let text = if wanted.is_some() {
-                    format!(
-                        "The verification for the pact between {consumer} and {provider} failed"
-                    )
-                } else {
-                    format!("There is no verified pact between {consumer} and {provider}")
-                };
-                if seen.insert(text.clone()) {
-                    errors.push(text);
-                    fixes.push(fix_for(row, in_environment, known_good));
-                }
-            }
-        }
-        for dependency in &missing_dependencies {
-            let consumer = describe(dependency.consumer_id, None, "a consumer");
-            let provider = describe(dependency.provider_id, None, "a provider");
-            let text = format!("There is no verified pact between {consumer} and {provider}");
-            if seen.insert(text.clone()) {
-                errors.push(text);
-                fixes.push(format!("Verify the pact of {consumer} with {provider}, and record where that provider version is deployed."));
-            }
-        }
-        if errors.is_empty() {
+    if errors.is_empty() {
+        if considered.iter().all(|r| r.success() == Some(true)) && without_rows.is_empty() {
             let text = if considered.is_empty() {
                 "There are no missing dependencies"
             } else {
@@ -692,21 +872,23 @@ fn decide(
                 kind: NoticeKind::Success,
                 text: text.to_owned(),
             });
-        } else {
-            reasons.extend(errors.into_iter().map(|text| Notice {
-                kind: NoticeKind::Error,
-                text,
-            }));
         }
+    } else {
+        reasons.extend(errors.into_iter().map(|text| Notice {
+            kind: NoticeKind::Error,
+            text,
+        }));
     }
+    let mut seen = HashSet::new();
+    fixes.retain(|fix| seen.insert(fix.clone()));
 
     Summary {
         deployable,
         reasons,
         success,
         failed,
-        unknown: unverified + missing_dependencies.len(),
-        ignored: (!query.ignore.is_empty()).then_some(ignored.len()),
+        unknown: unverified + without_rows.len(),
+        ignored: (!ignores.is_empty()).then_some(ignored.len()),
         fixes,
     }
 }
@@ -781,7 +963,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::matrix_query::{LatestBy, Scope, VersionSelector, parse_matrix_query};
+    use crate::matrix_query::{IgnoreSelector, LatestBy, Scope, parse_matrix_query};
 
     const FOO: i64 = 1;
     const BAR: i64 = 2;
@@ -797,6 +979,8 @@ mod tests {
         }
     }
 
+    /// A row of Foo `consumer_version` and Bar: `(provider version, success,
+    /// verification number)`, verified at second `number`.
     fn row(consumer_version: i64, provider_version: Option<(i64, bool, i64)>) -> Row {
         Row {
             consumer: "Foo".into(),
@@ -805,6 +989,7 @@ mod tests {
             provider: "Bar".into(),
             provider_id: BAR,
             provider_version: provider_version.map(|(id, _, _)| version(id)),
+            pact_publication_id: consumer_version,
             pact_sha: format!("sha{consumer_version}"),
             pact_revision: 1,
             pact_created_at: at(0),
@@ -834,33 +1019,101 @@ mod tests {
         rows
     }
 
-    #[test]
-    fn newest_rows_keeps_what_sorting_everything_and_truncating_keeps() {
-        for limit in [1, 5, 17, 100, 1000] {
-            for success in [None, Some(vec![Some(true)]), Some(vec![None, Some(false)])] {
-                let mut q = query(None);
-                q.limit = limit;
-                q.success = success.clone();
-                let mut newest = NewestRows::for_query(&q).unwrap();
-                for row in many_rows() {
-                    newest.offer(row);
-                }
-                let mut kept = newest.into_rows();
-                kept.sort_by_key(|r| Reverse(r.rank()));
-                let mut all = many_rows();
-                if let Some(success) = &success {
-                    all.retain(|r| success.contains(&r.success()));
-                }
-                all.sort_by_key(|r| Reverse(r.rank()));
-                all.truncate(limit as usize);
-                assert_eq!(kept, all, "limit {limit}, success {success:?}");
-            }
+    fn selector(name: &str) -> VersionSelector {
+        VersionSelector {
+            pacticipant: name.into(),
+            ..VersionSelector::default()
+        }
+    }
+
+    fn found(v: i64) -> Option<Vec<FoundVersion>> {
+        Some(vec![FoundVersion {
+            version: version(v),
+            main_branch: None,
+        }])
+    }
+
+    /// Foo's version `v`, as the client named it.
+    fn specified(id: i64, v: i64) -> ResolvedSelector {
+        let name = if id == FOO { "Foo" } else { "Bar" };
+        let asked = VersionSelector {
+            version: Some(v.to_string()),
+            ..selector(name)
+        };
+        ResolvedSelector::resolve(name, id, &asked, found(v), true, &[]).remove(0)
+    }
+
+    fn in_production(versions: &[i64]) -> Vec<ResolvedSelector> {
+        let asked = VersionSelector {
+            environment: Some("production".into()),
+            ..selector("Bar")
+        };
+        let versions = versions
+            .iter()
+            .map(|v| FoundVersion {
+                version: version(*v),
+                main_branch: None,
+            })
+            .collect();
+        ResolvedSelector::resolve("Bar", BAR, &asked, Some(versions), false, &[])
+    }
+
+    fn query(latest_by: Option<LatestBy>) -> MatrixQuery {
+        MatrixQuery {
+            selectors: vec![VersionSelector {
+                pacticipant: "Foo".into(),
+                version: Some("1".into()),
+                ..VersionSelector::default()
+            }],
+            latest_by,
+            scope: Some(Scope {
+                environment: Some("production".into()),
+                ..Scope::default()
+            }),
+            ignore: Vec::new(),
+            success: None,
+            limit: 100,
+        }
+    }
+
+    fn evidence(selectors: Vec<ResolvedSelector>, rows: Vec<Row>) -> Evidence {
+        Evidence {
+            selectors,
+            integrations: vec![Integration {
+                consumer: "Foo".into(),
+                consumer_id: FOO,
+                provider: "Bar".into(),
+                provider_id: BAR,
+                required: true,
+            }],
+            rows,
+            ..Evidence::default()
         }
     }
 
     #[test]
-    fn newest_rows_is_only_for_ungrouped_rows_and_says_when_older_rows_cannot_get_in() {
-        assert!(NewestRows::for_query(&query(Some(LatestBy::Cvp))).is_none());
+    fn newest_rows_keeps_what_sorting_everything_and_truncating_keeps() {
+        for limit in [1, 5, 17, 100, 1000] {
+            let mut q = query(None);
+            q.limit = limit;
+            let mut newest = NewestRows::for_query(&q).unwrap();
+            for row in many_rows() {
+                newest.offer(row);
+            }
+            let mut kept = newest.into_rows();
+            kept.sort_by_key(|r| Reverse(r.rank()));
+            let mut all = many_rows();
+            all.sort_by_key(|r| Reverse(r.rank()));
+            all.truncate(limit as usize);
+            assert_eq!(kept, all, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn newest_rows_keeps_everything_without_a_limit_and_says_when_older_rows_cannot_get_in() {
+        let mut q = query(Some(LatestBy::Cvp));
+        q.limit = crate::matrix_query::NO_LIMIT;
+        assert!(NewestRows::for_query(&q).is_none());
         let mut q = query(None);
         q.limit = 2;
         let mut newest = NewestRows::for_query(&q).unwrap();
@@ -873,68 +1126,25 @@ mod tests {
         assert!(newest.admits(row(1, Some((3, true, 6))).rank()));
     }
 
-    fn specified(id: i64, v: i64) -> ResolvedSelector {
-        ResolvedSelector {
-            pacticipant: if id == FOO {
-                "Foo".into()
-            } else {
-                "Bar".into()
-            },
-            pacticipant_id: id,
-            version: Some(version(v)),
-            criteria: Criteria::Number(v.to_string()),
-            specified: true,
-            one_of_many: false,
-        }
-    }
-
-    fn in_production(id: i64, v: Option<i64>, many: bool) -> ResolvedSelector {
-        ResolvedSelector {
-            pacticipant: "Bar".into(),
-            pacticipant_id: id,
-            version: v.map(version),
-            criteria: Criteria::Environment("production".into()),
-            specified: false,
-            one_of_many: many,
-        }
-    }
-
-    fn query(latest_by: Option<LatestBy>) -> MatrixQuery {
-        MatrixQuery {
-            selectors: vec![VersionSelector {
-                pacticipant: "Foo".into(),
-                version: Some("1".into()),
-                ..VersionSelector::default()
-            }],
-            latest_by,
-            scope: Some(Scope::Environment("production".into())),
-            ignore: Vec::new(),
-            success: None,
-            limit: 100,
-        }
-    }
-
-    fn evidence(selectors: Vec<ResolvedSelector>, rows: Vec<Row>) -> Evidence {
-        Evidence {
-            selectors,
-            dependencies: vec![Dependency {
-                consumer_id: FOO,
-                provider_id: BAR,
-                required: true,
-            }],
-            rows,
-            ..Evidence::default()
-        }
+    #[test]
+    fn the_limit_cuts_the_most_recent_rows_before_success_and_latestby_filter_them() {
+        // Two rows: the newer one failed. With limit 1 and success[]=true
+        // the Pact Broker keeps the newer row, then filters it out.
+        let rows = vec![row(1, Some((10, true, 1))), row(1, Some((11, false, 2)))];
+        let mut q = query(None);
+        q.scope = None;
+        q.limit = 1;
+        q.success = Some(vec![Some(true)]);
+        let selectors = vec![specified(FOO, 1), specified(BAR, 10), specified(BAR, 11)];
+        let matrix = evaluate(&q, evidence(selectors, rows));
+        assert!(matrix.rows.is_empty(), "{:?}", matrix.rows);
     }
 
     #[test]
     fn cvpv_sees_every_co_resident_provider_version_and_cvp_only_the_newest() {
         let rows = vec![row(1, Some((10, false, 1))), row(1, Some((11, true, 2)))];
-        let selectors = vec![
-            specified(FOO, 1),
-            in_production(BAR, Some(10), true),
-            in_production(BAR, Some(11), true),
-        ];
+        let mut selectors = vec![specified(FOO, 1)];
+        selectors.extend(in_production(&[10, 11]));
         let strict = evaluate(
             &query(Some(LatestBy::Cvpv)),
             evidence(selectors.clone(), rows.clone()),
@@ -955,12 +1165,8 @@ mod tests {
         let rows = vec![row(1, Some((10, false, 1))), row(2, None)];
         let mut q = query(None);
         q.scope = None;
-        let selectors = vec![ResolvedSelector {
-            criteria: Criteria::Any,
-            version: None,
-            ..specified(FOO, 1)
-        }];
-        let matrix = evaluate(&q, evidence(selectors, rows));
+        let all_of_foo = ResolvedSelector::resolve("Foo", FOO, &selector("Foo"), None, true, &[]);
+        let matrix = evaluate(&q, evidence(all_of_foo, rows));
         assert_eq!(matrix.summary.deployable, None);
         assert_eq!((matrix.summary.failed, matrix.summary.unknown), (1, 1));
         assert_eq!(matrix.summary.fixes.len(), 2);
@@ -968,10 +1174,11 @@ mod tests {
 
     #[test]
     fn a_missing_specified_version_is_false_with_only_that_reason() {
-        let selectors = vec![ResolvedSelector {
-            version: None,
-            ..specified(FOO, 7)
-        }];
+        let asked = VersionSelector {
+            version: Some("7".into()),
+            ..selector("Foo")
+        };
+        let selectors = ResolvedSelector::resolve("Foo", FOO, &asked, Some(vec![]), true, &[]);
         let matrix = evaluate(&query(Some(LatestBy::Cvpv)), evidence(selectors, vec![]));
         assert_eq!(matrix.summary.deployable, Some(false));
         assert_eq!(
@@ -984,7 +1191,7 @@ mod tests {
     #[test]
     fn no_rows_and_no_dependencies_is_yes() {
         let mut e = evidence(vec![specified(BAR, 2)], vec![]);
-        e.dependencies.clear();
+        e.integrations.clear();
         let matrix = evaluate(&query(Some(LatestBy::Cvpv)), e);
         assert_eq!(matrix.summary.deployable, Some(true));
         assert_eq!(matrix.summary.reason(), "There are no missing dependencies");
@@ -992,33 +1199,60 @@ mod tests {
     }
 
     #[test]
-    fn ignored_rows_come_last_flagged_and_do_not_count() {
+    fn ignored_rows_come_last_in_the_shown_order_flagged_and_do_not_count() {
         let mut q = query(Some(LatestBy::Cvpv));
         q.ignore = vec![IgnoreSelector {
             pacticipant: "Bar".into(),
             version: None,
         }];
+        let ignore_bar = ResolvedSelector::ignore(&selector("Bar"), Some(BAR), None);
+        let mut selectors = vec![specified(FOO, 1)];
+        selectors.extend(in_production(&[10, 11]));
         let mut e = evidence(
-            vec![specified(FOO, 1), in_production(BAR, Some(10), false)],
-            vec![row(1, Some((10, false, 1)))],
+            selectors,
+            vec![row(1, Some((10, false, 1))), row(1, Some((11, false, 2)))],
         );
-        e.ignores = vec![ResolvedIgnore {
-            selector: q.ignore[0].clone(),
-            pacticipant_id: Some(BAR),
-            version_id: None,
-            found: true,
-        }];
+        e.ignores = vec![ignore_bar];
         let matrix = evaluate(&q, e);
         assert_eq!(matrix.summary.deployable, Some(true));
-        assert_eq!(matrix.summary.ignored, Some(1));
-        assert!(matrix.rows[0].ignored);
+        assert_eq!(matrix.summary.ignored, Some(2));
+        assert!(matrix.rows.iter().all(|r| r.ignored));
+        let versions: Vec<i64> = matrix
+            .rows
+            .iter()
+            .map(|r| r.provider_version.as_ref().unwrap().id)
+            .collect();
+        assert_eq!(versions, [11, 10], "newest provider version first");
+    }
+
+    #[test]
+    fn an_unknown_ignore_warns_in_the_pact_brokers_words() {
+        let nope = ResolvedSelector::ignore(&selector("Nope"), None, None);
+        assert_eq!(
+            nope.description(),
+            "any version of Nope (no such pacticipant exists)"
+        );
+        let asked = VersionSelector {
+            version: Some("9".into()),
+            ..selector("Bar")
+        };
+        let missing = ResolvedSelector::ignore(&asked, Some(BAR), Some(vec![]));
+        assert_eq!(
+            missing.description(),
+            "version 9 of Bar (no such version exists)"
+        );
     }
 
     #[test]
     fn warns_without_an_environment_and_without_a_version_number() {
         let q = parse_matrix_query("q[][pacticipant]=Foo&q[][latest]=true").unwrap();
-        let mut e = evidence(vec![specified(FOO, 1)], vec![]);
-        e.dependencies.clear();
+        let asked = VersionSelector {
+            latest: true,
+            ..selector("Foo")
+        };
+        let selectors = ResolvedSelector::resolve("Foo", FOO, &asked, found(1), true, &[]);
+        let mut e = evidence(selectors, vec![]);
+        e.integrations.clear();
         let text = evaluate(&q, e).summary.reason();
         assert!(
             text.contains("WARN: It is recommended to specify the environment"),
@@ -1031,11 +1265,180 @@ mod tests {
     }
 
     #[test]
-    fn the_fix_names_a_provider_version_that_has_verified_the_pact() {
-        let mut e = evidence(
-            vec![specified(FOO, 1), in_production(BAR, Some(10), false)],
-            vec![row(1, Some((10, false, 1)))],
+    fn describes_selectors_in_the_pact_brokers_words() {
+        let found_on_main = Some(vec![FoundVersion {
+            version: version(103),
+            main_branch: Some("main".into()),
+        }]);
+        let cases: Vec<(VersionSelector, Option<Vec<FoundVersion>>, &str)> = vec![
+            (
+                VersionSelector {
+                    tag: Some("dev".into()),
+                    ..selector("Bar")
+                },
+                found(101),
+                "a version of Bar with tag dev (101)",
+            ),
+            (
+                VersionSelector {
+                    tag: Some("dev".into()),
+                    latest: true,
+                    ..selector("Bar")
+                },
+                found(101),
+                "the latest version of Bar with tag dev (101)",
+            ),
+            (
+                VersionSelector {
+                    main_branch: true,
+                    latest: true,
+                    ..selector("Bar")
+                },
+                found_on_main.clone(),
+                "the latest version of Bar from branch main (103)",
+            ),
+            (
+                VersionSelector {
+                    main_branch: true,
+                    ..selector("Bar")
+                },
+                found_on_main,
+                "the version of Bar from branch main (103)",
+            ),
+            (
+                VersionSelector {
+                    main_branch: true,
+                    latest: true,
+                    ..selector("Bar")
+                },
+                Some(vec![]),
+                "the latest version of Bar from the main branch (no versions exist for this branch)",
+            ),
+            (
+                VersionSelector {
+                    branch: Some("feat".into()),
+                    ..selector("Bar")
+                },
+                Some(vec![]),
+                "a version of Bar from branch feat (no such version exists)",
+            ),
+            (
+                VersionSelector {
+                    environment: Some("uat".into()),
+                    ..selector("Bar")
+                },
+                Some(vec![]),
+                "a version of Bar currently in uat (no version is currently recorded as deployed/released in this environment)",
+            ),
+            (
+                VersionSelector {
+                    version: Some("9.9".into()),
+                    ..selector("Bar")
+                },
+                Some(vec![]),
+                "version 9.9 of Bar (no such version exists)",
+            ),
+            (selector("Bar"), None, "any version of Bar"),
+        ];
+        for (asked, versions, words) in cases {
+            let resolved = ResolvedSelector::resolve("Bar", BAR, &asked, versions, true, &[]);
+            assert_eq!(resolved[0].description(), words);
+        }
+        let both = ResolvedSelector::resolve(
+            "Bar",
+            BAR,
+            &VersionSelector {
+                main_branch: true,
+                ..selector("Bar")
+            },
+            Some(vec![
+                FoundVersion {
+                    version: version(101),
+                    main_branch: Some("main".into()),
+                },
+                FoundVersion {
+                    version: version(100),
+                    main_branch: Some("main".into()),
+                },
+            ]),
+            false,
+            &[],
         );
+        assert_eq!(
+            both[0].description(),
+            "one of the versions of Bar from branch main (101)"
+        );
+    }
+
+    /// The Pact Broker describes a pacticipant no selector names through the
+    /// first row naming it: every failed row of Baz is "version 0.2.0 of
+    /// Baz", the first Baz row, and the reasons repeat.
+    #[test]
+    fn reasons_name_unselected_pacticipants_by_their_first_row_and_may_repeat() {
+        let baz = |v: i64, number: i64| Row {
+            consumer: "Baz".into(),
+            consumer_id: 3,
+            consumer_version: VersionRef {
+                id: v,
+                number: format!("0.{v}.0"),
+            },
+            ..row(v, Some((100, false, number)))
+        };
+        let rows = vec![baz(1, 1), baz(2, 2)];
+        let q = parse_matrix_query("q[][pacticipant]=Bar").unwrap();
+        let bar = ResolvedSelector::resolve("Bar", BAR, &selector("Bar"), None, true, &[]);
+        let mut e = evidence(bar, rows);
+        e.integrations.clear();
+        let matrix = evaluate(&q, e);
+        let errors: Vec<&str> = matrix
+            .summary
+            .reasons
+            .iter()
+            .filter(|n| n.kind == NoticeKind::Error)
+            .map(|n| n.text.as_str())
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "The verification for the pact between version 0.2.0 of Baz and any version of Bar failed",
+                "The verification for the pact between version 0.2.0 of Baz and any version of Bar failed",
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_are_shown_by_consumer_then_newest_versions_with_unverified_ones_first() {
+        let mut q = query(None);
+        q.scope = None;
+        let rows = vec![
+            row(1, Some((10, true, 1))),
+            row(2, Some((10, true, 2))),
+            row(1, Some((11, true, 3))),
+            row(3, None),
+        ];
+        let all_of_foo = ResolvedSelector::resolve("Foo", FOO, &selector("Foo"), None, true, &[]);
+        let matrix = evaluate(&q, evidence(all_of_foo, rows));
+        let order: Vec<(i64, Option<i64>)> = matrix
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.consumer_version.id,
+                    r.provider_version.as_ref().map(|v| v.id),
+                )
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [(3, None), (2, Some(10)), (1, Some(11)), (1, Some(10))]
+        );
+    }
+
+    #[test]
+    fn the_fix_names_a_provider_version_that_has_verified_the_pact() {
+        let mut selectors = vec![specified(FOO, 1)];
+        selectors.extend(in_production(&[10]));
+        let mut e = evidence(selectors, vec![row(1, Some((10, false, 1)))]);
         e.known_good = vec![KnownGoodVerifier {
             pact_sha: "sha1".into(),
             provider_id: BAR,

@@ -160,15 +160,38 @@ pub enum LatestBy {
     Cp,
 }
 
-/// What the selected versions are checked against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// The latest versions (with a tag, when given) of the other pacticipants.
-    Latest { tag: Option<String> },
-    /// What is deployed or released in an environment.
-    Environment(String),
-    /// The heads of the other pacticipants' main branches.
-    MainBranch,
+/// What the other side of each integration is checked against: the Pact
+/// Broker's `latest`, `tag`, `environment` and `mainBranch` options. Given
+/// any of them, the pacticipants integrated with the selected versions are
+/// found, and each is selected the way these say (`tag` alone: every version
+/// with the tag; with `latest`: the newest of them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scope {
+    pub latest: bool,
+    pub tag: Option<String>,
+    pub environment: Option<String>,
+    pub main_branch: bool,
+}
+
+impl Scope {
+    /// The selector the scope makes for an integrated pacticipant.
+    pub fn selector_for(&self, pacticipant: &str) -> VersionSelector {
+        VersionSelector {
+            pacticipant: pacticipant.to_owned(),
+            version: None,
+            latest: self.latest,
+            tag: self.tag.clone(),
+            branch: None,
+            environment: self.environment.clone(),
+            main_branch: self.main_branch,
+        }
+    }
+
+    /// Whether the scope names where the version is going (an environment, a
+    /// tag or the main branch), without which the Pact Broker warns.
+    pub fn names_a_destination(&self) -> bool {
+        self.tag.is_some() || self.environment.is_some() || self.main_branch
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -180,6 +203,18 @@ pub struct VersionSelector {
     pub branch: Option<String>,
     pub environment: Option<String>,
     pub main_branch: bool,
+}
+
+impl VersionSelector {
+    /// Names only the pacticipant: every one of its versions.
+    pub fn only_pacticipant_name(&self) -> bool {
+        self.version.is_none()
+            && !self.latest
+            && self.tag.is_none()
+            && self.branch.is_none()
+            && self.environment.is_none()
+            && !self.main_branch
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,8 +234,29 @@ pub struct MatrixQuery {
     pub limit: u32,
 }
 
+/// `/matrix` keeps this many rows unless told otherwise, as the Pact Broker does.
 pub const DEFAULT_LIMIT: u32 = 100;
+/// The most rows one matrix answer may ask for.
 pub const MAX_LIMIT: u32 = 1000;
+/// Every row: can-i-deploy's questions have no limit in the Pact Broker.
+pub const NO_LIMIT: u32 = u32::MAX;
+
+/// A number as Ruby's `String#to_i` reads it (leading blanks, a sign, then
+/// digits; anything else ends it, and no digits is 0), which is how the Pact
+/// Broker reads `limit`.
+fn ruby_to_i(raw: &str) -> i64 {
+    let trimmed = raw.trim_start();
+    let (negative, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let mut value: i64 = 0;
+    for d in digits.chars().map_while(|c| c.to_digit(10)) {
+        value = value.saturating_mul(10).saturating_add(i64::from(d));
+    }
+    if negative { -value } else { value }
+}
 
 fn flag(value: Option<&RackValue>) -> bool {
     value.and_then(RackValue::as_str) == Some("true")
@@ -248,6 +304,30 @@ fn parse_ignores(value: Option<&RackValue>, errors: &mut Vec<String>) -> Vec<Ign
 pub fn parse_matrix_query(raw: &str) -> Result<MatrixQuery, Vec<String>> {
     let params = parse_nested_query(raw).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
+    let selectors = parse_selectors(&params, &mut errors);
+    parse_options(&params, selectors, errors)
+}
+
+/// The matrix of one pair, `/matrix/provider/{p}/consumer/{c}`: every
+/// version of each, with the options of `/matrix` (its selectors, if any,
+/// are not read, as in the Pact Broker).
+pub fn parse_pair_query(
+    raw: &str,
+    consumer: &str,
+    provider: &str,
+) -> Result<MatrixQuery, Vec<String>> {
+    let params = parse_nested_query(raw).map_err(|e| vec![e])?;
+    let selectors = [consumer, provider]
+        .into_iter()
+        .map(|name| VersionSelector {
+            pacticipant: name.to_owned(),
+            ..VersionSelector::default()
+        })
+        .collect();
+    parse_options(&params, selectors, Vec::new())
+}
+
+fn parse_selectors(params: &RackValue, errors: &mut Vec<String>) -> Vec<VersionSelector> {
     let mut selectors = Vec::new();
     match params.get("q") {
         None => errors.push("Please provide 1 or more version selectors.".to_owned()),
@@ -264,7 +344,7 @@ pub fn parse_matrix_query(raw: &str) -> Result<MatrixQuery, Vec<String>> {
                     continue;
                 }
                 let Some(pacticipant) = text(item.get("pacticipant")) else {
-                    errors.push("Please specify the pacticipant name for each selector (q[][pacticipant]=NAME).".to_owned());
+                    errors.push("Please specify the pacticipant name".to_owned());
                     continue;
                 };
                 let selector = VersionSelector {
@@ -290,6 +370,16 @@ pub fn parse_matrix_query(raw: &str) -> Result<MatrixQuery, Vec<String>> {
                 .to_owned(),
         ),
     }
+    selectors
+}
+
+/// `latestby`, the scope, `ignore`, `success` and `limit`, with the
+/// selectors already read, into a query or every error.
+fn parse_options(
+    params: &RackValue,
+    selectors: Vec<VersionSelector>,
+    mut errors: Vec<String>,
+) -> Result<MatrixQuery, Vec<String>> {
     let latest_by = match text(params.get("latestby")).as_deref() {
         None => None,
         Some("cvpv") => Some(LatestBy::Cvpv),
@@ -306,9 +396,6 @@ pub fn parse_matrix_query(raw: &str) -> Result<MatrixQuery, Vec<String>> {
     let tag = text(params.get("tag"));
     let environment = text(params.get("environment"));
     let main_branch = flag(params.get("mainBranch")) || flag(params.get("main_branch"));
-    if latest && environment.is_some() {
-        errors.push("Cannot specify both latest=true and an environment.".to_owned());
-    }
     if [tag.is_some(), environment.is_some(), main_branch]
         .iter()
         .filter(|b| **b)
@@ -317,15 +404,16 @@ pub fn parse_matrix_query(raw: &str) -> Result<MatrixQuery, Vec<String>> {
     {
         errors.push("Cannot specify more than one of tag, environment and mainBranch.".to_owned());
     }
-    let scope = if let Some(environment) = environment {
-        Some(Scope::Environment(environment))
-    } else if main_branch {
-        Some(Scope::MainBranch)
-    } else if latest || tag.is_some() {
-        Some(Scope::Latest { tag })
-    } else {
-        None
-    };
+    if latest && environment.is_some() {
+        errors.push("Cannot specify both latest=true and an environment.".to_owned());
+    }
+    let scope =
+        (latest || tag.is_some() || environment.is_some() || main_branch).then_some(Scope {
+            latest,
+            tag,
+            environment,
+            main_branch,
+        });
     let ignore = parse_ignores(params.get("ignore"), &mut errors);
     let success = match params.get("success") {
         None => None,
@@ -351,12 +439,10 @@ pub fn parse_matrix_query(raw: &str) -> Result<MatrixQuery, Vec<String>> {
     };
     let limit = match text(params.get("limit")) {
         None => DEFAULT_LIMIT,
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if n >= 1 => n.min(MAX_LIMIT),
+        Some(raw) => match ruby_to_i(&raw) {
+            n if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX).min(MAX_LIMIT),
             _ => {
-                errors.push(format!(
-                    "limit must be a whole number of at least 1 (got '{raw}')"
-                ));
+                errors.push("The limit must be 1 or greater.".to_owned());
                 DEFAULT_LIMIT
             }
         },
@@ -440,11 +526,19 @@ impl MatrixQuery {
     /// version there (`cvpv`); to a tag, the latest tagged versions (`cvp`).
     pub fn from_can_i_deploy(query: &CanIDeployQuery) -> Self {
         let (latest_by, scope) = match &query.to {
-            CanIDeployTarget::Environment(e) => (LatestBy::Cvpv, Scope::Environment(e.clone())),
+            CanIDeployTarget::Environment(e) => (
+                LatestBy::Cvpv,
+                Scope {
+                    environment: Some(e.clone()),
+                    ..Scope::default()
+                },
+            ),
             CanIDeployTarget::Tag(t) => (
                 LatestBy::Cvp,
-                Scope::Latest {
+                Scope {
+                    latest: true,
                     tag: Some(t.clone()),
+                    ..Scope::default()
                 },
             ),
         };
@@ -458,7 +552,7 @@ impl MatrixQuery {
             scope: Some(scope),
             ignore: query.ignore.clone(),
             success: None,
-            limit: DEFAULT_LIMIT,
+            limit: NO_LIMIT,
         }
     }
 }
@@ -515,7 +609,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rust.latest_by, Some(LatestBy::Cvpv));
-        assert_eq!(rust.scope, Some(Scope::Environment("test".into())));
+        assert_eq!(
+            rust.scope,
+            Some(Scope {
+                environment: Some("test".into()),
+                ..Scope::default()
+            })
+        );
         let two = parse_matrix_query("q[][pacticipant]=Foo&q[][version]=1.0.0&q[][pacticipant]=Bar&q[][latest]=true&q[][tag]=main&latestby=cvpv").unwrap();
         assert!(two.selectors[1].latest);
         assert_eq!(two.selectors[1].tag.as_deref(), Some("main"));
@@ -525,8 +625,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             ruby.scope,
-            Some(Scope::Latest {
-                tag: Some("prod".into())
+            Some(Scope {
+                latest: true,
+                tag: Some("prod".into()),
+                ..Scope::default()
             })
         );
         let ignoring = parse_matrix_query("q[][pacticipant]=Bar&q[][version]=4.5.6&ignore[][pacticipant]=Foo&ignore[][version]=3.4.5&ignore[]=Baz").unwrap();
@@ -564,7 +666,62 @@ mod tests {
         assert!(parse_matrix_query("q[][pacticipant]=Foo&q=bar").is_err());
         assert!(parse_matrix_query("q[][pacticipant]=Foo&latestby=x").is_err());
         assert!(parse_matrix_query("q[][pacticipant]=Foo&limit=0").is_err());
-        assert!(parse_matrix_query("q[][version]=1").is_err());
+        assert_eq!(
+            parse_matrix_query("q[][version]=1").unwrap_err(),
+            vec!["Please specify the pacticipant name"]
+        );
+        for limit in ["0", "abc", "-3", " "] {
+            assert_eq!(
+                parse_matrix_query(&format!("q[][pacticipant]=Foo&limit={limit}")).unwrap_err(),
+                vec!["The limit must be 1 or greater."],
+                "{limit}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_the_limit_as_ruby_does_and_caps_it() {
+        let limit = |raw: &str| {
+            parse_matrix_query(&format!("q[][pacticipant]=Foo&limit={raw}"))
+                .unwrap()
+                .limit
+        };
+        assert_eq!(limit("2"), 2);
+        assert_eq!(limit("7abc"), 7);
+        assert_eq!(limit("+3"), 3);
+        assert_eq!(limit("99999999999999999999"), MAX_LIMIT);
+        assert_eq!(
+            parse_matrix_query("q[][pacticipant]=Foo").unwrap().limit,
+            DEFAULT_LIMIT
+        );
+    }
+
+    #[test]
+    fn a_scope_is_any_of_latest_tag_environment_or_main_branch() {
+        let scope = |raw: &str| parse_matrix_query(raw).unwrap().scope;
+        assert_eq!(scope("q[][pacticipant]=Foo"), None);
+        assert_eq!(scope("q[][pacticipant]=Foo&latest=false"), None);
+        assert_eq!(
+            scope("q[][pacticipant]=Foo&tag=prod"),
+            Some(Scope {
+                tag: Some("prod".into()),
+                ..Scope::default()
+            })
+        );
+        assert_eq!(
+            scope("q[][pacticipant]=Foo&mainBranch=true"),
+            Some(Scope {
+                main_branch: true,
+                ..Scope::default()
+            })
+        );
+        assert_eq!(
+            parse_matrix_query("q[][pacticipant]=Foo&latest=true&tag=a&environment=b").unwrap_err(),
+            vec![
+                "Cannot specify more than one of tag, environment and mainBranch.",
+                "Cannot specify both latest=true and an environment."
+            ]
+        );
     }
 
     #[test]

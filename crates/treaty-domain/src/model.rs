@@ -120,6 +120,41 @@ pub struct Pact {
     pub revision: i64,
 }
 
+/// A pact publication without its document: what lists and links need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PactSummary {
+    pub consumer: String,
+    pub provider: String,
+    pub consumer_version: String,
+    pub consumer_version_id: i64,
+    pub sha: String,
+    /// When this consumer version published it.
+    pub created_at: DateTime<Utc>,
+}
+
+impl PactSummary {
+    /// How the Pact Broker names a pact: `Pact between Foo (1.0.0) and Bar`.
+    pub fn name(&self) -> String {
+        format!(
+            "Pact between {} ({}) and {}",
+            self.consumer, self.consumer_version, self.provider
+        )
+    }
+}
+
+impl Pact {
+    pub fn summary(&self) -> PactSummary {
+        PactSummary {
+            consumer: self.consumer.clone(),
+            provider: self.provider.clone(),
+            consumer_version: self.consumer_version.clone(),
+            consumer_version_id: self.consumer_version_id,
+            sha: self.sha.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verification {
     /// The global verification number.
@@ -127,6 +162,9 @@ pub struct Verification {
     pub consumer: String,
     pub provider: String,
     pub sha: String,
+    /// The newest consumer version that published the verified content:
+    /// the pact the Pact Broker names for a verification.
+    pub pact_consumer_version: String,
     pub provider_version: String,
     pub provider_version_branches: Vec<String>,
     pub provider_version_tags: Vec<String>,

@@ -208,7 +208,8 @@ struct Incoming {
 }
 
 impl Incoming {
-    fn of(request: &Request) -> Self {
+    /// `public_badges`: `--public-badge-access`, which opens the badge routes.
+    fn of(request: &Request, public_badges: bool) -> Self {
         let method = request.method().clone();
         let mut target = request.uri().path_and_query().map_or_else(
             || request.uri().path().to_owned(),
@@ -227,8 +228,10 @@ impl Incoming {
             .is_some_and(|route| route.as_str().starts_with("/ui"));
         let wants_html = crate::ui::wants_html(request.headers());
         let access = match request.extensions().get::<MatchedPath>() {
-            Some(route) => access::route_access(method.as_str(), route.as_str())
-                .unwrap_or(RouteAccess::UNLISTED_WRITE),
+            Some(route) => {
+                access::route_access_with(method.as_str(), route.as_str(), public_badges)
+                    .unwrap_or(RouteAccess::UNLISTED_WRITE)
+            }
             None => RouteAccess::UNROUTED,
         };
         Self {
@@ -272,7 +275,7 @@ impl Incoming {
 /// an audit entry for every write, whatever its outcome: inside the write's
 /// own transaction when it commits one, after the answer otherwise.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let incoming = Incoming::of(&request);
+    let incoming = Incoming::of(&request, state.config.public_badge_access);
     let (parts, body) = request.into_parts();
     let base = BaseUrl::from_parts(&parts, state.config.base_url.as_deref());
     let request = Request::from_parts(parts, body);

@@ -42,7 +42,16 @@ pub struct ServerConfig {
     /// How many connections are served at once, and how long a client may
     /// take to send what it must; see [`ConnectionLimits`].
     pub connections: ConnectionLimits,
+    /// Anyone may read the badges, signed in or not (the Pact Broker's
+    /// `enable_public_badge_access`): READMEs embed them.
+    pub public_badge_access: bool,
+    /// The shields.io server badges redirect to, as the Pact Broker's do;
+    /// `None`: Treaty draws them itself.
+    pub shields_io_base_url: Option<String>,
 }
+
+/// Where the Pact Broker sends badges by default.
+pub const SHIELDS_IO: &str = "https://img.shields.io";
 
 /// What one connection may hold, so that slow or many clients cannot make
 /// the server wait for ever (slowloris) or run out of file descriptors.
@@ -97,6 +106,8 @@ impl Default for ServerConfig {
             sign_in_failures_per_minute: 20,
             audit_head_log_interval: Some(std::time::Duration::from_secs(15 * 60)),
             connections: ConnectionLimits::default(),
+            public_badge_access: false,
+            shields_io_base_url: Some(SHIELDS_IO.to_owned()),
         }
     }
 }

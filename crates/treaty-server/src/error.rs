@@ -191,14 +191,21 @@ impl ApiError {
         }
     }
 
-    /// Whether the Pact Broker would answer this with its HAL content type
-    /// (validation errors) rather than plain JSON.
+    /// The content type the Pact Broker answers this with: its resources
+    /// refuse in HAL (validation errors, unreadable or untyped bodies, a pact
+    /// whose content may not change), while its not-found answers and the
+    /// publication conflict (which carries notices) are plain JSON.
     pub(crate) fn legacy_content_type(&self) -> &'static str {
         match self {
             Self::Validation(_)
             | Self::ValidationList(_)
             | Self::Unprocessable(_)
-            | Self::NotFoundHal(_) => "application/hal+json;charset=utf-8",
+            | Self::NotFoundHal(_)
+            | Self::BadRequest(_)
+            | Self::UnsupportedMediaType(_) => "application/hal+json;charset=utf-8",
+            Self::Conflict { extra, .. } if extra.is_empty() => {
+                "application/hal+json;charset=utf-8"
+            }
             _ => "application/json;charset=utf-8",
         }
     }

@@ -42,6 +42,47 @@ pub fn curies(base: &str, context: &str) -> Value {
     json!([{ "name": "pb", "href": format!("{base}/doc/{{rel}}?context={context}"), "templated": true }])
 }
 
+/// Which of the `offered` media types (the first is the default) the
+/// request's `Accept` picks, as the Pact Broker's Webmachine picks: the
+/// ranges by quality (in their order when equal), each taking the first
+/// offered type it matches.
+pub fn negotiate(headers: &axum::http::HeaderMap, offered: &[&'static str]) -> &'static str {
+    let default = offered.first().copied().unwrap_or("application/hal+json");
+    let Some(accept) = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return default;
+    };
+    let mut ranges: Vec<(String, f32)> = accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next()?.trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!media.is_empty() && quality > 0.0).then_some((media, quality))
+        })
+        .collect();
+    // A stable sort keeps the client's order among equal qualities.
+    ranges.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranges
+        .iter()
+        .find_map(|(media, _)| {
+            offered.iter().copied().find(|candidate| {
+                media == "*/*"
+                    || media == candidate
+                    || media
+                        .strip_suffix("/*")
+                        .is_some_and(|kind| candidate.split('/').next() == Some(kind))
+            })
+        })
+        .unwrap_or(default)
+}
+
 /// A HAL+JSON response.
 pub struct Hal(pub StatusCode, pub Value);
 
@@ -95,6 +136,36 @@ pub fn put_opt(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    fn accepting(accept: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(accept).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_accept_header_picks_a_media_type_as_webmachine_does() {
+        let offered = ["application/hal+json", "application/json", "text/html"];
+        let pick = |accept: &str| super::negotiate(&accepting(accept), &offered);
+        assert_eq!(
+            super::negotiate(&HeaderMap::new(), &offered),
+            "application/hal+json"
+        );
+        assert_eq!(pick("application/json"), "application/json");
+        assert_eq!(
+            pick("application/hal+json, application/json, */*;q=0.1"),
+            "application/hal+json"
+        );
+        assert_eq!(
+            pick("text/html,application/xhtml+xml,*/*;q=0.8"),
+            "text/html"
+        );
+        assert_eq!(pick("*/*"), "application/hal+json");
+        assert_eq!(pick("application/json;q=0.5, text/*"), "text/html");
+        assert_eq!(pick("image/png"), "application/hal+json");
+    }
+
     #[test]
     fn escapes_names_as_one_segment() {
         assert_eq!(super::seg("Foo Bar/baz"), "Foo%20Bar%2Fbaz");

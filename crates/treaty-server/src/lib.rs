@@ -27,7 +27,7 @@ mod ui;
 mod views;
 pub mod webhook_sender;
 
-pub use config::{ConnectionLimits, PACT_BROKER_RETRY_SCHEDULE, ServerConfig};
+pub use config::{ConnectionLimits, PACT_BROKER_RETRY_SCHEDULE, SHIELDS_IO, ServerConfig};
 pub use error::ApiError;
 pub use state::AppState;
 

@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value, json};
 use treaty_domain::model::{
-    Branch, DeployedVersion, Environment, Label, Pact, Pacticipant, ReleasedVersion, Tag,
-    Verification, Version,
+    Branch, DeployedVersion, Environment, Label, Pact, PactSummary, Pacticipant, ReleasedVersion,
+    Tag, Verification, Version,
 };
 use treaty_domain::time;
 
@@ -398,11 +398,28 @@ pub fn branch(urls: &Urls, b: &Branch) -> Value {
     Value::Object(body)
 }
 
-pub fn pact_title(p: &Pact) -> String {
-    format!(
-        "Pact between {} ({}) and {}",
-        p.consumer, p.consumer_version, p.provider
-    )
+/// The metadata segment the Pact Broker gives a pact's content address to
+/// say which consumer version it means (`cvn=1.0.0`, base64url).
+pub fn consumer_version_metadata(consumer_version: &str) -> String {
+    use base64::Engine;
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("cvn", consumer_version)
+        .finish();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(query)
+}
+
+/// The metadata segment the Pact Broker gives the verification link of a
+/// pact fetched as the latest (for a tag, `untagged` included): the
+/// consumer version's id (and the tag), so a result published there is tied
+/// to that version (`cvt[]=dev&cv=6`, base64url).
+pub fn latest_pact_metadata(tag: Option<&str>, consumer_version_id: i64) -> String {
+    use base64::Engine;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(tag) = tag {
+        query.append_pair("cvt[]", tag);
+    }
+    query.append_pair("cv", &consumer_version_id.to_string());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(query.finish())
 }
 
 /// A pact document with `createdAt` and the links clients navigate.
@@ -425,7 +442,7 @@ pub fn pact_with_metadata(urls: &Urls, p: &Pact, metadata: Option<&str>) -> Valu
     body.insert(
         "_links".into(),
         json!({
-            "self": titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&pact_title(p))),
+            "self": titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&p.summary().name())),
             "pb:consumer": titled(urls.pacticipant(&p.consumer), "Consumer", Some(&p.consumer)),
             "pb:consumer-version": titled(urls.version(&p.consumer, &p.consumer_version), "Consumer version", Some(&p.consumer_version)),
             "pb:provider": titled(urls.pacticipant(&p.provider), "Provider", Some(&p.provider)),
@@ -437,8 +454,14 @@ pub fn pact_with_metadata(urls: &Urls, p: &Pact, metadata: Option<&str>) -> Valu
             "pb:previous-distinct": titled(format!("{}/previous-distinct", urls.pact(&p.provider, &p.consumer, &p.consumer_version)), "Previous distinct version of this pact", None),
             "pb:diff-previous-distinct": titled(format!("{}/diff/previous-distinct", urls.pact(&p.provider, &p.consumer, &p.consumer_version)), "Diff with previous distinct version of this pact", None),
             "pb:diff": templated(format!("{pact_version}/diff/pact-version/{{pactVersion}}"), "Diff with another specified version of this pact"),
-            "pb:pact-webhooks": titled(format!("{}/webhooks/provider/{}/consumer/{}", urls.base, seg(&p.provider), seg(&p.consumer)), format!("Webhooks for the pact between {} and {}", p.consumer, p.provider), None),
-            "pb:consumer-webhooks": titled(format!("{}/webhooks/consumer/{}", urls.base, seg(&p.consumer)), format!("Webhooks for all pacts with consumer {}", p.consumer), None),
+            "pb:pact-webhooks": titled(
+                format!("{}/webhooks/provider/{}/consumer/{}", urls.base, seg(&p.provider), seg(&p.consumer)),
+                format!("Webhooks for the pact between {} and {}", p.consumer, p.provider), None),
+            // The Pact Broker's decorator defines this relation twice; the
+            // second, which names the provider, is the one it sends.
+            "pb:consumer-webhooks": titled(
+                format!("{}/webhooks/consumer/{}", urls.base, seg(&p.provider)),
+                format!("Webhooks for all pacts with provider {}", p.provider), None),
             "pb:tag-prod-version": titled(format!("{}/tags/prod", urls.version(&p.consumer, &p.consumer_version)), "PUT to this resource to tag this consumer version as 'production'", None),
             "pb:tag-version": templated(format!("{}/tags/{{tag}}", urls.version(&p.consumer, &p.consumer_version)), "PUT to this resource to tag this consumer version"),
             "pb:publish-verification-results": titled(
@@ -459,21 +482,21 @@ pub fn pact_with_metadata(urls: &Urls, p: &Pact, metadata: Option<&str>) -> Valu
 }
 
 /// A pact as listed: names, consumer version and links to it.
-pub fn pact_summary(urls: &Urls, p: &Pact) -> Value {
+pub fn pact_summary(urls: &Urls, p: &PactSummary) -> Value {
     json!({
         "createdAt": time::format(p.created_at),
         "_embedded": {
             "consumer": {
                 "name": p.consumer,
                 "_links": { "self": link(urls.pacticipant(&p.consumer)) },
-                "_embedded": { "version": { "number": p.consumer_version } }
+                "_embedded": { "version": version_summary(urls, &p.consumer, &p.consumer_version) }
             },
             "provider": { "name": p.provider, "_links": { "self": link(urls.pacticipant(&p.provider)) } }
         },
         "_links": {
             "self": [
-                titled(format!("{}/latest", urls.pact_pair(&p.provider, &p.consumer)), "Latest pact", Some(&pact_title(p))),
-                titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&pact_title(p))),
+                titled(format!("{}/latest", urls.pact_pair(&p.provider, &p.consumer)), "Latest pact", Some(&p.name())),
+                titled(urls.pact(&p.provider, &p.consumer, &p.consumer_version), "Pact", Some(&p.name())),
             ]
         }
     })
@@ -506,11 +529,22 @@ pub fn verification(urls: &Urls, v: &Verification) -> Value {
         body.insert("providerVersionTags".into(), json!(v.provider_version_tags));
     }
     let href = urls.verification(&v.provider, &v.consumer, &v.sha, v.number);
+    // The pact a verification names: its content as published by the
+    // newest consumer version that published it.
+    let pact = format!(
+        "Pact between {} ({}) and {}",
+        v.consumer, v.pact_consumer_version, v.provider
+    );
+    let pact_href = format!(
+        "{}/metadata/{}",
+        urls.pact_version(&v.provider, &v.consumer, &v.sha),
+        consumer_version_metadata(&v.pact_consumer_version)
+    );
     body.insert(
         "_links".into(),
         json!({
-            "self": titled(&href, "Verification result", Some(&format!("Verification result {} for Pact between {} and {}", v.number, v.consumer, v.provider))),
-            "pb:pact-version": titled(urls.pact_version(&v.provider, &v.consumer, &v.sha), "Pact", None),
+            "self": titled(&href, "Verification result", Some(&format!("Verification result {} for {pact}", v.number))),
+            "pb:pact-version": titled(pact_href, "Pact", Some(&pact)),
             "pb:provider-version": version_link(urls, &v.provider, &v.provider_version),
             "pb:triggered-webhooks": titled(format!("{href}/triggered-webhooks"), "Webhooks triggered by the publication of this verification result", None),
         }),

@@ -117,8 +117,10 @@ impl PostgresStore {
     /// Moves each identity sequence past the largest imported id.
     pub(crate) async fn continue_ids_after_import(conn: &mut Conn) -> StoreResult<()> {
         for table in sql_impl::dump::TABLES_WITH_IDS {
+            // Verification results number from 101, as on a new database.
+            let first = if *table == "verifications" { 101 } else { 1 };
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest(coalesce((SELECT max(id) FROM {table}), 0) + 1, {first}), false)"
             )))
             .execute(&mut *conn)
             .await?;
@@ -270,6 +272,10 @@ impl AdminStore for PostgresStore {
     async fn wipe(&self) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("TRUNCATE pacticipants, environments, webhooks RESTART IDENTITY CASCADE")
+            .execute(&mut *tx)
+            .await?;
+        // Verification results number from 101, as on a new database.
+        sqlx::query("SELECT setval(pg_get_serial_sequence('verifications', 'id'), 100)")
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -209,6 +209,10 @@ impl AdminStore for SqliteStore {
         sqlx::query("DELETE FROM sqlite_sequence")
             .execute(&mut *tx)
             .await?;
+        // Verification results number from 101, as on a new database.
+        sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES ('verifications', 100)")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

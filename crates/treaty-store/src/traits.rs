@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use treaty_domain::model::{
     Branch, DeployedVersion, Environment, EnvironmentFields, Integration, NewVerification, Pact,
-    Pacticipant, PacticipantFields, Page, PageRequest, ReleasedVersion, Tag, UpdateMode,
-    Verification, Version,
+    PactSummary, Pacticipant, PacticipantFields, Page, PageRequest, ReleasedVersion, Tag,
+    UpdateMode, Verification, Version,
 };
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::{OnConflict, PublishOutcome, PublishRequest};
@@ -234,6 +234,14 @@ pub trait VersionStore {
         branch: &str,
         page: Option<PageRequest>,
     ) -> StoreResult<Page<Version>>;
+    /// Versions of a pacticipant ever deployed or released to an
+    /// environment (by its uuid), newest first.
+    async fn versions_in_environment(
+        &self,
+        pacticipant: &str,
+        environment_uuid: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>>;
 }
 
 /// Which pact of a consumer/provider pair.
@@ -288,27 +296,47 @@ pub trait PactStore {
         provider: &str,
         selector: PactSelector,
     ) -> StoreResult<Option<Pact>>;
-    /// Pacts of a pair, newest consumer version first.
+    /// Pacts of a pair, without their documents, as the Pact Broker lists
+    /// them: newest consumer version first, except the branch filters,
+    /// which list the oldest first.
     async fn pacts_between(
         &self,
         consumer: &str,
         provider: &str,
         filter: PactFilter,
-    ) -> StoreResult<Vec<Pact>>;
-    /// Pacts with a provider (all consumers), newest first; `Latest*` filters give one per consumer.
+    ) -> StoreResult<Vec<PactSummary>>;
+    /// Pacts with a provider (all consumers), without their documents, by
+    /// consumer name then consumer version (oldest first); `Latest*` filters
+    /// give one per consumer.
     async fn pacts_for_provider(
         &self,
         provider: &str,
         filter: PactFilter,
-    ) -> StoreResult<Vec<Pact>>;
-    /// The pacts a consumer version published, by provider name.
+    ) -> StoreResult<Vec<PactSummary>>;
+    /// The pacts a consumer version published, without their documents, by provider name.
     async fn pacts_of_consumer_version(
         &self,
         consumer: &str,
         version: &str,
-    ) -> StoreResult<Vec<Pact>>;
-    /// The latest pact of every integration.
-    async fn latest_pacts(&self) -> StoreResult<Vec<Pact>>;
+    ) -> StoreResult<Vec<PactSummary>>;
+    /// The latest pact of every integration, without its document.
+    async fn latest_pacts(&self) -> StoreResult<Vec<PactSummary>>;
+    /// The newest pact of the pair published by a consumer version older than
+    /// `before_version_id`, with other content than `sha`.
+    async fn previous_distinct_pact(
+        &self,
+        consumer: &str,
+        provider: &str,
+        before_version_id: i64,
+        sha: &str,
+    ) -> StoreResult<Option<Pact>>;
+    /// The oldest pact of the pair published by a consumer version newer than `version_id`.
+    async fn pact_published_after(
+        &self,
+        consumer: &str,
+        provider: &str,
+        version_id: i64,
+    ) -> StoreResult<Option<PactSummary>>;
     async fn delete_pact(&self, consumer: &str, provider: &str, version: &str)
     -> StoreResult<bool>;
     /// Contract pairs, ordered by consumer then provider name.
@@ -531,14 +559,52 @@ pub trait MatrixStore {
         &self,
         query: &treaty_domain::matrix_query::MatrixQuery,
     ) -> StoreResult<Result<MatrixAnswer, Vec<String>>>;
+    /// What a pact badge shows, from one snapshot: the content of the latest
+    /// pact of a pair among the consumer versions `consumer_versions` names,
+    /// and the latest verification the Pact Broker reports for them (by
+    /// provider versions with `provider_tag`, when given).
+    async fn pact_badge(
+        &self,
+        consumer: &str,
+        provider: &str,
+        consumer_versions: BadgeVersions,
+        provider_tag: Option<&str>,
+    ) -> StoreResult<PactBadgeFacts>;
+}
+
+/// The consumer versions a pact badge looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadgeVersions {
+    All,
+    Tagged(String),
+    Untagged,
+}
+
+/// What a pact badge shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PactBadgeFacts {
+    /// The latest pact's content hash; `None`: no such pact.
+    pub pact_sha: Option<String>,
+    /// The content the latest verification verified, and its success.
+    pub verification: Option<(String, bool)>,
 }
 
 /// A matrix question's answer and the versions its rows name.
 #[derive(Debug, Clone)]
 pub struct MatrixAnswer {
     pub matrix: treaty_domain::matrix::Matrix,
-    /// By version id: the version, and the environments it is in.
-    pub versions: std::collections::HashMap<i64, (Version, Vec<Environment>)>,
+    /// The versions the rows name, by id.
+    pub versions: std::collections::HashMap<i64, MatrixVersion>,
+}
+
+/// A version as a matrix row shows it.
+#[derive(Debug, Clone)]
+pub struct MatrixVersion {
+    pub version: Version,
+    /// The environments it is deployed or released to, in the order it got there.
+    pub environments: Vec<Environment>,
+    /// Its tags that no later version of its pacticipant has.
+    pub latest_tags: Vec<String>,
 }
 
 /// The whole store as one portable JSON document, in memory (tests and
@@ -627,6 +693,15 @@ pub trait ForVerificationStore {
         provider: &str,
         request: &treaty_domain::for_verification::Request,
     ) -> StoreResult<Option<Vec<treaty_domain::for_verification::VerifiablePact>>>;
+
+    /// The provider states the pacts `of` chooses (the main branch heads, a
+    /// branch's heads, what is in an environment) ask the provider to set
+    /// up, each once with its consumers. `None` when the provider does not exist.
+    async fn provider_states(
+        &self,
+        provider: &str,
+        of: &treaty_domain::for_verification::Lookup,
+    ) -> StoreResult<Option<Vec<treaty_domain::provider_states::ListedState>>>;
 }
 
 /// What recording a deployment event did.

@@ -133,6 +133,21 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 
+    /// Let anyone read the badges (pact, can-i-deploy, can-i-merge and matrix
+    /// badges) without signing in, so READMEs can show them.
+    #[arg(long, env = "TREATY_PUBLIC_BADGE_ACCESS")]
+    public_badge_access: bool,
+
+    /// The shields.io server badges redirect to, as the Pact Broker's do;
+    /// empty: Treaty draws each badge itself (where there is no internet).
+    #[arg(
+        long,
+        env = "TREATY_SHIELDS_IO_BASE_URL",
+        default_value = treaty_server::SHIELDS_IO,
+        value_parser = parse_optional_base_url
+    )]
+    shields_io_base_url: OptionalUrl,
+
     /// Requests per minute one signed-in user or token may make to this
     /// replica; 0: no limit. (With --auth none there is no limit.)
     #[arg(long, env = "TREATY_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
@@ -309,6 +324,17 @@ enum LogFormat {
     Json,
 }
 
+/// A URL, or nothing when given empty.
+#[derive(Debug, Clone)]
+struct OptionalUrl(Option<String>);
+
+fn parse_optional_base_url(raw: &str) -> Result<OptionalUrl, String> {
+    if raw.trim().is_empty() {
+        return Ok(OptionalUrl(None));
+    }
+    parse_base_url(raw).map(|url| OptionalUrl(Some(url)))
+}
+
 fn parse_base_url(raw: &str) -> Result<String, String> {
     let parsed = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -418,6 +444,8 @@ pub async fn serve(args: ServeArgs) -> i32 {
         audit_head_log_interval: (!args.audit_head_log_interval.is_zero())
             .then_some(args.audit_head_log_interval),
         connections,
+        public_badge_access: args.public_badge_access,
+        shields_io_base_url: args.shields_io_base_url.0,
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),

@@ -7,8 +7,10 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
+use std::collections::HashSet;
+
 use serde_json::{Value, json};
-use treaty_domain::for_verification::{self, Request};
+use treaty_domain::for_verification::{self, FieldErrors, Request};
 use treaty_domain::matrix_query::{RackValue, parse_nested_query};
 
 use crate::AppState;
@@ -39,9 +41,9 @@ fn rack_to_json(value: &RackValue) -> Value {
 }
 
 /// The older GET form: the same request as a Rack-style query string
-/// (`consumer_version_selectors[][tag]=prod&provider_version_tags[]=main`).
-/// Without a query it answers with the default selectors (the Rust verifier
-/// GETs it first to find the address to POST to).
+/// (`consumer_version_selectors[][tag]=prod&provider_version_tags[]=main`),
+/// where each selector is a tag. The Rust verifier GETs it with no query
+/// first, to find the address to POST to.
 async fn from_query(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -50,9 +52,9 @@ async fn from_query(
 ) -> ApiResult<Response> {
     let raw = raw.unwrap_or_default();
     let parsed = parse_nested_query(&raw).map_err(|e| ApiError::ValidationList(vec![e]))?;
-    let body = rack_to_json(&parsed);
-    let request = for_verification::parse_request(&body).map_err(ApiError::ValidationList)?;
-    answer(&state, base, &provider, &request, !raw.is_empty()).await
+    let request =
+        for_verification::parse_query(&rack_to_json(&parsed)).map_err(validation_error)?;
+    answer(&state, base, &provider, &request, true).await
 }
 
 async fn from_body(
@@ -62,9 +64,34 @@ async fn from_body(
     raw: RawBody,
 ) -> ApiResult<Response> {
     raw.require_json(&["application/json"])?;
-    let request =
-        for_verification::parse_request(&raw.json_value()?).map_err(ApiError::ValidationList)?;
+    let body = raw.json_value()?;
+    // Environments are few: known ones are read once, and only when a
+    // selector names one.
+    let known: HashSet<String> = if for_verification::names_an_environment(&body) {
+        state
+            .store
+            .environments()
+            .await?
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let request = for_verification::parse_body(&body, &|name| known.contains(name))
+        .map_err(validation_error)?;
     answer(&state, base, &provider, &request, false).await
+}
+
+/// The Pact Broker's validation answer: messages by field.
+fn validation_error(errors: FieldErrors) -> ApiError {
+    ApiError::Validation(
+        errors
+            .fields()
+            .iter()
+            .map(|(field, messages)| (field.clone(), json!(messages)))
+            .collect(),
+    )
 }
 
 async fn answer(
@@ -78,32 +105,34 @@ async fn answer(
         .store
         .pacts_for_verification(provider, request)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("No provider with name '{provider}' found")))?;
+        .ok_or_else(|| {
+            ApiError::NotFoundHal(format!("No provider with name '{provider}' found"))
+        })?;
     let urls = Urls::new(base.0);
+    let wip_metadata = for_verification::messages::wip_notice_metadata();
     let items: Vec<PactItem> = pacts
         .iter()
         .map(|pact| {
+            let pact_url = urls.pact_version(provider, &pact.consumer, &pact.sha);
             let href = format!(
-                "{}/metadata/{}",
-                urls.pact_version(provider, &pact.consumer, &pact.sha),
-                for_verification::metadata(pact)
+                "{pact_url}/metadata/{}",
+                for_verification::metadata(pact, request.include_pending_status)
             );
-            let mut notices = Vec::new();
-            if deprecated_get {
-                notices.push(Notice {
-                    when: "before_verification".to_owned(),
-                    text: DEPRECATED_GET.to_owned(),
-                });
-            }
-            notices.extend(
-                for_verification::notices(pact, &href, provider, request)
+            // The notice gives the plain address, a WIP pact's with its own metadata.
+            let notice_url = if pact.wip {
+                format!("{pact_url}/metadata/{wip_metadata}")
+            } else {
+                pact_url
+            };
+            let notices =
+                for_verification::notices(pact, &notice_url, provider, request, deprecated_get)
                     .into_iter()
-                    .map(|(when, text)| Notice { when, text }),
-            );
+                    .map(|(when, text)| Notice { when, text })
+                    .collect();
             PactItem {
                 short_description: for_verification::short_description(pact),
                 verification_properties: Properties {
-                    pending: pact.pending,
+                    pending: request.include_pending_status.then_some(pact.pending),
                     wip: pact.wip,
                     notices,
                 },
@@ -133,8 +162,6 @@ async fn answer(
         ))
     })
 }
-
-const DEPRECATED_GET: &str = "WARNING - this version of the Pact library uses a beta version of the API which will be removed in the future. Please upgrade your Pact library. See https://docs.pact.io/pact_broker/advanced_topics/provider_verification_results for more information.";
 
 // The answer as typed structs, serialised straight to bytes: a large
 // provider's answer (megabytes with WIP pacts) cost more to build as a
@@ -173,7 +200,7 @@ struct Properties {
 
 #[derive(Serialize)]
 struct Notice {
-    when: String,
+    when: &'static str,
     text: String,
 }
 

@@ -27,6 +27,7 @@ mod body;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/matrix", get(matrix_route))
+        .route("/matrix/provider/{provider}/consumer/{consumer}", get(pair))
         .route("/can-i-deploy", get(can_i_deploy))
         .route("/can-i-deploy/environments", get(can_i_deploy_everywhere))
         .route(
@@ -34,16 +35,8 @@ pub fn router() -> Router<AppState> {
             get(tag_to_tag),
         )
         .route(
-            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}/badge",
-            get(tag_to_tag_badge),
-        )
-        .route(
             "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
             get(branch_to_environment),
-        )
-        .route(
-            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}/badge",
-            get(branch_to_environment_badge),
         )
 }
 
@@ -78,6 +71,28 @@ async fn matrix_route(
     if wants_text(&headers) {
         return Ok(text_response(&answer.matrix));
     }
+    render_response(&Urls::new(base.0), &answer)
+}
+
+/// The Pact Broker's matrix of one pair: every version of each, with the
+/// options of `/matrix`. Bad options are a 400 before an unknown consumer
+/// or provider is a 404, as there.
+async fn pair(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((provider, consumer)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let query = matrix_query::parse_pair_query(raw.as_deref().unwrap_or(""), &consumer, &provider)
+        .map_err(ApiError::ValidationList)?;
+    for (role, name) in [("consumer", &consumer), ("provider", &provider)] {
+        if state.store.pacticipant(name).await?.is_none() {
+            return Err(ApiError::NotFoundHal(format!(
+                "No {role} with name '{name}' found"
+            )));
+        }
+    }
+    let answer = answer_with_versions(&state, &query).await?;
     render_response(&Urls::new(base.0), &answer)
 }
 
@@ -265,27 +280,28 @@ fn text_response(matrix: &Matrix) -> Response {
 }
 
 /// The latest version with a tag against the latest versions with another tag.
-fn tag_to_tag_query(pacticipant: String, tag: String, to: String) -> MatrixQuery {
+pub(crate) fn tag_to_tag_query(pacticipant: String, tag: String, to: String) -> MatrixQuery {
     MatrixQuery {
         selectors: vec![matrix_query::VersionSelector {
             pacticipant,
-            version: None,
             latest: true,
             tag: Some(tag),
-            branch: None,
-            environment: None,
-            main_branch: false,
+            ..matrix_query::VersionSelector::default()
         }],
         latest_by: Some(matrix_query::LatestBy::Cvp),
-        scope: Some(matrix_query::Scope::Latest { tag: Some(to) }),
+        scope: Some(matrix_query::Scope {
+            latest: true,
+            tag: Some(to),
+            ..matrix_query::Scope::default()
+        }),
         ignore: Vec::new(),
         success: None,
-        limit: 100,
+        limit: matrix_query::NO_LIMIT,
     }
 }
 
 /// The head of a branch against what is in an environment.
-fn branch_to_environment_query(
+pub(crate) fn branch_to_environment_query(
     pacticipant: String,
     branch: String,
     environment: String,
@@ -293,28 +309,38 @@ fn branch_to_environment_query(
     MatrixQuery {
         selectors: vec![matrix_query::VersionSelector {
             pacticipant,
-            version: None,
             latest: true,
-            tag: None,
             branch: Some(branch),
-            environment: None,
-            main_branch: false,
+            ..matrix_query::VersionSelector::default()
         }],
         latest_by: Some(matrix_query::LatestBy::Cvpv),
-        scope: Some(matrix_query::Scope::Environment(environment)),
+        scope: Some(matrix_query::Scope {
+            environment: Some(environment),
+            ..matrix_query::Scope::default()
+        }),
         ignore: Vec::new(),
         success: None,
-        limit: 100,
+        limit: matrix_query::NO_LIMIT,
     }
 }
 
+/// Answers one of the can-i-deploy routes that name the version by a tag
+/// or branch: a 404, as in the Pact Broker, when the pacticipant, that
+/// version or the environment does not exist.
 async fn respond(
     state: &AppState,
     base: BaseUrl,
     headers: &HeaderMap,
     query: MatrixQuery,
 ) -> ApiResult<Response> {
-    let answer = answer_with_versions(state, &query).await?;
+    let answer = match state.store.matrix_answer(&query).await? {
+        Err(unknown) => return Err(ApiError::missing(unknown.join("; "))),
+        Ok(answer) => answer,
+    };
+    let missing = answer.matrix.missing_versions();
+    if !missing.is_empty() {
+        return Err(ApiError::missing(missing.join("; ")));
+    }
     if wants_text(headers) {
         return Ok(text_response(&answer.matrix));
     }
@@ -349,58 +375,6 @@ async fn branch_to_environment(
         branch_to_environment_query(pacticipant, branch, environment),
     )
     .await
-}
-
-async fn badge_for(state: &AppState, query: MatrixQuery) -> Response {
-    // A badge is shown in READMEs: it answers even when the question cannot be
-    // (unknown pacticipant or environment), as "unknown".
-    let deployable = match answer(state, &query).await {
-        Ok(matrix) => matrix.summary.deployable,
-        Err(_) => None,
-    };
-    badge(deployable)
-}
-
-async fn tag_to_tag_badge(
-    State(state): State<AppState>,
-    Path((pacticipant, tag, to)): Path<(String, String, String)>,
-) -> Response {
-    badge_for(&state, tag_to_tag_query(pacticipant, tag, to)).await
-}
-
-async fn branch_to_environment_badge(
-    State(state): State<AppState>,
-    Path((pacticipant, branch, environment)): Path<(String, String, String)>,
-) -> Response {
-    badge_for(
-        &state,
-        branch_to_environment_query(pacticipant, branch, environment),
-    )
-    .await
-}
-
-/// A flat SVG badge, drawn here so it works where there is no internet.
-pub fn badge(deployable: Option<bool>) -> Response {
-    let (value, colour) = match deployable {
-        Some(true) => ("yes", "#4c1"),
-        Some(false) => ("no", "#e05d44"),
-        None => ("unknown", "#9f9f9f"),
-    };
-    let label = "can-i-deploy";
-    let label_width = 80;
-    let value_width = 10 + 7 * value.len();
-    let width = label_width + value_width;
-    let svg = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" aria-label="{label}: {value}"><title>{label}: {value}</title><rect width="{label_width}" height="20" fill="#555"/><rect x="{label_width}" width="{value_width}" height="20" fill="{colour}"/><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11"><text x="{lx}" y="14">{label}</text><text x="{vx}" y="14">{value}</text></g></svg>"##,
-        lx = label_width / 2,
-        vx = label_width + value_width / 2,
-    );
-    let mut response = svg.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    response
 }
 
 /// Treaty's addition: one version against several environments in one call

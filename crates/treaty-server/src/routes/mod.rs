@@ -1,6 +1,7 @@
 //! The route table: each module owns the routes of one resource.
 
 pub(crate) mod access;
+mod badges;
 mod branches;
 mod dashboard;
 mod deployments;
@@ -18,10 +19,13 @@ pub(crate) mod ledger;
 pub(crate) mod matrix;
 mod metrics;
 mod openapi;
+mod pact_diffs;
+mod pact_lists;
 mod pacticipants;
 mod pacts;
 mod provider_states;
 mod publish;
+mod state_change;
 mod tags;
 mod verifications;
 mod versions;
@@ -48,6 +52,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(branches::router())
         .merge(publish::router())
         .merge(pacts::router())
+        .merge(pact_lists::router())
+        .merge(pact_diffs::router())
         .merge(verifications::router())
         .merge(integrations::router())
         .merge(metrics::router())
@@ -56,7 +62,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(environments::router())
         .merge(deployments::router())
         .merge(matrix::router())
+        .merge(badges::router())
         .merge(for_verification::router())
+        .merge(provider_states::router())
         .merge(ledger::router())
         .merge(incidents::router())
         .merge(dora::router())
@@ -67,7 +75,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(crate::ui::router());
     if state.config.test_provider_states {
         api = api
-            .merge(provider_states::router())
+            .merge(state_change::router())
             .route("/test/error", axum::routing::any(test_error));
     }
     api.fallback(not_found)

@@ -1,18 +1,22 @@
-//! Pacts: publish one (the older PUT), read by consumer version, latest, tag,
-//! branch or content hash, and the lists by pair, provider and integration.
+//! One pact of a pair: publish it (the older PUT), merge into it (PATCH),
+//! delete it, and read it by consumer version, latest, tag, branch or
+//! content hash; also at the deprecated `/pact/...` addresses. The lists
+//! are in `pact_lists.rs`, the comparisons in `pact_diffs.rs`.
 
 use crate::path::Path;
 use axum::Router;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::{Value, json};
+use axum::routing::{MethodRouter, get, put};
+use serde::Deserialize;
+use serde_json::json;
 use treaty_domain::model::Pact;
 use treaty_domain::pact::PactDocument;
 use treaty_domain::publish::OnConflict;
-use treaty_store::{PactFilter, PactSelector};
+use treaty_store::PactSelector;
 
-use super::pacticipants::{not_found as pacticipant_not_found, parse_name};
+use super::pacticipants::parse_name;
 use super::versions::parse_version;
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -21,222 +25,210 @@ use crate::error::{ApiError, ApiResult};
 use crate::hal::{self, Hal, link, titled};
 use crate::views::{self, Urls};
 
-const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+/// The pacts of one pair: the prefix of every pact route.
+pub(super) const PAIR: &str = "/pacts/provider/{provider}/consumer/{consumer}";
+/// The Pact Broker's deprecated singular prefix, still served.
+const DEPRECATED_PAIR: &str = "/pact/provider/{provider}/consumer/{consumer}";
 
+/// Each route reading one pact: its prefix, its suffix and the pact it names.
+const ONE_PACT: &[(&str, &str, OnePact)] = &[
+    (PAIR, "/version/{version}", OnePact::ConsumerVersion),
+    (PAIR, "/versions/{version}", OnePact::ConsumerVersion),
+    (PAIR, "/pact-version/{sha}", OnePact::Sha),
+    (
+        PAIR,
+        "/pact-version/{sha}/metadata/{metadata}",
+        OnePact::Sha,
+    ),
+    (PAIR, "/latest", OnePact::Latest),
+    (PAIR, "/latest-untagged", OnePact::LatestUntagged),
+    (PAIR, "/latest/{tag}", OnePact::LatestTagged),
+    (PAIR, "/branch/{branch}/latest", OnePact::LatestOnBranch),
+    (
+        DEPRECATED_PAIR,
+        "/version/{version}",
+        OnePact::ConsumerVersion,
+    ),
+    (DEPRECATED_PAIR, "/latest", OnePact::Latest),
+];
+
+/// The routes of this module as a table: one handler over [`OnePact`],
+/// and a route is a line naming its selector.
 pub fn router() -> Router<AppState> {
-    let pair = |suffix: &str| format!("{PAIR}{suffix}");
-    Router::new()
-        .route("/pacts/latest", get(latest_of_every_integration))
-        .route(
-            &pair("/version/{version}"),
-            get(by_version)
-                .put(put_pact)
-                .patch(patch_pact)
-                .delete(delete_pact),
-        )
-        .route(&pair("/versions/{version}"), get(by_version))
-        .route(&pair("/pact-version/{sha}"), get(by_sha))
-        .route(
-            &pair("/pact-version/{sha}/metadata/{metadata}"),
-            get(by_sha_with_metadata),
-        )
-        .route(&pair("/latest"), get(latest))
-        .route(&pair("/latest-untagged"), get(latest_untagged))
-        .route(&pair("/latest/{tag}"), get(latest_tagged))
-        .route(&pair("/branch/{branch}/latest"), get(latest_on_branch))
-        .route(&pair("/versions"), get(all_versions))
-        .route(&pair("/tag/{tag}"), get(tagged_versions))
-        .route(&pair("/branch/versions"), get(main_branch_versions))
-        .route(
-            &pair("/branch/latest/versions"),
-            get(latest_main_branch_versions),
-        )
-        .route(&pair("/branch/{branch}"), get(branch_versions))
-        .route(
-            &pair("/branch/{branch}/latest/versions"),
-            get(latest_branch_versions),
-        )
-        .route("/pacts/provider/{provider}", get(provider_all))
-        .route("/pacts/provider/{provider}/latest", get(provider_latest))
-        .route(
-            "/pacts/provider/{provider}/latest/{tag}",
-            get(provider_latest_tagged),
-        )
-        .route("/pacts/provider/{provider}/tag/{tag}", get(provider_tagged))
-        .route(
-            "/pacts/provider/{provider}/branch",
-            get(provider_main_branch),
-        )
-        .route(
-            "/pacts/provider/{provider}/branch/latest",
-            get(provider_latest_main_branch),
-        )
-        .route(
-            "/pacts/provider/{provider}/branch/{branch}",
-            get(provider_branch),
-        )
-        .route(
-            "/pacts/provider/{provider}/branch/{branch}/latest",
-            get(provider_latest_branch),
-        )
+    let mut router = Router::new();
+    for (prefix, suffix, which) in ONE_PACT {
+        router = router.route(&format!("{prefix}{suffix}"), one_pact_route(*which));
+    }
+    for prefix in [PAIR, DEPRECATED_PAIR] {
+        router = router.route(
+            &format!("{prefix}/version/{{version}}"),
+            put(put_pact).patch(patch_pact).delete(delete_pact),
+        );
+    }
+    router
 }
 
-fn pact_not_found(consumer: &str, provider: &str, what: &str) -> ApiError {
+/// The path parameters of the pact routes; each route has some of them.
+#[derive(Debug, Deserialize)]
+pub(super) struct PactPath {
+    pub provider: String,
+    pub consumer: String,
+    pub version: Option<String>,
+    pub sha: Option<String>,
+    pub tag: Option<String>,
+    pub branch: Option<String>,
+    pub metadata: Option<String>,
+}
+
+impl PactPath {
+    /// A parameter the route's template has (so axum always supplies it).
+    pub(super) fn param(value: &Option<String>) -> String {
+        value.clone().unwrap_or_default()
+    }
+}
+
+/// Which one pact of a pair a route names.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum OnePact {
+    /// `/version/{version}` (and the older `/versions/{version}`).
+    ConsumerVersion,
+    /// `/pact-version/{sha}`, with or without `/metadata/{metadata}`.
+    Sha,
+    Latest,
+    LatestUntagged,
+    /// `/latest/{tag}`.
+    LatestTagged,
+    /// `/branch/{branch}/latest`.
+    LatestOnBranch,
+}
+
+impl OnePact {
+    /// The store's selector, and how a 404 words what was not found.
+    pub(super) fn select(self, path: &PactPath) -> (PactSelector, String) {
+        match self {
+            Self::ConsumerVersion => {
+                let version = PactPath::param(&path.version);
+                let what = format!("for consumer version {version}");
+                (PactSelector::ConsumerVersion(version), what)
+            }
+            Self::Sha => {
+                let sha = PactPath::param(&path.sha);
+                let what = format!("with content hash {sha}");
+                (PactSelector::Sha(sha), what)
+            }
+            Self::Latest => (PactSelector::Latest, String::new()),
+            Self::LatestUntagged => (
+                PactSelector::LatestUntagged,
+                "for an untagged version".to_owned(),
+            ),
+            Self::LatestTagged => {
+                let tag = PactPath::param(&path.tag);
+                let what = format!("for a version tagged '{tag}'");
+                (PactSelector::LatestWithTag(tag), what)
+            }
+            Self::LatestOnBranch => {
+                let branch = PactPath::param(&path.branch);
+                let what = format!("for a version from branch '{branch}'");
+                (PactSelector::LatestOnBranch(branch), what)
+            }
+        }
+    }
+
+    /// The metadata segment of the pact's `pb:publish-verification-results`
+    /// link, as the Pact Broker gives it: a pact fetched as the latest
+    /// (for a tag) says which consumer version (and tag) it was, so the
+    /// result published there is tied to that version; a pact fetched by
+    /// its content's address keeps the segment it was fetched with.
+    fn verification_metadata(self, path: &PactPath, pact: &Pact) -> Option<String> {
+        let tag = match self {
+            Self::ConsumerVersion => return None,
+            Self::Sha => return path.metadata.clone(),
+            Self::Latest | Self::LatestOnBranch => None,
+            Self::LatestUntagged => Some("untagged".to_owned()),
+            Self::LatestTagged => path.tag.clone(),
+        };
+        Some(views::latest_pact_metadata(
+            tag.as_deref(),
+            pact.consumer_version_id,
+        ))
+    }
+}
+
+fn one_pact_route(which: OnePact) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>,
+              base: BaseUrl,
+              headers: HeaderMap,
+              Path(path): Path<PactPath>| async move {
+            one_pact(&state, base, &headers, &path, which).await
+        },
+    )
+}
+
+pub(super) fn pact_not_found(consumer: &str, provider: &str, what: &str) -> ApiError {
     ApiError::NotFound(format!(
         "No pact found between {consumer} and {provider} {what}"
     ))
 }
 
-async fn one(
+/// The pact a route names, or a 404 naming what is missing.
+pub(super) async fn find_pact(
     state: &AppState,
-    base: BaseUrl,
-    consumer: &str,
-    provider: &str,
-    selector: PactSelector,
-    what: &str,
-) -> ApiResult<Response> {
-    one_with(state, base, consumer, provider, selector, what, None).await
-}
-
-async fn one_with(
-    state: &AppState,
-    base: BaseUrl,
-    consumer: &str,
-    provider: &str,
-    selector: PactSelector,
-    what: &str,
-    metadata: Option<&str>,
-) -> ApiResult<Response> {
-    let pact = state
+    path: &PactPath,
+    which: OnePact,
+) -> ApiResult<Pact> {
+    let (consumer, provider) = (&path.consumer, &path.provider);
+    let (selector, what) = which.select(path);
+    state
         .store
         .pact(consumer, provider, selector)
         .await?
-        .ok_or_else(|| pact_not_found(consumer, provider, what))?;
+        .ok_or_else(|| pact_not_found(consumer, provider, &what))
+}
+
+/// The media types a pact is offered in, the Pact Broker's first.
+const PACT_MEDIA_TYPES: &[&str] = &["application/hal+json", "application/json", "text/html"];
+
+async fn one_pact(
+    state: &AppState,
+    base: BaseUrl,
+    headers: &HeaderMap,
+    path: &PactPath,
+    which: OnePact,
+) -> ApiResult<Response> {
+    let accepted = hal::negotiate(headers, PACT_MEDIA_TYPES);
+    let pact = find_pact(state, path, which).await?;
+    if accepted == "text/html" {
+        // A browser following a pact's address gets the contract's page.
+        return crate::ui::contract_page(
+            state,
+            &base,
+            &pact.provider,
+            &pact.consumer,
+            &pact.consumer_version,
+        )
+        .await;
+    }
+    let metadata = which.verification_metadata(path, &pact);
     let mut response = Hal::ok(views::pact_with_metadata(
         &Urls::new(base.0),
         &pact,
-        metadata,
+        metadata.as_deref(),
     ))
     .into_response();
+    if accepted == "application/json" {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=utf-8"),
+        );
+    }
     // Which consumer version this pact is from, for clients that fetch "latest".
-    if let Ok(value) = axum::http::HeaderValue::from_str(&pact.consumer_version) {
+    if let Ok(value) = HeaderValue::from_str(&pact.consumer_version) {
         response
             .headers_mut()
             .insert("x-pact-consumer-version", value);
     }
     Ok(response)
-}
-
-async fn by_version(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, version)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("for consumer version {version}");
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::ConsumerVersion(version),
-        &what,
-    )
-    .await
-}
-
-async fn by_sha(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, sha)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("with content hash {sha}");
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::Sha(sha),
-        &what,
-    )
-    .await
-}
-
-/// The metadata segment carries how the pact was selected for verification;
-/// the content is the same as without it.
-async fn by_sha_with_metadata(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, sha, metadata)): Path<(String, String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("with content hash {sha}");
-    one_with(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::Sha(sha),
-        &what,
-        Some(&metadata),
-    )
-    .await
-}
-
-async fn latest(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    one(&state, base, &consumer, &provider, PactSelector::Latest, "").await
-}
-
-async fn latest_untagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::LatestUntagged,
-        "for an untagged version",
-    )
-    .await
-}
-
-async fn latest_tagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("for a version tagged '{tag}'");
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::LatestWithTag(tag),
-        &what,
-    )
-    .await
-}
-
-async fn latest_on_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
-    let what = format!("for a version from branch '{branch}'");
-    one(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactSelector::LatestOnBranch(branch),
-        &what,
-    )
-    .await
 }
 
 /// Publishes a pact for one consumer version: the raw pact is the body.
@@ -271,8 +263,8 @@ async fn write_pact(
         .map_err(|e| ApiError::BadRequest(format!("The pact {e}")))?;
     let mut errors = serde_json::Map::new();
     for (role, named, path_name) in [
-        ("consumer", document.consumer_name(), &consumer),
-        ("provider", document.provider_name(), &provider),
+        ("consumer.name", document.consumer_name(), &consumer),
+        ("provider.name", document.provider_name(), &provider),
     ] {
         if let Some(named) = named
             && named != path_name.as_str()
@@ -310,13 +302,15 @@ async fn write_pact(
         )
         .await?
         .ok_or_else(|| ApiError::Internal("a pact just published could not be read".into()))?;
-    let urls = Urls::new(base.0);
-    let body = views::pact(&urls, &pact);
-    Ok(if outcome.created {
-        hal::created(&urls.pact(&provider, &consumer, &version), body)
+    let body = views::pact(&Urls::new(base.0), &pact);
+    // Created by PUT at the address the client gave: 201, and no
+    // `Location` (the Pact Broker sends none).
+    let status = if outcome.created {
+        StatusCode::CREATED
     } else {
-        Hal::ok(body).into_response()
-    })
+        StatusCode::OK
+    };
+    Ok(Hal(status, body).into_response())
 }
 
 async fn delete_pact(
@@ -341,357 +335,5 @@ async fn delete_pact(
             "index": link(&urls.base),
             "pb:latest-pact-version": titled(format!("{}/latest", urls.pact_pair(&provider, &consumer)), "Latest version of this pact", None),
         }
-    })))
-}
-
-/// A list of pact versions of one pair.
-fn pair_list(
-    urls: &Urls,
-    consumer: &str,
-    provider: &str,
-    pacts: &[Pact],
-    self_href: String,
-) -> Value {
-    let pact_links: Vec<Value> = pacts
-        .iter()
-        .map(|p| {
-            titled(
-                urls.pact(&p.provider, &p.consumer, &p.consumer_version),
-                "Pact",
-                Some(&format!(
-                    "Version {} - {}",
-                    p.consumer_version,
-                    p.created_at.format("%d/%m/%Y")
-                )),
-            )
-        })
-        .collect();
-    let consumer_link = titled(urls.pacticipant(consumer), "Consumer", Some(consumer));
-    let provider_link = titled(urls.pacticipant(provider), "Provider", Some(provider));
-    json!({
-        "_embedded": {
-            "pacts": pacts.iter().map(|p| json!({
-                "consumerVersionNumber": p.consumer_version,
-                "createdAt": treaty_domain::time::format(p.created_at),
-                "_embedded": { "consumerVersion": views::version_summary(urls, &p.consumer, &p.consumer_version) },
-                "_links": { "self": json!({ "href": urls.pact(&p.provider, &p.consumer, &p.consumer_version), "title": views::pact_title(p) }) }
-            })).collect::<Vec<_>>()
-        },
-        "_links": {
-            "self": titled(self_href, format!("All versions of the pact between {consumer} and {provider}"), None),
-            "consumer": consumer_link,
-            "pb:consumer": consumer_link,
-            "provider": provider_link,
-            "pb:provider": provider_link,
-            "pact-versions": pact_links,
-            "pb:pact-versions": pact_links,
-        }
-    })
-}
-
-async fn list_pair(
-    state: &AppState,
-    base: BaseUrl,
-    consumer: &str,
-    provider: &str,
-    filter: PactFilter,
-    suffix: &str,
-) -> ApiResult<Hal> {
-    for name in [consumer, provider] {
-        if state.store.pacticipant(name).await?.is_none() {
-            return Err(pacticipant_not_found(name));
-        }
-    }
-    let pacts = state
-        .store
-        .pacts_between(consumer, provider, filter)
-        .await?;
-    let urls = Urls::new(base.0);
-    let self_href = format!("{}{suffix}", urls.pact_pair(provider, consumer));
-    Ok(Hal::ok(pair_list(
-        &urls, consumer, provider, &pacts, self_href,
-    )))
-}
-
-async fn all_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::All,
-        "/versions",
-    )
-    .await
-}
-
-async fn tagged_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, tag)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
-    let suffix = format!("/tag/{}", hal::seg(&tag));
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::WithTag(tag),
-        &suffix,
-    )
-    .await
-}
-
-async fn branch_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
-    let suffix = format!("/branch/{}", hal::seg(&branch));
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::OnBranch(branch),
-        &suffix,
-    )
-    .await
-}
-
-async fn latest_branch_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer, branch)): Path<(String, String, String)>,
-) -> ApiResult<Hal> {
-    let suffix = format!("/branch/{}/latest/versions", hal::seg(&branch));
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::LatestOnBranch(branch),
-        &suffix,
-    )
-    .await
-}
-
-async fn main_branch_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::OnMainBranch,
-        "/branch/versions",
-    )
-    .await
-}
-
-async fn latest_main_branch_versions(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, consumer)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    list_pair(
-        &state,
-        base,
-        &consumer,
-        &provider,
-        PactFilter::LatestOnMainBranch,
-        "/branch/latest/versions",
-    )
-    .await
-}
-
-/// Pacts with a provider: `pb:pacts` links named by consumer (the verifier
-/// reads these), plus the deprecated `pacts`.
-async fn list_provider(
-    state: &AppState,
-    base: BaseUrl,
-    provider: &str,
-    filter: PactFilter,
-    suffix: &str,
-    title: String,
-) -> ApiResult<Hal> {
-    if state.store.pacticipant(provider).await?.is_none() {
-        return Err(pacticipant_not_found(provider));
-    }
-    let pacts = state.store.pacts_for_provider(provider, filter).await?;
-    let urls = Urls::new(base.0);
-    let provider_href = urls.pacticipant(provider);
-    let items: Vec<Value> = pacts
-        .iter()
-        .map(|p| json!({ "href": urls.pact(&p.provider, &p.consumer, &p.consumer_version), "title": views::pact_title(p), "name": p.consumer }))
-        .collect();
-    Ok(Hal::ok(json!({
-        "_links": {
-            "self": titled(format!("{}/pacts/provider/{}{suffix}", urls.base, hal::seg(provider)), title, None),
-            "provider": titled(&provider_href, provider, None),
-            "pb:provider": titled(&provider_href, "Provider", Some(provider)),
-            "pb:pacts": items,
-            "pacts": items,
-        }
-    })))
-}
-
-async fn provider_all(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(provider): Path<String>,
-) -> ApiResult<Hal> {
-    let title = format!("All pact versions for the provider {provider}");
-    list_provider(&state, base, &provider, PactFilter::All, "", title).await
-}
-
-async fn provider_latest(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(provider): Path<String>,
-) -> ApiResult<Hal> {
-    let title = format!("Latest pact versions for the provider {provider}");
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::Latest,
-        "/latest",
-        title,
-    )
-    .await
-}
-
-async fn provider_latest_tagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, tag)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let title = format!(
-        "Latest pact versions for the provider {provider} with consumer version tag '{tag}'"
-    );
-    let suffix = format!("/latest/{}", hal::seg(&tag));
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::LatestWithTag(tag),
-        &suffix,
-        title,
-    )
-    .await
-}
-
-async fn provider_tagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, tag)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let title =
-        format!("All pact versions for the provider {provider} with consumer version tag '{tag}'");
-    let suffix = format!("/tag/{}", hal::seg(&tag));
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::WithTag(tag),
-        &suffix,
-        title,
-    )
-    .await
-}
-
-async fn provider_main_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(provider): Path<String>,
-) -> ApiResult<Hal> {
-    let title = format!("All pact versions for the provider {provider}");
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::OnMainBranch,
-        "/branch",
-        title,
-    )
-    .await
-}
-
-async fn provider_latest_main_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(provider): Path<String>,
-) -> ApiResult<Hal> {
-    let title = format!(
-        "Latest pact versions for the provider {provider} with consumer version main branches"
-    );
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::LatestOnMainBranch,
-        "/branch/latest",
-        title,
-    )
-    .await
-}
-
-async fn provider_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, branch)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let title = format!(
-        "All pact versions for the provider {provider} with consumer version branch '{branch}'"
-    );
-    let suffix = format!("/branch/{}", hal::seg(&branch));
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::OnBranch(branch),
-        &suffix,
-        title,
-    )
-    .await
-}
-
-async fn provider_latest_branch(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((provider, branch)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let title = format!(
-        "Latest pact versions for the provider {provider} with consumer version branch '{branch}'"
-    );
-    let suffix = format!("/branch/{}/latest", hal::seg(&branch));
-    list_provider(
-        &state,
-        base,
-        &provider,
-        PactFilter::LatestOnBranch(branch),
-        &suffix,
-        title,
-    )
-    .await
-}
-
-async fn latest_of_every_integration(
-    State(state): State<AppState>,
-    base: BaseUrl,
-) -> ApiResult<Hal> {
-    let pacts = state.store.latest_pacts().await?;
-    let urls = Urls::new(base.0);
-    Ok(Hal::ok(json!({
-        "pacts": pacts.iter().map(|p| views::pact_summary(&urls, p)).collect::<Vec<_>>(),
-        "_links": { "self": link(format!("{}/pacts/latest", urls.base)) }
     })))
 }

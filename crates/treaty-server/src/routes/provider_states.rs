@@ -1,56 +1,69 @@
-//! `POST /_pact/provider_states`: only with `--test-provider-states`. Before
-//! each interaction of the official clients' contracts, the verifier names a
-//! state; this wipes the data and seeds that state.
+//! `/pacts/provider/{provider}/provider-states`: the provider states a
+//! provider's builds must set up, from its consumers' pacts on their main
+//! branches, on a branch, or in an environment (`pact-broker provider-states list`).
 
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::routing::post;
-use serde_json::{Value, json};
+use axum::extract::State;
+use axum::routing::get;
+use serde_json::json;
+use treaty_domain::for_verification::Lookup;
 
 use crate::AppState;
-use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult};
 use crate::hal::Hal;
+use crate::path::Path;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/_pact/provider_states", post(change_state))
+    Router::new()
+        .route(
+            "/pacts/provider/{provider}/provider-states",
+            get(of_main_branches),
+        )
+        .route(
+            "/pacts/provider/{provider}/provider-states/branch/{branch}",
+            get(of_branch),
+        )
+        .route(
+            "/pacts/provider/{provider}/provider-states/environment/{environment}",
+            get(of_environment),
+        )
 }
 
-/// Accepts the Rust verifier's `{"action","state","params"}` and the Ruby
-/// verifier's `{"consumer","state","states","params"}`.
-#[derive(Debug, serde::Deserialize)]
-struct StateQuery {
-    /// Which client's contract is replayed (the Rust verifier does not say).
-    consumer: Option<String>,
-}
-
-async fn change_state(
+async fn of_main_branches(
     State(state): State<AppState>,
-    query: Result<Query<StateQuery>, QueryRejection>,
-    raw: RawBody,
+    Path(provider): Path<String>,
 ) -> ApiResult<Hal> {
-    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let body = raw.json_value()?;
-    let consumer = query
-        .consumer
-        .or_else(|| {
-            body.get("consumer")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    let action = body
-        .get("action")
-        .and_then(Value::as_str)
-        .unwrap_or("setup");
-    if action == "teardown" {
-        return Ok(Hal::ok(json!({})));
-    }
-    let name = body.get("state").and_then(Value::as_str).unwrap_or("");
-    state.store.wipe().await?;
-    crate::seed::seed(state.store.as_ref(), name, &consumer)
-        .await
-        .map_err(|e| ApiError::Internal(format!("seeding state '{name}' failed: {e}")))?;
-    Ok(Hal::ok(json!({})))
+    answer(&state, &provider, &Lookup::MainBranchHeads).await
+}
+
+async fn of_branch(
+    State(state): State<AppState>,
+    Path((provider, branch)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    answer(&state, &provider, &Lookup::BranchHead(branch)).await
+}
+
+/// The route names an environment's uuid, but the Pact Broker reads the
+/// segment as its name, and `pact-broker provider-states list
+/// --environment` sends the name: either is taken.
+async fn of_environment(
+    State(state): State<AppState>,
+    Path((provider, environment)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    let name = match state.store.environment(&environment).await? {
+        Some(found) => found.name,
+        None => environment,
+    };
+    answer(&state, &provider, &Lookup::InEnvironment(name)).await
+}
+
+async fn answer(state: &AppState, provider: &str, of: &Lookup) -> ApiResult<Hal> {
+    let states = state
+        .store
+        .provider_states(provider, of)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFoundHal(format!("No provider with name '{provider}' found"))
+        })?;
+    Ok(Hal::ok(json!({ "providerStates": states })))
 }

@@ -16,6 +16,7 @@ use crate::base_url::BaseUrl;
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult, FieldErrors};
 use crate::hal::{Hal, titled};
+use crate::heavy;
 use crate::views::{self, Urls};
 
 pub fn router() -> Router<AppState> {
@@ -278,6 +279,45 @@ fn parse_contract(
     })
 }
 
+/// What the refused content changes in the stored pact, as the Pact
+/// Broker shows it after its refusal (the text of its pact diffs); `None`
+/// when the comparison would cost too much.
+async fn conflict_diff(
+    state: &AppState,
+    request: &PublishRequest,
+    conflict: &StoreError,
+) -> ApiResult<Option<String>> {
+    let StoreError::PactContentConflict {
+        consumer,
+        version,
+        provider,
+    } = conflict
+    else {
+        return Ok(None);
+    };
+    let Some(contract) = request
+        .contracts
+        .iter()
+        .find(|c| c.consumer.as_str() == consumer && c.provider.as_str() == provider)
+    else {
+        return Ok(None);
+    };
+    let Some(stored) = state
+        .store
+        .pact(
+            consumer,
+            provider,
+            treaty_store::PactSelector::ConsumerVersion(version.clone()),
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let refused = contract.pact.as_value();
+    // Comparing documents of megabytes is CPU work: off the runtime's threads.
+    heavy::run(move || treaty_domain::pact_diff::formatted_diff(&stored.content, &refused)).await
+}
+
 async fn publish_contracts(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -306,8 +346,12 @@ async fn publish_contracts(
         Ok(outcome) => outcome,
         Err(conflict @ StoreError::PactContentConflict { .. }) => {
             let text = conflict.to_string();
+            let mut notices = vec![json!({ "type": "error", "text": text })];
+            if let Some(diff) = conflict_diff(&state, &request, &conflict).await? {
+                notices.push(json!({ "type": "info", "text": diff }));
+            }
             let mut extra = Map::new();
-            extra.insert("notices".into(), json!([{ "type": "error", "text": text }]));
+            extra.insert("notices".into(), Value::Array(notices));
             extra.insert("errors".into(), json!({ "contracts": [text] }));
             return Err(ApiError::Conflict {
                 message: text,
@@ -411,9 +455,9 @@ mod tests {
         });
         let errors = parse_request(&body).unwrap_err();
         let text = errors["contracts"].to_string();
-        assert!(text.contains("not valid base64"), "{text}");
+        assert!(text.contains("is not valid Base64 (at index 0)"), "{text}");
         assert!(
-            text.contains("consumer name in contract content 'Other'"),
+            text.contains("consumer name in contract content ('Other') must match"),
             "{text}"
         );
     }

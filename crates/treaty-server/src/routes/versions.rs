@@ -32,11 +32,15 @@ pub fn router() -> Router<AppState> {
         .route("/pacticipants/{pacticipant}/latest-version", get(latest))
         .route(
             "/pacticipants/{pacticipant}/latest-version/{tag}",
-            get(latest_tagged),
+            get(latest),
         )
         .route(
             "/pacticipants/{pacticipant}/tags/{tag}/versions",
             get(tagged),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/environments/{uuid}/versions",
+            get(in_environment),
         )
 }
 
@@ -333,36 +337,33 @@ async fn delete(
     }
 }
 
+/// `latest-version` and `latest-version/{tag}`.
+#[derive(Debug, Deserialize)]
+struct LatestPath {
+    pacticipant: String,
+    tag: Option<String>,
+}
+
 async fn latest(
     State(state): State<AppState>,
     base: BaseUrl,
-    Path(pacticipant): Path<String>,
+    Path(LatestPath { pacticipant, tag }): Path<LatestPath>,
 ) -> ApiResult<Hal> {
+    let (which, missing) = match tag {
+        None => (
+            LatestVersion::Any,
+            format!("No versions found for pacticipant '{pacticipant}'"),
+        ),
+        Some(tag) => (
+            LatestVersion::WithTag(tag.clone()),
+            format!("No version with tag '{tag}' found for pacticipant '{pacticipant}'"),
+        ),
+    };
     let version = state
         .store
-        .latest_version(&pacticipant, LatestVersion::Any)
+        .latest_version(&pacticipant, which)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("No versions found for pacticipant '{pacticipant}'"))
-        })?;
-    let urls = Urls::new(base.0);
-    Ok(Hal::ok(render(&state, &urls, &version, None).await?))
-}
-
-async fn latest_tagged(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path((pacticipant, tag)): Path<(String, String)>,
-) -> ApiResult<Hal> {
-    let version = state
-        .store
-        .latest_version(&pacticipant, LatestVersion::WithTag(tag.clone()))
-        .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "No version with tag '{tag}' found for pacticipant '{pacticipant}'"
-            ))
-        })?;
+        .ok_or(ApiError::NotFound(missing))?;
     let urls = Urls::new(base.0);
     Ok(Hal::ok(render(&state, &urls, &version, None).await?))
 }
@@ -403,4 +404,46 @@ async fn tagged(
         )
         .await?,
     ))
+}
+
+/// The versions of a pacticipant ever deployed or released to an
+/// environment, newest first (the Pact Broker's `EnvironmentVersions`,
+/// added after 2.120).
+async fn in_environment(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path((pacticipant, uuid)): Path<(String, String)>,
+    page: Result<Query<PageQuery>, QueryRejection>,
+) -> ApiResult<Hal> {
+    let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let page = page.request()?;
+    let environment = state
+        .store
+        .environment(&uuid)
+        .await?
+        .ok_or_else(|| ApiError::missing(format!("No environment with uuid '{uuid}' found")))?;
+    require_pacticipant(&state, &pacticipant).await?;
+    let urls = Urls::new(base.0);
+    let versions = state
+        .store
+        .versions_in_environment(&pacticipant, &uuid, page)
+        .await?;
+    let label = environment
+        .display_name
+        .as_deref()
+        .unwrap_or(&environment.name);
+    let body = version_list(
+        &state,
+        &urls,
+        &pacticipant,
+        &versions,
+        &format!(
+            "{}/environments/{}/versions",
+            urls.pacticipant(&pacticipant),
+            hal::seg(&uuid)
+        ),
+        &format!("Versions for {pacticipant} in environment {label}"),
+    )
+    .await?;
+    Ok(Hal::ok(body))
 }

@@ -592,7 +592,7 @@ async fn execute_unsaved(
     execute(&state, &base, None, &definition).await
 }
 
-fn render_delivery(base: &BaseUrl, d: &Delivery, attempts_allowed: usize) -> Value {
+pub(super) fn render_delivery(base: &BaseUrl, d: &Delivery, attempts_allowed: usize) -> Value {
     let total = attempts_allowed + 1;
     json!({
         "uuid": d.uuid,
@@ -739,9 +739,12 @@ async fn triggered_by_publication(
         .collect();
     Ok(Hal::ok(json!({
         "_embedded": { "triggeredWebhooks": triggered },
-        "_links": { "self": link(base.join(&format!(
-            "/pacts/provider/{}/consumer/{}/version/{}/triggered-webhooks", seg(&provider), seg(&consumer), seg(&version)
-        ))) },
+        "_links": { "self": {
+            "title": format!("Webhooks triggered by the publication of the pact between {consumer} ({version}) and {provider}"),
+            "href": base.join(&format!(
+                "/pacts/provider/{}/consumer/{}/version/{}/triggered-webhooks", seg(&provider), seg(&consumer), seg(&version)
+            )),
+        } },
     })))
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 use std::time::{Duration, Instant};
 use treaty_domain::model::Pact;
-use treaty_store::PactFilter;
+use treaty_store::{PactFilter, PactSelector};
 
 use super::view::{Nav, Verdict, When, pretty};
 use super::{PageResult, not_found, ok};
@@ -96,6 +96,29 @@ pub struct Which {
     compare: Option<String>,
 }
 
+/// The page of one version of a contract: what a browser gets at a pact's
+/// API address (the Pact Broker answers those with HTML too).
+pub async fn for_version(
+    state: &AppState,
+    base: &BaseUrl,
+    provider: &str,
+    consumer: &str,
+    version: &str,
+) -> PageResult {
+    let which = Which {
+        version: Some(version.to_owned()),
+        compare: None,
+    };
+    page(
+        State(state.clone()),
+        base.clone(),
+        super::forms::Viewer::unnamed(state),
+        Path((provider.to_owned(), consumer.to_owned())),
+        Ok(Query(which)),
+    )
+    .await
+}
+
 /// `GET /ui/contracts/{provider}/{consumer}?version=&compare=`
 pub async fn page(
     State(state): State<AppState>,
@@ -139,7 +162,23 @@ pub async fn page(
         .and_then(|v| pacts.iter().position(|p| p.consumer_version == v));
     let links = nav.links.clone();
 
-    let pact = &pacts[shown];
+    // The list holds no documents (a pact can be megabytes): read only the
+    // one shown and the one it is compared with.
+    let summary = &pacts[shown];
+    let pact = state
+        .store
+        .pact(
+            &consumer,
+            &provider,
+            PactSelector::ConsumerVersion(summary.consumer_version.clone()),
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{consumer} version {} published no pact with {provider}",
+                summary.consumer_version
+            ))
+        })?;
     let verification = state
         .store
         .verification(&consumer, &provider, &pact.sha, None)
@@ -170,19 +209,32 @@ pub async fn page(
             number: p.consumer_version.clone(),
         })
         .collect();
-    // Moved out, not cloned: a pact can be megabytes. A version compared
-    // with itself needs no content (it is identical).
-    let mut pacts = pacts;
-    let old = compare_with.map(|index| Compared {
-        version: pacts[index].consumer_version.clone(),
-        sha: pacts[index].sha.clone(),
-        content: if index == shown {
-            Value::Null
-        } else {
-            std::mem::take(&mut pacts[index].content)
-        },
-    });
-    let pact = pacts.swap_remove(shown);
+    // A version compared with itself needs no content (it is identical).
+    let old = match compare_with {
+        None => None,
+        Some(index) => {
+            let compared = &pacts[index];
+            let content = if compared.sha == pact.sha {
+                Value::Null
+            } else {
+                state
+                    .store
+                    .pact(
+                        &consumer,
+                        &provider,
+                        PactSelector::ConsumerVersion(compared.consumer_version.clone()),
+                    )
+                    .await?
+                    .map(|p| p.content)
+                    .unwrap_or(Value::Null)
+            };
+            Some(Compared {
+                version: compared.consumer_version.clone(),
+                sha: compared.sha.clone(),
+                content,
+            })
+        }
+    };
     let pact_href = |version: &str| {
         links.api(&format!(
             "/pacts/provider/{}/consumer/{}/version/{}",
@@ -198,8 +250,6 @@ pub async fn page(
     // Pretty-printing, comparing and rendering a pact of thousands of
     // interactions is CPU work of seconds: off the runtime's threads.
     heavy::run(move || {
-        // Freeing the other versions' documents is work too.
-        drop(pacts);
         ok(&ContractPage {
             consumer_href: links.application(&consumer),
             provider_href: links.application(&provider),

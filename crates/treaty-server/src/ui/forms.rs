@@ -38,6 +38,20 @@ impl Viewer {
     }
 }
 
+impl Viewer {
+    /// For a page rendered where the request is not at hand (a pact's API
+    /// address answered with its contract page): no name and no action.
+    pub fn unnamed(state: &AppState) -> Self {
+        Self {
+            name: "anonymous".to_owned(),
+            role: Role::Read,
+            session: false,
+            open: !state.config.auth.enabled(),
+            csrf: String::new(),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = ApiError;
 

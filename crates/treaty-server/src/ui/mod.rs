@@ -34,6 +34,7 @@ use axum::routing::{get, post};
 use crate::AppState;
 use crate::error::ApiError;
 
+pub use contract::for_version as contract_page;
 pub use forms::Viewer;
 pub use home::page as home;
 pub use sign_in::challenge as sign_in_page;

@@ -398,7 +398,7 @@ async fn unknown_versions_and_bad_inputs() {
         ),
         (
             "q[][pacticipant]=Foo&limit=-1",
-            "limit must be a whole number",
+            "The limit must be 1 or greater.",
         ),
     ] {
         let reply = w.app.get(&format!("/matrix?{query}")).await;
@@ -708,9 +708,10 @@ async fn rollback_records_the_older_version_again() {
     assert_eq!(versions, ["1"]);
 }
 
-/// The branch-to-environment variant and the badges.
+/// The branch-to-environment variant, and a 404 where the branch has no
+/// version or the environment does not exist, as in the Pact Broker.
 #[tokio::test]
-async fn branch_to_environment_and_badges() {
+async fn branch_to_environment() {
     let w = World::new().await;
     w.app
         .publish(
@@ -730,22 +731,24 @@ async fn branch_to_environment_and_badges() {
         )
         .await;
     assert_eq!(answer["summary"]["deployable"], true);
-    let badge = w.app.get("/pacticipants/Foo/branches/main/latest-version/can-i-deploy/to-environment/production/badge").await;
-    assert_eq!(badge.status, StatusCode::OK);
-    assert_eq!(badge.content_type, "image/svg+xml");
-    assert!(badge.text.contains("can-i-deploy: yes"), "{}", badge.text);
-    let unknown = w.app.get("/pacticipants/Foo/branches/nope/latest-version/can-i-deploy/to-environment/production/badge").await;
-    assert!(
-        unknown.text.contains("can-i-deploy: no") || unknown.text.contains("can-i-deploy: unknown"),
-        "{}",
-        unknown.text
-    );
-    let missing = w.app.get("/pacticipants/Nobody/branches/main/latest-version/can-i-deploy/to-environment/production/badge").await;
-    assert!(
-        missing.text.contains("can-i-deploy: unknown"),
-        "a badge always answers: {}",
-        missing.text
-    );
+    for missing in [
+        "/pacticipants/Foo/branches/nope/latest-version/can-i-deploy/to-environment/production",
+        "/pacticipants/Foo/branches/main/latest-version/can-i-deploy/to-environment/nope",
+        "/pacticipants/Nobody/branches/main/latest-version/can-i-deploy/to-environment/production",
+        "/pacticipants/Foo/latest-version/nope/can-i-deploy/to/prod",
+    ] {
+        let reply = w.app.get(missing).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{missing}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.body["error"], "The requested document was not found on this server.",
+            "{missing}"
+        );
+    }
     let text = w
         .app
         .send(

@@ -56,7 +56,7 @@ async fn a_document_that_is_not_a_pact_is_refused() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        reply.body["errors"]["consumer"][0],
+        reply.body["errors"]["consumer.name"][0],
         "name in pact 'Other' does not match name in URL path 'Foo'."
     );
     assert_eq!(
@@ -301,5 +301,48 @@ async fn publish_problems_are_worded_as_the_pact_brokers() {
             "is not valid Base64 (at index 1)",
             "content could not be parsed as application/json (at index 1)",
         ])
+    );
+}
+
+/// Without `Accept: application/problem+json`, a refusal has the content type
+/// the Pact Broker gives it: HAL for what its resources refuse, plain JSON
+/// for what does not exist and for the publication conflict.
+#[tokio::test]
+async fn refusals_have_the_pact_brokers_content_types() {
+    let app = TestApp::new().await;
+    let hal = "application/hal+json;charset=utf-8";
+    let plain = "application/json;charset=utf-8";
+    let unreadable = app
+        .send(
+            Request::post("/contracts/publish")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{bad"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (unreadable.status, unreadable.content_type.as_str()),
+        (StatusCode::BAD_REQUEST, hal)
+    );
+
+    let path = "/pacts/provider/Bar/consumer/Foo/version/1.0.0";
+    assert!(
+        app.put(path, &pact("Foo", "Bar", &["/a"]))
+            .await
+            .status
+            .is_success()
+    );
+    let changed = app.put(path, &pact("Foo", "Bar", &["/b"])).await;
+    assert_eq!(
+        (changed.status, changed.content_type.as_str()),
+        (StatusCode::CONFLICT, hal),
+        "{}",
+        changed.text
+    );
+
+    let missing = app.get("/pacticipants/Foo/versions/9.9.9").await;
+    assert_eq!(
+        (missing.status, missing.content_type.as_str()),
+        (StatusCode::NOT_FOUND, plain)
     );
 }

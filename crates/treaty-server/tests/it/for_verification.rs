@@ -139,9 +139,11 @@ async fn each_selector_alone() {
         &["Pact between Foo (2) and Bar"],
     )
     .await;
+    // The Pact Broker reads fallbackBranch but never falls back to it.
+    check(json!({"branch": "nope", "fallbackBranch": "feat"}), &[]).await;
     check(
-        json!({"branch": "nope", "fallbackBranch": "feat"}),
-        &["Pact between Foo (3) and Bar"],
+        json!({"mainBranch": true, "latest": true}),
+        &["Pact between Baz (7) and Bar"],
     )
     .await;
 }
@@ -317,10 +319,10 @@ async fn bad_requests_are_4xx_problems() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
-        reply.body["errors"][0]
+        reply.body["errors"]["consumerVersionSelectors"][0]
             .as_str()
             .unwrap()
-            .contains("unknown key 'colour'"),
+            .starts_with("must specify a value for environment or tag or branch"),
         "{}",
         reply.text
     );
@@ -335,4 +337,198 @@ async fn bad_requests_are_4xx_problems() {
         .get("/pacts/provider/Bar/for-verification?consumer_version_selectors=oops&a[]=1&a=2")
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+}
+
+async fn refused(app: &TestApp, body: Value) -> Value {
+    let reply = app
+        .post("/pacts/provider/Bar/for-verification", &body)
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::BAD_REQUEST,
+        "{body}: {}",
+        reply.text
+    );
+    assert_eq!(
+        reply.content_type, "application/hal+json;charset=utf-8",
+        "{body}"
+    );
+    reply.body["errors"].clone()
+}
+
+#[tokio::test]
+async fn refusals_are_the_pact_brokers_by_field_with_the_selectors_index() {
+    let app = world().await;
+    assert_eq!(
+        refused(&app, json!({"consumerVersionSelectors": [{"matchingBranch": true, "branch": "x"}], "providerVersionBranch": "main"})).await,
+        json!({"consumerVersionSelectors": ["cannot specify matchingBranch=true with any other criteria apart from consumer (at index 0)"]})
+    );
+    assert_eq!(
+        refused(
+            &app,
+            json!({"consumerVersionSelectors": [{"mainBranch": true}, {"environment": "nope"}]})
+        )
+        .await,
+        json!({"consumerVersionSelectors": ["environment with name 'nope' does not exist (at index 1)"]})
+    );
+    assert_eq!(
+        refused(&app, json!({"consumerVersionSelectors": [{"tag": "dev", "fallbackTag": "x"}], "includeWipPactsSince": "notadate"})).await,
+        json!({
+            "includeWipPactsSince": ["must be a date"],
+            "consumerVersionSelectors": ["fallbackTag can only be set if latest is true (at index 0)"]
+        })
+    );
+    // The deprecated GET takes tag selectors only.
+    let reply = app
+        .get("/pacts/provider/Bar/for-verification?consumer_version_selectors[][mainBranch]=true")
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(
+        reply.body["errors"],
+        json!({"consumer_version_selectors": ["tag is missing (at index 0)"]})
+    );
+    // Validation comes before the provider is looked up, as in the Pact Broker.
+    let reply = app
+        .post(
+            "/pacts/provider/Nobody/for-verification",
+            &json!({"consumerVersionSelectors": [{}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = app
+        .post(
+            "/pacts/provider/Nobody/for-verification",
+            &json!({"consumerVersionSelectors": [{"mainBranch": true}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.body["error"], "No provider with name 'Nobody' found");
+}
+
+#[tokio::test]
+async fn a_fallback_tag_is_used_only_when_no_consumer_has_the_tag() {
+    let app = world().await;
+    app.publish(
+        "Baz",
+        "8",
+        Some("main"),
+        &["feat"],
+        &[("Bar", pact("Baz", "Bar", &["/8"]))],
+    )
+    .await;
+    // Baz has a version tagged feat, so Foo gets no fallback.
+    let pacts = for_verification(
+        &app,
+        json!({"consumerVersionSelectors": [{"tag": "feat", "latest": true, "fallbackTag": "prod"}]}),
+    )
+    .await;
+    assert_eq!(names(&pacts), ["Pact between Baz (8) and Bar"]);
+    let pacts = for_verification(
+        &app,
+        json!({"consumerVersionSelectors": [{"tag": "nope", "latest": true, "fallbackTag": "prod"}]}),
+    )
+    .await;
+    assert_eq!(names(&pacts), ["Pact between Foo (2) and Bar"]);
+    assert_eq!(pacts[0].1, "latest with tag prod");
+    assert!(
+        pacts[0].2["notices"][0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("latest version tagged 'prod' (fallback tag used as no pact was found with tag 'nope') (2)")
+    );
+}
+
+#[tokio::test]
+async fn descriptions_and_notices_are_the_pact_brokers_words() {
+    let app = world().await;
+    let pacts = for_verification(&app, json!({})).await;
+    // The defaults: Baz's main branch, and Foo 2 deployed to production.
+    assert_eq!(pacts[0].1, "latest from main branch");
+    assert_eq!(
+        pacts[0].2["notices"][0]["text"],
+        format!(
+            "The pact at {BASE}/pacts/provider/Bar/consumer/Baz/pact-version/{} is being verified because the pact content belongs to the consumer version matching the following criterion:\n    * latest version of Baz from the main branch 'main' (7)",
+            sha_of(&pacts[0].0, &app).await
+        )
+    );
+    assert_eq!(
+        pacts[0].2["notices"][1]["text"],
+        "This pact is in pending state for this version of Bar because a successful verification result for Bar has not yet been published. If this verification fails, it will not cause the overall build to fail. Read more at https://docs.pact.io/go/pending"
+    );
+    assert_eq!(
+        pacts[0].2["notices"][3]["text"],
+        "This pact is still in pending state for Bar as a successful verification result has not yet been published"
+    );
+    assert_eq!(pacts[1].1, "deployed to production");
+    // An environment alone: deployed or released there.
+    let pacts = for_verification(
+        &app,
+        json!({"consumerVersionSelectors": [{"environment": "production"}], "includePendingStatus": false}),
+    )
+    .await;
+    assert_eq!(names(&pacts), ["Pact between Foo (2) and Bar"]);
+    // Where the Pact Broker prints its internal objects.
+    assert_eq!(pacts[0].1, "in environment production");
+    assert!(pacts[0].2.get("pending").is_none());
+    assert!(
+        pacts[0].2["notices"][0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("\n    * a consumer version in environment production (2)")
+    );
+    // The deprecated GET says so first, also without a query.
+    let reply = app.get("/pacts/provider/Bar/for-verification").await;
+    assert!(
+        reply.body["_embedded"]["pacts"][0]["verificationProperties"]["notices"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "WARNING - this version of the Pact library uses a beta version of the API"
+            )
+    );
+}
+
+/// The content sha in a pact's address (`Pact between Baz (7) and Bar`).
+async fn sha_of(name: &str, app: &TestApp) -> String {
+    let reply = app
+        .post("/pacts/provider/Bar/for-verification", &json!({}))
+        .await;
+    let href = reply.body["_embedded"]["pacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["_links"]["self"]["name"] == name)
+        .unwrap()["_links"]["self"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    href.split("/pact-version/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn work_in_progress_pacts_say_which_heads_they_are() {
+    let app = world().await;
+    let pacts = for_verification(
+        &app,
+        json!({"consumerVersionSelectors": [{"mainBranch": true}], "providerVersionTags": ["dev"], "includeWipPactsSince": "2020-01-01"}),
+    )
+    .await;
+    let foo_3 = pacts
+        .iter()
+        .find(|p| p.0 == "Pact between Foo (3) and Bar")
+        .unwrap();
+    assert_eq!(foo_3.2["wip"], true);
+    assert_eq!(foo_3.1, "latest from branch feat");
+    let text = foo_3.2["notices"][0]["text"].as_str().unwrap();
+    assert!(text.contains("/metadata/d2lwPXRydWU is being verified because it is a 'work in progress' pact (ie. it is the pact for the latest version of Foo from branch 'feat' and it has not yet been successfully verified by a version of Bar with tag 'dev' when"), "{text}");
+    assert_eq!(
+        foo_3.2["notices"][1]["text"],
+        "This pact is in pending state for this version of Bar because it was included as a 'work in progress' pact. If this verification fails, it will not cause the overall build to fail. Read more at https://docs.pact.io/go/pending"
+    );
 }

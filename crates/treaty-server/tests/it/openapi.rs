@@ -156,6 +156,7 @@ async fn the_important_routes_are_described() {
         ),
         ("post", "/pacts/provider/{provider}/for-verification".into()),
         ("get", "/matrix".into()),
+        ("get", "/matrix/provider/{provider}/consumer/{consumer}".into()),
         ("get", "/can-i-deploy".into()),
         ("get", "/integrations".into()),
         ("post", "/environments".into()),
@@ -187,6 +188,10 @@ async fn the_important_routes_are_described() {
         ("post", "/tokens".into()),
         ("get", "/audit".into()),
     ];
+    let badges = treaty_domain::access::badge_routes::ALL
+        .iter()
+        .map(|route| ("get", (*route).to_owned()));
+    let important: Vec<(&str, String)> = important.into_iter().chain(badges).collect();
     let app = TestApp::new().await;
     let document = description(&app).await;
     let missing: Vec<String> = important

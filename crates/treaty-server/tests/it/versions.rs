@@ -293,3 +293,70 @@ async fn version_shape() {
     redact_times(&mut reply.body);
     insta::assert_json_snapshot!(reply.body);
 }
+
+#[tokio::test]
+async fn the_versions_of_a_pacticipant_in_an_environment_are_those_ever_deployed_or_released_there()
+{
+    use crate::one_truth::{environment_uuid, record_deployment, record_release};
+    let app = TestApp::new().await;
+    for (name, production) in [("test", false), ("production", true)] {
+        let reply = app
+            .post(
+                "/environments",
+                &json!({"name": name, "production": production}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    for number in ["1", "2", "3", "4"] {
+        app.put(&format!("/pacticipants/Foo/versions/{number}"), &json!({}))
+            .await;
+    }
+    for version in ["1", "2"] {
+        let reply = record_deployment(&app, "Foo", version, "production", None).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    let reply = record_release(&app, "Foo", "3", "test").await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let production = environment_uuid(&app, "production").await;
+    let test = environment_uuid(&app, "test").await;
+    let numbers = |reply: &crate::support::Reply| -> Vec<String> {
+        reply.body["_embedded"]["versions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", reply.text))
+            .iter()
+            .map(|v| v["number"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Version 1 was replaced by 2, and still counts: ever deployed there.
+    let in_production = app
+        .get(&format!(
+            "/pacticipants/Foo/environments/{production}/versions"
+        ))
+        .await;
+    assert_eq!(
+        in_production.status,
+        StatusCode::OK,
+        "{}",
+        in_production.text
+    );
+    assert_eq!(numbers(&in_production), ["2", "1"]);
+    assert_eq!(
+        in_production.body["_links"]["self"]["href"],
+        format!("http://broker.test/pacticipants/Foo/environments/{production}/versions")
+    );
+    let in_test = app
+        .get(&format!("/pacticipants/Foo/environments/{test}/versions"))
+        .await;
+    assert_eq!(numbers(&in_test), ["3"]);
+    for unknown in [
+        "/pacticipants/Foo/environments/nope/versions".to_owned(),
+        format!("/pacticipants/Nope/environments/{test}/versions"),
+    ] {
+        assert_eq!(
+            app.get(&unknown).await.status,
+            StatusCode::NOT_FOUND,
+            "{unknown}"
+        );
+    }
+}

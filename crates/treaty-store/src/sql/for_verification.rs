@@ -2,31 +2,36 @@
 //! merges them by content and works out pending and WIP status, from one
 //! read snapshot.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use treaty_domain::for_verification::{
-    self, Chosen, Request, Selector, SuccessfulVerification, VerifiablePact,
+    self, Chosen, FoundEnvironment, Head, Lookup, Request, Selector, SuccessfulVerification,
+    VerifiablePact, WipCandidate,
 };
+use treaty_domain::provider_states::ListedState;
 
 use super::Backend;
 use crate::read::{self, Query, Reader, Value};
 use crate::{ForVerificationStore, StoreResult};
 
-struct Consumer {
-    id: i64,
-    name: String,
+pub(super) struct Consumer {
+    pub(super) id: i64,
+    pub(super) name: String,
     main_branch: Option<String>,
 }
 
-/// A consumer version's pact with the provider: (version id, number, sha, pact created at).
-type VersionPact = (i64, String, String, DateTime<Utc>);
+/// A consumer version's pact with the provider: (version id, number, sha).
+pub(super) type VersionPact = (i64, String, String);
 
-/// What a selector found for one consumer: the version's pact, the
-/// environment (deployed and released selectors) and whether it was the
-/// fallback branch or tag.
-type Found = (VersionPact, Option<String>, bool);
+/// What a lookup found for one consumer: the version's pact, and the
+/// environment for deployed and released versions.
+pub(super) type Found = (VersionPact, Option<FoundEnvironment>);
+
+/// What a lookup found, by consumer id.
+pub(super) type ByConsumer = BTreeMap<i64, Vec<Found>>;
 
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -43,10 +48,10 @@ async fn pacts_of_heads(
     provider_id: i64,
     heads: &str,
     args: &[Value],
-) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
+) -> StoreResult<ByConsumer> {
     let mut query = Query::new(format!(
         "WITH heads AS MATERIALIZED ({heads})
-         SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at
+         SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha
          FROM heads
          CROSS JOIN versions v
          JOIN pact_publications pp ON pp.consumer_version_id = v.id AND pp.provider_id = ?
@@ -57,16 +62,14 @@ async fn pacts_of_heads(
         query = query.bind(arg.clone());
     }
     let rows = reader.fetch_all(query.bind(provider_id)).await?;
-    let mut by_consumer: BTreeMap<i64, Vec<VersionPact>> = BTreeMap::new();
+    let mut by_consumer: ByConsumer = BTreeMap::new();
     for r in &rows {
         by_consumer
             .entry(r.try_get("consumer_id")?)
             .or_default()
             .push((
-                r.try_get("id")?,
-                r.try_get("number")?,
-                r.try_get("sha")?,
-                r.try_get("created_at")?,
+                (r.try_get("id")?, r.try_get("number")?, r.try_get("sha")?),
+                None,
             ));
     }
     Ok(by_consumer)
@@ -93,7 +96,7 @@ async fn named_heads(
     consumers: &[i64],
     named: Named,
     name: &str,
-) -> StoreResult<BTreeMap<i64, Vec<VersionPact>>> {
+) -> StoreResult<ByConsumer> {
     let ids = placeholders(consumers.len());
     let heads = match named {
         Named::BranchHead => format!(
@@ -108,23 +111,23 @@ async fn named_heads(
     pacts_of_heads(reader, provider_id, &heads, &args).await
 }
 
-/// (version pact, environment name) for deployed or released versions, by consumer.
+/// Deployed or released versions (`released`), in `environment` or any, by consumer.
 async fn in_environments(
     reader: &mut dyn Reader,
     provider_id: i64,
     consumers: &[i64],
     released: bool,
     environment: Option<&str>,
-) -> StoreResult<BTreeMap<i64, Vec<Found>>> {
+) -> StoreResult<ByConsumer> {
     let ids = placeholders(consumers.len());
     let source = if released {
         format!(
-            "SELECT rv.version_id, e.name FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+            "SELECT rv.version_id, e.name, e.production FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
              WHERE rv.support_ended_at IS NULL AND rv.pacticipant_id IN ({ids})"
         )
     } else {
         format!(
-            "SELECT cd.version_id, e.name FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
+            "SELECT cd.version_id, e.name, e.production FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
              WHERE cd.pacticipant_id IN ({ids})"
         )
     };
@@ -135,7 +138,7 @@ async fn in_environments(
     };
     let mut query = Query::new(format!(
         "WITH x AS MATERIALIZED ({source}{environment_condition})
-         SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, pp.created_at, x.name AS environment
+         SELECT v.pacticipant_id AS consumer_id, v.id, v.number, pc.sha, x.name AS environment, x.production
          FROM x
          CROSS JOIN versions v
          JOIN pact_publications pp ON pp.consumer_version_id = v.id AND pp.provider_id = ?
@@ -149,152 +152,100 @@ async fn in_environments(
         query = query.bind(environment);
     }
     let rows = reader.fetch_all(query.bind(provider_id)).await?;
-    let mut by_consumer: BTreeMap<i64, Vec<Found>> = BTreeMap::new();
+    let mut by_consumer: ByConsumer = BTreeMap::new();
     for r in &rows {
         by_consumer
             .entry(r.try_get("consumer_id")?)
             .or_default()
             .push((
-                (
-                    r.try_get("id")?,
-                    r.try_get("number")?,
-                    r.try_get("sha")?,
-                    r.try_get("created_at")?,
-                ),
-                Some(r.try_get("environment")?),
-                false,
+                (r.try_get("id")?, r.try_get("number")?, r.try_get("sha")?),
+                Some(FoundEnvironment {
+                    name: r.try_get("environment")?,
+                    production: r.try_get("production")?,
+                }),
             ));
     }
     Ok(by_consumer)
 }
 
-fn chosen(selector: &Selector, consumer: &Consumer, found: Found) -> Chosen {
-    let ((id, number, sha, _), environment, fallback) = found;
+fn chosen(selector: &Selector, consumer: &Consumer, found: &Found, fallback: bool) -> Chosen {
+    let ((id, number, sha), environment) = found;
     Chosen {
         selector: selector.clone(),
         consumer: consumer.name.clone(),
-        consumer_version_id: id,
-        consumer_version: number,
-        sha,
-        environment,
+        consumer_version_id: *id,
+        consumer_version: number.clone(),
+        sha: sha.clone(),
+        environment: environment.clone(),
         fallback,
     }
 }
 
-/// Found with a branch or tag, or with its fallback for the consumers the
-/// first found nothing for.
-fn with_fallback(
-    first: BTreeMap<i64, Vec<VersionPact>>,
-    fallback: BTreeMap<i64, Vec<VersionPact>>,
-) -> BTreeMap<i64, Vec<Found>> {
-    let mut out: BTreeMap<i64, Vec<Found>> = BTreeMap::new();
-    for (consumer, found) in first {
-        out.insert(
-            consumer,
-            found.into_iter().map(|f| (f, None, false)).collect(),
-        );
-    }
-    for (consumer, found) in fallback {
-        out.entry(consumer)
-            .or_insert_with(|| found.into_iter().map(|f| (f, None, true)).collect());
-    }
-    out
-}
-
-fn without_fallback(found: BTreeMap<i64, Vec<VersionPact>>) -> BTreeMap<i64, Vec<Found>> {
-    with_fallback(found, BTreeMap::new())
-}
-
-/// What one selector finds for each of `consumers`, in one or two
-/// statements for all of them (a provider with sixty consumers asks a
-/// handful of questions, not hundreds).
-async fn select(
+/// What one lookup finds for each of `consumers`, in one or two statements
+/// for all of them (a provider with sixty consumers asks a handful of
+/// questions, not hundreds).
+pub(super) async fn select(
     reader: &mut dyn Reader,
     provider: i64,
     consumers: &[i64],
-    selector: &Selector,
-) -> StoreResult<BTreeMap<i64, Vec<Found>>> {
+    lookup: &Lookup,
+) -> StoreResult<ByConsumer> {
     let ids = placeholders(consumers.len());
     let args = id_args(consumers);
-    // Consumers the first query found nothing for, to try the fallback on.
-    let missing = |found: &BTreeMap<i64, Vec<VersionPact>>| -> Vec<i64> {
-        consumers
-            .iter()
-            .copied()
-            .filter(|c| !found.contains_key(c))
-            .collect()
-    };
-    if selector.main_branch {
-        let heads = format!(
-            "SELECT b.head_version_id AS version_id FROM branches b JOIN pacticipants c ON c.id = b.pacticipant_id
-             WHERE b.pacticipant_id IN ({ids}) AND b.name = c.main_branch"
-        );
-        Ok(without_fallback(
-            pacts_of_heads(reader, provider, &heads, &args).await?,
-        ))
-    } else if let Some(branch) = &selector.branch {
-        let found = named_heads(reader, provider, consumers, Named::BranchHead, branch).await?;
-        let fallback = match &selector.fallback_branch {
-            Some(fallback) if found.len() < consumers.len() => {
-                named_heads(
-                    reader,
-                    provider,
-                    &missing(&found),
-                    Named::BranchHead,
-                    fallback,
-                )
-                .await?
-            }
-            _ => BTreeMap::new(),
-        };
-        Ok(with_fallback(found, fallback))
-    } else if let Some(tag) = &selector.tag {
-        if selector.latest {
-            let found = named_heads(reader, provider, consumers, Named::LatestTagged, tag).await?;
-            let fallback = match &selector.fallback_tag {
-                Some(fallback) if found.len() < consumers.len() => {
-                    named_heads(
-                        reader,
-                        provider,
-                        &missing(&found),
-                        Named::LatestTagged,
-                        fallback,
-                    )
-                    .await?
-                }
-                _ => BTreeMap::new(),
-            };
-            Ok(with_fallback(found, fallback))
-        } else {
+    match lookup {
+        Lookup::MainBranchHeads => {
+            let heads = format!(
+                "SELECT b.head_version_id AS version_id FROM branches b JOIN pacticipants c ON c.id = b.pacticipant_id
+                 WHERE b.pacticipant_id IN ({ids}) AND b.name = c.main_branch"
+            );
+            pacts_of_heads(reader, provider, &heads, &args).await
+        }
+        Lookup::EachBranchHead => {
+            let heads = format!(
+                "SELECT head_version_id AS version_id FROM branches
+                 WHERE pacticipant_id IN ({ids}) AND head_version_id IS NOT NULL"
+            );
+            pacts_of_heads(reader, provider, &heads, &args).await
+        }
+        Lookup::BranchHead(branch) => {
+            named_heads(reader, provider, consumers, Named::BranchHead, branch).await
+        }
+        Lookup::LatestTagged(tag) => {
+            named_heads(reader, provider, consumers, Named::LatestTagged, tag).await
+        }
+        Lookup::AllTagged(tag) => {
             let heads =
                 format!("SELECT version_id FROM tags WHERE pacticipant_id IN ({ids}) AND name = ?");
             let mut args = args;
             args.push(Value::from(tag.as_str()));
-            Ok(without_fallback(
-                pacts_of_heads(reader, provider, &heads, &args).await?,
-            ))
+            pacts_of_heads(reader, provider, &heads, &args).await
         }
-    } else if selector.deployed || selector.released {
-        in_environments(
-            reader,
-            provider,
-            consumers,
-            selector.released,
-            selector.environment.as_deref(),
-        )
-        .await
-    } else if selector.latest {
-        let heads = format!(
-            "SELECT max(consumer_version_id) AS version_id FROM pact_publications
-             WHERE consumer_id IN ({ids}) AND provider_id = ? GROUP BY consumer_id"
-        );
-        let mut args = args;
-        args.push(Value::Int(provider));
-        Ok(without_fallback(
-            pacts_of_heads(reader, provider, &heads, &args).await?,
-        ))
-    } else {
-        Ok(BTreeMap::new())
+        Lookup::Deployed(environment) => {
+            in_environments(reader, provider, consumers, false, environment.as_deref()).await
+        }
+        Lookup::Released(environment) => {
+            in_environments(reader, provider, consumers, true, environment.as_deref()).await
+        }
+        Lookup::InEnvironment(environment) => {
+            let mut found =
+                in_environments(reader, provider, consumers, false, Some(environment)).await?;
+            let released =
+                in_environments(reader, provider, consumers, true, Some(environment)).await?;
+            for (consumer, mut versions) in released {
+                found.entry(consumer).or_default().append(&mut versions);
+            }
+            Ok(found)
+        }
+        Lookup::Latest => {
+            let heads = format!(
+                "SELECT max(consumer_version_id) AS version_id FROM pact_publications
+                 WHERE consumer_id IN ({ids}) AND provider_id = ? GROUP BY consumer_id"
+            );
+            let mut args = args;
+            args.push(Value::Int(provider));
+            pacts_of_heads(reader, provider, &heads, &args).await
+        }
+        Lookup::Nothing => Ok(BTreeMap::new()),
     }
 }
 
@@ -333,26 +284,25 @@ async fn main_branch_facts(
 
 /// The selectors used when a request names none: per consumer its main
 /// branch (or the latest version tagged with its name, or its latest pact),
-/// plus everything deployed or released.
+/// plus everything deployed or released (for every consumer at once, so
+/// without a consumer, as the Pact Broker words them).
 fn default_selectors(consumer: &Consumer, (main_head, tagged_main): (bool, bool)) -> Vec<Selector> {
     let named = Some(consumer.name.clone());
     let first = if main_head {
         Selector {
             main_branch: true,
-            consumer: named.clone(),
+            consumer: named,
             ..Selector::default()
         }
-    } else if tagged_main {
+    } else if let (true, Some(main)) = (tagged_main, &consumer.main_branch) {
         Selector {
-            tag: consumer.main_branch.clone(),
-            latest: true,
-            consumer: named.clone(),
-            ..Selector::default()
+            consumer: named,
+            ..Selector::latest_for_tag(main)
         }
     } else {
         Selector {
-            latest: true,
-            consumer: named.clone(),
+            latest: Some(true),
+            consumer: named,
             ..Selector::default()
         }
     };
@@ -360,20 +310,19 @@ fn default_selectors(consumer: &Consumer, (main_head, tagged_main): (bool, bool)
         first,
         Selector {
             deployed: true,
-            consumer: named.clone(),
             ..Selector::default()
         },
         Selector {
             released: true,
-            consumer: named,
             ..Selector::default()
         },
     ]
 }
 
-/// Every consumer's selectors, asked once per distinct selector for all the
+/// Every consumer's selectors, each distinct lookup asked once for all the
 /// consumers it applies to, then put back in the order one consumer at a
 /// time would have found them (consumers by name, selectors as given).
+/// Then the fallback tags, for the selectors whose tag found nothing.
 async fn choose(
     reader: &mut dyn Reader,
     provider_id: i64,
@@ -403,24 +352,20 @@ async fn choose(
             }
         })
         .collect();
-    // A selector's question without its consumer, and who asks it.
-    let question = |s: &Selector| Selector {
-        consumer: None,
-        ..s.clone()
-    };
     // Found through a map, not by comparing with every question so far:
     // that was quadratic in the selectors (40,000 of them: 12 s).
-    let mut questions: Vec<(Selector, Vec<i64>)> = Vec::new();
-    let mut index_of: HashMap<Selector, usize> = HashMap::new();
+    let mut questions: Vec<(Lookup, Vec<i64>)> = Vec::new();
+    let mut index_of: HashMap<Lookup, usize> = HashMap::new();
     let mut asked_by: Vec<Vec<usize>> = Vec::with_capacity(plan.len());
     for (consumer, selectors) in consumers.iter().zip(&plan) {
         let mut indexes = Vec::with_capacity(selectors.len());
         for selector in selectors {
-            let asked = question(selector);
-            let index = *index_of.entry(asked).or_insert_with_key(|asked| {
-                questions.push((asked.clone(), Vec::new()));
-                questions.len() - 1
-            });
+            let index = *index_of
+                .entry(selector.lookup())
+                .or_insert_with_key(|lookup| {
+                    questions.push((lookup.clone(), Vec::new()));
+                    questions.len() - 1
+                });
             let ids = &mut questions[index].1;
             // Consumers come one at a time: a repeat is the last one.
             if ids.last() != Some(&consumer.id) {
@@ -431,14 +376,49 @@ async fn choose(
         asked_by.push(indexes);
     }
     let mut answers = Vec::with_capacity(questions.len());
-    for (selector, ids) in &questions {
-        answers.push(select(reader, provider_id, ids, selector).await?);
+    for (lookup, ids) in &questions {
+        answers.push(select(reader, provider_id, ids, lookup).await?);
     }
     let mut all_chosen = Vec::new();
     for ((consumer, selectors), indexes) in consumers.iter().zip(&plan).zip(&asked_by) {
         for (selector, index) in selectors.iter().zip(indexes) {
             for found in answers[*index].get(&consumer.id).into_iter().flatten() {
-                all_chosen.push(chosen(selector, consumer, found.clone()));
+                all_chosen.push(chosen(selector, consumer, found, false));
+            }
+        }
+    }
+
+    // A fallback tag is looked up only when its selector's tag found
+    // nothing for any consumer (the Pact Broker's rule), once per tag and consumer.
+    let found_tags: HashSet<String> = for_verification::tags_found(&all_chosen)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut fallbacks: HashMap<(&str, Option<&str>), ByConsumer> = HashMap::new();
+    for selector in &request.selectors {
+        let (Some(fallback), Some(tag)) = (&selector.fallback_tag, &selector.tag) else {
+            continue;
+        };
+        if found_tags.contains(tag) {
+            continue;
+        }
+        let applies = |c: &&Consumer| selector.consumer.as_deref().is_none_or(|n| n == c.name);
+        let key = (fallback.as_str(), selector.consumer.as_deref());
+        let found = match fallbacks.entry(key) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                let ids: Vec<i64> = consumers.iter().filter(applies).map(|c| c.id).collect();
+                let found = if ids.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    named_heads(reader, provider_id, &ids, Named::LatestTagged, fallback).await?
+                };
+                slot.insert(found)
+            }
+        };
+        for consumer in consumers.iter().filter(applies) {
+            for found in found.get(&consumer.id).into_iter().flatten() {
+                all_chosen.push(chosen(selector, consumer, found, true));
             }
         }
     }
@@ -628,27 +608,40 @@ impl ForVerificationStore for Backend {
         })
         .await
     }
+
+    async fn provider_states(
+        &self,
+        provider: &str,
+        of: &Lookup,
+    ) -> StoreResult<Option<Vec<ListedState>>> {
+        let provider = provider.to_owned();
+        let of = of.clone();
+        self.read_snapshot(move |reader| {
+            Box::pin(async move {
+                super::provider_states::provider_states(reader, &provider, &of).await
+            })
+        })
+        .await
+    }
 }
 
-async fn pacts_for_verification(
+/// The provider's consumers, by name.
+pub(super) async fn consumers_of(
     reader: &mut dyn Reader,
-    provider: &str,
-    request: &Request,
-) -> StoreResult<Option<Vec<VerifiablePact>>> {
-    let query = Query::new("SELECT id FROM pacticipants WHERE name = ?").bind(provider);
-    let Some(provider_id) = read::first::<i64>(reader, query, "id").await? else {
-        return Ok(None);
-    };
-    let consumer_rows = reader.fetch_all(Query::new(
+    provider_id: i64,
+) -> StoreResult<Vec<Consumer>> {
+    let rows = reader
+        .fetch_all(
             // The integrations, not the publications: one row per consumer
             // however many pacts it has published.
-            "SELECT c.id, c.name, c.main_branch FROM integrations i JOIN pacticipants c ON c.id = i.consumer_id
-             WHERE i.provider_id = ? ORDER BY c.name",
+            Query::new(
+                "SELECT c.id, c.name, c.main_branch FROM integrations i JOIN pacticipants c ON c.id = i.consumer_id
+                 WHERE i.provider_id = ? ORDER BY c.name",
+            )
+            .bind(provider_id),
         )
-        .bind(provider_id))
         .await?;
-    let consumers: Vec<Consumer> = consumer_rows
-        .iter()
+    rows.iter()
         .map(|r| {
             Ok(Consumer {
                 id: r.try_get("id")?,
@@ -656,12 +649,20 @@ async fn pacts_for_verification(
                 main_branch: r.try_get("main_branch")?,
             })
         })
-        .collect::<StoreResult<_>>()?;
+        .collect()
+}
 
-    let all_chosen = choose(reader, provider_id, &consumers, request).await?;
-    let mut pacts = for_verification::merge(all_chosen);
+/// When the provider's branch, and each of its tags, was first used.
+struct ProviderHistory {
+    branch_created_at: Option<DateTime<Utc>>,
+    tag_first_used: BTreeMap<String, DateTime<Utc>>,
+}
 
-    // Pending status, from the provider's successful verifications of each content.
+async fn provider_history(
+    reader: &mut dyn Reader,
+    provider_id: i64,
+    request: &Request,
+) -> StoreResult<ProviderHistory> {
     let branch_created_at: Option<DateTime<Utc>> = match &request.provider_version_branch {
         Some(branch) => {
             let query =
@@ -687,9 +688,42 @@ async fn pacts_for_verification(
             tag_first_used.insert(tag.clone(), first);
         }
     }
-    let ids_by_name: HashMap<&str, i64> =
-        consumers.iter().map(|c| (c.name.as_str(), c.id)).collect();
-    let consumer_id = |name: &str| ids_by_name.get(name).copied().unwrap_or(-1);
+    Ok(ProviderHistory {
+        branch_created_at,
+        tag_first_used,
+    })
+}
+
+async fn pacts_for_verification(
+    reader: &mut dyn Reader,
+    provider: &str,
+    request: &Request,
+) -> StoreResult<Option<Vec<VerifiablePact>>> {
+    let query = Query::new("SELECT id FROM pacticipants WHERE name = ?").bind(provider);
+    let Some(provider_id) = read::first::<i64>(reader, query, "id").await? else {
+        return Ok(None);
+    };
+    let consumers = consumers_of(reader, provider_id).await?;
+    let by_name: HashMap<&str, &Consumer> =
+        consumers.iter().map(|c| (c.name.as_str(), c)).collect();
+    let consumer_id = |name: &str| by_name.get(name).map_or(-1, |c| c.id);
+
+    let all_chosen = choose(reader, provider_id, &consumers, request).await?;
+    let mut pacts = for_verification::merge(all_chosen);
+    for pact in &mut pacts {
+        pact.consumer_main_branch = by_name
+            .get(pact.consumer.as_str())
+            .and_then(|c| c.main_branch.clone());
+    }
+
+    let wants_wip = request.include_wip_pacts_since.is_some()
+        && (request.provider_version_branch.is_some() || !request.provider_version_tags.is_empty());
+    if !request.include_pending_status && !wants_wip {
+        return Ok(Some(pacts));
+    }
+    let history = provider_history(reader, provider_id, request).await?;
+
+    // Pending status, from the provider's successful verifications of each content.
     if request.include_pending_status {
         let items: Vec<(i64, String)> = pacts
             .iter()
@@ -697,97 +731,128 @@ async fn pacts_for_verification(
             .collect();
         let found = successes(reader, provider_id, &items, request, false).await?;
         for (pact, found) in pacts.iter_mut().zip(found) {
-            pact.pending = Some(for_verification::is_pending(
+            for_verification::set_pending(
+                pact,
                 request,
                 &found,
-                branch_created_at,
-                &tag_first_used,
-            ));
+                history.branch_created_at,
+                &history.tag_first_used,
+            );
         }
     }
 
-    // Work in progress: recent pacts of branch heads and latest tagged versions not selected and not yet verified.
-    if let (Some(since), true) = (
-        request.include_wip_pacts_since,
-        request.provider_version_branch.is_some() || !request.provider_version_tags.is_empty(),
-    ) {
-        let selected: BTreeSet<(String, String)> = pacts
-            .iter()
-            .map(|p| (p.consumer.clone(), p.sha.clone()))
-            .collect();
-        let query = Query::new(
-                // From the heads of the consumers' branches and tags, not from
-                // every publication with the provider: the heads are few. CROSS
-                // JOIN makes SQLite start from the heads. (No comments inside the
-                // SQL: the placeholder rewriting for PostgreSQL reads quotes.)
-                // Unordered: the WIP pacts are sorted below, once they are few.
-                "SELECT c.name AS consumer, c.id AS consumer_id, v.id, v.number, pc.sha
-                 FROM (SELECT head_version_id AS version_id FROM branches
-                       WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
-                         AND head_version_id IS NOT NULL
-                       UNION
-                       SELECT max(version_id) FROM tags
-                       WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
-                       GROUP BY pacticipant_id, name) AS heads
-                 CROSS JOIN pact_publications pp
-                 JOIN pacticipants c ON c.id = pp.consumer_id
-                 JOIN versions v ON v.id = pp.consumer_version_id
-                 JOIN pact_contents pc ON pc.id = pp.pact_content_id
-                 WHERE pp.consumer_version_id = heads.version_id AND pp.provider_id = ? AND pp.created_at > ?",
-            )
-            .bind(provider_id)
-            .bind(provider_id)
-            .bind(provider_id)
-            .bind(since);
-        let rows = reader.fetch_all(query).await?;
-        let candidates: Vec<&read::Row> = rows
-            .iter()
-            .map(|row| {
-                let consumer: String = row.try_get("consumer")?;
-                let sha: String = row.try_get("sha")?;
-                Ok((!selected.contains(&(consumer, sha))).then_some(row))
-            })
-            .filter_map(Result::transpose)
-            .collect::<StoreResult<_>>()?;
-        let items: Vec<(i64, String)> = candidates
-            .iter()
-            .map(|row| Ok((row.try_get("consumer_id")?, row.try_get("sha")?)))
-            .collect::<StoreResult<_>>()?;
-        let explicit = successes(reader, provider_id, &items, request, true).await?;
-        let mut wip: BTreeMap<(String, String), VerifiablePact> = BTreeMap::new();
-        for (row, explicit) in candidates.into_iter().zip(explicit) {
-            let consumer: String = row.try_get("consumer")?;
-            let sha: String = row.try_get("sha")?;
-            if !for_verification::is_pending(request, &explicit, branch_created_at, &tag_first_used)
-            {
-                continue;
-            }
-            let id: i64 = row.try_get("id")?;
-            let number: String = row.try_get("number")?;
-            let entry = wip
-                .entry((consumer.clone(), sha.clone()))
-                .or_insert_with(|| VerifiablePact {
-                    consumer: consumer.clone(),
-                    sha: sha.clone(),
-                    consumer_version: number.clone(),
-                    consumer_version_id: id,
-                    chosen: Vec::new(),
-                    pending: Some(true),
-                    wip: true,
-                });
-            if id > entry.consumer_version_id {
-                entry.consumer_version_id = id;
-                entry.consumer_version = number;
-            }
+    if let (true, Some(since)) = (wants_wip, request.include_wip_pacts_since) {
+        let mut wip =
+            work_in_progress(reader, provider_id, request, &pacts, since, &history).await?;
+        for pact in &mut wip {
+            pact.consumer_main_branch = by_name
+                .get(pact.consumer.as_str())
+                .and_then(|c| c.main_branch.clone());
         }
-        let mut wip: Vec<VerifiablePact> = wip.into_values().collect();
-        wip.sort_by(|a, b| {
-            a.consumer
-                .to_lowercase()
-                .cmp(&b.consumer.to_lowercase())
-                .then(a.consumer_version_id.cmp(&b.consumer_version_id))
-        });
         pacts.extend(wip);
     }
     Ok(Some(pacts))
+}
+
+/// Work in progress: the pacts of the consumers' branch and tag heads
+/// published since `since`, not selected, and not yet verified explicitly
+/// by the provider's branch (or tag).
+async fn work_in_progress(
+    reader: &mut dyn Reader,
+    provider_id: i64,
+    request: &Request,
+    selected: &[VerifiablePact],
+    since: DateTime<Utc>,
+    history: &ProviderHistory,
+) -> StoreResult<Vec<VerifiablePact>> {
+    let selected: BTreeSet<(&str, &str)> = selected
+        .iter()
+        .map(|p| (p.consumer.as_str(), p.sha.as_str()))
+        .collect();
+    let query = Query::new(
+            // From the heads of the consumers' branches and tags, not from
+            // every publication with the provider: the heads are few. CROSS
+            // JOIN makes SQLite start from the heads. Each row says which
+            // head it is: a version can head several.
+            "SELECT c.name AS consumer, c.id AS consumer_id, v.id, v.number, pc.sha, heads.kind, heads.name AS head
+             FROM (SELECT head_version_id AS version_id, 'branch' AS kind, name FROM branches
+                   WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
+                     AND head_version_id IS NOT NULL
+                   UNION ALL
+                   SELECT max(version_id) AS version_id, 'tag' AS kind, name FROM tags
+                   WHERE pacticipant_id IN (SELECT consumer_id FROM integrations WHERE provider_id = ?)
+                   GROUP BY pacticipant_id, name) AS heads
+             CROSS JOIN pact_publications pp
+             JOIN pacticipants c ON c.id = pp.consumer_id
+             JOIN versions v ON v.id = pp.consumer_version_id
+             JOIN pact_contents pc ON pc.id = pp.pact_content_id
+             WHERE pp.consumer_version_id = heads.version_id AND pp.provider_id = ? AND pp.created_at > ?
+             ORDER BY v.id, heads.name",
+        )
+        .bind(provider_id)
+        .bind(provider_id)
+        .bind(provider_id)
+        .bind(since);
+    let rows = reader.fetch_all(query).await?;
+    let mut candidates: Vec<(i64, WipCandidate)> = Vec::new();
+    for row in &rows {
+        let consumer: String = row.try_get("consumer")?;
+        let sha: String = row.try_get("sha")?;
+        if selected.contains(&(consumer.as_str(), sha.as_str())) {
+            continue;
+        }
+        let kind: String = row.try_get("kind")?;
+        let head: String = row.try_get("head")?;
+        candidates.push((
+            row.try_get("consumer_id")?,
+            WipCandidate {
+                consumer,
+                consumer_version_id: row.try_get("id")?,
+                consumer_version: row.try_get("number")?,
+                sha,
+                head: if kind == "branch" {
+                    Head::Branch(head)
+                } else {
+                    Head::Tag(head)
+                },
+            },
+        ));
+    }
+    // The explicit verifications of each distinct content, asked once.
+    let items: Vec<(i64, String)> = candidates
+        .iter()
+        .map(|(consumer_id, c)| (*consumer_id, c.sha.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let explicit = successes(reader, provider_id, &items, request, true).await?;
+    let by_content: HashMap<(&str, i64), &[SuccessfulVerification]> = items
+        .iter()
+        .zip(&explicit)
+        .map(|((consumer_id, sha), found)| ((sha.as_str(), *consumer_id), found.as_slice()))
+        .collect();
+    let consumer_ids: HashMap<&str, i64> = candidates
+        .iter()
+        .map(|(id, c)| (c.consumer.as_str(), *id))
+        .collect();
+    let candidates: Vec<WipCandidate> = candidates.iter().map(|(_, c)| c.clone()).collect();
+    Ok(for_verification::work_in_progress(
+        request,
+        &candidates,
+        |candidate, tag| {
+            let consumer_id = consumer_ids.get(candidate.consumer.as_str()).copied();
+            let found = consumer_id
+                .and_then(|id| by_content.get(&(candidate.sha.as_str(), id)).copied())
+                .unwrap_or(&[]);
+            match (tag, &request.provider_version_branch) {
+                (Some(tag), _) => {
+                    for_verification::pending_for_tag(tag, found, &history.tag_first_used)
+                }
+                (None, Some(branch)) => {
+                    for_verification::pending_for_branch(branch, found, history.branch_created_at)
+                }
+                (None, None) => found.is_empty(),
+            }
+        },
+    ))
 }

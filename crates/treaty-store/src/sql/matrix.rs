@@ -1,83 +1,30 @@
-//! Gathers the evidence for a matrix question from one read snapshot:
-//! resolves selectors to versions, infers the other side of each integration,
-//! and loads the pact × verification rows between the selected versions
-//! (without `latestby`, only the page the limit asks for).
+//! Gathers the evidence for a matrix question from one read snapshot, as
+//! the Pact Broker's matrix repository does: resolves the ignore and the
+//! specified selectors to versions, finds the integrations they take part
+//! in, infers the other side of each from the scope, and loads the pact ×
+//! verification rows between the selected versions (the `limit` most recent
+//! pacts, and of their rows the `limit` most recent).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use treaty_domain::matrix::{
-    Criteria, Dependency, Evidence, KnownGoodVerifier, NewestRows, ResolvedIgnore,
-    ResolvedSelector, Row as MatrixRow, RowRank, VerificationRef, VersionRef,
+    Evidence, Found, FoundVersion, Integration, KnownGoodVerifier, NewestRows, ResolvedSelector,
+    Row as MatrixRow, RowRank, VerificationRef, VersionRef,
 };
-use treaty_domain::matrix_query::{MatrixQuery, Scope, VersionSelector};
-use treaty_domain::model::{Environment, Version};
+use treaty_domain::matrix_query::{MatrixQuery, NO_LIMIT, VersionSelector};
+use treaty_domain::model::Environment;
 
 use super::Backend;
 use super::environments::{environment_columns, environment_from_row};
-use super::rows::{VERSION_SELECT, version_from_row};
+use super::rows::{ITEM_SEP, VERSION_SELECT, split_list, version_from_row};
 use crate::read::{self, Query, Reader};
-use crate::{MatrixAnswer, MatrixStore, StoreResult};
+use crate::{BadgeVersions, MatrixAnswer, MatrixStore, MatrixVersion, PactBadgeFacts, StoreResult};
 
 /// `?, ?, ?` for `n` values.
 fn placeholders(n: usize) -> String {
     vec!["?"; n.max(1)].join(", ")
-}
-
-/// Rows of `v.id, v.number` as version references.
-fn version_refs(rows: &[read::Row]) -> StoreResult<Vec<VersionRef>> {
-    rows.iter()
-        .map(|r| {
-            Ok(VersionRef {
-                id: r.try_get("id")?,
-                number: r.try_get("number")?,
-            })
-        })
-        .collect()
-}
-
-async fn versions_where(
-    reader: &mut dyn Reader,
-    condition: &str,
-    arguments: &[&str],
-    pacticipant_id: i64,
-    latest_only: bool,
-) -> StoreResult<Vec<VersionRef>> {
-    let limit = if latest_only { " LIMIT 1" } else { "" };
-    let mut query = Query::new(format!(
-        "SELECT v.id, v.number FROM versions v WHERE v.pacticipant_id = ? AND {condition} ORDER BY v.id DESC{limit}"
-    ))
-    .bind(pacticipant_id);
-    for argument in arguments {
-        query = query.bind(*argument);
-    }
-    let rows = reader.fetch_all(query).await?;
-    version_refs(&rows)
-}
-
-/// The versions of a pacticipant deployed or released in an environment,
-/// found from the environment's slots: the cost does not grow with the
-/// pacticipant's history.
-async fn versions_in_environment(
-    reader: &mut dyn Reader,
-    environment: &str,
-    pacticipant_id: i64,
-) -> StoreResult<Vec<VersionRef>> {
-    let query = Query::new(
-        "SELECT v.id, v.number FROM versions v WHERE v.id IN (
-           SELECT cd.version_id FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
-           WHERE e.name = ? AND cd.pacticipant_id = ?
-           UNION
-           SELECT rv.version_id FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
-           WHERE e.name = ? AND rv.pacticipant_id = ? AND rv.support_ended_at IS NULL)
-         ORDER BY v.id DESC",
-    )
-    .bind(environment)
-    .bind(pacticipant_id)
-    .bind(environment)
-    .bind(pacticipant_id);
-    version_refs(&reader.fetch_all(query).await?)
 }
 
 const ON_BRANCH_HEAD: &str = "v.id = (SELECT b.head_version_id FROM branches b WHERE b.pacticipant_id = v.pacticipant_id AND b.name = ?)";
@@ -87,117 +34,123 @@ const ON_MAIN_BRANCH_HEAD: &str = "v.id = (SELECT b.head_version_id FROM branche
 const ON_MAIN_BRANCH: &str = "EXISTS (SELECT 1 FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id JOIN pacticipants p ON p.id = b.pacticipant_id
     WHERE bv.version_id = v.id AND b.name = p.main_branch)";
 const HAS_TAG: &str = "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)";
+const IN_ENVIRONMENT: &str = "v.id IN (
+    SELECT cd.version_id FROM currently_deployed cd JOIN environments e ON e.id = cd.environment_id
+    WHERE e.name = ? AND cd.pacticipant_id = ?
+    UNION
+    SELECT rv.version_id FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+    WHERE e.name = ? AND rv.pacticipant_id = ? AND rv.support_ended_at IS NULL)";
 
-/// Resolves what a selector asks for to versions; several for a selector
-/// that names several (tag, branch or environment without `latest`).
-async fn resolve(
+/// The versions of a pacticipant a selector asks for, newest first, as the
+/// Pact Broker's `Version.for_selector` finds them: every criterion the
+/// selector gives must hold, and `latest` (unless a branch head already
+/// chose) keeps the newest. A main-branch selector also learns the branch's
+/// name, which its description gives.
+async fn versions_for(
     reader: &mut dyn Reader,
-    pacticipant: &str,
     pacticipant_id: i64,
-    criteria: Criteria,
-    specified: bool,
-) -> StoreResult<Vec<ResolvedSelector>> {
-    let versions = match &criteria {
-        Criteria::Number(n) => {
-            versions_where(reader, "v.number = ?", &[n], pacticipant_id, true).await?
+    asked: &VersionSelector,
+) -> StoreResult<Vec<FoundVersion>> {
+    let mut conditions = vec!["v.pacticipant_id = ?"];
+    let mut arguments: Vec<read::Value> = vec![pacticipant_id.into()];
+    if let Some(environment) = &asked.environment {
+        conditions.push(IN_ENVIRONMENT);
+        for _ in 0..2 {
+            arguments.push(environment.as_str().into());
+            arguments.push(pacticipant_id.into());
         }
-        Criteria::Latest { tag: None } => {
-            versions_where(reader, "1 = 1", &[], pacticipant_id, true).await?
-        }
-        Criteria::Latest { tag: Some(t) } => {
-            versions_where(reader, HAS_TAG, &[t], pacticipant_id, true).await?
-        }
-        Criteria::Tag(t) => versions_where(reader, HAS_TAG, &[t], pacticipant_id, false).await?,
-        Criteria::Branch { name, latest: true } => {
-            versions_where(reader, ON_BRANCH_HEAD, &[name], pacticipant_id, true).await?
-        }
-        Criteria::Branch {
-            name,
-            latest: false,
-        } => versions_where(reader, ON_BRANCH, &[name], pacticipant_id, false).await?,
-        Criteria::MainBranch { latest: true } => {
-            versions_where(reader, ON_MAIN_BRANCH_HEAD, &[], pacticipant_id, true).await?
-        }
-        Criteria::MainBranch { latest: false } => {
-            versions_where(reader, ON_MAIN_BRANCH, &[], pacticipant_id, false).await?
-        }
-        Criteria::Environment(e) => versions_in_environment(reader, e, pacticipant_id).await?,
-        Criteria::Any => Vec::new(),
-    };
-    Ok(resolved(
-        pacticipant,
-        pacticipant_id,
-        criteria,
-        specified,
-        versions,
-    ))
-}
-
-/// The selectors for the versions a criteria resolved to: one per version,
-/// or one without a version when none (or any) was found.
-fn resolved(
-    pacticipant: &str,
-    pacticipant_id: i64,
-    criteria: Criteria,
-    specified: bool,
-    versions: Vec<VersionRef>,
-) -> Vec<ResolvedSelector> {
-    if versions.is_empty() {
-        return vec![ResolvedSelector {
-            pacticipant: pacticipant.to_owned(),
-            pacticipant_id,
-            version: None,
-            criteria,
-            specified,
-            one_of_many: false,
-        }];
     }
-    let many = versions.len() > 1;
-    versions
-        .into_iter()
-        .map(|version| ResolvedSelector {
-            pacticipant: pacticipant.to_owned(),
-            pacticipant_id,
-            version: Some(version),
-            criteria: criteria.clone(),
-            specified,
-            one_of_many: many,
+    if let Some(tag) = &asked.tag {
+        conditions.push(HAS_TAG);
+        arguments.push(tag.as_str().into());
+    }
+    if let Some(number) = &asked.version {
+        conditions.push("v.number = ?");
+        arguments.push(number.as_str().into());
+    }
+    if asked.main_branch {
+        conditions.push(if asked.latest {
+            ON_MAIN_BRANCH_HEAD
+        } else {
+            ON_MAIN_BRANCH
+        });
+    }
+    if let Some(branch) = &asked.branch {
+        conditions.push(if asked.latest {
+            ON_BRANCH_HEAD
+        } else {
+            ON_BRANCH
+        });
+        arguments.push(branch.as_str().into());
+    }
+    let newest_only = asked.latest && !asked.main_branch && asked.branch.is_none();
+    let main_branch = if asked.main_branch {
+        "(SELECT p.main_branch FROM pacticipants p WHERE p.id = v.pacticipant_id)"
+    } else {
+        "CAST(NULL AS TEXT)"
+    };
+    let mut query = Query::new(format!(
+        "SELECT v.id, v.number, {main_branch} AS main_branch FROM versions v WHERE {} ORDER BY v.id DESC{}",
+        conditions.join(" AND "),
+        if newest_only { " LIMIT 1" } else { "" }
+    ));
+    for argument in arguments {
+        query = query.bind(argument);
+    }
+    reader
+        .fetch_all(query)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(FoundVersion {
+                version: VersionRef {
+                    id: r.try_get("id")?,
+                    number: r.try_get("number")?,
+                },
+                main_branch: r.try_get("main_branch")?,
+            })
         })
         .collect()
 }
 
-/// The partners of a can-i-deploy to an environment, in one query: each
-/// one's name and the versions of it deployed or released there, newest
-/// first (thirty providers of a hub consumer would otherwise be sixty round
-/// trips). Three plain parts joined by UNION ALL, each an index lookup: a
-/// UNION or an ORDER BY would build temporary B-trees for a handful of rows.
-async fn partners_in_environment(
+/// What a selector's lookup found: `None` when it names only the
+/// pacticipant (no lookup: every version).
+async fn lookup(
+    reader: &mut dyn Reader,
+    pacticipant_id: i64,
+    asked: &VersionSelector,
+) -> StoreResult<Option<Vec<FoundVersion>>> {
+    if asked.only_pacticipant_name() {
+        return Ok(None);
+    }
+    versions_for(reader, pacticipant_id, asked).await.map(Some)
+}
+
+/// The versions of several pacticipants deployed or released in an
+/// environment, in one query, newest first (thirty providers of a hub
+/// consumer would otherwise be thirty round trips). Two plain parts joined
+/// by UNION ALL, each an index lookup: a UNION or an ORDER BY would build
+/// temporary B-trees for a handful of rows.
+async fn versions_in_environment(
     reader: &mut dyn Reader,
     environment: &str,
     pacticipant_ids: &[i64],
-) -> StoreResult<(HashMap<i64, String>, HashMap<i64, Vec<VersionRef>>)> {
-    let mut names = HashMap::new();
-    let mut found: HashMap<i64, Vec<VersionRef>> = HashMap::new();
+) -> StoreResult<HashMap<i64, Vec<FoundVersion>>> {
+    let mut found: HashMap<i64, Vec<FoundVersion>> = HashMap::new();
     if pacticipant_ids.is_empty() {
-        return Ok((names, found));
+        return Ok(found);
     }
     let list = placeholders(pacticipant_ids.len());
     let mut query = Query::new(format!(
-        "SELECT p.id AS pacticipant_id, p.name, CAST(NULL AS BIGINT) AS id, CAST(NULL AS TEXT) AS number
-         FROM pacticipants p WHERE p.id IN ({list})
-         UNION ALL
-         SELECT cd.pacticipant_id, CAST(NULL AS TEXT), v.id, v.number
+        "SELECT cd.pacticipant_id, v.id, v.number
          FROM currently_deployed cd JOIN versions v ON v.id = cd.version_id
          WHERE cd.environment_id = (SELECT id FROM environments WHERE name = ?) AND cd.pacticipant_id IN ({list})
          UNION ALL
-         SELECT rv.pacticipant_id, CAST(NULL AS TEXT), v.id, v.number
+         SELECT rv.pacticipant_id, v.id, v.number
          FROM released_versions rv JOIN versions v ON v.id = rv.version_id
          WHERE rv.environment_id = (SELECT id FROM environments WHERE name = ?) AND rv.pacticipant_id IN ({list})
            AND rv.support_ended_at IS NULL"
     ));
-    for id in pacticipant_ids {
-        query = query.bind(*id);
-    }
     for _ in 0..2 {
         query = query.bind(environment);
         for id in pacticipant_ids {
@@ -205,84 +158,23 @@ async fn partners_in_environment(
         }
     }
     for row in reader.fetch_all(query).await? {
-        let pacticipant: i64 = row.try_get("pacticipant_id")?;
-        match row.try_get::<Option<i64>>("id")? {
-            None => {
-                names.insert(pacticipant, row.try_get("name")?);
-            }
-            Some(id) => found.entry(pacticipant).or_default().push(VersionRef {
-                id,
-                number: row.try_get("number")?,
-            }),
-        }
+        found
+            .entry(row.try_get("pacticipant_id")?)
+            .or_default()
+            .push(FoundVersion {
+                version: VersionRef {
+                    id: row.try_get("id")?,
+                    number: row.try_get("number")?,
+                },
+                main_branch: None,
+            });
     }
     // Newest first, and a version both deployed and released there once.
     for versions in found.values_mut() {
-        versions.sort_by_key(|v| std::cmp::Reverse(v.id));
-        versions.dedup_by_key(|v| v.id);
+        versions.sort_by_key(|v| std::cmp::Reverse(v.version.id));
+        versions.dedup_by_key(|v| v.version.id);
     }
-    Ok((names, found))
-}
-
-/// Names of pacticipants by id, in one query.
-async fn pacticipant_names(
-    reader: &mut dyn Reader,
-    ids: &[i64],
-) -> StoreResult<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut query = Query::new(format!(
-        "SELECT id, name FROM pacticipants WHERE id IN ({})",
-        placeholders(ids.len())
-    ));
-    for id in ids {
-        query = query.bind(*id);
-    }
-    reader
-        .fetch_all(query)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-        .collect()
-}
-
-fn criteria_of(selector: &VersionSelector) -> Criteria {
-    if let Some(number) = &selector.version {
-        return Criteria::Number(number.clone());
-    }
-    if let Some(branch) = &selector.branch {
-        return Criteria::Branch {
-            name: branch.clone(),
-            latest: selector.latest,
-        };
-    }
-    if selector.main_branch {
-        return Criteria::MainBranch {
-            latest: selector.latest,
-        };
-    }
-    if let Some(environment) = &selector.environment {
-        return Criteria::Environment(environment.clone());
-    }
-    if selector.latest {
-        return Criteria::Latest {
-            tag: selector.tag.clone(),
-        };
-    }
-    if let Some(tag) = &selector.tag {
-        return Criteria::Tag(tag.clone());
-    }
-    Criteria::Any
-}
-
-/// What the scope asks of the versions of the other side of an integration.
-fn inferred_criteria(scope: &Scope) -> Criteria {
-    match scope {
-        Scope::Latest { tag } => Criteria::Latest { tag: tag.clone() },
-        Scope::Environment(e) => Criteria::Environment(e.clone()),
-        Scope::MainBranch => Criteria::MainBranch { latest: true },
-    }
+    Ok(found)
 }
 
 /// The ids of the named pacticipants and environments, in one query;
@@ -322,23 +214,23 @@ async fn named_ids(
     Ok(found)
 }
 
-async fn pacticipant_id(reader: &mut dyn Reader, name: &str) -> StoreResult<Option<i64>> {
-    let query = Query::new("SELECT id FROM pacticipants WHERE name = ?").bind(name);
-    read::first(reader, query, "id").await
-}
-
-/// The versions a set of selectors covers, per pacticipant (`None`: all versions).
+/// The versions a set of selectors covers, per pacticipant (`None`: all
+/// versions; an empty set: none, but the pacticipant is still one of the
+/// query's).
 fn coverage(selectors: &[ResolvedSelector]) -> HashMap<i64, Option<HashSet<i64>>> {
     let mut covered: HashMap<i64, Option<HashSet<i64>>> = HashMap::new();
     for selector in selectors {
+        let Some(pacticipant) = selector.pacticipant_id else {
+            continue;
+        };
         if selector.names_all_versions() {
-            covered.insert(selector.pacticipant_id, None);
+            covered.insert(pacticipant, None);
             continue;
         }
         let entry = covered
-            .entry(selector.pacticipant_id)
+            .entry(pacticipant)
             .or_insert_with(|| Some(HashSet::new()));
-        if let (Some(ids), Some(version)) = (entry.as_mut(), &selector.version) {
+        if let (Some(ids), Some(version)) = (entry.as_mut(), selector.version()) {
             ids.insert(version.id);
         }
     }
@@ -354,6 +246,7 @@ fn covers(coverage: &HashMap<i64, Option<HashSet<i64>>>, pacticipant: i64, versi
 }
 
 struct PactRow {
+    publication_id: i64,
     consumer: String,
     consumer_id: i64,
     consumer_version: VersionRef,
@@ -388,13 +281,29 @@ fn covered_ids(covered: &HashMap<i64, Option<HashSet<i64>>>) -> (Vec<i64>, Vec<i
     (everything, versions)
 }
 
-const PACT_COLUMNS: &str = "SELECT c.name AS consumer, pp.consumer_id, v.id AS version_id, v.number AS version_number,
+const PACT_COLUMNS: &str = "SELECT pp.id AS publication_id, c.name AS consumer, pp.consumer_id, v.id AS version_id, v.number AS version_number,
                 pr.name AS provider, pp.provider_id, pp.pact_content_id, pc.sha, pp.revision, pp.created_at
          FROM pact_publications pp
          JOIN pacticipants c ON c.id = pp.consumer_id
          JOIN pacticipants pr ON pr.id = pp.provider_id
          JOIN versions v ON v.id = pp.consumer_version_id
          JOIN pact_contents pc ON pc.id = pp.pact_content_id";
+
+/// A part of a pacts query, cut to the `limit` most recently published
+/// pacts when there is a limit (the Pact Broker limits the pacts before it
+/// joins their verifications): the limit is its last argument.
+fn most_recent(part: String, limit: u32, alias: &str) -> String {
+    if limit == NO_LIMIT {
+        part
+    } else {
+        format!("SELECT * FROM ({part} ORDER BY pp.created_at DESC, pp.id DESC LIMIT ?) AS {alias}")
+    }
+}
+
+/// The limit's argument, when [`most_recent`] asks for one.
+fn limit_argument(limit: u32) -> Option<i64> {
+    (limit != NO_LIMIT).then_some(i64::from(limit))
+}
 
 /// The pacts published by the covered consumer versions: with the covered
 /// providers only, unless `any_provider`. Filtered in SQL, so the cost
@@ -403,6 +312,7 @@ async fn pacts_of(
     reader: &mut dyn Reader,
     covered: &HashMap<i64, Option<HashSet<i64>>>,
     any_provider: bool,
+    limit: u32,
 ) -> StoreResult<Vec<PactRow>> {
     let (everything, versions) = covered_ids(covered);
     let providers: Vec<i64> = covered.keys().copied().collect();
@@ -416,21 +326,26 @@ async fn pacts_of(
     // versions or with some, so no pact is found twice.
     let mut parts = Vec::new();
     let mut binds = Vec::new();
-    for (column, ids) in [
-        ("pp.consumer_id", &everything),
-        ("pp.consumer_version_id", &versions),
+    for (column, ids, alias) in [
+        ("pp.consumer_id", &everything, "by_consumer"),
+        ("pp.consumer_version_id", &versions, "by_version"),
     ] {
         if ids.is_empty() {
             continue;
         }
-        parts.push(format!(
-            "{PACT_COLUMNS} WHERE {column} IN ({}){provider_condition}",
-            placeholders(ids.len())
+        parts.push(most_recent(
+            format!(
+                "{PACT_COLUMNS} WHERE {column} IN ({}){provider_condition}",
+                placeholders(ids.len())
+            ),
+            limit,
+            alias,
         ));
         binds.extend(ids.iter().copied());
         if !any_provider {
             binds.extend(providers.iter().copied());
         }
+        binds.extend(limit_argument(limit));
     }
     if parts.is_empty() {
         return Ok(Vec::new());
@@ -448,22 +363,38 @@ async fn pacts_verified_by(
     reader: &mut dyn Reader,
     provider: i64,
     versions: Option<&HashSet<i64>>,
+    limit: u32,
 ) -> StoreResult<Vec<PactRow>> {
     let rows = match versions {
         None => {
-            let query = Query::new(format!("{PACT_COLUMNS} WHERE pp.provider_id = ?"));
-            reader.fetch_all(query.bind(provider)).await?
+            let mut query = Query::new(most_recent(
+                format!("{PACT_COLUMNS} WHERE pp.provider_id = ?"),
+                limit,
+                "verified",
+            ))
+            .bind(provider);
+            if let Some(limit) = limit_argument(limit) {
+                query = query.bind(limit);
+            }
+            reader.fetch_all(query).await?
         }
         Some(versions) if versions.is_empty() => Vec::new(),
         Some(versions) => {
-            let mut query = Query::new(format!(
-                "{PACT_COLUMNS} WHERE pp.provider_id = ? AND pp.pact_content_id IN
-                   (SELECT vr.pact_content_id FROM verifications vr WHERE vr.provider_version_id IN ({}))",
-                placeholders(versions.len())
+            let mut query = Query::new(most_recent(
+                format!(
+                    "{PACT_COLUMNS} WHERE pp.provider_id = ? AND pp.pact_content_id IN
+                       (SELECT vr.pact_content_id FROM verifications vr WHERE vr.provider_version_id IN ({}))",
+                    placeholders(versions.len())
+                ),
+                limit,
+                "verified",
             ))
             .bind(provider);
             for id in versions {
                 query = query.bind(*id);
+            }
+            if let Some(limit) = limit_argument(limit) {
+                query = query.bind(limit);
             }
             reader.fetch_all(query).await?
         }
@@ -475,6 +406,7 @@ fn pact_rows(rows: Vec<read::Row>) -> StoreResult<Vec<PactRow>> {
     rows.iter()
         .map(|r| {
             Ok(PactRow {
+                publication_id: r.try_get("publication_id")?,
                 consumer: r.try_get("consumer")?,
                 consumer_id: r.try_get("consumer_id")?,
                 consumer_version: VersionRef {
@@ -492,8 +424,6 @@ fn pact_rows(rows: Vec<read::Row>) -> StoreResult<Vec<PactRow>> {
         .collect()
 }
 
-/// The verifications of these pact contents; by the covered provider
-/// versions only when `providers` is given.
 async fn verifications_of(
     reader: &mut dyn Reader,
     content_ids: &[i64],
@@ -617,38 +547,89 @@ async fn known_good_of(
         .collect()
 }
 
-/// The partners of a selected pacticipant, in one query: the providers of
-/// the pacts its selected version (or any of its versions) published, and
-/// its consumers; each with whether the selected pacticipant is the consumer.
-async fn partners_of(
+/// The integrations a specified selector takes part in, in one query: as
+/// consumer, with the providers of the pacts its version (or any of its
+/// versions) published, which it requires; as provider, with every consumer
+/// of its (which it does not require: they may not be deployed yet).
+async fn integrations_of(
     reader: &mut dyn Reader,
     selector: &ResolvedSelector,
-) -> StoreResult<Vec<(i64, bool)>> {
-    const CONSUMERS: &str = "SELECT consumer_id AS partner, CAST(0 AS BIGINT) AS as_consumer FROM integrations WHERE provider_id = ?";
-    let providers = match &selector.version {
-        Some(version) => Some((
-            "SELECT provider_id AS partner, CAST(1 AS BIGINT) AS as_consumer FROM pact_publications WHERE consumer_version_id = ?",
+) -> StoreResult<Vec<Integration>> {
+    let Some(pacticipant_id) = selector.pacticipant_id else {
+        return Ok(Vec::new());
+    };
+    const CONSUMERS: &str =
+        "SELECT i.consumer_id AS partner, p.name, CAST(0 AS BIGINT) AS as_consumer
+        FROM integrations i JOIN pacticipants p ON p.id = i.consumer_id WHERE i.provider_id = ?";
+    let providers = match &selector.found {
+        Found::Version(version) => Some((
+            "SELECT pp.provider_id AS partner, p.name, CAST(1 AS BIGINT) AS as_consumer
+             FROM pact_publications pp JOIN pacticipants p ON p.id = pp.provider_id WHERE pp.consumer_version_id = ?",
             version.id,
         )),
-        None if selector.names_all_versions() => Some((
-            "SELECT provider_id AS partner, CAST(1 AS BIGINT) AS as_consumer FROM integrations WHERE consumer_id = ?",
-            selector.pacticipant_id,
+        Found::AllVersions => Some((
+            "SELECT i.provider_id AS partner, p.name, CAST(1 AS BIGINT) AS as_consumer
+             FROM integrations i JOIN pacticipants p ON p.id = i.provider_id WHERE i.consumer_id = ?",
+            pacticipant_id,
         )),
-        None => None,
+        Found::NoVersion | Found::NoPacticipant => None,
     };
     let query = match providers {
         Some((providers, id)) => Query::new(format!("{providers} UNION {CONSUMERS}")).bind(id),
         None => Query::new(CONSUMERS),
     };
-    let rows = reader
-        .fetch_all(query.bind(selector.pacticipant_id))
-        .await?;
+    let rows = reader.fetch_all(query.bind(pacticipant_id)).await?;
     rows.iter()
         .map(|r| {
             let as_consumer: i64 = r.try_get("as_consumer")?;
-            Ok((r.try_get("partner")?, as_consumer == 1))
+            let partner: i64 = r.try_get("partner")?;
+            let name: String = r.try_get("name")?;
+            let me = (selector.pacticipant.clone(), pacticipant_id);
+            let other = (name, partner);
+            let ((consumer, consumer_id), (provider, provider_id)) = if as_consumer == 1 {
+                (me, other)
+            } else {
+                (other, me)
+            };
+            Ok(Integration {
+                consumer,
+                consumer_id,
+                provider,
+                provider_id,
+                required: as_consumer == 1,
+            })
         })
         .collect()
+}
+
+/// The integrations of a matrix question, as the Pact Broker finds them:
+/// with a scope (or one specified selector), every integration a specified
+/// selector takes part in; otherwise only those between the specified
+/// pacticipants, each required. Sorted by consumer, then provider.
+async fn integrations(
+    reader: &mut dyn Reader,
+    specified: &[ResolvedSelector],
+    involving_any: bool,
+) -> StoreResult<Vec<Integration>> {
+    let specified_ids: HashSet<i64> = specified.iter().filter_map(|s| s.pacticipant_id).collect();
+    let mut found: Vec<Integration> = Vec::new();
+    for selector in specified {
+        for integration in integrations_of(reader, selector).await? {
+            if involving_any
+                || (integration.required && specified_ids.contains(&integration.provider_id))
+            {
+                found.push(integration);
+            }
+        }
+    }
+    // One per pair, required when any of its sources requires it.
+    found.sort_by(|a, b| {
+        (&a.consumer, &a.provider, !a.required).cmp(&(&b.consumer, &b.provider, !b.required))
+    });
+    found.dedup_by(|later, kept| {
+        (later.consumer_id, later.provider_id) == (kept.consumer_id, kept.provider_id)
+    });
+    Ok(found)
 }
 
 /// Gathers the evidence for a matrix question on one snapshot.
@@ -656,134 +637,158 @@ async fn evidence(
     reader: &mut dyn Reader,
     query: &MatrixQuery,
 ) -> StoreResult<Result<Evidence, Vec<String>>> {
-    let mut errors = Vec::new();
-    let mut selectors = Vec::new();
-    let mut environments: Vec<&str> = query
-        .selectors
-        .iter()
-        .filter_map(|s| s.environment.as_deref())
-        .collect();
-    if let Some(Scope::Environment(e)) = &query.scope {
-        environments.push(e);
-    }
-    let pacticipants: Vec<&str> = query
+    let scope_environment = query.scope.as_ref().and_then(|s| s.environment.as_deref());
+    let names: Vec<&str> = query
         .selectors
         .iter()
         .map(|s| s.pacticipant.as_str())
+        .chain(query.ignore.iter().map(|i| i.pacticipant.as_str()))
         .collect();
     let (pacticipant_ids, environment_ids) =
-        named_ids(reader, &pacticipants, &environments).await?;
-    let mut specified_ids = Vec::new();
-    for selector in &query.selectors {
-        match pacticipant_ids.get(&selector.pacticipant) {
-            Some(id) => specified_ids.push((selector, *id)),
-            None => errors.push(format!("Pacticipant {} not found", selector.pacticipant)),
-        }
-    }
-    for environment in environments {
-        if !environment_ids.contains_key(environment) {
-            errors.push(format!(
-                "Environment with name '{environment}' does not exist"
-            ));
-        }
+        named_ids(reader, &names, scope_environment.as_slice()).await?;
+    let mut errors: Vec<String> = query
+        .selectors
+        .iter()
+        .filter(|s| !pacticipant_ids.contains_key(&s.pacticipant))
+        .map(|s| format!("Pacticipant {} not found", s.pacticipant))
+        .collect();
+    if let Some(environment) = scope_environment
+        && !environment_ids.contains_key(environment)
+    {
+        errors.push(format!(
+            "Environment with name '{environment}' does not exist"
+        ));
     }
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    for (selector, id) in &specified_ids {
-        selectors.extend(
-            resolve(
-                reader,
-                &selector.pacticipant,
-                *id,
-                criteria_of(selector),
-                true,
-            )
-            .await?,
-        );
+
+    // The ignore selectors first: they mark the others.
+    let mut ignores = Vec::new();
+    for ignore in &query.ignore {
+        let asked = VersionSelector {
+            pacticipant: ignore.pacticipant.clone(),
+            version: ignore.version.clone(),
+            ..VersionSelector::default()
+        };
+        let id = pacticipant_ids.get(&ignore.pacticipant).copied();
+        let versions = match id {
+            Some(id) => lookup(reader, id, &asked).await?,
+            None => None,
+        };
+        ignores.push(ResolvedSelector::ignore(&asked, id, versions));
     }
 
-    // Infer the other side of each integration from the scope.
-    let specified_pacticipants: BTreeSet<i64> = specified_ids.iter().map(|(_, id)| *id).collect();
-    let mut dependencies = Vec::new();
-    let single = specified_pacticipants.len() == 1;
+    let mut specified = Vec::new();
+    for selector in &query.selectors {
+        let id = pacticipant_ids[&selector.pacticipant];
+        let versions = lookup(reader, id, selector).await?;
+        specified.extend(ResolvedSelector::resolve(
+            &selector.pacticipant,
+            id,
+            selector,
+            versions,
+            true,
+            &ignores,
+        ));
+    }
+
+    let integrations = integrations(
+        reader,
+        &specified,
+        query.scope.is_some() || specified.len() == 1,
+    )
+    .await?;
+
+    // The other side of each integration, as the scope selects it.
+    let mut selectors = specified;
     if let Some(scope) = &query.scope {
-        let mut partners: BTreeSet<i64> = BTreeSet::new();
-        for selector in selectors.clone() {
-            if selector.is_missing() {
-                continue;
-            }
-            for (partner, as_consumer) in partners_of(reader, &selector).await? {
-                dependencies.push(if as_consumer {
-                    Dependency {
-                        consumer_id: selector.pacticipant_id,
-                        provider_id: partner,
-                        required: true,
-                    }
-                } else {
-                    Dependency {
-                        consumer_id: partner,
-                        provider_id: selector.pacticipant_id,
-                        required: false,
-                    }
-                });
-                partners.insert(partner);
-            }
-        }
-        let partners: Vec<i64> = partners
-            .difference(&specified_pacticipants)
-            .copied()
-            .collect();
-        let (names, mut in_environment) = match scope {
-            Scope::Environment(e) => {
-                let (names, found) = partners_in_environment(reader, e, &partners).await?;
-                (names, Some(found))
-            }
-            _ => (pacticipant_names(reader, &partners).await?, None),
-        };
-        for partner in partners {
-            let name = names.get(&partner).map_or("", String::as_str);
-            let criteria = inferred_criteria(scope);
-            selectors.extend(match in_environment.as_mut() {
-                Some(found) => resolved(
-                    name,
-                    partner,
-                    criteria,
-                    false,
-                    found.remove(&partner).unwrap_or_default(),
-                ),
-                None => resolve(reader, name, partner, criteria, false).await?,
-            });
-        }
-    } else if !single {
-        for selector in &selectors {
-            if selector.is_missing() {
-                continue;
-            }
-            for (provider, as_consumer) in partners_of(reader, selector).await? {
-                if as_consumer && specified_pacticipants.contains(&provider) {
-                    dependencies.push(Dependency {
-                        consumer_id: selector.pacticipant_id,
-                        provider_id: provider,
-                        required: true,
-                    });
+        let specified_names: HashSet<&str> =
+            selectors.iter().map(|s| s.pacticipant.as_str()).collect();
+        let mut partners: Vec<(String, i64)> = Vec::new();
+        for integration in &integrations {
+            for partner in [
+                (&integration.consumer, integration.consumer_id),
+                (&integration.provider, integration.provider_id),
+            ] {
+                if !specified_names.contains(partner.0.as_str())
+                    && partners.iter().all(|(_, id)| *id != partner.1)
+                {
+                    partners.push((partner.0.clone(), partner.1));
                 }
             }
         }
-    }
-    dependencies.sort_by_key(|d| (d.consumer_id, d.provider_id, !d.required));
-    dependencies.dedup_by_key(|d| (d.consumer_id, d.provider_id));
-
-    // Rows: pacts of the selected consumer versions with the selected
-    // providers, each with every verification by a selected provider version.
-    let covered = coverage(&selectors);
-    let any_partner = single && query.scope.is_none();
-    let mut pacts = pacts_of(reader, &covered, any_partner).await?;
-    if any_partner {
-        // One pacticipant on its own: its pacts as a consumer, and the pacts it verified as a provider.
-        if let Some((provider, versions)) = covered.iter().next() {
-            pacts.extend(pacts_verified_by(reader, *provider, versions.as_ref()).await?);
+        let mut in_environment = match &scope.environment {
+            Some(environment) => {
+                let ids: Vec<i64> = partners.iter().map(|(_, id)| *id).collect();
+                Some(versions_in_environment(reader, environment, &ids).await?)
+            }
+            None => None,
+        };
+        let mut inferred = Vec::new();
+        for (name, id) in &partners {
+            let asked = scope.selector_for(name);
+            let versions = match in_environment.as_mut() {
+                // An environment is never given with latest, a tag or the main branch.
+                Some(found) => Some(found.remove(id).unwrap_or_default()),
+                None => lookup(reader, *id, &asked).await?,
+            };
+            inferred.extend(ResolvedSelector::resolve(
+                name, *id, &asked, versions, false, &ignores,
+            ));
         }
+        selectors.extend(inferred);
+    }
+
+    let rows_and_pacts = rows(reader, query, &selectors).await?;
+    let (rows, pacts) = rows_and_pacts;
+
+    // Known-good verifiers only name a fix for a failed or unverified row.
+    let known_good = if rows
+        .iter()
+        .all(|r| r.verification.as_ref().is_some_and(|v| v.success))
+    {
+        Vec::new()
+    } else {
+        known_good_of(reader, &pacts).await?
+    };
+    Ok(Ok(Evidence {
+        selectors,
+        ignores,
+        integrations,
+        rows,
+        known_good,
+    }))
+}
+
+/// The pact × verification rows between the selected versions, and the
+/// pacts they came from. With one selector, its pacts as consumer with
+/// every verification, and the pacts its versions verified as provider;
+/// with several, the pacts between the selected versions with the
+/// verifications by selected versions (a pact none of them verified is one
+/// row without a verification). With `latestby`, only the newest
+/// verification per pact content and provider version counts.
+async fn rows(
+    reader: &mut dyn Reader,
+    query: &MatrixQuery,
+    selectors: &[ResolvedSelector],
+) -> StoreResult<(Vec<MatrixRow>, Vec<PactRow>)> {
+    let one_selector = selectors.len() == 1;
+    let specified_ids: BTreeSet<i64> = selectors
+        .iter()
+        .filter(|s| s.specified)
+        .filter_map(|s| s.pacticipant_id)
+        .collect();
+    let covered = coverage(selectors);
+    let mut pacts = pacts_of(reader, &covered, one_selector, query.limit).await?;
+    if one_selector && let Some((provider, versions)) = covered.iter().next() {
+        let known: HashSet<i64> = pacts.iter().map(|p| p.publication_id).collect();
+        pacts.extend(
+            pacts_verified_by(reader, *provider, versions.as_ref(), query.limit)
+                .await?
+                .into_iter()
+                .filter(|p| !known.contains(&p.publication_id)),
+        );
     }
     let content_ids: Vec<i64> = pacts
         .iter()
@@ -791,10 +796,22 @@ async fn evidence(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    // A lone pacticipant's own pacts keep every verification; otherwise
-    // only those by the covered provider versions can make a row.
-    let verifications =
-        verifications_of(reader, &content_ids, (!any_partner).then_some(&covered)).await?;
+    // One selector's own pacts keep every verification; otherwise only
+    // those by the covered provider versions can make a row.
+    let mut verifications =
+        verifications_of(reader, &content_ids, (!one_selector).then_some(&covered)).await?;
+    if query.latest_by.is_some() {
+        let mut newest: HashMap<(i64, i64), i64> = HashMap::new();
+        for v in &verifications {
+            let number = newest
+                .entry((v.content_id, v.provider_version.id))
+                .or_insert(v.verification.number);
+            *number = (*number).max(v.verification.number);
+        }
+        verifications.retain(|v| {
+            newest.get(&(v.content_id, v.provider_version.id)) == Some(&v.verification.number)
+        });
+    }
     let mut by_pact: HashMap<(i64, i64), Vec<&VerificationRow>> = HashMap::new();
     for verification in &verifications {
         by_pact
@@ -802,9 +819,9 @@ async fn evidence(
             .or_default()
             .push(verification);
     }
-    // Without `latestby` only the page is kept, most recent first: each
-    // pact's verifications newest first, so that once one is too old for
-    // the page, the rest of that pact's are as well.
+    // With a limit only the page is kept, most recent first: each pact's
+    // verifications newest first, so that once one is too old for the
+    // page, the rest of that pact's are as well.
     let mut newest = NewestRows::for_query(query);
     if newest.is_some() {
         for group in by_pact.values_mut() {
@@ -813,8 +830,9 @@ async fn evidence(
     }
     let mut rows = Vec::new();
     for pact in &pacts {
-        if !specified_pacticipants.contains(&pact.consumer_id)
-            && !specified_pacticipants.contains(&pact.provider_id)
+        if !one_selector
+            && !specified_ids.contains(&pact.consumer_id)
+            && !specified_ids.contains(&pact.provider_id)
         {
             continue;
         }
@@ -826,9 +844,7 @@ async fn evidence(
             .iter()
             .copied()
             .filter(|v| {
-                // Rows where the lone pacticipant is the provider: only its own
-                // verifications; its own pacts as a consumer: every one.
-                (any_partner && consumer_selected)
+                (one_selector && consumer_selected)
                     || covers(&covered, v.provider_id, v.provider_version.id)
             })
             .peekable();
@@ -839,6 +855,7 @@ async fn evidence(
             provider: pact.provider.clone(),
             provider_id: pact.provider_id,
             provider_version: verification.map(|v| v.provider_version.clone()),
+            pact_publication_id: pact.publication_id,
             pact_sha: pact.sha.clone(),
             pact_revision: pact.revision,
             pact_created_at: pact.created_at,
@@ -846,7 +863,9 @@ async fn evidence(
             ignored: false,
         };
         if matching.peek().is_none() {
-            if any_partner && !consumer_selected {
+            // A pact the lone selector only verified is found through its
+            // verifications: without one, it is no row.
+            if one_selector && !consumer_selected {
                 continue;
             }
             match newest.as_mut() {
@@ -864,8 +883,8 @@ async fn evidence(
                     }
                     let rank = RowRank::of(
                         pact.created_at,
-                        pact.consumer_version.id,
-                        Some((at, v.provider_version.id, v.verification.number)),
+                        pact.publication_id,
+                        Some((v.verification.verified_at, v.verification.number)),
                     );
                     if newest.admits(rank) {
                         newest.offer(row(Some(v)));
@@ -878,44 +897,7 @@ async fn evidence(
     if let Some(newest) = newest {
         rows = newest.into_rows();
     }
-
-    // Known-good verifiers only name a fix for a failed or unverified row.
-    let known_good = if rows
-        .iter()
-        .all(|r| r.verification.as_ref().is_some_and(|v| v.success))
-    {
-        Vec::new()
-    } else {
-        known_good_of(reader, &pacts).await?
-    };
-
-    let mut ignores = Vec::new();
-    for ignore in &query.ignore {
-        let pacticipant_id = pacticipant_id(reader, &ignore.pacticipant).await?;
-        let version_id = match (&ignore.version, pacticipant_id) {
-            (Some(number), Some(pid)) => {
-                versions_where(reader, "v.number = ?", &[number], pid, true)
-                    .await?
-                    .first()
-                    .map(|v| v.id)
-            }
-            _ => None,
-        };
-        let found = pacticipant_id.is_some() && (ignore.version.is_none() || version_id.is_some());
-        ignores.push(ResolvedIgnore {
-            selector: ignore.clone(),
-            pacticipant_id,
-            version_id,
-            found,
-        });
-    }
-    Ok(Ok(Evidence {
-        selectors,
-        ignores,
-        dependencies,
-        rows,
-        known_good,
-    }))
+    Ok((rows, pacts))
 }
 
 #[async_trait]
@@ -956,28 +938,52 @@ impl MatrixStore for Backend {
         })
         .await
     }
+
+    async fn pact_badge(
+        &self,
+        consumer: &str,
+        provider: &str,
+        consumer_versions: BadgeVersions,
+        provider_tag: Option<&str>,
+    ) -> StoreResult<PactBadgeFacts> {
+        self.pact_badge_facts(consumer, provider, consumer_versions, provider_tag)
+            .await
+    }
 }
 
-/// Versions by id, each with the environments it is deployed or released to.
+/// Versions by id, each with the environments it is deployed or released
+/// to (in the order it got there) and which of its tags are the newest of
+/// their name.
 async fn versions_with_environments(
     reader: &mut dyn Reader,
     ids: &BTreeSet<i64>,
-) -> StoreResult<HashMap<i64, (Version, Vec<Environment>)>> {
-    let mut found = HashMap::new();
+) -> StoreResult<HashMap<i64, MatrixVersion>> {
+    // Each version, and when it got to each environment it is in.
+    type Arrivals = Vec<(DateTime<Utc>, i64)>;
+    let mut found: HashMap<i64, (MatrixVersion, Arrivals)> = HashMap::new();
     if ids.is_empty() {
-        return Ok(found);
+        return Ok(HashMap::new());
     }
     // The versions and the environments each is in, in one query (a
     // version in no environment has one row with no environment). The
     // deployments and releases are those of these versions only, found by
-    // version: the cost follows the answer, not the ledger's history.
+    // version: the cost follows the answer, not the ledger's history. A tag
+    // is the newest of its name when no later version of the pacticipant
+    // has it (the tags index answers that).
     let list = placeholders(ids.len());
     let env_columns = environment_columns();
     let mut query = Query::new(format!(
-        "SELECT ver.*, {env_columns} FROM ({VERSION_SELECT} WHERE v.id IN ({list})) AS ver
+        "SELECT ver.*, x.since, {env_columns},
+           (SELECT string_agg(t.name, '{ITEM_SEP}' ORDER BY t.name) FROM tags t
+             WHERE t.version_id = ver.id
+               AND t.version_id = (SELECT MAX(later.version_id) FROM tags later
+                                    WHERE later.pacticipant_id = t.pacticipant_id AND later.name = t.name)) AS latest_tags
+         FROM ({VERSION_SELECT} WHERE v.id IN ({list})) AS ver
          LEFT JOIN (
-            SELECT version_id, environment_id FROM currently_deployed WHERE version_id IN ({list})
-            UNION ALL SELECT version_id, environment_id FROM released_versions
+            SELECT cd.version_id, cd.environment_id, dv.created_at AS since
+              FROM currently_deployed cd JOIN deployed_versions dv ON dv.id = cd.deployed_version_id
+              WHERE cd.version_id IN ({list})
+            UNION ALL SELECT version_id, environment_id, created_at FROM released_versions
               WHERE version_id IN ({list}) AND support_ended_at IS NULL) AS x
            ON x.version_id = ver.id
          LEFT JOIN environments e ON e.id = x.environment_id"
@@ -989,22 +995,49 @@ async fn versions_with_environments(
     }
     for row in reader.fetch_all(query).await? {
         let version_id: i64 = row.try_get("id")?;
-        let (_, environments) = match found.entry(version_id) {
+        let (version, since) = match found.entry(version_id) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert((version_from_row(&row)?, Vec::new()))
+                let latest_tags: Option<String> = row.try_get("latest_tags")?;
+                entry.insert((
+                    MatrixVersion {
+                        version: version_from_row(&row)?,
+                        environments: Vec::new(),
+                        latest_tags: split_list(latest_tags.as_deref())
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect(),
+                    },
+                    Vec::new(),
+                ))
             }
         };
         let environment_id: Option<i64> = row.try_get("env_id")?;
-        if environment_id.is_some_and(|id| environments.iter().all(|e| e.id != id)) {
-            environments.push(environment_from_row(&row, "env_")?);
+        if let Some(environment_id) = environment_id {
+            since.push((row.try_get("since")?, environment_id));
+            if version.environments.iter().all(|e| e.id != environment_id) {
+                version
+                    .environments
+                    .push(environment_from_row(&row, "env_")?);
+            }
         }
     }
-    // Sorted and deduplicated here rather than by the statement, whose
-    // UNION and ORDER BY each built a temporary B-tree for a few rows (a
-    // version deployed and released to one environment is there once).
-    for (_, environments) in found.values_mut() {
-        environments.sort_by(|a, b| a.name.cmp(&b.name));
-    }
-    Ok(found)
+    // In the order the version got there (its current deployments and
+    // releases, oldest first), as the Pact Broker lists them; sorted here
+    // rather than by the statement, whose UNION and ORDER BY each built a
+    // temporary B-tree for a few rows.
+    Ok(found
+        .into_iter()
+        .map(|(id, (mut version, mut since))| {
+            since.sort();
+            let order = |environment: &Environment| {
+                since
+                    .iter()
+                    .position(|(_, id)| *id == environment.id)
+                    .unwrap_or(usize::MAX)
+            };
+            version.environments.sort_by_key(order);
+            (id, version)
+        })
+        .collect())
 }

@@ -9,6 +9,7 @@
 //! `string_agg`, `ON CONFLICT`, `RETURNING`, window functions.
 
 mod access;
+mod badges;
 mod clean;
 mod dashboard;
 mod deployments;
@@ -22,6 +23,7 @@ mod metrics;
 mod names;
 mod pacticipants;
 mod pacts;
+mod provider_states;
 mod rows;
 pub(crate) mod settings;
 mod verifications;

@@ -3,7 +3,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use treaty_domain::model::{Integration, Pact, Page, PageInfo, PageRequest, VerificationSummary};
+use treaty_domain::model::{
+    Integration, Pact, PactSummary, Page, PageInfo, PageRequest, VerificationSummary,
+};
 use treaty_domain::pact::{self, PactDocument};
 use treaty_domain::publish::{
     self, ContractOutcome, ContractStatus, OnConflict, PublishOutcome, PublishRequest,
@@ -17,14 +19,32 @@ use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{PactFilter, PactSelector, PactStore, PutPactOutcome, StoreError, StoreResult};
 
-const PACT_SELECT: &str = "
-SELECT c.name AS consumer, pr.name AS provider, v.number AS consumer_version, v.id AS consumer_version_id,
-  pc.sha, pc.content, pp.created_at, pp.revision
+/// The joins every pact read starts from.
+macro_rules! pact_from {
+    () => {
+        "
 FROM pact_publications pp
 JOIN pacticipants c ON c.id = pp.consumer_id
 JOIN pacticipants pr ON pr.id = pp.provider_id
 JOIN versions v ON v.id = pp.consumer_version_id
-JOIN pact_contents pc ON pc.id = pp.pact_content_id";
+JOIN pact_contents pc ON pc.id = pp.pact_content_id"
+    };
+}
+
+const PACT_SELECT: &str = concat!(
+    "SELECT c.name AS consumer, pr.name AS provider, v.number AS consumer_version, v.id AS consumer_version_id,
+  pc.sha, pc.content, pp.created_at, pp.revision",
+    pact_from!()
+);
+
+/// Pacts without their documents: lists never read (or parse) a document,
+/// which can be megabytes. `sha` comes before `content` in its row, so
+/// SQLite reads it without the document's overflow pages.
+pub(crate) const SUMMARY_SELECT: &str = concat!(
+    "SELECT c.name AS consumer, pr.name AS provider, v.number AS consumer_version, v.id AS consumer_version_id,
+  pc.sha, pp.created_at",
+    pact_from!()
+);
 
 const HAS_TAG: &str = "EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = ?)";
 const ON_BRANCH: &str =
@@ -49,6 +69,17 @@ fn pact_from_row(row: &DbRow) -> StoreResult<Pact> {
     })
 }
 
+pub(crate) fn summary_from_row(row: &DbRow) -> StoreResult<PactSummary> {
+    Ok(PactSummary {
+        consumer: row.try_get("consumer")?,
+        provider: row.try_get("provider")?,
+        consumer_version: row.try_get("consumer_version")?,
+        consumer_version_id: row.try_get("consumer_version_id")?,
+        sha: row.try_get("sha")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
 /// A filter as a WHERE fragment, its argument, and whether it keeps only the newest per consumer.
 fn filter_clause(filter: &PactFilter) -> (Option<&'static str>, Option<&str>, bool) {
     match filter {
@@ -63,15 +94,58 @@ fn filter_clause(filter: &PactFilter) -> (Option<&'static str>, Option<&str>, bo
     }
 }
 
+/// The order of a list: as the Pact Broker orders each.
+#[derive(Debug, Clone, Copy)]
+enum ListOrder {
+    NewestFirst,
+    OldestFirst,
+    /// By consumer name, then consumer version.
+    ByConsumer,
+    /// By provider name.
+    ByProvider,
+}
+
+impl ListOrder {
+    fn clause(self) -> &'static str {
+        match self {
+            Self::NewestFirst => "ORDER BY v.id DESC",
+            Self::OldestFirst => "ORDER BY v.id",
+            Self::ByConsumer => "ORDER BY lower(c.name), c.name, v.id",
+            Self::ByProvider => "ORDER BY lower(pr.name), pr.name",
+        }
+    }
+}
+
 impl Backend {
-    async fn query_pacts(
+    /// The newest pact meeting the conditions, with its document.
+    async fn newest_pact(
+        &self,
+        conditions: &[&str],
+        arguments: &[&str],
+    ) -> StoreResult<Option<Pact>> {
+        // Ordering by the publication index's own column lets the database
+        // stop at the newest pact of the pair instead of reading its history.
+        let statement = format!(
+            "{PACT_SELECT} WHERE {} ORDER BY pp.consumer_version_id DESC LIMIT 1",
+            conditions.join(" AND ")
+        );
+        let mut query = sqlx::query(sql(statement));
+        for argument in arguments {
+            query = query.bind(*argument);
+        }
+        let row = query.fetch_optional(self.reader()).await?;
+        row.as_ref().map(pact_from_row).transpose()
+    }
+
+    async fn query_summaries(
         &self,
         conditions: &[&str],
         arguments: &[&str],
         latest_per_consumer: bool,
+        order: ListOrder,
         // Only for the pacts of one consumer/provider pair.
         limit: Option<u32>,
-    ) -> StoreResult<Vec<Pact>> {
+    ) -> StoreResult<Vec<PactSummary>> {
         let where_clause = if conditions.is_empty() {
             String::new()
         } else {
@@ -80,19 +154,15 @@ impl Backend {
         let statement = if latest_per_consumer {
             format!(
                 "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY consumer ORDER BY consumer_version_id DESC) AS row_rank
-                 FROM ({PACT_SELECT} {where_clause}) AS ranked) AS latest WHERE row_rank = 1
+                 FROM ({SUMMARY_SELECT} {where_clause}) AS ranked) AS latest WHERE row_rank = 1
                  ORDER BY lower(consumer), consumer"
             )
         } else {
-            // A limit lets the database stop at the newest pact instead of
-            // reading (and sending) the pair's whole history.
-            // With a limit, the caller names one pair: ordering by the
-            // publication index's own column lets it stop at the first row.
             match limit {
                 Some(n) => format!(
-                    "{PACT_SELECT} {where_clause} ORDER BY pp.consumer_version_id DESC LIMIT {n}"
+                    "{SUMMARY_SELECT} {where_clause} ORDER BY pp.consumer_version_id DESC LIMIT {n}"
                 ),
-                None => format!("{PACT_SELECT} {where_clause} ORDER BY v.id DESC, lower(pr.name)"),
+                None => format!("{SUMMARY_SELECT} {where_clause} {}", order.clause()),
             }
         };
         let mut query = sqlx::query(sql(statement));
@@ -100,7 +170,7 @@ impl Backend {
             query = query.bind(*argument);
         }
         let rows = query.fetch_all(self.reader()).await?;
-        rows.iter().map(pact_from_row).collect()
+        rows.iter().map(summary_from_row).collect()
     }
 }
 
@@ -580,10 +650,7 @@ impl PactStore for Backend {
                 arguments.push(sha);
             }
         }
-        let pacts = self
-            .query_pacts(&conditions, &arguments, false, Some(1))
-            .await?;
-        Ok(pacts.into_iter().next())
+        self.newest_pact(&conditions, &arguments).await
     }
 
     async fn pacts_between(
@@ -591,13 +658,17 @@ impl PactStore for Backend {
         consumer: &str,
         provider: &str,
         filter: PactFilter,
-    ) -> StoreResult<Vec<Pact>> {
+    ) -> StoreResult<Vec<PactSummary>> {
         let (condition, argument, latest) = filter_clause(&filter);
         let mut conditions = vec!["c.name = ?", "pr.name = ?"];
         let mut arguments = vec![consumer, provider];
         conditions.extend(condition);
         arguments.extend(argument);
-        self.query_pacts(&conditions, &arguments, false, latest.then_some(1))
+        let order = match filter {
+            PactFilter::OnBranch(_) | PactFilter::OnMainBranch => ListOrder::OldestFirst,
+            _ => ListOrder::NewestFirst,
+        };
+        self.query_summaries(&conditions, &arguments, false, order, latest.then_some(1))
             .await
     }
 
@@ -605,13 +676,13 @@ impl PactStore for Backend {
         &self,
         provider: &str,
         filter: PactFilter,
-    ) -> StoreResult<Vec<Pact>> {
+    ) -> StoreResult<Vec<PactSummary>> {
         let (condition, argument, latest) = filter_clause(&filter);
         let mut conditions = vec!["pr.name = ?"];
         let mut arguments = vec![provider];
         conditions.extend(condition);
         arguments.extend(argument);
-        self.query_pacts(&conditions, &arguments, latest, None)
+        self.query_summaries(&conditions, &arguments, latest, ListOrder::ByConsumer, None)
             .await
     }
 
@@ -619,24 +690,63 @@ impl PactStore for Backend {
         &self,
         consumer: &str,
         version: &str,
-    ) -> StoreResult<Vec<Pact>> {
-        self.query_pacts(
+    ) -> StoreResult<Vec<PactSummary>> {
+        self.query_summaries(
             &["c.name = ?", "v.number = ?"],
             &[consumer, version],
             false,
+            ListOrder::ByProvider,
             None,
         )
         .await
     }
 
-    async fn latest_pacts(&self) -> StoreResult<Vec<Pact>> {
+    async fn latest_pacts(&self) -> StoreResult<Vec<PactSummary>> {
         let statement = format!(
             "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY consumer, provider ORDER BY consumer_version_id DESC) AS row_rank
-             FROM ({PACT_SELECT}) AS ranked) AS latest WHERE row_rank = 1
+             FROM ({SUMMARY_SELECT}) AS ranked) AS latest WHERE row_rank = 1
              ORDER BY lower(consumer), consumer, lower(provider), provider"
         );
         let rows = sqlx::query(sql(statement)).fetch_all(self.reader()).await?;
-        rows.iter().map(pact_from_row).collect()
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    async fn previous_distinct_pact(
+        &self,
+        consumer: &str,
+        provider: &str,
+        before_version_id: i64,
+        sha: &str,
+    ) -> StoreResult<Option<Pact>> {
+        let row = sqlx::query(sql(format!(
+            "{PACT_SELECT} WHERE c.name = ? AND pr.name = ? AND pp.consumer_version_id < ? AND pc.sha <> ?
+             ORDER BY pp.consumer_version_id DESC LIMIT 1"
+        )))
+        .bind(consumer)
+        .bind(provider)
+        .bind(before_version_id)
+        .bind(sha)
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(pact_from_row).transpose()
+    }
+
+    async fn pact_published_after(
+        &self,
+        consumer: &str,
+        provider: &str,
+        version_id: i64,
+    ) -> StoreResult<Option<PactSummary>> {
+        let row = sqlx::query(sql(format!(
+            "{SUMMARY_SELECT} WHERE c.name = ? AND pr.name = ? AND pp.consumer_version_id > ?
+             ORDER BY pp.consumer_version_id LIMIT 1"
+        )))
+        .bind(consumer)
+        .bind(provider)
+        .bind(version_id)
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(summary_from_row).transpose()
     }
 
     async fn delete_pact(

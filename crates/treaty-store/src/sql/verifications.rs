@@ -10,6 +10,8 @@ use crate::{StoreError, StoreResult, VerificationStore};
 
 const VERIFICATION_SELECT: &str = "
 SELECT vr.id, c.name AS consumer, pr.name AS provider, pc.sha, pv.number AS provider_version,
+  (SELECT cv.number FROM pact_publications pp JOIN versions cv ON cv.id = pp.consumer_version_id
+     WHERE pp.pact_content_id = vr.pact_content_id ORDER BY pp.consumer_version_id DESC LIMIT 1) AS pact_consumer_version,
   vr.success, vr.build_url, vr.test_results, vr.verified_by, vr.provider_version_tags, vr.execution_date,
   (SELECT string_agg(b.name, '\u{1f}' ORDER BY bv.id) FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id
      WHERE bv.version_id = pv.id) AS branch_list
@@ -36,6 +38,11 @@ fn verification_from_row(row: &DbRow) -> StoreResult<Verification> {
         consumer: row.try_get("consumer")?,
         provider: row.try_get("provider")?,
         sha: row.try_get("sha")?,
+        // A content no publication names any more (its versions deleted)
+        // keeps its verifications; they name no consumer version.
+        pact_consumer_version: row
+            .try_get::<Option<String>, _>("pact_consumer_version")?
+            .unwrap_or_default(),
         provider_version: row.try_get("provider_version")?,
         provider_version_branches: split_list(branches.as_deref())
             .into_iter()

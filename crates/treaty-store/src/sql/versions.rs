@@ -596,4 +596,22 @@ impl VersionStore for Backend {
         )
         .await
     }
+
+    async fn versions_in_environment(
+        &self,
+        pacticipant: &str,
+        environment_uuid: &str,
+        page: Option<PageRequest>,
+    ) -> StoreResult<Page<Version>> {
+        self.version_page(
+            "WHERE p.name = ? AND (
+               EXISTS (SELECT 1 FROM deployed_versions dv JOIN environments e ON e.id = dv.environment_id
+                 WHERE dv.version_id = v.id AND e.uuid = ?)
+               OR EXISTS (SELECT 1 FROM released_versions rv JOIN environments e ON e.id = rv.environment_id
+                 WHERE rv.version_id = v.id AND e.uuid = ?))",
+            &[pacticipant, environment_uuid, environment_uuid],
+            page,
+        )
+        .await
+    }
 }

@@ -524,7 +524,6 @@ pub(crate) async fn verification_context(
 ) -> StoreResult<BTreeMap<String, String>> {
     let row = sqlx::query(sql(
         "SELECT vf.consumer_id, vf.provider_id, vf.provider_version_id, vf.success, vf.build_url, vf.pact_content_id, pc.sha,
-           (SELECT count(*) FROM verifications o WHERE o.pact_content_id = vf.pact_content_id AND o.id <= vf.id) AS number,
            (SELECT max(pp.consumer_version_id) FROM pact_publications pp WHERE pp.pact_content_id = vf.pact_content_id) AS consumer_version_id
          FROM verifications vf JOIN pact_contents pc ON pc.id = vf.pact_content_id WHERE vf.id = ?",
     ))
@@ -551,7 +550,8 @@ pub(crate) async fn verification_context(
     let consumer = vars.get("consumerName").cloned().unwrap_or_default();
     let provider = vars.get("providerName").cloned().unwrap_or_default();
     let sha: String = row.try_get("sha")?;
-    let number: i64 = row.try_get("number")?;
+    // The verification's global number, as in its own address.
+    let number = verification_id;
     vars.insert(
         "verificationResultUrl".to_owned(),
         format!(

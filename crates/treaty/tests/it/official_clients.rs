@@ -301,3 +301,137 @@ async fn the_verifier_fetches_the_latest_pacts_verifies_and_publishes_results() 
     assert_eq!(version["_embedded"]["branches"][0]["name"], "main");
     assert_eq!(version["_embedded"]["tags"][0]["name"], "dev");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_states_list_shows_what_the_consumers_pacts_ask_for() {
+    let treaty = TestServer::start().await;
+    let b = treaty.url.as_str();
+    let publish = |consumer: &'static str,
+                   version: &'static str,
+                   branch: &'static str,
+                   interactions: serde_json::Value| {
+        let dir = tempfile::tempdir().unwrap();
+        // A v3 pact: a v2 one keeps one state an interaction.
+        let document = json!({
+            "consumer": {"name": consumer},
+            "provider": {"name": "Bar"},
+            "interactions": interactions,
+            "metadata": {"pactSpecification": {"version": "3.0.0"}}
+        });
+        std::fs::write(
+            dir.path().join(format!("{consumer}-Bar.json")),
+            document.to_string(),
+        )
+        .unwrap();
+        async move {
+            let out = pact(&[
+                "broker",
+                "publish",
+                dir.path().to_str().unwrap(),
+                "-b",
+                b,
+                "--consumer-app-version",
+                version,
+                "--branch",
+                branch,
+                "--retries",
+                "0",
+            ])
+            .await;
+            assert!(out.status.success(), "{}", text(&out));
+        }
+    };
+    let interaction = |path: &str, state: serde_json::Value| {
+        let mut interaction = json!({
+            "description": format!("a request for {path}"),
+            "request": {"method": "GET", "path": path},
+            "response": {"status": 200}
+        });
+        interaction
+            .as_object_mut()
+            .unwrap()
+            .extend(state.as_object().unwrap().clone());
+        interaction
+    };
+    publish(
+        "Foo",
+        "1",
+        "main",
+        json!([
+            interaction("/a", json!({"providerState": "an order exists"})),
+            interaction("/b", json!({"providerState": "no orders"}))
+        ]),
+    )
+    .await;
+    publish(
+        "Waffle",
+        "1",
+        "main",
+        json!([interaction(
+            "/c",
+            json!({"providerStates": [{"name": "an order exists"}, {"name": "a user", "params": {"id": 7}}]})
+        )]),
+    )
+    .await;
+    publish(
+        "Foo",
+        "2",
+        "feat",
+        json!([interaction(
+            "/d",
+            json!({"providerState": "a feature flag is on"})
+        )]),
+    )
+    .await;
+
+    let list = |extra: &'static [&'static str]| async move {
+        let mut args = vec![
+            "broker",
+            "provider-states",
+            "list",
+            "-b",
+            b,
+            "--provider",
+            "Bar",
+            "--json",
+            "--retries",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        let out = pact(&args).await;
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+    };
+    assert_eq!(
+        list(&[]).await,
+        json!({"providerStates": [
+            {"name": "a user", "params": {"id": 7}, "consumers": ["Waffle"]},
+            {"name": "an order exists", "consumers": ["Foo", "Waffle"]},
+            {"name": "no orders", "consumers": ["Foo"]}
+        ]})
+    );
+    assert_eq!(
+        list(&["--branch", "feat"]).await,
+        json!({"providerStates": [{"name": "a feature flag is on", "consumers": ["Foo"]}]})
+    );
+    // The table, as a person reads it.
+    let out = pact(&[
+        "broker",
+        "provider-states",
+        "list",
+        "-b",
+        b,
+        "--provider",
+        "Bar",
+        "--retries",
+        "0",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("an order exists") && table.contains("Foo, Waffle"),
+        "{table}"
+    );
+}

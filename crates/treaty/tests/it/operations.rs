@@ -144,3 +144,63 @@ async fn serving_beyond_loopback_without_authentication_is_refused() {
         text(&secret)
     );
 }
+
+/// `treaty serve` with its badge settings, from flags and from the
+/// environment: badges open to anyone only with `--public-badge-access`,
+/// and drawn by Treaty when `--shields-io-base-url` is empty.
+#[tokio::test]
+async fn badge_settings_of_treaty_serve() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    const BADGE: &str = "/pacticipants/Foo/main-branch/can-i-merge/badge";
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (flags, env, expected) in [
+        (&[][..], None, 401),
+        (&["--public-badge-access"][..], None, 307),
+        (
+            &["--public-badge-access", "--shields-io-base-url", ""][..],
+            None,
+            200,
+        ),
+        (&[][..], Some(("TREATY_PUBLIC_BADGE_ACCESS", "true")), 307),
+    ] {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_treaty"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+            .args(["--auth", "token", "--admin-token", "badge-admin-token"])
+            .args(flags)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = loop {
+            let line = lines.next_line().await.unwrap().expect("listening line");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let reply = client
+            .get(format!("{address}{BADGE}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), expected, "{flags:?} {env:?}");
+        if expected == 200 {
+            let body = reply.text().await.unwrap();
+            assert!(
+                body.contains("<title>pacticipant: not found</title>"),
+                "{body}"
+            );
+        }
+        child.kill().await.unwrap();
+    }
+}

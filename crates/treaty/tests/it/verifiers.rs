@@ -301,7 +301,7 @@ async fn verify_plan_and_get_pacts_show_what_a_provider_would_verify() {
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("unknown key 'colour'"),
+        text(&out).contains("must specify a value for environment or tag or branch"),
         "{}",
         text(&out)
     );

@@ -201,7 +201,7 @@ async fn a_chat_notification_for_deployments_takes_one_command() {
     .await;
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("not allowed"),
+        String::from_utf8_lossy(&refused.stderr).contains("must be in the whitelist"),
         "{}",
         text(&refused)
     );

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use treaty_domain::matrix::Row;
-use treaty_domain::model::{Environment, Version};
 use treaty_domain::time;
+use treaty_store::MatrixVersion;
 
 use crate::views::Urls;
 
@@ -78,10 +78,10 @@ pub struct VersionBody<'a> {
     branch_versions: Option<Vec<Branch<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     environments: Option<Vec<EnvironmentBody<'a>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<Vec<Tag<'a>>>,
     #[serde(rename = "_links")]
     links: Links,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<Tag<'a>>>,
 }
 
 #[derive(Serialize)]
@@ -99,6 +99,9 @@ struct EnvironmentBody<'a> {
     name: &'a str,
     display_name: Option<&'a str>,
     production: bool,
+    /// Only once it differs from `createdAt`, as the Pact Broker gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<String>,
     created_at: String,
     #[serde(rename = "_links")]
     links: TitledLinks<'a>,
@@ -107,6 +110,8 @@ struct EnvironmentBody<'a> {
 #[derive(Serialize)]
 struct Tag<'a> {
     name: &'a str,
+    /// No later version of the pacticipant has this tag.
+    latest: bool,
     #[serde(rename = "_links")]
     links: Links,
 }
@@ -135,7 +140,7 @@ fn version_body<'a>(
     pacticipant: &'a str,
     version_id: i64,
     number: &'a str,
-    versions: &'a HashMap<i64, (Version, Vec<Environment>)>,
+    versions: &'a HashMap<i64, MatrixVersion>,
 ) -> VersionBody<'a> {
     let mut body = VersionBody {
         number,
@@ -146,7 +151,12 @@ fn version_body<'a>(
         tags: None,
         links: Links::to(urls.version(pacticipant, number)),
     };
-    if let Some((version, environments)) = versions.get(&version_id) {
+    if let Some(MatrixVersion {
+        version,
+        environments,
+        latest_tags,
+    }) = versions.get(&version_id)
+    {
         let branches = || {
             version
                 .branches
@@ -175,6 +185,7 @@ fn version_body<'a>(
                     name: &e.name,
                     display_name: e.display_name.as_deref(),
                     production: e.production,
+                    updated_at: (e.updated_at != e.created_at).then(|| time::format(e.updated_at)),
                     created_at: time::format(e.created_at),
                     links: TitledLinks {
                         this: Titled {
@@ -192,6 +203,7 @@ fn version_body<'a>(
                 .iter()
                 .map(|t| Tag {
                     name: t,
+                    latest: latest_tags.contains(t),
                     links: Links::to(urls.tag(pacticipant, number, t)),
                 })
                 .collect(),
@@ -206,7 +218,7 @@ fn version_body<'a>(
 pub fn version_bodies<'a>(
     urls: &Urls,
     rows: &'a [Row],
-    versions: &'a HashMap<i64, (Version, Vec<Environment>)>,
+    versions: &'a HashMap<i64, MatrixVersion>,
 ) -> HashMap<i64, VersionBody<'a>> {
     let mut bodies = HashMap::new();
     for row in rows {
@@ -257,15 +269,25 @@ pub fn row_body<'a>(
             (Some(v), Some(_)) => Some(Verification {
                 success: v.success,
                 verified_at: time::format(v.verified_at),
-                links: Links::to(urls.verification(
-                    &row.provider,
-                    &row.consumer,
-                    &row.pact_sha,
-                    v.number,
-                )),
+                links: Links::to(verification_url(urls, row, v.number)),
             }),
             _ => None,
         },
         ignored: row.ignored,
     }
+}
+
+/// A verification's URL as the Pact Broker gives it in a matrix row: with
+/// the metadata that names the consumer version (`cvn`), base64url of a
+/// Rack query, between the pact version and the result.
+fn verification_url(urls: &Urls, row: &Row, number: i64) -> String {
+    use base64::Engine;
+    let metadata = form_urlencoded::Serializer::new(String::new())
+        .append_pair("cvn", &row.consumer_version.number)
+        .finish();
+    format!(
+        "{}/metadata/{}/verification-results/{number}",
+        urls.pact_version(&row.provider, &row.consumer, &row.pact_sha),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(metadata)
+    )
 }
