@@ -400,7 +400,7 @@ async fn run(
         };
         let entry = incoming.entry(actor, status.as_u16(), summary);
         let stored = if matches!(status.as_u16(), 401 | 403 | 415 | 429) {
-            refused(&state, entry).await;
+            refused(state, entry).await;
             Ok(())
         } else {
             state

@@ -114,10 +114,9 @@ fn webhook_body(form: &Posted) -> Result<Value, ApiError> {
         .filter(|event| form.checked(&format!("event_{event}")))
         .map(|event| json!({ "name": event }))
         .collect();
-    let body = match form.get("body") {
-        None => None,
-        Some(raw) => Some(serde_json::from_str::<Value>(raw).unwrap_or_else(|_| json!(raw))),
-    };
+    let body = form
+        .get("body")
+        .map(|raw| serde_json::from_str::<Value>(raw).unwrap_or_else(|_| json!(raw)));
     let mut webhook = json!({
         "description": form.get("description"),
         "events": events,

@@ -140,7 +140,7 @@ pub async fn submit(
         let (user, password) = (field("user"), field("password"));
         (
             TypedCredentials::Basic {
-                user: user.clone(),
+                user,
                 password: password.clone(),
             },
             Kind::Basic,
