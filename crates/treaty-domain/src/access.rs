@@ -191,14 +191,23 @@ const DEPRECATED_PAIR: &str = "/pact/provider/{provider}/consumer/{consumer}";
 /// of the admin area (tokens, the audit log).
 pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
     use ActingFor::{Handler, PathParameter};
-    if route == "/diagnostic/status/heartbeat" {
+    // The sign-in page and its stylesheet are for those not signed in yet
+    // (a 401 on the stylesheet would make a browser ask for a password).
+    if route == "/diagnostic/status/heartbeat"
+        || route == "/ui/sign-in"
+        || route == "/ui/sign-out"
+        || route.starts_with("/ui/assets/")
+    {
         return Some(RouteAccess {
             role: None,
             acting_for: ActingFor::Nobody,
         });
     }
     if is_read_method(method) {
-        let admin_only = route == "/tokens" || route.starts_with("/tokens/") || route == "/audit";
+        let admin_only = route == "/tokens"
+            || route.starts_with("/tokens/")
+            || route == "/audit"
+            || route == "/ui/tokens";
         return Some(if admin_only {
             RouteAccess::admin()
         } else {
@@ -303,6 +312,26 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
         | ("PATCH", "/deployed-versions/{uuid}" | "/released-versions/{uuid}")
         | ("POST", "/deployments/{id}/incidents")
         | ("PATCH", "/deployments/{id}/incidents/{incident}") => RouteAccess::write(Handler),
+        // The web UI's forms: the same roles as the API routes they stand for.
+        (
+            "POST",
+            "/ui/environments"
+            | "/ui/environments/{name}"
+            | "/ui/environments/{name}/delete"
+            | "/ui/environments/{name}/freeze"
+            | "/ui/environments/{name}/lift-freeze"
+            | "/ui/tokens"
+            | "/ui/tokens/{name}/revoke"
+            | "/ui/webhooks"
+            | "/ui/webhooks/{uuid}/test"
+            | "/ui/webhooks/{uuid}/deliveries/{id}/retry",
+        ) => RouteAccess::admin(),
+        (
+            "POST",
+            "/ui/deployments/{id}/incidents"
+            | "/ui/deployments/{id}/incidents/{incident}/resolve"
+            | "/ui/deployments/{id}/fail",
+        ) => RouteAccess::write(Handler),
         // Test-only: wipes and seeds data for the client contracts.
         ("POST", "/_pact/provider_states") => RouteAccess::write(ActingFor::Nobody),
         _ => return None,
@@ -582,6 +611,12 @@ mod tests {
             ("GET", "/audit/head", Some(Role::Read)),
             ("POST", "/deployment-events", Some(Role::Write)),
             ("POST", "/release-plans", Some(Role::Read)),
+            ("POST", "/ui/sign-in", None),
+            ("GET", "/ui/assets/treaty.css", None),
+            ("POST", "/ui/environments/{name}/freeze", Some(Role::Admin)),
+            ("POST", "/ui/tokens/{name}/revoke", Some(Role::Admin)),
+            ("GET", "/ui/tokens", Some(Role::Admin)),
+            ("POST", "/ui/deployments/{id}/incidents", Some(Role::Write)),
         ] {
             let access = route_access(method, route).expect("listed");
             assert_eq!(access.role, role, "{method} {route}");

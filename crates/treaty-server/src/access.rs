@@ -200,6 +200,11 @@ struct Incoming {
     target: String,
     address: String,
     access: RouteAccess,
+    /// A route of the web UI: its forms post URL-encoded bodies with a CSRF
+    /// token, and its session cookie signs in.
+    ui_route: bool,
+    /// The caller is a browser asking for a page.
+    wants_html: bool,
 }
 
 impl Incoming {
@@ -217,6 +222,11 @@ impl Incoming {
             .map_or_else(|| "unknown".to_owned(), |ConnectInfo(a)| a.ip().to_string());
         // A request no route matched gets a 404 (or 405) and changes nothing:
         // reading that answer needs only the read role.
+        let ui_route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|route| route.as_str().starts_with("/ui"));
+        let wants_html = crate::ui::wants_html(request.headers());
         let access = match request.extensions().get::<MatchedPath>() {
             Some(route) => {
                 access::route_access_with(method.as_str(), route.as_str(), public_badges)
@@ -229,7 +239,15 @@ impl Incoming {
             target,
             address,
             access,
+            ui_route,
+            wants_html,
         }
+    }
+
+    /// A session cookie signs in reads, and the UI's forms (which carry a
+    /// CSRF token); API writes need credentials sent on purpose.
+    fn session_may_sign_in(&self) -> bool {
+        !self.is_write() || self.ui_route
     }
 
     fn is_write(&self) -> bool {
@@ -258,10 +276,19 @@ impl Incoming {
 /// own transaction when it commits one, after the answer otherwise.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let incoming = Incoming::of(&request, state.config.public_badge_access);
+    let (parts, body) = request.into_parts();
+    let base = BaseUrl::from_parts(&parts, state.config.base_url.as_deref());
+    let request = Request::from_parts(parts, body);
     let (mut request, identity, acting) = match check(&state, request, &incoming).await {
         Ok(checked) => checked,
         Err(Refusal { error, actor }) => {
             let mut response = error.into_response();
+            // A browser that must sign in gets the sign-in page with the
+            // challenge: it shows its own password prompt first (basic
+            // auth), and the page when that is cancelled or not offered.
+            if response.status() == StatusCode::UNAUTHORIZED && incoming.wants_html {
+                response = crate::ui::sign_in_page(&state, &base, &incoming.target).await;
+            }
             if response.status() == StatusCode::UNAUTHORIZED {
                 for challenge in state.config.auth.challenges() {
                     response
@@ -305,6 +332,39 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         request.extensions_mut().insert(checked.clone());
     }
     request.extensions_mut().insert(identity);
+    let renewal = match request.extensions().get::<crate::ui::session::Session>() {
+        Some(session) => match crate::ui::session::key(&state).await {
+            Ok(key) => session.renewal(&key, &base),
+            Err(error) => return error.into_response(),
+        },
+        None => None,
+    };
+    let mut response = run(
+        &state,
+        request,
+        next,
+        &incoming,
+        actor,
+        limited_handler_check,
+        acting,
+    )
+    .await;
+    if let Some(cookie) = renewal {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Runs a request that may go on, in its audit scope when it is audited.
+async fn run(
+    state: &AppState,
+    request: Request,
+    next: Next,
+    incoming: &Incoming,
+    actor: String,
+    limited_handler_check: Option<ActingChecked>,
+    acting: Option<String>,
+) -> Response {
     if !incoming.audited() {
         return next.run(request).await;
     }
@@ -340,7 +400,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         };
         let entry = incoming.entry(actor, status.as_u16(), summary);
         let stored = if matches!(status.as_u16(), 401 | 403 | 415 | 429) {
-            refused(&state, entry).await;
+            refused(state, entry).await;
             Ok(())
         } else {
             state
@@ -405,7 +465,11 @@ async fn check(
     let (mut parts, body) = request.into_parts();
     if incoming.is_write() {
         refuse_cross_site(state, &parts)?;
-        require_json_body(&parts.headers, &body)?;
+        // The UI's forms post URL-encoded bodies and prove where they come
+        // from with their CSRF token instead.
+        if !incoming.ui_route {
+            require_json_body(&parts.headers, &body)?;
+        }
     }
     let acting = match incoming.access.acting_for {
         ActingFor::PathParameter(name) => {
@@ -419,21 +483,36 @@ async fn check(
         }
         ActingFor::Nobody | ActingFor::Handler => None,
     };
-    let request = Request::from_parts(parts, body);
+    let mut request = Request::from_parts(parts, body);
     if !state.config.auth.enabled() {
         return Ok((request, anonymous(), acting));
     }
     let credentials = credentials(request.headers());
+    let session = if credentials.is_none() && incoming.session_may_sign_in() {
+        crate::ui::session::from_headers(state, request.headers()).await?
+    } else {
+        None
+    };
+    let session_identity = session.as_ref().map(|s| s.identity.clone());
+    if let Some(session) = session {
+        request.extensions_mut().insert(session);
+    }
     let Some(needed) = incoming.access.role else {
         // What anyone may call does not care about credentials, right or wrong.
-        let identity = identify(state, credentials.as_ref())
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(anonymous_reader);
+        let identity = match session_identity {
+            Some(identity) => identity,
+            None => identify(state, credentials.as_ref())
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(anonymous_reader),
+        };
         return Ok((request, identity, acting));
     };
-    let identity = sign_in(state, credentials.as_ref(), &incoming.address).await?;
+    let identity = match session_identity {
+        Some(identity) => Some(identity),
+        None => sign_in(state, credentials.as_ref(), &incoming.address).await?,
+    };
     let Some(identity) = identity else {
         return Err(unauthorized().into());
     };
@@ -505,6 +584,29 @@ async fn sign_in(
     }
 }
 
+/// Credentials typed into the UI's sign-in form.
+pub(crate) enum TypedCredentials {
+    Basic { user: String, password: String },
+    Token(String),
+}
+
+/// Checks credentials typed into the sign-in form exactly as the same
+/// credentials sent in `Authorization` are checked, throttle included.
+/// `Ok(None)` when no credentials are configured that could match.
+pub(crate) async fn sign_in_typed(
+    state: &AppState,
+    typed: TypedCredentials,
+    address: &str,
+) -> Result<Option<Identity>, ApiError> {
+    let credentials = match typed {
+        TypedCredentials::Basic { user, password } => Credentials::Basic { user, password },
+        TypedCredentials::Token(token) => Credentials::Bearer(token),
+    };
+    sign_in(state, Some(&credentials), address)
+        .await
+        .map_err(|refusal| refusal.error)
+}
+
 fn not_for(identity: &Identity, pacticipant: &str) -> ApiError {
     ApiError::Forbidden(format!(
         "{} may not act for {pacticipant}: it is limited to {}",
@@ -522,6 +624,11 @@ fn refuse_cross_site(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase);
+    // A browser's own word that the page is Treaty's: its forms send
+    // `Origin: null` under `Referrer-Policy: no-referrer`.
+    if fetch_site.as_deref() == Some("same-origin") {
+        return Ok(());
+    }
     if let Some(site) = fetch_site.filter(|s| s == "cross-site" || s == "same-site") {
         return Err(ApiError::Forbidden(format!(
             "Writes from another site's pages are refused (Sec-Fetch-Site: {site}): call Treaty from its own pages, or from a client outside a browser"

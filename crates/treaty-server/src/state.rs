@@ -13,6 +13,7 @@ pub struct AppState {
     pub webhooks: crate::webhook_sender::Sender,
     sealer: Arc<tokio::sync::OnceCell<crate::secrets::Sealer>>,
     audit_key: Arc<tokio::sync::OnceCell<treaty_domain::access::AuditKey>>,
+    session_key: Arc<tokio::sync::OnceCell<crate::ui::session::SessionKey>>,
     pub rate_limiter: Option<Arc<crate::rate_limit::RateLimiter>>,
     /// Slows down guessing: failed sign-ins per address and per user name.
     pub sign_in_throttle: Arc<crate::rate_limit::SignInThrottle>,
@@ -29,6 +30,7 @@ impl AppState {
             webhooks: crate::webhook_sender::Sender::new(config.webhook_policy.clone()),
             sealer: Arc::default(),
             audit_key: Arc::default(),
+            session_key: Arc::default(),
             audit_log: crate::audit_log::AuditLog::default(),
             metrics: Arc::default(),
             sign_in_throttle: Arc::new(crate::rate_limit::SignInThrottle::new(
@@ -54,6 +56,23 @@ impl AppState {
                 )
                 .await?;
                 Ok(treaty_domain::access::AuditKey::derive(&secret))
+            })
+            .await
+    }
+
+    /// The key that signs the UI's session cookies and CSRF tokens (read once).
+    pub async fn session_key(&self) -> treaty_store::StoreResult<&crate::ui::session::SessionKey> {
+        self.session_key
+            .get_or_try_init(|| async {
+                let secret = crate::secrets::server_secret(
+                    self.store.as_ref(),
+                    self.config
+                        .secret_key
+                        .as_ref()
+                        .map(secrecy::ExposeSecret::expose_secret),
+                )
+                .await?;
+                Ok(crate::ui::session::SessionKey::derive(&secret))
             })
             .await
     }

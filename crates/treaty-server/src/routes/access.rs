@@ -71,7 +71,7 @@ fn render(base: &BaseUrl, token: &ApiToken) -> Value {
 }
 
 /// A token: `treaty_` and 64 random hex digits.
-fn new_secret() -> String {
+pub(crate) fn new_secret() -> String {
     format!(
         "treaty_{}{}",
         uuid::Uuid::new_v4().simple(),

@@ -37,7 +37,7 @@ pub fn environment_not_found(uuid: &str) -> ApiError {
 }
 
 /// Parses an environment body, naming every field that is wrong.
-fn parse_fields(body: &Value) -> ApiResult<EnvironmentFields> {
+pub(crate) fn parse_fields(body: &Value) -> ApiResult<EnvironmentFields> {
     let mut errors = Map::new();
     let mut add = |field: &str, message: String| {
         if let Some(messages) = errors
@@ -120,7 +120,7 @@ fn parse_fields(body: &Value) -> ApiResult<EnvironmentFields> {
 }
 
 /// A name already used is a 400 on the `name` field, as the Pact Broker answers it.
-fn name_error(error: StoreError) -> ApiError {
+pub(crate) fn name_error(error: StoreError) -> ApiError {
     match error {
         StoreError::Conflict(message) => ApiError::field("name", message),
         other => other.into(),

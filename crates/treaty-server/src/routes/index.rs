@@ -240,10 +240,11 @@ const RELATIONS: &[(&str, &str, &str, bool)] = &[
 async fn index(
     State(state): State<AppState>,
     base: BaseUrl,
+    viewer: crate::ui::Viewer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if crate::ui::wants_html(&headers) {
-        return crate::ui::home(State(state), base).await;
+        return crate::ui::home(State(state), base, viewer).await;
     }
     Ok(api_index(base).into_response())
 }

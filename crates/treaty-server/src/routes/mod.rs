@@ -1,6 +1,6 @@
 //! The route table: each module owns the routes of one resource.
 
-mod access;
+pub(crate) mod access;
 mod badges;
 mod branches;
 mod dashboard;
@@ -8,14 +8,14 @@ mod deployments;
 mod diagnostic;
 mod doc;
 mod dora;
-mod environments;
+pub(crate) mod environments;
 mod for_verification;
 pub(crate) mod gates;
-mod incidents;
+pub(crate) mod incidents;
 mod index;
 mod integrations;
 mod labels;
-mod ledger;
+pub(crate) mod ledger;
 pub(crate) mod matrix;
 mod metrics;
 mod openapi;
@@ -29,7 +29,7 @@ mod state_change;
 mod tags;
 mod verifications;
 mod versions;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::extract::Request;

@@ -233,6 +233,16 @@ async fn parse(
             object.insert("provider".into(), json!({ "name": provider }));
         }
     }
+    let definition = parse_definition(state, &body).await?;
+    Ok((definition, body))
+}
+
+/// A webhook definition from its JSON, as every route that takes one
+/// (and the UI's form) validates it.
+pub(crate) async fn parse_definition(
+    state: &AppState,
+    body: &Value,
+) -> ApiResult<WebhookDefinition> {
     let mut errors = Map::new();
     let mut add = |field: &str, message: String| {
         if let Some(list) = errors
@@ -243,7 +253,7 @@ async fn parse(
             list.push(json!(message));
         }
     };
-    let parsed = webhooks::parse_webhook(&body, &state.webhooks.policy().clone());
+    let parsed = webhooks::parse_webhook(body, &state.webhooks.policy().clone());
     let definition = match parsed {
         Ok(definition) => Some(definition),
         Err(problems) => {
@@ -269,7 +279,7 @@ async fn parse(
         }
     }
     match definition {
-        Some(definition) if errors.is_empty() => Ok((definition, body)),
+        Some(definition) if errors.is_empty() => Ok(definition),
         _ => Err(ApiError::Validation(errors)),
     }
 }
@@ -514,26 +524,7 @@ async fn execute(
     uuid: Option<&str>,
     webhook: &WebhookDefinition,
 ) -> ApiResult<Hal> {
-    let mut context = state
-        .store
-        .latest_pact_context(party_name(&webhook.consumer), party_name(&webhook.provider))
-        .await?;
-    context.insert("eventName".to_owned(), "test".to_owned());
-    // Without a pact yet, the webhook's own names still fill their variables.
-    for (key, party) in [
-        ("consumerName", &webhook.consumer),
-        ("providerName", &webhook.provider),
-    ] {
-        if let Some(name) = party_name(party) {
-            context
-                .entry(key.to_owned())
-                .or_insert_with(|| name.to_owned());
-        }
-    }
-    let sent = state
-        .webhooks
-        .send(webhook, "test", &context, &base.0)
-        .await;
+    let sent = send_test(state, base, webhook).await?;
     let mut links = Map::new();
     if let Some(uuid) = uuid {
         links.insert("webhook".into(), link(href(base, uuid)));
@@ -550,6 +541,35 @@ async fn execute(
         "success": sent.success,
         "_links": links,
     })))
+}
+
+/// Sends a webhook now as a test (event `test`), with the latest matching
+/// pact's variables; what was sent and what came back.
+pub(crate) async fn send_test(
+    state: &AppState,
+    base: &BaseUrl,
+    webhook: &WebhookDefinition,
+) -> ApiResult<crate::webhook_sender::Sent> {
+    let mut context = state
+        .store
+        .latest_pact_context(party_name(&webhook.consumer), party_name(&webhook.provider))
+        .await?;
+    context.insert("eventName".to_owned(), "test".to_owned());
+    // Without a pact yet, the webhook's own names still fill their variables.
+    for (key, party) in [
+        ("consumerName", &webhook.consumer),
+        ("providerName", &webhook.provider),
+    ] {
+        if let Some(name) = party_name(party) {
+            context
+                .entry(key.to_owned())
+                .or_insert_with(|| name.to_owned());
+        }
+    }
+    Ok(state
+        .webhooks
+        .send(webhook, "test", &context, &base.0)
+        .await)
 }
 
 async fn execute_saved(

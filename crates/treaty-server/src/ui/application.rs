@@ -96,12 +96,13 @@ const CHART_HEIGHT: u32 = 60;
 pub async fn page(
     State(state): State<AppState>,
     base: BaseUrl,
+    viewer: super::forms::Viewer,
     Path(name): Path<String>,
 ) -> PageResult {
-    let nav = Nav::new(&base, "home");
+    let nav = Nav::new(&base, &viewer, "home");
     let Some(pacticipant) = state.store.pacticipant(&name).await? else {
         return not_found(
-            &base,
+            &nav,
             "No such application",
             format!("Treaty knows no application named '{name}'. Home lists every one."),
         );

@@ -112,6 +112,7 @@ pub async fn for_version(
     page(
         State(state.clone()),
         base.clone(),
+        super::forms::Viewer::unnamed(state),
         Path((provider.to_owned(), consumer.to_owned())),
         Ok(Query(which)),
     )
@@ -122,18 +123,19 @@ pub async fn for_version(
 pub async fn page(
     State(state): State<AppState>,
     base: BaseUrl,
+    viewer: super::forms::Viewer,
     Path((provider, consumer)): Path<(String, String)>,
     which: Result<Query<Which>, QueryRejection>,
 ) -> PageResult {
     let Query(which) = which.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let nav = Nav::new(&base, "network");
+    let nav = Nav::new(&base, &viewer, "network");
     let pacts = state
         .store
         .pacts_between(&consumer, &provider, PactFilter::All)
         .await?;
     let Some(latest) = pacts.first() else {
         return not_found(
-            &base,
+            &nav,
             "No such contract",
             format!(
                 "{consumer} has published no pact with {provider}. The network shows every contract."
@@ -145,7 +147,7 @@ pub async fn page(
         pacts.iter().position(|p| &p.consumer_version == v)
     }) else {
         return not_found(
-            &base,
+            &nav,
             "No such contract version",
             format!(
                 "Version '{}' of {consumer} published no pact with {provider}; the latest is {}.",

@@ -137,10 +137,11 @@ struct List {
 pub async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
+    viewer: super::forms::Viewer,
     filters: Result<Query<Filters>, QueryRejection>,
 ) -> PageResult {
     let Query(filters) = filters.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let nav = Nav::new(&base, "deployments");
+    let nav = Nav::new(&base, &viewer, "deployments");
     let links = nav.links.clone();
     let text = |v: &Option<String>| v.clone().unwrap_or_default().trim().to_owned();
     let (application, environment, status) = (
@@ -262,6 +263,10 @@ struct Detail {
     evidence: Option<String>,
     metadata: Option<String>,
     api_href: String,
+    /// Where its action forms post (`/incidents`, `/fail`).
+    actions_base: String,
+    /// Still pending or started: it can be marked failed.
+    in_progress: bool,
 }
 
 /// The gates' verdict kept with a deployment, in words.
@@ -328,6 +333,8 @@ struct EventView {
 }
 
 struct IncidentView {
+    /// Where its Resolve form posts.
+    resolve_action: String,
     title: String,
     severity: Option<String>,
     url: Option<String>,
@@ -339,16 +346,17 @@ struct IncidentView {
 pub async fn detail(
     State(state): State<AppState>,
     base: BaseUrl,
+    viewer: super::forms::Viewer,
     Path(id): Path<String>,
 ) -> PageResult {
-    let nav = Nav::new(&base, "deployments");
+    let nav = Nav::new(&base, &viewer, "deployments");
     let deployment = match id.parse::<i64>() {
         Ok(id) => state.store.ledger_deployment(id).await?,
         Err(_) => None,
     };
     let Some(d) = deployment else {
         return not_found(
-            &base,
+            &nav,
             "No such deployment",
             format!(
                 "There is no deployment {id} in the ledger. The list of deployments has every one."
@@ -411,6 +419,8 @@ pub async fn detail(
     };
     ok(&Detail {
         line: DeploymentLine::new(&links, &d),
+        actions_base: links.deployment(d.id),
+        in_progress: matches!(d.status.as_str(), "pending" | "started"),
         facts,
         build_url: d.build_url.as_deref().and_then(outside_link),
         events: d
@@ -427,6 +437,7 @@ pub async fn detail(
             .incidents
             .iter()
             .map(|i| IncidentView {
+                resolve_action: format!("{}/incidents/{}/resolve", links.deployment(d.id), i.id),
                 title: i.title.clone(),
                 severity: i.severity.clone(),
                 url: i.url.as_deref().and_then(outside_link),

@@ -23,6 +23,10 @@ struct EnvironmentPage {
     running: Vec<RunningLine>,
     policy: PolicyView,
     freeze: Option<FreezeBanner>,
+    /// The freeze form's end, four hours from now, to the minute (UTC).
+    freeze_until_default: String,
+    freeze_action: String,
+    lift_freeze_action: String,
     deployments: Vec<DeploymentLine>,
     timeline_href: String,
     api_href: String,
@@ -63,12 +67,13 @@ struct RunningLine {
 pub async fn page(
     State(state): State<AppState>,
     base: BaseUrl,
+    viewer: super::forms::Viewer,
     Path(name): Path<String>,
 ) -> PageResult {
-    let nav = Nav::new(&base, "home");
+    let nav = Nav::new(&base, &viewer, "home");
     let Some(environment) = state.store.environment_by_name(&name).await? else {
         return not_found(
-            &base,
+            &nav,
             "No such environment",
             format!(
                 "Treaty knows no environment named '{name}'. Home shows every one as a column."
@@ -151,6 +156,13 @@ pub async fn page(
         running,
         policy,
         freeze,
+        freeze_action: nav.links.environment_action(&environment.name, "freeze"),
+        lift_freeze_action: nav
+            .links
+            .environment_action(&environment.name, "lift-freeze"),
+        freeze_until_default: (chrono::Utc::now() + chrono::Duration::hours(4))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string(),
         deployments,
         timeline_href: links.deployments_where("environment", &environment.name),
         api_href: links.api(&format!("/environments/{}", environment.uuid)),

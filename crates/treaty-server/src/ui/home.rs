@@ -63,8 +63,12 @@ struct FailingPair {
 }
 
 /// `GET /ui`, and `GET /` for a browser.
-pub async fn page(State(state): State<AppState>, base: BaseUrl) -> PageResult {
-    let nav = Nav::new(&base, "home");
+pub async fn page(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    viewer: super::forms::Viewer,
+) -> PageResult {
+    let nav = Nav::new(&base, &viewer, "home");
     let links = nav.links.clone();
     let environments = state.store.environments().await?;
     let pacticipants = state.store.pacticipants(None, None).await?.items;

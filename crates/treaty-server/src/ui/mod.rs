@@ -3,15 +3,24 @@
 //! Every page is an askama template (HTML-escaped by default) filled from a
 //! view model built here; nothing is loaded from outside (one stylesheet,
 //! served below), so the UI works where there is no internet. Pages only
-//! read: forms use GET, so there is nothing for a cross-site request to forge.
+//! read, except the forms of signed-in users allowed to act (`manage.rs`):
+//! those post to `/ui/...` routes that need the same roles as the API routes
+//! they stand for (`treaty_domain::access::route_access`), carry a CSRF token
+//! (`forms.rs`), call the same store operations and are audited like them.
 
 mod application;
 mod assets;
 mod contract;
+mod deployment_actions;
 mod deployments;
 mod environment;
+mod forms;
 mod home;
+mod hooks;
+mod manage;
 mod network;
+pub mod session;
+mod sign_in;
 mod verdicts;
 mod version;
 mod view;
@@ -20,14 +29,15 @@ use askama::Template;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::AppState;
-use crate::base_url::BaseUrl;
 use crate::error::ApiError;
 
 pub use contract::for_version as contract_page;
+pub use forms::Viewer;
 pub use home::page as home;
+pub use sign_in::challenge as sign_in_page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,6 +53,10 @@ pub fn router() -> Router<AppState> {
         .route("/ui/contracts/{provider}/{consumer}", get(contract::page))
         .route("/ui/deployments", get(deployments::list))
         .route("/ui/deployments/{id}", get(deployments::detail))
+        .route("/ui/sign-in", get(sign_in::page).post(sign_in::submit))
+        .route("/ui/sign-out", post(sign_in::sign_out))
+        .merge(manage::router())
+        .merge(deployment_actions::router())
 }
 
 /// Whether a request is a browser's: it asks for HTML. API clients ask for
@@ -92,11 +106,11 @@ struct NotFound {
 }
 
 /// A 404 page saying what was not found and where to go instead.
-fn not_found(base: &BaseUrl, title: &str, detail: String) -> PageResult {
+fn not_found(nav: &view::Nav, title: &str, detail: String) -> PageResult {
     html(
         StatusCode::NOT_FOUND,
         &NotFound {
-            nav: view::Nav::new(base, ""),
+            nav: nav.clone(),
             title: title.to_owned(),
             detail,
         },

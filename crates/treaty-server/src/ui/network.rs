@@ -74,8 +74,12 @@ fn columns(names: &BTreeSet<String>, pairs: &[(String, String)]) -> BTreeMap<Str
 }
 
 /// `GET /ui/network`
-pub async fn page(State(state): State<AppState>, base: BaseUrl) -> PageResult {
-    let nav = Nav::new(&base, "network");
+pub async fn page(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    viewer: super::forms::Viewer,
+) -> PageResult {
+    let nav = Nav::new(&base, &viewer, "network");
     let links = nav.links.clone();
     let integrations = state.store.integrations(None).await?.items;
     let pairs: Vec<(String, String)> = integrations

@@ -117,12 +117,13 @@ struct Place {
 pub async fn page(
     State(state): State<AppState>,
     base: BaseUrl,
+    viewer: super::forms::Viewer,
     Path((name, number)): Path<(String, String)>,
 ) -> PageResult {
-    let nav = Nav::new(&base, "home");
+    let nav = Nav::new(&base, &viewer, "home");
     let Some(version) = state.store.version(&name, &number).await? else {
         return not_found(
-            &base,
+            &nav,
             "No such version",
             format!(
                 "Treaty knows no version '{number}' of '{name}'. The application's page lists its versions."

@@ -85,6 +85,44 @@ impl Links {
         format!("{}/ui/deployments/{id}", self.base)
     }
 
+    pub fn sign_in(&self) -> String {
+        format!("{}/ui/sign-in", self.base)
+    }
+
+    pub fn sign_out(&self) -> String {
+        format!("{}/ui/sign-out", self.base)
+    }
+
+    pub fn environments(&self) -> String {
+        format!("{}/ui/environments", self.base)
+    }
+
+    /// A form's action on an environment (`freeze`, `lift-freeze`, `delete`; `""` to edit).
+    pub fn environment_action(&self, name: &str, action: &str) -> String {
+        let page = self.environment(name);
+        if action.is_empty() {
+            page
+        } else {
+            format!("{page}/{action}")
+        }
+    }
+
+    pub fn tokens(&self) -> String {
+        format!("{}/ui/tokens", self.base)
+    }
+
+    pub fn token_revoke(&self, name: &str) -> String {
+        format!("{}/ui/tokens/{}/revoke", self.base, segment(name))
+    }
+
+    pub fn webhooks(&self) -> String {
+        format!("{}/ui/webhooks", self.base)
+    }
+
+    pub fn webhook(&self, uuid: &str) -> String {
+        format!("{}/ui/webhooks/{}", self.base, segment(uuid))
+    }
+
     /// The same answer from the API, for scripts.
     pub fn api(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.base)
@@ -96,14 +134,21 @@ impl Links {
 pub struct Nav {
     pub links: Links,
     pub current: &'static str,
+    pub viewer: super::forms::Viewer,
 }
 
 impl Nav {
-    pub fn new(base: &BaseUrl, current: &'static str) -> Self {
+    pub fn new(base: &BaseUrl, viewer: &super::forms::Viewer, current: &'static str) -> Self {
         Self {
             links: Links::new(base),
             current,
+            viewer: viewer.clone(),
         }
+    }
+
+    /// The CSRF token every form of the page carries.
+    pub fn csrf(&self) -> &str {
+        &self.viewer.csrf
     }
 
     /// `aria-current` for the section's link.

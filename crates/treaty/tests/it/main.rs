@@ -24,5 +24,6 @@ mod replicas;
 mod ruby_client;
 mod support;
 mod ui;
+mod ui_actions;
 mod verifiers;
 mod webhooks_cli;
