@@ -60,7 +60,7 @@ async fn the_s_data_set_seeds_and_every_operation_is_timed() {
     );
     let report: Value = serde_json::from_slice(&run.stdout).unwrap();
     let latencies = report["latencies"].as_array().unwrap();
-    assert_eq!(latencies.len(), 15, "{report:#}");
+    assert_eq!(latencies.len(), 16, "{report:#}");
     for latency in latencies {
         assert!(latency["samples"].as_u64().unwrap() >= 3, "{latency}");
         assert!(latency["p50_ms"].as_f64().unwrap() > 0.0, "{latency}");
