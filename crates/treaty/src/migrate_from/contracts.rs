@@ -18,6 +18,7 @@ use super::source::{Source, describe};
 const PACTS_PER_WRITE: usize = 50;
 const VERIFICATIONS_PER_WRITE: usize = 200;
 /// The first matrix page asked for; a full page is asked again ten times larger.
+/// Also the page size of a query for one provider version.
 const FIRST_MATRIX_LIMIT: usize = 1000;
 
 /// A pact content of a pair, and one consumer version that published it:
@@ -289,13 +290,26 @@ impl Run<'_> {
         let phase = self
             .progress
             .phase("pact contents' results", contents.len() as u64);
+        // Each provider's versions, to read a content the source's matrix caps.
+        let provider_versions: HashMap<String, Vec<String>> = self
+            .versions
+            .iter()
+            .map(|(name, versions)| {
+                (
+                    name.clone(),
+                    versions.iter().map(|v| v.number.clone()).collect(),
+                )
+            })
+            .collect();
+        let provider_versions = &provider_versions;
         let source = self.source;
         let dry_run = self.dry_run;
         let moved = &moved;
         let phase_ref = &phase;
         let mut results = stream::iter(contents)
             .map(|content| async move {
-                let rows = matrix_of(source, &content).await;
+                let versions = provider_versions.get(&content.provider).map(Vec::as_slice);
+                let rows = matrix_of(source, &content, versions).await;
                 phase_ref.advance(1);
                 (content, rows)
             })
@@ -473,21 +487,83 @@ async fn fetch_pact(source: &Source, href: &str) -> Result<(PactDocument, String
 
 /// The verification results of a content, from the matrix of a consumer
 /// version that published it: one row per provider version that verified it.
-async fn matrix_of(source: &Source, content: &Content) -> Result<Vec<VerificationRow>, String> {
+/// A full page is asked again larger; a source that caps its pages (a Treaty
+/// at 1000) answers the larger page no longer, and then the content is read
+/// one provider version at a time so that no result is left behind unseen.
+async fn matrix_of(
+    source: &Source,
+    content: &Content,
+    provider_versions: Option<&[String]>,
+) -> Result<Vec<VerificationRow>, String> {
     let mut limit = FIRST_MATRIX_LIMIT;
+    let mut previous_full_page: Option<usize> = None;
     loop {
-        let mut url: Url = source.path("/matrix").map_err(|e| describe(&e))?;
-        url.query_pairs_mut()
-            .append_pair("q[][pacticipant]", &content.consumer)
-            .append_pair("q[][version]", &content.consumer_version)
-            .append_pair("q[][pacticipant]", &content.provider)
-            .append_pair("latestby", "cvpv")
-            .append_pair("limit", &limit.to_string());
-        let answer = source.get(&url).await.map_err(|e| describe(&e))?;
-        let (rows, verifications) = read::matrix_verifications(&answer);
+        let (rows, verifications) = matrix_page(source, content, None, limit).await?;
+        if previous_full_page.is_some_and(|full| rows <= full) {
+            return matrix_by_provider_version(source, content, verifications, provider_versions)
+                .await;
+        }
         if rows < limit {
             return Ok(verifications);
         }
+        previous_full_page = Some(rows);
         limit = limit.saturating_mul(10);
     }
+}
+
+/// The rest of a capped content's results: one matrix query for each
+/// provider version the capped page did not show. Without the provider's
+/// versions the rest cannot be known, and the content is named as unread.
+/// One at a time: `--concurrency` contents are already being read at once.
+async fn matrix_by_provider_version(
+    source: &Source,
+    content: &Content,
+    capped_page: Vec<VerificationRow>,
+    provider_versions: Option<&[String]>,
+) -> Result<Vec<VerificationRow>, String> {
+    let Some(provider_versions) = provider_versions else {
+        return Err(format!(
+            "the source caps its matrix pages, and the versions of {} to ask for the rest \
+             could not be read",
+            content.provider
+        ));
+    };
+    let seen: HashSet<String> = capped_page
+        .iter()
+        .map(|row| row.provider_version.clone())
+        .collect();
+    let mut verifications = capped_page;
+    for version in provider_versions.iter().filter(|v| !seen.contains(*v)) {
+        let (rows, found) = matrix_page(source, content, Some(version), FIRST_MATRIX_LIMIT).await?;
+        if rows >= FIRST_MATRIX_LIMIT {
+            return Err("one provider version's matrix came back full".to_owned());
+        }
+        verifications.extend(found);
+    }
+    Ok(verifications)
+}
+
+/// One matrix page of a content, of every provider version or of one.
+async fn matrix_page(
+    source: &Source,
+    content: &Content,
+    provider_version: Option<&str>,
+    limit: usize,
+) -> Result<(usize, Vec<VerificationRow>), String> {
+    let mut url: Url = source.path("/matrix").map_err(|e| describe(&e))?;
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("q[][pacticipant]", &content.consumer)
+            .append_pair("q[][version]", &content.consumer_version)
+            .append_pair("q[][pacticipant]", &content.provider);
+        if let Some(version) = provider_version {
+            query.append_pair("q[][version]", version);
+        }
+        query
+            .append_pair("latestby", "cvpv")
+            .append_pair("limit", &limit.to_string());
+    }
+    let answer = source.get(&url).await.map_err(|e| describe(&e))?;
+    Ok(read::matrix_verifications(&answer))
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::Json;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -507,6 +508,97 @@ async fn a_rerun_copies_only_what_is_new() {
     );
     assert_eq!(copied(&later, "versions"), (1, 3), "{later:#}");
     assert_eq!(later["parity"]["differences"], json!([]));
+}
+
+/// More provider versions verified one content than a Treaty's matrix shows
+/// in one page (1000): the copy reads the rest one provider version at a
+/// time, and every result arrives. While those reads fail, the content is
+/// named as not copied, never left short in silence.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_content_with_more_results_than_a_matrix_page_is_copied_whole() {
+    const PROVIDER_VERSIONS: usize = 1010;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let source = TestServer::start_with(ServerConfig {
+        base_url: Some(url.clone()),
+        ..ServerConfig::default()
+    })
+    .await;
+    // Only a matrix query for one provider version names one after Orders.
+    let fail = Arc::new(AtomicBool::new(true));
+    flaky_proxy(
+        listener,
+        source.url.clone(),
+        "Orders&q%5B%5D%5Bversion%5D=",
+        fail.clone(),
+    );
+    let client = reqwest::Client::new();
+    let pact_of = json!({
+        "consumer": {"name": "Web"},
+        "provider": {"name": "Orders"},
+        "interactions": get_one("orders", 1),
+        "metadata": {"pactSpecification": {"version": "2.0.0"}}
+    });
+    let published = client
+        .put(format!(
+            "{}/pacts/provider/Orders/consumer/Web/version/w1",
+            source.url
+        ))
+        .json(&pact_of)
+        .send()
+        .await
+        .unwrap();
+    assert!(published.status().is_success(), "{published:?}");
+    let published: Value = published.json().await.unwrap();
+    let results_href = published["_links"]["pb:publish-verification-results"]["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{published:#}"))
+        .to_owned();
+    let statuses: Vec<reqwest::StatusCode> = futures_util::stream::iter(0..PROVIDER_VERSIONS)
+        .map(|n| {
+            let request = client.post(&results_href).json(&json!({
+                "success": n % 7 != 0,
+                "providerApplicationVersion": format!("o{n}"),
+            }));
+            async move { request.send().await.unwrap().status() }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|status| status.is_success()),
+        "{statuses:?}"
+    );
+    let target = TestDatabase::fresh().await.unwrap();
+
+    let short = migrate(&url, &target.url, &["--no-verify"]).await;
+    assert_eq!(short.status.code(), Some(5), "{}", text(&short));
+    assert!(
+        String::from_utf8_lossy(&short.stdout)
+            .contains("the verification results of the pact of Web version w1 with Orders"),
+        "{}",
+        text(&short)
+    );
+
+    fail.store(false, Ordering::SeqCst);
+    let out = migrate(&url, &target.url, &["-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = json_of(&out);
+    assert_eq!(report["migration"]["gaps"], json!([]), "{report:#}");
+    assert_eq!(
+        copied(&report, "verification results"),
+        (PROVIDER_VERSIONS as u64, 0),
+        "every result at the source arrives"
+    );
+    assert_eq!(report["parity"]["differences"], json!([]), "{report:#}");
+
+    let again = migrate(&url, &target.url, &["-o", "json", "--no-verify"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(
+        copied(&json_of(&again), "verification results"),
+        (0, PROVIDER_VERSIONS as u64),
+        "the target holds every result the source shows"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
