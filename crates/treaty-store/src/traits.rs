@@ -891,11 +891,14 @@ pub trait GateStore {
         &self,
         environment: &str,
     ) -> StoreResult<Option<serde_json::Value>>;
-    /// Replaces the environment's policy; `None` removes it.
+    /// Replaces the environment's policy; `None` removes it. A write that
+    /// starts or ends the freeze in force enqueues `environment_frozen` or
+    /// `environment_unfrozen` in the same transaction, naming `by` (who wrote).
     async fn set_environment_policies(
         &self,
         environment: &str,
         rules: Option<&serde_json::Value>,
+        by: Option<&str>,
     ) -> StoreResult<()>;
     /// Where the version has been deployed (and until when), where its
     /// deployments failed, and the incidents still open against it.
