@@ -968,6 +968,16 @@ pub trait WebhookStore {
         delivery_id: i64,
         outcome: &AttemptOutcome,
     ) -> StoreResult<()>;
+    /// Queues a delivery of the webhook that failed for good for one more
+    /// attempt, due now (the worker sends it), noting `by` in its logs;
+    /// `NotFound` for a delivery the webhook does not have, `Conflict`
+    /// unless its status is `failure`.
+    async fn retry_webhook_delivery(
+        &self,
+        webhook_uuid: &str,
+        delivery_uuid: &str,
+        by: Option<&str>,
+    ) -> StoreResult<treaty_domain::webhooks::Delivery>;
     /// Deliveries, newest first: of one webhook, or of a consumer/provider pair.
     async fn webhook_deliveries(
         &self,

@@ -803,3 +803,133 @@ async fn freezing_and_lifting_from_the_ui_or_the_api_is_announced_by_webhook() {
         "{listed}"
     );
 }
+
+/// Waits (up to 20 s) until the webhook's newest delivery has `status`.
+async fn delivery_reaches(app: &TestApp, hook: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, listed) = api(app, "GET", &format!("/webhooks/{hook}/deliveries"), None).await;
+        let newest = listed["_embedded"]["triggeredWebhooks"][0].clone();
+        if newest["status"] == status || std::time::Instant::now() > deadline {
+            assert_eq!(newest["status"], status, "{listed}");
+            return newest;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_retried_from_the_webhook_page_by_an_admin_only() {
+    // No automatic retries: the first failure is final.
+    let config = crate::webhooks::local_config(&[]);
+    let app = app_with_sign_in_and(config.clone()).await;
+    // 500 to the first attempt and to the retry from the UI, then 200.
+    let receiver = crate::webhooks::Receiver::start(2).await;
+    let (status, body) = api(
+        &app,
+        "POST",
+        "/webhooks",
+        Some(json!({
+            "events": [{"name": "environment_frozen"}],
+            "request": {"method": "POST", "url": receiver.url, "body": "${treaty.reason}"}
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let hook = body["uuid"].as_str().unwrap().to_owned();
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    let (status, body) = api(
+        &app,
+        "PUT",
+        "/policies/production",
+        Some(json!({"rules": [{"rule": "freeze", "windows": [{
+            "start": "2020-01-01T00:00:00Z",
+            "end": treaty_domain::time::format(until),
+            "reason": "INC-12"}]}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let failed = delivery_reaches(&app, &hook, "failure").await;
+    let delivery = failed["uuid"].as_str().unwrap().to_owned();
+    let retry = format!("/ui/webhooks/{hook}/deliveries/{delivery}/retry");
+    let page_path = format!("/ui/webhooks/{hook}");
+
+    // A reader sees no Retry, and is refused when it posts one anyway.
+    let mut reader = Browser::default();
+    reader
+        .sign_in(&app, &[("user", "reader"), ("password", "rpass")])
+        .await;
+    let seen = reader.get(&app, &page_path).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+    assert!(seen.text.contains("failure"), "{}", seen.text);
+    assert!(!seen.text.contains(&retry), "{}", seen.text);
+    let forced = reader.post(&app, &retry, &[("csrf", &seen.csrf())]).await;
+    assert_eq!(forced.status, StatusCode::FORBIDDEN, "{}", forced.text);
+
+    // An admin retries from the page; without the page's CSRF token it is refused.
+    let mut admin = Browser::default();
+    admin.sign_in(&app, &[("token", ADMIN_TOKEN)]).await;
+    let page = admin.get(&app, &page_path).await;
+    assert!(page.text.contains(&retry), "{}", page.text);
+    let no_token = admin.post(&app, &retry, &[]).await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN, "{}", no_token.text);
+    let retried = admin.post(&app, &retry, &[("csrf", &page.csrf())]).await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER, "{}", retried.text);
+    assert_eq!(receiver.wait_for(2).await.len(), 2, "the retry is sent");
+    let again = delivery_reaches(&app, &hook, "failure").await;
+    assert_eq!(again["attemptsMade"], 2, "{again}");
+    assert!(
+        again["logs"]
+            .as_str()
+            .unwrap()
+            .contains("retry asked by admin"),
+        "{again}"
+    );
+
+    // Through the API the same: now the receiver answers 200.
+    let (status, queued) = api(
+        &app,
+        "POST",
+        &format!("/webhooks/{hook}/deliveries/{delivery}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{queued}");
+    assert_eq!(queued["status"], "retrying");
+    let done = delivery_reaches(&app, &hook, "success").await;
+    assert_eq!(done["attemptsMade"], 3, "{done}");
+    assert_eq!(receiver.bodies(), ["INC-12", "INC-12", "INC-12"]);
+    let page = admin.get(&app, &page_path).await;
+    assert!(page.text.contains("success"), "{}", page.text);
+    assert!(
+        !page.text.contains(&retry),
+        "a delivered one offers no retry"
+    );
+
+    // Only a failed delivery is retried; an unknown one is not found.
+    let (status, problem) = api(
+        &app,
+        "POST",
+        &format!("/webhooks/{hook}/deliveries/{delivery}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(problem.to_string().contains("is success"), "{problem}");
+    let refused = admin.post(&app, &retry, &[("csrf", &page.csrf())]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused.text.contains("Only a delivery that failed"),
+        "{}",
+        refused.text
+    );
+    let (status, _) = api(
+        &app,
+        "POST",
+        &format!("/webhooks/{hook}/deliveries/no-such-delivery/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -963,6 +963,57 @@ impl WebhookStore for Backend {
         Ok(())
     }
 
+    async fn retry_webhook_delivery(
+        &self,
+        webhook_uuid: &str,
+        delivery_uuid: &str,
+        by: Option<&str>,
+    ) -> StoreResult<Delivery> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let found = sqlx::query(sql(
+            "SELECT d.id, d.status FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE w.uuid = ? AND d.uuid = ?",
+        ))
+        .bind(webhook_uuid)
+        .bind(delivery_uuid)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "No delivery {delivery_uuid} of webhook {webhook_uuid} found"
+            ))
+        })?;
+        let status: String = found.try_get("status")?;
+        if status != "failure" {
+            return Err(StoreError::Conflict(format!(
+                "Only a delivery that failed can be retried; delivery {delivery_uuid} is {status}"
+            )));
+        }
+        let note = format!(
+            "[{}] INFO: retry asked{}\n",
+            treaty_domain::time::format(at),
+            by.map(|by| format!(" by {by}")).unwrap_or_default()
+        );
+        sqlx::query(sql(
+            "UPDATE webhook_deliveries SET status = 'retrying', next_attempt_at = ?, claimed_until = NULL,
+               logs = logs || ?, updated_at = ? WHERE id = ?",
+        ))
+        .bind(at)
+        .bind(&note)
+        .bind(at)
+        .bind(found.try_get::<i64, _>("id")?)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(sql(format!("{DELIVERY_SELECT} WHERE d.uuid = ?")))
+            .bind(delivery_uuid)
+            .fetch_one(&mut *tx)
+            .await?;
+        let delivery = delivery_from_row(&row)?;
+        tx.commit().await?;
+        Ok(delivery)
+    }
+
     async fn webhook_deliveries(
         &self,
         webhook_uuid: Option<&str>,
