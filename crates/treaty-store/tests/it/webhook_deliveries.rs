@@ -5,37 +5,53 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
-use treaty_domain::EnvironmentName;
 use treaty_domain::model::EnvironmentFields;
 use treaty_domain::webhooks::{Party, RequestTemplate, WebhookDefinition};
+use treaty_domain::{EnvironmentName, PacticipantName, VersionNumber};
 use treaty_store::testing::TestDatabase;
-use treaty_store::{AttemptOutcome, StoreError};
+use treaty_store::{AttemptOutcome, StoreError, VersionChanges};
 
 const HOOK: &str = "freeze-news";
+const FOO_HOOK: &str = "freeze-news-for-foo";
+
+/// A webhook on `consumer`'s side that listens to `environment_frozen`.
+fn freeze_webhook(consumer: Party) -> WebhookDefinition {
+    WebhookDefinition {
+        description: None,
+        consumer,
+        provider: Party::Any,
+        enabled: true,
+        request: RequestTemplate {
+            method: "POST".into(),
+            url: "https://receiver.example/hook".into(),
+            headers: BTreeMap::new(),
+            body: None,
+            username: None,
+            password: None,
+            secret: None,
+        },
+        events: vec!["environment_frozen".into()],
+    }
+}
 
 async fn frozen_production_with_a_listening_webhook() -> TestDatabase {
     let db = TestDatabase::fresh().await.unwrap();
     let store = db.store.as_ref();
     store
-        .put_webhook(
-            HOOK,
-            &WebhookDefinition {
-                description: None,
-                consumer: Party::Any,
-                provider: Party::Any,
-                enabled: true,
-                request: RequestTemplate {
-                    method: "POST".into(),
-                    url: "https://receiver.example/hook".into(),
-                    headers: BTreeMap::new(),
-                    body: None,
-                    username: None,
-                    password: None,
-                    secret: None,
-                },
-                events: vec!["environment_frozen".into()],
-            },
+        .put_webhook(HOOK, &freeze_webhook(Party::Any))
+        .await
+        .unwrap();
+    // A freeze concerns every application: one for Foo alone hears it too.
+    store
+        .put_version(
+            &PacticipantName::parse("Foo").unwrap(),
+            &VersionNumber::parse("1").unwrap(),
+            VersionChanges::default(),
         )
+        .await
+        .unwrap();
+    store
+        .put_webhook(FOO_HOOK, &freeze_webhook(Party::Name("Foo".into())))
         .await
         .unwrap();
     store
@@ -74,6 +90,16 @@ async fn a_policy_write_that_freezes_enqueues_its_event_with_it() {
     assert_eq!(context["environment"], "production");
     assert_eq!(context["reason"], "INC-1");
     assert_eq!(context["changedBy"], "ops");
+    let for_foo = db
+        .store
+        .webhook_deliveries(Some(FOO_HOOK), None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        for_foo.len(),
+        1,
+        "a webhook for one application hears it too"
+    );
 }
 
 #[tokio::test]
@@ -100,6 +126,9 @@ async fn a_failed_delivery_is_queued_again_once_and_only_when_it_failed() {
         )
         .await
         .unwrap();
+    // What is left to claim is the other webhook's delivery, never this one.
+    let other = store.claim_webhook_delivery(lease).await.unwrap();
+    assert_eq!(other.map(|d| d.webhook_uuid), Some(FOO_HOOK.to_owned()));
     assert!(store.claim_webhook_delivery(lease).await.unwrap().is_none());
 
     let queued = store
