@@ -234,7 +234,8 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
             "/webhooks/provider/{provider}/consumer/{consumer}"
             | "/webhooks/provider/{provider}"
             | "/webhooks/consumer/{consumer}"
-            | "/webhooks/{uuid}/execute",
+            | "/webhooks/{uuid}/execute"
+            | "/webhooks/{uuid}/deliveries/{delivery}/retry",
         ) => RouteAccess::admin(),
         ("POST", _) if pair_route == Some("/webhooks") => RouteAccess::admin(),
         // Writes about the pacticipant in the path.

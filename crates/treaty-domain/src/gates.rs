@@ -227,6 +227,31 @@ impl EnvironmentPolicy {
     }
 }
 
+/// What a policy write did to the environment's freeze in force at `now`,
+/// for the webhooks that announce it (`environment_frozen`, `_unfrozen`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FreezeChange {
+    /// A freeze is in force that was not, or a different one (another reason or end).
+    Frozen(OpenFreeze),
+    /// The freeze that was in force is not any more.
+    Unfrozen(OpenFreeze),
+}
+
+/// Compares the policies before and after a write (`None`: no policy).
+pub fn freeze_change(
+    before: Option<&EnvironmentPolicy>,
+    after: Option<&EnvironmentPolicy>,
+    now: DateTime<Utc>,
+) -> Option<FreezeChange> {
+    let was = before.and_then(|p| p.open_freeze(now));
+    let is = after.and_then(|p| p.open_freeze(now));
+    match (was, is) {
+        (Some(was), None) => Some(FreezeChange::Unfrozen(was)),
+        (was, Some(is)) if was.as_ref() != Some(&is) => Some(FreezeChange::Frozen(is)),
+        _ => None,
+    }
+}
+
 /// A freeze in force now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenFreeze {
@@ -1357,6 +1382,30 @@ mod tests {
         assert!(verdict.checks[0].reason.contains("Christmas"));
         assert!(evaluate(&rules, &facts(at(23, 23, 59, 59))).allowed);
         assert!(evaluate(&rules, &facts(at(27, 0, 0, 0))).allowed);
+    }
+
+    #[test]
+    fn a_write_that_opens_changes_or_ends_a_freeze_is_a_freeze_change() {
+        let policy = |body: Value| parse_environment_policy(&body).unwrap();
+        let christmas = policy(json!({"rules": [{"rule": "freeze", "windows": [
+            {"start": "2026-12-24T00:00:00Z", "end": "2026-12-27T00:00:00Z", "reason": "Christmas"}]}]}));
+        let none = policy(json!({"rules": []}));
+        let now = at(25, 0, 0, 0);
+        let Some(FreezeChange::Frozen(open)) = freeze_change(Some(&none), Some(&christmas), now)
+        else {
+            panic!("freezing is announced")
+        };
+        assert_eq!(
+            (open.reason.as_str(), open.until),
+            ("Christmas", at(27, 0, 0, 0))
+        );
+        assert!(matches!(
+            freeze_change(Some(&christmas), None, now),
+            Some(FreezeChange::Unfrozen(_))
+        ));
+        assert_eq!(freeze_change(Some(&christmas), Some(&christmas), now), None);
+        // A window that is not open yet changes nothing today.
+        assert_eq!(freeze_change(None, Some(&christmas), at(1, 0, 0, 0)), None);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub const EVENTS: &[&str] = &[
     "deployment_timed_out",
     "deployment_bypassed_gates",
     "consumer_unblocked",
+    "environment_frozen",
+    "environment_unfrozen",
 ];
 
 /// Who a webhook is for: a pacticipant by name, every pacticipant with a label, or anyone.

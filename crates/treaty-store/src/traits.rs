@@ -891,11 +891,14 @@ pub trait GateStore {
         &self,
         environment: &str,
     ) -> StoreResult<Option<serde_json::Value>>;
-    /// Replaces the environment's policy; `None` removes it.
+    /// Replaces the environment's policy; `None` removes it. A write that
+    /// starts or ends the freeze in force enqueues `environment_frozen` or
+    /// `environment_unfrozen` in the same transaction, naming `by` (who wrote).
     async fn set_environment_policies(
         &self,
         environment: &str,
         rules: Option<&serde_json::Value>,
+        by: Option<&str>,
     ) -> StoreResult<()>;
     /// Where the version has been deployed (and until when), where its
     /// deployments failed, and the incidents still open against it.
@@ -965,6 +968,16 @@ pub trait WebhookStore {
         delivery_id: i64,
         outcome: &AttemptOutcome,
     ) -> StoreResult<()>;
+    /// Queues a delivery of the webhook that failed for good for one more
+    /// attempt, due now (the worker sends it), noting `by` in its logs;
+    /// `NotFound` for a delivery the webhook does not have, `Conflict`
+    /// unless its status is `failure`.
+    async fn retry_webhook_delivery(
+        &self,
+        webhook_uuid: &str,
+        delivery_uuid: &str,
+        by: Option<&str>,
+    ) -> StoreResult<treaty_domain::webhooks::Delivery>;
     /// Deliveries, newest first: of one webhook, or of a consumer/provider pair.
     async fn webhook_deliveries(
         &self,

@@ -191,6 +191,7 @@ async fn show(
 async fn replace(
     State(state): State<AppState>,
     base: BaseUrl,
+    caller: crate::access::Caller,
     Path(environment): Path<String>,
     raw: RawBody,
 ) -> ApiResult<Hal> {
@@ -213,18 +214,19 @@ async fn replace(
     }
     state
         .store
-        .set_environment_policies(&environment, Some(&policy.to_json()))
+        .set_environment_policies(&environment, Some(&policy.to_json()), caller.name())
         .await?;
     Ok(Hal::ok(render(&base, &found, &policy)))
 }
 
 async fn remove(
     State(state): State<AppState>,
+    caller: crate::access::Caller,
     Path(environment): Path<String>,
 ) -> ApiResult<Response> {
     state
         .store
-        .set_environment_policies(&environment, None)
+        .set_environment_policies(&environment, None, caller.name())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

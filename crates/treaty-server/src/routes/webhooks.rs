@@ -49,6 +49,10 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{uuid}", get(show).put(put).delete(remove))
         .route("/webhooks/{uuid}/execute", post(execute_saved))
         .route("/webhooks/{uuid}/deliveries", get(deliveries))
+        .route(
+            "/webhooks/{uuid}/deliveries/{delivery}/retry",
+            post(retry_delivery),
+        )
         .route("/triggered-webhooks/{uuid}/logs", get(logs))
         .route(
             "/pacts/provider/{provider}/consumer/{consumer}/version/{version}/triggered-webhooks",
@@ -606,7 +610,8 @@ pub(super) fn render_delivery(base: &BaseUrl, d: &Delivery, attempts_allowed: us
         "attemptsMade": d.attempts_made,
         "attemptsRemaining": match d.status.as_str() {
             "success" | "failure" => 0,
-            _ => total.saturating_sub(d.attempts_made as usize),
+            // A delivery queued again by hand has one attempt more than the schedule.
+            _ => total.saturating_sub(d.attempts_made as usize).max(1),
         },
         "nextAttemptAt": matches!(d.status.as_str(), "not_run" | "retrying").then(|| time::format(d.next_attempt_at)),
         "triggerType": "resource_creation",
@@ -648,6 +653,22 @@ async fn deliveries(
         "_embedded": { "triggeredWebhooks": found.iter().map(|d| render_delivery(&base, d, retries)).collect::<Vec<_>>() },
         "_links": { "self": link(format!("{}/deliveries", href(&base, &uuid))) },
     })))
+}
+
+/// `POST /webhooks/{uuid}/deliveries/{delivery}/retry` (Treaty's): a
+/// delivery that failed for good is queued for one more attempt now.
+async fn retry_delivery(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    caller: crate::access::Caller,
+    Path((uuid, delivery)): Path<(String, String)>,
+) -> ApiResult<Hal> {
+    let queued = state
+        .store
+        .retry_webhook_delivery(&uuid, &delivery, caller.name())
+        .await?;
+    let retries = state.config.webhook_retry_schedule.len();
+    Ok(Hal::ok(render_delivery(&base, &queued, retries)))
 }
 
 async fn status(

@@ -27,6 +27,12 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The viewer's name for records that say who acted; `None` when nobody
+    /// signed in (as [`crate::access::Caller::name`]).
+    pub fn actor(&self) -> Option<&str> {
+        (self.name != "anonymous").then_some(self.name.as_str())
+    }
+
     /// Whether the viewer may take actions that need `role` (so the page
     /// shows them); the server checks again when the form is posted.
     pub fn may(&self, role: &str) -> bool {

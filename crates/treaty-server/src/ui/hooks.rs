@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/webhooks", get(list).post(create))
         .route("/ui/webhooks/{uuid}", get(detail))
         .route("/ui/webhooks/{uuid}/test", post(test))
+        .route("/ui/webhooks/{uuid}/deliveries/{id}/retry", post(retry))
 }
 
 struct HookLine {
@@ -167,6 +168,8 @@ async fn create(
 }
 
 struct DeliveryLine {
+    /// Where its Retry form posts, for a delivery that failed for good.
+    retry_action: String,
     event: String,
     status: String,
     failed: bool,
@@ -192,6 +195,7 @@ struct DetailPage {
     api_href: String,
     deliveries: Vec<DeliveryLine>,
     tested: Option<TestResult>,
+    problem: Option<String>,
 }
 
 async fn detail_page(
@@ -199,6 +203,7 @@ async fn detail_page(
     nav: Nav,
     uuid: &str,
     tested: Option<TestResult>,
+    problem: Option<(StatusCode, String)>,
 ) -> PageResult {
     let Some(hook) = state.store.webhook(uuid).await? else {
         return not_found(
@@ -213,6 +218,11 @@ async fn detail_page(
         .await?
         .into_iter()
         .map(|d| DeliveryLine {
+            retry_action: format!(
+                "{}/deliveries/{}/retry",
+                nav.links.webhook(uuid),
+                super::view::segment(&d.uuid)
+            ),
             failed: d.status == "failure",
             event: d.event_name,
             status: d.status,
@@ -227,9 +237,10 @@ async fn detail_page(
         api_href: nav.links.api(&format!("/webhooks/{uuid}")),
         deliveries,
         tested,
+        problem: problem.as_ref().map(|(_, text)| text.clone()),
         nav,
     };
-    html(StatusCode::OK, &page)
+    html(problem.map_or(StatusCode::OK, |(status, _)| status), &page)
 }
 
 /// `GET /ui/webhooks/{uuid}`
@@ -239,7 +250,14 @@ async fn detail(
     viewer: Viewer,
     Path(uuid): Path<String>,
 ) -> PageResult {
-    detail_page(&state, Nav::new(&base, &viewer, "webhooks"), &uuid, None).await
+    detail_page(
+        &state,
+        Nav::new(&base, &viewer, "webhooks"),
+        &uuid,
+        None,
+        None,
+    )
+    .await
 }
 
 /// `POST /ui/webhooks/{uuid}/test` (admin): as `POST /webhooks/{uuid}/execute`.
@@ -270,5 +288,31 @@ async fn test(
             .as_ref()
             .map_or_else(|| "(no response)".to_owned(), pretty),
     };
-    detail_page(&state, nav, &uuid, Some(tested)).await
+    detail_page(&state, nav, &uuid, Some(tested), None).await
+}
+
+/// `POST /ui/webhooks/{uuid}/deliveries/{id}/retry` (admin): as
+/// `POST /webhooks/{uuid}/deliveries/{delivery}/retry`; back to the webhook,
+/// whose deliveries show the new attempt once the worker has sent it.
+async fn retry(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    viewer: Viewer,
+    Path((uuid, id)): Path<(String, String)>,
+    _form: Posted,
+) -> PageResult {
+    let nav = Nav::new(&base, &viewer, "webhooks");
+    match state
+        .store
+        .retry_webhook_delivery(&uuid, &id, viewer.actor())
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(_) => Ok(see_other(nav.links.webhook(&uuid))),
+        Err(error @ (ApiError::Conflict { .. } | ApiError::NotFound(_))) => {
+            let problem = (error.status(), problem_text(&error));
+            detail_page(&state, nav, &uuid, None, Some(problem)).await
+        }
+        Err(other) => Err(other),
+    }
 }

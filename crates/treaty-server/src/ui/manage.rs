@@ -320,7 +320,7 @@ async fn freeze(
         let policy = frozen(policy, now, until, reason);
         state
             .store
-            .set_environment_policies(&environment.name, Some(&policy.to_json()))
+            .set_environment_policies(&environment.name, Some(&policy.to_json()), viewer.actor())
             .await?;
         Ok(see_other(super::view::Links::new(&base).environment(&name)))
     }
@@ -348,7 +348,7 @@ async fn lift_freeze(
         }
         state
             .store
-            .set_environment_policies(&environment.name, Some(&policy.to_json()))
+            .set_environment_policies(&environment.name, Some(&policy.to_json()), viewer.actor())
             .await?;
         Ok(see_other(super::view::Links::new(&base).environment(&name)))
     }

@@ -177,6 +177,11 @@ async fn api(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (S
 }
 
 async fn app_with_sign_in() -> TestApp {
+    app_with_sign_in_and(ServerConfig::default()).await
+}
+
+/// Signing in on, with the rest of `config` (webhooks to loopback, ...).
+async fn app_with_sign_in_and(config: ServerConfig) -> TestApp {
     let app = TestApp::with_config(ServerConfig {
         auth: AuthConfig {
             basic: Some(("writer".into(), SecretString::from("wpass"))),
@@ -184,7 +189,7 @@ async fn app_with_sign_in() -> TestApp {
             admin_token: Some(SecretString::from(ADMIN_TOKEN)),
             tokens: true,
         },
-        ..ServerConfig::default()
+        ..config
     })
     .await;
     for (name, production) in [("test", false), ("production", true)] {
@@ -683,4 +688,248 @@ async fn guessing_through_the_sign_in_form_is_throttled_like_the_api() {
         throttled.text
     );
     assert!(throttled.cookie("treaty_session").is_none());
+}
+
+/// What a freeze webhook received, as its JSON body.
+fn freeze_news(got: &[(HeaderMap, String)], index: usize) -> Value {
+    serde_json::from_str(&got[index].1).unwrap_or_else(|_| panic!("not JSON: {}", got[index].1))
+}
+
+#[tokio::test]
+async fn freezing_and_lifting_from_the_ui_or_the_api_is_announced_by_webhook() {
+    let config = crate::webhooks::local_config(&[]);
+    let app = app_with_sign_in_and(config.clone()).await;
+    let receiver = crate::webhooks::Receiver::start(0).await;
+    let (status, body) = api(
+        &app,
+        "POST",
+        "/webhooks",
+        Some(json!({
+            "events": [{"name": "environment_frozen"}, {"name": "environment_unfrozen"}],
+            "request": {"method": "POST", "url": receiver.url,
+                "headers": {"Content-Type": "application/json"},
+                "body": {"event": "${pactbroker.eventName}", "environment": "${treaty.environment}",
+                         "reason": "${treaty.reason}", "until": "${treaty.until}",
+                         "by": "${treaty.changedBy}", "mode": "${treaty.mode}", "link": "${treaty.environmentUrl}", "text": "${treaty.environment} frozen${treaty.changedByText}"}}
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let deliveries = format!("/webhooks/{}/deliveries", body["uuid"].as_str().unwrap());
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+
+    let mut browser = Browser::default();
+    browser.sign_in(&app, &[("token", ADMIN_TOKEN)]).await;
+    let form = browser.get(&app, "/ui/webhooks").await;
+    assert!(form.text.contains("environment_frozen"), "{}", form.text);
+    let page = browser.get(&app, "/ui/environments/production").await;
+    let until = (chrono::Utc::now() + chrono::Duration::hours(2))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let frozen = browser
+        .post(
+            &app,
+            "/ui/environments/production/freeze",
+            &[
+                ("reason", "incident INC-9"),
+                ("until", &until),
+                ("csrf", &page.csrf()),
+            ],
+        )
+        .await;
+    assert_eq!(frozen.status, StatusCode::SEE_OTHER, "{}", frozen.text);
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1, "the freeze is announced");
+    let news = freeze_news(&got, 0);
+    assert_eq!(news["event"], "environment_frozen", "{news}");
+    assert_eq!(news["environment"], "production");
+    assert_eq!(news["reason"], "incident INC-9");
+    assert_eq!(news["until"], format!("{until}:00Z"));
+    assert_eq!(news["by"], "admin");
+    assert_eq!(news["text"], "production frozen by admin");
+    assert_eq!(news["mode"], "enforce");
+    assert_eq!(
+        news["link"],
+        "http://broker.test/ui/environments/production"
+    );
+
+    let lifted = browser
+        .post(
+            &app,
+            "/ui/environments/production/lift-freeze",
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(lifted.status, StatusCode::SEE_OTHER, "{}", lifted.text);
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got.len(), 2, "lifting is announced");
+    let news = freeze_news(&got, 1);
+    assert_eq!(news["event"], "environment_unfrozen", "{news}");
+    assert_eq!(news["reason"], "incident INC-9", "what was lifted");
+
+    // The same through the API's policy writes.
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    let (status, body) = api(
+        &app,
+        "PUT",
+        "/policies/production",
+        Some(json!({"rules": [{"rule": "freeze", "windows": [{
+            "start": "2020-01-01T00:00:00Z",
+            "end": treaty_domain::time::format(until),
+            "reason": "year-end"}]}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let got = receiver.wait_for(3).await;
+    assert_eq!(got.len(), 3, "a policy that freezes is announced");
+    let news = freeze_news(&got, 2);
+    assert_eq!(news["event"], "environment_frozen", "{news}");
+    assert_eq!(news["reason"], "year-end");
+    let (status, _) = api(&app, "DELETE", "/policies/production", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let got = receiver.wait_for(4).await;
+    assert_eq!(got.len(), 4, "removing the freezing policy is announced");
+    assert_eq!(freeze_news(&got, 3)["event"], "environment_unfrozen");
+    // A policy write that leaves the freeze as it was enqueues nothing
+    // (deliveries are written with the write, so the count is known now).
+    let (status, _) = api(&app, "PUT", "/policies/test", Some(json!({"rules": []}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = api(&app, "GET", &deliveries, None).await;
+    assert_eq!(
+        listed["_embedded"]["triggeredWebhooks"]
+            .as_array()
+            .map(Vec::len),
+        Some(4),
+        "{listed}"
+    );
+}
+
+/// Waits (up to 20 s) until the webhook's newest delivery has `status`.
+async fn delivery_reaches(app: &TestApp, hook: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, listed) = api(app, "GET", &format!("/webhooks/{hook}/deliveries"), None).await;
+        let newest = listed["_embedded"]["triggeredWebhooks"][0].clone();
+        if newest["status"] == status || std::time::Instant::now() > deadline {
+            assert_eq!(newest["status"], status, "{listed}");
+            return newest;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_retried_from_the_webhook_page_by_an_admin_only() {
+    // No automatic retries: the first failure is final.
+    let config = crate::webhooks::local_config(&[]);
+    let app = app_with_sign_in_and(config.clone()).await;
+    // 500 to the first attempt and to the retry from the UI, then 200.
+    let receiver = crate::webhooks::Receiver::start(2).await;
+    let (status, body) = api(
+        &app,
+        "POST",
+        "/webhooks",
+        Some(json!({
+            "events": [{"name": "environment_frozen"}],
+            "request": {"method": "POST", "url": receiver.url, "body": "${treaty.reason}"}
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let hook = body["uuid"].as_str().unwrap().to_owned();
+    let _tasks = treaty_server::background::spawn(app.store(), &config, "http://broker.test");
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    let (status, body) = api(
+        &app,
+        "PUT",
+        "/policies/production",
+        Some(json!({"rules": [{"rule": "freeze", "windows": [{
+            "start": "2020-01-01T00:00:00Z",
+            "end": treaty_domain::time::format(until),
+            "reason": "INC-12"}]}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let failed = delivery_reaches(&app, &hook, "failure").await;
+    let delivery = failed["uuid"].as_str().unwrap().to_owned();
+    let retry = format!("/ui/webhooks/{hook}/deliveries/{delivery}/retry");
+    let page_path = format!("/ui/webhooks/{hook}");
+
+    // A reader sees no Retry, and is refused when it posts one anyway.
+    let mut reader = Browser::default();
+    reader
+        .sign_in(&app, &[("user", "reader"), ("password", "rpass")])
+        .await;
+    let seen = reader.get(&app, &page_path).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+    assert!(seen.text.contains("failure"), "{}", seen.text);
+    assert!(!seen.text.contains(&retry), "{}", seen.text);
+    let forced = reader.post(&app, &retry, &[("csrf", &seen.csrf())]).await;
+    assert_eq!(forced.status, StatusCode::FORBIDDEN, "{}", forced.text);
+
+    // An admin retries from the page; without the page's CSRF token it is refused.
+    let mut admin = Browser::default();
+    admin.sign_in(&app, &[("token", ADMIN_TOKEN)]).await;
+    let page = admin.get(&app, &page_path).await;
+    assert!(page.text.contains(&retry), "{}", page.text);
+    let no_token = admin.post(&app, &retry, &[]).await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN, "{}", no_token.text);
+    let retried = admin.post(&app, &retry, &[("csrf", &page.csrf())]).await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER, "{}", retried.text);
+    assert_eq!(receiver.wait_for(2).await.len(), 2, "the retry is sent");
+    let again = delivery_reaches(&app, &hook, "failure").await;
+    assert_eq!(again["attemptsMade"], 2, "{again}");
+    assert!(
+        again["logs"]
+            .as_str()
+            .unwrap()
+            .contains("retry asked by admin"),
+        "{again}"
+    );
+
+    // Through the API the same: now the receiver answers 200.
+    let (status, queued) = api(
+        &app,
+        "POST",
+        &format!("/webhooks/{hook}/deliveries/{delivery}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{queued}");
+    assert_eq!(queued["status"], "retrying");
+    let done = delivery_reaches(&app, &hook, "success").await;
+    assert_eq!(done["attemptsMade"], 3, "{done}");
+    assert_eq!(receiver.bodies(), ["INC-12", "INC-12", "INC-12"]);
+    let page = admin.get(&app, &page_path).await;
+    assert!(page.text.contains("success"), "{}", page.text);
+    assert!(
+        !page.text.contains(&retry),
+        "a delivered one offers no retry"
+    );
+
+    // Only a failed delivery is retried; an unknown one is not found.
+    let (status, problem) = api(
+        &app,
+        "POST",
+        &format!("/webhooks/{hook}/deliveries/{delivery}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(problem.to_string().contains("is success"), "{problem}");
+    let refused = admin.post(&app, &retry, &[("csrf", &page.csrf())]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused.text.contains("Only a delivery that failed"),
+        "{}",
+        refused.text
+    );
+    let (status, _) = api(
+        &app,
+        "POST",
+        &format!("/webhooks/{hook}/deliveries/no-such-delivery/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -17,13 +17,13 @@ use crate::support::{TestApp, pact};
 
 /// An HTTP server on 127.0.0.1 that records what it receives and answers
 /// 500 to the first `failures` requests.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
 }
 
 impl Receiver {
-    async fn start(failures: usize) -> Self {
+    pub(crate) async fn start(failures: usize) -> Self {
         let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
         let seen = received.clone();
         let remaining = Arc::new(Mutex::new(failures));
@@ -55,7 +55,7 @@ impl Receiver {
         }
     }
 
-    fn bodies(&self) -> Vec<String> {
+    pub(crate) fn bodies(&self) -> Vec<String> {
         self.received
             .lock()
             .unwrap()
@@ -65,7 +65,7 @@ impl Receiver {
     }
 
     /// Waits (up to 20 s) until `count` requests arrived.
-    async fn wait_for(&self, count: usize) -> Vec<(HeaderMap, String)> {
+    pub(crate) async fn wait_for(&self, count: usize) -> Vec<(HeaderMap, String)> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let got = self.received.lock().unwrap().clone();
@@ -77,7 +77,7 @@ impl Receiver {
     }
 }
 
-fn local_config(retries: &[u64]) -> ServerConfig {
+pub(crate) fn local_config(retries: &[u64]) -> ServerConfig {
     ServerConfig {
         webhook_policy: TargetPolicy {
             schemes: vec!["http".into()],

@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Row;
-use treaty_domain::gates::{Failure, OpenIncident};
+use treaty_domain::gates::{self, EnvironmentPolicy, Failure, FreezeChange, OpenIncident};
 use treaty_domain::release::{self, PactFact, VerificationFact};
 
-use super::{Backend, Conn, now, sql};
+use super::{Backend, Conn, now, sql, webhooks};
 use crate::{GateHistory, GateStore, StoreError, StoreResult};
 
 async fn environment_id(conn: &mut Conn, environment: &str) -> StoreResult<i64> {
@@ -17,6 +17,63 @@ async fn environment_id(conn: &mut Conn, environment: &str) -> StoreResult<i64> 
         .fetch_optional(conn)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("No environment named '{environment}' found")))
+}
+
+/// A stored policy as the rules it holds; one that no longer reads (written
+/// by another version) counts as no policy, so a write is never refused for it.
+fn stored_policy(rules: Option<&Value>) -> Option<EnvironmentPolicy> {
+    rules.and_then(|rules| gates::parse_environment_policy(rules).ok())
+}
+
+/// Enqueues `environment_frozen` or `environment_unfrozen` when the write
+/// started or ended the freeze in force, within the write's transaction.
+async fn announce_freeze_change(
+    conn: &mut Conn,
+    environment: &str,
+    before: Option<&str>,
+    after: Option<&Value>,
+    by: Option<&str>,
+) -> StoreResult<()> {
+    let at = now();
+    let before = before.and_then(|text| serde_json::from_str::<Value>(text).ok());
+    let change = gates::freeze_change(
+        stored_policy(before.as_ref()).as_ref(),
+        stored_policy(after).as_ref(),
+        at,
+    );
+    let (event, freeze) = match change {
+        None => return Ok(()),
+        Some(FreezeChange::Frozen(freeze)) => ("environment_frozen", freeze),
+        Some(FreezeChange::Unfrozen(freeze)) => ("environment_unfrozen", freeze),
+    };
+    let mut context = std::collections::BTreeMap::new();
+    let mut put = |key: &str, value: String| {
+        context.insert(key.to_owned(), value);
+    };
+    put("environment", environment.to_owned());
+    put("reason", freeze.reason);
+    put(
+        "until",
+        freeze
+            .until
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    put("mode", freeze.mode.as_str().to_owned());
+    put("changedBy", by.unwrap_or_default().to_owned());
+    put(
+        "changedByText",
+        by.map(|by| format!(" by {by}")).unwrap_or_default(),
+    );
+    put(
+        "environmentUrl",
+        format!(
+            "{}/ui/environments/{}",
+            treaty_domain::webhooks::BASE_MARKER,
+            treaty_domain::url_path::segment(environment)
+        ),
+    );
+    webhooks::enqueue(conn, event, webhooks::Scope::Everyone, &context, at).await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -42,9 +99,16 @@ impl GateStore for Backend {
         &self,
         environment: &str,
         rules: Option<&Value>,
+        by: Option<&str>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let id = environment_id(&mut tx, environment).await?;
+        let before: Option<String> = sqlx::query_scalar(sql(
+            "SELECT rules FROM environment_policies WHERE environment_id = ?",
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         match rules {
             Some(rules) => {
                 sqlx::query(sql(
@@ -66,6 +130,7 @@ impl GateStore for Backend {
                 .await?;
             }
         }
+        announce_freeze_change(&mut tx, environment, before.as_deref(), rules, by).await?;
         tx.commit().await?;
         Ok(())
     }

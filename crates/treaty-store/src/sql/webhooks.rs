@@ -25,6 +25,9 @@ pub(crate) enum Scope {
     Pair { consumer_id: i64, provider_id: i64 },
     /// A deployment of one pacticipant: it may match either side.
     Pacticipant(i64),
+    /// An environment's freeze: it concerns every pacticipant, so every
+    /// webhook that listens to the event gets it, whatever its parties.
+    Everyone,
 }
 
 async fn labels_of(conn: &mut Conn, pacticipant_id: i64) -> StoreResult<Vec<String>> {
@@ -111,11 +114,18 @@ pub(crate) async fn enqueue(
         Scope::Pair {
             consumer_id,
             provider_id,
-        } => (consumer_id, provider_id),
-        Scope::Pacticipant(id) => (id, id),
+        } => (Some(consumer_id), Some(provider_id)),
+        Scope::Pacticipant(id) => (Some(id), Some(id)),
+        Scope::Everyone => (None, None),
     };
-    let consumer_labels = labels_of(conn, consumer_id).await?;
-    let provider_labels = labels_of(conn, provider_id).await?;
+    let consumer_labels = match consumer_id {
+        Some(id) => labels_of(conn, id).await?,
+        None => Vec::new(),
+    };
+    let provider_labels = match provider_id {
+        Some(id) => labels_of(conn, id).await?,
+        None => Vec::new(),
+    };
     let mut context = context.clone();
     context.insert("eventName".to_owned(), event.to_owned());
     let context_json = json!(context).to_string();
@@ -133,9 +143,12 @@ pub(crate) async fn enqueue(
             hook.try_get("provider_id")?,
             hook.try_get("provider_label")?,
         );
-        let consumer_ok = matches(c_id, c_label.as_deref(), consumer_id, &consumer_labels);
-        let provider_ok = matches(p_id, p_label.as_deref(), provider_id, &provider_labels);
+        let consumer_ok =
+            consumer_id.is_some_and(|id| matches(c_id, c_label.as_deref(), id, &consumer_labels));
+        let provider_ok =
+            provider_id.is_some_and(|id| matches(p_id, p_label.as_deref(), id, &provider_labels));
         let wanted = match scope {
+            Scope::Everyone => true,
             Scope::Pair { .. } => consumer_ok && provider_ok,
             // A deployment concerns one pacticipant: a webhook for it on either side, or for everyone.
             Scope::Pacticipant(_) => {
@@ -948,6 +961,57 @@ impl WebhookStore for Backend {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn retry_webhook_delivery(
+        &self,
+        webhook_uuid: &str,
+        delivery_uuid: &str,
+        by: Option<&str>,
+    ) -> StoreResult<Delivery> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let found = sqlx::query(sql(
+            "SELECT d.id, d.status FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE w.uuid = ? AND d.uuid = ?",
+        ))
+        .bind(webhook_uuid)
+        .bind(delivery_uuid)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "No delivery {delivery_uuid} of webhook {webhook_uuid} found"
+            ))
+        })?;
+        let status: String = found.try_get("status")?;
+        if status != "failure" {
+            return Err(StoreError::Conflict(format!(
+                "Only a delivery that failed can be retried; delivery {delivery_uuid} is {status}"
+            )));
+        }
+        let note = format!(
+            "[{}] INFO: retry asked{}\n",
+            treaty_domain::time::format(at),
+            by.map(|by| format!(" by {by}")).unwrap_or_default()
+        );
+        sqlx::query(sql(
+            "UPDATE webhook_deliveries SET status = 'retrying', next_attempt_at = ?, claimed_until = NULL,
+               logs = logs || ?, updated_at = ? WHERE id = ?",
+        ))
+        .bind(at)
+        .bind(&note)
+        .bind(at)
+        .bind(found.try_get::<i64, _>("id")?)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(sql(format!("{DELIVERY_SELECT} WHERE d.uuid = ?")))
+            .bind(delivery_uuid)
+            .fetch_one(&mut *tx)
+            .await?;
+        let delivery = delivery_from_row(&row)?;
+        tx.commit().await?;
+        Ok(delivery)
     }
 
     async fn webhook_deliveries(

@@ -5,6 +5,7 @@ mod clean;
 mod names;
 mod one_truth_migration;
 mod pacts;
+mod webhook_deliveries;
 
 use serde_json::json;
 use treaty_domain::pact::PactDocument;

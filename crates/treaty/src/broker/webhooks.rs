@@ -90,6 +90,12 @@ pub struct WebhookArgs {
     /// Trigger this webhook when a provider version that verified the consumer's pact reaches an environment (Treaty)
     #[arg(long)]
     pub consumer_unblocked: bool,
+    /// Trigger this webhook when an environment is frozen (Treaty)
+    #[arg(long)]
+    pub environment_frozen: bool,
+    /// Trigger this webhook when an environment's freeze is lifted or ends by a policy change (Treaty)
+    #[arg(long)]
+    pub environment_unfrozen: bool,
     /// A ready-made body for deployment notifications (Treaty); without event flags, every deployment event
     #[arg(long, value_enum)]
     pub template: Option<Template>,
@@ -202,6 +208,8 @@ fn body(args: &WebhookArgs) -> anyhow::Result<Value> {
         (args.deployment_timed_out, "deployment_timed_out"),
         (args.deployment_bypassed_gates, "deployment_bypassed_gates"),
         (args.consumer_unblocked, "consumer_unblocked"),
+        (args.environment_frozen, "environment_frozen"),
+        (args.environment_unfrozen, "environment_unfrozen"),
     ];
     let mut events: Vec<&str> = flags
         .iter()

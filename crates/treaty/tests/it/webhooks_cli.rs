@@ -206,3 +206,34 @@ async fn a_chat_notification_for_deployments_takes_one_command() {
         text(&refused)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_for_freezes_takes_the_freeze_event_flags() {
+    let server = local_server().await;
+    let b = server.url.as_str();
+    let (hook, _received) = receiver().await;
+    let uuid = "freeze-news-webhook";
+    let out = treaty(&[
+        "create-or-update-webhook",
+        "--uuid",
+        uuid,
+        &hook,
+        "-b",
+        b,
+        "--environment-frozen",
+        "--environment-unfrozen",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stored: Value = reqwest::get(format!("{b}/webhooks/{uuid}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["events"],
+        serde_json::json!([{"name": "environment_frozen"}, {"name": "environment_unfrozen"}]),
+        "{stored}"
+    );
+}
