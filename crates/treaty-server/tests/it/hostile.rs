@@ -260,3 +260,82 @@ async fn a_path_segment_that_is_not_utf8_gets_a_problem_document() {
         assert_bad_request_problem(&app, target, "UTF-8").await;
     }
 }
+
+/// The same hostile bodies and queries sent to every operation the OpenAPI
+/// description lists, so a route added later is covered without being
+/// named here: its parameters are filled with names of records that exist
+/// and with ones that do not.
+#[tokio::test]
+async fn no_described_operation_gives_a_server_error_to_hostile_input() {
+    let app = TestApp::new().await;
+    app.publish(
+        "Foo",
+        "1",
+        Some("main"),
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/a"]))],
+    )
+    .await;
+    let document = app.get("/openapi.json").await.body;
+    let paths = document["paths"].as_object().expect("paths");
+    let mut failures = Vec::new();
+    let mut sent = 0;
+    for (template, operations) in paths {
+        for method in operations.as_object().expect("operations").keys() {
+            let method = method.to_uppercase();
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+                continue;
+            }
+            let twisted = treaty_domain::url_path::segment("\u{1F600}/../\u{0}");
+            for name in ["Foo", twisted.as_str(), "1"] {
+                let path = fill(template, name);
+                let shapes = if method == "GET" || method == "DELETE" {
+                    vec![("application/json", Vec::new())]
+                } else {
+                    bodies()
+                };
+                for query in &QUERIES[..3] {
+                    for (content_type, body) in &shapes {
+                        let request = Request::builder()
+                            .method(method.as_str())
+                            .uri(format!("{path}{query}"))
+                            .header(header::CONTENT_TYPE, *content_type)
+                            .body(Body::from(body.clone()))
+                            .unwrap();
+                        let reply = app.send(request).await;
+                        sent += 1;
+                        if reply.status.is_server_error() {
+                            failures.push(format!(
+                                "{method} {path}{query} [{content_type}] {:?}: {} {}",
+                                String::from_utf8_lossy(&body[..body.len().min(60)]),
+                                reply.status,
+                                reply.text
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(sent > 1000, "only {sent} requests sent");
+    assert!(
+        failures.is_empty(),
+        "{} of {sent} requests got a 5xx:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// A path template with every `{parameter}` replaced by `name`.
+fn fill(template: &str, name: &str) -> String {
+    let mut path = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        path.push_str(&rest[..start]);
+        let end = rest[start..].find('}').map_or(rest.len(), |e| e + start);
+        path.push_str(name);
+        rest = &rest[(end + 1).min(rest.len())..];
+    }
+    path.push_str(rest);
+    path
+}
