@@ -331,7 +331,13 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     if let Some(checked) = &limited_handler_check {
         request.extensions_mut().insert(checked.clone());
     }
-    request.extensions_mut().insert(identity);
+    request.extensions_mut().insert(identity.clone());
+    // Who asked, for the page a browser gets instead of the JSON answer
+    // (`ui::api_browser`, outside this layer).
+    let session = request
+        .extensions()
+        .get::<crate::ui::session::Session>()
+        .cloned();
     let renewal = match request.extensions().get::<crate::ui::session::Session>() {
         Some(session) => match crate::ui::session::key(&state).await {
             Ok(key) => session.renewal(&key, &base),
@@ -351,6 +357,10 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     .await;
     if let Some(cookie) = renewal {
         response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response.extensions_mut().insert(identity);
+    if let Some(session) = session {
+        response.extensions_mut().insert(session);
     }
     response
 }

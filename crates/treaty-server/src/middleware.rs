@@ -73,6 +73,8 @@ pub async fn render_errors(
         {
             rendered.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        // What inner layers left for outer ones (who asked, for the API browser).
+        *rendered.extensions_mut() = std::mem::take(response.extensions_mut());
         response = rendered;
     }
     let headers = response.headers_mut();

@@ -88,7 +88,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(from_fn_with_state(state.clone(), crate::metrics::record))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state.clone(), middleware::time_limit))
-        .layer(from_fn_with_state(state, middleware::render_errors))
+        .layer(from_fn_with_state(state.clone(), middleware::render_errors))
+        // Outermost: a browser's GET of an API address gets the answer as a
+        // page, errors included; everything else passes untouched.
+        .layer(from_fn_with_state(state, crate::ui::api_browser::layer))
 }
 
 /// A handler that panics, as the Pact Broker's `/test/error`: proves that a

@@ -8,6 +8,7 @@
 //! they stand for (`treaty_domain::access::route_access`), carry a CSRF token
 //! (`forms.rs`), call the same store operations and are audited like them.
 
+pub mod api_browser;
 mod application;
 mod assets;
 mod contract;

@@ -2,6 +2,7 @@
 
 mod access;
 mod access_rules;
+mod api_browser;
 mod badges;
 mod can_i_deploy;
 mod errors;
