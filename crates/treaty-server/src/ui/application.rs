@@ -74,13 +74,38 @@ struct DoraView {
     lead_time: String,
     failure_rate: String,
     time_to_restore: String,
-    bars: Vec<Bar>,
+    chart: Chart,
     chart_label: String,
+}
+
+/// The per-day chart: its bars, its axes, and its size in SVG units.
+struct Chart {
+    bars: Vec<Bar>,
+    /// Dates under the x axis, and counts beside the y axis.
+    x_ticks: Vec<Tick>,
+    y_ticks: Vec<Tick>,
+    width: u32,
+    height: u32,
+    /// Where the plot's left edge, top and bottom (the x axis) are.
+    left: u32,
+    top: u32,
+    bottom: u32,
+    right: u32,
+}
+
+struct Tick {
+    at: u32,
+    label: String,
 }
 
 /// One day of the chart: completed (good) and failed (bad) deployments.
 struct Bar {
+    day: String,
+    completed: u32,
+    failed: u32,
+    /// The whole column of the day, so hovering it shows its title.
     x: u32,
+    bar_x: u32,
     good_y: u32,
     good_height: u32,
     bad_y: u32,
@@ -88,9 +113,14 @@ struct Bar {
     title: String,
 }
 
-/// Chart geometry, in SVG units.
+/// Chart geometry, in SVG units: a column per day, room for the axes' labels.
+const DAY_WIDTH: u32 = 14;
 const BAR_WIDTH: u32 = 10;
-const CHART_HEIGHT: u32 = 60;
+const PLOT_HEIGHT: u32 = 100;
+const PLOT_LEFT: u32 = 30;
+const PLOT_TOP: u32 = 8;
+const LABELS_BELOW: u32 = 22;
+const MARGIN_RIGHT: u32 = 16;
 
 /// `GET /ui/applications/{name}`
 pub async fn page(
@@ -236,22 +266,29 @@ pub async fn page(
         more_versions,
         integrations,
         deployments,
-        dora: dora_view(&report.overall, &facts, from),
+        dora: dora_view(&report.overall, &facts, to),
         nav,
     })
 }
 
-fn dora_view(metrics: &Metrics, facts: &[Fact], from: chrono::DateTime<Utc>) -> DoraView {
+/// Deployments per UTC day for the last `DORA_DAYS` days, today last:
+/// a day is a calendar date, as the axis says, not a rolling 24 hours.
+fn dora_view(metrics: &Metrics, facts: &[Fact], to: chrono::DateTime<Utc>) -> DoraView {
     let days = usize::try_from(DORA_DAYS).unwrap_or(30);
+    let today = to.date_naive();
     let mut per_day = vec![(0u32, 0u32); days];
     for fact in facts {
         let Some(finished) = fact.finished_at else {
             continue;
         };
-        let Ok(day) = usize::try_from((finished - from).num_days()) else {
+        let Ok(ago) = usize::try_from((today - finished.date_naive()).num_days()) else {
             continue;
         };
-        if let Some(slot) = per_day.get_mut(day) {
+        if let Some(slot) = ago
+            .checked_add(1)
+            .and_then(|n| days.checked_sub(n))
+            .and_then(|day| per_day.get_mut(day))
+        {
             match fact.status {
                 Status::Completed => slot.0 += 1,
                 Status::Failed => slot.1 += 1,
@@ -259,25 +296,7 @@ fn dora_view(metrics: &Metrics, facts: &[Fact], from: chrono::DateTime<Utc>) -> 
             }
         }
     }
-    let most = per_day.iter().map(|(g, b)| g + b).max().unwrap_or(0).max(1);
-    let scale = |n: u32| n * CHART_HEIGHT / most;
-    let bars = per_day
-        .iter()
-        .enumerate()
-        .map(|(i, (good, bad))| {
-            let good_height = scale(*good);
-            let bad_height = scale(*bad);
-            let day = from + Duration::days(i64::try_from(i).unwrap_or(0));
-            Bar {
-                x: u32::try_from(i).unwrap_or(0) * BAR_WIDTH,
-                good_y: CHART_HEIGHT - good_height,
-                good_height,
-                bad_y: CHART_HEIGHT - good_height - bad_height,
-                bad_height,
-                title: format!("{}: {good} completed, {bad} failed", day.format("%Y-%m-%d")),
-            }
-        })
-        .collect();
+    let chart = chart(&per_day, today);
     let completed: u32 = per_day.iter().map(|(g, _)| g).sum();
     let failed: u32 = per_day.iter().map(|(_, b)| b).sum();
     DoraView {
@@ -301,9 +320,95 @@ fn dora_view(metrics: &Metrics, facts: &[Fact], from: chrono::DateTime<Utc>) -> 
         time_to_restore: metrics
             .time_to_restore_seconds
             .map_or_else(|| "nothing to restore".to_owned(), duration),
-        bars,
+        chart,
         chart_label: format!(
             "Production deployments per day over the last {DORA_DAYS} days: {completed} completed, {failed} failed"
         ),
+    }
+}
+
+/// Lays the days out: bars scaled to the busiest day, a date under every
+/// seventh day counting back from today, and counts 0, half and the most.
+fn chart(per_day: &[(u32, u32)], today: chrono::NaiveDate) -> Chart {
+    let days = u32::try_from(per_day.len()).unwrap_or(0);
+    let most = per_day.iter().map(|(g, b)| g + b).max().unwrap_or(0).max(1);
+    let scale = |n: u32| n * PLOT_HEIGHT / most;
+    let bottom = PLOT_TOP + PLOT_HEIGHT;
+    let date_of =
+        |i: usize| today - Duration::days(i64::try_from(per_day.len() - 1 - i).unwrap_or(0));
+    let column = |i: usize| PLOT_LEFT + u32::try_from(i).unwrap_or(0) * DAY_WIDTH;
+    let bars = per_day
+        .iter()
+        .enumerate()
+        .map(|(i, &(completed, failed))| {
+            let good_height = scale(completed);
+            let bad_height = scale(failed);
+            let day = date_of(i).format("%Y-%m-%d").to_string();
+            Bar {
+                title: format!("{day}: {completed} completed, {failed} failed"),
+                day,
+                completed,
+                failed,
+                x: column(i),
+                bar_x: column(i) + (DAY_WIDTH - BAR_WIDTH) / 2,
+                good_y: bottom - good_height,
+                good_height,
+                bad_y: bottom - good_height - bad_height,
+                bad_height,
+            }
+        })
+        .collect();
+    let x_ticks = (0..per_day.len())
+        .filter(|i| (per_day.len() - 1 - i) % 7 == 0)
+        .map(|i| Tick {
+            at: column(i) + DAY_WIDTH / 2,
+            label: date_of(i).format("%m-%d").to_string(),
+        })
+        .collect();
+    let mut counts = vec![0, most];
+    if most >= 4 && most % 2 == 0 {
+        counts.insert(1, most / 2);
+    }
+    let y_ticks = counts
+        .into_iter()
+        .map(|n| Tick {
+            at: bottom - scale(n),
+            label: n.to_string(),
+        })
+        .collect();
+    Chart {
+        bars,
+        x_ticks,
+        y_ticks,
+        width: PLOT_LEFT + days * DAY_WIDTH + MARGIN_RIGHT,
+        height: bottom + LABELS_BELOW,
+        left: PLOT_LEFT,
+        top: PLOT_TOP,
+        bottom,
+        right: PLOT_LEFT + days * DAY_WIDTH,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_names_today_and_every_seventh_day_before_and_counts_from_zero() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        let mut per_day = vec![(0, 0); 30];
+        per_day[29] = (3, 1);
+        per_day[0] = (1, 0);
+        let chart = chart(&per_day, today);
+        let dates: Vec<_> = chart.x_ticks.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(dates, ["11-08", "11-15", "11-22", "11-29", "12-06"]);
+        let counts: Vec<_> = chart.y_ticks.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(counts, ["0", "2", "4"]);
+        assert_eq!(chart.bars[0].title, "2026-11-07: 1 completed, 0 failed");
+        assert_eq!(chart.bars[29].title, "2026-12-06: 3 completed, 1 failed");
+        // The busiest day fills the plot.
+        let last = &chart.bars[29];
+        assert_eq!(last.good_height + last.bad_height, PLOT_HEIGHT);
+        assert_eq!(last.bad_y, PLOT_TOP);
     }
 }

@@ -128,7 +128,7 @@ impl Api {
 }
 
 /// Fills Treaty through its API and returns the id of the deployment with an incident.
-async fn seed(server: &TestServer) -> i64 {
+pub(crate) async fn seed(server: &TestServer) -> i64 {
     let api = Api {
         url: server.url.clone(),
         http: reqwest::Client::new(),
@@ -239,7 +239,7 @@ async fn seed(server: &TestServer) -> i64 {
 }
 
 /// Checks what every page shows of a page loaded in the browser, then saves its screenshot.
-async fn check_page(browser: &Browser, name: &str, expected: &[&str]) -> String {
+pub(crate) async fn check_page(browser: &Browser, name: &str, expected: &[&str]) -> String {
     let text = browser.text().await;
     for needle in expected {
         assert!(
@@ -274,7 +274,7 @@ fn every_page(deployment: i64) -> Vec<String> {
     pages
 }
 
-async fn click_link(browser: &Browser, text: &str) {
+pub(crate) async fn click_link(browser: &Browser, text: &str) {
     browser
         .client
         .find(Locator::LinkText(text))
@@ -587,4 +587,162 @@ async fn chromium_signs_in_with_basic_auth_when_challenged() {
         "{}",
         browser.text().await
     );
+}
+
+/// Runs a script in the page and returns what it gives, as JSON.
+async fn measure(browser: &Browser, script: &str) -> Value {
+    browser
+        .client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+}
+
+/// The headers of the home page's "Recent deployments" table that are not
+/// wholly readable: cut inside their cell, or outside what their scrolling
+/// box shows.
+const CLIPPED_RECENT_HEADERS: &str = "\
+    return [...document.querySelectorAll('section[aria-labelledby=recent] thead th')].filter(th => {\
+      const box = (th.closest('.scroll') || th.closest('table')).getBoundingClientRect();\
+      const own = th.getBoundingClientRect();\
+      return th.scrollWidth > th.clientWidth + 1 || own.right > box.right + 1 || own.left < box.left - 1;\
+    }).map(th => th.textContent.trim() + ' (' + th.clientWidth + ' of ' + th.scrollWidth + ')');";
+
+/// The environments no link on the page leads to within the window's width
+/// (without scrolling sideways inside a table).
+const UNREACHABLE_ENVIRONMENTS: &str = "\
+    const names = arguments[0];\
+    const width = document.documentElement.clientWidth;\
+    const visible = a => { const r = a.getBoundingClientRect(); \
+      const box = a.closest('.scroll'); const b = box ? box.getBoundingClientRect() : {left: 0, right: width};\
+      return r.width > 0 && r.left >= Math.max(0, b.left) - 1 && r.right <= Math.min(width, b.right) + 1; };\
+    return names.filter(n => ![...document.querySelectorAll('main a')]\
+      .some(a => a.getAttribute('href').endsWith('/ui/environments/' + n) && visible(a)));";
+
+#[tokio::test]
+async fn the_dora_chart_reads_as_text_recent_deployments_fit_and_a_phone_reaches_every_environment()
+{
+    let server = TestServer::start().await;
+    seed(&server).await;
+    // More environments than a phone's width holds as columns.
+    let http = reqwest::Client::new();
+    for name in ["development", "staging", "performance"] {
+        let response = http
+            .post(format!("{}/environments", server.url))
+            .header("Accept", "application/hal+json")
+            .json(&json!({"name": name, "production": false}))
+            .send()
+            .await
+            .expect("create environment");
+        assert!(response.status().is_success());
+    }
+    let environments = [
+        "test",
+        "production",
+        "development",
+        "staging",
+        "performance",
+    ];
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let mut wrong = Vec::new();
+
+    // The DORA chart: axes with dates and counts, a title per day, a table twin.
+    c.goto(&format!("{}/ui/applications/web", server.url))
+        .await
+        .expect("application");
+    let chart = measure(
+        &browser,
+        "const svg = document.querySelector('svg.chart');\
+         return { dates: [...svg.querySelectorAll('.axis-x text')].map(t => t.textContent),\
+                  counts: [...svg.querySelectorAll('.axis-y text')].map(t => t.textContent),\
+                  titles: [...svg.querySelectorAll('g.day > title')].map(t => t.textContent),\
+                  rows: [...document.querySelectorAll('details.chart-table tbody tr')].map(r => r.textContent.trim().replace(/\\s+/g, ' ')) };",
+    )
+    .await;
+    let today = chrono::Utc::now().format("%m-%d").to_string();
+    let dates = chart["dates"].as_array().cloned().unwrap_or_default();
+    if dates.len() < 4 || !dates.iter().any(|d| d.as_str() == Some(today.as_str())) {
+        wrong.push(format!(
+            "the x axis names dates, today's ({today}) too: {dates:?}"
+        ));
+    }
+    let counts = chart["counts"].as_array().cloned().unwrap_or_default();
+    if counts.first().and_then(Value::as_str) != Some("0") || counts.len() < 2 {
+        wrong.push(format!("the y axis counts from 0: {counts:?}"));
+    }
+    let titles = chart["titles"].as_array().cloned().unwrap_or_default();
+    let today_full = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    if titles.len() != 30
+        || !titles
+            .iter()
+            .any(|t| t.as_str() == Some(&format!("{today_full}: 1 completed, 0 failed")))
+    {
+        wrong.push(format!(
+            "a title for each of 30 days, web deployed to production once today: {titles:?}"
+        ));
+    }
+    let rows = chart["rows"].as_array().cloned().unwrap_or_default();
+    if rows.len() != 30
+        || !rows.iter().any(|r| {
+            r.as_str()
+                .is_some_and(|r| r.starts_with(&today_full) && r.contains('1'))
+        })
+    {
+        wrong.push(format!("the same per day as a table: {rows:?}"));
+    }
+    if !browser.accessibility_violations().await.is_empty() {
+        wrong.push("the application page passes axe".to_owned());
+    }
+    browser.screenshot("application-dora-chart").await;
+
+    // Home's recent deployments: every header readable at desktop widths.
+    for (width, height) in [(1280, 900), (1400, 900), (1600, 900), (390, 844)] {
+        c.set_window_size(width, height).await.expect("resize");
+        c.goto(&format!("{}/", server.url)).await.expect("home");
+        let clipped = measure(&browser, CLIPPED_RECENT_HEADERS).await;
+        if width > 390 && clipped.as_array().is_some_and(|c| !c.is_empty()) {
+            wrong.push(format!(
+                "at {width} px, recent deployments' headers are cut: {clipped}"
+            ));
+        }
+        let unreachable = browser
+            .client
+            .execute(UNREACHABLE_ENVIRONMENTS, vec![json!(environments)])
+            .await
+            .expect("reachability");
+        if unreachable.as_array().is_some_and(|u| !u.is_empty()) {
+            wrong.push(format!(
+                "at {width} px, home has no visible link to {unreachable}"
+            ));
+        }
+        browser.screenshot(&format!("home-{width}")).await;
+    }
+    // A phone: the matrix scrolls inside itself, and says so.
+    let cue = measure(
+        &browser,
+        "const box = document.querySelector('.scroll:has(table.where)');\
+         return box && box.scrollWidth > box.clientWidth && getComputedStyle(box).backgroundImage !== 'none';",
+    )
+    .await;
+    if cue != json!(true) {
+        wrong.push("on a phone the matrix scrolls inside itself with a visible cue".to_owned());
+    }
+    // Everywhere else that lists environments, on a phone.
+    for path in ["/ui/environments", "/ui/deployments"] {
+        c.goto(&format!("{}{path}", server.url))
+            .await
+            .expect("page");
+        let unreachable = browser
+            .client
+            .execute(UNREACHABLE_ENVIRONMENTS, vec![json!(environments)])
+            .await
+            .expect("reachability");
+        if path == "/ui/environments" && unreachable.as_array().is_some_and(|u| !u.is_empty()) {
+            wrong.push(format!(
+                "on a phone, {path} has no visible link to {unreachable}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
