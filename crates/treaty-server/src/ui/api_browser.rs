@@ -586,6 +586,25 @@ mod tests {
     }
 
     #[test]
+    fn long_lists_of_links_and_embedded_resources_are_cut_and_counted() {
+        let links: Vec<_> = (0..LINK_ROWS_LIMIT + 7)
+            .map(|i| json!({"href": format!("http://t/{i}")}))
+            .collect();
+        let items: Vec<_> = (0..EMBEDDED_ITEMS_LIMIT + 3)
+            .map(|i| json!({"name": format!("n{i}")}))
+            .collect();
+        let value = json!({"_links": {"many": links}, "_embedded": {"items": items}});
+        let (rows, left_out) = link_rows(&value, "http://t");
+        assert_eq!((rows.len(), left_out), (LINK_ROWS_LIMIT, 7));
+        let groups = embedded(&value, "http://t");
+        assert_eq!(groups[0].items.len(), EMBEDDED_ITEMS_LIMIT);
+        assert_eq!(
+            (groups[0].count, groups[0].left_out),
+            (EMBEDDED_ITEMS_LIMIT + 3, 3)
+        );
+    }
+
+    #[test]
     fn numbers_get_thousands_separators() {
         assert_eq!(with_separators(0), "0");
         assert_eq!(with_separators(999), "999");

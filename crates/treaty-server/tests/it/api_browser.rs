@@ -92,6 +92,7 @@ async fn a_browser_gets_an_api_answer_as_a_page_whose_links_lead_on() {
     assert!(page.is_page(), "{}", page.text);
     assert_eq!(page.header(header::CONTENT_SECURITY_POLICY), UI_POLICY);
     assert!(page.header(header::VARY).contains("Accept"));
+    assert_eq!(page.header(header::CACHE_CONTROL), "no-store");
     // The layout's header, the status, the links as a table, the JSON laid out.
     assert!(
         page.text.contains("<header class=\"top\">"),
