@@ -359,14 +359,14 @@ fn chart(per_day: &[(u32, u32)], today: chrono::NaiveDate) -> Chart {
         })
         .collect();
     let x_ticks = (0..per_day.len())
-        .filter(|i| (per_day.len() - 1 - i) % 7 == 0)
+        .filter(|i| (per_day.len() - 1 - i).is_multiple_of(7))
         .map(|i| Tick {
             at: column(i) + DAY_WIDTH / 2,
             label: date_of(i).format("%m-%d").to_string(),
         })
         .collect();
     let mut counts = vec![0, most];
-    if most >= 4 && most % 2 == 0 {
+    if most >= 4 && most.is_multiple_of(2) {
         counts.insert(1, most / 2);
     }
     let y_ticks = counts
