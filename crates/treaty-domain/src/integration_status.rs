@@ -139,7 +139,11 @@ pub fn main_branch_of(declared: Option<&str>, facts: &[VerificationFacts]) -> Op
     declared.map(str::to_owned).or_else(|| {
         MAIN_BRANCH_CANDIDATES
             .iter()
-            .find(|candidate| facts.iter().any(|f| f.branch.as_deref() == Some(**candidate)))
+            .find(|candidate| {
+                facts
+                    .iter()
+                    .any(|f| f.branch.as_deref() == Some(**candidate))
+            })
             .map(|c| (*c).to_owned())
     })
 }
@@ -166,8 +170,9 @@ pub fn status(declared_main_branch: Option<&str>, facts: &[VerificationFacts]) -
             wip: f.wip,
         },
     };
-    let on_main_line =
-        |f: &&VerificationFacts| f.branch.is_none() || f.branch.as_deref() == main_branch.as_deref();
+    let on_main_line = |f: &&VerificationFacts| {
+        f.branch.is_none() || f.branch.as_deref() == main_branch.as_deref()
+    };
     let main = facts
         .iter()
         .filter(on_main_line)

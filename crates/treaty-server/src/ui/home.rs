@@ -63,7 +63,6 @@ struct FailingPair {
     consumer: String,
     consumer_href: String,
     provider: String,
-    provider_href: String,
     matrix_href: String,
     status: StatusView,
 }
@@ -162,7 +161,6 @@ pub async fn page(
         }
         let pair = FailingPair {
             consumer_href: links.application(&consumer),
-            provider_href: links.application(&provider),
             matrix_href: links.integration(&provider, &consumer),
             status: StatusView::new(Some(&status), &provider),
             consumer,

@@ -131,18 +131,10 @@ pub enum StatusFilter {
 
 impl StatusFilter {
     const ALL: [(Self, &'static str, &'static str); 4] = [
-        (Self::Failed, "failed", "failed on the main line"),
-        (
-            Self::Pending,
-            "pending",
-            "failing only as pending or WIP, or on other branches",
-        ),
-        (
-            Self::Unverified,
-            "unverified",
-            "not verified on the main line",
-        ),
-        (Self::Verified, "verified", "verified on the main line"),
+        (Self::Failed, "failed", "failed on main"),
+        (Self::Pending, "pending", "pending, WIP or branches"),
+        (Self::Unverified, "unverified", "not verified on main"),
+        (Self::Verified, "verified", "verified on main"),
     ];
 
     fn admits(self, row: &Row) -> bool {

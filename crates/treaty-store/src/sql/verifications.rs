@@ -45,7 +45,8 @@ fn facts_select(chosen: &str) -> String {
     )
 }
 
-const CHOSEN_COLUMNS: &str = "vr.id, vr.pact_content_id, vr.consumer_id, vr.provider_id, vr.provider_version_id,
+const CHOSEN_COLUMNS: &str =
+    "vr.id, vr.pact_content_id, vr.consumer_id, vr.provider_id, vr.provider_version_id,
   vr.success, vr.wip, vr.execution_date, bv.branch_id";
 
 fn facts_from_row(row: &DbRow) -> StoreResult<PairVerificationFacts> {

@@ -82,7 +82,11 @@ async fn a_failing_pending_pact_on_a_feature_branch_leaves_main_green() {
         ],
         "the latest per branch, newest first"
     );
-    assert!(facts.iter().all(|f| f.consumer == "Foo" && f.provider == "Bar"));
+    assert!(
+        facts
+            .iter()
+            .all(|f| f.consumer == "Foo" && f.provider == "Bar")
+    );
     let feature = &facts[1].facts;
     assert!(!feature.success && feature.was_pending());
     assert!(facts[0].facts.wip);
