@@ -183,7 +183,7 @@ pub fn status(declared_main_branch: Option<&str>, facts: &[VerificationFacts]) -
         .filter(|f| !on_main_line(f))
         .map(result)
         .collect();
-    others.sort_by(|a, b| (b.verified_at, b.number).cmp(&(a.verified_at, a.number)));
+    others.sort_by_key(|r| std::cmp::Reverse((r.verified_at, r.number)));
     let colour = match &main {
         None => Colour::Unverified,
         Some(r) if r.outcome.success => Colour::Verified,
@@ -249,7 +249,7 @@ mod tests {
     fn without_a_branch_a_pact_is_pending_until_anyone_verified_it() {
         let f = new_pact(fact(5, None, false));
         assert!(f.was_pending());
-        let mut g = f.clone();
+        let mut g = f;
         g.first_earlier_success_at = Some(at(1));
         assert!(!g.was_pending());
     }

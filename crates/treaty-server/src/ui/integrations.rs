@@ -94,7 +94,8 @@ impl Webhook {
         let (class, word, rank) = match status {
             Some("success") => ("good", "succeeded", 3),
             Some("failure") => ("bad", "failed", 0),
-            Some(_) => ("pending", "retrying", 1),
+            Some("retrying") => ("pending", "retrying", 1),
+            Some(_) => ("pending", "queued", 1),
             None => ("", "none", 2),
         };
         Self { class, word, rank }

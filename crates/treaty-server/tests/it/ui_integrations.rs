@@ -349,3 +349,58 @@ async fn hostile_names_are_text_on_both_pages() {
     assert!(!matrix.text.contains(hostile));
     assert!(!matrix.text.contains("<b>branch"));
 }
+
+#[tokio::test]
+async fn the_webhook_column_shows_the_latest_delivery_for_the_pair() {
+    let app = TestApp::with_config(crate::webhooks::local_config(&[])).await;
+    publish(&app, "web", "1", "main", "/a").await;
+    publish(&app, "billing", "1", "main", "/b").await;
+    let none = page(&app, "/ui/integrations").await;
+    assert!(row_of(&none.text, "web").contains("<span class=\"muted\">none</span>"));
+    let created = app
+        .post(
+            "/webhooks",
+            &json!({"consumer": {"name": "web"}, "provider": {"name": "orders"},
+                "events": [{"name": "contract_published"}],
+                "request": {"method": "POST", "url": "http://127.0.0.1:9/hook"}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    publish(&app, "web", "2", "main", "/a2").await;
+    let queued = page(&app, "/ui/integrations").await;
+    assert!(
+        row_of(&queued.text, "web").contains("badge pending\">queued"),
+        "{}",
+        queued.text
+    );
+    assert!(row_of(&queued.text, "billing").contains("<span class=\"muted\">none</span>"));
+
+    let store = app.store();
+    let claimed = store
+        .claim_webhook_delivery(std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .record_webhook_attempt(
+            claimed.id,
+            &treaty_store::AttemptOutcome {
+                success: false,
+                logs: "HTTP 500\n".into(),
+                retry_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let failed = page(&app, "/ui/integrations?sort=webhook").await;
+    assert!(
+        row_of(&failed.text, "web").contains("badge bad\">failed"),
+        "{}",
+        failed.text
+    );
+    let first = failed.text.find("\">web</a></td>").unwrap();
+    assert!(
+        first < failed.text.find("\">billing</a></td>").unwrap(),
+        "failures sort first"
+    );
+}
