@@ -58,6 +58,26 @@ pub async fn statuses(
         .collect())
 }
 
+/// One verification's outcome with its pending and WIP marks (pending only
+/// if it was for every branch its provider version is on).
+pub async fn outcome_of(
+    state: &AppState,
+    number: i64,
+    success: bool,
+) -> Result<Option<Outcome>, ApiError> {
+    let facts = state.store.verification_facts(&[number]).await?;
+    let mut outcome = Outcome {
+        success,
+        pending: !facts.is_empty(),
+        wip: false,
+    };
+    for fact in facts {
+        outcome.pending &= fact.facts.was_pending();
+        outcome.wip = fact.facts.wip;
+    }
+    Ok(Some(outcome))
+}
+
 /// A result's CSS class and sign: colour is never the only sign.
 pub fn outcome_look(outcome: Outcome) -> (&'static str, &'static str) {
     if outcome.success {

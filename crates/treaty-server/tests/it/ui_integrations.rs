@@ -132,6 +132,16 @@ async fn a_pending_failure_on_a_feature_branch_is_not_red_anywhere() {
     assert!(line.contains("other branch: 1 failing (pending)"), "{line}");
     assert!(line.contains("/ui/integrations/orders/web"), "{line}");
 
+    let contract = page(&app, "/ui/contracts/orders/web").await;
+    assert!(
+        contract
+            .text
+            .contains("badge unknown\">? Failing (pending) by orders o2"),
+        "the contract page marks it too: {}",
+        contract.text
+    );
+    assert!(contract.text.contains("/ui/integrations/orders/web\""));
+
     let network = page(&app, "/ui/network").await;
     let edge = |consumer: &str| {
         let at = network
