@@ -100,6 +100,8 @@ pub struct StatusView {
     pub detail: Option<String>,
     /// The other branches' latest results, counted: "feature branches: 1 failing (pending)".
     pub others: Option<String>,
+    /// How many other branches' latest results fail.
+    pub others_failing: usize,
     /// Orders statuses worst first.
     pub rank: u8,
 }
@@ -113,6 +115,7 @@ impl StatusView {
                 main: "not verified yet".to_owned(),
                 detail: None,
                 others: None,
+                others_failing: 0,
                 rank: 2,
             };
         };
@@ -140,6 +143,7 @@ impl StatusView {
             main,
             detail,
             others: others_summary(&status.others),
+            others_failing: status.others_failing().0,
             rank,
         }
     }

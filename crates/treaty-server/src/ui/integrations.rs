@@ -143,12 +143,7 @@ impl StatusFilter {
             Self::Failed => row.status.class == "bad",
             Self::Pending => {
                 row.status.class == "pending"
-                    || (row.status.class != "bad"
-                        && row
-                            .status
-                            .others
-                            .as_deref()
-                            .is_some_and(|o| o.contains("failing")))
+                    || (row.status.class != "bad" && row.status.others_failing > 0)
             }
             Self::Unverified => row.status.class == "unknown",
             Self::Verified => row.status.class == "good",
