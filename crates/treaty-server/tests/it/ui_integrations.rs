@@ -240,6 +240,13 @@ async fn integrations_sort_and_filter_by_get_parameters() {
 #[tokio::test]
 async fn the_matrix_of_an_integration_has_versions_results_filters_and_pages() {
     let app = scenario().await;
+    // Without a branch, "latest" keeps each consumer version's newest verification.
+    let newest = page(&app, "/ui/integrations/orders/billing?latest=on").await;
+    assert!(newest.text.contains(">o3</a>"), "{}", newest.text);
+    assert!(!newest.text.contains(">o1</a>"), "{}", newest.text);
+    let every = page(&app, "/ui/integrations/orders/billing").await;
+    assert!(every.text.contains(">o1</a>") && every.text.contains(">o3</a>"));
+
     let matrix = page(&app, "/ui/integrations/orders/web").await;
     assert_eq!(matrix.status, StatusCode::OK, "{}", matrix.text);
     let text = &matrix.text;
@@ -386,22 +393,35 @@ async fn the_webhook_column_shows_the_latest_delivery_for_the_pair() {
     assert!(row_of(&queued.text, "billing").contains("<span class=\"muted\">none</span>"));
 
     let store = app.store();
-    let claimed = store
-        .claim_webhook_delivery(std::time::Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .record_webhook_attempt(
-            claimed.id,
-            &treaty_store::AttemptOutcome {
-                success: false,
-                logs: "HTTP 500\n".into(),
-                retry_at: None,
-            },
-        )
-        .await
-        .unwrap();
+    let attempt = |retry_at| {
+        let store = store.clone();
+        async move {
+            let claimed = store
+                .claim_webhook_delivery(std::time::Duration::from_secs(60))
+                .await
+                .unwrap()
+                .unwrap();
+            store
+                .record_webhook_attempt(
+                    claimed.id,
+                    &treaty_store::AttemptOutcome {
+                        success: false,
+                        logs: "HTTP 500\n".into(),
+                        retry_at,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    };
+    attempt(Some(chrono::Utc::now())).await;
+    let retrying = page(&app, "/ui/integrations").await;
+    assert!(
+        row_of(&retrying.text, "web").contains("badge pending\">retrying"),
+        "{}",
+        retrying.text
+    );
+    attempt(None).await;
     let failed = page(&app, "/ui/integrations?sort=webhook").await;
     assert!(
         row_of(&failed.text, "web").contains("badge bad\">failed"),
