@@ -11,6 +11,7 @@ pub mod display_name;
 pub mod dora;
 pub mod for_verification;
 pub mod gates;
+pub mod integration_status;
 pub mod ledger;
 pub mod matrix;
 pub mod matrix_query;

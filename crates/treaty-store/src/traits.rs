@@ -427,6 +427,27 @@ pub trait VerificationStore {
         consumer: &str,
         version: &str,
     ) -> StoreResult<Vec<Verification>>;
+    /// What decides integrations' status (`treaty_domain::integration_status`):
+    /// for each pair (of this consumer and this provider, when named), the
+    /// latest verification from each provider branch and the latest from
+    /// provider versions on no branch, with the facts that say whether its
+    /// pact was pending. Sorted by consumer, provider, newest first.
+    async fn integration_verification_facts(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<Vec<PairVerificationFacts>>;
+    /// The same facts for the verifications numbered (one per branch each
+    /// one's provider version is on); unknown numbers are left out.
+    async fn verification_facts(&self, numbers: &[i64]) -> StoreResult<Vec<PairVerificationFacts>>;
+}
+
+/// A verification's facts for integration status, with its pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairVerificationFacts {
+    pub consumer: String,
+    pub provider: String,
+    pub facts: treaty_domain::integration_status::VerificationFacts,
 }
 
 #[async_trait]

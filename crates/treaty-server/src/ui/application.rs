@@ -11,7 +11,8 @@ use treaty_domain::model::PageRequest;
 use treaty_store::{DoraFilter, LedgerFilter};
 
 use super::deployments::DeploymentLine;
-use super::view::{Nav, Verdict, When, duration, outside_link};
+use super::integration_status::StatusView;
+use super::view::{Nav, When, duration, outside_link};
 use super::{PageResult, not_found, ok};
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -62,8 +63,9 @@ struct IntegrationLine {
     other: String,
     other_href: String,
     contract_href: String,
-    verdict: Verdict,
-    result: String,
+    matrix_href: String,
+    /// The provider's main line decides the colour (`integration_status`).
+    status: StatusView,
 }
 
 /// The four keys over the window, and deployments per day as bars.
@@ -195,6 +197,7 @@ pub async fn page(
         })
         .collect();
 
+    let statuses = super::integration_status::statuses(&state, None, None).await?;
     let integrations = state
         .store
         .integrations(None)
@@ -208,24 +211,17 @@ pub async fn page(
             } else {
                 ("is consumed by", i.consumer.clone())
             };
-            let verdict = Verdict::from_option(i.latest_verification.as_ref().map(|v| v.success));
-            let result = match &i.latest_verification {
-                Some(v) => format!(
-                    "{} by {} {} on {}",
-                    if v.success { "verified" } else { "failed" },
-                    i.provider,
-                    v.provider_version,
-                    When::new(v.verified_at).text
-                ),
-                None => "not verified yet".to_owned(),
-            };
+            let status = StatusView::new(
+                statuses.get(&(i.consumer.clone(), i.provider.clone())),
+                &i.provider,
+            );
             IntegrationLine {
                 relation,
                 other_href: links.application(&other),
                 contract_href: links.contract(&i.provider, &i.consumer, None),
+                matrix_href: links.integration(&i.provider, &i.consumer),
                 other,
-                verdict,
-                result,
+                status,
             }
         })
         .collect();

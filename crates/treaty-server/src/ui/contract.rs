@@ -179,22 +179,33 @@ pub async fn page(
                 summary.consumer_version
             ))
         })?;
-    let verification = state
+    let latest_verification = state
         .store
         .verification(&consumer, &provider, &pact.sha, None)
-        .await?
-        .map(|v| {
-            (
-                Verdict::from_option(Some(v.success)),
-                format!(
-                    "{} by {} {} on {}",
-                    if v.success { "Verified" } else { "Failed" },
-                    provider,
-                    v.provider_version,
-                    When::new(v.execution_date).text
-                ),
-            )
-        });
+        .await?;
+    // A failure of a pending or WIP pact is marked so, and is not red.
+    let outcome = match &latest_verification {
+        Some(v) => super::integration_status::outcome_of(&state, v.number, v.success).await?,
+        None => None,
+    };
+    let verification = latest_verification.zip(outcome).map(|(v, outcome)| {
+        (
+            if outcome.breaks() {
+                Verdict::Bad
+            } else if outcome.success {
+                Verdict::Good
+            } else {
+                Verdict::Unknown
+            },
+            format!(
+                "{} by {} {} on {}",
+                capitalised(outcome.words()),
+                provider,
+                v.provider_version,
+                When::new(v.execution_date).text
+            ),
+        )
+    });
     let versions = pacts
         .iter()
         .enumerate()
@@ -424,6 +435,14 @@ fn diff(
         }
     }
     view
+}
+
+fn capitalised(words: &str) -> String {
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

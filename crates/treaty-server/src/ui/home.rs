@@ -10,7 +10,10 @@ use treaty_store::LedgerFilter;
 
 use super::deployments::DeploymentLine;
 use super::verdicts::{self, Cache};
-use super::view::{Nav, Verdict, When};
+use treaty_domain::integration_status::Colour;
+
+use super::integration_status::StatusView;
+use super::view::{Nav, Verdict};
 use super::{PageResult, ok};
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -23,6 +26,8 @@ struct Home {
     rows: Vec<ApplicationRow>,
     deployments: Vec<DeploymentLine>,
     failing: Vec<FailingPair>,
+    not_yet: Vec<FailingPair>,
+    integrations_href: String,
 }
 
 struct Column {
@@ -52,14 +57,14 @@ struct Entry {
     drifted: bool,
 }
 
+/// An integration whose verifications fail somewhere: red when its main
+/// line failed; apart when only pending or WIP pacts or other branches fail.
 struct FailingPair {
     consumer: String,
     consumer_href: String,
     provider: String,
-    provider_href: String,
-    provider_version: String,
-    contract_href: String,
-    when: When,
+    matrix_href: String,
+    status: StatusView,
 }
 
 /// `GET /ui`, and `GET /` for a browser.
@@ -141,25 +146,32 @@ pub async fn page(
     let deployments =
         super::deployments::newest(&state, &links, LedgerFilter::default(), 10).await?;
 
-    let failing = state
-        .store
-        .integrations(None)
+    // Branch-aware: the provider's main line decides what is red.
+    let mut failing = Vec::new();
+    let mut not_yet = Vec::new();
+    let mut statuses: Vec<_> = super::integration_status::statuses(&state, None, None)
         .await?
-        .items
         .into_iter()
-        .filter_map(|i| {
-            let latest = i.latest_verification?;
-            (!latest.success).then(|| FailingPair {
-                consumer_href: links.application(&i.consumer),
-                provider_href: links.application(&i.provider),
-                contract_href: links.contract(&i.provider, &i.consumer, None),
-                consumer: i.consumer,
-                provider: i.provider,
-                provider_version: latest.provider_version,
-                when: When::new(latest.verified_at),
-            })
-        })
         .collect();
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    for ((consumer, provider), status) in statuses {
+        let red = status.colour == Colour::Failed;
+        if !red && status.colour != Colour::Pending && status.others_failing().0 == 0 {
+            continue;
+        }
+        let pair = FailingPair {
+            consumer_href: links.application(&consumer),
+            matrix_href: links.integration(&provider, &consumer),
+            status: StatusView::new(Some(&status), &provider),
+            consumer,
+            provider,
+        };
+        if red {
+            failing.push(pair);
+        } else {
+            not_yet.push(pair);
+        }
+    }
 
     ok(&Home {
         environments: environments
@@ -174,5 +186,7 @@ pub async fn page(
         rows,
         deployments,
         failing,
+        not_yet,
+        integrations_href: links.integrations(),
     })
 }

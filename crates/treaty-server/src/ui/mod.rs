@@ -18,6 +18,9 @@ mod environment;
 mod forms;
 mod home;
 mod hooks;
+mod integration_matrix;
+mod integration_status;
+mod integrations;
 mod manage;
 mod network;
 pub mod session;
@@ -58,6 +61,11 @@ pub fn router() -> Router<AppState> {
         .route("/ui/sign-out", post(sign_in::sign_out))
         .merge(manage::router())
         .merge(deployment_actions::router())
+        .route("/ui/integrations", get(integrations::page))
+        .route(
+            "/ui/integrations/{provider}/{consumer}",
+            get(integration_matrix::page),
+        )
 }
 
 /// Whether a request is a browser's: it asks for HTML. API clients ask for

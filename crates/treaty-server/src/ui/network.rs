@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use askama::Template;
 use axum::extract::State;
 
-use super::view::{Nav, Verdict, When};
+use super::integration_status::{StatusView, statuses};
+use super::view::Nav;
 use super::{PageResult, ok};
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -46,9 +47,11 @@ struct Edge {
     provider: String,
     provider_href: String,
     contract_href: String,
+    matrix_href: String,
     /// SVG path data from the consumer to the provider.
     path: String,
-    verdict: Verdict,
+    /// The provider's main line decides the colour (`integration_status`).
+    status: StatusView,
     result: String,
 }
 
@@ -82,6 +85,7 @@ pub async fn page(
     let nav = Nav::new(&base, &viewer, "network");
     let links = nav.links.clone();
     let integrations = state.store.integrations(None).await?.items;
+    let statuses = statuses(&state, None, None).await?;
     let pairs: Vec<(String, String)> = integrations
         .iter()
         .map(|i| (i.consumer.clone(), i.provider.clone()))
@@ -141,25 +145,20 @@ pub async fn page(
                 let out = x1.max(x2) + 40;
                 format!("M{x1},{y1} C{out},{y1} {out},{y2} {x2},{y2}")
             };
-            let verdict = Verdict::from_option(i.latest_verification.as_ref().map(|v| v.success));
-            let result = match &i.latest_verification {
-                Some(v) => format!(
-                    "{} by {} {}, {}",
-                    if v.success { "verified" } else { "failed" },
-                    i.provider,
-                    v.provider_version,
-                    When::new(v.verified_at).text
-                ),
-                None => "not verified yet".to_owned(),
-            };
+            let status = StatusView::new(
+                statuses.get(&(i.consumer.clone(), i.provider.clone())),
+                &i.provider,
+            );
+            let result = status.text();
             Edge {
                 consumer_href: links.application(&i.consumer),
                 provider_href: links.application(&i.provider),
                 contract_href: links.contract(&i.provider, &i.consumer, None),
                 consumer: i.consumer.clone(),
                 provider: i.provider.clone(),
+                matrix_href: links.integration(&i.provider, &i.consumer),
                 path,
-                verdict,
+                status,
                 result,
             }
         })

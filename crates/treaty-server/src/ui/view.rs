@@ -127,6 +127,20 @@ impl Links {
     pub fn api(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.base)
     }
+
+    pub fn integrations(&self) -> String {
+        format!("{}/ui/integrations", self.base)
+    }
+
+    /// The matrix page of one integration.
+    pub fn integration(&self, provider: &str, consumer: &str) -> String {
+        format!(
+            "{}/ui/integrations/{}/{}",
+            self.base,
+            segment(provider),
+            segment(consumer)
+        )
+    }
 }
 
 /// The header every page carries; `current` names the section shown.

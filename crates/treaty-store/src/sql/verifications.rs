@@ -6,7 +6,8 @@ use super::pacts::touch_integration;
 use super::rows::{self, split_list};
 use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
-use crate::{StoreError, StoreResult, VerificationStore};
+use crate::{PairVerificationFacts, StoreError, StoreResult, VerificationStore};
+use treaty_domain::integration_status::VerificationFacts;
 
 const VERIFICATION_SELECT: &str = "
 SELECT vr.id, c.name AS consumer, pr.name AS provider, pc.sha, pv.number AS provider_version,
@@ -20,6 +21,52 @@ JOIN pact_contents pc ON pc.id = vr.pact_content_id
 JOIN pacticipants c ON c.id = vr.consumer_id
 JOIN pacticipants pr ON pr.id = vr.provider_id
 JOIN versions pv ON pv.id = vr.provider_version_id";
+
+/// Integration status facts of the verifications `{chosen}` selects (with
+/// columns `id`, `pact_content_id`, `consumer_id`, `provider_id`,
+/// `provider_version_id`, `success`, `wip`, `execution_date`, `branch_id`).
+/// Binds: `true` twice, then `{chosen}`'s.
+fn facts_select(chosen: &str) -> String {
+    format!(
+        "SELECT c.name AS consumer, pr.name AS provider, v.id, pv.number AS provider_version, v.success, v.wip,
+           v.execution_date, b.name AS branch, b.created_at AS branch_created_at,
+           (SELECT e.id FROM verifications e JOIN branch_versions ebv ON ebv.version_id = e.provider_version_id
+              WHERE e.pact_content_id = v.pact_content_id AND e.id < v.id AND e.success = ? AND ebv.branch_id = v.branch_id
+              LIMIT 1) AS earlier_success_on_branch,
+           (SELECT e.execution_date FROM verifications e
+              WHERE e.pact_content_id = v.pact_content_id AND e.id < v.id AND e.success = ? AND NOT e.wip
+              ORDER BY e.id LIMIT 1) AS first_earlier_success_at
+         FROM ({chosen}) v
+         JOIN pacticipants c ON c.id = v.consumer_id
+         JOIN pacticipants pr ON pr.id = v.provider_id
+         JOIN versions pv ON pv.id = v.provider_version_id
+         LEFT JOIN branches b ON b.id = v.branch_id
+         ORDER BY c.name, pr.name, v.id DESC, b.name"
+    )
+}
+
+const CHOSEN_COLUMNS: &str =
+    "vr.id, vr.pact_content_id, vr.consumer_id, vr.provider_id, vr.provider_version_id,
+  vr.success, vr.wip, vr.execution_date, bv.branch_id";
+
+fn facts_from_row(row: &DbRow) -> StoreResult<PairVerificationFacts> {
+    let earlier: Option<i64> = row.try_get("earlier_success_on_branch")?;
+    Ok(PairVerificationFacts {
+        consumer: row.try_get("consumer")?,
+        provider: row.try_get("provider")?,
+        facts: VerificationFacts {
+            number: row.try_get("id")?,
+            provider_version: row.try_get("provider_version")?,
+            branch: row.try_get("branch")?,
+            branch_created_at: row.try_get("branch_created_at")?,
+            success: row.try_get("success")?,
+            wip: row.try_get("wip")?,
+            verified_at: row.try_get("execution_date")?,
+            earlier_success_on_branch: earlier.is_some(),
+            first_earlier_success_at: row.try_get("first_earlier_success_at")?,
+        },
+    })
+}
 
 fn json_column(row: &DbRow, column: &str) -> StoreResult<Option<serde_json::Value>> {
     let text: Option<String> = row.try_get(column)?;
@@ -217,5 +264,57 @@ impl VerificationStore for Backend {
             .fetch_all(self.reader())
             .await?;
         rows.iter().map(verification_from_row).collect()
+    }
+
+    async fn integration_verification_facts(
+        &self,
+        consumer: Option<&str>,
+        provider: Option<&str>,
+    ) -> StoreResult<Vec<PairVerificationFacts>> {
+        // One row per verification and branch of its provider version; the
+        // newest of each pair and branch (versions on no branch together).
+        let chosen = format!(
+            "SELECT * FROM (SELECT {CHOSEN_COLUMNS},
+                 ROW_NUMBER() OVER (PARTITION BY vr.consumer_id, vr.provider_id, bv.branch_id ORDER BY vr.id DESC) AS row_rank
+               FROM verifications vr LEFT JOIN branch_versions bv ON bv.version_id = vr.provider_version_id
+               WHERE (? IS NULL OR vr.consumer_id = (SELECT id FROM pacticipants WHERE name = ?))
+                 AND (? IS NULL OR vr.provider_id = (SELECT id FROM pacticipants WHERE name = ?))) ranked
+             WHERE row_rank = 1"
+        );
+        let rows = sqlx::query(sql(facts_select(&chosen)))
+            .bind(true)
+            .bind(true)
+            .bind(consumer)
+            .bind(consumer)
+            .bind(provider)
+            .bind(provider)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(facts_from_row).collect()
+    }
+
+    async fn verification_facts(&self, numbers: &[i64]) -> StoreResult<Vec<PairVerificationFacts>> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Numbers are integers, so they go in the text; the text changes
+        // with the list, so it is not kept prepared.
+        let list = numbers
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let chosen = format!(
+            "SELECT {CHOSEN_COLUMNS} FROM verifications vr
+               LEFT JOIN branch_versions bv ON bv.version_id = vr.provider_version_id
+             WHERE vr.id IN ({list})"
+        );
+        let rows = sqlx::query(sql(facts_select(&chosen)))
+            .persistent(false)
+            .bind(true)
+            .bind(true)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(facts_from_row).collect()
     }
 }

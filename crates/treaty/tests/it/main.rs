@@ -26,5 +26,6 @@ mod support;
 mod ui;
 mod ui_actions;
 mod ui_browse;
+mod ui_integrations;
 mod verifiers;
 mod webhooks_cli;
