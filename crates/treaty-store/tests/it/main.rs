@@ -2,6 +2,7 @@
 //! TREATY_TEST_POSTGRES_URL is set): transactions, concurrency, reopening.
 
 mod clean;
+mod environment_order;
 mod names;
 mod one_truth_migration;
 mod pacts;
