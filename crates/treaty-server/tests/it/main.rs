@@ -22,6 +22,7 @@ mod provider_states;
 mod route_table;
 mod support;
 mod ui;
+mod ui_manage;
 mod ui_sessions;
 mod verifications;
 mod versions;

@@ -25,5 +25,6 @@ mod ruby_client;
 mod support;
 mod ui;
 mod ui_actions;
+mod ui_manage;
 mod verifiers;
 mod webhooks_cli;
