@@ -151,7 +151,7 @@ async fn list(
 fn listed(urls: &Urls, environments: &[treaty_domain::model::Environment]) -> Hal {
     Hal::ok(json!({
         "_embedded": {
-            "environments": environments.iter().map(|e| views::environment(&urls, e)).collect::<Vec<_>>()
+            "environments": environments.iter().map(|e| views::environment(urls, e)).collect::<Vec<_>>()
         },
         "_links": {
             "self": titled(urls.environments(), "Environments", None),
