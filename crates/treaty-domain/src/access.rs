@@ -229,6 +229,7 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
             "PUT" | "DELETE",
             "/environments/{uuid}" | "/policies/{environment}" | "/webhooks/{uuid}",
         )
+        | ("PUT", "/environments/order")
         | (
             "POST",
             "/webhooks/provider/{provider}/consumer/{consumer}"
@@ -319,11 +320,15 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
             "/ui/environments"
             | "/ui/environments/{name}"
             | "/ui/environments/{name}/delete"
+            | "/ui/environments/{name}/move"
+            | "/ui/environments/{name}/policy"
+            | "/ui/environments/{name}/policy/preview"
             | "/ui/environments/{name}/freeze"
             | "/ui/environments/{name}/lift-freeze"
             | "/ui/tokens"
             | "/ui/tokens/{name}/revoke"
             | "/ui/webhooks"
+            | "/ui/webhooks/{uuid}"
             | "/ui/webhooks/{uuid}/test"
             | "/ui/webhooks/{uuid}/deliveries/{id}/retry",
         ) => RouteAccess::admin(),
@@ -601,6 +606,7 @@ mod tests {
             ),
             ("PATCH", "/deployed-versions/{uuid}", Some(Role::Write)),
             ("POST", "/environments", Some(Role::Admin)),
+            ("PUT", "/environments/order", Some(Role::Admin)),
             ("PUT", "/policies/{environment}", Some(Role::Admin)),
             ("DELETE", "/policies/{environment}", Some(Role::Admin)),
             ("GET", "/policies/{environment}", Some(Role::Read)),

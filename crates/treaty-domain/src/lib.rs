@@ -19,6 +19,7 @@ pub mod model;
 pub mod names;
 pub mod pact;
 pub mod pact_diff;
+pub mod pipeline;
 pub mod provider_states;
 pub mod publish;
 pub mod release;

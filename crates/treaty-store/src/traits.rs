@@ -452,8 +452,12 @@ pub struct PairVerificationFacts {
 
 #[async_trait]
 pub trait EnvironmentStore {
-    /// Environments ordered by display name.
+    /// Environments ordered by display name, as the Pact Broker's API lists them.
     async fn environments(&self) -> StoreResult<Vec<Environment>>;
+    /// Environments in pipeline order, as people see them (the UI): the
+    /// order an admin set (`set_environment_order`); a new one goes before
+    /// the first production environment, or at the end when it is production.
+    async fn pipeline_environments(&self) -> StoreResult<Vec<Environment>>;
     async fn environment(&self, uuid: &str) -> StoreResult<Option<Environment>>;
     async fn environment_by_name(&self, name: &str) -> StoreResult<Option<Environment>>;
     /// Creates an environment (with the given uuid, or a new random one).
@@ -473,6 +477,10 @@ pub trait EnvironmentStore {
     /// ledger deployments stay, with the names they had, and those running
     /// end (`deleted`).
     async fn delete_environment(&self, uuid: &str) -> StoreResult<bool>;
+    /// Puts the environments in this order (their names, each environment
+    /// once). A name that is not an environment, one named twice or an
+    /// environment left out is a `Conflict` naming them.
+    async fn set_environment_order(&self, names: &[String]) -> StoreResult<Vec<Environment>>;
     /// Creates `test` and `production` the first time a database is opened;
     /// never again, so deleting them sticks. True when it created them.
     async fn ensure_default_environments(&self) -> StoreResult<bool>;

@@ -23,6 +23,8 @@ use crate::views::{self, Urls};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/environments", get(list).post(create))
+        // A static segment: axum matches it before `{uuid}` (uuids are Treaty's).
+        .route("/environments/order", get(order).put(set_order))
         .route(
             "/environments/{uuid}",
             get(show).put(replace).delete(delete),
@@ -138,20 +140,78 @@ async fn list(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Hal> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let urls = Urls::new(base.0);
     let mut environments = state.store.environments().await?;
     if let Some(name) = &query.name {
         environments.retain(|e| &e.name == name);
     }
-    Ok(Hal::ok(json!({
+    Ok(listed(&Urls::new(base.0), &environments))
+}
+
+/// The list of environments, in the pipeline order they come in.
+fn listed(urls: &Urls, environments: &[treaty_domain::model::Environment]) -> Hal {
+    Hal::ok(json!({
         "_embedded": {
-            "environments": environments.iter().map(|e| views::environment(&urls, e)).collect::<Vec<_>>()
+            "environments": environments.iter().map(|e| views::environment(urls, e)).collect::<Vec<_>>()
         },
         "_links": {
             "self": titled(urls.environments(), "Environments", None),
             "pb:environments": environments.iter().map(|e| titled(urls.environment(&e.uuid), "Environment", Some(&e.name))).collect::<Vec<_>>(),
         }
-    })))
+    }))
+}
+
+/// Reads `{"environments": ["test", "staging", "production"]}`.
+pub(crate) fn parse_order(body: &Value) -> ApiResult<Vec<String>> {
+    let wrong = || {
+        ApiError::field(
+            "environments",
+            "must be an array of environment names, every environment once, in pipeline order (e.g. [\"test\", \"production\"])".to_owned(),
+        )
+    };
+    body.get("environments")
+        .and_then(Value::as_array)
+        .ok_or_else(wrong)?
+        .iter()
+        .map(|name| name.as_str().map(str::to_owned).ok_or_else(wrong))
+        .collect()
+}
+
+/// A wrong order (a name unknown, repeated or left out) is a 400 on the field.
+pub(crate) fn order_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Conflict(message) => ApiError::field("environments", message),
+        other => other.into(),
+    }
+}
+
+/// The pipeline order, as `PUT /environments/order` takes it.
+fn order_body(urls: &Urls, environments: &[treaty_domain::model::Environment]) -> Hal {
+    Hal::ok(json!({
+        "environments": environments.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        "_links": {
+            "self": titled(format!("{}/order", urls.environments()), "Pipeline order of the environments", None),
+            "pb:environments": titled(urls.environments(), "Environments", None),
+        }
+    }))
+}
+
+/// GET `/environments/order`: the pipeline order the UI lists environments
+/// in (`GET /environments` keeps the Pact Broker's order, by display name).
+async fn order(State(state): State<AppState>, base: BaseUrl) -> ApiResult<Hal> {
+    let environments = state.store.pipeline_environments().await?;
+    Ok(order_body(&Urls::new(base.0), &environments))
+}
+
+/// PUT `/environments/order`: sets the pipeline order.
+async fn set_order(State(state): State<AppState>, base: BaseUrl, raw: RawBody) -> ApiResult<Hal> {
+    raw.require_json(&["application/json"])?;
+    let names = parse_order(&raw.json_value()?)?;
+    let environments = state
+        .store
+        .set_environment_order(&names)
+        .await
+        .map_err(order_error)?;
+    Ok(order_body(&Urls::new(base.0), &environments))
 }
 
 async fn create(State(state): State<AppState>, base: BaseUrl, raw: RawBody) -> ApiResult<Response> {

@@ -55,7 +55,7 @@ pub(crate) async fn policy(state: &AppState, environment: &str) -> ApiResult<Env
 }
 
 /// What can-i-deploy says about deploying the version to the environment.
-pub(super) async fn contract_answer(
+pub(crate) async fn contract_answer(
     state: &AppState,
     pacticipant: &str,
     version: &str,
@@ -92,6 +92,30 @@ pub(crate) async fn verdict(
     contracts: Option<ContractAnswer>,
 ) -> ApiResult<(EnvironmentPolicy, Verdict)> {
     let policy = policy(state, environment).await?;
+    let verdict = verdict_under(
+        state,
+        &policy,
+        pacticipant,
+        version,
+        environment,
+        emergency,
+        contracts,
+    )
+    .await?;
+    Ok((policy, verdict))
+}
+
+/// The verdict on deploying the version to the environment now under
+/// `policy`, whether it is in force or a draft (the UI's preview).
+pub(crate) async fn verdict_under(
+    state: &AppState,
+    policy: &EnvironmentPolicy,
+    pacticipant: &str,
+    version: &str,
+    environment: &str,
+    emergency: bool,
+    contracts: Option<ContractAnswer>,
+) -> ApiResult<Verdict> {
     let needs_contracts = policy
         .rules
         .iter()
@@ -126,8 +150,7 @@ pub(crate) async fn verdict(
         failures: history.failures,
         open_incidents: history.open_incidents,
     };
-    let verdict = gates::evaluate(&policy, &facts);
-    Ok((policy, verdict))
+    Ok(gates::evaluate(policy, &facts))
 }
 
 /// The error a blocked deployment start answers with.
@@ -196,9 +219,21 @@ async fn replace(
     raw: RawBody,
 ) -> ApiResult<Hal> {
     raw.require_json(&["application/json"])?;
-    let policy =
-        gates::parse_environment_policy(&raw.json_value()?).map_err(ApiError::ValidationList)?;
-    let found = environment_named(&state, &environment).await?;
+    let (found, policy) =
+        set_policy(&state, &environment, &raw.json_value()?, caller.name()).await?;
+    Ok(Hal::ok(render(&base, &found, &policy)))
+}
+
+/// Reads a policy document for the environment as `PUT /policies/{environment}`
+/// does: its rules, and the environments they name (which must exist, and
+/// not be this one).
+pub(crate) async fn parse_policy_for(
+    state: &AppState,
+    environment: &str,
+    body: &Value,
+) -> ApiResult<(Environment, EnvironmentPolicy)> {
+    let policy = gates::parse_environment_policy(body).map_err(ApiError::ValidationList)?;
+    let found = environment_named(state, environment).await?;
     let mut unknown = Vec::new();
     for name in policy.rules.iter().flat_map(|p| p.rule.environments()) {
         if name == environment {
@@ -212,11 +247,23 @@ async fn replace(
     if !unknown.is_empty() {
         return Err(ApiError::ValidationList(unknown));
     }
+    Ok((found, policy))
+}
+
+/// Replaces the environment's policy (`PUT /policies/{environment}` and the
+/// UI's policy form), after [`parse_policy_for`].
+pub(crate) async fn set_policy(
+    state: &AppState,
+    environment: &str,
+    body: &Value,
+    changed_by: Option<&str>,
+) -> ApiResult<(Environment, EnvironmentPolicy)> {
+    let (found, policy) = parse_policy_for(state, environment, body).await?;
     state
         .store
-        .set_environment_policies(&environment, Some(&policy.to_json()), caller.name())
+        .set_environment_policies(environment, Some(&policy.to_json()), changed_by)
         .await?;
-    Ok(Hal::ok(render(&base, &found, &policy)))
+    Ok((found, policy))
 }
 
 async fn remove(

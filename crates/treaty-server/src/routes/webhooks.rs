@@ -473,16 +473,37 @@ async fn put(
             "The UUID can only contain the characters A-Z, a-z, 0-9, _ and -, and must be 16 or more characters.",
         ));
     }
-    let (mut definition, body) = parse(&state, &raw, None, None).await?;
+    raw.require_json(&["application/json"])?;
+    let body = raw.json_value()?;
+    let (stored, created) = replace_webhook(&state, &uuid, &body).await?;
+    let body = render(&base, &stored);
+    // Made by PUT: 201 without a `Location` (the URL asked for is the
+    // webhook's), as the Pact Broker answers.
+    Ok(if created {
+        Hal(StatusCode::CREATED, body).into_response()
+    } else {
+        Hal::ok(body).into_response()
+    })
+}
+
+/// Creates or replaces the webhook `uuid` from its JSON (`PUT /webhooks/{uuid}`
+/// and the UI's edit form): validated as every route validates one, and a
+/// secret sent back masked or left out keeps the stored one. True when created.
+pub(crate) async fn replace_webhook(
+    state: &AppState,
+    uuid: &str,
+    body: &Value,
+) -> ApiResult<(StoredWebhook, bool)> {
+    let mut definition = parse_definition(state, body).await?;
     let sealer = state.sealer().await?;
     // A webhook read (masked) and sent back keeps the secrets it hid.
     let stored = state
         .store
-        .webhook(&uuid)
+        .webhook(uuid)
         .await?
         .map(|stored| sealer.open_webhook(stored.definition));
     webhooks::keep_stored_secrets(
-        &body,
+        body,
         &mut definition.request,
         stored.as_ref().map(|s| &s.request),
     )
@@ -494,15 +515,7 @@ async fn put(
         ApiError::Validation(errors)
     })?;
     let sealed = sealer.seal_webhook(definition);
-    let (stored, created) = state.store.put_webhook(&uuid, &sealed).await?;
-    let body = render(&base, &stored);
-    // Made by PUT: 201 without a `Location` (the URL asked for is the
-    // webhook's), as the Pact Broker answers.
-    Ok(if created {
-        Hal(StatusCode::CREATED, body).into_response()
-    } else {
-        Hal::ok(body).into_response()
-    })
+    Ok(state.store.put_webhook(uuid, &sealed).await?)
 }
 
 async fn remove(State(state): State<AppState>, Path(uuid): Path<String>) -> ApiResult<Response> {

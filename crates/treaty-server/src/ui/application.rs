@@ -165,7 +165,8 @@ pub async fn page(
             since: When::new(d.finished_at.unwrap_or(d.created_at)),
         })
         .collect();
-    running.sort_by(|a, b| (&a.environment, a.released).cmp(&(&b.environment, b.released)));
+    let pipeline = super::view::pipeline_order(&state).await?;
+    running.sort_by_key(|r| (pipeline(&r.environment), r.environment.clone(), r.released));
 
     let versions_page = state
         .store

@@ -221,7 +221,7 @@ pub async fn list(
         environments: Choice::list(
             state
                 .store
-                .environments()
+                .pipeline_environments()
                 .await?
                 .into_iter()
                 .map(|e| e.name),

@@ -75,7 +75,7 @@ pub async fn page(
 ) -> PageResult {
     let nav = Nav::new(&base, &viewer, "home");
     let links = nav.links.clone();
-    let environments = state.store.environments().await?;
+    let environments = state.store.pipeline_environments().await?;
     let pacticipants = state.store.pacticipants(None, None).await?.items;
     let mut cache = Cache::default();
 

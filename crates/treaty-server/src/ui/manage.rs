@@ -34,6 +34,15 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ui/environments/{name}", post(edit_environment))
         .route("/ui/environments/{name}/delete", post(delete_environment))
+        .route("/ui/environments/{name}/move", post(move_environment))
+        .route(
+            "/ui/environments/{name}/policy",
+            post(super::environment::save_policy),
+        )
+        .route(
+            "/ui/environments/{name}/policy/preview",
+            post(super::environment::preview_policy),
+        )
         .route("/ui/environments/{name}/freeze", post(freeze))
         .route("/ui/environments/{name}/lift-freeze", post(lift_freeze))
         .route("/ui/tokens", get(tokens).post(create_token))
@@ -76,6 +85,9 @@ struct EnvironmentRow {
     href: String,
     edit_action: String,
     delete_action: String,
+    move_action: String,
+    first: bool,
+    last: bool,
     frozen: Option<String>,
 }
 
@@ -94,7 +106,9 @@ async fn environments_page(
     problem: Option<String>,
 ) -> PageResult {
     let mut rows = Vec::new();
-    for environment in state.store.environments().await? {
+    let environments = state.store.pipeline_environments().await?;
+    let count = environments.len();
+    for (index, environment) in environments.into_iter().enumerate() {
         let policy = crate::routes::gates::policy(state, &environment.name).await?;
         rows.push(EnvironmentRow {
             title: environment
@@ -104,6 +118,9 @@ async fn environments_page(
             href: nav.links.environment(&environment.name),
             edit_action: nav.links.environment_action(&environment.name, ""),
             delete_action: nav.links.environment_action(&environment.name, "delete"),
+            move_action: nav.links.environment_action(&environment.name, "move"),
+            first: index == 0,
+            last: index + 1 == count,
             frozen: policy
                 .open_freeze(Utc::now())
                 .map(|f| format!("frozen until {} ({})", When::new(f.until).text, f.reason)),
@@ -223,6 +240,47 @@ async fn delete_environment(
         }
         let environment = environment_named(&state, &name).await?;
         state.store.delete_environment(&environment.uuid).await?;
+        Ok(see_other(super::view::Links::new(&base).environments()))
+    }
+    .await;
+    or_problem(&state, &base, &viewer, done).await
+}
+
+/// `POST /ui/environments/{name}/move` (admin): one place earlier
+/// (`direction=up`) or later (`down`) in the pipeline, as
+/// `PUT /environments/order` with the order that makes.
+async fn move_environment(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    form: Posted,
+) -> PageResult {
+    use treaty_domain::pipeline::{Move, moved};
+    let done = async {
+        let direction = match form.get("direction") {
+            Some("up") => Move::Up,
+            Some("down") => Move::Down,
+            _ => {
+                return Err(ApiError::field(
+                    "direction",
+                    "must be up or down".to_owned(),
+                ));
+            }
+        };
+        let environment = environment_named(&state, &name).await?;
+        let order: Vec<String> = state
+            .store
+            .pipeline_environments()
+            .await?
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        state
+            .store
+            .set_environment_order(&moved(&order, &environment.name, direction))
+            .await
+            .map_err(crate::routes::environments::order_error)?;
         Ok(see_other(super::view::Links::new(&base).environments()))
     }
     .await;

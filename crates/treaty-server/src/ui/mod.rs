@@ -1,8 +1,8 @@
 //! The web UI: server-rendered pages over the same store the API reads.
 //!
 //! Every page is an askama template (HTML-escaped by default) filled from a
-//! view model built here; nothing is loaded from outside (one stylesheet,
-//! served below), so the UI works where there is no internet. Pages only
+//! view model built here; nothing is loaded from outside (one stylesheet and
+//! one small script, served below), so the UI works where there is no internet. Pages only
 //! read, except the forms of signed-in users allowed to act (`manage.rs`):
 //! those post to `/ui/...` routes that need the same roles as the API routes
 //! they stand for (`treaty_domain::access::route_access`), carry a CSRF token
@@ -14,7 +14,7 @@ mod assets;
 mod contract;
 mod deployment_actions;
 mod deployments;
-mod environment;
+pub(crate) mod environment;
 mod forms;
 mod home;
 mod hooks;
@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ui", get(home::page))
         .route("/ui/assets/treaty.css", get(assets::stylesheet))
+        .route("/ui/assets/copy.js", get(assets::copy_script))
         .route("/ui/applications/{name}", get(application::page))
         .route(
             "/ui/applications/{name}/versions/{version}",
@@ -77,9 +78,10 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// The UI's pages allow their own stylesheet and inline SVG, nothing else:
-/// no scripts, no outside origins, no framing.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// The UI's pages allow their own stylesheet, their own script files (the
+/// Copy button's, `assets/copy.js`; never inline script) and inline SVG,
+/// nothing else: no outside origins, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 type PageResult = Result<Response, ApiError>;
 

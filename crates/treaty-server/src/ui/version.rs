@@ -133,7 +133,7 @@ pub async fn page(
     let links = nav.links.clone();
 
     let mut verdicts = Vec::new();
-    for environment in state.store.environments().await? {
+    for environment in state.store.pipeline_environments().await? {
         let matrix = verdicts::can_i_deploy(&state, &name, &number, &environment.name).await?;
         let contracts = gates::ContractAnswer {
             deployable: matrix.summary.deployable,

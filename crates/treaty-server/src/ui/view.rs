@@ -260,6 +260,21 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// Where an environment (by name) stands in the pipeline order an admin set,
+/// for sorting what is listed by environment; unknown names go last.
+pub async fn pipeline_order(
+    state: &crate::AppState,
+) -> Result<impl Fn(&str) -> usize + use<>, crate::error::ApiError> {
+    let names: Vec<String> = state
+        .store
+        .pipeline_environments()
+        .await?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    Ok(move |name: &str| names.iter().position(|n| n == name).unwrap_or(usize::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@ mod route_table;
 mod support;
 mod ui;
 mod ui_integrations;
+mod ui_manage;
 mod ui_sessions;
 mod verifications;
 mod versions;

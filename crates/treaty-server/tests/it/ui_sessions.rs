@@ -14,12 +14,12 @@ use treaty_server::access::AuthConfig;
 
 use crate::support::TestApp;
 
-const ADMIN_TOKEN: &str = "admin-token-for-tests";
+pub(crate) const ADMIN_TOKEN: &str = "admin-token-for-tests";
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) text: String,
 }
 
 impl Answer {
@@ -41,7 +41,7 @@ impl Answer {
     }
 
     /// The CSRF token of the page's forms.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self
             .text
             .find("name=\"csrf\" value=\"")
@@ -57,7 +57,7 @@ impl Answer {
 
 /// A browser: it sends its cookies (and optionally credentials) and asks for HTML.
 #[derive(Default, Clone)]
-struct Browser {
+pub(crate) struct Browser {
     cookies: Vec<(String, String)>,
     authorization: Option<String>,
     /// What `Sec-Fetch-Site` it says its posts come from.
@@ -106,14 +106,19 @@ impl Browser {
         builder
     }
 
-    async fn get(&mut self, app: &TestApp, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, app: &TestApp, path: &str) -> Answer {
         let request = self.request("GET", path).body(Body::empty()).unwrap();
         let answer = send(app, request).await;
         self.keep(&answer);
         answer
     }
 
-    async fn post(&mut self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Answer {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
@@ -129,7 +134,7 @@ impl Browser {
     }
 
     /// Signs in through the form with a token, or a user and password.
-    async fn sign_in(&mut self, app: &TestApp, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn sign_in(&mut self, app: &TestApp, fields: &[(&str, &str)]) -> Answer {
         let form = self.get(app, "/ui/sign-in").await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.text);
         let csrf = form.csrf();
@@ -139,7 +144,7 @@ impl Browser {
     }
 }
 
-async fn send(app: &TestApp, request: Request<Body>) -> Answer {
+pub(crate) async fn send(app: &TestApp, request: Request<Body>) -> Answer {
     let response = app
         .router
         .clone()
@@ -156,7 +161,12 @@ async fn send(app: &TestApp, request: Request<Body>) -> Answer {
     }
 }
 
-async fn api(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub(crate) async fn api(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut builder = Request::builder()
         .method(method)
         .uri(path)
@@ -176,12 +186,12 @@ async fn api(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (S
     )
 }
 
-async fn app_with_sign_in() -> TestApp {
+pub(crate) async fn app_with_sign_in() -> TestApp {
     app_with_sign_in_and(ServerConfig::default()).await
 }
 
 /// Signing in on, with the rest of `config` (webhooks to loopback, ...).
-async fn app_with_sign_in_and(config: ServerConfig) -> TestApp {
+pub(crate) async fn app_with_sign_in_and(config: ServerConfig) -> TestApp {
     let app = TestApp::with_config(ServerConfig {
         auth: AuthConfig {
             basic: Some(("writer".into(), SecretString::from("wpass"))),
@@ -205,7 +215,7 @@ async fn app_with_sign_in_and(config: ServerConfig) -> TestApp {
     app
 }
 
-async fn create_token(app: &TestApp, name: &str, role: &str) -> String {
+pub(crate) async fn create_token(app: &TestApp, name: &str, role: &str) -> String {
     let (status, body) = api(
         app,
         "POST",
@@ -634,10 +644,10 @@ async fn tokens_are_shown_once_when_created_and_can_be_revoked() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let at = created
         .text
-        .find("id=\"new-token\">")
+        .find("id=\"new-token\" class=\"secret\" value=\"")
         .expect("the token shown")
-        + "id=\"new-token\">".len();
-    let secret = created.text[at..].split('<').next().unwrap().to_owned();
+        + "id=\"new-token\" class=\"secret\" value=\"".len();
+    let secret = created.text[at..].split('"').next().unwrap().to_owned();
     assert!(secret.starts_with("treaty_"), "{secret}");
     let listed = browser.get(&app, "/ui/tokens").await;
     assert!(listed.text.contains("ci-payments") && !listed.text.contains(&secret));

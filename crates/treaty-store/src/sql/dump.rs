@@ -206,6 +206,7 @@ const TABLES: &[Table] = &[
             ("contacts", OptionalText),
             ("created_at", Time),
             ("updated_at", Time),
+            ("position", OptionalId),
         ],
     },
     Table {

@@ -86,9 +86,10 @@ async fn insert(
         .clone()
         .filter(|d| !d.trim().is_empty())
         .unwrap_or_else(|| treaty_domain::display_name::generate(fields.name.as_str()));
+    let position = make_room(conn, fields.production).await?;
     sqlx::query(sql(
-        "INSERT INTO environments (uuid, name, display_name, production, contacts, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO environments (uuid, name, display_name, production, contacts, created_at, updated_at, position)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     ))
     .bind(uuid)
     .bind(fields.name.as_str())
@@ -97,9 +98,44 @@ async fn insert(
     .bind(fields.contacts.as_ref().map(ToString::to_string))
     .bind(at)
     .bind(at)
-    .execute(conn)
+    .bind(position)
+    .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The pipeline order: the position an admin set, then (for rows an older
+/// replica inserted without one) the ones that are not production first, by name.
+const PIPELINE_ORDER: &str =
+    "CASE WHEN e.position IS NULL THEN 1 ELSE 0 END, e.position, e.production, e.name";
+
+/// The position a new environment takes, after moving the ones behind it
+/// down: one that is not production goes just before the first production
+/// environment (the end of its kind), a production one at the very end.
+async fn make_room(conn: &mut Conn, production: bool) -> StoreResult<i64> {
+    let first_production: Option<i64> = if production {
+        None
+    } else {
+        sqlx::query_scalar(sql(
+            "SELECT min(position) FROM environments WHERE production = ?",
+        ))
+        .bind(true)
+        .fetch_one(&mut *conn)
+        .await?
+    };
+    if let Some(position) = first_production {
+        sqlx::query(sql(
+            "UPDATE environments SET position = position + 1 WHERE position >= ?",
+        ))
+        .bind(position)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(position);
+    }
+    let last: Option<i64> = sqlx::query_scalar(sql("SELECT max(position) FROM environments"))
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(last.map_or(0, |last| last + 1))
 }
 
 const DEFAULTS_CREATED: &str = "default_environments_created";
@@ -109,6 +145,17 @@ impl EnvironmentStore for Backend {
     async fn environments(&self) -> StoreResult<Vec<Environment>> {
         let rows = sqlx::query(sql(format!(
             "SELECT {ENVIRONMENT_COLUMNS} FROM environments e ORDER BY lower(coalesce(e.display_name, e.name)), e.name"
+        )))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| environment_from_row(row, ""))
+            .collect()
+    }
+
+    async fn pipeline_environments(&self) -> StoreResult<Vec<Environment>> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {ENVIRONMENT_COLUMNS} FROM environments e ORDER BY {PIPELINE_ORDER}"
         )))
         .fetch_all(self.reader())
         .await?;
@@ -197,6 +244,40 @@ impl EnvironmentStore for Backend {
             > 0;
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    async fn set_environment_order(&self, names: &[String]) -> StoreResult<Vec<Environment>> {
+        let mut tx = self.begin().await?;
+        let stored: Vec<String> = sqlx::query_scalar(sql(format!(
+            "SELECT e.name FROM environments e ORDER BY {PIPELINE_ORDER}"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        let problems = treaty_domain::pipeline::order_problems(&stored, names);
+        if !problems.is_empty() {
+            return Err(StoreError::Conflict(problems.join("; ")));
+        }
+        for (position, name) in names.iter().enumerate() {
+            sqlx::query(sql(
+                "UPDATE environments SET position = ?, updated_at = ? WHERE name = ?",
+            ))
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(now())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let rows = sqlx::query(sql(format!(
+            "SELECT {ENVIRONMENT_COLUMNS} FROM environments e ORDER BY {PIPELINE_ORDER}"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        let ordered = rows
+            .iter()
+            .map(|row| environment_from_row(row, ""))
+            .collect::<StoreResult<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(ordered)
     }
 
     async fn ensure_default_environments(&self) -> StoreResult<bool> {

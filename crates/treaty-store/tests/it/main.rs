@@ -3,6 +3,7 @@
 
 mod clean;
 mod integration_status;
+mod environment_order;
 mod names;
 mod one_truth_migration;
 mod pacts;

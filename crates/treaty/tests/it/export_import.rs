@@ -765,6 +765,13 @@ async fn fill_every_table(base: &str, hooks: &mut Hooks) -> String {
         Some(json!({"success": true, "providerApplicationVersion": "2.0.0"})),
     )
     .await;
+    // A pipeline order that is not the default one, to travel with the rows.
+    ok(
+        Method::PUT,
+        format!("{base}/environments/order"),
+        Some(json!({"environments": ["production", "test"]})),
+    )
+    .await;
     let environments = ok(Method::GET, format!("{base}/environments"), None).await;
     let production = environments["_embedded"]["environments"]
         .as_array()
@@ -1076,6 +1083,18 @@ async fn a_backup_of_every_table_round_trips_through_the_other_backend_and_still
     )
     .await;
     assert_eq!(status, 200, "the imported token signs in");
+    let (_, order) = call(
+        reqwest::Method::GET,
+        format!("{}/environments/order", server.url),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        order["environments"],
+        json!(["production", "test"]),
+        "{order}"
+    );
     let hook = publish_and_deliver(&server.url, &token, "1.0.2", &mut hooks).await;
     Hooks::assert_opened_secrets(&hook, PASSWORD, SECRET);
     ok(

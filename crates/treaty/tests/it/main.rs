@@ -27,5 +27,6 @@ mod ui;
 mod ui_actions;
 mod ui_browse;
 mod ui_integrations;
+mod ui_manage;
 mod verifiers;
 mod webhooks_cli;

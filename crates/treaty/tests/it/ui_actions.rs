@@ -17,9 +17,9 @@ use treaty_server::access::AuthConfig;
 use crate::browser::Browser;
 use crate::support::{TestServer, bodies, receiver, text, treaty};
 
-const ADMIN: &str = "admin-token-for-the-ui";
+pub(crate) const ADMIN: &str = "admin-token-for-the-ui";
 
-async fn server() -> TestServer {
+pub(crate) async fn server() -> TestServer {
     TestServer::start_with(ServerConfig {
         auth: AuthConfig {
             basic: Some(("writer".into(), SecretString::from("wpass"))),
@@ -42,7 +42,7 @@ async fn server() -> TestServer {
 /// Checks the page shown: it says what it must, axe-core finds nothing
 /// serious, and it is saved at desktop and phone widths (without scrolling
 /// sideways on the phone).
-async fn check(browser: &Browser, name: &str, expected: &[&str]) -> String {
+pub(crate) async fn check(browser: &Browser, name: &str, expected: &[&str]) -> String {
     let text = browser.text().await;
     for needle in expected {
         assert!(
@@ -74,7 +74,7 @@ async fn check(browser: &Browser, name: &str, expected: &[&str]) -> String {
     text
 }
 
-async fn fill(browser: &Browser, css: &str, value: &str) {
+pub(crate) async fn fill(browser: &Browser, css: &str, value: &str) {
     let field = browser
         .client
         .find(Locator::Css(css))
@@ -84,7 +84,7 @@ async fn fill(browser: &Browser, css: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
-async fn click(browser: &Browser, css: &str) {
+pub(crate) async fn click(browser: &Browser, css: &str) {
     browser
         .client
         .find(Locator::Css(css))
@@ -97,7 +97,7 @@ async fn click(browser: &Browser, css: &str) {
 
 /// Clicks a button that submits a form, and waits for the page it leads to
 /// (the old document is marked, and the wait ends when an unmarked one is there).
-async fn submit(browser: &Browser, css: &str) {
+pub(crate) async fn submit(browser: &Browser, css: &str) {
     let c = &browser.client;
     c.execute(
         "document.documentElement.setAttribute('data-left', '1');",
@@ -113,7 +113,7 @@ async fn submit(browser: &Browser, css: &str) {
         .unwrap_or_else(|e| panic!("no page after submitting {css}: {e}"));
 }
 
-async fn sign_in_with_token(browser: &Browser, url: &str, token: &str) {
+pub(crate) async fn sign_in_with_token(browser: &Browser, url: &str, token: &str) {
     browser
         .client
         .goto(&format!("{url}/ui/sign-in"))
@@ -305,9 +305,10 @@ async fn an_admin_signs_in_with_a_token_creates_freezes_lifts_tests_a_webhook_an
         .find(Locator::Css("#new-token"))
         .await
         .expect("the new token")
-        .text()
+        .prop("value")
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the token in its field");
     check(
         &browser,
         "token-created",
@@ -409,7 +410,7 @@ async fn a_reader_signs_in_with_a_password_sees_no_action_and_forced_or_cross_si
     assert_eq!(listed["_embedded"]["environments"], json!([]));
 }
 
-trait AsCaller {
+pub(crate) trait AsCaller {
     async fn get_json_as(&self, path: &str, token: &str) -> (u16, serde_json::Value);
     async fn post_json_as(
         &self,
