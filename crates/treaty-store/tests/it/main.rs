@@ -2,8 +2,8 @@
 //! TREATY_TEST_POSTGRES_URL is set): transactions, concurrency, reopening.
 
 mod clean;
-mod integration_status;
 mod environment_order;
+mod integration_status;
 mod names;
 mod one_truth_migration;
 mod pacts;
