@@ -20,7 +20,7 @@ use treaty_domain::gates::{FreezeWindow, Mode, Policy, PolicySource, Rule};
 
 use super::forms::{Posted, Viewer};
 use super::view::{Nav, When};
-use super::{PageResult, html};
+use super::{PageResult, html, html_with_script};
 use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::error::ApiError;
@@ -462,7 +462,7 @@ async fn tokens_page(
             name: t.name,
         })
         .collect();
-    html(
+    html_with_script(
         status,
         &TokensPage {
             nav,

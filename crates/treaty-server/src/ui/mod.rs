@@ -78,15 +78,29 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// The UI's pages allow their own stylesheet, their own script files (the
-/// Copy button's, `assets/copy.js`; never inline script) and inline SVG,
-/// nothing else: no outside origins, no framing.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// The UI's pages allow their own stylesheet and inline SVG, nothing else:
+/// no scripts, no outside origins, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The one page with a script (the Copy button of a token just created,
+/// `assets/copy.js`) also allows Treaty's own script files; never inline
+/// script, never another origin. Every other page stays script-free.
+const CONTENT_SECURITY_POLICY_WITH_SCRIPT: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 type PageResult = Result<Response, ApiError>;
 
 /// Renders a page with the UI's headers.
 fn html(status: StatusCode, page: &impl Template) -> PageResult {
+    render(status, page, CONTENT_SECURITY_POLICY)
+}
+
+/// Renders the page that loads Treaty's own script (see
+/// `CONTENT_SECURITY_POLICY_WITH_SCRIPT`).
+fn html_with_script(status: StatusCode, page: &impl Template) -> PageResult {
+    render(status, page, CONTENT_SECURITY_POLICY_WITH_SCRIPT)
+}
+
+fn render(status: StatusCode, page: &impl Template, policy: &'static str) -> PageResult {
     let body = page
         .render()
         .map_err(|e| ApiError::Internal(format!("rendering a page: {e}")))?;
@@ -98,7 +112,7 @@ fn html(status: StatusCode, page: &impl Template) -> PageResult {
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(policy),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)

@@ -50,6 +50,8 @@ async fn a_browser_gets_the_home_page_and_an_api_client_the_index() {
         "{policy}"
     );
     assert!(!policy.contains("unsafe"), "{policy}");
+    // Only the Tokens page runs a script (its Copy button); others allow none.
+    assert!(!policy.contains("script-src"), "{policy}");
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&body).contains("<title>What runs where · Treaty</title>"));
 
