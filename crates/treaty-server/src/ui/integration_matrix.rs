@@ -4,8 +4,6 @@
 //! environments, and the result (pending and WIP marked). Asked through the
 //! store's matrix, as `/matrix` is.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -196,16 +194,7 @@ pub async fn page(
         .iter()
         .filter_map(|r| r.verification.as_ref().map(|v| v.number))
         .collect();
-    let mut outcomes: HashMap<i64, Outcome> = HashMap::new();
-    for fact in state.store.verification_facts(&numbers).await? {
-        let f = fact.facts;
-        let entry = outcomes.entry(f.number).or_insert(Outcome {
-            success: f.success,
-            pending: true,
-            wip: f.wip,
-        });
-        entry.pending &= f.was_pending();
-    }
+    let outcomes = super::integration_status::outcomes(&state, &numbers).await?;
 
     let version_view = |pacticipant: &str, id: i64, number: &str| {
         let known: Option<&MatrixVersion> = answer.versions.get(&id);

@@ -58,24 +58,40 @@ pub async fn statuses(
         .collect())
 }
 
-/// One verification's outcome with its pending and WIP marks (pending only
-/// if it was for every branch its provider version is on).
+/// The verifications' outcomes with their pending and WIP marks, by number
+/// (pending only if it was for every branch its provider version is on).
+pub async fn outcomes(
+    state: &AppState,
+    numbers: &[i64],
+) -> Result<HashMap<i64, Outcome>, ApiError> {
+    let mut outcomes: HashMap<i64, Outcome> = HashMap::new();
+    if numbers.is_empty() {
+        return Ok(outcomes);
+    }
+    for fact in state.store.verification_facts(numbers).await? {
+        let f = fact.facts;
+        let entry = outcomes.entry(f.number).or_insert(Outcome {
+            success: f.success,
+            pending: true,
+            wip: f.wip,
+        });
+        entry.pending &= f.was_pending();
+    }
+    Ok(outcomes)
+}
+
+/// One verification's outcome with its pending and WIP marks.
 pub async fn outcome_of(
     state: &AppState,
     number: i64,
     success: bool,
 ) -> Result<Option<Outcome>, ApiError> {
-    let facts = state.store.verification_facts(&[number]).await?;
-    let mut outcome = Outcome {
+    let found = outcomes(state, &[number]).await?.remove(&number);
+    Ok(Some(found.unwrap_or(Outcome {
         success,
-        pending: !facts.is_empty(),
+        pending: false,
         wip: false,
-    };
-    for fact in facts {
-        outcome.pending &= fact.facts.was_pending();
-        outcome.wip = fact.facts.wip;
-    }
-    Ok(Some(outcome))
+    })))
 }
 
 /// A result's CSS class and sign: colour is never the only sign.

@@ -39,9 +39,13 @@ pub struct RowView {
     pub provider_href: String,
     pub provider_version: Option<(String, String)>,
     pub contract_href: String,
-    pub verdict: Verdict,
+    /// The result's CSS class and sign: the verdict's, or the pending look
+    /// when `mark_pending` found a failure that was pending or WIP.
+    pub class: &'static str,
+    pub symbol: &'static str,
     pub result: &'static str,
     pub verified_at: Option<When>,
+    verification: Option<i64>,
 }
 
 impl RowView {
@@ -63,15 +67,36 @@ impl RowView {
                 &row.consumer,
                 Some(&row.consumer_version.number),
             ),
-            verdict,
+            class: verdict.class(),
+            symbol: verdict.symbol(),
             result: match verdict {
                 Verdict::Good => "verified",
                 Verdict::Bad => "failed",
                 Verdict::Unknown => "not verified",
             },
             verified_at: row.verification.as_ref().map(|v| When::new(v.verified_at)),
+            verification: row.verification.as_ref().map(|v| v.number),
         }
     }
+}
+
+/// Marks the results that were pending or WIP, as the integration pages do
+/// (`failing (pending)`, not red). For the lists of what a version published
+/// and verified; can-i-deploy's explanation keeps `failed`, since a pending
+/// failure still stops a deployment.
+pub async fn mark_pending(state: &AppState, rows: &mut [RowView]) -> Result<(), ApiError> {
+    let numbers: Vec<i64> = rows.iter().filter_map(|r| r.verification).collect();
+    let outcomes = super::integration_status::outcomes(state, &numbers).await?;
+    for row in rows.iter_mut() {
+        let Some(outcome) = row.verification.and_then(|n| outcomes.get(&n)) else {
+            continue;
+        };
+        let (class, symbol) = super::integration_status::outcome_look(*outcome);
+        row.class = class;
+        row.symbol = symbol;
+        row.result = outcome.words();
+    }
+    Ok(())
 }
 
 /// Asks can-i-deploy for a version and an environment.

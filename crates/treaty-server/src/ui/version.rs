@@ -222,6 +222,16 @@ pub async fn page(
         })
         .collect();
 
+    let mut consumes: Vec<RowView> = consumes
+        .into_iter()
+        .map(|(_, r)| RowView::new(&links, r))
+        .collect();
+    let mut provides: Vec<RowView> = provides
+        .into_iter()
+        .map(|(_, r)| RowView::new(&links, r))
+        .collect();
+    verdicts::mark_pending(&state, &mut consumes).await?;
+    verdicts::mark_pending(&state, &mut provides).await?;
     let mut api_query = form_urlencoded::Serializer::new(String::new());
     api_query.append_pair("pacticipant", &name);
     api_query.append_pair("version", &number);
@@ -236,14 +246,8 @@ pub async fn page(
         build_url: version.build_url.as_deref().and_then(outside_link),
         created: When::new(version.created_at),
         verdicts,
-        consumes: consumes
-            .into_iter()
-            .map(|(_, r)| RowView::new(&links, r))
-            .collect(),
-        provides: provides
-            .into_iter()
-            .map(|(_, r)| RowView::new(&links, r))
-            .collect(),
+        consumes,
+        provides,
         places,
         can_i_deploy_api: links.api(&format!(
             "/can-i-deploy/environments?{}",

@@ -142,6 +142,33 @@ async fn a_pending_failure_on_a_feature_branch_is_not_red_anywhere() {
     );
     assert!(contract.text.contains("/ui/integrations/orders/web\""));
 
+    // A version's page marks it in what it published and what it verified;
+    // a failure on the main line stays a failure.
+    for path in [
+        "/ui/applications/orders/versions/o2",
+        "/ui/applications/web/versions/2.0.0",
+    ] {
+        let version = page(&app, path).await;
+        assert!(
+            version
+                .text
+                .contains("badge pending\">○ failing (pending)</span>"),
+            "{path}: {}",
+            version.text
+        );
+        assert!(
+            !version.text.contains("✗ failed"),
+            "{path}: {}",
+            version.text
+        );
+    }
+    let failed = page(&app, "/ui/applications/orders/versions/o3").await;
+    assert!(
+        failed.text.contains("badge bad\">✗ failed</span>"),
+        "{}",
+        failed.text
+    );
+
     let network = page(&app, "/ui/network").await;
     let edge = |consumer: &str| {
         let at = network
