@@ -274,6 +274,16 @@ fn every_page(deployment: i64) -> Vec<String> {
     pages
 }
 
+/// `/ui/applications/web/versions/1.2.0` -> `phone-ui-applications-web-versions-1-2-0`.
+fn phone_screenshot_name(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    let slug: String = path
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("phone{}", slug.trim_end_matches('-'))
+}
+
 pub(crate) async fn click_link(browser: &Browser, text: &str) {
     browser
         .client
@@ -511,6 +521,14 @@ async fn every_page_in_chromium_from_home_to_a_versions_can_i_deploy_explanation
         if let Some(offenders) = browser.horizontal_overflow().await {
             panic!("{path} is wider than a phone:\n{offenders}");
         }
+        // axe-core at this width too: what a phone shows is checked, and kept to be looked at.
+        let violations = browser.accessibility_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{path} on a phone: serious accessibility findings: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+        browser.screenshot(&phone_screenshot_name(&path)).await;
     }
     c.goto(&format!("{}/", server.url)).await.expect("home");
     browser.screenshot("home-phone").await;
