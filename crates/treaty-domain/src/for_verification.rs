@@ -188,6 +188,19 @@ pub struct Request {
     pub include_wip_pacts_since: Option<DateTime<Utc>>,
 }
 
+impl Request {
+    /// Keeps the work-in-progress window within `max_lookback` of `now`: a
+    /// date further back (a stale `includeWipPactsSince`) would make every
+    /// abandoned feature branch of years past a WIP candidate, which no one
+    /// verifies on purpose and which makes each request read them all.
+    /// `None`: the client's date as given (the Pact Broker's behaviour).
+    pub fn bound_wip_window(&mut self, now: DateTime<Utc>, max_lookback: Option<chrono::Duration>) {
+        if let (Some(since), Some(lookback)) = (self.include_wip_pacts_since, max_lookback) {
+            self.include_wip_pacts_since = Some(since.max(now - lookback));
+        }
+    }
+}
+
 /// An environment a deployed or released version was found in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FoundEnvironment {
@@ -542,3 +555,49 @@ pub fn work_in_progress(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod wip_window_tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::Request;
+
+    fn since(days_ago: i64) -> Request {
+        let now = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+        Request {
+            include_wip_pacts_since: Some(now - Duration::days(days_ago)),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn a_date_older_than_the_lookback_is_moved_up_to_it() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+        let mut request = since(400);
+        request.bound_wip_window(now, Some(Duration::days(90)));
+        assert_eq!(
+            request.include_wip_pacts_since,
+            Some(now - Duration::days(90))
+        );
+    }
+
+    #[test]
+    fn a_recent_date_and_an_unbounded_window_are_kept() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+        let mut recent = since(10);
+        recent.bound_wip_window(now, Some(Duration::days(90)));
+        assert_eq!(
+            recent.include_wip_pacts_since,
+            Some(now - Duration::days(10))
+        );
+        let mut unbounded = since(4000);
+        unbounded.bound_wip_window(now, None);
+        assert_eq!(
+            unbounded.include_wip_pacts_since,
+            Some(now - Duration::days(4000))
+        );
+        let mut none = Request::default();
+        none.bound_wip_window(now, Some(Duration::days(1)));
+        assert_eq!(none.include_wip_pacts_since, None);
+    }
+}

@@ -48,7 +48,13 @@ pub struct ServerConfig {
     /// The shields.io server badges redirect to, as the Pact Broker's do;
     /// `None`: Treaty draws them itself.
     pub shields_io_base_url: Option<String>,
+    /// How far back pacts for verification looks for work-in-progress pacts
+    /// at most, whatever `includeWipPactsSince` says; `None`: as far as it says.
+    pub max_wip_lookback: Option<std::time::Duration>,
 }
+
+/// The default bound on the work-in-progress window: 90 days.
+pub const MAX_WIP_LOOKBACK_DAYS: u64 = 90;
 
 /// Where the Pact Broker sends badges by default.
 pub const SHIELDS_IO: &str = "https://img.shields.io";
@@ -108,6 +114,9 @@ impl Default for ServerConfig {
             connections: ConnectionLimits::default(),
             public_badge_access: false,
             shields_io_base_url: Some(SHIELDS_IO.to_owned()),
+            max_wip_lookback: Some(std::time::Duration::from_secs(
+                MAX_WIP_LOOKBACK_DAYS * 24 * 60 * 60,
+            )),
         }
     }
 }

@@ -148,6 +148,12 @@ pub struct ServeArgs {
     )]
     shields_io_base_url: OptionalUrl,
 
+    /// How far back pacts for verification looks for work-in-progress pacts
+    /// at most, whatever a verifier's includeWipPactsSince says (a date from
+    /// years ago would make every abandoned feature branch WIP); 0: no bound
+    #[arg(long, env = "TREATY_MAX_WIP_LOOKBACK", default_value = "90days", value_parser = humantime::parse_duration)]
+    max_wip_lookback: std::time::Duration,
+
     /// Requests per minute one signed-in user or token may make to this
     /// replica; 0: no limit. (With --auth none there is no limit.)
     #[arg(long, env = "TREATY_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
@@ -446,6 +452,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
         connections,
         public_badge_access: args.public_badge_access,
         shields_io_base_url: args.shields_io_base_url.0,
+        max_wip_lookback: (!args.max_wip_lookback.is_zero()).then_some(args.max_wip_lookback),
     };
     tracing::info!(
         database = %redact_url(&args.database.database_url),

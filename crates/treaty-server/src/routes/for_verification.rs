@@ -101,6 +101,15 @@ async fn answer(
     request: &Request,
     deprecated_get: bool,
 ) -> ApiResult<Response> {
+    let mut request = request.clone();
+    request.bound_wip_window(
+        chrono::Utc::now(),
+        state
+            .config
+            .max_wip_lookback
+            .and_then(|d| chrono::Duration::from_std(d).ok()),
+    );
+    let request = &request;
     let pacts = state
         .store
         .pacts_for_verification(provider, request)

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use treaty_server::ServerConfig;
 
 use crate::support::{BASE, TestApp, pact};
 
@@ -43,7 +44,11 @@ async fn environment(app: &TestApp, name: &str) -> String {
 /// Foo: 1 (main), 2 (main, tagged prod, deployed to production), 3 (feat),
 /// 4 (main, no pact for Bar); Baz: 7 (main).
 async fn world() -> TestApp {
-    let app = TestApp::new().await;
+    world_with(ServerConfig::default()).await
+}
+
+async fn world_with(config: ServerConfig) -> TestApp {
+    let app = TestApp::with_config(config).await;
     app.publish(
         "Foo",
         "1",
@@ -300,6 +305,28 @@ async fn work_in_progress_pacts_are_added_until_verified() {
         !done.iter().any(|p| p.0 == "Pact between Foo (3) and Bar"),
         "{done:?}"
     );
+}
+
+#[tokio::test]
+async fn the_work_in_progress_window_is_bounded_by_the_servers_lookback() {
+    let ask = json!({
+        "consumerVersionSelectors": [{"mainBranch": true}],
+        "providerVersionBranch": "main", "includeWipPactsSince": "2020-01-01"
+    });
+    let wip =
+        |pacts: &[(String, String, Value)]| pacts.iter().filter(|p| p.2["wip"] == true).count();
+    // The default (90 days) keeps what was published just now.
+    assert_eq!(wip(&for_verification(&world().await, ask.clone()).await), 2);
+    // A window of nothing: the same request finds no WIP pact, and the
+    // selected ones are unchanged.
+    let bounded = world_with(ServerConfig {
+        max_wip_lookback: Some(std::time::Duration::ZERO),
+        ..ServerConfig::default()
+    })
+    .await;
+    let pacts = for_verification(&bounded, ask).await;
+    assert_eq!(wip(&pacts), 0);
+    assert!(!pacts.is_empty());
 }
 
 #[tokio::test]
