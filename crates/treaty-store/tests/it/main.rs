@@ -2,6 +2,7 @@
 //! TREATY_TEST_POSTGRES_URL is set): transactions, concurrency, reopening.
 
 mod clean;
+mod group_commit;
 mod names;
 mod one_truth_migration;
 mod pacts;
