@@ -70,6 +70,8 @@ pub struct Writes {
     pub per_second: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    /// Server CPU time per write (user and system), when its pid is known.
+    pub cpu_ms_per_request: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -361,7 +363,7 @@ pub async fn run(
     let mut latencies = Vec::new();
     let warm = server.and_then(memory_mib);
     if options.writes_only {
-        let writes = time_writes(&http, &subjects, &builds, options, &mut say).await?;
+        let writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
         return Ok(Report {
             bytes_per_version: counts.bytes as f64 / counts.versions.max(1) as f64,
             data: counts,
@@ -598,7 +600,7 @@ pub async fn run(
             );
         }
     }
-    let writes = time_writes(&http, &subjects, &builds, options, &mut say).await?;
+    let writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
     let end = server.and_then(memory_mib);
     Ok(Report {
         bytes_per_version: counts.bytes as f64 / counts.versions.max(1) as f64,
@@ -707,6 +709,7 @@ async fn time_writes(
     subjects: &Arc<Subjects>,
     builds: &Arc<AtomicU64>,
     options: &Options,
+    server: Option<u32>,
     say: &mut impl FnMut(&str),
 ) -> Result<Vec<Writes>> {
     let mut measured = Vec::new();
@@ -721,6 +724,7 @@ async fn time_writes(
                     operation,
                     writers,
                     options.load_seconds,
+                    server,
                 )
                 .await?,
             );
@@ -738,7 +742,9 @@ async fn write_load(
     operation: &'static str,
     writers: usize,
     seconds: f64,
+    server: Option<u32>,
 ) -> Result<Writes> {
+    let cpu_before = server.and_then(cpu_time);
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(seconds);
     let mut clients = tokio::task::JoinSet::new();
@@ -771,6 +777,10 @@ async fn write_load(
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_before, server.and_then(cpu_time)) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+        _ => None,
+    };
     timings.sort();
     let requests = timings.len() as u64;
     Ok(Writes {
@@ -781,6 +791,7 @@ async fn write_load(
         per_second: requests as f64 / elapsed,
         p50_ms: percentile(&timings, 0.5),
         p95_ms: percentile(&timings, 0.95),
+        cpu_ms_per_request: cpu.map(|c| c.as_secs_f64() * 1000.0 / requests.max(1) as f64),
     })
 }
 

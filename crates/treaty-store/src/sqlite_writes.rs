@@ -10,12 +10,13 @@
 //! connection through a fair (first come, first served) lock, as they queued
 //! on the pool of one connection before.
 //!
-//! A write that has released its savepoint wakes the committer task and
-//! waits for its batch's outcome. The committer queues for the same lock, so
-//! it gets it after every write that was already waiting: those join the
-//! batch, and the committer then commits it once and tells every member. A
-//! lone writer thus commits at once (its own batch); under load the writes
-//! queued behind one another share the flush. The `synchronous = FULL`
+//! A write that has released its savepoint and finds no other write waiting
+//! for the connection commits the batch itself, at once (a lone writer pays
+//! no hand-off). Otherwise it wakes the committer task and waits for its
+//! batch's outcome: the committer queues for the same lock, so it gets it
+//! after every write that was already waiting; those join the batch, and the
+//! committer then commits it once and tells every member. Under load, the
+//! writes queued behind one another share the flush. The `synchronous = FULL`
 //! setting still applies to every `COMMIT`, so an acknowledged write
 //! survives a crash or a power loss.
 //!
@@ -25,7 +26,7 @@
 //! error: nothing that is lost was acknowledged.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use sqlx::pool::PoolConnection;
@@ -63,6 +64,8 @@ pub(crate) struct GroupCommit {
 #[derive(Debug, Default)]
 struct Wake {
     notify: Notify,
+    /// Writes waiting for the connection.
+    queued: AtomicUsize,
     stopped: AtomicBool,
     /// Batches committed so far.
     commits: AtomicU64,
@@ -110,16 +113,30 @@ impl GroupCommit {
     /// Begins a write: waits for its turn on the connection, joins the open
     /// batch (or opens one) and takes the write's savepoint.
     pub(crate) async fn begin(&self) -> StoreResult<GroupWrite> {
+        let queued = Queued::new(&self.wake);
         let mut slot = Arc::clone(&self.slot).lock_owned().await;
+        drop(queued);
         settle_abandoned(&mut slot).await;
         if slot.conn.is_none() {
             let mut conn = self.pool.acquire().await?;
             // `BEGIN IMMEDIATE` takes SQLite's write lock at the start, so a
             // write that reads before it writes never fails halfway because
             // another process wrote in between (it waits its turn instead).
-            conn.execute("BEGIN IMMEDIATE").await?;
+            // With the first savepoint, in one hand-off to the connection's
+            // thread: a lone write costs what it did before batches.
+            if let Err(error) = sqlx::raw_sql("BEGIN IMMEDIATE; SAVEPOINT treaty_write")
+                .execute(&mut *conn)
+                .await
+            {
+                let _ = conn.execute("ROLLBACK").await;
+                return Err(error.into());
+            }
             slot.conn = Some(conn);
             slot.batch = Some(watch::channel(None).0);
+            return Ok(GroupWrite {
+                slot: Some(slot),
+                wake: Arc::clone(&self.wake),
+            });
         }
         let conn = slot.conn.as_mut().expect("a batch is open");
         if let Err(error) = conn.execute("SAVEPOINT treaty_write").await {
@@ -147,6 +164,21 @@ impl GroupWrite {
     /// returns once the batch has committed: the write is then durable.
     pub(crate) async fn commit(mut self) -> StoreResult<()> {
         let mut slot = self.slot.take().expect("a write commits once");
+        if self.wake.queued.load(Ordering::SeqCst) == 0 {
+            // Nobody to share the flush with: commit now, without a hand-off
+            // (`COMMIT` keeps the savepoint's changes; no `RELEASE` needed).
+            let mut outcome = slot
+                .batch
+                .as_ref()
+                .expect("a write runs in a batch")
+                .subscribe();
+            if commit_batch(&mut slot).await {
+                self.wake.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            drop(slot);
+            let ended = outcome.borrow_and_update().clone();
+            return answer(ended);
+        }
         let conn = slot.conn.as_mut().expect("a write runs in a batch");
         if let Err(error) = conn.execute("RELEASE treaty_write").await {
             slot.abandoned = true;
@@ -167,11 +199,33 @@ impl GroupWrite {
             .await
             .map(|o| o.clone())
             .map_err(|_| StoreError::NotCommitted("the store was closed".into()))?;
-        match ended {
-            Some(Ok(())) => Ok(()),
-            Some(Err(error)) => Err(StoreError::NotCommitted(error.to_string())),
-            None => Err(StoreError::NotCommitted("no outcome".into())),
-        }
+        answer(ended)
+    }
+}
+
+/// What a member of a batch is told.
+fn answer(outcome: Outcome) -> StoreResult<()> {
+    match outcome {
+        Some(Ok(())) => Ok(()),
+        Some(Err(error)) => Err(StoreError::NotCommitted(error.to_string())),
+        None => Err(StoreError::NotCommitted("the batch did not end".into())),
+    }
+}
+
+/// Counts a write waiting for the connection, until it gets it or is
+/// cancelled.
+struct Queued<'a>(&'a Wake);
+
+impl<'a> Queued<'a> {
+    fn new(wake: &'a Wake) -> Self {
+        wake.queued.fetch_add(1, Ordering::SeqCst);
+        Self(wake)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.queued.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
