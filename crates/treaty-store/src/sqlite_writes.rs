@@ -162,45 +162,58 @@ pub(crate) struct GroupWrite {
 impl GroupWrite {
     /// Keeps this write's changes in its batch, lets the next write run, and
     /// returns once the batch has committed: the write is then durable.
+    ///
+    /// It runs as a task of its own: a request cancelled while its write
+    /// commits (the client went away) must not stop a `COMMIT` that other
+    /// writes of the batch wait for.
     pub(crate) async fn commit(mut self) -> StoreResult<()> {
-        let mut slot = self.slot.take().expect("a write commits once");
-        if self.wake.queued.load(Ordering::SeqCst) == 0 {
-            // Nobody to share the flush with: commit now, without a hand-off
-            // (`COMMIT` keeps the savepoint's changes; no `RELEASE` needed).
-            let mut outcome = slot
-                .batch
-                .as_ref()
-                .expect("a write runs in a batch")
-                .subscribe();
-            if commit_batch(&mut slot).await {
-                self.wake.commits.fetch_add(1, Ordering::Relaxed);
-            }
-            drop(slot);
-            let ended = outcome.borrow_and_update().clone();
-            return answer(ended);
-        }
-        let conn = slot.conn.as_mut().expect("a write runs in a batch");
-        if let Err(error) = conn.execute("RELEASE treaty_write").await {
-            slot.abandoned = true;
-            settle_abandoned(&mut slot).await;
-            drop(slot);
-            self.wake.notify.notify_one();
-            return Err(error.into());
-        }
+        let slot = self.slot.take().expect("a write commits once");
+        let wake = Arc::clone(&self.wake);
+        tokio::spawn(commit(slot, wake))
+            .await
+            .unwrap_or_else(|failed| Err(StoreError::NotCommitted(failed.to_string())))
+    }
+}
+
+/// Commits one write: the batch at once if no other write waits for the
+/// connection, else hands the connection on and waits for the committer.
+async fn commit(mut slot: OwnedMutexGuard<Slot>, wake: Arc<Wake>) -> StoreResult<()> {
+    if wake.queued.load(Ordering::SeqCst) == 0 {
+        // Nobody to share the flush with: commit now, without a hand-off
+        // (`COMMIT` keeps the savepoint's changes; no `RELEASE` needed).
         let mut outcome = slot
             .batch
             .as_ref()
             .expect("a write runs in a batch")
             .subscribe();
+        if commit_batch(&mut slot).await {
+            wake.commits.fetch_add(1, Ordering::Relaxed);
+        }
         drop(slot);
-        self.wake.notify.notify_one();
-        let ended = outcome
-            .wait_for(Option::is_some)
-            .await
-            .map(|o| o.clone())
-            .map_err(|_| StoreError::NotCommitted("the store was closed".into()))?;
-        answer(ended)
+        let ended = outcome.borrow_and_update().clone();
+        return answer(ended);
     }
+    let conn = slot.conn.as_mut().expect("a write runs in a batch");
+    if let Err(error) = conn.execute("RELEASE treaty_write").await {
+        slot.abandoned = true;
+        settle_abandoned(&mut slot).await;
+        drop(slot);
+        wake.notify.notify_one();
+        return Err(error.into());
+    }
+    let mut outcome = slot
+        .batch
+        .as_ref()
+        .expect("a write runs in a batch")
+        .subscribe();
+    drop(slot);
+    wake.notify.notify_one();
+    let ended = outcome
+        .wait_for(Option::is_some)
+        .await
+        .map(|o| o.clone())
+        .map_err(|_| StoreError::NotCommitted("the store was closed".into()))?;
+    answer(ended)
 }
 
 /// What a member of a batch is told.
