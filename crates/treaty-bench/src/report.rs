@@ -59,6 +59,30 @@ pub fn text(report: &Report) -> String {
             t.workload, t.concurrency, t.requests, t.errors, t.per_second, t.p50_ms, t.p99_ms, cpu
         );
     }
+    if !report.writes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<28} {:>7} {:>9} {:>7} {:>9} {:>8} {:>8} {:>10}",
+            "writes (acknowledged)",
+            "writers",
+            "requests",
+            "errors",
+            "per sec",
+            "p50 ms",
+            "p95 ms",
+            "CPU ms/req"
+        );
+    }
+    for w in &report.writes {
+        let cpu = w
+            .cpu_ms_per_request
+            .map_or_else(|| "-".to_owned(), |c| format!("{c:.3}"));
+        let _ = writeln!(
+            out,
+            "{:<28} {:>7} {:>9} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>10}",
+            w.operation, w.writers, w.requests, w.errors, w.per_second, w.p50_ms, w.p95_ms, cpu
+        );
+    }
     if let Some(m) = &report.memory {
         let _ = writeln!(
             out,

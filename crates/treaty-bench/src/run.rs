@@ -24,6 +24,8 @@ pub struct Options {
     /// Seconds of each throughput run.
     pub load_seconds: f64,
     pub concurrency: Vec<usize>,
+    /// Time only the small writes under concurrency (the `writes` section).
+    pub writes_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +59,21 @@ pub struct Throughput {
     pub cpu_ms_per_request: Option<f64>,
 }
 
+/// Small writes sent by `writers` clients at once, each acknowledged only
+/// once it is durable: how many a second, and how long each waited.
+#[derive(Debug, Clone, Serialize)]
+pub struct Writes {
+    pub operation: &'static str,
+    pub writers: usize,
+    pub requests: u64,
+    pub errors: u64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    /// Server CPU time per write (user and system), when its pid is known.
+    pub cpu_ms_per_request: Option<f64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Memory {
     /// Resident memory after the first requests, after the latency runs, and at the end.
@@ -73,6 +90,7 @@ pub struct Report {
     pub latencies: Vec<Latency>,
     pub floors: Vec<Floor>,
     pub throughput: Vec<Throughput>,
+    pub writes: Vec<Writes>,
     pub memory: Option<Memory>,
 }
 
@@ -100,6 +118,7 @@ fn latency(operation: &str, mut timings: Vec<Duration>) -> Latency {
 enum Request {
     Get(String),
     Post(String, Arc<Value>),
+    Put(String, Arc<Value>),
 }
 
 const BUSY_PAIR: &str = "matrix: all rows of a busy pair, first page (limit 100)";
@@ -113,6 +132,7 @@ async fn send(http: &reqwest::Client, request: &Request) -> Result<()> {
     let response = match request {
         Request::Get(url) => http.get(url).send().await?,
         Request::Post(url, body) => http.post(url).json(body.as_ref()).send().await?,
+        Request::Put(url, body) => http.put(url).json(body.as_ref()).send().await?,
     };
     let status = response.status();
     let body = response.bytes().await?;
@@ -120,6 +140,7 @@ async fn send(http: &reqwest::Client, request: &Request) -> Result<()> {
         let (method, url) = match request {
             Request::Get(url) => ("GET", url),
             Request::Post(url, _) => ("POST", url),
+            Request::Put(url, _) => ("PUT", url),
         };
         return Err(anyhow!(
             "{method} {url} answered {status}: {}",
@@ -261,6 +282,18 @@ impl Subjects {
             Arc::new(json!({})),
         )
     }
+
+    /// A new version of the typical consumer added to a branch of its own
+    /// (`PUT .../branches/{b}/versions/{v}`, which creates the version).
+    fn branch_version(&self, build: u64) -> Request {
+        Request::Put(
+            format!(
+                "{}/pacticipants/{TYPICAL_CONSUMER}/branches/bench-writes/versions/bench-write-{build}",
+                self.base
+            ),
+            Arc::new(json!({})),
+        )
+    }
 }
 
 /// svc-000's first provider in the data set's topology.
@@ -329,6 +362,18 @@ pub async fn run(
     let builds = Arc::new(AtomicU64::new(1));
     let mut latencies = Vec::new();
     let warm = server.and_then(memory_mib);
+    if options.writes_only {
+        let writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
+        return Ok(Report {
+            bytes_per_version: counts.bytes as f64 / counts.versions.max(1) as f64,
+            data: counts,
+            latencies,
+            floors: Vec::new(),
+            throughput: Vec::new(),
+            writes,
+            memory: None,
+        });
+    }
 
     let s = subjects.clone();
     let reads: Vec<(&str, MakeRequest)> = vec![
@@ -555,6 +600,7 @@ pub async fn run(
             );
         }
     }
+    let writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
     let end = server.and_then(memory_mib);
     Ok(Report {
         bytes_per_version: counts.bytes as f64 / counts.versions.max(1) as f64,
@@ -562,6 +608,7 @@ pub async fn run(
         latencies,
         floors,
         throughput,
+        writes,
         memory: match (warm, after_latencies, end) {
             (Some(warm), Some(after), Some(end)) => Some(Memory {
                 rss_warm_mib: warm.0,
@@ -650,6 +697,100 @@ async fn load(
         per_second: requests as f64 / elapsed,
         p50_ms: percentile(&timings, 0.5),
         p99_ms: percentile(&timings, 0.99),
+        cpu_ms_per_request: cpu.map(|c| c.as_secs_f64() * 1000.0 / requests.max(1) as f64),
+    })
+}
+
+/// The two small writes of the Pact Broker API CI makes most (record a
+/// deployment, add a version to a branch), each from 1, 16 and 64 writers
+/// (`options.concurrency`) for `options.load_seconds`.
+async fn time_writes(
+    http: &reqwest::Client,
+    subjects: &Arc<Subjects>,
+    builds: &Arc<AtomicU64>,
+    options: &Options,
+    server: Option<u32>,
+    say: &mut impl FnMut(&str),
+) -> Result<Vec<Writes>> {
+    let mut measured = Vec::new();
+    for &writers in &options.concurrency {
+        for operation in ["record a deployment", "add a version to a branch"] {
+            say(&format!("writes: {operation} from {writers} writers"));
+            measured.push(
+                write_load(
+                    http,
+                    subjects,
+                    builds,
+                    operation,
+                    writers,
+                    options.load_seconds,
+                    server,
+                )
+                .await?,
+            );
+        }
+    }
+    Ok(measured)
+}
+
+/// `writers` clients sending one kind of write, each waiting for its answer
+/// before the next, for `seconds`.
+async fn write_load(
+    http: &reqwest::Client,
+    subjects: &Arc<Subjects>,
+    builds: &Arc<AtomicU64>,
+    operation: &'static str,
+    writers: usize,
+    seconds: f64,
+    server: Option<u32>,
+) -> Result<Writes> {
+    let cpu_before = server.and_then(cpu_time);
+    let started = Instant::now();
+    let until = started + Duration::from_secs_f64(seconds);
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..writers {
+        let (http, subjects, builds) = (http.clone(), subjects.clone(), builds.clone());
+        clients.spawn(async move {
+            let mut timings = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < until {
+                let build = builds.fetch_add(1, Ordering::Relaxed);
+                let request = if operation == "record a deployment" {
+                    subjects.deployment(build)
+                } else {
+                    subjects.branch_version(build)
+                };
+                let sent = Instant::now();
+                match send(&http, &request).await {
+                    Ok(()) => timings.push(sent.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            (timings, errors)
+        });
+    }
+    let mut timings = Vec::new();
+    let mut errors = 0;
+    while let Some(done) = clients.join_next().await {
+        let (t, e) = done.context("a benchmark writer failed")?;
+        timings.extend(t);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_before, server.and_then(cpu_time)) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+        _ => None,
+    };
+    timings.sort();
+    let requests = timings.len() as u64;
+    Ok(Writes {
+        operation,
+        writers,
+        requests,
+        errors,
+        per_second: requests as f64 / elapsed,
+        p50_ms: percentile(&timings, 0.5),
+        p95_ms: percentile(&timings, 0.95),
         cpu_ms_per_request: cpu.map(|c| c.as_secs_f64() * 1000.0 / requests.max(1) as f64),
     })
 }

@@ -35,6 +35,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// The batch of writes this write was part of did not commit: nothing
+    /// of it was kept (a full disk, an I/O error).
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 impl From<sqlx::Error> for StoreError {

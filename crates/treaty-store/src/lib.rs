@@ -17,6 +17,7 @@ pub mod postgres;
 pub(crate) mod read;
 pub mod sqlite;
 mod sqlite_reads;
+mod sqlite_writes;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod traits;

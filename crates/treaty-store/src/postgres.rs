@@ -24,13 +24,14 @@ use crate::{AdminStore, OpenOptions, StoreError, StoreResult};
 // What the shared SQL (`sql/`) is written against.
 pub(crate) type Backend = PostgresStore;
 pub(crate) type Conn = PgConnection;
-pub(crate) type Db = sqlx::Postgres;
 pub(crate) type DbRow = PgRow;
+pub(crate) type WriteConn = sqlx::Transaction<'static, sqlx::Postgres>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The advisory lock every write transaction holds ("Treaty" in ASCII).
-const WRITE_LOCK: i64 = 0x5472_6561_7479;
+/// The advisory lock every write transaction holds ("Treaty" in ASCII,
+/// 0x5472_6561_7479), taken as the transaction begins.
+const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(92850303890553)";
 
 /// How Treaty's sessions connect: the URL's settings, then Treaty's own.
 fn connect_options(database_url: &str, options: &OpenOptions) -> StoreResult<PgConnectOptions> {
@@ -97,13 +98,10 @@ impl PostgresStore {
         ))
     }
 
+    /// `BEGIN` and the lock in one round trip (one simple query of two
+    /// statements): sent apart, the lock was a second wait on every write.
     async fn locked_transaction(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(WRITE_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        Ok(self.pool.begin_with(BEGIN_LOCKED).await?)
     }
 
     /// A read-only transaction that sees one snapshot for all its queries.

@@ -1,8 +1,9 @@
 //! The SQLite store: one file, WAL journal, foreign keys on.
 //!
 //! Writes go through a pool of exactly one connection, so write transactions
-//! are serialised in process and never fail with "database is locked"; reads
-//! use their own pool and, thanks to WAL, never wait for a writer.
+//! are serialised in process and never fail with "database is locked"; the
+//! writes that are ready together share one commit (`sqlite_writes.rs`).
+//! Reads use their own pool and, thanks to WAL, never wait for a writer.
 
 #[path = "sql/mod.rs"]
 mod sql_impl;
@@ -18,19 +19,22 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::read::{ReadFuture, Reader};
 use crate::sqlite_reads::BlockingReads;
+use crate::sqlite_writes::GroupCommit;
 use crate::{AdminStore, OpenOptions, StoreError, StoreResult};
 
 // What the shared SQL (`sql/`) is written against.
 pub(crate) type Backend = SqliteStore;
 pub(crate) type Conn = SqliteConnection;
-pub(crate) type Db = sqlx::Sqlite;
 pub(crate) type DbRow = SqliteRow;
+pub(crate) type WriteConn = crate::sqlite_writes::GroupWrite;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     write: SqlitePool,
+    /// Every write transaction, in batches that share one commit.
+    writes: GroupCommit,
     read: SqlitePool,
     /// Reads of several statements (`read.rs`), on connections of their own.
     blocking_reads: BlockingReads,
@@ -64,6 +68,7 @@ impl SqliteStore {
             .connect_with(connect.read_only(true))
             .await?;
         Ok(Self {
+            writes: GroupCommit::new(write.clone()),
             write,
             read,
             blocking_reads,
@@ -88,22 +93,16 @@ impl SqliteStore {
             .collect())
     }
 
-    /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at the
-    /// start, so a transaction that reads before it writes never fails halfway
-    /// because another process wrote in between (it waits its turn instead).
-    ///
-    /// It carries the audit entry of the request being served, if any.
+    /// A write transaction: a savepoint in the open batch of writes
+    /// (`sqlite_writes.rs`), atomic on its own and durable when its commit
+    /// returns. It carries the audit entry of the request being served, if any.
     pub(crate) async fn begin(&self) -> StoreResult<sql_impl::WriteTx> {
-        Ok(sql_impl::WriteTx::audited(
-            self.write.begin_with("BEGIN IMMEDIATE").await?,
-        ))
+        Ok(sql_impl::WriteTx::audited(self.writes.begin().await?))
     }
 
     /// A write transaction that leaves no audit entry (housekeeping).
     pub(crate) async fn begin_unaudited(&self) -> StoreResult<sql_impl::WriteTx> {
-        Ok(sql_impl::WriteTx::unaudited(
-            self.write.begin_with("BEGIN IMMEDIATE").await?,
-        ))
+        Ok(sql_impl::WriteTx::unaudited(self.writes.begin().await?))
     }
 
     /// A read transaction that sees one snapshot for all its queries.

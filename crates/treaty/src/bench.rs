@@ -66,6 +66,10 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
 
+    /// Time only the small writes from 1, 16 and 64 writers (--concurrency).
+    #[arg(long)]
+    writes_only: bool,
+
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
 }
@@ -190,6 +194,7 @@ async fn time(args: RunArgs) -> anyhow::Result<()> {
         iterations: args.iterations as usize,
         load_seconds: args.load_seconds,
         concurrency: args.concurrency,
+        writes_only: args.writes_only,
     };
     let report = treaty_bench::run::run(&base, pid, &database, &options, |step| {
         eprintln!("{step}");

@@ -32,5 +32,5 @@ mod versions;
 mod webhooks;
 pub(crate) mod write_tx;
 
-pub(crate) use super::{Backend, Conn, Db, DbRow, now, sql};
+pub(crate) use super::{Backend, Conn, DbRow, WriteConn, now, sql};
 pub(crate) use write_tx::WriteTx;

@@ -1,21 +1,24 @@
 //! A write transaction that carries the audit entry of the request it
 //! serves (`crate::audit`): committing it first appends that entry, chained
 //! to the last one, so the write and its entry land together or not at all.
+//! The backend supplies the transaction (`WriteConn`): on SQLite a savepoint
+//! in a group commit, whose `commit` returns once the batch is durable; on
+//! PostgreSQL a transaction holding the write lock.
 
 use std::ops::{Deref, DerefMut};
 
-use super::{Conn, Db};
+use super::{Conn, WriteConn};
 use crate::StoreResult;
 use crate::audit::{self, RequestAudit};
 
 pub(crate) struct WriteTx {
-    tx: sqlx::Transaction<'static, Db>,
+    tx: WriteConn,
     audit: Option<RequestAudit>,
 }
 
 impl WriteTx {
     /// A transaction that records the current request's entry when it commits.
-    pub(crate) fn audited(tx: sqlx::Transaction<'static, Db>) -> Self {
+    pub(crate) fn audited(tx: WriteConn) -> Self {
         Self {
             tx,
             audit: audit::current(),
@@ -24,7 +27,7 @@ impl WriteTx {
 
     /// A transaction of housekeeping that no request asked for as such (a
     /// generated setting, the audit log's own appends).
-    pub(crate) fn unaudited(tx: sqlx::Transaction<'static, Db>) -> Self {
+    pub(crate) fn unaudited(tx: WriteConn) -> Self {
         Self { tx, audit: None }
     }
 

@@ -3,6 +3,7 @@
 
 mod clean;
 mod environment_order;
+mod group_commit;
 mod integration_status;
 mod names;
 mod one_truth_migration;

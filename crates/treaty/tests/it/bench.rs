@@ -72,6 +72,30 @@ async fn the_s_data_set_seeds_and_every_operation_is_timed() {
         assert_eq!(run["errors"], 0, "{run}");
         assert!(run["requests"].as_u64().unwrap() > 0, "{run}");
     }
+    // The small writes, from 1 and 4 writers: record a deployment and add a
+    // version to a branch, every one acknowledged.
+    let writes = report["writes"].as_array().unwrap();
+    assert_eq!(writes.len(), 4, "{report:#}");
+    for run in writes {
+        assert_eq!(run["errors"], 0, "{run}");
+        assert!(run["requests"].as_u64().unwrap() > 0, "{run}");
+        assert!(run["p95_ms"].as_f64().unwrap() > 0.0, "{run}");
+    }
+    assert_eq!(
+        writes
+            .iter()
+            .map(|w| (
+                w["operation"].as_str().unwrap(),
+                w["writers"].as_u64().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("record a deployment", 1),
+            ("add a version to a branch", 1),
+            ("record a deployment", 4),
+            ("add a version to a branch", 4)
+        ]
+    );
     assert!(
         report["data"]["versions"].as_i64().unwrap() > 300,
         "{report:#}"
