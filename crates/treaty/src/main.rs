@@ -69,6 +69,12 @@ enum AuditCommand {
 }
 
 fn main() {
+    // mimalloc's arenas are eligible for transparent huge pages, so a few
+    // touched bytes keep 2 MiB resident: at M the server started at 29 MiB
+    // and peaked at 55 publishing 1 MB pacts, against 22 and 43 without
+    // (docs/performance.md, "Memory"). Huge pages buy nothing measurable
+    // here; where the kernel refuses the switch, nothing changes.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = Cli::parse();
     if let Command::Bench(bench::BenchCommand::Seed(_)) = &cli.command {
         // Before the runtime exists, so every thread it starts inherits it.
