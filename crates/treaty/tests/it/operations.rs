@@ -66,7 +66,7 @@ async fn migrate_dry_run_lists_what_would_run_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn sigterm_stops_the_server_after_the_requests_in_flight() {
+async fn sigterm_stops_the_server_after_the_requests_in_flight_and_it_ran_without_huge_pages() {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
@@ -90,6 +90,13 @@ async fn sigterm_stops_the_server_after_the_requests_in_flight() {
         .status();
     assert_eq!(status.as_u16(), 200);
     let pid = child.id().unwrap().to_string();
+    // The server runs without transparent huge pages (docs/performance.md,
+    // "Memory"): the kernel says so for the process.
+    let proc_status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        proc_status.contains("THP_enabled:\t0"),
+        "transparent huge pages are still on: {proc_status}"
+    );
     assert!(
         tokio::process::Command::new("kill")
             .args(["-TERM", &pid])
