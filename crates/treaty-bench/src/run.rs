@@ -636,36 +636,42 @@ fn floor(name: &str, mut timings: Vec<Duration>, latencies: &[Latency]) -> Floor
     }
 }
 
-/// `concurrency` clients sending one workload for `seconds`.
-async fn load(
+/// What closed-loop clients measured: each sends a request, waits for its
+/// answer, then sends the next, until the time is up.
+struct Measured {
+    /// Each answered request's latency, sorted.
+    timings: Vec<Duration>,
+    errors: u64,
+    per_second: f64,
+    /// The server's CPU time per answered request, when its pid is known.
+    cpu_ms_per_request: Option<f64>,
+}
+
+/// Runs `clients` closed-loop clients for `seconds`. `client(i)` makes
+/// client `i`'s source of requests: called with a build number (counting up
+/// across clients), it gives the request to send next.
+async fn closed_loop<Next>(
     http: &reqwest::Client,
-    subjects: &Arc<Subjects>,
     builds: &Arc<AtomicU64>,
-    workload: &'static str,
-    concurrency: usize,
+    clients: usize,
     seconds: f64,
     server: Option<u32>,
-) -> Result<Throughput> {
+    client: impl Fn(u64) -> Next,
+) -> Result<Measured>
+where
+    Next: FnMut(u64) -> Request + Send + 'static,
+{
     let cpu_before = server.and_then(cpu_time);
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(seconds);
-    let mut clients = tokio::task::JoinSet::new();
-    for client in 0..concurrency {
-        let (http, subjects, builds) = (http.clone(), subjects.clone(), builds.clone());
-        clients.spawn(async move {
+    let mut running = tokio::task::JoinSet::new();
+    for index in 0..clients {
+        let (http, builds, mut next) = (http.clone(), builds.clone(), client(index as u64));
+        running.spawn(async move {
             let mut timings = Vec::new();
             let mut errors = 0u64;
-            let mut roll = client as u64;
             while Instant::now() < until {
-                roll = roll
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let request = mix(
-                    &subjects,
-                    workload,
-                    (roll >> 33) % 100,
-                    builds.fetch_add(1, Ordering::Relaxed),
-                );
+                let request = next(builds.fetch_add(1, Ordering::Relaxed));
                 let sent = Instant::now();
                 match send(&http, &request).await {
                     Ok(()) => timings.push(sent.elapsed()),
@@ -677,7 +683,7 @@ async fn load(
     }
     let mut timings = Vec::new();
     let mut errors = 0;
-    while let Some(done) = clients.join_next().await {
+    while let Some(done) = running.join_next().await {
         let (t, e) = done.context("a benchmark client failed")?;
         timings.extend(t);
         errors += e;
@@ -688,16 +694,47 @@ async fn load(
         _ => None,
     };
     timings.sort();
-    let requests = timings.len() as u64;
+    let requests = timings.len().max(1) as f64;
+    Ok(Measured {
+        per_second: timings.len() as f64 / elapsed,
+        cpu_ms_per_request: cpu.map(|c| c.as_secs_f64() * 1000.0 / requests),
+        timings,
+        errors,
+    })
+}
+
+/// `concurrency` clients sending one workload for `seconds`.
+async fn load(
+    http: &reqwest::Client,
+    subjects: &Arc<Subjects>,
+    builds: &Arc<AtomicU64>,
+    workload: &'static str,
+    concurrency: usize,
+    seconds: f64,
+    server: Option<u32>,
+) -> Result<Throughput> {
+    let measured = closed_loop(http, builds, concurrency, seconds, server, |client| {
+        let subjects = subjects.clone();
+        // Each client rolls its own dice from its own seed, so every run
+        // sends the same mix.
+        let mut roll = client;
+        move |build| {
+            roll = roll
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            mix(&subjects, workload, (roll >> 33) % 100, build)
+        }
+    })
+    .await?;
     Ok(Throughput {
         workload,
         concurrency,
-        requests,
-        errors,
-        per_second: requests as f64 / elapsed,
-        p50_ms: percentile(&timings, 0.5),
-        p99_ms: percentile(&timings, 0.99),
-        cpu_ms_per_request: cpu.map(|c| c.as_secs_f64() * 1000.0 / requests.max(1) as f64),
+        requests: measured.timings.len() as u64,
+        errors: measured.errors,
+        per_second: measured.per_second,
+        p50_ms: percentile(&measured.timings, 0.5),
+        p99_ms: percentile(&measured.timings, 0.99),
+        cpu_ms_per_request: measured.cpu_ms_per_request,
     })
 }
 
@@ -744,54 +781,26 @@ async fn write_load(
     seconds: f64,
     server: Option<u32>,
 ) -> Result<Writes> {
-    let cpu_before = server.and_then(cpu_time);
-    let started = Instant::now();
-    let until = started + Duration::from_secs_f64(seconds);
-    let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..writers {
-        let (http, subjects, builds) = (http.clone(), subjects.clone(), builds.clone());
-        clients.spawn(async move {
-            let mut timings = Vec::new();
-            let mut errors = 0u64;
-            while Instant::now() < until {
-                let build = builds.fetch_add(1, Ordering::Relaxed);
-                let request = if operation == "record a deployment" {
-                    subjects.deployment(build)
-                } else {
-                    subjects.branch_version(build)
-                };
-                let sent = Instant::now();
-                match send(&http, &request).await {
-                    Ok(()) => timings.push(sent.elapsed()),
-                    Err(_) => errors += 1,
-                }
+    let measured = closed_loop(http, builds, writers, seconds, server, |_| {
+        let subjects = subjects.clone();
+        move |build| {
+            if operation == "record a deployment" {
+                subjects.deployment(build)
+            } else {
+                subjects.branch_version(build)
             }
-            (timings, errors)
-        });
-    }
-    let mut timings = Vec::new();
-    let mut errors = 0;
-    while let Some(done) = clients.join_next().await {
-        let (t, e) = done.context("a benchmark writer failed")?;
-        timings.extend(t);
-        errors += e;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu = match (cpu_before, server.and_then(cpu_time)) {
-        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
-        _ => None,
-    };
-    timings.sort();
-    let requests = timings.len() as u64;
+        }
+    })
+    .await?;
     Ok(Writes {
         operation,
         writers,
-        requests,
-        errors,
-        per_second: requests as f64 / elapsed,
-        p50_ms: percentile(&timings, 0.5),
-        p95_ms: percentile(&timings, 0.95),
-        cpu_ms_per_request: cpu.map(|c| c.as_secs_f64() * 1000.0 / requests.max(1) as f64),
+        requests: measured.timings.len() as u64,
+        errors: measured.errors,
+        per_second: measured.per_second,
+        p50_ms: percentile(&measured.timings, 0.5),
+        p95_ms: percentile(&measured.timings, 0.95),
+        cpu_ms_per_request: measured.cpu_ms_per_request,
     })
 }
 
