@@ -266,7 +266,7 @@ async fn render(
 ) -> PageResult {
     let state = state.clone();
     let name = name.to_owned();
-    let nav = Nav::new(base, viewer, "home");
+    let nav = Nav::new(base, viewer, "environments");
     let Some(environment) = state.store.environment_by_name(&name).await? else {
         return not_found(
             &nav,

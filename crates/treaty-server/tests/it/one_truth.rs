@@ -828,6 +828,15 @@ async fn the_pages_tell_the_same_story_as_the_api() {
         "{page}"
     );
     assert!(!page.contains("&quot;rules&quot;"), "no raw JSON: {page}");
+    // It sits under Environments: the header marks that section, the crumbs lead back to it.
+    assert!(
+        page.contains("/ui/environments\" aria-current=\"page\">Environments</a>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Environments</a> › Environment</p>"),
+        "{page}"
+    );
     // Without a policy of its own, the page says the default applies.
     let page = html(&app, "/ui/environments/staging").await;
     assert!(
