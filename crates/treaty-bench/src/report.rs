@@ -83,6 +83,30 @@ pub fn text(report: &Report) -> String {
             w.operation, w.writers, w.requests, w.errors, w.per_second, w.p50_ms, w.p95_ms, cpu
         );
     }
+    if let Some(sweep) = &report.sweep {
+        let _ = writeln!(
+            out,
+            "\n{:<72} {:>8} {:>8} {:>10}",
+            "sweep: every GET route, slowest first (one client)", "p50 ms", "p95 ms", "CPU ms/req"
+        );
+        for s in &sweep.timed {
+            let cpu = s
+                .cpu_ms_per_request
+                .map_or_else(|| "-".to_owned(), |c| format!("{c:.3}"));
+            let over = if s.p50_ms > 2.0 { "  > 2 ms" } else { "" };
+            let _ = writeln!(
+                out,
+                "{:<72} {:>8.2} {:>8.2} {:>10}{over}",
+                s.route, s.p50_ms, s.p95_ms, cpu
+            );
+        }
+        if !sweep.not_reached.is_empty() {
+            let _ = writeln!(out, "not reached ({}):", sweep.not_reached.len());
+            for route in &sweep.not_reached {
+                let _ = writeln!(out, "  {route}");
+            }
+        }
+    }
     if let Some(m) = &report.memory {
         let _ = writeln!(
             out,

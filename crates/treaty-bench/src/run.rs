@@ -15,6 +15,7 @@ use crate::dataset::{
     HUB_CONSUMER, HUB_PROVIDER, STEADY_CONSUMER, STEADY_PROVIDER, TYPICAL_CONSUMER,
 };
 use crate::server::{cpu_time, memory_mib};
+use crate::sweep::{Sweep, sweep};
 
 /// How long and how often to measure.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Options {
     pub concurrency: Vec<usize>,
     /// Time only the small writes under concurrency (the `writes` section).
     pub writes_only: bool,
+    /// Time only the sweep of every GET route (the `sweep` section).
+    pub sweep_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +94,9 @@ pub struct Report {
     pub floors: Vec<Floor>,
     pub throughput: Vec<Throughput>,
     pub writes: Vec<Writes>,
+    /// Every GET operation of the OpenAPI description, timed on a URL its
+    /// links lead to.
+    pub sweep: Option<Sweep>,
     pub memory: Option<Memory>,
 }
 
@@ -371,6 +377,20 @@ pub async fn run(
             floors: Vec::new(),
             throughput: Vec::new(),
             writes,
+            sweep: None,
+            memory: None,
+        });
+    }
+    if options.sweep_only {
+        let sweep = sweep_routes(&subjects, server, options, &mut say).await?;
+        return Ok(Report {
+            bytes_per_version: counts.bytes as f64 / counts.versions.max(1) as f64,
+            data: counts,
+            latencies,
+            floors: Vec::new(),
+            throughput: Vec::new(),
+            writes: Vec::new(),
+            sweep: Some(sweep),
             memory: None,
         });
     }
@@ -541,6 +561,7 @@ pub async fn run(
         let timings = time_requests(&http, *iterations, request, &builds).await?;
         latencies.push(latency(name, timings));
     }
+    let swept = sweep_routes(&subjects, server, options, &mut say).await?;
     let after_latencies = server.and_then(memory_mib);
 
     say("timing the floor (one hand-written indexed query, in process)");
@@ -609,6 +630,7 @@ pub async fn run(
         floors,
         throughput,
         writes,
+        sweep: Some(swept),
         memory: match (warm, after_latencies, end) {
             (Some(warm), Some(after), Some(end)) => Some(Memory {
                 rss_warm_mib: warm.0,
@@ -634,6 +656,67 @@ fn floor(name: &str, mut timings: Vec<Duration>, latencies: &[Latency]) -> Floor
         treaty_p50_ms,
         ratio: treaty_p50_ms / floor_p50_ms.max(1e-6),
     }
+}
+
+/// The sweep of every GET route, from starting points in the data set: a
+/// quarter of the iterations each (a hundred routes).
+async fn sweep_routes(
+    s: &Subjects,
+    server: Option<u32>,
+    options: &Options,
+    say: &mut impl FnMut(&str),
+) -> Result<Sweep> {
+    let provider = provider_of_typical();
+    let base = &s.base;
+    let relative = |url: String| url.strip_prefix(base.as_str()).unwrap_or(&url).to_owned();
+    let starts = vec![
+        "/".to_owned(),
+        format!("/pacticipants/{TYPICAL_CONSUMER}"),
+        format!("/pacticipants/{TYPICAL_CONSUMER}/versions/{}", s.typical),
+        format!("/pacts/provider/{provider}/consumer/{TYPICAL_CONSUMER}/latest"),
+        format!("/environments/{}", s.test_environment),
+        relative(match s.can_i_deploy(TYPICAL_CONSUMER, &s.typical) {
+            Request::Get(url) | Request::Post(url, _) | Request::Put(url, _) => url,
+        }),
+        format!(
+            "/preflight?pacticipant={TYPICAL_CONSUMER}&version={}&environment=production",
+            s.typical
+        ),
+        "/deployments".to_owned(),
+        "/deployments/deployed-at?environment=production".to_owned(),
+        "/dora-metrics".to_owned(),
+        "/integrations".to_owned(),
+        "/dashboard".to_owned(),
+        "/relationships".to_owned(),
+        "/audit".to_owned(),
+        "/metrics".to_owned(),
+        "/tokens".to_owned(),
+        "/webhooks".to_owned(),
+    ];
+    // For the routes no link leads to (the index's links are templates).
+    let values = std::collections::BTreeMap::from([
+        ("pacticipant", TYPICAL_CONSUMER.to_owned()),
+        ("consumer", TYPICAL_CONSUMER.to_owned()),
+        ("provider", provider.to_owned()),
+        ("version", s.typical.clone()),
+        ("compared", s.typical_recent[1].clone()),
+        ("branch", "main".to_owned()),
+        ("tag", "prod".to_owned()),
+        ("provider_tag", "prod".to_owned()),
+        ("to", "prod".to_owned()),
+        ("environment", "production".to_owned()),
+        ("uuid", s.test_environment.clone()),
+        ("rel", "pb:latest-version".to_owned()),
+    ]);
+    sweep(
+        base,
+        server,
+        starts,
+        values,
+        (options.iterations / 4).max(5),
+        |step| say(step),
+    )
+    .await
 }
 
 /// What closed-loop clients measured: each sends a request, waits for its

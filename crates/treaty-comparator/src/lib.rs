@@ -98,7 +98,9 @@ pub struct Comparison {
 impl Comparison {
     /// Compatible when no finding is an error (warnings do not fail).
     pub fn is_compatible(&self) -> bool {
-        self.findings.iter().all(|finding| finding.severity != Severity::Error)
+        self.findings
+            .iter()
+            .all(|finding| finding.severity != Severity::Error)
     }
 }
 

@@ -67,8 +67,13 @@ pub struct RunArgs {
     concurrency: Vec<usize>,
 
     /// Time only the small writes from 1, 16 and 64 writers (--concurrency).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sweep_only")]
     writes_only: bool,
+
+    /// Time only every GET route of the OpenAPI description, each on a URL
+    /// the answers' links lead to.
+    #[arg(long)]
+    sweep_only: bool,
 
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -195,6 +200,7 @@ async fn time(args: RunArgs) -> anyhow::Result<()> {
         load_seconds: args.load_seconds,
         concurrency: args.concurrency,
         writes_only: args.writes_only,
+        sweep_only: args.sweep_only,
     };
     let report = treaty_bench::run::run(&base, pid, &database, &options, |step| {
         eprintln!("{step}");

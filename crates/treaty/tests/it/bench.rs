@@ -104,6 +104,25 @@ async fn the_s_data_set_seeds_and_every_operation_is_timed() {
         report["memory"]["peak_mib"].as_f64().unwrap() > 1.0,
         "{report:#}"
     );
+    // The sweep times GET routes of the OpenAPI description on URLs the
+    // answers' links led to, and lists the ones it could not reach.
+    let timed = report["sweep"]["timed"].as_array().unwrap();
+    let routes: Vec<&str> = timed.iter().map(|s| s["route"].as_str().unwrap()).collect();
+    for route in [
+        "/",
+        "/can-i-deploy",
+        "/pacticipants/{pacticipant}",
+        "/pacts/provider/{provider}/consumer/{consumer}/pact-version/{sha}",
+        "/deployments/{id}",
+    ] {
+        assert!(routes.contains(&route), "{route} not swept: {routes:?}");
+    }
+    assert!(timed.len() > 80, "{routes:?}");
+    for swept in timed {
+        assert!(swept["p50_ms"].as_f64().unwrap() > 0.0, "{swept}");
+        assert!(swept["url"].as_str().unwrap().starts_with('/'), "{swept}");
+    }
+    assert!(report["sweep"]["not_reached"].is_array(), "{report:#}");
 }
 
 #[tokio::test]
