@@ -23,50 +23,102 @@ struct Publication {
     tag: Option<String>,
 }
 
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// A pact content's newest verification, before its provider version's
+/// branches and tags are added.
+struct NewestVerification {
+    success: bool,
+    verified_at: DateTime<Utc>,
+    version_id: i64,
+    version: String,
+}
+
 impl Backend {
-    async fn branch_heads(&self, version_id: i64) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(sql(
-            "SELECT name FROM branches WHERE head_version_id = ? ORDER BY name",
-        ))
-        .bind(version_id)
-        .fetch_all(self.reader())
-        .await?)
+    /// The branches each of `version_ids` is the head of.
+    async fn branch_heads_of(
+        &self,
+        version_ids: &[i64],
+    ) -> StoreResult<BTreeMap<i64, Vec<String>>> {
+        let mut heads: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        if version_ids.is_empty() {
+            return Ok(heads);
+        }
+        let statement = format!(
+            "SELECT head_version_id, name FROM branches WHERE head_version_id IN ({}) ORDER BY name",
+            placeholders(version_ids.len())
+        );
+        let mut query = sqlx::query(sql(statement)).persistent(false);
+        for id in version_ids {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(self.reader()).await? {
+            heads
+                .entry(row.try_get("head_version_id")?)
+                .or_default()
+                .push(row.try_get("name")?);
+        }
+        Ok(heads)
     }
 
-    async fn latest_verification_of(
+    /// The newest verification of each of `content_ids` that has one.
+    async fn newest_verifications(
         &self,
-        content_id: i64,
-    ) -> StoreResult<Option<DashboardVerification>> {
-        let row = sqlx::query(sql(
-            "SELECT vr.success, vr.execution_date, pv.id AS version_id, pv.number, pv.pacticipant_id
+        content_ids: &[i64],
+    ) -> StoreResult<BTreeMap<i64, NewestVerification>> {
+        let mut newest = BTreeMap::new();
+        if content_ids.is_empty() {
+            return Ok(newest);
+        }
+        let statement = format!(
+            "SELECT vr.pact_content_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number
              FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id
-             WHERE vr.pact_content_id = ? ORDER BY vr.id DESC LIMIT 1",
-        ))
-        .bind(content_id)
-        .fetch_optional(self.reader())
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let version_id: i64 = row.try_get("version_id")?;
-        let pacticipant_id: i64 = row.try_get("pacticipant_id")?;
-        // A tag is "latest" on the version that is the newest carrying it.
-        let latest_tags: Vec<String> = sqlx::query_scalar(sql(
-            "SELECT t.name FROM tags t WHERE t.version_id = ? AND t.version_id =
-               (SELECT max(t2.version_id) FROM tags t2 WHERE t2.pacticipant_id = ? AND t2.name = t.name)
+             WHERE vr.id IN (SELECT max(id) FROM verifications WHERE pact_content_id IN ({})
+                             GROUP BY pact_content_id)",
+            placeholders(content_ids.len())
+        );
+        let mut query = sqlx::query(sql(statement)).persistent(false);
+        for id in content_ids {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(self.reader()).await? {
+            newest.insert(
+                row.try_get("pact_content_id")?,
+                NewestVerification {
+                    success: row.try_get("success")?,
+                    verified_at: row.try_get("execution_date")?,
+                    version_id: row.try_get("version_id")?,
+                    version: row.try_get("number")?,
+                },
+            );
+        }
+        Ok(newest)
+    }
+
+    /// The tags each of `version_ids` is the newest version carrying ("latest" tags).
+    async fn latest_tags_of(&self, version_ids: &[i64]) -> StoreResult<BTreeMap<i64, Vec<String>>> {
+        let mut tags: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        if version_ids.is_empty() {
+            return Ok(tags);
+        }
+        let statement = format!(
+            "SELECT t.version_id, t.name FROM tags t WHERE t.version_id IN ({}) AND t.version_id =
+               (SELECT max(t2.version_id) FROM tags t2 WHERE t2.pacticipant_id = t.pacticipant_id AND t2.name = t.name)
              ORDER BY t.name",
-        ))
-        .bind(version_id)
-        .bind(pacticipant_id)
-        .fetch_all(self.reader())
-        .await?;
-        Ok(Some(DashboardVerification {
-            success: row.try_get("success")?,
-            verified_at: row.try_get("execution_date")?,
-            provider_version: row.try_get("number")?,
-            provider_version_heads: self.branch_heads(version_id).await?,
-            provider_version_latest_tags: latest_tags,
-        }))
+            placeholders(version_ids.len())
+        );
+        let mut query = sqlx::query(sql(statement)).persistent(false);
+        for id in version_ids {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(self.reader()).await? {
+            tags.entry(row.try_get("version_id")?)
+                .or_default()
+                .push(row.try_get("name")?);
+        }
+        Ok(tags)
     }
 }
 
@@ -86,6 +138,17 @@ impl DashboardStore for Backend {
              JOIN versions v ON v.id = pp.consumer_version_id
              LEFT JOIN tags t ON t.version_id = pp.consumer_version_id
              WHERE (? IS NULL OR c.name = ?) AND (? IS NULL OR pr.name = ?)
+               AND pp.id IN (
+                 SELECT p1.id FROM (SELECT provider_id, consumer_id, max(consumer_version_id) AS newest
+                                    FROM pact_publications GROUP BY provider_id, consumer_id) n1
+                 JOIN pact_publications p1
+                   ON p1.provider_id = n1.provider_id AND p1.consumer_version_id = n1.newest
+                 UNION
+                 SELECT p2.id FROM (SELECT pt.provider_id, tt.name, max(pt.consumer_version_id) AS newest
+                                    FROM pact_publications pt JOIN tags tt ON tt.version_id = pt.consumer_version_id
+                                    GROUP BY pt.provider_id, pt.consumer_id, tt.name) n2
+                 JOIN pact_publications p2
+                   ON p2.provider_id = n2.provider_id AND p2.consumer_version_id = n2.newest)
              ORDER BY pp.consumer_version_id, t.created_at, t.name",
         ))
         .bind(consumer)
@@ -134,17 +197,47 @@ impl DashboardStore for Backend {
                 .1
                 .push(tag.clone());
         }
+        // What each head shows, read for all heads at once (a statement per
+        // kind of fact, not per head: the cost follows the answer).
+        let content_ids: Vec<i64> = heads.values().map(|(p, _)| p.content_id).collect();
+        let verifications = self.newest_verifications(&content_ids).await?;
+        let provider_versions: Vec<i64> = verifications.values().map(|v| v.version_id).collect();
+        let mut version_ids: Vec<i64> = heads.values().map(|(p, _)| p.version_id).collect();
+        version_ids.extend(&provider_versions);
+        version_ids.sort_unstable();
+        version_ids.dedup();
+        let branch_heads = self.branch_heads_of(&version_ids).await?;
+        let latest_tags = self.latest_tags_of(&provider_versions).await?;
         let mut items = Vec::with_capacity(heads.len());
         for (publication, mut head_tags) in heads.into_values() {
             head_tags.sort();
+            let latest_verification =
+                verifications
+                    .get(&publication.content_id)
+                    .map(|newest| DashboardVerification {
+                        success: newest.success,
+                        verified_at: newest.verified_at,
+                        provider_version: newest.version.clone(),
+                        provider_version_heads: branch_heads
+                            .get(&newest.version_id)
+                            .cloned()
+                            .unwrap_or_default(),
+                        provider_version_latest_tags: latest_tags
+                            .get(&newest.version_id)
+                            .cloned()
+                            .unwrap_or_default(),
+                    });
             items.push(DashboardItem {
                 consumer: publication.consumer.clone(),
                 provider: publication.provider.clone(),
                 consumer_version: publication.version.clone(),
-                consumer_version_heads: self.branch_heads(publication.version_id).await?,
+                consumer_version_heads: branch_heads
+                    .get(&publication.version_id)
+                    .cloned()
+                    .unwrap_or_default(),
                 pact_created_at: publication.created_at,
                 head_tags,
-                latest_verification: self.latest_verification_of(publication.content_id).await?,
+                latest_verification,
             });
         }
         Ok(items)
