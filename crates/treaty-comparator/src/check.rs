@@ -297,6 +297,30 @@ impl<'a> Check<'a> {
             .unwrap_or_default()
     }
 
+    /// The names of the API keys the operation's security sends `place`
+    /// (`header` or `query`): those are not unknown parameters.
+    fn api_keys(&self, operation: &Operation, place: &str) -> Vec<String> {
+        let schemes = self.security_schemes();
+        let mut names = Vec::new();
+        for requirement in &operation.security {
+            for name in requirement.keys() {
+                if let Some(scheme) = schemes.get(name)
+                    && scheme.get("type").and_then(Value::as_str) == Some("apiKey")
+                    && scheme.get("in").and_then(Value::as_str) == Some(place)
+                {
+                    names.push(
+                        scheme
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        names
+    }
+
     fn security(&mut self, operation: &Operation) {
         if !self.valid_request() {
             return;
@@ -565,27 +589,14 @@ impl<'a> Check<'a> {
             );
         }
 
-        let schemes = self.security_schemes();
-        let mut security_headers: Vec<String> = Vec::new();
-        if self.valid_request() {
-            for requirement in &operation.security {
-                for name in requirement.keys() {
-                    if let Some(scheme) = schemes.get(name) {
-                        if scheme.get("type").and_then(Value::as_str) == Some("apiKey")
-                            && scheme.get("in").and_then(Value::as_str) == Some("header")
-                        {
-                            security_headers.push(
-                                scheme
-                                    .get("name")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("")
-                                    .to_ascii_lowercase(),
-                            );
-                        }
-                    }
-                }
-            }
-        }
+        let security_headers: Vec<String> = if self.valid_request() {
+            self.api_keys(operation, "header")
+                .iter()
+                .map(|name| name.to_ascii_lowercase())
+                .collect()
+        } else {
+            Vec::new()
+        };
 
         let mut declared: Vec<String> = Vec::new();
         for (index, pointer) in operation.parameters.iter().enumerate() {
@@ -800,25 +811,7 @@ impl<'a> Check<'a> {
         if !self.valid_request() {
             return;
         }
-        let schemes = self.security_schemes();
-        let mut security_queries: Vec<String> = Vec::new();
-        for requirement in &operation.security {
-            for name in requirement.keys() {
-                if let Some(scheme) = schemes.get(name) {
-                    if scheme.get("type").and_then(Value::as_str) == Some("apiKey")
-                        && scheme.get("in").and_then(Value::as_str) == Some("query")
-                    {
-                        security_queries.push(
-                            scheme
-                                .get("name")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_owned(),
-                        );
-                    }
-                }
-            }
-        }
+        let security_queries = self.api_keys(operation, "query");
         for (name, value) in parsed {
             if security_queries.contains(&name) {
                 continue;
@@ -884,21 +877,22 @@ impl<'a> Check<'a> {
             return;
         }
         if !is_validatable(&content_type) {
-            if let Some(body) = body {
-                if self.valid_request() {
-                    let spec = Spec {
-                        location: format!(
-                            "[root].paths.{}.{}.requestBody.content",
-                            operation.path, operation.method
-                        ),
-                        operation: true,
-                        value: self
-                            .operation_value(operation)
-                            .pointer("/requestBody/content")
-                            .cloned()
-                            .unwrap_or(Value::Null),
-                    };
-                    self.push(
+            if let Some(body) = body
+                && self.valid_request()
+            {
+                let spec = Spec {
+                    location: format!(
+                        "[root].paths.{}.{}.requestBody.content",
+                        operation.path, operation.method
+                    ),
+                    operation: true,
+                    value: self
+                        .operation_value(operation)
+                        .pointer("/requestBody/content")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                };
+                self.push(
                         "request.body.unvalidatable",
                         format!("Body with content type '{content_type}' is not supported by the spec comparator"),
                         Severity::Warning,
@@ -906,7 +900,6 @@ impl<'a> Check<'a> {
                         spec,
                         Some(operation),
                     );
-                }
             }
             return;
         }
@@ -1294,32 +1287,32 @@ fn parse_body(body: Value, content_type: &str) -> Value {
     if content_type.contains("application/x-www-form-urlencoded") {
         return Value::Object(parse_query(text, true));
     }
-    if content_type.contains("multipart/form-data") {
-        if let Some(boundary) = content_type.split("boundary=").nth(1) {
-            let boundary = boundary.trim_matches('"');
-            let mut fields = Map::new();
-            for part in text.split(&format!("--{boundary}")) {
-                let Some((head, data)) = part
-                    .split_once("\r\n\r\n")
-                    .or_else(|| part.split_once("\n\n"))
-                else {
-                    continue;
-                };
-                let Some(name) = head
-                    .split("name=\"")
-                    .nth(1)
-                    .and_then(|rest| rest.split('"').next())
-                else {
-                    continue;
-                };
-                let data = data
-                    .strip_suffix("\r\n")
-                    .or_else(|| data.strip_suffix('\n'))
-                    .unwrap_or(data);
-                fields.insert(name.to_owned(), Value::String(data.to_owned()));
-            }
-            return Value::Object(fields);
+    if content_type.contains("multipart/form-data")
+        && let Some(boundary) = content_type.split("boundary=").nth(1)
+    {
+        let boundary = boundary.trim_matches('"');
+        let mut fields = Map::new();
+        for part in text.split(&format!("--{boundary}")) {
+            let Some((head, data)) = part
+                .split_once("\r\n\r\n")
+                .or_else(|| part.split_once("\n\n"))
+            else {
+                continue;
+            };
+            let Some(name) = head
+                .split("name=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+            else {
+                continue;
+            };
+            let data = data
+                .strip_suffix("\r\n")
+                .or_else(|| data.strip_suffix('\n'))
+                .unwrap_or(data);
+            fields.insert(name.to_owned(), Value::String(data.to_owned()));
         }
+        return Value::Object(fields);
     }
     body
 }

@@ -12,6 +12,9 @@ use crate::ContractError;
 /// Stripe's and GitHub's, are under 10 MiB as JSON).
 pub(crate) const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
+/// How deep collections may nest (serde_json's and serde_norway's limit).
+const MAX_DEPTH: usize = 128;
+
 /// How many `$ref` hops a chain of references to references may take.
 const MAX_REF_HOPS: usize = 64;
 
@@ -56,10 +59,76 @@ pub(crate) fn load(bytes: &[u8], content_type: Option<&str>) -> Result<Value, Co
             ))
         })
     } else {
+        if let Some(line) = yaml_flow_too_deep(bytes) {
+            return Err(invalid(format!(
+                "invalid YAML: at line {line}, collections are nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
         let value: Value = serde_norway::from_slice(bytes)
             .map_err(|error| invalid(format!("invalid YAML: {error}")))?;
         Ok(value)
     }
+}
+
+/// The line where YAML flow collections (`[`, `{`) first nest deeper than
+/// [`MAX_DEPTH`]. libyaml reads a whole document into events before serde
+/// sees its depth, and megabytes of `[[[[` take it minutes; this scan takes
+/// milliseconds. It skips quoted text and comments, and in block context
+/// counts a bracket only where a flow collection can start.
+fn yaml_flow_too_deep(bytes: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    let mut previous = b'\n';
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        match byte {
+            b'\n' => line += 1,
+            b'#' if index == 0 || bytes[index - 1].is_ascii_whitespace() => {
+                while index < bytes.len() && bytes[index] != b'\n' {
+                    index += 1;
+                }
+                continue;
+            }
+            b'"' | b'\''
+                if depth > 0 || matches!(previous, b'\n' | b':' | b'-' | b',' | b'[' | b'{') =>
+            {
+                index += 1;
+                while index < bytes.len() && bytes[index] != byte {
+                    if bytes[index] == b'\\' && byte == b'"' {
+                        index += 1;
+                    } else if bytes[index] == b'\n' {
+                        line += 1;
+                    }
+                    index += 1;
+                }
+            }
+            b'[' | b'{' if depth > 0 || starts_value(bytes, index) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+        // The last byte that is not a blank.
+        if byte != b' ' && byte != b'\t' {
+            previous = byte;
+        }
+        index += 1;
+    }
+    None
+}
+
+/// In block context a bracket starts a flow collection only as a whole value:
+/// after a line's indentation, `- ` or `: `.
+fn starts_value(bytes: &[u8], index: usize) -> bool {
+    let before = bytes[..index]
+        .iter()
+        .rev()
+        .find(|byte| **byte != b' ' && **byte != b'\t');
+    matches!(before, None | Some(b'\n' | b':' | b'-' | b'?'))
 }
 
 pub(crate) fn version(document: &Value) -> Result<OpenApiVersion, ContractError> {

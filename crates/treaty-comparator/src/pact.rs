@@ -162,10 +162,10 @@ fn v4_body(body: &Value) -> Option<Value> {
             if encoding.eq_ignore_ascii_case("json") {
                 return Some(serde_json::from_str(text).unwrap_or(content));
             }
-            if encoding.eq_ignore_ascii_case("base64") {
-                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text) {
-                    return Some(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-                }
+            if encoding.eq_ignore_ascii_case("base64")
+                && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text)
+            {
+                return Some(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
             }
             Some(content)
         }

@@ -322,12 +322,10 @@ impl<'a> Translator<'a> {
         }
 
         if self.mode == Mode::Response && !composed && is_object_schema(&out) {
-            match out.get("additionalProperties") {
-                None => {
-                    out.insert("additionalProperties".to_owned(), Value::Bool(false));
-                }
-                // `additionalProperties: true` is the document saying otherwise.
-                Some(_) => {}
+            // An explicit `additionalProperties` (even `true`) is the document
+            // saying otherwise.
+            if !out.contains_key("additionalProperties") {
+                out.insert("additionalProperties".to_owned(), Value::Bool(false));
             }
         }
 

@@ -105,7 +105,7 @@ fn build(schema: &Value, version: OpenApiVersion) -> Option<jsonschema::Validato
 
 fn is_base64(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return false;
     }
     let padding = bytes.iter().rev().take_while(|byte| **byte == b'=').count();
@@ -298,10 +298,11 @@ fn coerce_here(root: &Value, schema: &Map<String, Value>, value: Value, depth: u
         _ => Vec::new(),
     };
     let mut value = value;
-    if !types.is_empty() && !types.iter().any(|kind| has_type(&value, kind)) {
-        if let Some(coerced) = types.iter().find_map(|kind| coerce_scalar(&value, kind)) {
-            value = coerced;
-        }
+    if !types.is_empty()
+        && !types.iter().any(|kind| has_type(&value, kind))
+        && let Some(coerced) = types.iter().find_map(|kind| coerce_scalar(&value, kind))
+    {
+        value = coerced;
     }
     for key in ["anyOf", "oneOf"] {
         if let Some(branches) = schema.get(key).and_then(Value::as_array) {
