@@ -177,34 +177,65 @@ pub(crate) fn version(document: &Value) -> Result<OpenApiVersion, ContractError>
 /// Every `$ref` of the document must lead somewhere inside it: a document
 /// whose references dangle (or point to other files) cannot be compared.
 pub(crate) fn check_refs(document: &Value) -> Result<(), ContractError> {
-    let mut pending = vec![(document, String::new())];
-    while let Some((value, at)) = pending.pop() {
-        match value {
-            Value::Object(object) => {
-                if let Some(Value::String(reference)) = object.get("$ref") {
-                    check_ref(document, reference, &at)?;
+    let mut path = Vec::new();
+    walk_refs(document, document, &mut path)
+}
+
+/// Walks the document (its depth is bounded by the parsers) keeping the path
+/// as borrowed segments: it is only written out for the error.
+fn walk_refs<'a>(
+    document: &Value,
+    value: &'a Value,
+    path: &mut Vec<Segment<'a>>,
+) -> Result<(), ContractError> {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(reference)) = object.get("$ref") {
+                let at: String = path.iter().map(|segment| format!("/{segment}")).collect();
+                check_ref(document, reference, &at)?;
+            }
+            for (key, child) in object {
+                // Example values and extensions are data, not references.
+                if matches!(
+                    key.as_str(),
+                    "example" | "examples" | "default" | "enum" | "const"
+                ) || key.starts_with("x-")
+                {
+                    continue;
                 }
-                for (key, child) in object {
-                    // Example values and extensions are data, not references.
-                    if matches!(
-                        key.as_str(),
-                        "example" | "examples" | "default" | "enum" | "const"
-                    ) || key.starts_with("x-")
-                    {
-                        continue;
-                    }
-                    pending.push((child, format!("{at}/{}", escape(key))));
+                if child.is_object() || child.is_array() {
+                    path.push(Segment::Key(key));
+                    walk_refs(document, child, path)?;
+                    path.pop();
                 }
             }
-            Value::Array(items) => {
-                for (index, child) in items.iter().enumerate() {
-                    pending.push((child, format!("{at}/{index}")));
-                }
-            }
-            _ => {}
         }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                if child.is_object() || child.is_array() {
+                    path.push(Segment::Index(index));
+                    walk_refs(document, child, path)?;
+                    path.pop();
+                }
+            }
+        }
+        _ => {}
     }
     Ok(())
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl std::fmt::Display for Segment<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Key(key) => formatter.write_str(&escape(key)),
+            Self::Index(index) => write!(formatter, "{index}"),
+        }
+    }
 }
 
 fn check_ref(document: &Value, reference: &str, at: &str) -> Result<(), ContractError> {

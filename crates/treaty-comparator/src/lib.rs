@@ -34,7 +34,7 @@ pub struct ProviderContract {
 /// What one parsed document holds for the comparisons.
 #[derive(Debug)]
 pub(crate) struct Contract {
-    pub(crate) document: serde_json::Value,
+    pub(crate) document: Arc<serde_json::Value>,
     pub(crate) version: OpenApiVersion,
     pub(crate) router: operations::Router,
     pub(crate) validators: validate::Validators,
@@ -61,12 +61,14 @@ impl ProviderContract {
         let version = document::version(&document)?;
         document::check_refs(&document)?;
         let router = operations::Router::new(&document, version);
+        let document = Arc::new(document);
+        let validators = validate::Validators::new(document.clone(), version);
         Ok(Self {
             inner: Arc::new(Contract {
                 document,
                 version,
                 router,
-                validators: validate::Validators::default(),
+                validators,
             }),
         })
     }

@@ -35,6 +35,9 @@ pub(crate) struct Operation {
     /// The security requirements in force (the operation's, else the document's).
     pub security: Vec<serde_json::Map<String, Value>>,
     segments: Vec<Segment>,
+    /// Each segment's precedence (lower wins), compared in order.
+    rank: Vec<u8>,
+    method_lower: String,
 }
 
 #[derive(Debug)]
@@ -164,7 +167,9 @@ impl Router {
                         consumes: strings("consumes"),
                         produces: strings("produces"),
                         security,
+                        rank: parse_template(path).iter().map(Segment::rank).collect(),
                         segments: parse_template(path),
+                        method_lower: method_lower.clone(),
                     });
                 }
             }
@@ -178,7 +183,7 @@ impl Router {
     /// The operation `method path` addresses, if any.
     pub fn find(&self, method: &str, path: &str) -> Option<Route<'_>> {
         let method = method.to_ascii_lowercase();
-        let mut best: Option<(Vec<u8>, Route<'_>)> = None;
+        let mut best: Option<(&Vec<u8>, Route<'_>)> = None;
         for base in &self.base_paths {
             let Some(rest) = path.strip_prefix(base.as_str()) else {
                 continue;
@@ -189,11 +194,11 @@ impl Router {
             for operation in self
                 .operations
                 .iter()
-                .filter(|operation| operation.method.to_ascii_lowercase() == method)
+                .filter(|operation| operation.method_lower == method)
             {
                 if let Some(parameters) = match_segments(&operation.segments, rest) {
-                    let rank: Vec<u8> = operation.segments.iter().map(Segment::rank).collect();
-                    if best.as_ref().is_none_or(|(best_rank, _)| rank < *best_rank) {
+                    let rank = &operation.rank;
+                    if best.as_ref().is_none_or(|(best_rank, _)| rank < best_rank) {
                         best = Some((
                             rank,
                             Route {

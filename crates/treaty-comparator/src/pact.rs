@@ -125,9 +125,16 @@ fn http(index: usize, interaction: &Value, version: u64) -> Result<Interaction, 
             .get("description")
             .and_then(Value::as_str)
             .map(str::to_owned),
+        // PactFlow reads `providerState` (specification 2); Treaty also names
+        // the first of specification 3's `providerStates`.
         provider_state: interaction
             .get("providerState")
             .and_then(Value::as_str)
+            .or_else(|| {
+                interaction
+                    .pointer("/providerStates/0/name")
+                    .and_then(Value::as_str)
+            })
             .map(str::to_owned),
         method: method.to_owned(),
         path: path.to_owned(),

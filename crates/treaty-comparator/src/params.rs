@@ -23,16 +23,16 @@ pub(crate) fn parse_query(query: &str, dots_and_commas: bool) -> Map<String, Val
         if key.is_empty() {
             continue;
         }
-        let value = decode(raw_value);
-        let value = if dots_and_commas && value.contains(',') {
+        // qs splits on commas before it decodes: `a%2Cb` stays one value.
+        let value = if dots_and_commas && raw_value.contains(',') {
             Value::Array(
-                value
+                raw_value
                     .split(',')
-                    .map(|part| Value::String(part.to_owned()))
+                    .map(|part| Value::String(decode(part)))
                     .collect(),
             )
         } else {
-            Value::String(value)
+            Value::String(decode(raw_value))
         };
         let path = key_path(&key, dots_and_commas);
         insert(&mut result, &path, value);
@@ -157,10 +157,13 @@ mod tests {
 
     #[test]
     fn query_strings_nest_and_list_as_qs_does() {
-        let parsed = parse_query("a=1&b=x,y&c.d=2&e[f]=3&g[]=4&g[]=5&h=1&h=2&s=a+b%21", true);
+        let parsed = parse_query(
+            "a=1&b=x,y&c.d=2&e[f]=3&g[]=4&g[]=5&h=1&h=2&s=a+b%21&t=u%2Cv",
+            true,
+        );
         assert_eq!(
             Value::Object(parsed),
-            json!({"a": "1", "b": ["x", "y"], "c": {"d": "2"}, "e": {"f": "3"}, "g": ["4", "5"], "h": ["1", "2"], "s": "a b!"})
+            json!({"a": "1", "b": ["x", "y"], "c": {"d": "2"}, "e": {"f": "3"}, "g": ["4", "5"], "h": ["1", "2"], "s": "a b!", "t": "u,v"})
         );
         let plain = parse_query("b=x,y&c.d=2", false);
         assert_eq!(Value::Object(plain), json!({"b": "x,y", "c.d": "2"}));

@@ -23,15 +23,15 @@
 //! - requests: objects stay open; a `readOnly` property is not required.
 //! - `int32` becomes a range; formats that constrain nothing are accepted.
 //!
-//! References are kept as references into `$defs` (one entry per target), so a
-//! recursive schema stays finite and a schema shared by many operations is
-//! translated once per validator.
+//! References stay references ([`REFERENCE`]), so a recursive schema stays
+//! finite and a schema shared by many operations is translated and compiled
+//! once per contract and mode.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::document::{OpenApiVersion, local_pointer};
+use crate::document::{OpenApiVersion, deref_pointer, local_pointer};
 
 /// Where a schema is used; it decides how strictly a pact is read against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,12 +74,16 @@ const PARAMETER_KEYS: [&str; 6] = [
     "collectionFormat",
 ];
 
+/// The keyword a translated schema refers to another with: its value is the
+/// JSON pointer of the target in the document. `validate.rs` compiles each
+/// target once, on first use, and shares it; so a schema reached from many
+/// operations is compiled once, and one never reached is never compiled.
+pub(crate) const REFERENCE: &str = "x-treaty-ref";
+
 pub(crate) struct Translator<'a> {
     document: &'a Value,
     version: OpenApiVersion,
     mode: Mode,
-    definitions: Map<String, Value>,
-    names: HashMap<String, String>,
     flattened: HashMap<String, Value>,
 }
 
@@ -89,15 +93,14 @@ impl<'a> Translator<'a> {
             document,
             version,
             mode,
-            definitions: Map::new(),
-            names: HashMap::new(),
             flattened: HashMap::new(),
         }
     }
 
-    /// The JSON Schema for the OpenAPI schema `schema`, with the definitions it
-    /// reaches. `parameter_itself`: a Swagger 2.0 parameter that is its own
-    /// schema (its `name`, `in`, ... are not schema keywords).
+    /// The JSON Schema for the OpenAPI schema `schema`; the schemas it refers
+    /// to stay references ([`REFERENCE`]). `parameter_itself`: a Swagger 2.0
+    /// parameter that is its own schema (its `name`, `in`, ... are not schema
+    /// keywords).
     pub fn translate(mut self, schema: &Value, parameter_itself: bool) -> Value {
         let schema = if parameter_itself {
             let mut own = schema.as_object().cloned().unwrap_or_default();
@@ -106,40 +109,13 @@ impl<'a> Translator<'a> {
         } else {
             schema.clone()
         };
-        let mut root = self.node(&schema);
-        if !self.definitions.is_empty() {
-            let definitions = std::mem::take(&mut self.definitions);
-            match &mut root {
-                Value::Object(object) => {
-                    object.insert("$defs".to_owned(), Value::Object(definitions));
-                }
-                Value::Bool(accepts) => {
-                    let accepts = *accepts;
-                    root = json!({"allOf": [accepts], "$defs": definitions});
-                }
-                _ => {}
-            }
-        }
-        root
+        self.node(&schema)
     }
 
-    /// The `$ref` of the translated target, translating it on first use.
+    /// A reference to the schema at `pointer` (chains of references to
+    /// references are followed here, so a cycle of them ends).
     fn reference(&mut self, pointer: &str) -> Value {
-        if let Some(name) = self.names.get(pointer) {
-            return json!({ "$ref": format!("#/$defs/{name}") });
-        }
-        let name = format!("d{}", self.names.len());
-        self.names.insert(pointer.to_owned(), name.clone());
-        // Reserve the entry first: a recursive schema refers to itself.
-        self.definitions.insert(name.clone(), Value::Bool(true));
-        let target = self
-            .document
-            .pointer(pointer)
-            .cloned()
-            .unwrap_or(Value::Bool(true));
-        let translated = self.node(&target);
-        self.definitions.insert(name.clone(), translated);
-        json!({ "$ref": format!("#/$defs/{name}") })
+        json!({ REFERENCE: deref_pointer(self.document, pointer) })
     }
 
     fn node(&mut self, schema: &Value) -> Value {
@@ -171,7 +147,7 @@ impl<'a> Translator<'a> {
             }
             let mut translated = self.node(&Value::Object(siblings));
             if let Value::Object(translated) = &mut translated {
-                translated.insert("$ref".to_owned(), target["$ref"].clone());
+                translated.insert(REFERENCE.to_owned(), target[REFERENCE].clone());
             }
             return translated;
         }
@@ -555,20 +531,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recursive_schemas_stay_finite() {
+    fn recursive_schemas_stay_references() {
         let document = json!({"openapi": "3.0.0", "components": {"schemas": {
             "Node": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}}}
         }}});
-        let schema = json!({"$ref": "#/components/schemas/Node"});
-        let translated = Translator::new(&document, OpenApiVersion::V3_0, Mode::Response)
-            .translate(&schema, false);
+        let node = document.pointer("/components/schemas/Node").unwrap();
+        let translated =
+            Translator::new(&document, OpenApiVersion::V3_0, Mode::Response).translate(node, false);
         assert_eq!(
-            translated["$defs"]["d0"]["properties"]["next"],
-            json!({"$ref": "#/$defs/d0"})
+            translated["properties"]["next"],
+            json!({REFERENCE: "/components/schemas/Node"})
         );
-        assert_eq!(
-            translated["$defs"]["d0"]["additionalProperties"],
-            json!(false)
-        );
+        assert_eq!(translated["additionalProperties"], json!(false));
     }
 }

@@ -3,19 +3,24 @@
 //! errors worded and located as PactFlow's comparator (Ajv) words them; and
 //! Ajv's type coercion for parameters, whose values are text on the wire.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use serde_json::{Map, Value};
+use jsonschema::{Keyword, ValidationError};
+use serde_json::{Map, Value, json};
 
 use crate::document::OpenApiVersion;
-use crate::translate::{Mode, Translator};
+use crate::translate::{Mode, REFERENCE, Translator};
 
-/// A translated schema and its validator (none when the schema cannot be
-/// compiled, e.g. an invalid `pattern`: such a schema checks nothing).
+/// A translated schema and its validator, compiled on first use (none when
+/// the schema cannot be compiled, e.g. an invalid `pattern`: such a schema
+/// checks nothing).
 pub(crate) struct Compiled {
     pub schema: Value,
-    validator: Option<jsonschema::Validator>,
+    mode: Mode,
+    validator: OnceLock<Option<jsonschema::Validator>>,
+    shared: Weak<Shared>,
 }
 
 /// One validation error, as a finding needs it.
@@ -29,56 +34,167 @@ pub(crate) struct Problem {
     pub schema_value: Value,
 }
 
+/// An error before it is placed: paths relative to the validated value and
+/// schema, a hop into a referenced schema written `@ref:<pointer>`.
+struct Raw {
+    instance: Vec<String>,
+    schema: Vec<String>,
+    message: String,
+}
+
 type Key = (String, Mode, bool);
 
-#[derive(Default)]
+/// The compiled schemas of one contract.
 pub(crate) struct Validators {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    document: Arc<Value>,
+    version: OpenApiVersion,
     compiled: Mutex<HashMap<Key, Arc<Compiled>>>,
+    me: Weak<Shared>,
 }
 
 impl std::fmt::Debug for Validators {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let count = self.compiled.lock().map(|map| map.len()).unwrap_or(0);
-        write!(formatter, "Validators({count} compiled)")
+        let count = self
+            .shared
+            .compiled
+            .lock()
+            .map(|map| map.len())
+            .unwrap_or(0);
+        write!(formatter, "Validators({count} schemas)")
     }
 }
 
 impl Validators {
-    /// The validator of the schema at `pointer` used in `mode`, compiled on
-    /// first use.
-    pub fn get(
-        &self,
-        document: &Value,
-        version: OpenApiVersion,
-        pointer: &str,
-        mode: Mode,
-        parameter_itself: bool,
-    ) -> Arc<Compiled> {
-        let key = (pointer.to_owned(), mode, parameter_itself);
+    pub fn new(document: Arc<Value>, version: OpenApiVersion) -> Self {
+        let shared = Arc::new_cyclic(|me| Shared {
+            document,
+            version,
+            compiled: Mutex::new(HashMap::new()),
+            me: me.clone(),
+        });
+        Self { shared }
+    }
+
+    /// The schema at `pointer` used in `mode` (`parameter_itself`: a Swagger
+    /// 2.0 parameter that is its own schema).
+    pub fn get(&self, pointer: &str, mode: Mode, parameter_itself: bool) -> Arc<Compiled> {
+        self.shared
+            .get(&(pointer.to_owned(), mode, parameter_itself))
+    }
+}
+
+impl Shared {
+    fn get(&self, key: &Key) -> Arc<Compiled> {
         if let Some(found) = self
             .compiled
             .lock()
             .ok()
-            .and_then(|map| map.get(&key).cloned())
+            .and_then(|map| map.get(key).cloned())
         {
             return found;
         }
-        let schema_source = document
-            .pointer(pointer)
+        let source = self
+            .document
+            .pointer(&key.0)
             .cloned()
             .unwrap_or(Value::Bool(true));
-        let schema =
-            Translator::new(document, version, mode).translate(&schema_source, parameter_itself);
-        let validator = build(&schema, version);
-        let compiled = Arc::new(Compiled { schema, validator });
-        if let Ok(mut map) = self.compiled.lock() {
-            map.insert(key, compiled.clone());
+        let schema = Translator::new(&self.document, self.version, key.1).translate(&source, key.2);
+        let compiled = Arc::new(Compiled {
+            schema,
+            mode: key.1,
+            validator: OnceLock::new(),
+            shared: self.me.clone(),
+        });
+        match self.compiled.lock() {
+            Ok(mut map) => map.entry(key.clone()).or_insert(compiled).clone(),
+            Err(_) => compiled,
         }
-        compiled
     }
 }
 
-fn build(schema: &Value, version: OpenApiVersion) -> Option<jsonschema::Validator> {
+/// How many references deep one validation may go: a schema that refers to
+/// itself without descending into the value (`anyOf: [{$ref: itself}]`)
+/// would otherwise recurse until the stack ends.
+const MAX_REFERENCE_DEPTH: usize = 200;
+
+thread_local! {
+    static REFERENCE_DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The [`REFERENCE`] keyword: validates against the referenced schema,
+/// compiled on first use; its errors carry their own places inside it.
+struct Reference {
+    shared: Weak<Shared>,
+    key: Key,
+    target: OnceLock<Option<Arc<Compiled>>>,
+}
+
+impl Reference {
+    fn target(&self) -> Option<&Arc<Compiled>> {
+        self.target
+            .get_or_init(|| self.shared.upgrade().map(|shared| shared.get(&self.key)))
+            .as_ref()
+    }
+
+    /// Runs `check` one reference deeper, or not at all past the bound.
+    fn deeper<T>(&self, past_bound: T, check: impl FnOnce(&jsonschema::Validator) -> T) -> T {
+        let Some(validator) = self.target().and_then(|target| target.validator()) else {
+            return past_bound;
+        };
+        let depth = REFERENCE_DEPTH.with(Cell::get);
+        if depth >= MAX_REFERENCE_DEPTH {
+            return past_bound;
+        }
+        REFERENCE_DEPTH.with(|cell| cell.set(depth + 1));
+        let result = check(validator);
+        REFERENCE_DEPTH.with(|cell| cell.set(depth));
+        result
+    }
+}
+
+impl<'i> Keyword<'i> for Reference {
+    fn validate(&self, instance: &'i Value) -> Result<(), ValidationError<'i>> {
+        match self.iter_errors(instance).next() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn is_valid(&self, instance: &'i Value) -> bool {
+        self.deeper(true, |validator| validator.is_valid(instance))
+    }
+
+    fn iter_errors(
+        &self,
+        instance: &'i Value,
+    ) -> Box<dyn Iterator<Item = ValidationError<'i>> + 'i> {
+        let pointer = self.key.0.clone();
+        let errors: Vec<ValidationError<'static>> = self.deeper(Vec::new(), |validator| {
+            validator
+                .iter_errors(instance)
+                .flat_map(|error| raw(&error))
+                .map(|mut raw| {
+                    raw.schema.insert(0, format!("@ref:{pointer}"));
+                    ValidationError::custom(
+                        json!({"i": raw.instance, "s": raw.schema, "m": raw.message}).to_string(),
+                    )
+                })
+                .collect()
+        });
+        Box::new(errors.into_iter())
+    }
+}
+
+fn build(
+    schema: &Value,
+    version: OpenApiVersion,
+    mode: Mode,
+    shared: Weak<Shared>,
+) -> Option<jsonschema::Validator> {
     let draft = if version == OpenApiVersion::V3_1 {
         jsonschema::Draft::Draft202012
     } else {
@@ -99,6 +215,14 @@ fn build(schema: &Value, version: OpenApiVersion) -> Option<jsonschema::Validato
         .with_format("binary", accept_any)
         .with_format("password", accept_any)
         .with_format("byte", is_base64)
+        .with_keyword(REFERENCE, move |_, value, _| {
+            let pointer = value.as_str().unwrap_or("").to_owned();
+            Ok(Box::new(Reference {
+                shared: shared.clone(),
+                key: (pointer, mode, false),
+                target: OnceLock::new(),
+            }))
+        })
         .build(schema)
         .ok()
 }
@@ -116,60 +240,64 @@ fn is_base64(text: &str) -> bool {
 }
 
 impl Compiled {
+    fn validator(&self) -> Option<&jsonschema::Validator> {
+        self.validator
+            .get_or_init(|| {
+                let shared = self.shared.upgrade()?;
+                build(&self.schema, shared.version, self.mode, self.shared.clone())
+            })
+            .as_ref()
+    }
+
     pub fn problems(&self, instance: &Value) -> Vec<Problem> {
-        let Some(validator) = &self.validator else {
+        let Some(validator) = self.validator() else {
             return Vec::new();
         };
         let mut problems = Vec::new();
         for error in validator.iter_errors(instance) {
-            let instance_segments = segments(error.instance_path().as_str());
-            let evaluation: Vec<String> = segments(error.evaluation_path().as_str());
-            let schema_location: Vec<&str> = evaluation
-                .iter()
-                .map(String::as_str)
-                .filter(|segment| *segment != "$ref")
-                .collect();
-            let schema_location = schema_location.join(".");
-            let schema_value = self.keyword_value(&evaluation);
-            let value = at(instance, &instance_segments)
-                .cloned()
-                .unwrap_or(Value::Null);
-            let instance_location: String = instance_segments
-                .iter()
-                .map(|segment| format!(".{segment}"))
-                .collect();
-            let messages = messages(error.kind());
-            for message in messages {
+            for raw in raw(&error) {
+                let schema_location: Vec<&str> = raw
+                    .schema
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|segment| !segment.starts_with("@ref:"))
+                    .collect();
                 problems.push(Problem {
-                    message,
-                    instance_location: instance_location.clone(),
-                    value: value.clone(),
-                    schema_location: schema_location.clone(),
-                    schema_value: schema_value.clone(),
+                    instance_location: raw
+                        .instance
+                        .iter()
+                        .map(|segment| format!(".{segment}"))
+                        .collect(),
+                    value: at(instance, &raw.instance).cloned().unwrap_or(Value::Null),
+                    schema_location: schema_location.join("."),
+                    schema_value: self.keyword_value(&raw.schema),
+                    message: raw.message,
                 });
             }
         }
         problems
     }
 
-    /// The value of the keyword an evaluation path ends at, following `$ref`s.
-    fn keyword_value(&self, evaluation: &[String]) -> Value {
-        let mut current = &self.schema;
-        for segment in evaluation {
-            if segment == "$ref" {
-                let Some(pointer) = current
-                    .get("$ref")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.strip_prefix('#'))
-                else {
+    /// The value of the keyword a schema path ends at: inside the schema of
+    /// its last reference hop, if any.
+    fn keyword_value(&self, path: &[String]) -> Value {
+        let last_hop = path
+            .iter()
+            .rposition(|segment| segment.starts_with("@ref:"));
+        let target = match last_hop {
+            Some(hop) => {
+                let pointer = path[hop].trim_start_matches("@ref:").to_owned();
+                let Some(shared) = self.shared.upgrade() else {
                     return Value::Null;
                 };
-                match self.schema.pointer(pointer) {
-                    Some(target) => current = target,
-                    None => return Value::Null,
-                }
-                continue;
+                Some(shared.get(&(pointer, self.mode, false)))
             }
+            None => None,
+        };
+        let mut current = target
+            .as_ref()
+            .map_or(&self.schema, |compiled| &compiled.schema);
+        for segment in &path[last_hop.map_or(0, |hop| hop + 1)..] {
             let next = match current {
                 Value::Object(object) => object.get(segment),
                 Value::Array(items) => segment
@@ -186,11 +314,75 @@ impl Compiled {
         current.clone()
     }
 
+    /// The `type` the schema declares, looking through references.
+    pub fn declared_type(&self) -> Option<Value> {
+        let shared = self.shared.upgrade()?;
+        let mut schema = self.schema.clone();
+        for _ in 0..16 {
+            if let Some(kind) = schema.get("type") {
+                return Some(kind.clone());
+            }
+            let pointer = schema.get(REFERENCE)?.as_str()?.to_owned();
+            schema = shared.get(&(pointer, self.mode, false)).schema.clone();
+        }
+        None
+    }
+
     /// Ajv's coercion (`coerceTypes: true`): text becomes the number, boolean
     /// or null the schema asks for, also inside arrays and objects.
     pub fn coerce(&self, value: Value) -> Value {
-        coerce(&self.schema, &self.schema, value, 0)
+        match self.shared.upgrade() {
+            Some(shared) => coerce(&shared, self.mode, &self.schema, value, 0),
+            None => value,
+        }
     }
+}
+
+/// The errors one validation error stands for (Ajv reports each unexpected
+/// property apart), with paths relative to where it was validated.
+fn raw(error: &ValidationError<'_>) -> Vec<Raw> {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let instance = segments(error.instance_path().as_str());
+    let schema: Vec<String> = segments(error.evaluation_path().as_str());
+    if let Kind::Custom { keyword, message } = error.kind()
+        && keyword == REFERENCE
+    {
+        // An error from inside a referenced schema: its places continue ours.
+        let Ok(inner) = serde_json::from_str::<Value>(message) else {
+            return Vec::new();
+        };
+        let strings = |key: &str| -> Vec<String> {
+            inner[key]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut full_instance = instance;
+        full_instance.extend(strings("i"));
+        let mut full_schema: Vec<String> = schema
+            .into_iter()
+            .filter(|segment| segment != REFERENCE)
+            .collect();
+        full_schema.extend(strings("s"));
+        return vec![Raw {
+            instance: full_instance,
+            schema: full_schema,
+            message: inner["m"].as_str().unwrap_or("").to_owned(),
+        }];
+    }
+    messages(error.kind())
+        .into_iter()
+        .map(|message| Raw {
+            instance: instance.clone(),
+            schema: schema.clone(),
+            message,
+        })
+        .collect()
 }
 
 fn segments(pointer: &str) -> Vec<String> {
@@ -272,26 +464,30 @@ fn type_words(kind: &jsonschema::error::TypeKind) -> String {
 
 const MAX_COERCION_DEPTH: usize = 32;
 
-fn coerce(root: &Value, schema: &Value, value: Value, depth: usize) -> Value {
+fn coerce(shared: &Shared, mode: Mode, schema: &Value, value: Value, depth: usize) -> Value {
     if depth > MAX_COERCION_DEPTH {
         return value;
     }
     let Some(schema) = schema.as_object() else {
         return value;
     };
-    if let Some(target) = schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix('#'))
-        .and_then(|p| root.pointer(p))
-    {
-        let value = coerce(root, target, value, depth + 1);
-        return coerce_here(root, schema, value, depth);
-    }
-    coerce_here(root, schema, value, depth)
+    let value = match schema.get(REFERENCE).and_then(Value::as_str) {
+        Some(pointer) => {
+            let target = shared.get(&(pointer.to_owned(), mode, false));
+            coerce(shared, mode, &target.schema, value, depth + 1)
+        }
+        None => value,
+    };
+    coerce_here(shared, mode, schema, value, depth)
 }
 
-fn coerce_here(root: &Value, schema: &Map<String, Value>, value: Value, depth: usize) -> Value {
+fn coerce_here(
+    shared: &Shared,
+    mode: Mode,
+    schema: &Map<String, Value>,
+    value: Value,
+    depth: usize,
+) -> Value {
     let types: Vec<&str> = match schema.get("type") {
         Some(Value::String(single)) => vec![single.as_str()],
         Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
@@ -307,7 +503,7 @@ fn coerce_here(root: &Value, schema: &Map<String, Value>, value: Value, depth: u
     for key in ["anyOf", "oneOf"] {
         if let Some(branches) = schema.get(key).and_then(Value::as_array) {
             for branch in branches {
-                let coerced = coerce(root, branch, value.clone(), depth + 1);
+                let coerced = coerce(shared, mode, branch, value.clone(), depth + 1);
                 if coerced != value {
                     return coerced;
                 }
@@ -322,7 +518,7 @@ fn coerce_here(root: &Value, schema: &Map<String, Value>, value: Value, depth: u
             Value::Array(
                 items
                     .into_iter()
-                    .map(|item| coerce(root, item_schema, item, depth + 1))
+                    .map(|item| coerce(shared, mode, item_schema, item, depth + 1))
                     .collect(),
             )
         }
@@ -334,7 +530,7 @@ fn coerce_here(root: &Value, schema: &Map<String, Value>, value: Value, depth: u
                     .map(
                         |(name, child)| match properties.and_then(|all| all.get(&name)) {
                             Some(child_schema) => {
-                                let child = coerce(root, child_schema, child, depth + 1);
+                                let child = coerce(shared, mode, child_schema, child, depth + 1);
                                 (name, child)
                             }
                             None => (name, child),
