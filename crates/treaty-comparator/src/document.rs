@@ -176,15 +176,80 @@ pub(crate) fn version(document: &Value) -> Result<OpenApiVersion, ContractError>
 
 /// Every `$ref` of the document must lead somewhere inside it: a document
 /// whose references dangle (or point to other files) cannot be compared.
-pub(crate) fn check_refs(document: &Value) -> Result<(), ContractError> {
+pub(crate) fn check_refs(document: &Value, ids: &SchemaIds) -> Result<(), ContractError> {
     let mut path = Vec::new();
-    walk_refs(document, document, &mut path)
+    walk_refs(document, ids, document, &mut path)
+}
+
+/// The schemas a document names with `$id` (and the `$anchor`s inside them):
+/// OpenAPI 3.1 schemas may refer to each other by those (`$ref:
+/// /schemas/tag`) rather than by a pointer into the document.
+pub(crate) type SchemaIds = std::collections::HashMap<String, String>;
+
+pub(crate) fn schema_ids(document: &Value) -> SchemaIds {
+    let mut ids = SchemaIds::new();
+    let mut pending = vec![(document, String::new(), String::new())];
+    while let Some((value, pointer, resource)) = pending.pop() {
+        match value {
+            Value::Object(object) => {
+                let mut resource = resource;
+                if let Some(Value::String(id)) = object.get("$id") {
+                    resource = id.trim_end_matches('#').to_owned();
+                    ids.insert(resource.clone(), pointer.clone());
+                }
+                if let Some(Value::String(anchor)) = object.get("$anchor") {
+                    ids.insert(format!("{resource}#{anchor}"), pointer.clone());
+                }
+                for (key, child) in object {
+                    if (child.is_object() || child.is_array())
+                        && !matches!(
+                            key.as_str(),
+                            "example" | "examples" | "default" | "enum" | "const"
+                        )
+                    {
+                        pending.push((
+                            child,
+                            format!("{pointer}/{}", escape(key)),
+                            resource.clone(),
+                        ));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    pending.push((child, format!("{pointer}/{index}"), resource.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    ids
+}
+
+/// The JSON pointer a `$ref` leads to: a pointer into the document
+/// (`#/components/schemas/Pet`), or a schema's `$id`, optionally with a
+/// pointer or an `$anchor` after `#`.
+pub(crate) fn resolve_ref(document: &Value, ids: &SchemaIds, reference: &str) -> Option<String> {
+    if let Some(pointer) = local_pointer(reference) {
+        return document.pointer(&pointer).is_some().then_some(pointer);
+    }
+    let (base, fragment) = reference.split_once('#').unwrap_or((reference, ""));
+    let root = ids.get(base)?;
+    if fragment.is_empty() {
+        return Some(root.clone());
+    }
+    if fragment.starts_with('/') {
+        let pointer = format!("{root}{fragment}");
+        return document.pointer(&pointer).is_some().then_some(pointer);
+    }
+    ids.get(reference).cloned()
 }
 
 /// Walks the document (its depth is bounded by the parsers) keeping the path
 /// as borrowed segments: it is only written out for the error.
 fn walk_refs<'a>(
     document: &Value,
+    ids: &SchemaIds,
     value: &'a Value,
     path: &mut Vec<Segment<'a>>,
 ) -> Result<(), ContractError> {
@@ -192,7 +257,7 @@ fn walk_refs<'a>(
         Value::Object(object) => {
             if let Some(Value::String(reference)) = object.get("$ref") {
                 let at: String = path.iter().map(|segment| format!("/{segment}")).collect();
-                check_ref(document, reference, &at)?;
+                check_ref(document, ids, reference, &at)?;
             }
             for (key, child) in object {
                 // Example values and extensions are data, not references.
@@ -205,7 +270,7 @@ fn walk_refs<'a>(
                 }
                 if child.is_object() || child.is_array() {
                     path.push(Segment::Key(key));
-                    walk_refs(document, child, path)?;
+                    walk_refs(document, ids, child, path)?;
                     path.pop();
                 }
             }
@@ -214,7 +279,7 @@ fn walk_refs<'a>(
             for (index, child) in items.iter().enumerate() {
                 if child.is_object() || child.is_array() {
                     path.push(Segment::Index(index));
-                    walk_refs(document, child, path)?;
+                    walk_refs(document, ids, child, path)?;
                     path.pop();
                 }
             }
@@ -238,23 +303,28 @@ impl std::fmt::Display for Segment<'_> {
     }
 }
 
-fn check_ref(document: &Value, reference: &str, at: &str) -> Result<(), ContractError> {
+fn check_ref(
+    document: &Value,
+    ids: &SchemaIds,
+    reference: &str,
+    at: &str,
+) -> Result<(), ContractError> {
     let place = if at.is_empty() {
         "/".to_owned()
     } else {
         at.to_owned()
     };
-    let Some(pointer) = local_pointer(reference) else {
-        return Err(invalid(format!(
-            "the $ref `{reference}` at `{place}` points outside the document; bundle the document so that every $ref is local (starts with `#/`)"
-        )));
-    };
-    if document.pointer(&pointer).is_none() {
+    if resolve_ref(document, ids, reference).is_some() {
+        return Ok(());
+    }
+    if local_pointer(reference).is_some() {
         return Err(invalid(format!(
             "the $ref `{reference}` at `{place}` leads nowhere: the document has nothing at `{reference}`"
         )));
     }
-    Ok(())
+    Err(invalid(format!(
+        "the $ref `{reference}` at `{place}` points outside the document (no schema of the document has that `$id`); bundle the document so that every $ref is local (starts with `#/`)"
+    )))
 }
 
 /// The JSON pointer of a local reference (`#/components/schemas/Pet` →

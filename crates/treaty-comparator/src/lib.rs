@@ -59,10 +59,11 @@ impl ProviderContract {
     pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Self, ContractError> {
         let document = document::load(bytes, content_type)?;
         let version = document::version(&document)?;
-        document::check_refs(&document)?;
+        let ids = document::schema_ids(&document);
+        document::check_refs(&document, &ids)?;
         let router = operations::Router::new(&document, version);
         let document = Arc::new(document);
-        let validators = validate::Validators::new(document.clone(), version);
+        let validators = validate::Validators::new(document.clone(), ids, version);
         Ok(Self {
             inner: Arc::new(Contract {
                 document,

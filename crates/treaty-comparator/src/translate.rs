@@ -31,7 +31,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::document::{OpenApiVersion, deref_pointer, local_pointer};
+use crate::document::{OpenApiVersion, SchemaIds, deref_pointer, resolve_ref};
 
 /// Where a schema is used; it decides how strictly a pact is read against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,19 +82,30 @@ pub(crate) const REFERENCE: &str = "x-treaty-ref";
 
 pub(crate) struct Translator<'a> {
     document: &'a Value,
+    ids: &'a SchemaIds,
     version: OpenApiVersion,
     mode: Mode,
     flattened: HashMap<String, Value>,
 }
 
 impl<'a> Translator<'a> {
-    pub fn new(document: &'a Value, version: OpenApiVersion, mode: Mode) -> Self {
+    pub fn new(
+        document: &'a Value,
+        ids: &'a SchemaIds,
+        version: OpenApiVersion,
+        mode: Mode,
+    ) -> Self {
         Self {
             document,
+            ids,
             version,
             mode,
             flattened: HashMap::new(),
         }
+    }
+
+    fn resolve(&self, reference: &str) -> Option<String> {
+        resolve_ref(self.document, self.ids, reference)
     }
 
     /// The JSON Schema for the OpenAPI schema `schema`; the schemas it refers
@@ -130,7 +141,7 @@ impl<'a> Translator<'a> {
             legacy && (is_true(object.get("nullable")) || is_true(object.get("x-nullable")));
 
         if let Some(Value::String(reference)) = object.get("$ref") {
-            let Some(pointer) = local_pointer(reference) else {
+            let Some(pointer) = self.resolve(reference) else {
                 return Value::Bool(true);
             };
             let target = self.reference(&pointer);
@@ -344,8 +355,8 @@ impl<'a> Translator<'a> {
                 let Some(target) = target.as_str() else {
                     continue;
                 };
-                let pointer = if target.starts_with('#') {
-                    local_pointer(target)
+                let pointer = if let Some(pointer) = self.resolve(target) {
+                    Some(pointer)
                 } else {
                     let by_name = if self.version.is_swagger() {
                         "/definitions/"
@@ -365,7 +376,7 @@ impl<'a> Translator<'a> {
             let Some(pointer) = branch
                 .get("$ref")
                 .and_then(Value::as_str)
-                .and_then(local_pointer)
+                .and_then(|reference| self.resolve(reference))
             else {
                 continue;
             };
@@ -426,7 +437,7 @@ impl<'a> Translator<'a> {
             let part = match part
                 .get("$ref")
                 .and_then(Value::as_str)
-                .and_then(local_pointer)
+                .and_then(|reference| self.resolve(reference))
             {
                 Some(pointer) => {
                     if !visiting.insert(pointer.clone()) {
@@ -461,7 +472,7 @@ impl<'a> Translator<'a> {
                 let Some(pointer) = object
                     .get("$ref")
                     .and_then(Value::as_str)
-                    .and_then(local_pointer)
+                    .and_then(|reference| self.resolve(reference))
                 else {
                     return value.clone();
                 };
@@ -536,8 +547,9 @@ mod tests {
             "Node": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}}}
         }}});
         let node = document.pointer("/components/schemas/Node").unwrap();
-        let translated =
-            Translator::new(&document, OpenApiVersion::V3_0, Mode::Response).translate(node, false);
+        let ids = SchemaIds::new();
+        let translated = Translator::new(&document, &ids, OpenApiVersion::V3_0, Mode::Response)
+            .translate(node, false);
         assert_eq!(
             translated["properties"]["next"],
             json!({REFERENCE: "/components/schemas/Node"})

@@ -51,6 +51,7 @@ pub(crate) struct Validators {
 
 struct Shared {
     document: Arc<Value>,
+    ids: crate::document::SchemaIds,
     version: OpenApiVersion,
     compiled: Mutex<HashMap<Key, Arc<Compiled>>>,
     me: Weak<Shared>,
@@ -69,9 +70,14 @@ impl std::fmt::Debug for Validators {
 }
 
 impl Validators {
-    pub fn new(document: Arc<Value>, version: OpenApiVersion) -> Self {
+    pub fn new(
+        document: Arc<Value>,
+        ids: crate::document::SchemaIds,
+        version: OpenApiVersion,
+    ) -> Self {
         let shared = Arc::new_cyclic(|me| Shared {
             document,
+            ids,
             version,
             compiled: Mutex::new(HashMap::new()),
             me: me.clone(),
@@ -102,7 +108,8 @@ impl Shared {
             .pointer(&key.0)
             .cloned()
             .unwrap_or(Value::Bool(true));
-        let schema = Translator::new(&self.document, self.version, key.1).translate(&source, key.2);
+        let schema = Translator::new(&self.document, &self.ids, self.version, key.1)
+            .translate(&source, key.2);
         let compiled = Arc::new(Compiled {
             schema,
             mode: key.1,

@@ -945,3 +945,89 @@ fn a_contract_is_shared_across_threads_and_compiles_each_schema_once() {
         }
     });
 }
+
+#[test]
+fn schemas_that_refer_to_themselves_without_descending_end() {
+    let document = json!({"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": {"/a": {"get": {"responses": {
+    "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}},
+    "201": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/B"}}}}}}}},
+    "components": {"schemas": {
+        "A": {"anyOf": [{"$ref": "#/components/schemas/A"}, {"type": "string"}]},
+        "B": {"$ref": "#/components/schemas/C"},
+        "C": {"$ref": "#/components/schemas/B"}
+    }}});
+    let comparison = run(
+        &document,
+        json!([
+            get("/a", 200, json!(1)),
+            get("/a", 200, json!("text")),
+            get("/a", 201, json!({"x": 1}))
+        ]),
+    );
+    assert!(
+        comparison
+            .findings
+            .iter()
+            .all(|finding| finding.code == "response.body.incompatible"),
+        "{:?}",
+        comparison.findings
+    );
+}
+
+#[test]
+fn deep_values_against_recursive_schemas_are_checked_to_the_bottom() {
+    let document = json!({"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": {"/tree": {"get": {"responses": {
+        "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}}}}},
+        "components": {"schemas": {"Node": {"type": "object", "properties": {
+            "child": {"$ref": "#/components/schemas/Node"}, "leaf": {"type": "integer"}}}}}});
+    let mut body = json!({"leaf": "deepest"});
+    for _ in 0..100 {
+        body = json!({"child": body});
+    }
+    let comparison = run(&document, json!([get("/tree", 200, body)]));
+    assert_eq!(codes(&comparison), ["response.body.incompatible"]);
+    let location = &comparison.findings[0]
+        .mock_details
+        .as_ref()
+        .unwrap()
+        .location;
+    assert!(
+        location.ends_with(&format!("{}.leaf", ".child".repeat(100))),
+        "{location}"
+    );
+}
+
+#[test]
+fn openapi_3_1_schemas_may_refer_to_each_other_by_id_and_anchor() {
+    let document = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {"/pets/{id}": {"get": {
+    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+    "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}}}}}}},
+    "components": {"schemas": {
+        "Pet": {"type": "object", "properties": {
+            "tag": {"$ref": "/schemas/tag"},
+            "details": {"$ref": "/schemas/details#size"}}},
+        "Tag": {"$id": "/schemas/tag", "type": "object", "properties": {"name": {"type": "string"}}},
+        "Details": {"$id": "/schemas/details", "$defs": {"size": {"$anchor": "size", "type": "integer"}}}
+    }}});
+    let comparison = run(
+        &document,
+        json!([get(
+            "/pets/1",
+            200,
+            json!({"tag": {"name": "a"}, "details": 3})
+        )]),
+    );
+    assert!(comparison.findings.is_empty(), "{:?}", comparison.findings);
+    let comparison = run(
+        &document,
+        json!([get(
+            "/pets/1",
+            200,
+            json!({"tag": {"name": 1}, "details": "big"})
+        )]),
+    );
+    assert_eq!(
+        codes(&comparison),
+        ["response.body.incompatible", "response.body.incompatible"]
+    );
+}
