@@ -930,6 +930,8 @@ fn exponential_reference_graphs_compare_without_blowing_up() {
 
 #[test]
 fn a_contract_is_shared_across_threads_and_compiles_each_schema_once() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<ProviderContract>();
     let contract = contract(&pets());
     let pact = pact(json!([get("/pets/1", 200, json!({"name": 1}))]));
     std::thread::scope(|scope| {
