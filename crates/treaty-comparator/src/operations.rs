@@ -74,6 +74,44 @@ pub(crate) struct Router {
     /// OpenAPI 3 document's server paths are optional, since PactFlow matches
     /// paths without them and the specification puts them in front.
     base_paths: Vec<String>,
+    options: PathOptions,
+}
+
+/// How strictly paths match: PactFlow's comparator is strict (RFC 3986) unless
+/// the document's `info` relaxes it with its `x-opc-config-...` keys, which
+/// Treaty honours so that documents tuned for PactFlow compare the same.
+#[derive(Debug, Default, Clone, Copy)]
+struct PathOptions {
+    case_insensitive: bool,
+    ignore_trailing_slash: bool,
+    ignore_duplicate_slashes: bool,
+}
+
+impl PathOptions {
+    fn read(document: &Value) -> Self {
+        let flag = |name: &str| {
+            document.pointer(&format!("/info/x-opc-config-{name}")) == Some(&Value::Bool(true))
+        };
+        Self {
+            case_insensitive: flag("case-insensitive"),
+            ignore_trailing_slash: flag("ignore-trailing-slash"),
+            ignore_duplicate_slashes: flag("ignore-duplicate-slashes"),
+        }
+    }
+
+    /// The path as these options compare it.
+    fn normalise(self, path: &str) -> String {
+        let mut path = path.to_owned();
+        if self.ignore_duplicate_slashes {
+            while path.contains("//") {
+                path = path.replace("//", "/");
+            }
+        }
+        if self.ignore_trailing_slash && path.len() > 1 && path.ends_with('/') {
+            path.pop();
+        }
+        path
+    }
 }
 
 /// A matched operation and its path parameters (percent-decoded).
@@ -174,15 +212,23 @@ impl Router {
                 }
             }
         }
+        let options = PathOptions::read(document);
+        for operation in &mut operations {
+            operation.segments = parse_template(&options.normalise(&operation.path));
+            operation.rank = operation.segments.iter().map(Segment::rank).collect();
+        }
         Self {
             operations,
             base_paths: base_paths(document, version),
+            options,
         }
     }
 
     /// The operation `method path` addresses, if any.
     pub fn find(&self, method: &str, path: &str) -> Option<Route<'_>> {
         let method = method.to_ascii_lowercase();
+        let path = self.options.normalise(path);
+        let path = path.as_str();
         let mut best: Option<(&Vec<u8>, Route<'_>)> = None;
         for base in &self.base_paths {
             let Some(rest) = path.strip_prefix(base.as_str()) else {
@@ -196,7 +242,9 @@ impl Router {
                 .iter()
                 .filter(|operation| operation.method_lower == method)
             {
-                if let Some(parameters) = match_segments(&operation.segments, rest) {
+                if let Some(parameters) =
+                    match_segments(&operation.segments, rest, self.options.case_insensitive)
+                {
                     let rank = &operation.rank;
                     if best.as_ref().is_none_or(|(best_rank, _)| rank < best_rank) {
                         best = Some((
@@ -305,7 +353,11 @@ fn parse_template(path: &str) -> Vec<Segment> {
         .collect()
 }
 
-fn match_segments(segments: &[Segment], path: &str) -> Option<Vec<(String, String)>> {
+fn match_segments(
+    segments: &[Segment],
+    path: &str,
+    case_insensitive: bool,
+) -> Option<Vec<(String, String)>> {
     let path = path.strip_prefix('/').unwrap_or(path);
     let mut pieces: Vec<&str> = path.split('/').collect();
     let mut parameters = Vec::new();
@@ -324,7 +376,13 @@ fn match_segments(segments: &[Segment], path: &str) -> Option<Vec<(String, Strin
                 return (index + 1 == segments.len()).then_some(parameters);
             }
             Segment::Static(text) => {
-                if pieces.get(index) != Some(&text.as_str()) {
+                let piece = pieces.get(index)?;
+                let same = if case_insensitive {
+                    piece.eq_ignore_ascii_case(text)
+                } else {
+                    piece == text
+                };
+                if !same {
                     return None;
                 }
             }
@@ -379,6 +437,23 @@ pub(crate) fn parameter<'a>(document: &'a Value, pointer: &str) -> &'a Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pactflow_path_options_in_info_relax_matching() {
+        let document = json!({"openapi": "3.0.0", "info": {
+            "x-opc-config-case-insensitive": true, "x-opc-config-ignore-trailing-slash": true,
+            "x-opc-config-ignore-duplicate-slashes": true}, "paths": {"/Pets/{id}": {"get": {}}}});
+        let router = Router::new(&document, OpenApiVersion::V3_0);
+        assert!(router.find("GET", "/pets//7/").is_some());
+        let strict = Router::new(
+            &json!({"openapi": "3.0.0", "paths": {"/Pets/{id}": {"get": {}}}}),
+            OpenApiVersion::V3_0,
+        );
+        assert!(strict.find("GET", "/pets/7").is_none());
+        assert!(strict.find("GET", "/Pets/7/").is_none());
+        assert!(strict.find("GET", "/Pets//7").is_none());
+        assert!(strict.find("GET", "/Pets/7").is_some());
+    }
 
     #[test]
     fn static_segments_beat_parameters_and_names_may_differ() {
