@@ -211,6 +211,35 @@ impl<'a> Generator<'a> {
         pacts
     }
 
+    /// One pact of up to `count` fitting interactions (operations repeat
+    /// when the document has fewer), for the speed measurement.
+    pub fn fitting_pact(&mut self, count: usize, spec: u8) -> Value {
+        let mut operations = Vec::new();
+        let paths = self.document.get("paths").and_then(Value::as_object);
+        for (template, item) in paths.into_iter().flatten() {
+            let item = self.resolve(item).clone();
+            for method in METHODS {
+                if let Some(operation) = item.get(method)
+                    && let Some(interaction) = self.interaction(template, &item, method, operation)
+                {
+                    operations.push(interaction);
+                }
+            }
+        }
+        assert!(
+            !operations.is_empty(),
+            "the document has no operation a pact can call"
+        );
+        let chosen: Vec<Interaction> = (0..count)
+            .map(|index| {
+                let mut interaction = operations[(index * 7919) % operations.len()].clone();
+                interaction.description = format!("{} #{index}", interaction.description);
+                interaction
+            })
+            .collect();
+        self.pact(&chosen, spec)
+    }
+
     fn resolve<'v>(&self, value: &'v Value) -> &'v Value
     where
         'a: 'v,
