@@ -213,6 +213,7 @@ impl<'a> Generator<'a> {
 
     /// One pact of up to `count` fitting interactions (operations repeat
     /// when the document has fewer), for the speed measurement.
+    #[allow(dead_code)] // used by examples/speed.rs, which includes this file
     pub fn fitting_pact(&mut self, count: usize, spec: u8) -> Value {
         let mut operations = Vec::new();
         let paths = self.document.get("paths").and_then(Value::as_object);
