@@ -49,6 +49,23 @@ impl Side {
         self.findings.iter().map(code_and_type).collect()
     }
 
+    /// Codes with where in the pact they point, for the informative
+    /// location figure (PactFlow's locations: `[root].interactions[0].response.body.id`).
+    fn codes_at(&self) -> BTreeSet<(String, String, String)> {
+        self.findings
+            .iter()
+            .map(|finding| {
+                let (code, kind) = code_and_type(finding);
+                let location = finding
+                    .pointer("/mockDetails/location")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                (code, kind, location)
+            })
+            .collect()
+    }
+
     fn code_multiset(&self) -> Vec<(String, String)> {
         let mut codes: Vec<_> = self.findings.iter().map(code_and_type).collect();
         codes.sort();
@@ -186,14 +203,21 @@ fn report(all_pairs: &[Pair], documents: usize) -> Report {
         .iter()
         .filter(|pair| pair.treaty.code_multiset() == pair.pactflow.code_multiset())
         .count();
+    let located = pairs
+        .iter()
+        .filter(|pair| pair.treaty.codes_at() == pair.pactflow.codes_at())
+        .count();
     let percent = |count: usize| 100.0 * count as f64 / total.max(1) as f64;
     let summary = format!(
-        "{total} pairs from {documents} documents ({} more that PactFlow's comparator could not compare): same verdict {verdicts} ({:.1}%), same codes {codes} ({:.1}%), \
-         same codes counted with repeats {multisets} ({:.1}%); PactFlow's comparator {}",
+        "{total} pairs from {documents} documents ({} more that PactFlow's comparator could not compare): \
+         same verdict {verdicts} ({:.1}%), same codes {codes} ({:.1}%); informative: \
+         same codes counted with repeats {multisets} ({:.1}%), same codes at the same pact locations {located} ({:.1}%); \
+         PactFlow's comparator {}",
         crashed.len(),
         percent(verdicts),
         percent(codes),
         percent(multisets),
+        percent(located),
         pactflow::COMPARATOR_VERSION
     );
 
