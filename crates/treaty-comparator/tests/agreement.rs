@@ -285,11 +285,21 @@ fn report(all_pairs: &[Pair], documents: usize) -> Report {
 }
 
 fn codes_text(side: &Side) -> String {
-    side.codes()
-        .into_iter()
-        .map(|(code, kind)| format!("{code} ({kind})"))
+    side.findings
+        .iter()
+        .map(|finding| {
+            let (code, kind) = code_and_type(finding);
+            let message: String = finding
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .chars()
+                .take(240)
+                .collect();
+            format!("`{code}` ({kind}) {message}")
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("; ")
 }
 
 fn write_pair(text: &mut String, pair: &Pair) {

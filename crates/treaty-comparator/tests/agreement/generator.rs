@@ -574,6 +574,12 @@ impl<'a> Generator<'a> {
 
     /// A value that fits the schema.
     fn value(&mut self, schema: &Value, direction: Direction, depth: usize) -> Value {
+        // The component's name, for a discriminator in a parent it extends.
+        let own_name = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|reference| reference.rsplit('/').next())
+            .map(str::to_owned);
         let schema = self.resolve(schema).clone();
         if let Some(constant) = schema.get("const") {
             return constant.clone();
@@ -611,6 +617,30 @@ impl<'a> Generator<'a> {
             if let Some(Value::Object(own)) = self.object_value(&schema, direction, depth) {
                 merged.extend(own);
             }
+            // A parent's discriminator names this schema (allOf inheritance).
+            for branch in branches {
+                let parent = self.resolve(branch);
+                if let (Some(property), Some(name)) = (
+                    parent
+                        .pointer("/discriminator/propertyName")
+                        .and_then(Value::as_str),
+                    own_name.as_deref(),
+                ) {
+                    let mapped = parent
+                        .pointer("/discriminator/mapping")
+                        .and_then(Value::as_object)
+                        .and_then(|mapping| {
+                            mapping.iter().find(|(_, target)| {
+                                target.as_str().and_then(|t| t.rsplit('/').next()) == Some(name)
+                            })
+                        })
+                        .map(|(key, _)| key.clone());
+                    merged.insert(
+                        property.to_owned(),
+                        Value::String(mapped.unwrap_or_else(|| name.to_owned())),
+                    );
+                }
+            }
             return if merged.is_empty() && !last.is_null() {
                 last
             } else {
@@ -645,18 +675,28 @@ impl<'a> Generator<'a> {
                         .pointer("/discriminator/mapping")
                         .and_then(Value::as_object)
                         .and_then(|mapping| {
-                            mapping
-                                .iter()
-                                .find(|(_, target)| target.as_str() == Some(branch_ref))
+                            mapping.iter().find(|(_, target)| {
+                                target.as_str() == Some(branch_ref)
+                                    || target.as_str() == branch_ref.rsplit('/').next()
+                            })
                         })
                         .map(|(name, _)| name.clone());
-                    let name = mapped
-                        .unwrap_or_else(|| branch_ref.rsplit('/').next().unwrap_or("").to_owned());
-                    if !name.is_empty()
-                        && !fields
-                            .get(property)
-                            .is_some_and(|v| v.is_string() && v != "")
-                    {
+                    // The value names the branch: its mapping key, or else
+                    // the schema's name (OpenAPI's implicit mapping), unless
+                    // the branch fixes the value itself (enum or const).
+                    let fixed_by_branch = self
+                        .resolve(&branches[index])
+                        .get("properties")
+                        .and_then(|properties| properties.get(property))
+                        .is_some_and(|field| {
+                            field.get("enum").is_some() || field.get("const").is_some()
+                        });
+                    let name = match mapped {
+                        Some(name) => Some(name),
+                        None if fixed_by_branch => None,
+                        None => branch_ref.rsplit('/').next().map(str::to_owned),
+                    };
+                    if let Some(name) = name.filter(|name| !name.is_empty()) {
                         fields.insert(property.to_owned(), Value::String(name));
                     }
                 }
