@@ -129,30 +129,35 @@ impl DashboardStore for Backend {
         consumer: Option<&str>,
         provider: Option<&str>,
     ) -> StoreResult<Vec<DashboardItem>> {
-        let rows = sqlx::query(sql(
-            "SELECT pp.consumer_id, pp.provider_id, c.name AS consumer, pr.name AS provider,
+        // Only the heads are read, each found without scanning the history
+        // (materialised, so the planner cannot fold them into a scan of every
+        // publication).
+        let rows = sqlx::query(sql("WITH newest AS MATERIALIZED (
+               SELECT i.provider_id,
+                 (SELECT max(x.consumer_version_id) FROM pact_publications x
+                  WHERE x.provider_id = i.provider_id AND x.consumer_id = i.consumer_id) AS newest
+               FROM integrations i),
+             newest_tagged AS MATERIALIZED (
+               SELECT pt.provider_id, max(pt.consumer_version_id) AS newest
+               FROM tags tt CROSS JOIN pact_publications pt
+               WHERE pt.consumer_version_id = tt.version_id
+               GROUP BY pt.provider_id, pt.consumer_id, tt.name),
+             heads AS MATERIALIZED (
+               SELECT p1.id FROM newest n1 JOIN pact_publications p1
+                 ON p1.provider_id = n1.provider_id AND p1.consumer_version_id = n1.newest
+               UNION
+               SELECT p2.id FROM newest_tagged n2 JOIN pact_publications p2
+                 ON p2.provider_id = n2.provider_id AND p2.consumer_version_id = n2.newest)
+             SELECT pp.consumer_id, pp.provider_id, c.name AS consumer, pr.name AS provider,
                v.id AS version_id, v.number, pp.created_at, pp.pact_content_id, t.name AS tag
-             FROM pact_publications pp
+             FROM heads h
+             JOIN pact_publications pp ON pp.id = h.id
              JOIN pacticipants c ON c.id = pp.consumer_id
              JOIN pacticipants pr ON pr.id = pp.provider_id
              JOIN versions v ON v.id = pp.consumer_version_id
              LEFT JOIN tags t ON t.version_id = pp.consumer_version_id
              WHERE (? IS NULL OR c.name = ?) AND (? IS NULL OR pr.name = ?)
-               AND pp.id IN (
-                 SELECT p1.id FROM (SELECT i.provider_id,
-                                      (SELECT max(x.consumer_version_id) FROM pact_publications x
-                                       WHERE x.provider_id = i.provider_id AND x.consumer_id = i.consumer_id) AS newest
-                                    FROM integrations i) n1
-                 JOIN pact_publications p1
-                   ON p1.provider_id = n1.provider_id AND p1.consumer_version_id = n1.newest
-                 UNION
-                 SELECT p2.id FROM (SELECT pt.provider_id, tt.name, max(pt.consumer_version_id) AS newest
-                                    FROM pact_publications pt JOIN tags tt ON tt.version_id = pt.consumer_version_id
-                                    GROUP BY pt.provider_id, pt.consumer_id, tt.name) n2
-                 JOIN pact_publications p2
-                   ON p2.provider_id = n2.provider_id AND p2.consumer_version_id = n2.newest)
-             ORDER BY pp.consumer_version_id, t.created_at, t.name",
-        ))
+             ORDER BY pp.consumer_version_id, t.created_at, t.name"))
         .bind(consumer)
         .bind(consumer)
         .bind(provider)
@@ -176,9 +181,10 @@ impl DashboardStore for Backend {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         // The head of each pair, and of each pair and tag (rows come oldest
-        // first). Only the heads are read: each pair's newest publication is
-        // one seek per integration in the pair index; the newest with each
-        // tag is grouped from the tagged publications.
+        // first): each pair's newest publication is one seek per integration
+        // in the pair index; the newest with each tag is grouped from the
+        // tagged publications only (from the tags: SQLite's CROSS JOIN keeps
+        // that order).
         let mut latest: BTreeMap<(i64, i64), &Publication> = BTreeMap::new();
         let mut latest_tagged: BTreeMap<(i64, i64, String), &Publication> = BTreeMap::new();
         for publication in &publications {

@@ -707,14 +707,16 @@ impl PactStore for Backend {
         // written with it; a consumer version has at most one pact per
         // provider), and only those rows are joined: the cost follows the
         // answer, not the history. (Grouping the index instead reads all of
-        // it: 87 ms at L against 3.)
-        let statement =
-            "SELECT c.name AS consumer, pr.name AS provider, v.number AS consumer_version,
+        // it: 87 ms at L against 3.) Materialised, so that the planner cannot
+        // fold it into a scan of every publication (6 s at L).
+        let statement = "WITH newest AS MATERIALIZED (
+  SELECT i.provider_id, i.consumer_id,
+    (SELECT max(p.consumer_version_id) FROM pact_publications p
+     WHERE p.provider_id = i.provider_id AND p.consumer_id = i.consumer_id) AS newest_version_id
+  FROM integrations i)
+SELECT c.name AS consumer, pr.name AS provider, v.number AS consumer_version,
   v.id AS consumer_version_id, pc.sha, pp.created_at
-FROM (SELECT i.provider_id, i.consumer_id,
-        (SELECT max(p.consumer_version_id) FROM pact_publications p
-         WHERE p.provider_id = i.provider_id AND p.consumer_id = i.consumer_id) AS newest_version_id
-      FROM integrations i) AS newest
+FROM newest
 JOIN pact_publications pp
   ON pp.provider_id = newest.provider_id AND pp.consumer_version_id = newest.newest_version_id
 JOIN pacticipants c ON c.id = pp.consumer_id
