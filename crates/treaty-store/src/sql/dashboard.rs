@@ -130,8 +130,9 @@ impl DashboardStore for Backend {
         provider: Option<&str>,
     ) -> StoreResult<Vec<DashboardItem>> {
         // Only the heads are read, each found without scanning the history
-        // (materialised, so the planner cannot fold them into a scan of every
-        // publication).
+        // (materialised and CROSS JOINed, which SQLite takes as the order of
+        // the loops, so the planner cannot turn them into a scan of every
+        // publication: SQLite 3.51 did).
         let rows = sqlx::query(sql("WITH newest AS MATERIALIZED (
                SELECT i.provider_id,
                  (SELECT max(x.consumer_version_id) FROM pact_publications x
@@ -143,20 +144,20 @@ impl DashboardStore for Backend {
                WHERE pt.consumer_version_id = tt.version_id
                GROUP BY pt.provider_id, pt.consumer_id, tt.name),
              heads AS MATERIALIZED (
-               SELECT p1.id FROM newest n1 JOIN pact_publications p1
-                 ON p1.provider_id = n1.provider_id AND p1.consumer_version_id = n1.newest
+               SELECT p1.id FROM newest n1 CROSS JOIN pact_publications p1
+               WHERE p1.provider_id = n1.provider_id AND p1.consumer_version_id = n1.newest
                UNION
-               SELECT p2.id FROM newest_tagged n2 JOIN pact_publications p2
-                 ON p2.provider_id = n2.provider_id AND p2.consumer_version_id = n2.newest)
+               SELECT p2.id FROM newest_tagged n2 CROSS JOIN pact_publications p2
+               WHERE p2.provider_id = n2.provider_id AND p2.consumer_version_id = n2.newest)
              SELECT pp.consumer_id, pp.provider_id, c.name AS consumer, pr.name AS provider,
                v.id AS version_id, v.number, pp.created_at, pp.pact_content_id, t.name AS tag
              FROM heads h
-             JOIN pact_publications pp ON pp.id = h.id
+             CROSS JOIN pact_publications pp
              JOIN pacticipants c ON c.id = pp.consumer_id
              JOIN pacticipants pr ON pr.id = pp.provider_id
              JOIN versions v ON v.id = pp.consumer_version_id
              LEFT JOIN tags t ON t.version_id = pp.consumer_version_id
-             WHERE (? IS NULL OR c.name = ?) AND (? IS NULL OR pr.name = ?)
+             WHERE pp.id = h.id AND (? IS NULL OR c.name = ?) AND (? IS NULL OR pr.name = ?)
              ORDER BY pp.consumer_version_id, t.created_at, t.name"))
         .bind(consumer)
         .bind(consumer)
