@@ -368,8 +368,15 @@ pub async fn run(
     let builds = Arc::new(AtomicU64::new(1));
     let mut latencies = Vec::new();
     let warm = server.and_then(memory_mib);
-    if options.writes_only {
-        let writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
+    if options.writes_only || options.sweep_only {
+        // One section alone: the rest of the report stays empty.
+        let (writes, sweep) = if options.writes_only {
+            let writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
+            (writes, None)
+        } else {
+            let sweep = sweep_routes(&subjects, server, options, &mut say).await?;
+            (Vec::new(), Some(sweep))
+        };
         return Ok(Report {
             bytes_per_version: counts.bytes as f64 / counts.versions.max(1) as f64,
             data: counts,
@@ -377,20 +384,7 @@ pub async fn run(
             floors: Vec::new(),
             throughput: Vec::new(),
             writes,
-            sweep: None,
-            memory: None,
-        });
-    }
-    if options.sweep_only {
-        let sweep = sweep_routes(&subjects, server, options, &mut say).await?;
-        return Ok(Report {
-            bytes_per_version: counts.bytes as f64 / counts.versions.max(1) as f64,
-            data: counts,
-            latencies,
-            floors: Vec::new(),
-            throughput: Vec::new(),
-            writes: Vec::new(),
-            sweep: Some(sweep),
+            sweep,
             memory: None,
         });
     }
