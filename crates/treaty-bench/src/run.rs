@@ -25,10 +25,19 @@ pub struct Options {
     /// Seconds of each throughput run.
     pub load_seconds: f64,
     pub concurrency: Vec<usize>,
-    /// Time only the small writes under concurrency (the `writes` section).
-    pub writes_only: bool,
-    /// Time only the sweep of every GET route (the `sweep` section).
-    pub sweep_only: bool,
+    /// Time one section alone (the others stay empty).
+    pub only: Option<Section>,
+}
+
+/// A section of the benchmark that can be timed alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    /// The small writes from 1, 16 and 64 writers (`--concurrency`).
+    Writes,
+    /// Every GET route of the OpenAPI description.
+    Sweep,
+    /// can-i-deploy and the CI mix from 1, 16 and 64 clients.
+    Throughput,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -368,21 +377,26 @@ pub async fn run(
     let builds = Arc::new(AtomicU64::new(1));
     let mut latencies = Vec::new();
     let warm = server.and_then(memory_mib);
-    if options.writes_only || options.sweep_only {
-        // One section alone: the rest of the report stays empty.
-        let (writes, sweep) = if options.writes_only {
-            let writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
-            (writes, None)
-        } else {
-            let sweep = sweep_routes(&subjects, server, options, &mut say).await?;
-            (Vec::new(), Some(sweep))
-        };
+    if let Some(section) = options.only {
+        let (mut writes, mut sweep, mut throughput) = (Vec::new(), None, Vec::new());
+        match section {
+            Section::Writes => {
+                writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
+            }
+            Section::Sweep => {
+                sweep = Some(sweep_routes(&subjects, server, options, &mut say).await?);
+            }
+            Section::Throughput => {
+                throughput =
+                    time_throughput(&http, &subjects, &builds, options, server, &mut say).await?;
+            }
+        }
         return Ok(Report {
             bytes_per_version: counts.bytes as f64 / counts.versions.max(1) as f64,
             data: counts,
             latencies,
             floors: Vec::new(),
-            throughput: Vec::new(),
+            throughput,
             writes,
             sweep,
             memory: None,
@@ -595,26 +609,7 @@ pub async fn run(
         &latencies,
     ));
 
-    let mut throughput = Vec::new();
-    for &concurrency in &options.concurrency {
-        for workload in ["can-i-deploy", "CI mix"] {
-            say(&format!(
-                "throughput: {workload} with {concurrency} clients"
-            ));
-            throughput.push(
-                load(
-                    &http,
-                    &subjects,
-                    &builds,
-                    workload,
-                    concurrency,
-                    options.load_seconds,
-                    server,
-                )
-                .await?,
-            );
-        }
-    }
+    let throughput = time_throughput(&http, &subjects, &builds, options, server, &mut say).await?;
     let writes = time_writes(&http, &subjects, &builds, options, server, &mut say).await?;
     let end = server.and_then(memory_mib);
     Ok(Report {
@@ -813,6 +808,38 @@ async fn load(
         p99_ms: percentile(&measured.timings, 0.99),
         cpu_ms_per_request: measured.cpu_ms_per_request,
     })
+}
+
+/// can-i-deploy alone and the CI mix, each from every `options.concurrency`.
+async fn time_throughput(
+    http: &reqwest::Client,
+    subjects: &Arc<Subjects>,
+    builds: &Arc<AtomicU64>,
+    options: &Options,
+    server: Option<u32>,
+    say: &mut impl FnMut(&str),
+) -> Result<Vec<Throughput>> {
+    let mut throughput = Vec::new();
+    for &concurrency in &options.concurrency {
+        for workload in ["can-i-deploy", "CI mix"] {
+            say(&format!(
+                "throughput: {workload} with {concurrency} clients"
+            ));
+            throughput.push(
+                load(
+                    http,
+                    subjects,
+                    builds,
+                    workload,
+                    concurrency,
+                    options.load_seconds,
+                    server,
+                )
+                .await?,
+            );
+        }
+    }
+    Ok(throughput)
 }
 
 /// The two small writes of the Pact Broker API CI makes most (record a

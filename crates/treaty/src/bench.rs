@@ -66,14 +66,15 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
 
-    /// Time only the small writes from 1, 16 and 64 writers (--concurrency).
-    #[arg(long, conflicts_with = "sweep_only")]
-    writes_only: bool,
+    /// Time one section alone: the small writes from 1, 16 and 64 writers
+    /// (--concurrency), every GET route of the OpenAPI description on a URL
+    /// the answers' links lead to, or the throughput runs.
+    #[arg(long, value_enum)]
+    only: Option<treaty_bench::run::Section>,
 
-    /// Time only every GET route of the OpenAPI description, each on a URL
-    /// the answers' links lead to.
-    #[arg(long)]
-    sweep_only: bool,
+    /// The same as --only writes.
+    #[arg(long, conflicts_with = "only")]
+    writes_only: bool,
 
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -199,8 +200,11 @@ async fn time(args: RunArgs) -> anyhow::Result<()> {
         iterations: args.iterations as usize,
         load_seconds: args.load_seconds,
         concurrency: args.concurrency,
-        writes_only: args.writes_only,
-        sweep_only: args.sweep_only,
+        only: if args.writes_only {
+            Some(treaty_bench::run::Section::Writes)
+        } else {
+            args.only
+        },
     };
     let report = treaty_bench::run::run(&base, pid, &database, &options, |step| {
         eprintln!("{step}");
