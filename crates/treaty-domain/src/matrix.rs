@@ -1032,14 +1032,14 @@ fn bdct_fixes(row: &Row, contract: &ContractCheck) -> Vec<String> {
         .mismatches
         .iter()
         .map(|m| {
-            let interaction = m
-                .interaction
-                .as_ref()
-                .map_or_else(|| "the pact".to_owned(), |i| format!("the interaction '{i}'"));
-            let document = m
-                .spec_location
-                .as_ref()
-                .map_or_else(|| "the document".to_owned(), |l| format!("the document at {l}"));
+            let interaction = m.interaction.as_ref().map_or_else(
+                || "the pact".to_owned(),
+                |i| format!("the interaction '{i}'"),
+            );
+            let document = m.spec_location.as_ref().map_or_else(
+                || "the document".to_owned(),
+                |l| format!("the document at {l}"),
+            );
             format!(
                 "{}: change {interaction} of {consumer}'s pact, or {document} of {provider} ({}).",
                 m.code, m.message
@@ -1653,7 +1653,12 @@ mod tests {
             evidence(foo_1_and_bar_7(), vec![bdct_row(true, None)]),
         );
         assert_eq!(unknown.summary.deployable, None);
-        assert!(unknown.summary.reason().contains("has not been compared yet"));
+        assert!(
+            unknown
+                .summary
+                .reason()
+                .contains("has not been compared yet")
+        );
 
         let incompatible = evaluate(
             &query(None),
@@ -1667,7 +1672,8 @@ mod tests {
         );
         let fix = incompatible.summary.fixes.join("\n");
         assert!(
-            fix.contains("the interaction 'a request for things'") && fix.contains("the document at [root].paths"),
+            fix.contains("the interaction 'a request for things'")
+                && fix.contains("the document at [root].paths"),
             "{fix}"
         );
 

@@ -282,7 +282,9 @@ pub fn parse_publication(
         add(
             &mut problems,
             &at("contentType"),
-            format!("must be a YAML or JSON media type, such as application/yaml or application/json (got '{content_type}')"),
+            format!(
+                "must be a YAML or JSON media type, such as application/yaml or application/json (got '{content_type}')"
+            ),
         );
     }
     let specification = string_at(contract, path, specification_key, false, &mut problems)

@@ -122,11 +122,7 @@ fn describe(publication: &ProviderContractPublication) {
     ));
 }
 
-fn notices(
-    urls: &Urls,
-    publication: &ProviderContractPublication,
-    queued: usize,
-) -> Vec<Value> {
+fn notices(urls: &Urls, publication: &ProviderContractPublication, queued: usize) -> Vec<Value> {
     let provider = publication.provider.as_str();
     let version = publication.version.as_str();
     let mut notices = vec![json!({
@@ -221,7 +217,8 @@ async fn publish_the_old_way(
     describe(&publication);
     let outcome = state.store.publish_provider_contract(&publication).await?;
     let urls = Urls::new(base.0);
-    let location = urls.provider_contract(publication.provider.as_str(), publication.version.as_str());
+    let location =
+        urls.provider_contract(publication.provider.as_str(), publication.version.as_str());
     Ok(crate::hal::created(
         &location,
         json!({

@@ -193,7 +193,13 @@ async fn a_compatible_pair_is_unknown_until_compared_then_a_bdct_row_that_may_de
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let published = app
-        .publish("Foo", "c1", None, &[], &[("Bar", pact("Foo", "Bar", &["/things"]))])
+        .publish(
+            "Foo",
+            "c1",
+            None,
+            &[],
+            &[("Bar", pact("Foo", "Bar", &["/things"]))],
+        )
         .await;
     assert_eq!(published.status, StatusCode::OK, "{}", published.text);
 
@@ -225,7 +231,9 @@ async fn a_compatible_pair_is_unknown_until_compared_then_a_bdct_row_that_may_de
     // A consumer-driven verification of the same pact is a CDCT row beside it.
     let verified = app.verify("Foo", "Bar", "p0", true).await;
     assert_eq!(verified.status, StatusCode::CREATED, "{}", verified.text);
-    let both = app.get("/matrix?q[][pacticipant]=Foo&q[][version]=c1").await;
+    let both = app
+        .get("/matrix?q[][pacticipant]=Foo&q[][version]=c1")
+        .await;
     let types: Vec<&Value> = both.body["matrix"]
         .as_array()
         .unwrap()
@@ -244,14 +252,20 @@ async fn a_compatible_pair_is_unknown_until_compared_then_a_bdct_row_that_may_de
         .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text);
     assert!(
-        again.text.contains("0 comparison(s) with consumer pacts queued"),
+        again
+            .text
+            .contains("0 comparison(s) with consumer pacts queued"),
         "{}",
         again.text
     );
 }
 
 /// One read of the matrix, without waiting.
-async fn matrix_when_known_now(app: &TestApp, consumer_version: &str, provider_version: &str) -> Value {
+async fn matrix_when_known_now(
+    app: &TestApp,
+    consumer_version: &str,
+    provider_version: &str,
+) -> Value {
     app.get(&format!(
         "/matrix?q[][pacticipant]=Foo&q[][version]={consumer_version}&q[][pacticipant]=Bar&q[][version]={provider_version}&latestby=cvpv"
     ))
@@ -275,7 +289,11 @@ async fn a_failed_self_verification_makes_the_provider_version_undeployable() {
     let matrix = app
         .get("/matrix?q[][pacticipant]=Bar&q[][version]=p1&latestby=cvpv")
         .await;
-    assert_eq!(matrix.body["summary"]["deployable"], false, "{}", matrix.text);
+    assert_eq!(
+        matrix.body["summary"]["deployable"], false,
+        "{}",
+        matrix.text
+    );
     assert!(
         matrix.body["summary"]["reason"]
             .as_str()
@@ -285,8 +303,14 @@ async fn a_failed_self_verification_makes_the_provider_version_undeployable() {
         matrix.text
     );
     // And a pair with it fails whatever the comparison says.
-    app.publish("Foo", "c1", None, &[], &[("Bar", pact("Foo", "Bar", &["/things"]))])
-        .await;
+    app.publish(
+        "Foo",
+        "c1",
+        None,
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/things"]))],
+    )
+    .await;
     let _tasks = treaty_server::background::spawn(app.store(), &config, "http://localhost");
     let pair = matrix_when_known(&app, "c1", "p1").await;
     assert_eq!(pair["summary"]["deployable"], false, "{pair}");
@@ -304,8 +328,14 @@ async fn an_incompatible_pact_makes_the_consumer_version_undeployable_naming_the
         &publication("p1", &openapi(), true),
     )
     .await;
-    app.publish("Foo", "c2", None, &[], &[("Bar", pact("Foo", "Bar", &["/elsewhere"]))])
-        .await;
+    app.publish(
+        "Foo",
+        "c2",
+        None,
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/elsewhere"]))],
+    )
+    .await;
     let _tasks = treaty_server::background::spawn(app.store(), &config, "http://localhost");
     let known = matrix_when_known(&app, "c2", "p1").await;
     assert_eq!(known["summary"]["deployable"], false, "{known}");

@@ -536,7 +536,8 @@ async fn contracts_of(
     if pact_providers.is_empty() {
         return Ok(Vec::new());
     }
-    const COLUMNS: &str = "SELECT c.id, c.provider_id, pv.id AS version_id, pv.number AS version_number, pcc.sha,
+    const COLUMNS: &str =
+        "SELECT c.id, c.provider_id, pv.id AS version_id, pv.number AS version_number, pcc.sha,
            c.self_verification_success, c.created_at
          FROM provider_contracts c
          JOIN provider_contract_contents pcc ON pcc.id = c.content_id
@@ -557,11 +558,17 @@ async fn contracts_of(
                 .into_iter()
                 .filter(|id| pact_providers.contains(id))
                 .collect();
-            for (column, ids) in [("c.provider_id", everything), ("c.provider_version_id", versions)] {
+            for (column, ids) in [
+                ("c.provider_id", everything),
+                ("c.provider_version_id", versions),
+            ] {
                 if ids.is_empty() {
                     continue;
                 }
-                parts.push(format!("{COLUMNS} WHERE {column} IN ({})", placeholders(ids.len())));
+                parts.push(format!(
+                    "{COLUMNS} WHERE {column} IN ({})",
+                    placeholders(ids.len())
+                ));
                 binds.extend(ids);
             }
         }
@@ -601,7 +608,10 @@ async fn contracts_of(
     // The comparisons of the pairs, each found by its full key.
     let mut pairs: BTreeSet<(&str, &str)> = BTreeSet::new();
     for pact in pacts {
-        for contract in contracts.iter().filter(|c| c.provider_id == pact.provider_id) {
+        for contract in contracts
+            .iter()
+            .filter(|c| c.provider_id == pact.provider_id)
+        {
             pairs.insert((pact.sha.as_str(), contract.sha.as_str()));
         }
     }
@@ -635,7 +645,10 @@ async fn contracts_of(
     let mut rows = Vec::new();
     let mut seen: HashSet<(i64, i64, i64)> = HashSet::new();
     for pact in pacts {
-        for contract in contracts.iter().filter(|c| c.provider_id == pact.provider_id) {
+        for contract in contracts
+            .iter()
+            .filter(|c| c.provider_id == pact.provider_id)
+        {
             if !seen.insert((pact.content_id, pact.provider_id, contract.id)) {
                 continue;
             }
@@ -1037,8 +1050,7 @@ async fn rows(
     }
     // Bi-directional rows after `latestby`'s pruning: their numbers are
     // comparisons', not verifications', and there is one per contract.
-    verifications
-        .extend(contracts_of(reader, &pacts, (!one_selector).then_some(&covered)).await?);
+    verifications.extend(contracts_of(reader, &pacts, (!one_selector).then_some(&covered)).await?);
     let mut by_pact: HashMap<(i64, i64), Vec<&VerificationRow>> = HashMap::new();
     for verification in &verifications {
         by_pact

@@ -250,19 +250,18 @@ impl ProviderContractStore for Backend {
         let Some(contract) = self.provider_contract(provider, provider_version).await? else {
             return Ok(None);
         };
-        let pact_sha: Option<String> = sqlx::query_scalar(sql(
-            "SELECT pc.sha FROM pact_publications pp
+        let pact_sha: Option<String> =
+            sqlx::query_scalar(sql("SELECT pc.sha FROM pact_publications pp
              JOIN pact_contents pc ON pc.id = pp.pact_content_id
              JOIN pacticipants c ON c.id = pp.consumer_id
              JOIN pacticipants pr ON pr.id = pp.provider_id
              JOIN versions v ON v.id = pp.consumer_version_id
-             WHERE pr.name = ? AND c.name = ? AND v.number = ?",
-        ))
-        .bind(provider)
-        .bind(consumer)
-        .bind(consumer_version)
-        .fetch_optional(self.reader())
-        .await?;
+             WHERE pr.name = ? AND c.name = ? AND v.number = ?"))
+            .bind(provider)
+            .bind(consumer)
+            .bind(consumer_version)
+            .fetch_optional(self.reader())
+            .await?;
         let Some(pact_sha) = pact_sha else {
             return Ok(None);
         };
@@ -311,10 +310,8 @@ impl ProviderContractStore for Backend {
             return Ok(None);
         }
         let mut tx = self.begin_unaudited().await?;
-        let row = sqlx::query(sql(
-            "SELECT id, pact_sha, contract_sha FROM comparison_work
-             WHERE claimed_until IS NULL OR claimed_until < ? ORDER BY id LIMIT 1",
-        ))
+        let row = sqlx::query(sql("SELECT id, pact_sha, contract_sha FROM comparison_work
+             WHERE claimed_until IS NULL OR claimed_until < ? ORDER BY id LIMIT 1"))
         .bind(at)
         .fetch_optional(&mut *tx)
         .await?;
@@ -325,11 +322,13 @@ impl ProviderContractStore for Backend {
         let id: i64 = row.try_get("id")?;
         let pact_sha: String = row.try_get("pact_sha")?;
         let contract_sha: String = row.try_get("contract_sha")?;
-        sqlx::query(sql("UPDATE comparison_work SET claimed_until = ? WHERE id = ?"))
-            .bind(until)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sql(
+            "UPDATE comparison_work SET claimed_until = ? WHERE id = ?",
+        ))
+        .bind(until)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         // The contents are read outside the claim: they never change.
         let pact: Option<String> = sqlx::query_scalar(sql(

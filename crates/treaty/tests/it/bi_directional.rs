@@ -185,7 +185,17 @@ async fn the_pact_cli_publishes_a_provider_contract_and_can_i_deploy_waits_and_d
 
     let pacts = files.pact_dir("compatible", "/things");
     let out = pact(&[
-        "broker", "publish", &pacts, "-b", b, "-a", "c1", "--branch", "main", "--retries", "0",
+        "broker",
+        "publish",
+        &pacts,
+        "-b",
+        b,
+        "-a",
+        "c1",
+        "--branch",
+        "main",
+        "--retries",
+        "0",
     ])
     .await;
     assert!(out.status.success(), "{}", text(&out));
@@ -441,7 +451,17 @@ async fn incompatible_pacts_and_yaml_documents_with_both_clients() {
 
     let pacts = files.pact_dir("incompatible", "/elsewhere");
     let out = pact(&[
-        "broker", "publish", &pacts, "-b", b, "-a", "c2", "--branch", "main", "--retries", "0",
+        "broker",
+        "publish",
+        &pacts,
+        "-b",
+        b,
+        "-a",
+        "c2",
+        "--branch",
+        "main",
+        "--retries",
+        "0",
     ])
     .await;
     assert!(out.status.success(), "{}", text(&out));

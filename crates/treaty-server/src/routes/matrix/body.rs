@@ -276,7 +276,9 @@ pub fn row_body<'a>(
             (v, Some(pv)) if row.contract.is_some() && row.success().is_some() => {
                 Some(Verification {
                     success: row.success() == Some(true),
-                    verified_at: time::format(v.as_ref().map_or(row.pact_created_at, |v| v.verified_at)),
+                    verified_at: time::format(
+                        v.as_ref().map_or(row.pact_created_at, |v| v.verified_at),
+                    ),
                     links: Links::to(urls.comparison(
                         &row.provider,
                         &pv.number,
