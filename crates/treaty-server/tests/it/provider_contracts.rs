@@ -127,6 +127,19 @@ async fn the_index_advertises_publishing_and_a_publication_answers_as_the_client
     assert_eq!(results["verifier"], "schemathesis");
     assert_eq!(stored.body["buildUrl"], "http://ci/build/1");
 
+    // Publishing again for the version replaces its contract.
+    let again = app
+        .post(
+            "/provider-contracts/provider/Bar/publish",
+            &publication("1.0.0", &openapi(), false),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    let replaced = app
+        .get("/provider-contracts/provider/Bar/version/1.0.0")
+        .await;
+    assert_eq!(replaced.body["selfVerificationResults"]["success"], false);
+
     // The older API, as older clients use it: 201 with a `pf:ui` link.
     let old = app
         .put(
@@ -355,4 +368,58 @@ async fn an_incompatible_pact_makes_the_consumer_version_undeployable_naming_the
         "request.path-or-method.unknown"
     );
     assert!(result.body["comparison"]["errors"][0]["mockDetails"]["location"].is_string());
+}
+
+/// A consumer version deployed after the provider published its contract:
+/// no publication queued that pair, the worker's sweep does.
+#[tokio::test]
+async fn a_pair_no_publication_queued_is_queued_by_the_sweep_once_deployed() {
+    let config = config();
+    let app = TestApp::with_config(config.clone()).await;
+    // Foo's pact first, on no branch: nothing of Bar's to compare it with.
+    app.publish(
+        "Foo",
+        "c1",
+        None,
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/things"]))],
+    )
+    .await;
+    let unchecked = app
+        .get("/matrix?q[][pacticipant]=Foo&q[][version]=c1")
+        .await;
+    assert_eq!(unchecked.body["matrix"][0]["verificationType"], Value::Null);
+    // Bar's contract on a feature branch: Foo c1 is neither a main branch head nor deployed.
+    let mut body = publication("p1", &openapi(), true);
+    body["branch"] = json!("feature");
+    let reply = app
+        .post("/provider-contracts/provider/Bar/publish", &body)
+        .await;
+    assert!(
+        reply
+            .text
+            .contains("0 comparison(s) with consumer pacts queued"),
+        "{}",
+        reply.text
+    );
+    let production = app
+        .post(
+            "/environments",
+            &json!({"name": "production", "production": true}),
+        )
+        .await;
+    let uuid = production.body["uuid"].as_str().unwrap().to_owned();
+    for (pacticipant, version) in [("Foo", "c1"), ("Bar", "p1")] {
+        let deployed = app
+            .post(
+                &format!("/pacticipants/{pacticipant}/versions/{version}/deployed-versions/environment/{uuid}"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text);
+    }
+    let _tasks = treaty_server::background::spawn(app.store(), &config, BASE);
+    let known = matrix_when_known(&app, "c1", "p1").await;
+    assert_eq!(known["summary"]["deployable"], true, "{known}");
+    assert_eq!(known["matrix"][0]["verificationType"], "BDCT");
 }

@@ -615,8 +615,14 @@ async fn contracts_of(
             pairs.insert((pact.sha.as_str(), contract.sha.as_str()));
         }
     }
-    let mut comparisons: HashMap<(String, String), (i64, bool, DateTime<Utc>, Vec<Mismatch>)> =
-        HashMap::new();
+    /// A computed comparison, by (pact sha, contract sha).
+    struct Compared {
+        id: i64,
+        success: bool,
+        at: DateTime<Utc>,
+        mismatches: Vec<Mismatch>,
+    }
+    let mut comparisons: HashMap<(String, String), Compared> = HashMap::new();
     let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
     for chunk in pairs.chunks(200) {
         let text = vec![
@@ -632,12 +638,12 @@ async fn contracts_of(
             let findings: String = r.try_get("findings")?;
             comparisons.insert(
                 (r.try_get("pact_sha")?, r.try_get("contract_sha")?),
-                (
-                    r.try_get("id")?,
-                    r.try_get("success")?,
-                    r.try_get("created_at")?,
-                    mismatches(&findings),
-                ),
+                Compared {
+                    id: r.try_get("id")?,
+                    success: r.try_get("success")?,
+                    at: r.try_get("created_at")?,
+                    mismatches: mismatches(&findings),
+                },
             );
         }
     }
@@ -657,13 +663,13 @@ async fn contracts_of(
                 continue;
             }
             let (verification, mismatches) = match compared {
-                Some((id, success, at, mismatches)) => (
+                Some(compared) => (
                     VerificationRef {
-                        number: *id,
-                        success: *success && contract.self_verified,
-                        verified_at: *at,
+                        number: compared.id,
+                        success: compared.success && contract.self_verified,
+                        verified_at: compared.at,
                     },
-                    mismatches.clone(),
+                    compared.mismatches.clone(),
                 ),
                 None => (
                     VerificationRef {
