@@ -172,6 +172,14 @@ async fn a_bad_document_is_a_400_that_names_the_field_and_the_problem() {
             "OpenAPI",
         ),
     ];
+    // Nesting deep enough to overflow a recursive parser's stack: refused, not a crash.
+    let nested = format!(
+        "{{\"openapi\": \"3.0.0\", \"paths\": {}}}",
+        "[".repeat(500_000)
+    );
+    let cases = cases
+        .into_iter()
+        .chain([(json!(encode(&nested)), "contract.content", "OpenAPI")]);
     for (content, field, words) in cases {
         let mut body = publication("1", &openapi(), true);
         body["contract"]["content"] = content;
