@@ -431,3 +431,73 @@ async fn a_pair_no_publication_queued_is_queued_by_the_sweep_once_deployed() {
     assert_eq!(known["summary"]["deployable"], true, "{known}");
     assert_eq!(known["matrix"][0]["verificationType"], "BDCT");
 }
+
+async fn contract_webhook(app: &TestApp, receiver: &crate::webhooks::Receiver) {
+    app.post("/pacticipants", &json!({"name": "Bar"})).await;
+    let created = app
+        .post(
+            "/webhooks",
+            &json!({
+                "description": "tell the provider's team",
+                "provider": {"name": "Bar"},
+                "events": [{"name": "provider_contract_published"}, {"name": "provider_contract_comparison_failed"}],
+                "request": {"method": "POST", "url": receiver.url, "headers": {"Content-Type": "application/json"},
+                    "body": {"event": "${pactbroker.eventName}", "provider": "${pactbroker.providerName}",
+                             "version": "${pactbroker.providerVersionNumber}", "branch": "${pactbroker.providerVersionBranch}",
+                             "consumer": "${pactbroker.consumerName}"}}
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+}
+
+#[tokio::test]
+async fn a_published_provider_contract_is_announced_to_webhooks() {
+    let config = crate::webhooks::local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    let receiver = crate::webhooks::Receiver::start(0).await;
+    contract_webhook(&app, &receiver).await;
+    let _tasks = treaty_server::background::spawn(app.store(), &config, BASE);
+    let reply = app
+        .post(
+            "/provider-contracts/provider/Bar/publish",
+            &publication("p1", &openapi(), true),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let got = receiver.wait_for(1).await;
+    let body: Value = serde_json::from_str(&got[0].1).unwrap();
+    assert_eq!(
+        body,
+        json!({"event": "provider_contract_published", "provider": "Bar", "version": "p1", "branch": "main", "consumer": ""})
+    );
+}
+
+/// (engine) A failed comparison is announced once per pair.
+#[tokio::test]
+async fn a_failed_comparison_is_announced_to_webhooks() {
+    let config = crate::webhooks::local_config(&[]);
+    let app = TestApp::with_config(config.clone()).await;
+    let receiver = crate::webhooks::Receiver::start(0).await;
+    app.post(
+        "/provider-contracts/provider/Bar/publish",
+        &publication("p1", &openapi(), true),
+    )
+    .await;
+    contract_webhook(&app, &receiver).await;
+    let _tasks = treaty_server::background::spawn(app.store(), &config, BASE);
+    app.publish(
+        "Foo",
+        "c2",
+        None,
+        &[],
+        &[("Bar", pact("Foo", "Bar", &["/elsewhere"]))],
+    )
+    .await;
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1, "one failed comparison");
+    let body: Value = serde_json::from_str(&got[0].1).unwrap();
+    assert_eq!(body["event"], "provider_contract_comparison_failed");
+    assert_eq!(body["consumer"], "Foo");
+    assert_eq!(body["provider"], "Bar");
+}

@@ -16,6 +16,7 @@ use treaty_domain::provider_contracts::{
 
 use super::rows;
 use super::versions::tag_version;
+use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{ProviderContractStore, StoreError, StoreResult};
 
@@ -218,6 +219,35 @@ impl ProviderContractStore for Backend {
         .await?;
         let comparisons_queued =
             queue_comparisons(&mut tx, provider_id, Some(version_id), None, at).await?;
+        const PUBLISHED: &str = "provider_contract_published";
+        if webhooks::anyone_listens(&mut tx, PUBLISHED).await? {
+            let mut context = std::collections::BTreeMap::new();
+            context.insert("providerName".to_owned(), provider.to_owned());
+            context.insert(
+                "providerVersionNumber".to_owned(),
+                publication.version.as_str().to_owned(),
+            );
+            context.insert(
+                "providerVersionBranch".to_owned(),
+                publication
+                    .branch
+                    .as_ref()
+                    .map(|b| b.as_str().to_owned())
+                    .unwrap_or_default(),
+            );
+            context.insert(
+                "buildUrl".to_owned(),
+                publication.build_url.clone().unwrap_or_default(),
+            );
+            webhooks::enqueue(
+                &mut tx,
+                PUBLISHED,
+                webhooks::Scope::Pacticipant(provider_id),
+                &context,
+                at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(ProviderContractOutcome {
             version_created,
@@ -375,6 +405,34 @@ impl ProviderContractStore for Backend {
             .bind(at)
             .execute(&mut *tx)
             .await?;
+            const FAILED: &str = "provider_contract_comparison_failed";
+            if !success && webhooks::anyone_listens(&mut tx, FAILED).await? {
+                // One delivery per pair whose pact has this content.
+                let pairs = sqlx::query(sql(
+                    "SELECT DISTINCT pc.consumer_id, pc.provider_id, c.name AS consumer, p.name AS provider
+                     FROM pact_contents pc JOIN pacticipants c ON c.id = pc.consumer_id
+                     JOIN pacticipants p ON p.id = pc.provider_id WHERE pc.sha = ?",
+                ))
+                .bind(&work.pact_sha)
+                .fetch_all(&mut *tx)
+                .await?;
+                for pair in pairs {
+                    let mut context = std::collections::BTreeMap::new();
+                    context.insert("consumerName".to_owned(), pair.try_get("consumer")?);
+                    context.insert("providerName".to_owned(), pair.try_get("provider")?);
+                    webhooks::enqueue(
+                        &mut tx,
+                        FAILED,
+                        webhooks::Scope::Pair {
+                            consumer_id: pair.try_get("consumer_id")?,
+                            provider_id: pair.try_get("provider_id")?,
+                        },
+                        &context,
+                        at,
+                    )
+                    .await?;
+                }
+            }
         }
         sqlx::query(sql("DELETE FROM comparison_work WHERE id = ?"))
             .bind(work.id)
