@@ -260,6 +260,11 @@ pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
             "/pacticipants/{pacticipant}/versions/{version}/deployed-versions/environment/{uuid}"
             | "/pacticipants/{pacticipant}/versions/{version}/released-versions/environment/{uuid}",
         ) => RouteAccess::write(PathParameter("pacticipant")),
+        // A provider contract is the provider's (bi-directional contracts).
+        ("POST", "/provider-contracts/provider/{provider}/publish")
+        | ("PUT", "/contracts/provider/{provider}/version/{version}") => {
+            RouteAccess::write(PathParameter("provider"))
+        }
         // A pact is the consumer's; a verification result the provider's.
         ("PUT" | "PATCH" | "DELETE", _)
             if matches!(
@@ -591,6 +596,11 @@ mod tests {
             ("POST", "/contracts/publish", Some(Role::Write)),
             (
                 "POST",
+                "/provider-contracts/provider/{provider}/publish",
+                Some(Role::Write),
+            ),
+            (
+                "POST",
                 "/pacts/provider/{provider}/for-verification",
                 Some(Role::Read),
             ),
@@ -705,6 +715,14 @@ mod tests {
             ActingFor::PathParameter("pacticipant")
         );
         assert_eq!(acting("POST", "/contracts/publish"), ActingFor::Handler);
+        assert_eq!(
+            acting("POST", "/provider-contracts/provider/{provider}/publish"),
+            ActingFor::PathParameter("provider")
+        );
+        assert_eq!(
+            acting("PUT", "/contracts/provider/{provider}/version/{version}"),
+            ActingFor::PathParameter("provider")
+        );
         assert_eq!(acting("POST", "/environments"), ActingFor::Nobody);
     }
 

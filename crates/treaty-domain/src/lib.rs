@@ -20,6 +20,7 @@ pub mod names;
 pub mod pact;
 pub mod pact_diff;
 pub mod pipeline;
+pub mod provider_contracts;
 pub mod provider_states;
 pub mod publish;
 pub mod release;

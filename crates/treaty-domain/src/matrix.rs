@@ -303,11 +303,83 @@ pub struct Row {
     pub verification: Option<VerificationRef>,
     /// Set when the row matches an ignore selector.
     pub ignored: bool,
+    /// Set on a bi-directional row: the provider version published a
+    /// provider contract, compared with the pact rather than verified.
+    pub contract: Option<ContractCheck>,
+}
+
+/// What decides a bi-directional row: the provider's own test result
+/// against its document, and the comparison of the pact with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractCheck {
+    pub self_verified: bool,
+    /// The comparison's errors; empty when compatible. Meaningful only once
+    /// the row's `verification` (the comparison) is there.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// One error of a comparison, as a reason and a fix name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// PactFlow's code, for example `request.path-or-method.unknown`.
+    pub code: String,
+    pub message: String,
+    pub interaction: Option<String>,
+    /// Where in the pact, for example `[root].interactions[0].request.path`.
+    pub pact_location: Option<String>,
+    /// Where in the document, for example `[root].paths./pets/{id}.get`.
+    pub spec_location: Option<String>,
+}
+
+impl Mismatch {
+    /// `code at location (interaction 'x')`, for a reason.
+    fn described(&self) -> String {
+        let mut text = self.code.clone();
+        if let Some(location) = &self.pact_location {
+            text.push_str(&format!(" at {location}"));
+        }
+        if let Some(interaction) = &self.interaction {
+            text.push_str(&format!(" (interaction '{interaction}')"));
+        }
+        text
+    }
+}
+
+/// How a row's pact was checked, as PactFlow's matrix says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationType {
+    /// Consumer-driven: the provider ran the pact.
+    Cdct,
+    /// Bi-directional: the pact was compared with the provider's document.
+    Bdct,
+}
+
+impl VerificationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cdct => "CDCT",
+            Self::Bdct => "BDCT",
+        }
+    }
 }
 
 impl Row {
+    /// A bi-directional row whose provider failed its own tests is failed
+    /// before (and whatever) the comparison says.
     pub fn success(&self) -> Option<bool> {
+        if self.contract.as_ref().is_some_and(|c| !c.self_verified) {
+            return Some(false);
+        }
         self.verification.as_ref().map(|v| v.success)
+    }
+
+    /// `None` for a pact no provider version checked yet.
+    pub fn verification_type(&self) -> Option<VerificationType> {
+        if self.contract.is_some() {
+            Some(VerificationType::Bdct)
+        } else {
+            self.verification.as_ref().map(|_| VerificationType::Cdct)
+        }
     }
 
     /// Where the row stands in the "most recent activity first" order.
@@ -506,6 +578,9 @@ pub struct Evidence {
     /// `limit` most recent, unless the query keeps every row).
     pub rows: Vec<Row>,
     pub known_good: Vec<KnownGoodVerifier>,
+    /// The specified versions whose provider contract's self-verification
+    /// failed (pacticipant, version number): not deployable, whatever the rows.
+    pub failed_self_verifications: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -587,6 +662,7 @@ pub fn evaluate(query: &MatrixQuery, evidence: Evidence) -> Matrix {
         integrations,
         mut rows,
         known_good,
+        failed_self_verifications,
     } = evidence;
     // The Pact Broker's query gives the most recent rows first and cuts at
     // the limit; `latestby` then keeps the first of a group when it is
@@ -607,7 +683,7 @@ pub fn evaluate(query: &MatrixQuery, evidence: Evidence) -> Matrix {
         rows.into_iter().partition(|r| !r.ignored);
     considered.sort_by(Row::shown_order);
     ignored.sort_by(Row::shown_order);
-    let summary = decide(
+    let mut summary = decide(
         query,
         &selectors,
         &ignores,
@@ -616,6 +692,17 @@ pub fn evaluate(query: &MatrixQuery, evidence: Evidence) -> Matrix {
         &ignored,
         &known_good,
     );
+    for (pacticipant, version) in &failed_self_verifications {
+        summary.deployable = Some(false);
+        summary.reasons.retain(|r| r.kind != NoticeKind::Success);
+        summary.reasons.push(Notice {
+            kind: NoticeKind::Error,
+            text: format!("The self-verification results of the provider contract of {pacticipant} version {version} are not successful"),
+        });
+        summary.fixes.push(format!(
+            "Fix {pacticipant} (or its OpenAPI document) until its own tests against the document pass, and publish the provider contract again with successful self-verification results."
+        ));
+    }
     let mut all = considered;
     all.extend(ignored);
     Matrix {
@@ -827,14 +914,22 @@ fn decide(
         for wanted in [Some(false), None] {
             for row in considered.iter().filter(|r| r.success() == wanted) {
                 let (consumer, provider) = describe_row(row);
-                errors.push(if wanted.is_some() {
-                    format!(
+                errors.push(match (&row.contract, wanted) {
+                    (Some(contract), Some(_)) => bdct_failure(row, contract, &consumer, &provider),
+                    (Some(_), None) => format!(
+                        "The pact between {consumer} and the provider contract of {provider} has not been compared yet"
+                    ),
+                    (None, Some(_)) => format!(
                         "The verification for the pact between {consumer} and {provider} failed"
-                    )
-                } else {
-                    format!("There is no verified pact between {consumer} and {provider}")
+                    ),
+                    (None, None) => {
+                        format!("There is no verified pact between {consumer} and {provider}")
+                    }
                 });
-                fixes.push(fix_for(row, in_environment, known_good));
+                match &row.contract {
+                    Some(contract) => fixes.extend(bdct_fixes(row, contract)),
+                    None => fixes.push(fix_for(row, in_environment, known_good)),
+                }
             }
         }
     } else {
@@ -891,6 +986,66 @@ fn decide(
         ignored: (!ignores.is_empty()).then_some(ignored.len()),
         fixes,
     }
+}
+
+/// Why a bi-directional row failed: the provider's own tests, or the
+/// mismatches between the pact and the document (each named).
+fn bdct_failure(row: &Row, contract: &ContractCheck, consumer: &str, provider: &str) -> String {
+    if !contract.self_verified {
+        return format!(
+            "The verification for the pact between {consumer} and {provider} failed: the self-verification results of the provider contract of {provider} are not successful"
+        );
+    }
+    let mismatches: Vec<String> = contract
+        .mismatches
+        .iter()
+        .map(Mismatch::described)
+        .collect();
+    let _ = row;
+    format!(
+        "The verification for the pact between {consumer} and {provider} failed: the pact is not compatible with the provider contract ({} mismatch{}: {})",
+        mismatches.len(),
+        if mismatches.len() == 1 { "" } else { "es" },
+        mismatches.join("; ")
+    )
+}
+
+/// What would fix a bi-directional row: per mismatch, the interaction to
+/// change or the part of the document that lacks it.
+fn bdct_fixes(row: &Row, contract: &ContractCheck) -> Vec<String> {
+    let consumer = format!("{} {}", row.consumer, row.consumer_version.number);
+    let provider = match &row.provider_version {
+        Some(v) => format!("{} {}", row.provider, v.number),
+        None => row.provider.clone(),
+    };
+    if !contract.self_verified {
+        return vec![format!(
+            "Fix {provider} (or its OpenAPI document) until its own tests against the document pass, and publish the provider contract again with successful self-verification results."
+        )];
+    }
+    if row.verification.is_none() {
+        return vec![format!(
+            "Wait for Treaty to compare the pact of {consumer} with the provider contract of {provider} (can-i-deploy --retry-while-unknown waits for it)."
+        )];
+    }
+    contract
+        .mismatches
+        .iter()
+        .map(|m| {
+            let interaction = m.interaction.as_ref().map_or_else(
+                || "the pact".to_owned(),
+                |i| format!("the interaction '{i}'"),
+            );
+            let document = m.spec_location.as_ref().map_or_else(
+                || "the document".to_owned(),
+                |l| format!("the document at {l}"),
+            );
+            format!(
+                "{}: change {interaction} of {consumer}'s pact, or {document} of {provider} ({}).",
+                m.code, m.message
+            )
+        })
+        .collect()
 }
 
 /// What would turn a failed or unverified row into a successful one.
@@ -999,6 +1154,7 @@ mod tests {
                 verified_at: at(u32::try_from(number).unwrap()),
             }),
             ignored: false,
+            contract: None,
         }
     }
 
@@ -1449,6 +1605,99 @@ mod tests {
             matrix.summary.fixes[0].contains("(12 has)"),
             "{:?}",
             matrix.summary.fixes
+        );
+    }
+
+    fn foo_1_and_bar_7() -> Vec<ResolvedSelector> {
+        let mut selectors = vec![specified(FOO, 1)];
+        selectors.extend(in_production(&[7]));
+        selectors
+    }
+
+    fn bdct_row(self_verified: bool, compared: Option<bool>) -> Row {
+        let mut row = row(1, Some((7, compared.unwrap_or(true), 30)));
+        if compared.is_none() {
+            row.verification = None;
+        }
+        row.contract = Some(ContractCheck {
+            self_verified,
+            mismatches: if compared == Some(false) {
+                vec![Mismatch {
+                    code: "request.path-or-method.unknown".into(),
+                    message: "Path or method not defined in spec file: GET /things".into(),
+                    interaction: Some("a request for things".into()),
+                    pact_location: Some("[root].interactions[0].request.path".into()),
+                    spec_location: Some("[root].paths".into()),
+                }]
+            } else {
+                Vec::new()
+            },
+        });
+        row
+    }
+
+    #[test]
+    fn a_bdct_row_is_typed_and_decided_by_its_comparison_and_self_verification() {
+        let compatible = evaluate(
+            &query(None),
+            evidence(foo_1_and_bar_7(), vec![bdct_row(true, Some(true))]),
+        );
+        assert_eq!(compatible.summary.deployable, Some(true));
+        assert_eq!(
+            compatible.rows[0].verification_type(),
+            Some(VerificationType::Bdct)
+        );
+
+        let unknown = evaluate(
+            &query(None),
+            evidence(foo_1_and_bar_7(), vec![bdct_row(true, None)]),
+        );
+        assert_eq!(unknown.summary.deployable, None);
+        assert!(
+            unknown
+                .summary
+                .reason()
+                .contains("has not been compared yet")
+        );
+
+        let incompatible = evaluate(
+            &query(None),
+            evidence(foo_1_and_bar_7(), vec![bdct_row(true, Some(false))]),
+        );
+        assert_eq!(incompatible.summary.deployable, Some(false));
+        let reason = incompatible.summary.reason();
+        assert!(
+            reason.contains("request.path-or-method.unknown at [root].interactions[0].request.path (interaction 'a request for things')"),
+            "{reason}"
+        );
+        let fix = incompatible.summary.fixes.join("\n");
+        assert!(
+            fix.contains("the interaction 'a request for things'")
+                && fix.contains("the document at [root].paths"),
+            "{fix}"
+        );
+
+        // A failed self-verification fails the row even before a comparison.
+        let self_failed = evaluate(
+            &query(None),
+            evidence(foo_1_and_bar_7(), vec![bdct_row(false, None)]),
+        );
+        assert_eq!(self_failed.summary.deployable, Some(false));
+        assert!(self_failed.summary.reason().contains("self-verification"));
+    }
+
+    #[test]
+    fn a_specified_version_whose_self_verification_failed_is_not_deployable_without_rows() {
+        let mut evidence = evidence(vec![specified(BAR, 7)], Vec::new());
+        evidence.integrations.clear();
+        evidence.failed_self_verifications = vec![("Bar".into(), "7".into())];
+        let matrix = evaluate(&query(None), evidence);
+        assert_eq!(matrix.summary.deployable, Some(false));
+        assert!(
+            matrix
+                .summary
+                .reason()
+                .contains("self-verification results of the provider contract of Bar version 7")
         );
     }
 }

@@ -32,6 +32,8 @@ pub const EVENTS: &[&str] = &[
     "consumer_unblocked",
     "environment_frozen",
     "environment_unfrozen",
+    "provider_contract_published",
+    "provider_contract_comparison_failed",
 ];
 
 /// Who a webhook is for: a pacticipant by name, every pacticipant with a label, or anyone.

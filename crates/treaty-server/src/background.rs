@@ -1,5 +1,6 @@
 //! Work a replica does on its own, besides answering requests: marking
-//! deployments whose pipeline died as timed out, and delivering webhooks.
+//! deployments whose pipeline died as timed out, delivering webhooks, and
+//! computing bi-directional comparisons (`comparisons.rs`).
 //!
 //! Every replica runs the same loop. The work is claimed through the
 //! database: each sweep is one write transaction (serialised across replicas
@@ -31,6 +32,10 @@ pub fn spawn(store: Arc<dyn Store>, config: &ServerConfig, base_url: &str) -> Ve
     if let Some(every) = config.audit_head_log_interval {
         tasks.push(tokio::spawn(log_audit_head(store.clone(), every)));
     }
+    tasks.push(tokio::spawn(crate::comparisons::work(
+        store.clone(),
+        config.webhook_poll_interval,
+    )));
     tasks.push(tokio::spawn(deliver_webhooks(
         store,
         WebhookWorker {

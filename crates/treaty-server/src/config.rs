@@ -20,7 +20,8 @@ pub struct ServerConfig {
     /// The waits between a failed delivery and its retries; its length is
     /// the number of retries.
     pub webhook_retry_schedule: Vec<std::time::Duration>,
-    /// How often an idle worker looks for due deliveries.
+    /// How often an idle worker looks for due deliveries (and the comparison
+    /// worker for comparisons to compute).
     pub webhook_poll_interval: std::time::Duration,
     /// How long a claimed delivery belongs to its worker: longer than one
     /// attempt can take, so that only a dead worker's deliveries are taken over.

@@ -9,6 +9,7 @@ mod audit_log;
 pub mod background;
 mod base_url;
 mod body;
+pub mod comparisons;
 mod config;
 mod connections;
 mod error;

@@ -62,6 +62,31 @@ impl Urls {
             seg(consumer)
         )
     }
+    /// A provider version's contract (bi-directional contracts).
+    pub fn provider_contract(&self, provider: &str, version: &str) -> String {
+        format!(
+            "{}/provider-contracts/provider/{}/version/{}",
+            self.base,
+            seg(provider),
+            seg(version)
+        )
+    }
+    /// The comparison of a consumer version's pact with a provider version's
+    /// contract: where a bi-directional matrix row's verification leads.
+    pub fn comparison(
+        &self,
+        provider: &str,
+        provider_version: &str,
+        consumer: &str,
+        consumer_version: &str,
+    ) -> String {
+        format!(
+            "{}/consumer/{}/version/{}/comparison",
+            self.provider_contract(provider, provider_version),
+            seg(consumer),
+            seg(consumer_version)
+        )
+    }
     pub fn pact(&self, provider: &str, consumer: &str, consumer_version: &str) -> String {
         format!(
             "{}/version/{}",

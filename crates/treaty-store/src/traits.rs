@@ -33,6 +33,7 @@ pub trait Store:
     + crate::MoveInStore
     + MetricsStore
     + DashboardStore
+    + ProviderContractStore
     + Send
     + Sync
 {
@@ -58,6 +59,7 @@ impl<T> Store for T where
         + crate::MoveInStore
         + MetricsStore
         + DashboardStore
+        + ProviderContractStore
         + Send
         + Sync
 {
@@ -606,6 +608,51 @@ pub trait DeploymentStore {
         pacticipant: &str,
         version: &str,
     ) -> StoreResult<Vec<ReleasedVersion>>;
+}
+
+/// Bi-directional contracts: provider contracts and their comparisons with pacts.
+#[async_trait]
+pub trait ProviderContractStore {
+    /// Publishes a provider version's contract (creating the provider and
+    /// version, adding the branch and tags, replacing an earlier contract of
+    /// that version) and queues, in the same transaction, the comparisons
+    /// can-i-deploy will ask about.
+    async fn publish_provider_contract(
+        &self,
+        publication: &treaty_domain::provider_contracts::ProviderContractPublication,
+    ) -> StoreResult<treaty_domain::provider_contracts::ProviderContractOutcome>;
+    async fn provider_contract(
+        &self,
+        provider: &str,
+        version: &str,
+    ) -> StoreResult<Option<treaty_domain::provider_contracts::StoredProviderContract>>;
+    /// The comparison of a consumer version's pact with a provider version's
+    /// contract; `None` when either is missing, an outcome of `None` when
+    /// it is not computed yet.
+    async fn comparison_report(
+        &self,
+        provider: &str,
+        provider_version: &str,
+        consumer: &str,
+        consumer_version: &str,
+    ) -> StoreResult<Option<treaty_domain::provider_contracts::ComparisonReport>>;
+    /// Takes the next queued comparison not claimed, for `lease`; exactly one
+    /// caller (of any replica) gets each.
+    async fn claim_comparison(
+        &self,
+        lease: std::time::Duration,
+    ) -> StoreResult<Option<treaty_domain::provider_contracts::ComparisonWork>>;
+    /// Stores a computed comparison (success and findings; `None` when its
+    /// contents are gone) and removes the work.
+    async fn record_comparison(
+        &self,
+        work: &treaty_domain::provider_contracts::ComparisonWork,
+        outcome: Option<(bool, &serde_json::Value)>,
+    ) -> StoreResult<()>;
+    /// Queues the comparisons can-i-deploy will ask about that are neither
+    /// computed nor queued (versions deployed or put on a main branch since
+    /// the last publication); how many.
+    async fn queue_missing_comparisons(&self) -> StoreResult<usize>;
 }
 
 #[async_trait]

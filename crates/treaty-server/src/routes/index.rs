@@ -31,6 +31,12 @@ const RELATIONS: &[(&str, &str, &str, bool)] = &[
         false,
     ),
     (
+        "pf:publish-provider-contract",
+        "/provider-contracts/provider/{provider}/publish",
+        "Publish a provider contract (bi-directional contracts)",
+        true,
+    ),
+    (
         "pb:latest-pact-versions",
         "/pacts/latest",
         "Latest pact versions",

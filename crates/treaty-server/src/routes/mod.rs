@@ -23,6 +23,7 @@ mod pact_diffs;
 mod pact_lists;
 mod pacticipants;
 mod pacts;
+mod provider_contracts;
 mod provider_states;
 mod publish;
 mod state_change;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(tags::router())
         .merge(branches::router())
         .merge(publish::router())
+        .merge(provider_contracts::router())
         .merge(pacts::router())
         .merge(pact_lists::router())
         .merge(pact_diffs::router())

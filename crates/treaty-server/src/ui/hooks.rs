@@ -106,6 +106,14 @@ const EVENT_MEANINGS: &[(&str, &str)] = &[
     ),
     ("environment_frozen", "a freeze is put in force, or changed"),
     ("environment_unfrozen", "the freeze in force is lifted"),
+    (
+        "provider_contract_published",
+        "a provider publishes its OpenAPI document (bi-directional)",
+    ),
+    (
+        "provider_contract_comparison_failed",
+        "a consumer's pact is found incompatible with a provider's document",
+    ),
 ];
 
 fn meaning(event: &str) -> &'static str {

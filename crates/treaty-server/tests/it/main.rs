@@ -19,6 +19,7 @@ mod pact_diffs;
 mod pacticipants;
 mod pacts;
 mod poisonous_input;
+mod provider_contracts;
 mod provider_states;
 mod route_table;
 mod support;

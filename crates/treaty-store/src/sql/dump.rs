@@ -409,6 +409,60 @@ const TABLES: &[Table] = &[
             ("moved_at", Time),
         ],
     },
+    Table {
+        name: "provider_contract_contents",
+        key: &["id"],
+        columns: &[
+            ("id", Id),
+            ("sha", Text),
+            ("content", Text),
+            ("content_type", Text),
+            ("specification", Text),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "provider_contracts",
+        key: &["id"],
+        columns: &[
+            ("id", Id),
+            ("provider_id", Id),
+            ("provider_version_id", Id),
+            ("content_id", Id),
+            ("self_verification_success", Bool),
+            ("self_verification_content", OptionalText),
+            ("self_verification_content_type", OptionalText),
+            ("self_verification_format", OptionalText),
+            ("verifier", OptionalText),
+            ("verifier_version", OptionalText),
+            ("build_url", OptionalText),
+            ("created_at", Time),
+            ("updated_at", Time),
+        ],
+    },
+    Table {
+        name: "contract_comparisons",
+        key: &["id"],
+        columns: &[
+            ("id", Id),
+            ("pact_sha", Text),
+            ("contract_sha", Text),
+            ("success", Bool),
+            ("findings", Text),
+            ("created_at", Time),
+        ],
+    },
+    Table {
+        name: "comparison_work",
+        key: &["id"],
+        columns: &[
+            ("id", Id),
+            ("pact_sha", Text),
+            ("contract_sha", Text),
+            ("claimed_until", OptionalTime),
+            ("created_at", Time),
+        ],
+    },
 ];
 
 /// Tables whose `id` column is generated, and must continue after imported ids.
@@ -432,6 +486,10 @@ pub(crate) const TABLES_WITH_IDS: &[&str] = &[
     "api_tokens",
     "audit_log",
     "moved_in",
+    "provider_contract_contents",
+    "provider_contracts",
+    "contract_comparisons",
+    "comparison_work",
 ];
 
 fn read(row: &DbRow, column: &str, kind: Kind) -> StoreResult<Value> {

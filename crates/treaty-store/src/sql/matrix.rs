@@ -10,8 +10,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use treaty_domain::matrix::{
-    Evidence, Found, FoundVersion, Integration, KnownGoodVerifier, NewestRows, ResolvedSelector,
-    Row as MatrixRow, RowRank, VerificationRef, VersionRef,
+    ContractCheck, Evidence, Found, FoundVersion, Integration, KnownGoodVerifier, Mismatch,
+    NewestRows, ResolvedSelector, Row as MatrixRow, RowRank, VerificationRef, VersionRef,
 };
 use treaty_domain::matrix_query::{MatrixQuery, NO_LIMIT, VersionSelector};
 use treaty_domain::model::Environment;
@@ -262,7 +262,12 @@ struct VerificationRow {
     content_id: i64,
     provider_id: i64,
     provider_version: VersionRef,
+    /// For a bi-directional row not compared yet: number -1, when the
+    /// contract was published, and `compared` false.
     verification: VerificationRef,
+    /// Set on a bi-directional row (a provider contract compared with the pact).
+    contract: Option<ContractCheck>,
+    compared: bool,
 }
 
 /// Splits a coverage into the pacticipants covered with all their versions
@@ -485,9 +490,244 @@ async fn verifications_of(
                     success: r.try_get("success")?,
                     verified_at: r.try_get("execution_date")?,
                 },
+                contract: None,
+                compared: true,
             })
         })
         .collect()
+}
+
+/// The errors of a comparison's findings (PactFlow's `Result` shape), as
+/// the verdict names them.
+fn mismatches(findings: &str) -> Vec<Mismatch> {
+    let Ok(serde_json::Value::Array(findings)) = serde_json::from_str(findings) else {
+        return Vec::new();
+    };
+    let text = |value: &serde_json::Value, pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    findings
+        .iter()
+        .filter(|f| f.get("type").and_then(serde_json::Value::as_str) == Some("error"))
+        .map(|f| Mismatch {
+            code: text(f, "/code").unwrap_or_default(),
+            message: text(f, "/message").unwrap_or_default(),
+            interaction: text(f, "/mockDetails/interactionDescription"),
+            pact_location: text(f, "/mockDetails/location"),
+            spec_location: text(f, "/specDetails/location"),
+        })
+        .collect()
+}
+
+/// The bi-directional rows' evidence: the provider contracts of the covered
+/// provider versions (of the pacts' providers, every version when a lone
+/// selector asks) with their comparisons to each pact. A lone selector's
+/// pacts get only the contracts already compared with them, as they get
+/// only the verifications that exist.
+async fn contracts_of(
+    reader: &mut dyn Reader,
+    pacts: &[PactRow],
+    providers: Option<&HashMap<i64, Option<HashSet<i64>>>>,
+) -> StoreResult<Vec<VerificationRow>> {
+    let pact_providers: BTreeSet<i64> = pacts.iter().map(|p| p.provider_id).collect();
+    if pact_providers.is_empty() {
+        return Ok(Vec::new());
+    }
+    const COLUMNS: &str =
+        "SELECT c.id, c.provider_id, pv.id AS version_id, pv.number AS version_number, pcc.sha,
+           c.self_verification_success, c.created_at
+         FROM provider_contracts c
+         JOIN provider_contract_contents pcc ON pcc.id = c.content_id
+         JOIN versions pv ON pv.id = c.provider_version_id";
+    let mut parts = Vec::new();
+    let mut binds: Vec<i64> = Vec::new();
+    match providers.map(covered_ids) {
+        None => {
+            let ids: Vec<i64> = pact_providers.iter().copied().collect();
+            parts.push(format!(
+                "{COLUMNS} WHERE c.provider_id IN ({})",
+                placeholders(ids.len())
+            ));
+            binds.extend(ids);
+        }
+        Some((everything, versions)) => {
+            let everything: Vec<i64> = everything
+                .into_iter()
+                .filter(|id| pact_providers.contains(id))
+                .collect();
+            for (column, ids) in [
+                ("c.provider_id", everything),
+                ("c.provider_version_id", versions),
+            ] {
+                if ids.is_empty() {
+                    continue;
+                }
+                parts.push(format!(
+                    "{COLUMNS} WHERE {column} IN ({})",
+                    placeholders(ids.len())
+                ));
+                binds.extend(ids);
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Query::new(parts.join(" UNION ALL ")).one_off();
+    for id in binds {
+        query = query.bind(id);
+    }
+    struct Contract {
+        id: i64,
+        provider_id: i64,
+        version: VersionRef,
+        sha: String,
+        self_verified: bool,
+        created_at: DateTime<Utc>,
+    }
+    let mut contracts = Vec::new();
+    for r in reader.fetch_all(query).await? {
+        contracts.push(Contract {
+            id: r.try_get("id")?,
+            provider_id: r.try_get("provider_id")?,
+            version: VersionRef {
+                id: r.try_get("version_id")?,
+                number: r.try_get("version_number")?,
+            },
+            sha: r.try_get("sha")?,
+            self_verified: r.try_get("self_verification_success")?,
+            created_at: r.try_get("created_at")?,
+        });
+    }
+    if contracts.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The comparisons of the pairs, each found by its full key.
+    let mut pairs: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for pact in pacts {
+        for contract in contracts
+            .iter()
+            .filter(|c| c.provider_id == pact.provider_id)
+        {
+            pairs.insert((pact.sha.as_str(), contract.sha.as_str()));
+        }
+    }
+    /// A computed comparison, by (pact sha, contract sha).
+    struct Compared {
+        id: i64,
+        success: bool,
+        at: DateTime<Utc>,
+        mismatches: Vec<Mismatch>,
+    }
+    let mut comparisons: HashMap<(String, String), Compared> = HashMap::new();
+    let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+    for chunk in pairs.chunks(200) {
+        let text = vec![
+            "SELECT id, pact_sha, contract_sha, success, findings, created_at FROM contract_comparisons WHERE pact_sha = ? AND contract_sha = ?";
+            chunk.len()
+        ]
+        .join(" UNION ALL ");
+        let mut query = Query::new(text).one_off();
+        for (pact_sha, contract_sha) in chunk {
+            query = query.bind(*pact_sha).bind(*contract_sha);
+        }
+        for r in reader.fetch_all(query).await? {
+            let findings: String = r.try_get("findings")?;
+            comparisons.insert(
+                (r.try_get("pact_sha")?, r.try_get("contract_sha")?),
+                Compared {
+                    id: r.try_get("id")?,
+                    success: r.try_get("success")?,
+                    at: r.try_get("created_at")?,
+                    mismatches: mismatches(&findings),
+                },
+            );
+        }
+    }
+    let lone = providers.is_none();
+    let mut rows = Vec::new();
+    let mut seen: HashSet<(i64, i64, i64)> = HashSet::new();
+    for pact in pacts {
+        for contract in contracts
+            .iter()
+            .filter(|c| c.provider_id == pact.provider_id)
+        {
+            if !seen.insert((pact.content_id, pact.provider_id, contract.id)) {
+                continue;
+            }
+            let compared = comparisons.get(&(pact.sha.clone(), contract.sha.clone()));
+            if lone && compared.is_none() {
+                continue;
+            }
+            let (verification, mismatches) = match compared {
+                Some(compared) => (
+                    VerificationRef {
+                        number: compared.id,
+                        success: compared.success && contract.self_verified,
+                        verified_at: compared.at,
+                    },
+                    compared.mismatches.clone(),
+                ),
+                None => (
+                    VerificationRef {
+                        number: -1,
+                        success: false,
+                        verified_at: contract.created_at,
+                    },
+                    Vec::new(),
+                ),
+            };
+            rows.push(VerificationRow {
+                content_id: pact.content_id,
+                provider_id: pact.provider_id,
+                provider_version: contract.version.clone(),
+                verification,
+                contract: Some(ContractCheck {
+                    self_verified: contract.self_verified,
+                    mismatches,
+                }),
+                compared: compared.is_some(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// The specified versions whose provider contract failed its own tests.
+async fn failed_self_verifications(
+    reader: &mut dyn Reader,
+    selectors: &[ResolvedSelector],
+) -> StoreResult<Vec<(String, String)>> {
+    let versions: Vec<(&str, i64)> = selectors
+        .iter()
+        .filter(|s| s.specified)
+        .filter_map(|s| s.version().map(|v| (s.pacticipant.as_str(), v.id)))
+        .collect();
+    if versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Query::new(format!(
+        "SELECT c.provider_version_id, v.number FROM provider_contracts c JOIN versions v ON v.id = c.provider_version_id
+         WHERE c.self_verification_success = ? AND c.provider_version_id IN ({})",
+        placeholders(versions.len())
+    ))
+    .one_off()
+    .bind(false);
+    for (_, id) in &versions {
+        query = query.bind(*id);
+    }
+    let mut failed = Vec::new();
+    for r in reader.fetch_all(query).await? {
+        let id: i64 = r.try_get("provider_version_id")?;
+        let number: String = r.try_get("number")?;
+        if let Some((name, _)) = versions.iter().find(|(_, v)| *v == id) {
+            failed.push(((*name).to_owned(), number));
+        }
+    }
+    Ok(failed)
 }
 
 /// How many successful verifiers per pact content and provider a fix may
@@ -752,12 +992,14 @@ async fn evidence(
     } else {
         known_good_of(reader, &pacts).await?
     };
+    let failed_self_verifications = failed_self_verifications(reader, &selectors).await?;
     Ok(Ok(Evidence {
         selectors,
         ignores,
         integrations,
         rows,
         known_good,
+        failed_self_verifications,
     }))
 }
 
@@ -812,6 +1054,9 @@ async fn rows(
             newest.get(&(v.content_id, v.provider_version.id)) == Some(&v.verification.number)
         });
     }
+    // Bi-directional rows after `latestby`'s pruning: their numbers are
+    // comparisons', not verifications', and there is one per contract.
+    verifications.extend(contracts_of(reader, &pacts, (!one_selector).then_some(&covered)).await?);
     let mut by_pact: HashMap<(i64, i64), Vec<&VerificationRow>> = HashMap::new();
     for verification in &verifications {
         by_pact
@@ -859,8 +1104,11 @@ async fn rows(
             pact_sha: pact.sha.clone(),
             pact_revision: pact.revision,
             pact_created_at: pact.created_at,
-            verification: verification.map(|v| v.verification.clone()),
+            verification: verification
+                .filter(|v| v.compared)
+                .map(|v| v.verification.clone()),
             ignored: false,
+            contract: verification.and_then(|v| v.contract.clone()),
         };
         if matching.peek().is_none() {
             // A pact the lone selector only verified is found through its

@@ -24,6 +24,7 @@ mod move_in;
 mod names;
 mod pacticipants;
 mod pacts;
+mod provider_contracts;
 mod provider_states;
 mod rows;
 pub(crate) mod settings;

@@ -370,6 +370,9 @@ async fn publish_one(
         }
     };
     touch_integration(conn, consumer_id, provider_id, at).await?;
+    // Against the provider's contracts, when it publishes any (bi-directional).
+    super::provider_contracts::queue_comparisons(conn, provider_id, None, Some(version_id), at)
+        .await?;
     const REQUIRING: &str = "contract_requiring_verification_published";
     let content_id: i64 = sqlx::query_scalar(sql(
         "SELECT pact_content_id FROM pact_publications WHERE consumer_version_id = ? AND provider_id = ?",

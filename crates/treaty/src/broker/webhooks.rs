@@ -96,6 +96,12 @@ pub struct WebhookArgs {
     /// Trigger this webhook when an environment's freeze is lifted or ends by a policy change (Treaty)
     #[arg(long)]
     pub environment_unfrozen: bool,
+    /// Trigger this webhook when a provider publishes its OpenAPI document (Treaty, bi-directional contracts)
+    #[arg(long)]
+    pub provider_contract_published: bool,
+    /// Trigger this webhook when a consumer's pact is found incompatible with a provider's document (Treaty)
+    #[arg(long)]
+    pub provider_contract_comparison_failed: bool,
     /// A ready-made body for deployment notifications (Treaty); without event flags, every deployment event
     #[arg(long, value_enum)]
     pub template: Option<Template>,
@@ -210,6 +216,14 @@ fn body(args: &WebhookArgs) -> anyhow::Result<Value> {
         (args.consumer_unblocked, "consumer_unblocked"),
         (args.environment_frozen, "environment_frozen"),
         (args.environment_unfrozen, "environment_unfrozen"),
+        (
+            args.provider_contract_published,
+            "provider_contract_published",
+        ),
+        (
+            args.provider_contract_comparison_failed,
+            "provider_contract_comparison_failed",
+        ),
     ];
     let mut events: Vec<&str> = flags
         .iter()

@@ -871,7 +871,57 @@ async fn fill_every_table(base: &str, hooks: &mut Hooks) -> String {
         assert!(std::time::Instant::now() < deadline, "{status}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    compared_provider_contract(base).await;
     token
+}
+
+/// A provider contract of Bar, which the server's worker compares with
+/// Foo's pact on its main branch: the rows of the bi-directional tables.
+async fn compared_provider_contract(base: &str) {
+    use base64::Engine;
+    use reqwest::Method;
+    let document = json!({"openapi": "3.0.3", "info": {"title": "Bar", "version": "1"},
+        "paths": {"/0": {"get": {"responses": {"200": {"description": "ok"}}}}}});
+    ok(
+        Method::POST,
+        format!("{base}/provider-contracts/provider/Bar/publish"),
+        Some(json!({"pacticipantVersionNumber": "3.0.0", "branch": "main",
+            "contract": {"content": base64::engine::general_purpose::STANDARD.encode(document.to_string()),
+                "contentType": "application/json", "specification": "oas",
+                "selfVerificationResults": {"success": true, "verifier": "schemathesis"}}})),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let comparison = ok(
+            Method::GET,
+            format!("{base}/provider-contracts/provider/Bar/version/3.0.0/consumer/Foo/version/1.0.0/comparison"),
+            None,
+        )
+        .await;
+        if comparison["status"] != "unknown" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{comparison}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A comparison still to compute, as a publication queues it: the server's
+/// worker takes each at once, so one is left only in a stopped server's
+/// database.
+async fn queue_a_comparison(database: &str) {
+    let pool = sqlx::SqlitePool::connect(database).await.unwrap();
+    sqlx::query(
+        "INSERT INTO comparison_work (pact_sha, contract_sha, created_at) VALUES (?, ?, ?)",
+    )
+    .bind("0".repeat(40))
+    .bind("f".repeat(64))
+    .bind(chrono::Utc::now())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
 }
 
 /// `treaty audit verify` with the servers' key (which keys the audit
@@ -1004,6 +1054,7 @@ async fn a_backup_of_every_table_round_trips_through_the_other_backend_and_still
     let token = fill_every_table(&server.url, &mut hooks).await;
     moved_in_from_another_broker(&source).await;
     stop(server).await;
+    queue_a_comparison(&source).await;
     let audited = audit_entries(&source).await;
     assert!(audited >= 10, "every write was audited: {audited}");
 

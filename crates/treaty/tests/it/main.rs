@@ -4,6 +4,7 @@
 
 mod access_cli;
 mod bench;
+mod bi_directional;
 mod browser;
 mod clean;
 mod cli_commands;

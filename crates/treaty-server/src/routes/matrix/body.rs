@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use treaty_domain::matrix::Row;
+use treaty_domain::matrix::{Row, VerificationType};
 use treaty_domain::time;
 use treaty_store::MatrixVersion;
 
@@ -53,6 +53,10 @@ pub struct RowBody<'a> {
     pact: Pact,
     #[serde(rename = "verificationResult")]
     verification_result: Option<Verification>,
+    /// PactFlow's: `CDCT` (the provider ran the pact), `BDCT` (the pact was
+    /// compared with the provider's document), null while neither happened.
+    #[serde(rename = "verificationType")]
+    verification_type: Option<&'static str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     ignored: bool,
 }
@@ -266,6 +270,23 @@ pub fn row_body<'a>(
             links: Links::to(urls.pact(&row.provider, &row.consumer, &row.consumer_version.number)),
         },
         verification_result: match (&row.verification, &row.provider_version) {
+            // A bi-directional row's result is the comparison's (and the
+            // provider's own tests'): its link leads to both.
+            // A failed self-verification fails it before the comparison is in.
+            (v, Some(pv)) if row.contract.is_some() && row.success().is_some() => {
+                Some(Verification {
+                    success: row.success() == Some(true),
+                    verified_at: time::format(
+                        v.as_ref().map_or(row.pact_created_at, |v| v.verified_at),
+                    ),
+                    links: Links::to(urls.comparison(
+                        &row.provider,
+                        &pv.number,
+                        &row.consumer,
+                        &row.consumer_version.number,
+                    )),
+                })
+            }
             (Some(v), Some(_)) => Some(Verification {
                 success: v.success,
                 verified_at: time::format(v.verified_at),
@@ -273,6 +294,7 @@ pub fn row_body<'a>(
             }),
             _ => None,
         },
+        verification_type: row.verification_type().map(VerificationType::as_str),
         ignored: row.ignored,
     }
 }
