@@ -7,12 +7,37 @@
 //! JSON shape of PactFlow's comparator (`@pactflow/openapi-pact-comparator`),
 //! so people moving from PactFlow read the same words.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
+mod check;
+mod document;
+mod media;
+mod operations;
+mod pact;
+mod params;
+mod translate;
+mod validate;
+
+pub use document::OpenApiVersion;
+
 /// A provider's OpenAPI document (2.0, 3.0 or 3.1), parsed and checked.
+///
+/// Cheap to clone and shareable across threads: the schemas it compiles on
+/// first use are kept for every later comparison with it.
 #[derive(Debug, Clone)]
 pub struct ProviderContract {
-    document: serde_json::Value,
+    inner: Arc<Contract>,
+}
+
+/// What one parsed document holds for the comparisons.
+#[derive(Debug)]
+pub(crate) struct Contract {
+    pub(crate) document: Arc<serde_json::Value>,
+    pub(crate) version: OpenApiVersion,
+    pub(crate) router: operations::Router,
+    pub(crate) validators: validate::Validators,
 }
 
 /// Why a published document cannot be used as a provider contract. The
@@ -26,21 +51,37 @@ pub enum ContractError {
 impl ProviderContract {
     /// Parses a document given as JSON or YAML (`content_type` is a hint such
     /// as `application/yaml`; the bytes decide when it is absent).
+    ///
+    /// Refused, with a message that says why: a document that is not JSON or
+    /// YAML (with the line), not OpenAPI, of an unsupported version, whose
+    /// `$ref`s lead nowhere, or that is hostile (over 16 MiB, nested deeper
+    /// than 128 levels, YAML aliases that expand without bound).
     pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Self, ContractError> {
-        let _ = content_type;
-        let document: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|error| ContractError::Invalid(format!("not a JSON document: {error}")))?;
-        if document.get("openapi").is_none() && document.get("swagger").is_none() {
-            return Err(ContractError::Invalid(
-                "not an OpenAPI document: it has neither `openapi` nor `swagger`".to_owned(),
-            ));
-        }
-        Ok(Self { document })
+        let document = document::load(bytes, content_type)?;
+        let version = document::version(&document)?;
+        let ids = document::schema_ids(&document);
+        document::check_refs(&document, &ids)?;
+        let router = operations::Router::new(&document, version);
+        let document = Arc::new(document);
+        let validators = validate::Validators::new(document.clone(), ids, version);
+        Ok(Self {
+            inner: Arc::new(Contract {
+                document,
+                version,
+                router,
+                validators,
+            }),
+        })
     }
 
     /// The document as JSON (what the UI shows).
     pub fn document(&self) -> &serde_json::Value {
-        &self.document
+        &self.inner.document
+    }
+
+    /// The OpenAPI version the document declares.
+    pub fn version(&self) -> OpenApiVersion {
+        self.inner.version
     }
 }
 
@@ -98,13 +139,45 @@ pub struct Comparison {
 impl Comparison {
     /// Compatible when no finding is an error (warnings do not fail).
     pub fn is_compatible(&self) -> bool {
-        self.findings.iter().all(|finding| finding.severity != Severity::Error)
+        self.findings
+            .iter()
+            .all(|finding| finding.severity != Severity::Error)
+    }
+
+    /// The findings that fail the comparison.
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|finding| finding.severity == Severity::Error)
     }
 }
 
 /// Compares a pact (any specification 2 to 4; its non-HTTP interactions are
 /// skipped) with a provider contract.
+///
+/// An HTTP interaction the comparison cannot read (no method, path or
+/// status) is an error finding of Treaty's own code `pact.interaction.malformed`,
+/// where PactFlow's comparator rejects the whole pact.
 pub fn compare(contract: &ProviderContract, pact: &serde_json::Value) -> Comparison {
-    let _ = (contract, pact);
-    Comparison::default()
+    let mut findings = Vec::new();
+    for entry in pact::interactions(pact) {
+        match entry {
+            pact::Entry::Http(interaction) => {
+                findings.extend(check::Check::run(&contract.inner, &interaction))
+            }
+            pact::Entry::Malformed(malformed) => findings.push(Finding {
+                code: "pact.interaction.malformed".to_owned(),
+                message: format!("Interaction cannot be compared: {}", malformed.reason),
+                mock_details: Some(MockDetails {
+                    interaction_description: malformed.description,
+                    interaction_state: None,
+                    location: format!("[root].interactions[{}]", malformed.index),
+                    value: serde_json::Value::Null,
+                }),
+                spec_details: None,
+                severity: Severity::Error,
+            }),
+        }
+    }
+    Comparison { findings }
 }
