@@ -27,13 +27,13 @@ fn base64(text: &str) -> String {
 
 const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 
-async fn publish_contract(app: &TestApp, version: &str, document: &str) {
+async fn publish_contract(app: &TestApp, version: &str, document: &str, build_url: &str) {
     let reply = app
         .post(
             "/provider-contracts/provider/pets/publish",
             &json!({
                 "pacticipantVersionNumber": version, "branch": "main",
-                "buildUrl": "javascript:alert(2)",
+                "buildUrl": build_url,
                 "contract": {
                     "content": base64(document), "contentType": "application/json", "specification": "oas",
                     "selfVerificationResults": {
@@ -62,7 +62,7 @@ fn document(paths: usize) -> String {
 #[tokio::test]
 async fn a_provider_contract_and_a_pair_not_compared_yet_are_shown_as_text() {
     let app = TestApp::new().await;
-    publish_contract(&app, "p-1", &document(1)).await;
+    publish_contract(&app, "p-1", &document(1), "javascript:alert(2)").await;
     // No background worker here: the pair stays not compared.
     let pact = json!({
         "consumer": {"name": "web"}, "provider": {"name": "pets"},
@@ -125,7 +125,7 @@ async fn a_large_document_is_cut_and_the_page_says_where_all_of_it_is() {
     let app = TestApp::new().await;
     let large = document(4_000);
     assert!(large.len() > 256 * 1024);
-    publish_contract(&app, "p-1", &large).await;
+    publish_contract(&app, "p-1", &large, "https://ci.example/builds/7").await;
     let contract = page(&app, "/ui/applications/pets/provider-contracts/p-1").await;
     assert_eq!(contract.status, StatusCode::OK);
     assert!(
@@ -139,12 +139,18 @@ async fn a_large_document_is_cut_and_the_page_says_where_all_of_it_is() {
             .contains("/provider-contracts/provider/pets/version/p-1\"")
     );
     assert!(contract.text.len() < 400 * 1024, "{}", contract.text.len());
+    // A build given over http(s) is a link.
+    assert!(
+        contract
+            .text
+            .contains("<a href=\"https://ci.example/builds/7\">")
+    );
 }
 
 #[tokio::test]
 async fn a_provider_contract_or_comparison_that_does_not_exist_is_a_404_page() {
     let app = TestApp::new().await;
-    publish_contract(&app, "p-1", &document(1)).await;
+    publish_contract(&app, "p-1", &document(1), "https://ci.example/builds/7").await;
     for (path, says) in [
         (
             "/ui/applications/pets/provider-contracts/p-9",
