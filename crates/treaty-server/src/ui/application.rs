@@ -32,6 +32,8 @@ struct ApplicationPage {
     running: Vec<Running>,
     versions: Vec<VersionLine>,
     more_versions: Option<u64>,
+    /// The newest versions' provider contracts (bi-directional contracts).
+    provider_contracts: Vec<ProviderContractLine>,
     integrations: Vec<IntegrationLine>,
     deployments: Vec<DeploymentLine>,
     history_href: String,
@@ -47,6 +49,13 @@ struct Running {
     instance: Option<String>,
     released: bool,
     since: When,
+}
+
+struct ProviderContractLine {
+    version: String,
+    href: String,
+    self_verified: bool,
+    published: When,
 }
 
 pub struct VersionLine {
@@ -182,6 +191,22 @@ pub async fn page(
         .page
         .map(|p| p.total_elements)
         .filter(|total| *total > versions_page.items.len() as u64);
+    // Which of the versions listed published a provider contract.
+    let mut provider_contracts = Vec::new();
+    for version in &versions_page.items {
+        if let Some(contract) = state
+            .store
+            .provider_contract(&name, &version.number)
+            .await?
+        {
+            provider_contracts.push(ProviderContractLine {
+                href: links.provider_contract(&name, &version.number),
+                version: version.number.clone(),
+                self_verified: contract.self_verification.success,
+                published: When::new(contract.created_at),
+            });
+        }
+    }
     let versions = versions_page
         .items
         .iter()
@@ -261,6 +286,7 @@ pub async fn page(
         running,
         versions,
         more_versions,
+        provider_contracts,
         integrations,
         deployments,
         dora: dora_view(&report.overall, &facts, to),

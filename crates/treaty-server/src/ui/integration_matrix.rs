@@ -70,6 +70,8 @@ struct RowView {
     symbol: &'static str,
     words: &'static str,
     verified_at: Option<When>,
+    /// A bi-directional row's comparison page, where its result leads.
+    comparison_href: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,6 +194,7 @@ pub async fn page(
     // branches was pending only if it was for each of them.
     let numbers: Vec<i64> = shown
         .iter()
+        .filter(|r| r.contract.is_none())
         .filter_map(|r| r.verification.as_ref().map(|v| v.number))
         .collect();
     let outcomes = super::integration_status::outcomes(&state, &numbers).await?;
@@ -218,9 +221,17 @@ pub async fn page(
     let rows = shown
         .iter()
         .map(|row| {
-            let (class, symbol, words) = match &row.verification {
-                None => ("unknown", "?", "not verified"),
-                Some(v) => {
+            // A bi-directional row's number is its comparison's: its
+            // result is the comparison's (and the provider's own tests').
+            let (class, symbol, words) = match (&row.verification, &row.contract) {
+                (_, Some(check)) if !check.self_verified => {
+                    ("bad", "✗", "self-verification failed")
+                }
+                (None, Some(_)) => ("unknown", "?", "not compared yet"),
+                (Some(v), Some(_)) if v.success => ("good", "✓", "compatible"),
+                (Some(_), Some(_)) => ("bad", "✗", "incompatible"),
+                (None, None) => ("unknown", "?", "not verified"),
+                (Some(v), None) => {
                     let outcome = outcomes.get(&v.number).copied().unwrap_or(Outcome {
                         success: v.success,
                         pending: false,
@@ -244,6 +255,18 @@ pub async fn page(
                 symbol,
                 words,
                 verified_at: row.verification.as_ref().map(|v| When::new(v.verified_at)),
+                comparison_href: row
+                    .contract
+                    .as_ref()
+                    .zip(row.provider_version.as_ref())
+                    .map(|(_, v)| {
+                        links.comparison(
+                            &row.provider,
+                            &v.number,
+                            &row.consumer,
+                            &row.consumer_version.number,
+                        )
+                    }),
             }
         })
         .collect();

@@ -23,6 +23,7 @@ mod integration_status;
 mod integrations;
 mod manage;
 mod network;
+mod provider_contract;
 pub mod session;
 mod sign_in;
 mod verdicts;
@@ -52,6 +53,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/ui/applications/{name}/versions/{version}",
             get(version::page),
+        )
+        .route(
+            "/ui/applications/{name}/provider-contracts/{version}",
+            get(provider_contract::page),
+        )
+        .route(
+            "/ui/applications/{name}/provider-contracts/{version}/comparisons/{consumer}/{consumer_version}",
+            get(provider_contract::comparison),
         )
         .route("/ui/environments/{name}", get(environment::page))
         .route("/ui/network", get(network::page))

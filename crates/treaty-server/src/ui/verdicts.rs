@@ -39,6 +39,9 @@ pub struct RowView {
     pub provider_href: String,
     pub provider_version: Option<(String, String)>,
     pub contract_href: String,
+    /// A bi-directional row's comparison (the pact against the provider's
+    /// document), which stands where a verification would.
+    pub comparison_href: Option<String>,
     /// The result's CSS class and sign: the verdict's, or the pending look
     /// when `mark_pending` found a failure that was pending or WIP.
     pub class: &'static str,
@@ -67,15 +70,36 @@ impl RowView {
                 &row.consumer,
                 Some(&row.consumer_version.number),
             ),
+            comparison_href: match (&row.contract, &row.provider_version) {
+                (Some(_), Some(provider_version)) => Some(links.comparison(
+                    &row.provider,
+                    &provider_version.number,
+                    &row.consumer,
+                    &row.consumer_version.number,
+                )),
+                _ => None,
+            },
             class: verdict.class(),
             symbol: verdict.symbol(),
-            result: match verdict {
-                Verdict::Good => "verified",
-                Verdict::Bad => "failed",
-                Verdict::Unknown => "not verified",
+            result: match (verdict, row.contract.is_some()) {
+                (Verdict::Good, false) => "verified",
+                (Verdict::Bad, false) => "failed",
+                (Verdict::Unknown, false) => "not verified",
+                (Verdict::Bad, true) if row.contract.as_ref().is_some_and(|c| !c.self_verified) => {
+                    "self-verification failed"
+                }
+                (Verdict::Good, true) => "compatible",
+                (Verdict::Bad, true) => "incompatible",
+                (Verdict::Unknown, true) => "not compared yet",
             },
             verified_at: row.verification.as_ref().map(|v| When::new(v.verified_at)),
-            verification: row.verification.as_ref().map(|v| v.number),
+            // A bi-directional row's number is its comparison's, not a
+            // verification's: it has no pending or WIP facts to look up.
+            verification: row
+                .verification
+                .as_ref()
+                .filter(|_| row.contract.is_none())
+                .map(|v| v.number),
         }
     }
 }

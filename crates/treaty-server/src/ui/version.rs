@@ -34,6 +34,9 @@ struct VersionPage {
     /// Pacts this version verified, as a provider.
     provides: Vec<RowView>,
     places: Vec<Place>,
+    /// Its provider contract (bi-directional contracts): the page's link,
+    /// and whether its self-verification passed.
+    provider_contract: Option<(String, bool)>,
     can_i_deploy_api: String,
 }
 
@@ -230,6 +233,16 @@ pub async fn page(
         .into_iter()
         .map(|(_, r)| RowView::new(&links, r))
         .collect();
+    let provider_contract = state
+        .store
+        .provider_contract(&name, &number)
+        .await?
+        .map(|c| {
+            (
+                links.provider_contract(&name, &number),
+                c.self_verification.success,
+            )
+        });
     verdicts::mark_pending(&state, &mut consumes).await?;
     verdicts::mark_pending(&state, &mut provides).await?;
     let mut api_query = form_urlencoded::Serializer::new(String::new());
@@ -249,6 +262,7 @@ pub async fn page(
         consumes,
         provides,
         places,
+        provider_contract,
         can_i_deploy_api: links.api(&format!(
             "/can-i-deploy/environments?{}",
             api_query.finish()

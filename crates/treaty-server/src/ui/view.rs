@@ -51,6 +51,32 @@ impl Links {
         )
     }
 
+    /// A provider version's contract (bi-directional contracts).
+    pub fn provider_contract(&self, provider: &str, version: &str) -> String {
+        format!(
+            "{}/ui/applications/{}/provider-contracts/{}",
+            self.base,
+            segment(provider),
+            segment(version)
+        )
+    }
+
+    /// A consumer version's pact compared with a provider version's contract.
+    pub fn comparison(
+        &self,
+        provider: &str,
+        provider_version: &str,
+        consumer: &str,
+        consumer_version: &str,
+    ) -> String {
+        format!(
+            "{}/comparisons/{}/{}",
+            self.provider_contract(provider, provider_version),
+            segment(consumer),
+            segment(consumer_version)
+        )
+    }
+
     pub fn environment(&self, name: &str) -> String {
         format!("{}/ui/environments/{}", self.base, segment(name))
     }

@@ -24,6 +24,7 @@ mod provider_states;
 mod route_table;
 mod support;
 mod ui;
+mod ui_bdct;
 mod ui_integrations;
 mod ui_manage;
 mod ui_sessions;

@@ -26,6 +26,7 @@ mod ruby_client;
 mod support;
 mod ui;
 mod ui_actions;
+mod ui_bdct;
 mod ui_browse;
 mod ui_integrations;
 mod ui_manage;
