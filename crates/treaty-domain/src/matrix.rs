@@ -915,7 +915,7 @@ fn decide(
             for row in considered.iter().filter(|r| r.success() == wanted) {
                 let (consumer, provider) = describe_row(row);
                 errors.push(match (&row.contract, wanted) {
-                    (Some(contract), Some(_)) => bdct_failure(row, contract, &consumer, &provider),
+                    (Some(contract), Some(_)) => bdct_failure(contract, &consumer, &provider),
                     (Some(_), None) => format!(
                         "The pact between {consumer} and the provider contract of {provider} has not been compared yet"
                     ),
@@ -990,7 +990,7 @@ fn decide(
 
 /// Why a bi-directional row failed: the provider's own tests, or the
 /// mismatches between the pact and the document (each named).
-fn bdct_failure(row: &Row, contract: &ContractCheck, consumer: &str, provider: &str) -> String {
+fn bdct_failure(contract: &ContractCheck, consumer: &str, provider: &str) -> String {
     if !contract.self_verified {
         return format!(
             "The verification for the pact between {consumer} and {provider} failed: the self-verification results of the provider contract of {provider} are not successful"
@@ -1001,7 +1001,6 @@ fn bdct_failure(row: &Row, contract: &ContractCheck, consumer: &str, provider: &
         .iter()
         .map(Mismatch::described)
         .collect();
-    let _ = row;
     format!(
         "The verification for the pact between {consumer} and {provider} failed: the pact is not compatible with the provider contract ({} mismatch{}: {})",
         mismatches.len(),
