@@ -171,6 +171,14 @@ async fn a_bad_document_is_a_400_that_names_the_field_and_the_problem() {
             "contract.content",
             "OpenAPI",
         ),
+        // A $ref that leads nowhere is named, with where it is.
+        (
+            json!(encode(
+                r##"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/a": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Missing"}}}}}}}}}"##
+            )),
+            "contract.content",
+            "#/components/schemas/Missing",
+        ),
     ];
     // Nesting deep enough to overflow a recursive parser's stack: refused, not a crash.
     let nested = format!(

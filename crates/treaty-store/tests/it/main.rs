@@ -222,6 +222,20 @@ async fn migrate_with_first(url: &str, folder: &std::path::Path, count: usize) {
     }
 }
 
+/// Runs statements on the database at `url` outside the store (a test's own
+/// scaffolding).
+async fn execute_raw(url: &str, statements: &[&'static str]) {
+    for statement in statements {
+        if url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::raw_sql(*statement).execute(&pool).await.unwrap();
+        } else {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::raw_sql(*statement).execute(&pool).await.unwrap();
+        }
+    }
+}
+
 /// Expand/contract: a migration may add tables and columns, never remove or
 /// rename one that the previous release reads, so the previous release keeps
 /// working against a database the new release has migrated (a rolling upgrade).
