@@ -46,17 +46,36 @@ pub fn text(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{:<24} {:>7} {:>9} {:>7} {:>9} {:>8} {:>8} {:>10}",
-        "throughput", "clients", "requests", "errors", "per sec", "p50 ms", "p99 ms", "CPU ms/req"
+        "\n{:<24} {:>7} {:>9} {:>7} {:>9} {:>8} {:>8} {:>10} {:>9}",
+        "throughput",
+        "clients",
+        "requests",
+        "errors",
+        "per sec",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/req",
+        "peak MiB"
     );
     for t in &report.throughput {
         let cpu = t
             .cpu_ms_per_request
             .map_or_else(|| "-".to_owned(), |c| format!("{c:.3}"));
+        let peak = t
+            .peak_mib
+            .map_or_else(|| "-".to_owned(), |p| format!("{p:.1}"));
         let _ = writeln!(
             out,
-            "{:<24} {:>7} {:>9} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>10}",
-            t.workload, t.concurrency, t.requests, t.errors, t.per_second, t.p50_ms, t.p99_ms, cpu
+            "{:<24} {:>7} {:>9} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>10} {:>9}",
+            t.workload,
+            t.concurrency,
+            t.requests,
+            t.errors,
+            t.per_second,
+            t.p50_ms,
+            t.p99_ms,
+            cpu,
+            peak
         );
     }
     if !report.writes.is_empty() {

@@ -14,7 +14,7 @@ use crate::database::{Counts, Database};
 use crate::dataset::{
     HUB_CONSUMER, HUB_PROVIDER, STEADY_CONSUMER, STEADY_PROVIDER, TYPICAL_CONSUMER,
 };
-use crate::server::{cpu_time, memory_mib};
+use crate::server::{cpu_time, memory_mib, reset_peak_memory};
 use crate::sweep::{Sweep, sweep};
 
 /// How long and how often to measure.
@@ -69,6 +69,8 @@ pub struct Throughput {
     pub p99_ms: f64,
     /// Server CPU time per request (user and system), when its pid is known.
     pub cpu_ms_per_request: Option<f64>,
+    /// The server's peak resident memory during this run alone, in MiB.
+    pub peak_mib: Option<f64>,
 }
 
 /// Small writes sent by `writers` clients at once, each acknowledged only
@@ -717,6 +719,8 @@ struct Measured {
     per_second: f64,
     /// The server's CPU time per answered request, when its pid is known.
     cpu_ms_per_request: Option<f64>,
+    /// The server's peak resident memory during the run, in MiB.
+    peak_mib: Option<f64>,
 }
 
 /// Runs `clients` closed-loop clients for `seconds`. `client(i)` makes
@@ -734,6 +738,7 @@ where
     Next: FnMut(u64) -> Request + Send + 'static,
 {
     let cpu_before = server.and_then(cpu_time);
+    let peak_reset = server.is_some_and(reset_peak_memory);
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(seconds);
     let mut running = tokio::task::JoinSet::new();
@@ -770,6 +775,10 @@ where
     Ok(Measured {
         per_second: timings.len() as f64 / elapsed,
         cpu_ms_per_request: cpu.map(|c| c.as_secs_f64() * 1000.0 / requests),
+        peak_mib: server
+            .filter(|_| peak_reset)
+            .and_then(memory_mib)
+            .map(|(_, peak)| peak),
         timings,
         errors,
     })
@@ -807,6 +816,7 @@ async fn load(
         p50_ms: percentile(&measured.timings, 0.5),
         p99_ms: percentile(&measured.timings, 0.99),
         cpu_ms_per_request: measured.cpu_ms_per_request,
+        peak_mib: measured.peak_mib,
     })
 }
 

@@ -126,6 +126,7 @@ pub(crate) trait Columns {
     fn optional_text(&self, column: &str) -> StoreResult<Option<String>>;
     fn boolean(&self, column: &str) -> StoreResult<bool>;
     fn time(&self, column: &str) -> StoreResult<DateTime<Utc>>;
+    fn optional_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>>;
 }
 
 impl Columns for Row {
@@ -142,6 +143,9 @@ impl Columns for Row {
         self.try_get(column)
     }
     fn time(&self, column: &str) -> StoreResult<DateTime<Utc>> {
+        self.try_get(column)
+    }
+    fn optional_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
         self.try_get(column)
     }
 }

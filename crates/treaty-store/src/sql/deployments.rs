@@ -14,7 +14,8 @@ use super::environments::{environment_columns, environment_from_row, environment
 use super::ledger::{
     EntriesOf, Recorded, Subject, acting, apply_event, end_running, record_release_entry,
 };
-use super::{Backend, Conn, DbRow, now, sql};
+use super::{Backend, Conn, now, sql};
+use crate::read::Columns;
 use crate::{DeployedFilter, DeploymentStore, NewDeployment, Recording, StoreError, StoreResult};
 
 pub(crate) fn deployed_select() -> String {
@@ -41,33 +42,33 @@ pub(crate) fn released_select() -> String {
     )
 }
 
-pub(crate) fn deployed_from_row(row: &DbRow) -> StoreResult<DeployedVersion> {
-    let undeployed_at: Option<DateTime<Utc>> = row.try_get("undeployed_at")?;
+pub(crate) fn deployed_from_row(row: &impl Columns) -> StoreResult<DeployedVersion> {
+    let undeployed_at = row.optional_time("undeployed_at")?;
     Ok(DeployedVersion {
-        uuid: row.try_get("uuid")?,
-        pacticipant: row.try_get("pacticipant")?,
-        version: row.try_get("version")?,
+        uuid: row.text("uuid")?,
+        pacticipant: row.text("pacticipant")?,
+        version: row.text("version")?,
         environment: environment_from_row(row, "env_")?,
-        application_instance: row.try_get("application_instance")?,
+        application_instance: row.optional_text("application_instance")?,
         currently_deployed: undeployed_at.is_none(),
         undeployed_at,
-        auto_created: row.try_get("auto_created")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        auto_created: row.boolean("auto_created")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
     })
 }
 
-pub(crate) fn released_from_row(row: &DbRow) -> StoreResult<ReleasedVersion> {
-    let support_ended_at: Option<DateTime<Utc>> = row.try_get("support_ended_at")?;
+pub(crate) fn released_from_row(row: &impl Columns) -> StoreResult<ReleasedVersion> {
+    let support_ended_at = row.optional_time("support_ended_at")?;
     Ok(ReleasedVersion {
-        uuid: row.try_get("uuid")?,
-        pacticipant: row.try_get("pacticipant")?,
-        version: row.try_get("version")?,
+        uuid: row.text("uuid")?,
+        pacticipant: row.text("pacticipant")?,
+        version: row.text("version")?,
         environment: environment_from_row(row, "env_")?,
         currently_supported: support_ended_at.is_none(),
         support_ended_at,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
     })
 }
 

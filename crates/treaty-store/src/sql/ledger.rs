@@ -127,6 +127,9 @@ async fn attach_events_and_incidents(
         return Ok(());
     }
     let ids = vec!["?"; deployments.len()].join(", ");
+    // One deployment (each write's answer) is the same text every time,
+    // worth keeping prepared; a list's text changes with its length.
+    let reused = deployments.len() == 1;
     let mut index = std::collections::HashMap::new();
     for (position, deployment) in deployments.iter().enumerate() {
         index.insert(deployment.id, position);
@@ -134,7 +137,7 @@ async fn attach_events_and_incidents(
     let mut events = sqlx::query(sql(format!(
         "SELECT deployment_id, status, metadata, created_at FROM deployment_events WHERE deployment_id IN ({ids}) ORDER BY id"
     )))
-    .persistent(false);
+    .persistent(reused);
     for deployment in deployments.iter() {
         events = events.bind(deployment.id);
     }
@@ -151,7 +154,7 @@ async fn attach_events_and_incidents(
     let mut incidents = sqlx::query(sql(format!(
         "{INCIDENT_SELECT} WHERE deployment_id IN ({ids}) ORDER BY id"
     )))
-    .persistent(false);
+    .persistent(reused);
     for deployment in deployments.iter() {
         incidents = incidents.bind(deployment.id);
     }

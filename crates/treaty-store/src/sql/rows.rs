@@ -276,6 +276,9 @@ impl Columns for DbRow {
     fn time(&self, column: &str) -> StoreResult<DateTime<Utc>> {
         Ok(self.try_get(column)?)
     }
+    fn optional_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(self.try_get(column)?)
+    }
 }
 
 pub(crate) fn split_list(list: Option<&str>) -> Vec<&str> {

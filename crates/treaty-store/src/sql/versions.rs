@@ -8,6 +8,7 @@ use treaty_domain::{BranchName, PacticipantName, TagName, VersionNumber};
 
 use super::rows::{self, VERSION_SELECT, load_version, version_from_row};
 use super::{Backend, Conn, now, sql};
+use crate::read::Query;
 use crate::{BranchesDeleted, LatestVersion, StoreResult, VersionChanges, VersionStore};
 
 /// How soon after a version's creation its first tag also names its branch
@@ -347,47 +348,55 @@ impl VersionStore for Backend {
             "SELECT v.id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id
              WHERE p.name = ? AND v.number IN ({placeholders})"
         );
-        let mut pacts = sqlx::query(sql(format!(
+        // One version (a version's own page, a write's answer) is the same
+        // text every time, worth keeping prepared; a page's list is not.
+        let statement = |text: String| {
+            let mut query = Query::new(text).bind(pacticipant);
+            for number in numbers {
+                query = query.bind(number.as_str());
+            }
+            if numbers.len() == 1 {
+                query
+            } else {
+                query.one_off()
+            }
+        };
+        let pacts = statement(format!(
             "SELECT v.number, pr.name AS provider FROM pact_publications pp
                JOIN versions v ON v.id = pp.consumer_version_id
                JOIN pacticipants pr ON pr.id = pp.provider_id
              WHERE pp.consumer_version_id IN ({version_ids})
              ORDER BY v.id, lower(pr.name), pr.name"
-        )))
-        .persistent(false)
-        .bind(pacticipant);
-        let mut deployed = sqlx::query(sql(format!(
+        ));
+        let deployed = statement(format!(
             "{} WHERE dv.version_id IN ({version_ids}) ORDER BY dv.id",
             super::deployments::deployed_select()
-        )))
-        .persistent(false)
-        .bind(pacticipant);
-        let mut released = sqlx::query(sql(format!(
+        ));
+        let released = statement(format!(
             "{} WHERE rv.version_id IN ({version_ids}) ORDER BY rv.id",
             super::deployments::released_select()
-        )))
-        .persistent(false)
-        .bind(pacticipant);
-        for number in numbers {
-            pacts = pacts.bind(number);
-            deployed = deployed.bind(number);
-            released = released.bind(number);
-        }
+        ));
+        // One unit: one snapshot, and on SQLite one hand-off for the three.
+        let (pacts, deployed, released) = self
+            .read_snapshot(move |reader| {
+                Box::pin(async move {
+                    Ok((
+                        reader.fetch_all(pacts).await?,
+                        reader.fetch_all(deployed).await?,
+                        reader.fetch_all(released).await?,
+                    ))
+                })
+            })
+            .await?;
         let pacts = pacts
-            .fetch_all(self.reader())
-            .await?
             .iter()
             .map(|row| Ok((row.try_get("number")?, row.try_get("provider")?)))
             .collect::<StoreResult<Vec<_>>>()?;
         let deployments = deployed
-            .fetch_all(self.reader())
-            .await?
             .iter()
             .map(super::deployments::deployed_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
         let releases = released
-            .fetch_all(self.reader())
-            .await?
             .iter()
             .map(super::deployments::released_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
