@@ -488,8 +488,7 @@ async fn verifications_of(
     if content_ids.is_empty() {
         return Ok(Vec::new());
     }
-    const COLUMNS: &str = "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
-         FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id";
+    const COLUMNS: &str = VERIFICATION_COLUMNS;
     let contents = placeholders(content_ids.len());
     // As in `pacts_of`: UNION ALL, not OR, so that the versions covered one by
     // one are found through the (content, provider version) index.
@@ -526,7 +525,42 @@ async fn verifications_of(
     for id in binds {
         query = query.bind(id);
     }
-    let rows = reader.fetch_all(query).await?;
+    verification_rows(reader.fetch_all(query).await?)
+}
+
+const VERIFICATION_COLUMNS: &str = "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
+         FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id";
+
+/// The verifications of the contents (by `providers` only, when given),
+/// in no order, as long as there are fewer than `cap`: `None` when there
+/// are more.
+async fn verifications_if_fewer(
+    reader: &mut dyn Reader,
+    content_ids: &[i64],
+    providers: Option<&[i64]>,
+    cap: i64,
+) -> StoreResult<Option<Vec<VerificationRow>>> {
+    if content_ids.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let provider_condition = match providers {
+        Some(providers) => format!(" AND vr.provider_id IN ({})", placeholders(providers.len())),
+        None => String::new(),
+    };
+    let mut query = Query::new(format!(
+        "{VERIFICATION_COLUMNS} WHERE vr.pact_content_id IN ({}){provider_condition} LIMIT ?",
+        placeholders(content_ids.len())
+    ));
+    for id in content_ids.iter().chain(providers.unwrap_or_default()) {
+        query = query.bind(*id);
+    }
+    let rows = reader.fetch_all(query.bind(cap)).await?;
+    Ok((i64::try_from(rows.len()).unwrap_or(i64::MAX) < cap)
+        .then(|| verification_rows(rows))
+        .transpose()?)
+}
+
+fn verification_rows(rows: Vec<read::Row>) -> StoreResult<Vec<VerificationRow>> {
     rows.iter()
         .map(|r| {
             Ok(VerificationRow {
@@ -1272,11 +1306,12 @@ fn rows_from<'a>(
     rows
 }
 
-/// A page without `latestby`: the same rows as [`all_rows`] keeps, but each
-/// pact content's verifications are read newest first, `limit` of them at
-/// first, and deeper (twice as deep each time) only while a verification
-/// not read yet could still make a row of the page. A busy pair's page then
-/// reads about a page of verifications, not the pair's whole history.
+/// A page without `latestby`: the same rows as [`all_rows`] keeps, but when
+/// the pacts' contents have more than a few pages of verifications, each
+/// content's are read newest first, `limit` of them at first, and deeper
+/// (twice as deep each time) only while a verification not read yet could
+/// still make a row of the page. A busy pair's page then reads about a page
+/// of verifications, not the pair's whole history.
 ///
 /// What was not read yet bounds what it could make: its verifications ran
 /// no later than the last one read (the walk is in (execution date, id)
@@ -1338,9 +1373,24 @@ async fn page_rows(
         .await?,
     );
 
+    // A history of a few pages is read whole, as `all_rows` reads it (one
+    // plain statement costs less than the walk's bookkeeping per content);
+    // a longer one is walked.
+    let depth = i64::from(query.limit);
+    let cap = depth.saturating_mul(WHOLE_HISTORY_PAGES);
+    if let Some(few) =
+        verifications_if_fewer(reader, &walked, walk_providers.as_deref(), cap).await?
+    {
+        whole.extend(few);
+        let Some(mut page) = NewestRows::for_query(query) else {
+            return all_rows(reader, query, pairing, pacts).await;
+        };
+        rows_from(pairing, pacts, whole.iter(), Some(&mut page));
+        return Ok(page.into_rows());
+    }
     let mut read: HashMap<i64, Vec<VerificationRow>> = HashMap::new();
     let mut open = walked;
-    let mut depth = i64::from(query.limit);
+    let mut depth = depth;
     loop {
         let (found, edges) =
             newest_verifications(reader, &open, walk_providers.as_deref(), depth).await?;
@@ -1384,6 +1434,10 @@ async fn page_rows(
     }
 }
 
+/// How many pages of verifications a page's contents may have to be read
+/// whole rather than walked.
+const WHOLE_HISTORY_PAGES: i64 = 4;
+
 /// How far a walk down one pact content's verifications read.
 struct Edge {
     /// When the last verification read ran: those not read ran no later.
@@ -1414,10 +1468,13 @@ async fn newest_verifications(
         Some(providers) => format!(" AND vr.provider_id IN ({})", placeholders(providers.len())),
         None => String::new(),
     };
-    const OLDER: &str = "(SELECT o.id FROM verifications o
-           WHERE o.pact_content_id = x.content_id AND o.success = ?
-             AND (o.execution_date < x.since OR (o.execution_date = x.since AND o.id < x.since_id))
-           ORDER BY o.id DESC LIMIT 1)";
+    // A walk that read every verification of its content (fewer than
+    // `depth`: no stop) has none older; the bound is looked for only below
+    // a stop.
+    const OLDER: &str = "CASE WHEN e.since_id = 0 THEN NULL ELSE (SELECT o.id FROM verifications o
+           WHERE o.pact_content_id = e.content_id AND o.success = ?
+             AND (o.execution_date < e.since OR (o.execution_date = e.since AND o.id < e.since_id))
+           ORDER BY o.id DESC LIMIT 1) END";
     let mut query = Query::new(format!(
         "WITH stops AS MATERIALIZED (
             SELECT pc.id AS content_id,
@@ -1426,17 +1483,20 @@ async fn newest_verifications(
             FROM pact_contents pc WHERE pc.id IN ({})
          ),
          edges AS MATERIALIZED (
-            SELECT x.content_id, x.since_id, x.since, {OLDER} AS older_success, {OLDER} AS older_failure
-            FROM (SELECT st.content_id, COALESCE(st.since_id, 0) AS since_id,
-                    COALESCE((SELECT s.execution_date FROM verifications s WHERE s.id = st.since_id),
-                             (SELECT MIN(m.execution_date) FROM verifications m WHERE m.pact_content_id = st.content_id)) AS since
-                  FROM stops st) AS x
+            SELECT st.content_id, COALESCE(st.since_id, 0) AS since_id,
+              COALESCE(s.execution_date,
+                (SELECT MIN(m.execution_date) FROM verifications m WHERE m.pact_content_id = st.content_id)) AS since
+            FROM stops st LEFT JOIN verifications s ON s.id = st.since_id
+         ),
+         bounds AS MATERIALIZED (
+            SELECT e.content_id, e.since_id, e.since, {OLDER} AS older_success, {OLDER} AS older_failure
+            FROM edges e
          )
-         SELECT e.content_id, e.since, e.older_success, e.older_failure,
+         SELECT b.content_id, b.since, b.older_success, b.older_failure,
                 vr.id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
-         FROM edges e
-         LEFT JOIN verifications vr ON vr.pact_content_id = e.content_id AND vr.execution_date >= e.since
-              AND (vr.execution_date > e.since OR vr.id >= e.since_id){provider_condition}
+         FROM bounds b
+         LEFT JOIN verifications vr ON vr.pact_content_id = b.content_id AND vr.execution_date >= b.since
+              AND (vr.execution_date > b.since OR vr.id >= b.since_id){provider_condition}
          LEFT JOIN versions pv ON pv.id = vr.provider_version_id",
         placeholders(contents.len())
     ))
