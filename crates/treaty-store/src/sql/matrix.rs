@@ -531,33 +531,28 @@ async fn verifications_of(
 const VERIFICATION_COLUMNS: &str = "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
          FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id";
 
-/// The verifications of the contents (by `providers` only, when given),
-/// in no order, as long as there are fewer than `cap`: `None` when there
-/// are more.
-async fn verifications_if_fewer(
+/// Whether the contents have fewer than `cap` verifications, counted on
+/// an index alone and no further than `cap`.
+async fn fewer_verifications_than(
     reader: &mut dyn Reader,
     content_ids: &[i64],
-    providers: Option<&[i64]>,
     cap: i64,
-) -> StoreResult<Option<Vec<VerificationRow>>> {
+) -> StoreResult<bool> {
     if content_ids.is_empty() {
-        return Ok(Some(Vec::new()));
+        return Ok(true);
     }
-    let provider_condition = match providers {
-        Some(providers) => format!(" AND vr.provider_id IN ({})", placeholders(providers.len())),
-        None => String::new(),
-    };
     let mut query = Query::new(format!(
-        "{VERIFICATION_COLUMNS} WHERE vr.pact_content_id IN ({}){provider_condition} LIMIT ?",
+        "SELECT COUNT(*) AS n FROM (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id IN ({}) LIMIT ?) AS few",
         placeholders(content_ids.len())
     ));
-    for id in content_ids.iter().chain(providers.unwrap_or_default()) {
+    for id in content_ids {
         query = query.bind(*id);
     }
-    let rows = reader.fetch_all(query.bind(cap)).await?;
-    Ok((i64::try_from(rows.len()).unwrap_or(i64::MAX) < cap)
-        .then(|| verification_rows(rows))
-        .transpose()?)
+    let mut counted: i64 = 0;
+    for row in reader.fetch_all(query.bind(cap)).await? {
+        counted = row.try_get("n")?;
+    }
+    Ok(counted < cap)
 }
 
 fn verification_rows(rows: Vec<read::Row>) -> StoreResult<Vec<VerificationRow>> {
@@ -1324,6 +1319,12 @@ async fn page_rows(
     pairing: &Pairing,
     pacts: &[PactRow],
 ) -> StoreResult<Vec<MatrixRow>> {
+    // A history of a few pages is read whole, as `all_rows` reads it: one
+    // plain statement costs less than the walk's bookkeeping per content.
+    let cap = i64::from(query.limit).saturating_mul(WHOLE_HISTORY_PAGES);
+    if fewer_verifications_than(reader, &content_ids_of(pacts), cap).await? {
+        return all_rows(reader, query, pairing, pacts).await;
+    }
     let shown: Vec<&PactRow> = pacts.iter().filter(|p| pairing.shows(p)).collect();
     // Which contents are walked, with which providers' verifications (`None`:
     // every one), and the verifications read whole, as `all_rows` reads them.
@@ -1373,24 +1374,9 @@ async fn page_rows(
         .await?,
     );
 
-    // A history of a few pages is read whole, as `all_rows` reads it (one
-    // plain statement costs less than the walk's bookkeeping per content);
-    // a longer one is walked.
-    let depth = i64::from(query.limit);
-    let cap = depth.saturating_mul(WHOLE_HISTORY_PAGES);
-    if let Some(few) =
-        verifications_if_fewer(reader, &walked, walk_providers.as_deref(), cap).await?
-    {
-        whole.extend(few);
-        let Some(mut page) = NewestRows::for_query(query) else {
-            return all_rows(reader, query, pairing, pacts).await;
-        };
-        rows_from(pairing, pacts, whole.iter(), Some(&mut page));
-        return Ok(page.into_rows());
-    }
     let mut read: HashMap<i64, Vec<VerificationRow>> = HashMap::new();
     let mut open = walked;
-    let mut depth = depth;
+    let mut depth = i64::from(query.limit);
     loop {
         let (found, edges) =
             newest_verifications(reader, &open, walk_providers.as_deref(), depth).await?;
