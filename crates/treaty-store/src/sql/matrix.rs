@@ -331,9 +331,9 @@ async fn pacts_of(
     // versions or with some, so no pact is found twice.
     let mut parts = Vec::new();
     let mut binds = Vec::new();
-    if let Some((part, pair_binds)) =
-        newest_pacts_of_pairs(&everything, (!any_provider).then_some(&providers), limit)
-    {
+    let by_pairs = newest_pacts_of_pairs(&everything, (!any_provider).then_some(&providers), limit);
+    let consumers_by_pair = by_pairs.is_some();
+    if let Some((part, pair_binds)) = by_pairs {
         parts.push(part);
         binds.extend(pair_binds);
     }
@@ -341,7 +341,7 @@ async fn pacts_of(
         ("pp.consumer_id", &everything, "by_consumer"),
         ("pp.consumer_version_id", &versions, "by_version"),
     ] {
-        if ids.is_empty() || (column == "pp.consumer_id" && !parts.is_empty()) {
+        if ids.is_empty() || (consumers_by_pair && column == "pp.consumer_id") {
             continue;
         }
         parts.push(most_recent(
