@@ -488,7 +488,6 @@ async fn verifications_of(
     if content_ids.is_empty() {
         return Ok(Vec::new());
     }
-    const COLUMNS: &str = VERIFICATION_COLUMNS;
     let contents = placeholders(content_ids.len());
     // As in `pacts_of`: UNION ALL, not OR, so that the versions covered one by
     // one are found through the (content, provider version) index.
@@ -497,7 +496,7 @@ async fn verifications_of(
     match providers.map(covered_ids) {
         None => {
             parts.push(format!(
-                "{COLUMNS} WHERE vr.pact_content_id IN ({contents})"
+                "{VERIFICATION_COLUMNS} WHERE vr.pact_content_id IN ({contents})"
             ));
             binds.extend(content_ids);
         }
@@ -510,7 +509,7 @@ async fn verifications_of(
                     continue;
                 }
                 parts.push(format!(
-                    "{COLUMNS} WHERE vr.pact_content_id IN ({contents}) AND {column} IN ({})",
+                    "{VERIFICATION_COLUMNS} WHERE vr.pact_content_id IN ({contents}) AND {column} IN ({})",
                     placeholders(ids.len())
                 ));
                 binds.extend(content_ids);
