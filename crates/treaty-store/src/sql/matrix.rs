@@ -331,11 +331,17 @@ async fn pacts_of(
     // versions or with some, so no pact is found twice.
     let mut parts = Vec::new();
     let mut binds = Vec::new();
+    let by_pairs = newest_pacts_of_pairs(&everything, (!any_provider).then_some(&providers), limit);
+    let consumers_by_pair = by_pairs.is_some();
+    if let Some((part, pair_binds)) = by_pairs {
+        parts.push(part);
+        binds.extend(pair_binds);
+    }
     for (column, ids, alias) in [
         ("pp.consumer_id", &everything, "by_consumer"),
         ("pp.consumer_version_id", &versions, "by_version"),
     ] {
-        if ids.is_empty() {
+        if ids.is_empty() || (consumers_by_pair && column == "pp.consumer_id") {
             continue;
         }
         parts.push(most_recent(
@@ -360,6 +366,51 @@ async fn pacts_of(
         query = query.bind(id);
     }
     pact_rows(reader.fetch_all(query).await?)
+}
+
+/// The most pairs a page's pacts are looked up pair by pair for (each
+/// pair's newest from the index); beyond it one statement sorts them all.
+const MOST_PAIRS_ONE_BY_ONE: usize = 16;
+
+/// The `limit` most recently published pacts of the consumers covered with
+/// all their versions, with the covered providers: the newest of each pair
+/// straight from the (consumer, provider, created_at, id) index, then the
+/// newest of those. A page then reads what it shows, not the pair's whole
+/// history. `None` when there is no limit, no such consumer, no provider
+/// list (a lone selector's pacts are with any provider) or too many pairs.
+fn newest_pacts_of_pairs(
+    consumers: &[i64],
+    providers: Option<&Vec<i64>>,
+    limit: u32,
+) -> Option<(String, Vec<i64>)> {
+    let limit = limit_argument(limit)?;
+    let providers = providers?;
+    let pairs = consumers.len() * providers.len();
+    if pairs == 0 || pairs > MOST_PAIRS_ONE_BY_ONE {
+        return None;
+    }
+    let mut newest_of_pairs = Vec::new();
+    let mut binds = Vec::new();
+    for consumer in consumers {
+        for provider in providers {
+            newest_of_pairs.push(format!(
+                "SELECT * FROM (SELECT pair.id FROM pact_publications pair
+                   WHERE pair.consumer_id = ? AND pair.provider_id = ?
+                   ORDER BY pair.created_at DESC, pair.id DESC LIMIT ?) AS pair_{}",
+                newest_of_pairs.len()
+            ));
+            binds.extend([*consumer, *provider, limit]);
+        }
+    }
+    binds.push(limit);
+    Some((
+        format!(
+            "SELECT * FROM ({PACT_COLUMNS} WHERE pp.id IN ({})
+               ORDER BY pp.created_at DESC, pp.id DESC LIMIT ?) AS by_pair",
+            newest_of_pairs.join(" UNION ALL ")
+        ),
+        binds,
+    ))
 }
 
 /// The pacts with `provider` whose content one of its covered versions
@@ -437,8 +488,6 @@ async fn verifications_of(
     if content_ids.is_empty() {
         return Ok(Vec::new());
     }
-    const COLUMNS: &str = "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
-         FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id";
     let contents = placeholders(content_ids.len());
     // As in `pacts_of`: UNION ALL, not OR, so that the versions covered one by
     // one are found through the (content, provider version) index.
@@ -447,7 +496,7 @@ async fn verifications_of(
     match providers.map(covered_ids) {
         None => {
             parts.push(format!(
-                "{COLUMNS} WHERE vr.pact_content_id IN ({contents})"
+                "{VERIFICATION_COLUMNS} WHERE vr.pact_content_id IN ({contents})"
             ));
             binds.extend(content_ids);
         }
@@ -460,7 +509,7 @@ async fn verifications_of(
                     continue;
                 }
                 parts.push(format!(
-                    "{COLUMNS} WHERE vr.pact_content_id IN ({contents}) AND {column} IN ({})",
+                    "{VERIFICATION_COLUMNS} WHERE vr.pact_content_id IN ({contents}) AND {column} IN ({})",
                     placeholders(ids.len())
                 ));
                 binds.extend(content_ids);
@@ -475,7 +524,37 @@ async fn verifications_of(
     for id in binds {
         query = query.bind(id);
     }
-    let rows = reader.fetch_all(query).await?;
+    verification_rows(reader.fetch_all(query).await?)
+}
+
+const VERIFICATION_COLUMNS: &str = "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
+         FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id";
+
+/// Whether the contents have fewer than `cap` verifications, counted on
+/// an index alone and no further than `cap`.
+async fn fewer_verifications_than(
+    reader: &mut dyn Reader,
+    content_ids: &[i64],
+    cap: i64,
+) -> StoreResult<bool> {
+    if content_ids.is_empty() {
+        return Ok(true);
+    }
+    let mut query = Query::new(format!(
+        "SELECT COUNT(*) AS n FROM (SELECT vr.id FROM verifications vr WHERE vr.pact_content_id IN ({}) LIMIT ?) AS few",
+        placeholders(content_ids.len())
+    ));
+    for id in content_ids {
+        query = query.bind(*id);
+    }
+    let mut counted: i64 = 0;
+    for row in reader.fetch_all(query.bind(cap)).await? {
+        counted = row.try_get("n")?;
+    }
+    Ok(counted < cap)
+}
+
+fn verification_rows(rows: Vec<read::Row>) -> StoreResult<Vec<VerificationRow>> {
     rows.iter()
         .map(|r| {
             Ok(VerificationRow {
@@ -1016,11 +1095,6 @@ async fn rows(
     selectors: &[ResolvedSelector],
 ) -> StoreResult<(Vec<MatrixRow>, Vec<PactRow>)> {
     let one_selector = selectors.len() == 1;
-    let specified_ids: BTreeSet<i64> = selectors
-        .iter()
-        .filter(|s| s.specified)
-        .filter_map(|s| s.pacticipant_id)
-        .collect();
     let covered = coverage(selectors);
     let mut pacts = pacts_of(reader, &covered, one_selector, query.limit).await?;
     if one_selector && let Some((provider, versions)) = covered.iter().next() {
@@ -1032,16 +1106,71 @@ async fn rows(
                 .filter(|p| !known.contains(&p.publication_id)),
         );
     }
-    let content_ids: Vec<i64> = pacts
-        .iter()
-        .map(|p| p.content_id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let pairing = Pairing {
+        one_selector,
+        specified_ids: selectors
+            .iter()
+            .filter(|s| s.specified)
+            .filter_map(|s| s.pacticipant_id)
+            .collect(),
+        covered,
+    };
+    let rows = match NewestRows::for_query(query) {
+        // `latestby` needs every verification of a provider version to know
+        // its newest: a page with it reads them all.
+        Some(_) if query.latest_by.is_none() => page_rows(reader, query, &pairing, &pacts).await?,
+        _ => all_rows(reader, query, &pairing, &pacts).await?,
+    };
+    Ok((rows, pacts))
+}
+
+/// What decides which pacts and verifications make rows.
+struct Pairing {
+    one_selector: bool,
+    specified_ids: BTreeSet<i64>,
+    covered: HashMap<i64, Option<HashSet<i64>>>,
+}
+
+impl Pairing {
+    /// With several selectors a pact makes rows only if a specified
+    /// pacticipant is its consumer or provider.
+    fn shows(&self, pact: &PactRow) -> bool {
+        self.one_selector
+            || self.specified_ids.contains(&pact.consumer_id)
+            || self.specified_ids.contains(&pact.provider_id)
+    }
+
+    fn consumer_selected(&self, pact: &PactRow) -> bool {
+        covers(&self.covered, pact.consumer_id, pact.consumer_version.id)
+    }
+
+    /// Whether a verification of the pact's content makes a row with it.
+    fn pairs(&self, pact: &PactRow, verification: &VerificationRow) -> bool {
+        (self.one_selector && self.consumer_selected(pact))
+            || covers(
+                &self.covered,
+                verification.provider_id,
+                verification.provider_version.id,
+            )
+    }
+}
+
+/// Every row, or with `latestby` the page of them: every verification of
+/// the pacts' contents is read.
+async fn all_rows(
+    reader: &mut dyn Reader,
+    query: &MatrixQuery,
+    pairing: &Pairing,
+    pacts: &[PactRow],
+) -> StoreResult<Vec<MatrixRow>> {
     // One selector's own pacts keep every verification; otherwise only
     // those by the covered provider versions can make a row.
-    let mut verifications =
-        verifications_of(reader, &content_ids, (!one_selector).then_some(&covered)).await?;
+    let mut verifications = verifications_of(
+        reader,
+        &content_ids_of(pacts),
+        (!pairing.one_selector).then_some(&pairing.covered),
+    )
+    .await?;
     if query.latest_by.is_some() {
         let mut newest: HashMap<(i64, i64), i64> = HashMap::new();
         for v in &verifications {
@@ -1056,9 +1185,42 @@ async fn rows(
     }
     // Bi-directional rows after `latestby`'s pruning: their numbers are
     // comparisons', not verifications', and there is one per contract.
-    verifications.extend(contracts_of(reader, &pacts, (!one_selector).then_some(&covered)).await?);
+    verifications.extend(
+        contracts_of(
+            reader,
+            pacts,
+            (!pairing.one_selector).then_some(&pairing.covered),
+        )
+        .await?,
+    );
+    let mut newest = NewestRows::for_query(query);
+    let rows = rows_from(pairing, pacts, verifications.iter(), newest.as_mut());
+    Ok(match newest {
+        Some(newest) => newest.into_rows(),
+        None => rows,
+    })
+}
+
+/// The distinct pact contents of the pacts, in order.
+fn content_ids_of(pacts: &[PactRow]) -> Vec<i64> {
+    pacts
+        .iter()
+        .map(|p| p.content_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The rows of the pacts with their verifications: every row, or, offered
+/// to `newest`, the page it keeps (most recent first; then none returned).
+fn rows_from<'a>(
+    pairing: &Pairing,
+    pacts: &[PactRow],
+    verifications: impl Iterator<Item = &'a VerificationRow>,
+    mut newest: Option<&mut NewestRows>,
+) -> Vec<MatrixRow> {
     let mut by_pact: HashMap<(i64, i64), Vec<&VerificationRow>> = HashMap::new();
-    for verification in &verifications {
+    for verification in verifications {
         by_pact
             .entry((verification.content_id, verification.provider_id))
             .or_default()
@@ -1067,31 +1229,24 @@ async fn rows(
     // With a limit only the page is kept, most recent first: each pact's
     // verifications newest first, so that once one is too old for the
     // page, the rest of that pact's are as well.
-    let mut newest = NewestRows::for_query(query);
     if newest.is_some() {
         for group in by_pact.values_mut() {
             group.sort_by_key(|v| std::cmp::Reverse(v.verification.verified_at));
         }
     }
     let mut rows = Vec::new();
-    for pact in &pacts {
-        if !one_selector
-            && !specified_ids.contains(&pact.consumer_id)
-            && !specified_ids.contains(&pact.provider_id)
-        {
+    for pact in pacts {
+        if !pairing.shows(pact) {
             continue;
         }
-        let consumer_selected = covers(&covered, pact.consumer_id, pact.consumer_version.id);
+        let consumer_selected = pairing.consumer_selected(pact);
         let mut matching = by_pact
             .get(&(pact.content_id, pact.provider_id))
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
             .copied()
-            .filter(|v| {
-                (one_selector && consumer_selected)
-                    || covers(&covered, v.provider_id, v.provider_version.id)
-            })
+            .filter(|v| pairing.pairs(pact, v))
             .peekable();
         let row = |verification: Option<&VerificationRow>| MatrixRow {
             consumer: pact.consumer.clone(),
@@ -1113,7 +1268,7 @@ async fn rows(
         if matching.peek().is_none() {
             // A pact the lone selector only verified is found through its
             // verifications: without one, it is no row.
-            if one_selector && !consumer_selected {
+            if pairing.one_selector && !consumer_selected {
                 continue;
             }
             match newest.as_mut() {
@@ -1142,10 +1297,237 @@ async fn rows(
             None => rows.extend(matching.map(|v| row(Some(v)))),
         }
     }
-    if let Some(newest) = newest {
-        rows = newest.into_rows();
+    rows
+}
+
+/// A page without `latestby`: the same rows as [`all_rows`] keeps, but when
+/// the pacts' contents have more than a few pages of verifications, each
+/// content's are read newest first, `limit` of them at first, and deeper
+/// (twice as deep each time) only while a verification not read yet could
+/// still make a row of the page. A busy pair's page then reads about a page
+/// of verifications, not the pair's whole history.
+///
+/// What was not read yet bounds what it could make: its verifications ran
+/// no later than the last one read (the walk is in (execution date, id)
+/// order) and their numbers are at most the greatest number not read. A
+/// pact's rows from them rank at most [`RowRank::of`] those bounds, so once
+/// the page is full of rows ranked above that, they cannot change it.
+async fn page_rows(
+    reader: &mut dyn Reader,
+    query: &MatrixQuery,
+    pairing: &Pairing,
+    pacts: &[PactRow],
+) -> StoreResult<Vec<MatrixRow>> {
+    // A history of a few pages is read whole, as `all_rows` reads it: one
+    // plain statement costs less than the walk's bookkeeping per content.
+    let cap = i64::from(query.limit).saturating_mul(WHOLE_HISTORY_PAGES);
+    if fewer_verifications_than(reader, &content_ids_of(pacts), cap).await? {
+        return all_rows(reader, query, pairing, pacts).await;
     }
-    Ok((rows, pacts))
+    let shown: Vec<&PactRow> = pacts.iter().filter(|p| pairing.shows(p)).collect();
+    // Which contents are walked, with which providers' verifications (`None`:
+    // every one), and the verifications read whole, as `all_rows` reads them.
+    let (walked, walk_providers, mut whole) = if pairing.one_selector {
+        // A lone provider selector with some of its versions pairs the pacts
+        // it only verified with those versions' verifications: found through
+        // the (content, provider version) index, not walked.
+        let by_versions = pairing.covered.values().any(Option::is_some);
+        let whole_contents: BTreeSet<i64> = shown
+            .iter()
+            .filter(|p| by_versions && !pairing.consumer_selected(p))
+            .map(|p| p.content_id)
+            .collect();
+        let walked: BTreeSet<i64> = shown
+            .iter()
+            .map(|p| p.content_id)
+            .filter(|c| !whole_contents.contains(c))
+            .collect();
+        let whole_contents: Vec<i64> = whole_contents.into_iter().collect();
+        let whole = verifications_of(reader, &whole_contents, None).await?;
+        (walked.into_iter().collect(), None, whole)
+    } else {
+        // The providers covered with all their versions are walked; those
+        // covered with some are read by version.
+        let (everything, _) = covered_ids(&pairing.covered);
+        let by_versions: HashMap<i64, Option<HashSet<i64>>> = pairing
+            .covered
+            .iter()
+            .filter(|(_, versions)| versions.is_some())
+            .map(|(id, versions)| (*id, versions.clone()))
+            .collect();
+        let contents = content_ids_of(pacts);
+        let whole = verifications_of(reader, &contents, Some(&by_versions)).await?;
+        let walked = if everything.is_empty() {
+            Vec::new()
+        } else {
+            contents
+        };
+        (walked, Some(everything), whole)
+    };
+    whole.extend(
+        contracts_of(
+            reader,
+            pacts,
+            (!pairing.one_selector).then_some(&pairing.covered),
+        )
+        .await?,
+    );
+
+    let mut read: HashMap<i64, Vec<VerificationRow>> = HashMap::new();
+    let mut open = walked;
+    let mut depth = i64::from(query.limit);
+    loop {
+        let (found, edges) =
+            newest_verifications(reader, &open, walk_providers.as_deref(), depth).await?;
+        // A deeper walk reads the shallower one's verifications again.
+        for content in &open {
+            read.insert(*content, Vec::new());
+        }
+        for verification in found {
+            read.entry(verification.content_id)
+                .or_default()
+                .push(verification);
+        }
+        let Some(mut page) = NewestRows::for_query(query) else {
+            return all_rows(reader, query, pairing, pacts).await;
+        };
+        rows_from(
+            pairing,
+            pacts,
+            whole.iter().chain(read.values().flatten()),
+            Some(&mut page),
+        );
+        open = edges
+            .into_iter()
+            .filter(|(content, edge)| {
+                edge.older_id.is_some_and(|older_id| {
+                    shown.iter().filter(|p| p.content_id == *content).any(|p| {
+                        page.admits(RowRank::of(
+                            p.created_at,
+                            p.publication_id,
+                            Some((edge.since, older_id)),
+                        ))
+                    })
+                })
+            })
+            .map(|(content, _)| content)
+            .collect();
+        if open.is_empty() {
+            return Ok(page.into_rows());
+        }
+        depth = depth.saturating_mul(2);
+    }
+}
+
+/// How many pages of verifications a page's contents may have to be read
+/// whole rather than walked.
+const WHOLE_HISTORY_PAGES: i64 = 4;
+
+/// How far a walk down one pact content's verifications read.
+struct Edge {
+    /// When the last verification read ran: those not read ran no later.
+    since: DateTime<Utc>,
+    /// The greatest number of those not read; `None` when all were read.
+    older_id: Option<i64>,
+}
+
+/// The `depth` most recent verifications of each content (in (execution
+/// date, id) order, from the index in that order; by `providers` only, when
+/// given), and how far each walk went. One statement for every content:
+/// where each walk stops (its `depth`th verification), then the
+/// verifications down to there, and the greatest number below it (from the
+/// (content, success, id) index, newest first: right below what was read).
+/// A content without verifications is one row with none.
+async fn newest_verifications(
+    reader: &mut dyn Reader,
+    contents: &[i64],
+    providers: Option<&[i64]>,
+    depth: i64,
+) -> StoreResult<(Vec<VerificationRow>, HashMap<i64, Edge>)> {
+    let mut found = Vec::new();
+    let mut edges = HashMap::new();
+    if contents.is_empty() {
+        return Ok((found, edges));
+    }
+    let provider_condition = match providers {
+        Some(providers) => format!(" AND vr.provider_id IN ({})", placeholders(providers.len())),
+        None => String::new(),
+    };
+    // A walk that read every verification of its content (fewer than
+    // `depth`: no stop) has none older; the bound is looked for only below
+    // a stop.
+    const OLDER: &str = "CASE WHEN e.since_id = 0 THEN NULL ELSE (SELECT o.id FROM verifications o
+           WHERE o.pact_content_id = e.content_id AND o.success = ?
+             AND (o.execution_date < e.since OR (o.execution_date = e.since AND o.id < e.since_id))
+           ORDER BY o.id DESC LIMIT 1) END";
+    let mut query = Query::new(format!(
+        "WITH stops AS MATERIALIZED (
+            SELECT pc.id AS content_id,
+              (SELECT s.id FROM verifications s WHERE s.pact_content_id = pc.id
+                ORDER BY s.execution_date DESC, s.id DESC LIMIT 1 OFFSET ?) AS since_id
+            FROM pact_contents pc WHERE pc.id IN ({})
+         ),
+         edges AS MATERIALIZED (
+            SELECT st.content_id, COALESCE(st.since_id, 0) AS since_id,
+              COALESCE(s.execution_date,
+                (SELECT MIN(m.execution_date) FROM verifications m WHERE m.pact_content_id = st.content_id)) AS since
+            FROM stops st LEFT JOIN verifications s ON s.id = st.since_id
+         ),
+         bounds AS MATERIALIZED (
+            SELECT e.content_id, e.since_id, e.since, {OLDER} AS older_success, {OLDER} AS older_failure
+            FROM edges e
+         )
+         SELECT b.content_id, b.since, b.older_success, b.older_failure,
+                vr.id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
+         FROM bounds b
+         LEFT JOIN verifications vr ON vr.pact_content_id = b.content_id AND vr.execution_date >= b.since
+              AND (vr.execution_date > b.since OR vr.id >= b.since_id){provider_condition}
+         LEFT JOIN versions pv ON pv.id = vr.provider_version_id",
+        placeholders(contents.len())
+    ))
+    .bind(depth - 1);
+    for id in contents {
+        query = query.bind(*id);
+    }
+    query = query.bind(true).bind(false);
+    for id in providers.unwrap_or_default() {
+        query = query.bind(*id);
+    }
+    for r in reader.fetch_all(query).await? {
+        let content_id: i64 = r.try_get("content_id")?;
+        let since: Option<DateTime<Utc>> = r.try_get("since")?;
+        if let Some(since) = since {
+            let older: [Option<i64>; 2] =
+                [r.try_get("older_success")?, r.try_get("older_failure")?];
+            edges.insert(
+                content_id,
+                Edge {
+                    since,
+                    older_id: older.into_iter().flatten().max(),
+                },
+            );
+        }
+        let id: Option<i64> = r.try_get("id")?;
+        let Some(id) = id else {
+            continue;
+        };
+        found.push(VerificationRow {
+            content_id,
+            provider_id: r.try_get("provider_id")?,
+            provider_version: VersionRef {
+                id: r.try_get("version_id")?,
+                number: r.try_get("version_number")?,
+            },
+            verification: VerificationRef {
+                number: id,
+                success: r.try_get("success")?,
+                verified_at: r.try_get("execution_date")?,
+            },
+            contract: None,
+            compared: true,
+        });
+    }
+    Ok((found, edges))
 }
 
 #[async_trait]

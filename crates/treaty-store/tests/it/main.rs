@@ -5,6 +5,7 @@ mod clean;
 mod environment_order;
 mod group_commit;
 mod integration_status;
+mod matrix_pages;
 mod names;
 mod one_truth_migration;
 mod pacts;
