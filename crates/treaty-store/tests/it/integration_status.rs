@@ -4,9 +4,9 @@
 use treaty_domain::integration_status::{Colour, status};
 use treaty_domain::model::NewVerification;
 use treaty_domain::{BranchName, PacticipantName, VersionNumber};
-use treaty_store::{PactSelector, Store};
+use treaty_store::Store;
 
-use super::{open, request};
+use super::{latest_sha, open, request};
 
 async fn on_branch(store: &dyn Store, version: &str, branch: &str) {
     store
@@ -38,15 +38,6 @@ async fn verify(store: &dyn Store, sha: &str, version: &str, success: bool, wip:
         .unwrap()
         .unwrap()
         .number
-}
-
-async fn latest_sha(store: &dyn Store) -> String {
-    store
-        .pact("Foo", "Bar", PactSelector::Latest)
-        .await
-        .unwrap()
-        .unwrap()
-        .sha
 }
 
 #[tokio::test]

@@ -42,6 +42,16 @@ async fn open() -> TestDatabase {
     TestDatabase::fresh().await.unwrap()
 }
 
+/// The sha of Foo's latest pact with Bar.
+async fn latest_sha(store: &dyn treaty_store::Store) -> String {
+    store
+        .pact("Foo", "Bar", PactSelector::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .sha
+}
+
 fn request(version: &str, path: &str) -> PublishRequest {
     let pact = PactDocument::from_value(json!({
         "consumer": {"name": "Foo"}, "provider": {"name": "Bar"},
@@ -316,12 +326,7 @@ async fn a_matrix_page_is_the_most_recent_rows_of_the_most_recent_pacts() {
                 .unwrap();
         }
         if sha.is_empty() {
-            sha = store
-                .pact("Foo", "Bar", PactSelector::Latest)
-                .await
-                .unwrap()
-                .unwrap()
-                .sha;
+            sha = latest_sha(store).await;
         }
         for p in 0..5 {
             verify(store, &sha, &format!("p{round}.{p}"), p != 3).await;

@@ -7,9 +7,8 @@ use std::cmp::Reverse;
 
 use treaty_domain::matrix::{Row, evaluate};
 use treaty_domain::matrix_query::{NO_LIMIT, parse_matrix_query};
-use treaty_store::PactSelector;
 
-use super::{execute_raw, open, request, verify};
+use super::{execute_raw, latest_sha, open, request, verify};
 
 /// Foo publishes two contents to Bar over many versions, Bar verifies them
 /// many times, and then the run times are scrambled: some verifications ran
@@ -29,12 +28,7 @@ async fn a_matrix_page_is_every_row_sorted_and_cut_whatever_the_run_times() {
                 .publish_contracts(&request(&format!("{round}.{v}"), path))
                 .await
                 .unwrap();
-            let sha = store
-                .pact("Foo", "Bar", PactSelector::Latest)
-                .await
-                .unwrap()
-                .unwrap()
-                .sha;
+            let sha = latest_sha(store).await;
             if !shas.contains(&sha) {
                 shas.push(sha);
             }

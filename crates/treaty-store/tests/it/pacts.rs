@@ -3,7 +3,7 @@
 use treaty_store::testing::TestDatabase;
 use treaty_store::{OpenOptions, PactFilter, PactSelector, StoreError};
 
-use super::{open, request, verify};
+use super::{latest_sha, open, request, verify};
 
 /// Runs one statement on the test database, behind the store's back.
 async fn execute(url: &str, statement: &str) {
@@ -73,12 +73,7 @@ async fn verification_results_are_numbered_from_101() {
     let store = db.store.as_ref();
     for round in 0..2 {
         store.publish_contracts(&request("1", "/a")).await.unwrap();
-        let sha = store
-            .pact("Foo", "Bar", PactSelector::Latest)
-            .await
-            .unwrap()
-            .unwrap()
-            .sha;
+        let sha = latest_sha(store).await;
         verify(store, &sha, "7", true).await;
         verify(store, &sha, "8", true).await;
         let latest = store
@@ -136,12 +131,7 @@ async fn verification_numbers_given_before_the_migration_are_kept() {
     crate::execute_raw(&db.url, &provider_contract_tables).await;
     let store = db.store.as_ref();
     store.publish_contracts(&request("1", "/a")).await.unwrap();
-    let sha = store
-        .pact("Foo", "Bar", PactSelector::Latest)
-        .await
-        .unwrap()
-        .unwrap()
-        .sha;
+    let sha = latest_sha(store).await;
     verify(store, &sha, "7", true).await;
     verify(store, &sha, "8", false).await;
     crate::execute_raw(
@@ -386,12 +376,7 @@ async fn a_verification_result_is_deleted_by_its_number_and_its_pact() {
     let db = open().await;
     let store = db.store.as_ref();
     store.publish_contracts(&request("1", "/a")).await.unwrap();
-    let sha = store
-        .pact("Foo", "Bar", PactSelector::Latest)
-        .await
-        .unwrap()
-        .unwrap()
-        .sha;
+    let sha = latest_sha(store).await;
     verify(store, &sha, "1", true).await;
     verify(store, &sha, "2", false).await;
     let latest = store
