@@ -192,8 +192,11 @@ const DEPRECATED_PAIR: &str = "/pact/provider/{provider}/consumer/{consumer}";
 pub fn route_access(method: &str, route: &str) -> Option<RouteAccess> {
     use ActingFor::{Handler, PathParameter};
     // The sign-in page and its stylesheet are for those not signed in yet
-    // (a 401 on the stylesheet would make a browser ask for a password).
+    // (a 401 on the stylesheet would make a browser ask for a password), and
+    // the pages of problem types for those an error answer sent there (a
+    // 401's own type among them); all hold nothing but Treaty's own text.
     if route == "/diagnostic/status/heartbeat"
+        || route == "/problems/{slug}"
         || route == "/ui/sign-in"
         || route == "/ui/sign-out"
         || route.starts_with("/ui/assets/")
@@ -630,6 +633,7 @@ mod tests {
             ("POST", "/release-plans", Some(Role::Read)),
             ("POST", "/ui/sign-in", None),
             ("GET", "/ui/assets/treaty.css", None),
+            ("GET", "/problems/{slug}", None),
             ("POST", "/ui/environments/{name}/freeze", Some(Role::Admin)),
             ("POST", "/ui/tokens/{name}/revoke", Some(Role::Admin)),
             ("GET", "/ui/tokens", Some(Role::Admin)),

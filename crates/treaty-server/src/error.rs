@@ -109,6 +109,122 @@ pub enum ApiError {
     Panic,
 }
 
+/// A kind of problem: the last segment of its `type` URL, its `title`, and
+/// what its page at `/problems/{slug}` says it means and how to fix it.
+#[derive(Debug)]
+pub struct ProblemType {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub meaning: &'static str,
+}
+
+const NOT_FOUND: ProblemType = ProblemType {
+    slug: "not-found",
+    title: "Not found",
+    meaning: "The request named something Treaty does not hold: a pacticipant, version, tag, branch, pact, verification, environment, deployment or webhook, or a path no resource has. The detail names what is missing. Check the spelling (names are case-sensitive) and escape each name as one path segment; a version, branch or tag is created by publishing or recording it.",
+};
+const VALIDATION_ERROR: ProblemType = ProblemType {
+    slug: "validation-error",
+    title: "Validation errors",
+    meaning: "The request body or query was read, but a field in it is missing, of the wrong type, or holds a value that is not allowed. The errors member lists each field with what was wrong; fix those fields and send the request again. Nothing was stored.",
+};
+const BAD_REQUEST: ProblemType = ProblemType {
+    slug: "bad-request",
+    title: "Bad request",
+    meaning: "The request could not be read: a body that is not valid JSON, a document that is not what the resource takes (a pact, a contract, a verification), or a query parameter that cannot be parsed. The detail says what was wrong. Nothing was stored.",
+};
+const CONFLICT: ProblemType = ProblemType {
+    slug: "conflict",
+    title: "Conflict",
+    meaning: "The request contradicts what is stored: most often a consumer version publishing a different pact for a provider than it published before (publish each change under a new version number), or a deployment step that does not follow the one before. The detail says which. Nothing was changed.",
+};
+const UNAUTHORIZED: ProblemType = ProblemType {
+    slug: "unauthorized",
+    title: "Unauthorized",
+    meaning: "The request needs credentials and carried none, or ones Treaty does not accept. Send an API token as a bearer token (Authorization: Bearer ...) or the configured basic-auth user; the WWW-Authenticate header names the schemes this server takes.",
+};
+const FORBIDDEN: ProblemType = ProblemType {
+    slug: "forbidden",
+    title: "Forbidden",
+    meaning: "The credentials are valid but their role does not allow this request: reads need the read role, writes the write role, tokens, webhooks, policies and the audit log the admin role, and a token limited to some pacticipants may only write for those. Ask an administrator for a token with the role the detail names.",
+};
+const TOO_MANY_REQUESTS: ProblemType = ProblemType {
+    slug: "too-many-requests",
+    title: "Too many requests",
+    meaning: "This caller sent more requests than the server's rate limit allows. Wait for the number of seconds in the Retry-After header and send the request again.",
+};
+const UNSUPPORTED_MEDIA_TYPE: ProblemType = ProblemType {
+    slug: "unsupported-media-type",
+    title: "Unsupported media type",
+    meaning: "The request body's Content-Type is not one this resource takes. Send JSON with Content-Type: application/json, or application/merge-patch+json where the resource is updated by merge patch.",
+};
+const PAYLOAD_TOO_LARGE: ProblemType = ProblemType {
+    slug: "payload-too-large",
+    title: "Request body too large",
+    meaning: "The request body is larger than the server accepts (treaty serve --max-body-bytes, 10 MiB by default). Send a smaller body, or ask the operator to raise the limit.",
+};
+const METHOD_NOT_ALLOWED: ProblemType = ProblemType {
+    slug: "method-not-allowed",
+    title: "Method not allowed",
+    meaning: "The resource exists but does not take this HTTP method. The Allow header lists the methods it takes.",
+};
+const REQUEST_TIMEOUT: ProblemType = ProblemType {
+    slug: "request-timeout",
+    title: "Request took too long",
+    meaning: "The server stopped waiting for the request after its time limit. A write cut off this way was kept whole or not at all: read what you wrote before sending a write that is not safe to repeat. If a read keeps taking too long, ask a narrower question (a page, a limit) or tell the operator.",
+};
+const REQUEST_BODY_TIMEOUT: ProblemType = ProblemType {
+    slug: "request-body-timeout",
+    title: "Request body too slow",
+    meaning: "The request body did not arrive within the server's time limit. Send it again over a faster connection.",
+};
+const TOO_MANY_CONNECTIONS: ProblemType = ProblemType {
+    slug: "too-many-connections",
+    title: "Too many connections",
+    meaning: "The server is serving as many connections as it is configured to. Retry after the number of seconds in the Retry-After header.",
+};
+const TOO_MANY_CONNECTIONS_FROM_ADDRESS: ProblemType = ProblemType {
+    slug: "too-many-connections-from-address",
+    title: "Too many connections from one address",
+    meaning: "This address holds as many open connections as one address may. Reuse connections (keep-alive) instead of opening new ones, or retry after the number of seconds in the Retry-After header.",
+};
+const UNPROCESSABLE_ENTITY: ProblemType = ProblemType {
+    slug: "unprocessable-entity",
+    title: "Unprocessable entity",
+    meaning: "The request was well formed but asks for a change that cannot be made, such as setting currentlyDeployed or currentlySupported back to true. The errors member says which field; record a new deployment or release instead.",
+};
+const DEPLOYMENT_BLOCKED: ProblemType = ProblemType {
+    slug: "deployment-blocked",
+    title: "Deployment blocked by the environment's gates",
+    meaning: "The environment's gates refused the deployment: a freeze (423), a promotion or soak rule (428), or contracts that can-i-deploy does not allow (409). The answer's verdict says which rule and what would let it through. Fix that, wait for the window, or record the deployment as an emergency where the policy allows it.",
+};
+const SERVER_ERROR: ProblemType = ProblemType {
+    slug: "server-error",
+    title: "Server error",
+    meaning: "A fault of Treaty's, not of the request. The answer carries a reference that is also in the server's log with the cause; quote it to the operator. Writes are transactional: a failed write leaves nothing half done.",
+};
+
+/// Every problem type, for their pages.
+pub const PROBLEM_TYPES: &[ProblemType] = &[
+    NOT_FOUND,
+    VALIDATION_ERROR,
+    BAD_REQUEST,
+    CONFLICT,
+    UNAUTHORIZED,
+    FORBIDDEN,
+    TOO_MANY_REQUESTS,
+    UNSUPPORTED_MEDIA_TYPE,
+    PAYLOAD_TOO_LARGE,
+    METHOD_NOT_ALLOWED,
+    REQUEST_TIMEOUT,
+    REQUEST_BODY_TIMEOUT,
+    TOO_MANY_CONNECTIONS,
+    TOO_MANY_CONNECTIONS_FROM_ADDRESS,
+    UNPROCESSABLE_ENTITY,
+    DEPLOYMENT_BLOCKED,
+    SERVER_ERROR,
+];
+
 impl ApiError {
     /// A 404 that says, in `error`, what the Pact Broker says for a missing
     /// document, and in `detail` what exactly is missing.
@@ -158,36 +274,26 @@ impl ApiError {
         }
     }
 
-    /// The problem `type` slug and `title`.
-    fn kind(&self) -> (&'static str, &'static str) {
+    /// The problem type: its `type` slug, `title`, and its page.
+    fn kind(&self) -> &'static ProblemType {
         match self {
-            Self::NotFound(_) | Self::NotFoundHal(_) | Self::NotFoundAs { .. } => {
-                ("not-found", "Not found")
-            }
-            Self::Validation(_) | Self::ValidationList(_) => {
-                ("validation-error", "Validation errors")
-            }
-            Self::BadRequest(_) => ("bad-request", "Bad request"),
-            Self::Conflict { .. } => ("conflict", "Conflict"),
-            Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
-            Self::Forbidden(_) => ("forbidden", "Forbidden"),
-            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
-            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
-            Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
-            Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
-            Self::RequestTimeout { .. } => ("request-timeout", "Request took too long"),
-            Self::BodyTimeout { .. } => ("request-body-timeout", "Request body too slow"),
-            Self::TooManyConnections { .. } => ("too-many-connections", "Too many connections"),
-            Self::TooManyConnectionsFromAddress { .. } => (
-                "too-many-connections-from-address",
-                "Too many connections from one address",
-            ),
-            Self::Unprocessable(_) => ("unprocessable-entity", "Unprocessable entity"),
-            Self::Blocked { .. } => (
-                "deployment-blocked",
-                "Deployment blocked by the environment's gates",
-            ),
-            Self::Internal(_) | Self::Panic => ("server-error", "Server error"),
+            Self::NotFound(_) | Self::NotFoundHal(_) | Self::NotFoundAs { .. } => &NOT_FOUND,
+            Self::Validation(_) | Self::ValidationList(_) => &VALIDATION_ERROR,
+            Self::BadRequest(_) => &BAD_REQUEST,
+            Self::Conflict { .. } => &CONFLICT,
+            Self::Unauthorized(_) => &UNAUTHORIZED,
+            Self::Forbidden(_) => &FORBIDDEN,
+            Self::TooManyRequests { .. } => &TOO_MANY_REQUESTS,
+            Self::UnsupportedMediaType(_) => &UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => &PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed(_) => &METHOD_NOT_ALLOWED,
+            Self::RequestTimeout { .. } => &REQUEST_TIMEOUT,
+            Self::BodyTimeout { .. } => &REQUEST_BODY_TIMEOUT,
+            Self::TooManyConnections { .. } => &TOO_MANY_CONNECTIONS,
+            Self::TooManyConnectionsFromAddress { .. } => &TOO_MANY_CONNECTIONS_FROM_ADDRESS,
+            Self::Unprocessable(_) => &UNPROCESSABLE_ENTITY,
+            Self::Blocked { .. } => &DEPLOYMENT_BLOCKED,
+            Self::Internal(_) | Self::Panic => &SERVER_ERROR,
         }
     }
 
@@ -213,7 +319,7 @@ impl ApiError {
     /// The problem document. `base` makes the `type` URI absolute; `instance`
     /// is the request path; `reference` identifies an internal error in the logs.
     pub(crate) fn body(&self, base: &str, instance: &str, reference: &str) -> Value {
-        let (slug, title) = self.kind();
+        let ProblemType { slug, title, .. } = self.kind();
         let mut body = Map::new();
         body.insert("type".into(), json!(format!("{base}/problems/{slug}")));
         body.insert("title".into(), json!(title));
@@ -327,6 +433,58 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every kind of error answer names a problem type that has a page.
+    #[test]
+    fn every_error_has_a_problem_type_with_a_page() {
+        use std::time::Duration;
+        let every = [
+            ApiError::NotFound(String::new()),
+            ApiError::NotFoundHal(String::new()),
+            ApiError::missing(""),
+            ApiError::field("f", "m"),
+            ApiError::ValidationList(Vec::new()),
+            ApiError::BadRequest(String::new()),
+            ApiError::Unauthorized(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::TooManyRequests {
+                caller: String::new(),
+                retry_after_seconds: 1,
+            },
+            ApiError::Conflict {
+                message: String::new(),
+                extra: Map::new(),
+            },
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::PayloadTooLarge { limit: 1 },
+            ApiError::MethodNotAllowed(String::new()),
+            ApiError::RequestTimeout {
+                limit: Duration::from_secs(1),
+            },
+            ApiError::BodyTimeout {
+                limit: Duration::from_secs(1),
+            },
+            ApiError::TooManyConnections { limit: 1 },
+            ApiError::TooManyConnectionsFromAddress { limit: 1 },
+            ApiError::Unprocessable(Map::new()),
+            ApiError::Blocked {
+                cause: treaty_domain::gates::Cause::Freeze,
+                message: String::new(),
+                verdict: Value::Null,
+            },
+            ApiError::Internal(String::new()),
+            ApiError::Panic,
+        ];
+        for error in &every {
+            let kind = error.kind();
+            let listed = PROBLEM_TYPES.iter().find(|p| p.slug == kind.slug);
+            assert_eq!(listed.map(|p| p.title), Some(kind.title), "{error:?}");
+        }
+        let mut slugs: Vec<_> = PROBLEM_TYPES.iter().map(|p| p.slug).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), PROBLEM_TYPES.len(), "one page a slug");
+    }
 
     #[test]
     fn validation_problem_keeps_the_pact_broker_errors_member() {

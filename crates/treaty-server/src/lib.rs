@@ -29,7 +29,7 @@ mod views;
 pub mod webhook_sender;
 
 pub use config::{ConnectionLimits, PACT_BROKER_RETRY_SCHEDULE, SHIELDS_IO, ServerConfig};
-pub use error::ApiError;
+pub use error::{ApiError, PROBLEM_TYPES, ProblemType};
 pub use state::AppState;
 
 use std::future::Future;

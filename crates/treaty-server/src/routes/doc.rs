@@ -2,6 +2,9 @@
 //! `pb` prefix (every resource's `curies` points here, as the Pact Broker's
 //! do). The relations are the ones the Pact Broker documents; any other
 //! relation gets a page that says so and points at the API description.
+//!
+//! `/problems/{slug}`: the page of each problem type, where the `type` of
+//! every error answer leads (RFC 9457: what it means and how to fix it).
 
 use askama::Template;
 use axum::Router;
@@ -13,11 +16,13 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::base_url::BaseUrl;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, PROBLEM_TYPES};
 use crate::path::Path;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/doc/{rel}", get(page))
+    Router::new()
+        .route("/doc/{rel}", get(page))
+        .route("/problems/{slug}", get(problem_page))
 }
 
 #[derive(Template)]
@@ -254,14 +259,42 @@ async fn page(
             ],
         ),
     };
-    let body = Page {
-        title,
-        paragraphs,
-        whitelist: (name == "webhooks").then_some(WHITELIST),
-        openapi: base.join("/openapi.json"),
-    }
-    .render()
-    .map_err(|e| ApiError::Internal(format!("rendering a doc page: {e}")))?;
+    html(
+        status,
+        &Page {
+            title,
+            paragraphs,
+            whitelist: (name == "webhooks").then_some(WHITELIST),
+            openapi: base.join("/openapi.json"),
+        },
+    )
+}
+
+/// The page of a problem type; a slug no error answer uses is a 404.
+async fn problem_page(base: BaseUrl, Path(slug): Path<String>) -> ApiResult<Response> {
+    let problem = PROBLEM_TYPES
+        .iter()
+        .find(|p| p.slug == slug)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "No problem type named '{slug}': the type of an error answer names one"
+            ))
+        })?;
+    html(
+        StatusCode::OK,
+        &Page {
+            title: problem.title.to_owned(),
+            paragraphs: vec![problem.meaning],
+            whitelist: None,
+            openapi: base.join("/openapi.json"),
+        },
+    )
+}
+
+fn html(status: StatusCode, page: &Page<'_>) -> ApiResult<Response> {
+    let body = page
+        .render()
+        .map_err(|e| ApiError::Internal(format!("rendering a doc page: {e}")))?;
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -346,3 +346,42 @@ async fn refusals_have_the_pact_brokers_content_types() {
         (StatusCode::NOT_FOUND, plain)
     );
 }
+
+/// The `type` of an error answer is a page that says what the problem means
+/// and what to do, readable without credentials (a 401's type among them);
+/// every problem type has one, and a name no answer uses is a 404.
+#[tokio::test]
+async fn the_type_of_an_error_answer_leads_to_its_page() {
+    let app = TestApp::with_config(crate::access::config()).await;
+    let refused = app.get("/pacticipants").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let problem_type = refused.body["type"].as_str().expect("a type").to_owned();
+    let path = problem_type
+        .split_once("/problems/")
+        .map(|(_, slug)| format!("/problems/{slug}"))
+        .expect("a problem type URL");
+    let page = app.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{path}");
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    assert!(page.text.contains("<h1>Unauthorized</h1>"), "{}", page.text);
+    assert!(page.text.contains("bearer token"), "{}", page.text);
+
+    for problem in treaty_server::PROBLEM_TYPES {
+        let page = app.get(&format!("/problems/{}", problem.slug)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", problem.slug);
+        let shown = problem.title.replace('\'', "&#39;");
+        assert!(page.text.contains(&shown), "{}", page.text);
+    }
+    let unknown = app.get("/problems/%3Cscript%3E").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    // A name no page has comes back in a JSON problem, never in a page.
+    assert!(
+        !unknown.content_type.starts_with("text/html"),
+        "{}",
+        unknown.content_type
+    );
+}
