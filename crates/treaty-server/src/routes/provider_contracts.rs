@@ -122,7 +122,9 @@ fn describe(publication: &ProviderContractPublication) {
     ));
 }
 
-fn notices(urls: &Urls, publication: &ProviderContractPublication, queued: usize) -> Vec<Value> {
+/// `page`: the contract's page in the UI, which shows the document, its
+/// self-verification and every comparison.
+fn notices(page: &str, publication: &ProviderContractPublication, queued: usize) -> Vec<Value> {
     let provider = publication.provider.as_str();
     let version = publication.version.as_str();
     let mut notices = vec![json!({
@@ -141,7 +143,7 @@ fn notices(urls: &Urls, publication: &ProviderContractPublication, queued: usize
     }));
     notices.push(json!({
         "type": "info",
-        "text": format!("View the uploaded contract at {}", urls.provider_contract(provider, version)),
+        "text": format!("View the uploaded contract at {page}"),
     }));
     notices.push(json!({ "type": "prompt", "text": "Next steps:" }));
     notices.push(json!({
@@ -160,6 +162,8 @@ async fn publish(
     let publication = parse(&raw, &path.provider, None, RequestShape::Publish).await?;
     describe(&publication);
     let outcome = state.store.publish_provider_contract(&publication).await?;
+    let page = crate::ui::Links::new(&base)
+        .provider_contract(publication.provider.as_str(), publication.version.as_str());
     let urls = Urls::new(base.0);
     let provider = publication.provider.as_str();
     let version = publication.version.as_str();
@@ -190,7 +194,7 @@ async fn publish(
         );
     }
     Ok(Hal::ok(json!({
-        "notices": notices(&urls, &publication, outcome.comparisons_queued),
+        "notices": notices(&page, &publication, outcome.comparisons_queued),
         "_embedded": {
             "pacticipant": views::pacticipant_summary(&urls, provider),
             "version": views::version_summary(&urls, provider, version),
@@ -216,16 +220,16 @@ async fn publish_the_old_way(
     .await?;
     describe(&publication);
     let outcome = state.store.publish_provider_contract(&publication).await?;
-    let urls = Urls::new(base.0);
-    let location =
-        urls.provider_contract(publication.provider.as_str(), publication.version.as_str());
+    let (provider, version) = (publication.provider.as_str(), publication.version.as_str());
+    let page = crate::ui::Links::new(&base).provider_contract(provider, version);
+    let location = Urls::new(base.0).provider_contract(provider, version);
     Ok(crate::hal::created(
         &location,
         json!({
-            "notices": notices(&urls, &publication, outcome.comparisons_queued),
+            "notices": notices(&page, &publication, outcome.comparisons_queued),
             "_links": {
                 "self": link(location.clone()),
-                "pf:ui": link(location.clone()),
+                "pf:ui": link(page),
             }
         }),
     ))

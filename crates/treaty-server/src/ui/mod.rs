@@ -30,6 +30,8 @@ mod verdicts;
 mod version;
 mod view;
 
+pub(crate) use view::Links;
+
 use askama::Template;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -104,6 +104,12 @@ async fn the_index_advertises_publishing_and_a_publication_answers_as_the_client
             .unwrap()
             .contains("Successfully published provider contract for Bar version 1.0.0")
     );
+    assert!(
+        reply.body["notices"]
+            .to_string()
+            .contains("/ui/applications/Bar/provider-contracts/1.0.0"),
+        "{notices:?}"
+    );
 
     // The version, its branch and tag are the provider's like any other.
     let branch = app
@@ -149,7 +155,20 @@ async fn the_index_advertises_publishing_and_a_publication_answers_as_the_client
         )
         .await;
     assert_eq!(old.status, StatusCode::CREATED, "{}", old.text);
-    assert!(old.body["_links"]["pf:ui"]["href"].is_string());
+    // `pf:ui` and the notice lead to the contract's page in the UI.
+    let page = old.body["_links"]["pf:ui"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        page.ends_with("/ui/applications/Bar/provider-contracts/1.0.1"),
+        "{page}"
+    );
+    let notices = old.body["notices"].to_string();
+    assert!(
+        notices.contains(&format!("View the uploaded contract at {page}")),
+        "{notices}"
+    );
     let stored = app
         .get("/provider-contracts/provider/Bar/version/1.0.1")
         .await;
