@@ -1001,6 +1001,8 @@ async fn on_a_terminal_progress_is_a_bar() {
     let out = tokio::process::Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("PACT_DO_NOT_TRACK", "true")
+        // A terminal that draws (CI may run with TERM=dumb or none at all).
+        .env("TERM", "xterm-256color")
         .output()
         .await
         .expect("script(1) from util-linux");
