@@ -191,6 +191,21 @@ async fn metrics_count_as_the_pact_broker_and_expose_routes_by_template() {
     assert_eq!(counts.body["webhooks"]["count"], 1);
     assert_eq!(counts.body["matrix"]["count"], -1);
     assert_eq!(counts.body["deployedVersions"]["currentlyDeployedCount"], 1);
+    // Only the pair's latest pact counts: the last one seeded, with three
+    // interactions (the earlier ones have one and two).
+    assert_eq!(counts.body["interactions"]["latestInteractionsCount"], 3);
+    assert_eq!(counts.body["verificationResults"]["distinctCount"], 1);
+    // Two results of the latest pact by the same provider version: one new
+    // distinct result (the seeded one was of an earlier pact); another
+    // outcome is one more.
+    app.verify("Foo", "Bar", "10", true).await;
+    app.verify("Foo", "Bar", "10", true).await;
+    let again = app.get("/metrics").await;
+    assert_eq!(again.body["verificationResults"]["count"], 3);
+    assert_eq!(again.body["verificationResults"]["distinctCount"], 2);
+    app.verify("Foo", "Bar", "10", false).await;
+    let again = app.get("/metrics").await;
+    assert_eq!(again.body["verificationResults"]["distinctCount"], 3);
 
     use axum::body::Body;
     use axum::http::{Request, header};

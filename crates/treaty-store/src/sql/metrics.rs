@@ -43,23 +43,26 @@ impl Backend {
 #[async_trait]
 impl MetricsStore for Backend {
     async fn broker_counts(&self) -> StoreResult<BrokerCounts> {
-        // The latest pact of each pair: the one of its newest consumer version.
-        const LATEST_CONTENTS: &str = "SELECT pp.pact_content_id FROM pact_publications pp
-            WHERE pp.consumer_version_id = (SELECT max(pp2.consumer_version_id) FROM pact_publications pp2
-              WHERE pp2.consumer_id = pp.consumer_id AND pp2.provider_id = pp.provider_id)";
+        // The latest pact of each pair: the one of its newest consumer
+        // version. The pairs' newest versions first, grouped in the order of
+        // the pair index, then their publications: not a lookup per
+        // publication of the whole history.
+        const LATEST_CONTENTS: &str = "SELECT pp.pact_content_id
+            FROM (SELECT provider_id, consumer_id, max(consumer_version_id) AS newest
+                  FROM pact_publications GROUP BY provider_id, consumer_id) latest
+            JOIN pact_publications pp ON pp.provider_id = latest.provider_id
+              AND pp.consumer_id = latest.consumer_id AND pp.consumer_version_id = latest.newest";
+        let latest = self
+            .pairs(&format!(
+                "SELECT CAST(COALESCE(sum(interactions_count), 0) AS BIGINT),
+                   CAST(COALESCE(sum(messages_count), 0) AS BIGINT)
+                 FROM pact_contents WHERE id IN ({LATEST_CONTENTS})"
+            ))
+            .await?;
+        let (latest_interactions, latest_messages) = latest.first().copied().unwrap_or((0, 0));
         Ok(BrokerCounts {
-            latest_interactions: self
-                .count(&format!(
-                    "SELECT CAST(COALESCE(sum(interactions_count), 0) AS BIGINT) FROM pact_contents
-                     WHERE id IN ({LATEST_CONTENTS})"
-                ))
-                .await?,
-            latest_messages: self
-                .count(&format!(
-                    "SELECT CAST(COALESCE(sum(messages_count), 0) AS BIGINT) FROM pact_contents
-                     WHERE id IN ({LATEST_CONTENTS})"
-                ))
-                .await?,
+            latest_interactions,
+            latest_messages,
             pacticipants: self.count("SELECT count(*) FROM pacticipants").await?,
             pacticipants_with_main_branch: self
                 .count("SELECT count(*) FROM pacticipants WHERE main_branch IS NOT NULL")
@@ -88,8 +91,9 @@ impl MetricsStore for Backend {
             failed_verifications: self
                 .count_with("SELECT count(*) FROM verifications WHERE success = ?", false)
                 .await?,
+            // In the order of an index that covers it (migration 32).
             distinct_verifications: self
-                .count("SELECT count(*) FROM (SELECT DISTINCT provider_version_id, pact_content_id, success FROM verifications) distinct_results")
+                .count("SELECT count(*) FROM (SELECT DISTINCT pact_content_id, provider_version_id, success FROM verifications) distinct_results")
                 .await?,
             first_verification: self
                 .moment("SELECT execution_date FROM verifications ORDER BY id LIMIT 1")
