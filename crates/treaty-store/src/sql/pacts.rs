@@ -11,10 +11,10 @@ use treaty_domain::publish::{
     self, ContractOutcome, ContractStatus, OnConflict, PublishOutcome, PublishRequest,
     TriggeredWebhook,
 };
-use treaty_domain::{PacticipantName, VersionNumber};
+use treaty_domain::{BranchName, PacticipantName, VersionNumber};
 
 use super::rows;
-use super::versions::tag_version;
+use super::versions::publishing_version;
 use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{PactFilter, PactSelector, PactStore, PutPactOutcome, StoreError, StoreResult};
@@ -528,26 +528,16 @@ impl PactStore for Backend {
         let mut tx = self.begin().await?;
         let consumer = request.pacticipant.as_str();
         let version = request.version.as_str();
-        let (consumer_id, _) = rows::ensure_pacticipant(&mut tx, consumer, at).await?;
-        let (version_id, version_created) =
-            rows::ensure_version(&mut tx, consumer_id, version, at).await?;
-        if let Some(build_url) = &request.build_url {
-            sqlx::query(sql(
-                "UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?",
-            ))
-            .bind(build_url)
-            .bind(at)
-            .bind(version_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(branch) = &request.branch {
-            rows::add_to_branch(&mut tx, consumer_id, version_id, branch.as_str(), false, at)
-                .await?;
-        }
-        for tag in &request.tags {
-            tag_version(&mut tx, consumer_id, version_id, tag.as_str(), at).await?;
-        }
+        let (consumer_id, version_id, version_created) = publishing_version(
+            &mut tx,
+            consumer,
+            version,
+            request.build_url.as_deref(),
+            request.branch.as_ref().map(BranchName::as_str),
+            &request.tags,
+            at,
+        )
+        .await?;
         let mut contracts = Vec::with_capacity(request.contracts.len());
         for contract in &request.contracts {
             let provider = contract.provider.as_str();

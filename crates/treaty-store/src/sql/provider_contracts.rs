@@ -14,11 +14,11 @@ use treaty_domain::provider_contracts::{
     ProviderContractPublication, SelfVerification, StoredProviderContract,
 };
 
-use super::rows;
-use super::versions::tag_version;
+use super::versions::publishing_version;
 use super::webhooks;
 use super::{Backend, Conn, DbRow, now, sql};
 use crate::{ProviderContractStore, StoreError, StoreResult};
+use treaty_domain::BranchName;
 
 /// The versions of a pacticipant can-i-deploy asks about most: the head of
 /// its main branch and the versions deployed or released (still supported)
@@ -168,26 +168,16 @@ impl ProviderContractStore for Backend {
         let at = now();
         let mut tx = self.begin().await?;
         let provider = publication.provider.as_str();
-        let (provider_id, _) = rows::ensure_pacticipant(&mut tx, provider, at).await?;
-        let (version_id, version_created) =
-            rows::ensure_version(&mut tx, provider_id, publication.version.as_str(), at).await?;
-        if let Some(build_url) = &publication.build_url {
-            sqlx::query(sql(
-                "UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?",
-            ))
-            .bind(build_url)
-            .bind(at)
-            .bind(version_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(branch) = &publication.branch {
-            rows::add_to_branch(&mut tx, provider_id, version_id, branch.as_str(), false, at)
-                .await?;
-        }
-        for tag in &publication.tags {
-            tag_version(&mut tx, provider_id, version_id, tag.as_str(), at).await?;
-        }
+        let (provider_id, version_id, version_created) = publishing_version(
+            &mut tx,
+            provider,
+            publication.version.as_str(),
+            publication.build_url.as_deref(),
+            publication.branch.as_ref().map(BranchName::as_str),
+            &publication.tags,
+            at,
+        )
+        .await?;
         let content_id = store_content(&mut tx, publication, at).await?;
         let verification = &publication.self_verification;
         sqlx::query(sql(

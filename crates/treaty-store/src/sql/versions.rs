@@ -125,6 +125,40 @@ pub(crate) async fn tag_version(
     Ok(inserted)
 }
 
+/// The version a publication names (pacts, or a provider contract), made
+/// if new, given the build URL, branch and tags the publication carries.
+/// Returns the pacticipant's id, the version's, and whether it was new.
+pub(crate) async fn publishing_version(
+    conn: &mut Conn,
+    pacticipant: &str,
+    number: &str,
+    build_url: Option<&str>,
+    branch: Option<&str>,
+    tags: &[TagName],
+    at: DateTime<Utc>,
+) -> StoreResult<(i64, i64, bool)> {
+    let (pacticipant_id, _) = rows::ensure_pacticipant(&mut *conn, pacticipant, at).await?;
+    let (version_id, created) =
+        rows::ensure_version(&mut *conn, pacticipant_id, number, at).await?;
+    if let Some(build_url) = build_url {
+        sqlx::query(sql(
+            "UPDATE versions SET build_url = ?, updated_at = ? WHERE id = ?",
+        ))
+        .bind(build_url)
+        .bind(at)
+        .bind(version_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some(branch) = branch {
+        rows::add_to_branch(&mut *conn, pacticipant_id, version_id, branch, false, at).await?;
+    }
+    for tag in tags {
+        tag_version(&mut *conn, pacticipant_id, version_id, tag.as_str(), at).await?;
+    }
+    Ok((pacticipant_id, version_id, created))
+}
+
 #[async_trait]
 impl VersionStore for Backend {
     async fn version(&self, pacticipant: &str, number: &str) -> StoreResult<Option<Version>> {
