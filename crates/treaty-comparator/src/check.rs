@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use crate::document::{deref_pointer, escape};
+use crate::media;
 use crate::operations::{Operation, parameter};
 use crate::pact::Interaction;
 use crate::translate::Mode;
@@ -232,12 +233,72 @@ impl<'a> Check<'a> {
             .unwrap_or_default()
     }
 
+    /// The Content-Type of one side of the interaction against the media
+    /// types the operation gives that side: a warning when the spec gives
+    /// none, an error when none matches. Whether it was incompatible (the
+    /// body is then not checked).
+    fn content_type(
+        &mut self,
+        operation: &Operation,
+        side: &ContentTypeSide,
+        header: Option<&str>,
+        content_type: &str,
+        available: &[String],
+    ) -> bool {
+        if content_type.is_empty() {
+            return false;
+        }
+        let mock = (
+            self.mock_location(&format!("{}.headers.content-type", side.side)),
+            json_text(header),
+        );
+        if available.is_empty() {
+            let spec = self.operation_spec(operation);
+            self.push(
+                &format!("{}.content-type.unknown", side.side),
+                side.unknown.to_owned(),
+                Severity::Warning,
+                mock,
+                spec,
+                Some(operation),
+            );
+            return false;
+        }
+        if media::find_matching_type(content_type, available).is_some() {
+            return false;
+        }
+        let spec = Spec {
+            location: side.spec_location.clone(),
+            operation: true,
+            value: strings(available),
+        };
+        self.push(
+            &format!("{}.content-type.incompatible", side.side),
+            side.incompatible.to_owned(),
+            Severity::Error,
+            mock,
+            spec,
+            Some(operation),
+        );
+        true
+    }
+
     fn response_pointer(&self, operation: &Operation, key: &str) -> Option<String> {
         let pointer = format!("{}/responses/{}", operation.pointer, escape(key));
         self.document()
             .pointer(&pointer)
             .map(|_| deref_pointer(self.document(), &pointer))
     }
+}
+
+/// What differs between the request's and the response's Content-Type check.
+struct ContentTypeSide {
+    /// `request` or `response`: the prefix of the codes and the mock location.
+    side: &'static str,
+    unknown: &'static str,
+    incompatible: &'static str,
+    /// Where the spec lists the side's media types.
+    spec_location: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

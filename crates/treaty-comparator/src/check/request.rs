@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{Check, DEFAULT_CONTENT_TYPE, Headers, Spec, json_text, strings, type_text};
+use super::{
+    Check, ContentTypeSide, DEFAULT_CONTENT_TYPE, Headers, Spec, json_text, strings, type_text,
+};
 use crate::Severity;
 use crate::document::{deref, escape};
 use crate::media::{STANDARD_REQUEST_HEADERS, essence, find_matching_type, is_validatable};
@@ -296,40 +298,21 @@ impl Check<'_> {
             .map(essence)
             .unwrap_or("")
             .to_owned();
-        let mut incompatible = false;
-        if !content_type.is_empty() && available_request.is_empty() {
-            let spec = self.operation_spec(operation);
-            self.push(
-                "request.content-type.unknown",
-                "Request content-type header is defined but the spec does not specify any mime-types to consume".to_owned(),
-                Severity::Warning,
-                (self.mock_location("request.headers.content-type"), json_text(content_type_header.as_deref())),
-                spec,
-                Some(operation),
-            );
-        }
-        if !content_type.is_empty()
-            && !available_request.is_empty()
-            && find_matching_type(&content_type, &available_request).is_none()
-        {
-            incompatible = true;
-            let spec = Spec {
-                location: format!(
+        let incompatible = self.content_type(
+            operation,
+            &ContentTypeSide {
+                side: "request",
+                unknown: "Request content-type header is defined but the spec does not specify any mime-types to consume",
+                incompatible: "Request Content-Type header is incompatible with the mime-types the spec accepts to consume",
+                spec_location: format!(
                     "[root].paths.{}.{}.requestBody.content",
                     operation.path, operation.method
                 ),
-                operation: true,
-                value: strings(&available_request),
-            };
-            self.push(
-                "request.content-type.incompatible",
-                "Request Content-Type header is incompatible with the mime-types the spec accepts to consume".to_owned(),
-                Severity::Error,
-                (self.mock_location("request.headers.content-type"), json_text(content_type_header.as_deref())),
-                spec,
-                Some(operation),
-            );
-        }
+            },
+            content_type_header.as_deref(),
+            &content_type,
+            &available_request,
+        );
         if content_type.is_empty()
             && !available_request.is_empty()
             && interaction

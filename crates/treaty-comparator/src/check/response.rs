@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Check, DEFAULT_CONTENT_TYPE, Headers, ResponseMatch, Spec, json_text, strings};
+use super::{Check, ContentTypeSide, DEFAULT_CONTENT_TYPE, Headers, ResponseMatch, Spec};
 use crate::Severity;
 use crate::document::{deref_pointer, escape};
 use crate::media::{STANDARD_RESPONSE_HEADERS, essence, find_matching_type, is_validatable};
@@ -42,40 +42,21 @@ impl Check<'_> {
         let mut headers = Headers::new(&interaction.response_headers);
         let header = headers.get("content-type").map(str::to_owned);
         let content_type = header.as_deref().map(essence).unwrap_or("").to_owned();
-        let mut incompatible = false;
-        if !content_type.is_empty() && available.is_empty() {
-            let spec = self.operation_spec(operation);
-            self.push(
-                "response.content-type.unknown",
-                "Response Content-Type header is defined but the spec does not specify any mime-types to produce".to_owned(),
-                Severity::Warning,
-                (self.mock_location("response.headers.content-type"), json_text(header.as_deref())),
-                spec,
-                Some(operation),
-            );
-        }
-        if !content_type.is_empty()
-            && !available.is_empty()
-            && find_matching_type(&content_type, &available).is_none()
-        {
-            incompatible = true;
-            let spec = Spec {
-                location: format!(
+        let incompatible = self.content_type(
+            operation,
+            &ContentTypeSide {
+                side: "response",
+                unknown: "Response Content-Type header is defined but the spec does not specify any mime-types to produce",
+                incompatible: "Response Content-Type header is incompatible with the mime-types the spec defines to produce",
+                spec_location: format!(
                     "[root].paths.{}.{}.responses.{status}.content",
                     operation.path, operation.method
                 ),
-                operation: true,
-                value: strings(&available),
-            };
-            self.push(
-                "response.content-type.incompatible",
-                "Response Content-Type header is incompatible with the mime-types the spec defines to produce".to_owned(),
-                Severity::Error,
-                (self.mock_location("response.headers.content-type"), json_text(header.as_deref())),
-                spec,
-                Some(operation),
-            );
-        }
+            },
+            header.as_deref(),
+            &content_type,
+            &available,
+        );
         headers.delete("content-type");
 
         let declared: Vec<String> = self
