@@ -33,6 +33,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// 0x5472_6561_7479), taken as the transaction begins.
 const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(92850303890553)";
 
+/// How long a connection may sit idle in the pool and still be lent
+/// without a ping first. The pool pings every connection as it takes it
+/// back (which also flushes a dropped transaction's `ROLLBACK`), so one
+/// lent again within this window was answering a moment ago; pinging it
+/// again on lending cost every request a round trip (HikariCP skips the
+/// same check within 500 ms). One idle for longer is pinged, and replaced
+/// when the server has gone away meanwhile.
+const LENT_WITHOUT_PING: Duration = Duration::from_millis(500);
+
 /// How Treaty's sessions connect: the URL's settings, then Treaty's own.
 fn connect_options(database_url: &str, options: &OpenOptions) -> StoreResult<PgConnectOptions> {
     let mut connect = PgConnectOptions::from_str(database_url)?
@@ -60,6 +69,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(16))
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > LENT_WITHOUT_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(connect)
             .await?;
         if options.migrate {
@@ -101,15 +119,35 @@ impl PostgresStore {
     /// `BEGIN` and the lock in one round trip (one simple query of two
     /// statements): sent apart, the lock was a second wait on every write.
     async fn locked_transaction(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        Ok(self.pool.begin_with(BEGIN_LOCKED).await?)
+        self.begin_on_a_live_connection(BEGIN_LOCKED).await
     }
 
     /// A read-only transaction that sees one snapshot for all its queries.
     pub(crate) async fn snapshot(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        Ok(self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?)
+        self.begin_on_a_live_connection("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+    }
+
+    /// Begins a transaction, on another connection while the pool lends
+    /// ones the server has dropped (it restarted, or an administrator ended
+    /// the sessions): a connection lent within [`LENT_WITHOUT_PING`] of its
+    /// last use is not pinged first, so `BEGIN` is what finds it gone.
+    /// Nothing has been done on it then, so beginning again is safe; the
+    /// pool discards each dead connection as it takes it back.
+    async fn begin_on_a_live_connection(
+        &self,
+        statement: &'static str,
+    ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut attempts = self.pool.options().get_max_connections() + 1;
+        loop {
+            match self.pool.begin_with(statement).await {
+                Err(error) if connection_lost(&error) && attempts > 1 => {
+                    attempts -= 1;
+                    tracing::info!(%error, "a pooled connection was gone; beginning on another");
+                }
+                begun => return Ok(begun?),
+            }
+        }
     }
 
     /// Moves each identity sequence past the largest imported id.
@@ -156,7 +194,11 @@ impl PostgresStore {
     {
         let mut snapshot = SnapshotReader(self.snapshot().await?);
         let found = work(&mut snapshot).await?;
-        snapshot.0.commit().await?;
+        // A read-only transaction has nothing to commit. Dropped, it queues
+        // its `ROLLBACK`, which the pool sends and waits for as it takes the
+        // connection back, after this answer has gone: one round trip fewer
+        // on every read's path. No one is lent the connection before that.
+        drop(snapshot);
         Ok(found)
     }
 
@@ -172,6 +214,17 @@ impl PostgresStore {
             idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
             max: self.pool.options().get_max_connections(),
         }]
+    }
+}
+
+/// Whether an error says the connection itself is gone, so that another
+/// may well succeed: the socket failed, or the server ended the session
+/// (class 57P: an administrator's `pg_terminate_backend`, a shutdown).
+fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| code.starts_with("57P")),
+        _ => false,
     }
 }
 

@@ -86,6 +86,13 @@ impl Query {
         self
     }
 
+    /// Kept prepared while its lists hold at most `most` items: the few
+    /// texts most requests send (one version, a handful of partners) stay
+    /// prepared, and the many texts of long lists do not crowd them out.
+    pub(crate) fn one_off_beyond(self, items: usize, most: usize) -> Self {
+        if items <= most { self } else { self.one_off() }
+    }
+
     pub(crate) fn bind(mut self, value: impl Into<Value>) -> Self {
         self.arguments.push(value.into());
         self

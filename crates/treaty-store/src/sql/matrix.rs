@@ -527,6 +527,10 @@ async fn verifications_of(
     verification_rows(reader.fetch_all(query).await?)
 }
 
+/// The longest id list whose statement text is kept prepared: a
+/// can-i-deploy's partners in an environment, a version or two.
+const SHORT_LIST: usize = 16;
+
 const VERIFICATION_COLUMNS: &str = "SELECT vr.id, vr.pact_content_id, vr.provider_id, vr.success, vr.execution_date, pv.id AS version_id, pv.number AS version_number
          FROM verifications vr JOIN versions pv ON pv.id = vr.provider_version_id";
 
@@ -655,7 +659,7 @@ async fn contracts_of(
     if parts.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = Query::new(parts.join(" UNION ALL ")).one_off();
+    let mut query = Query::new(parts.join(" UNION ALL ")).one_off_beyond(binds.len(), SHORT_LIST);
     for id in binds {
         query = query.bind(id);
     }
@@ -793,7 +797,7 @@ async fn failed_self_verifications(
          WHERE c.self_verification_success = ? AND c.provider_version_id IN ({})",
         placeholders(versions.len())
     ))
-    .one_off()
+    .one_off_beyond(versions.len(), SHORT_LIST)
     .bind(false);
     for (_, id) in &versions {
         query = query.bind(*id);

@@ -385,15 +385,13 @@ impl VersionStore for Backend {
         // One version (a version's own page, a write's answer) is the same
         // text every time, worth keeping prepared; a page's list is not.
         let statement = |text: String| {
-            let mut query = Query::new(text).bind(pacticipant);
+            let mut query = Query::new(text)
+                .one_off_beyond(numbers.len(), 1)
+                .bind(pacticipant);
             for number in numbers {
                 query = query.bind(number.as_str());
             }
-            if numbers.len() == 1 {
-                query
-            } else {
-                query.one_off()
-            }
+            query
         };
         let pacts = statement(format!(
             "SELECT v.number, pr.name AS provider FROM pact_publications pp
