@@ -24,7 +24,7 @@ pub(crate) fn deployed_select() -> String {
            dv.undeployed_at, dv.auto_created, dv.created_at, dv.updated_at, {}
          FROM deployed_versions dv
          JOIN pacticipants p ON p.id = dv.pacticipant_id
-         JOIN versions v ON v.id = dv.version_id
+         JOIN versions v ON v.id = dv.version_id AND v.pacticipant_id = p.id
          JOIN environments e ON e.id = dv.environment_id",
         environment_columns()
     )
@@ -36,7 +36,7 @@ pub(crate) fn released_select() -> String {
            rv.created_at, rv.updated_at, {}
          FROM released_versions rv
          JOIN pacticipants p ON p.id = rv.pacticipant_id
-         JOIN versions v ON v.id = rv.version_id
+         JOIN versions v ON v.id = rv.version_id AND v.pacticipant_id = p.id
          JOIN environments e ON e.id = rv.environment_id",
         environment_columns()
     )

@@ -1133,7 +1133,7 @@ impl LedgerStore for Backend {
                 sqlx::query(sql(
                     "SELECT d.id, d.status FROM deployments d
                      JOIN pacticipants p ON p.id = d.pacticipant_id
-                     JOIN versions v ON v.id = d.version_id
+                     JOIN versions v ON v.id = d.version_id AND v.pacticipant_id = p.id
                      JOIN environments e ON e.id = d.environment_id
                      WHERE p.name = ? AND v.number = ? AND e.name = ? AND coalesce(d.application_instance, '') = ?
                        AND d.status IN ('pending', 'started') ORDER BY d.id DESC LIMIT 1",

@@ -262,7 +262,7 @@ async fn published_content(
     sqlx::query_as(sql(
         "SELECT pp.pact_content_id, pp.consumer_id, pp.provider_id FROM pact_publications pp
          JOIN pacticipants c ON c.id = pp.consumer_id JOIN pacticipants pr ON pr.id = pp.provider_id
-         JOIN versions v ON v.id = pp.consumer_version_id
+         JOIN versions v ON v.id = pp.consumer_version_id AND v.pacticipant_id = c.id
          WHERE c.name = ? AND pr.name = ? AND v.number = ?",
     ))
     .bind(consumer)

@@ -26,7 +26,7 @@ macro_rules! pact_from {
 FROM pact_publications pp
 JOIN pacticipants c ON c.id = pp.consumer_id
 JOIN pacticipants pr ON pr.id = pp.provider_id
-JOIN versions v ON v.id = pp.consumer_version_id
+JOIN versions v ON v.id = pp.consumer_version_id AND v.pacticipant_id = pp.consumer_id
 JOIN pact_contents pc ON pc.id = pp.pact_content_id"
     };
 }
@@ -771,7 +771,7 @@ ORDER BY lower(c.name), c.name, lower(pr.name), pr.name";
         let deleted = sqlx::query(sql("DELETE FROM pact_publications WHERE id IN (
                SELECT pp.id FROM pact_publications pp
                JOIN pacticipants c ON c.id = pp.consumer_id JOIN pacticipants pr ON pr.id = pp.provider_id
-               JOIN versions v ON v.id = pp.consumer_version_id
+               JOIN versions v ON v.id = pp.consumer_version_id AND v.pacticipant_id = c.id
                WHERE c.name = ? AND pr.name = ? AND v.number = ?)"),
         )
         .bind(consumer)
@@ -801,7 +801,7 @@ ORDER BY lower(c.name), c.name, lower(pr.name), pr.name";
             "DELETE FROM pact_publications WHERE id IN (
                SELECT pp.id FROM pact_publications pp
                JOIN pacticipants c ON c.id = pp.consumer_id JOIN pacticipants pr ON pr.id = pp.provider_id
-               JOIN versions v ON v.id = pp.consumer_version_id
+               JOIN versions v ON v.id = pp.consumer_version_id AND v.pacticipant_id = c.id
                WHERE c.name = ? AND pr.name = ?{})",
             condition
                 .map(|condition| format!(" AND {condition}"))

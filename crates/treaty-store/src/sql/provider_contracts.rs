@@ -275,7 +275,7 @@ impl ProviderContractStore for Backend {
              JOIN pact_contents pc ON pc.id = pp.pact_content_id
              JOIN pacticipants c ON c.id = pp.consumer_id
              JOIN pacticipants pr ON pr.id = pp.provider_id
-             JOIN versions v ON v.id = pp.consumer_version_id
+             JOIN versions v ON v.id = pp.consumer_version_id AND v.pacticipant_id = c.id
              WHERE pr.name = ? AND c.name = ? AND v.number = ?"))
             .bind(provider)
             .bind(consumer)

@@ -508,8 +508,8 @@ impl VersionStore for Backend {
         let row = sqlx::query(sql(
             "SELECT bv.created_at, bv.updated_at FROM branch_versions bv
                JOIN branches b ON b.id = bv.branch_id
-               JOIN versions v ON v.id = bv.version_id
                JOIN pacticipants p ON p.id = b.pacticipant_id
+               JOIN versions v ON v.id = bv.version_id AND v.pacticipant_id = p.id
              WHERE p.name = ? AND b.name = ? AND v.number = ?",
         ))
         .bind(pacticipant)

@@ -6,6 +6,7 @@ mod dropped_sessions;
 mod environment_order;
 mod group_commit;
 mod integration_status;
+mod latest_verification;
 mod matrix_pages;
 mod names;
 mod one_truth_migration;
