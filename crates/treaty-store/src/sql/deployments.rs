@@ -30,6 +30,14 @@ pub(crate) fn deployed_select() -> String {
     )
 }
 
+/// A deployed version that is current in its slot. Tied to the slot's
+/// pacticipant and environment as well as to the record, so that a planner
+/// reaches it through the slot's key, not through every version the
+/// pacticipant ever deployed there.
+const CURRENT_SLOT: &str =
+    "cd.deployed_version_id = dv.id AND cd.pacticipant_id = dv.pacticipant_id
+           AND cd.environment_id = dv.environment_id";
+
 pub(crate) fn released_select() -> String {
     format!(
         "SELECT rv.id, rv.uuid, p.name AS pacticipant, v.number AS version, rv.support_ended_at,
@@ -316,7 +324,7 @@ impl DeploymentStore for Backend {
         filter: DeployedFilter,
     ) -> StoreResult<Vec<DeployedVersion>> {
         let mut statement = format!(
-            "{} JOIN currently_deployed cd ON cd.deployed_version_id = dv.id WHERE e.uuid = ?",
+            "{} JOIN currently_deployed cd ON {CURRENT_SLOT} WHERE e.uuid = ?",
             deployed_select()
         );
         let mut arguments = vec![environment_uuid.to_owned()];
@@ -356,7 +364,7 @@ impl DeploymentStore for Backend {
 
     async fn current_deployments_of(&self, pacticipant: &str) -> StoreResult<Vec<DeployedVersion>> {
         let rows = sqlx::query(sql(format!(
-            "{} JOIN currently_deployed cd ON cd.deployed_version_id = dv.id WHERE p.name = ? ORDER BY dv.id",
+            "{} JOIN currently_deployed cd ON {CURRENT_SLOT} WHERE p.name = ? ORDER BY dv.id",
             deployed_select()
         )))
         .bind(pacticipant)
