@@ -538,6 +538,19 @@ pub trait DeploymentStore {
         self.record_deployment_as(deployment, Recording::default())
             .await
     }
+    /// What recording the version as deployed to a slot (pacticipant,
+    /// environment, instance) would meet, read on one snapshot: whether the
+    /// version and the environment exist, whether the version is current in
+    /// the slot, its open deployment there, and the environment's stored
+    /// gate policy. One unit of read work (one hand-off on SQLite) for what
+    /// record-deployment asks before it writes.
+    async fn deployment_slot(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment_uuid: &str,
+        application_instance: Option<&str>,
+    ) -> StoreResult<SlotBefore>;
     /// [`Self::record_deployment`], saying who recorded it and what the gates said.
     async fn record_deployment_as(
         &self,
@@ -826,6 +839,22 @@ pub struct LedgerOutcome {
     pub created: bool,
     /// The idempotency key was seen before: nothing changed.
     pub replayed: bool,
+}
+
+/// What a slot holds of a version before a deployment of it is recorded
+/// ([`DeploymentStore::deployment_slot`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotBefore {
+    pub version_exists: bool,
+    /// `None` when no environment has that uuid.
+    pub environment: Option<treaty_domain::model::Environment>,
+    /// The version is the one current in the slot.
+    pub current: bool,
+    /// The version's open (pending or started) deployment to the slot, as a
+    /// deployment event would find it: `New` when there is none.
+    pub open: EventTarget,
+    /// The environment's policy as stored (see [`GateStore::environment_policies`]).
+    pub policy: Option<serde_json::Value>,
 }
 
 /// What a deployment event would apply to.

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use treaty_domain::gates::FactGate;
+use treaty_domain::gates::{EnvironmentPolicy, FactGate};
 use treaty_domain::ledger;
 use treaty_domain::model::Environment;
 use treaty_store::{DeployedFilter, EventTarget, NewDeployment, Recording};
@@ -84,6 +84,7 @@ fn label(environment: &Environment) -> String {
 /// verdict as its evidence, and marked `bypassed_gates` when the gates would
 /// have refused it; refused like a gated start when the environment's policy
 /// enforces its gates on such facts.
+#[allow(clippy::too_many_arguments)]
 async fn gate_fact(
     state: &AppState,
     urls: &Urls,
@@ -91,6 +92,7 @@ async fn gate_fact(
     pacticipant: &str,
     version: &str,
     environment: &Environment,
+    policy: &EnvironmentPolicy,
     what: &str,
 ) -> ApiResult<Recording> {
     let event = ledger::Event {
@@ -102,8 +104,9 @@ async fn gate_fact(
     };
     let mut evidence = super::ledger::evidence(state, urls, &event).await;
     let contracts = evidence.as_ref().map(super::ledger::contracts_of);
-    let (policy, verdict) = super::gates::verdict(
+    let verdict = super::gates::verdict_under(
         state,
+        policy,
         pacticipant,
         version,
         &environment.name,
@@ -189,32 +192,21 @@ async fn record_deployment(
         ));
     }
     let instance = application_instance(&body)?;
-    let environment = require(&state, &pacticipant, &version, &uuid).await?;
-    let urls = Urls::new(base.0);
     // What this fact would do to the ledger: complete an open deployment of
     // the version, change nothing (the version runs there already), or
-    // record a new deployment, which the gates see.
-    let as_event = ledger::Event {
-        pacticipant: pacticipant.clone(),
-        version: version.clone(),
-        environment: environment.name.clone(),
-        status: Some(ledger::Status::Completed),
-        application_instance: instance.clone(),
-        ..ledger::Event::default()
-    };
-    let runs_already = state
+    // record a new deployment, which the gates see. Read in one unit.
+    let slot = state
         .store
-        .currently_deployed(
-            &uuid,
-            DeployedFilter {
-                pacticipant: Some(pacticipant.clone()),
-                application_instance: Some(instance.clone()),
-            },
-        )
-        .await?
-        .iter()
-        .any(|d| d.version == version);
-    let recording = match state.store.deployment_event_target(&as_event).await? {
+        .deployment_slot(&pacticipant, &version, &uuid, instance.as_deref())
+        .await?;
+    if !slot.version_exists {
+        return Err(version_not_found(&pacticipant, &version));
+    }
+    let environment = slot
+        .environment
+        .ok_or_else(|| environment_not_found(&uuid))?;
+    let urls = Urls::new(base.0);
+    let recording = match slot.open {
         // A started deployment completes unchecked, as its completed event would.
         EventTarget::Open {
             status: ledger::Status::Started,
@@ -223,8 +215,9 @@ async fn record_deployment(
             deployed_by: caller.name().map(str::to_owned),
             ..Recording::default()
         },
-        EventTarget::New if runs_already => Recording::default(),
+        EventTarget::New if slot.current => Recording::default(),
         _ => {
+            let policy = super::gates::policy_of(&environment, slot.policy.as_ref())?;
             gate_fact(
                 &state,
                 &urls,
@@ -232,6 +225,7 @@ async fn record_deployment(
                 &pacticipant,
                 &version,
                 &environment,
+                &policy,
                 "deployed to",
             )
             .await?
@@ -298,6 +292,7 @@ async fn record_release(
     let recording = if supported_already {
         Recording::default()
     } else {
+        let policy = super::gates::policy(&state, &environment.name).await?;
         gate_fact(
             &state,
             &urls,
@@ -305,6 +300,7 @@ async fn record_release(
             &pacticipant,
             &version,
             &environment,
+            &policy,
             "released to",
         )
         .await?

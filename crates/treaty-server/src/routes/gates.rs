@@ -37,12 +37,7 @@ pub fn router() -> Router<AppState> {
 /// for its kind. `NotFound` for an unknown environment.
 pub(crate) async fn policy(state: &AppState, environment: &str) -> ApiResult<EnvironmentPolicy> {
     match state.store.environment_policies(environment).await? {
-        Some(stored) => gates::parse_environment_policy(&stored).map_err(|errors| {
-            ApiError::Internal(format!(
-                "the stored policy of {environment} does not read back: {}",
-                errors.join("; ")
-            ))
-        }),
+        Some(stored) => stored_policy(environment, &stored),
         None => {
             let production = state
                 .store
@@ -52,6 +47,27 @@ pub(crate) async fn policy(state: &AppState, environment: &str) -> ApiResult<Env
             Ok(EnvironmentPolicy::default_for(production))
         }
     }
+}
+
+/// The policy in force in an environment already read, with what it has
+/// stored (`None`: the default for its kind).
+pub(crate) fn policy_of(
+    environment: &Environment,
+    stored: Option<&Value>,
+) -> ApiResult<EnvironmentPolicy> {
+    match stored {
+        Some(stored) => stored_policy(&environment.name, stored),
+        None => Ok(EnvironmentPolicy::default_for(environment.production)),
+    }
+}
+
+fn stored_policy(environment: &str, stored: &Value) -> ApiResult<EnvironmentPolicy> {
+    gates::parse_environment_policy(stored).map_err(|errors| {
+        ApiError::Internal(format!(
+            "the stored policy of {environment} does not read back: {}",
+            errors.join("; ")
+        ))
+    })
 }
 
 /// What can-i-deploy says about deploying the version to the environment.

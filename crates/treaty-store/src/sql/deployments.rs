@@ -10,13 +10,18 @@ use sqlx::Row;
 use treaty_domain::ledger::{Event, Status};
 use treaty_domain::model::{DeployedVersion, EndReason, ReleasedVersion};
 
-use super::environments::{environment_columns, environment_from_row, environment_id};
+use super::environments::{
+    ENVIRONMENT_COLUMNS, environment_columns, environment_from_row, environment_id,
+};
 use super::ledger::{
     EntriesOf, Recorded, Subject, acting, apply_event, end_running, record_release_entry,
 };
 use super::{Backend, Conn, now, sql};
-use crate::read::Columns;
-use crate::{DeployedFilter, DeploymentStore, NewDeployment, Recording, StoreError, StoreResult};
+use crate::read::{Columns, Query, first};
+use crate::{
+    DeployedFilter, DeploymentStore, EventTarget, NewDeployment, Recording, SlotBefore, StoreError,
+    StoreResult,
+};
 
 pub(crate) fn deployed_select() -> String {
     format!(
@@ -122,6 +127,43 @@ async fn version_ids(conn: &mut Conn, pacticipant: &str, version: &str) -> Store
     Ok((row.try_get("id")?, row.try_get("pacticipant_id")?))
 }
 
+/// The version of a pacticipant in the environment of that uuid, for a
+/// ledger entry, in one statement; `NotFound` naming what does not exist.
+async fn subject_named(
+    conn: &mut Conn,
+    pacticipant: &str,
+    version: &str,
+    environment_uuid: &str,
+) -> StoreResult<Subject> {
+    let row = sqlx::query(sql(
+        "SELECT p.id AS pacticipant_id, v.id AS version_id, e.id AS environment_id,
+                p.name AS pacticipant, v.number AS version, e.name AS environment
+         FROM pacticipants p JOIN versions v ON v.pacticipant_id = p.id, environments e
+         WHERE p.name = ? AND v.number = ? AND e.uuid = ?",
+    ))
+    .bind(pacticipant)
+    .bind(version)
+    .bind(environment_uuid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        // One of them is missing: the lookups that say which.
+        version_ids(conn, pacticipant, version).await?;
+        environment_id(conn, environment_uuid).await?;
+        return Err(StoreError::Corrupt(format!(
+            "{pacticipant} {version} and environment {environment_uuid} exist but were not found together"
+        )));
+    };
+    Ok(Subject {
+        pacticipant_id: row.try_get("pacticipant_id")?,
+        version_id: row.try_get("version_id")?,
+        environment_id: row.try_get("environment_id")?,
+        pacticipant: row.try_get("pacticipant")?,
+        version: row.try_get("version")?,
+        environment: row.try_get("environment")?,
+    })
+}
+
 /// The ids and names of a version in an environment, for a ledger entry.
 async fn subject_of(
     conn: &mut Conn,
@@ -164,42 +206,31 @@ async fn record_fact(
     at: chrono::DateTime<Utc>,
 ) -> StoreResult<String> {
     let slot = instance.unwrap_or("");
-    let current: Option<String> = sqlx::query_scalar(sql(
-        "SELECT dv.uuid FROM currently_deployed cd JOIN deployed_versions dv ON dv.id = cd.deployed_version_id
-         WHERE cd.pacticipant_id = ? AND cd.environment_id = ? AND cd.instance_key = ? AND cd.version_id = ?",
+    // What the slot holds of this version, in one statement: its current
+    // record, an open deployment of it, and its completed ledger entry (a
+    // record an older release wrote alone is taken in now, as a new ledger
+    // deployment of what runs).
+    let found = sqlx::query(sql(
+        "SELECT (SELECT dv.uuid FROM currently_deployed cd JOIN deployed_versions dv ON dv.id = cd.deployed_version_id
+                 WHERE cd.pacticipant_id = ?1 AND cd.environment_id = ?2 AND cd.instance_key = ?3 AND cd.version_id = ?4) AS current_uuid,
+                EXISTS (SELECT 1 FROM deployments
+                 WHERE pacticipant_id = ?1 AND version_id = ?4 AND environment_id = ?2 AND coalesce(application_instance, '') = ?3
+                   AND status IN ('pending', 'started')) AS open,
+                EXISTS (SELECT 1 FROM deployments
+                 WHERE pacticipant_id = ?1 AND version_id = ?4 AND environment_id = ?2 AND coalesce(application_instance, '') = ?3
+                   AND released = ?5 AND status = 'completed' AND ended_at IS NULL) AS in_the_ledger",
     ))
     .bind(subject.pacticipant_id)
     .bind(subject.environment_id)
     .bind(slot)
     .bind(subject.version_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let open: Option<i64> = sqlx::query_scalar(sql(
-        "SELECT id FROM deployments
-         WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
-           AND status IN ('pending', 'started') LIMIT 1",
-    ))
-    .bind(subject.pacticipant_id)
-    .bind(subject.version_id)
-    .bind(subject.environment_id)
-    .bind(slot)
-    .fetch_optional(&mut *conn)
-    .await?;
-    // The ledger runs it too (a record an older release wrote alone is taken
-    // in now, as a new ledger deployment of what runs).
-    let in_the_ledger: Option<i64> = sqlx::query_scalar(sql(
-        "SELECT id FROM deployments
-         WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
-           AND released = ? AND status = 'completed' AND ended_at IS NULL LIMIT 1",
-    ))
-    .bind(subject.pacticipant_id)
-    .bind(subject.version_id)
-    .bind(subject.environment_id)
-    .bind(slot)
     .bind(false)
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    if let (Some(uuid), None, Some(_)) = (current, open, in_the_ledger) {
+    let current: Option<String> = found.try_get("current_uuid")?;
+    let open: bool = found.try_get("open")?;
+    let in_the_ledger: bool = found.try_get("in_the_ledger")?;
+    if let (Some(uuid), false, true) = (current, open, in_the_ledger) {
         return Ok(uuid);
     }
     let applied = apply_event(conn, &event, subject, recorded, at).await?;
@@ -244,6 +275,89 @@ pub(crate) async fn deploy_for_tag(
 
 #[async_trait]
 impl DeploymentStore for Backend {
+    async fn deployment_slot(
+        &self,
+        pacticipant: &str,
+        version: &str,
+        environment_uuid: &str,
+        application_instance: Option<&str>,
+    ) -> StoreResult<SlotBefore> {
+        let environment = Query::new(format!(
+            "SELECT {ENVIRONMENT_COLUMNS}, ep.rules AS policy_rules
+             FROM environments e LEFT JOIN environment_policies ep ON ep.environment_id = e.id
+             WHERE e.uuid = ?"
+        ))
+        .bind(environment_uuid);
+        let version = Query::new(
+            "SELECT v.id, v.pacticipant_id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id
+             WHERE p.name = ? AND v.number = ?",
+        )
+        .bind(pacticipant)
+        .bind(version);
+        let slot = application_instance.unwrap_or("").to_owned();
+        self.read_snapshot(move |reader| {
+            Box::pin(async move {
+                let environment = reader.fetch_all(environment).await?.into_iter().next();
+                let version = reader.fetch_all(version).await?.into_iter().next();
+                let mut before = SlotBefore {
+                    version_exists: version.is_some(),
+                    environment: None,
+                    current: false,
+                    open: EventTarget::New,
+                    policy: None,
+                };
+                let Some(environment) = environment else {
+                    return Ok(before);
+                };
+                before.policy = environment
+                    .try_get::<Option<String>>("policy_rules")?
+                    .map(|text| {
+                        serde_json::from_str(&text).map_err(|e| {
+                            StoreError::Corrupt(format!("stored policy is not JSON: {e}"))
+                        })
+                    })
+                    .transpose()?;
+                let environment = environment_from_row(&environment, "")?;
+                let environment_id = environment.id;
+                before.environment = Some(environment);
+                let Some(version) = version else {
+                    return Ok(before);
+                };
+                let version_id: i64 = version.try_get("id")?;
+                let pacticipant_id: i64 = version.try_get("pacticipant_id")?;
+                let current = Query::new(
+                    "SELECT EXISTS (SELECT 1 FROM currently_deployed
+                       WHERE pacticipant_id = ? AND environment_id = ? AND instance_key = ? AND version_id = ?) AS current",
+                )
+                .bind(pacticipant_id)
+                .bind(environment_id)
+                .bind(slot.as_str())
+                .bind(version_id);
+                before.current = first(reader, current, "current").await?.unwrap_or(false);
+                let open = Query::new(
+                    "SELECT id, status FROM deployments
+                     WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
+                       AND status IN ('pending', 'started') ORDER BY id DESC LIMIT 1",
+                )
+                .bind(pacticipant_id)
+                .bind(version_id)
+                .bind(environment_id)
+                .bind(slot.as_str());
+                if let Some(open) = reader.fetch_all(open).await?.into_iter().next() {
+                    let status: String = open.try_get("status")?;
+                    before.open = EventTarget::Open {
+                        id: open.try_get("id")?,
+                        status: Status::parse(&status).ok_or_else(|| {
+                            StoreError::Corrupt(format!("unknown stored status {status}"))
+                        })?,
+                    };
+                }
+                Ok(before)
+            })
+        })
+        .await
+    }
+
     async fn record_deployment_as(
         &self,
         deployment: NewDeployment,
@@ -251,10 +365,13 @@ impl DeploymentStore for Backend {
     ) -> StoreResult<DeployedVersion> {
         let at = now();
         let mut tx = self.begin().await?;
-        let (version_id, pacticipant_id) =
-            version_ids(&mut tx, &deployment.pacticipant, &deployment.version).await?;
-        let environment_id = environment_id(&mut tx, &deployment.environment_uuid).await?;
-        let subject = subject_of(&mut tx, pacticipant_id, version_id, environment_id).await?;
+        let subject = subject_named(
+            &mut tx,
+            &deployment.pacticipant,
+            &deployment.version,
+            &deployment.environment_uuid,
+        )
+        .await?;
         // An empty instance is no instance: one slot, not two.
         let instance = deployment.application_instance.filter(|i| !i.is_empty());
         let event = Event {
@@ -383,9 +500,12 @@ impl DeploymentStore for Backend {
     ) -> StoreResult<(ReleasedVersion, bool)> {
         let at = now();
         let mut tx = self.begin().await?;
-        let (version_id, pacticipant_id) = version_ids(&mut tx, pacticipant, version).await?;
-        let environment_id = environment_id(&mut tx, environment_uuid).await?;
-        let subject = subject_of(&mut tx, pacticipant_id, version_id, environment_id).await?;
+        let subject = subject_named(&mut tx, pacticipant, version, environment_uuid).await?;
+        let (pacticipant_id, version_id, environment_id) = (
+            subject.pacticipant_id,
+            subject.version_id,
+            subject.environment_id,
+        );
         let existing = sqlx::query(sql(
             "SELECT id, uuid, support_ended_at FROM released_versions WHERE version_id = ? AND environment_id = ?",
         ))

@@ -295,8 +295,8 @@ pub(crate) struct Applied {
     pub created: bool,
     /// The uuid of the slot's record, when it completed.
     pub placed: Option<String>,
-    /// The deployment as it stands now.
-    pub deployment: LedgerDeployment,
+    /// The ledger deployment the event moved or created.
+    pub deployment_id: i64,
 }
 
 /// The open (pending or started) deployment of the subject's slot, or the
@@ -478,24 +478,13 @@ pub(crate) async fn apply_event(
             .await?,
         );
     }
-    let deployment = load(conn, id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
     if moved && status != Status::Pending && !recorded.quiet {
-        announce(
-            conn,
-            &deployment,
-            subject.pacticipant_id,
-            status,
-            recorded,
-            at,
-        )
-        .await?;
+        announce(conn, id, subject.pacticipant_id, status, recorded, at).await?;
     }
     Ok(Applied {
         created,
         placed,
-        deployment,
+        deployment_id: id,
     })
 }
 
@@ -503,25 +492,30 @@ pub(crate) async fn apply_event(
 /// `deployment_bypassed_gates` for a fact the gates would have refused.
 async fn announce(
     conn: &mut Conn,
-    deployment: &LedgerDeployment,
+    deployment_id: i64,
     pacticipant_id: i64,
     status: Status,
     recorded: &Recorded,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let context = webhooks::deployment_context(deployment);
-    webhooks::enqueue(
-        conn,
-        &format!("deployment_{}", status.as_str()),
-        webhooks::Scope::Pacticipant(pacticipant_id),
-        &context,
-        at,
-    )
-    .await?;
+    let completed = format!("deployment_{}", status.as_str());
+    let mut events = vec![completed.as_str()];
     if recorded.bypassed_gates {
+        events.push("deployment_bypassed_gates");
+    }
+    // The deployment is read for its webhooks' context only when one listens:
+    // most ledgers have none, and the read is three statements.
+    if !webhooks::anyone_listens_to(conn, &events).await? {
+        return Ok(());
+    }
+    let deployment = load(conn, deployment_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
+    let context = webhooks::deployment_context(&deployment);
+    for event in events {
         webhooks::enqueue(
             conn,
-            "deployment_bypassed_gates",
+            event,
             webhooks::Scope::Pacticipant(pacticipant_id),
             &context,
             at,
@@ -735,12 +729,9 @@ pub(crate) async fn record_release_entry(
     if recorded.quiet {
         return Ok(id);
     }
-    let deployment = load(conn, id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("release vanished".into()))?;
     announce(
         conn,
-        &deployment,
+        id,
         subject.pacticipant_id,
         Status::Completed,
         recorded,
@@ -1101,9 +1092,12 @@ impl LedgerStore for Backend {
             at,
         )
         .await?;
+        let deployment = load(&mut tx, applied.deployment_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("deployment vanished".into()))?;
         tx.commit().await?;
         Ok(LedgerOutcome {
-            deployment: applied.deployment,
+            deployment,
             created: applied.created,
             replayed: false,
         })

@@ -2,6 +2,7 @@
 //! TREATY_TEST_POSTGRES_URL is set): transactions, concurrency, reopening.
 
 mod clean;
+mod deployment_slot;
 mod dropped_sessions;
 mod environment_order;
 mod group_commit;
