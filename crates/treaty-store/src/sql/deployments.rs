@@ -215,7 +215,7 @@ async fn record_fact(
                  WHERE cd.pacticipant_id = ?1 AND cd.environment_id = ?2 AND cd.instance_key = ?3 AND cd.version_id = ?4) AS current_uuid,
                 EXISTS (SELECT 1 FROM deployments
                  WHERE pacticipant_id = ?1 AND version_id = ?4 AND environment_id = ?2 AND coalesce(application_instance, '') = ?3
-                   AND status IN ('pending', 'started')) AS open,
+                   AND status IN ('pending', 'started') AND ended_at IS NULL) AS open,
                 EXISTS (SELECT 1 FROM deployments
                  WHERE pacticipant_id = ?1 AND version_id = ?4 AND environment_id = ?2 AND coalesce(application_instance, '') = ?3
                    AND released = ?5 AND status = 'completed' AND ended_at IS NULL) AS in_the_ledger",
@@ -335,9 +335,11 @@ impl DeploymentStore for Backend {
                 .bind(version_id);
                 before.current = first(reader, current, "current").await?.unwrap_or(false);
                 let open = Query::new(
-                    "SELECT id, status FROM deployments
+                    // The newest as max(id), not ORDER BY id: ordered, SQLite
+                    // walked every deployment of the version by id.
+                    "SELECT id, status FROM deployments WHERE id = (SELECT max(id) FROM deployments
                      WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
-                       AND status IN ('pending', 'started') ORDER BY id DESC LIMIT 1",
+                       AND status IN ('pending', 'started') AND ended_at IS NULL)",
                 )
                 .bind(pacticipant_id)
                 .bind(version_id)

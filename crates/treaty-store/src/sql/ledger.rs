@@ -331,9 +331,9 @@ async fn target(
         }
         None => {
             let row = sqlx::query(sql(
-                "SELECT id, status FROM deployments
+                "SELECT id, status FROM deployments WHERE id = (SELECT max(id) FROM deployments
                  WHERE pacticipant_id = ? AND version_id = ? AND environment_id = ? AND coalesce(application_instance, '') = ?
-                   AND status IN ('pending', 'started') ORDER BY id DESC LIMIT 1",
+                   AND status IN ('pending', 'started') AND ended_at IS NULL)",
             ))
             .bind(subject.pacticipant_id)
             .bind(subject.version_id)
@@ -1125,12 +1125,12 @@ impl LedgerStore for Backend {
             }
             None => {
                 sqlx::query(sql(
-                    "SELECT d.id, d.status FROM deployments d
+                    "SELECT id, status FROM deployments WHERE id = (SELECT max(d.id) FROM deployments d
                      JOIN pacticipants p ON p.id = d.pacticipant_id
                      JOIN versions v ON v.id = d.version_id AND v.pacticipant_id = p.id
                      JOIN environments e ON e.id = d.environment_id
                      WHERE p.name = ? AND v.number = ? AND e.name = ? AND coalesce(d.application_instance, '') = ?
-                       AND d.status IN ('pending', 'started') ORDER BY d.id DESC LIMIT 1",
+                       AND d.status IN ('pending', 'started') AND d.ended_at IS NULL)",
                 ))
                 .bind(&event.pacticipant)
                 .bind(&event.version)
