@@ -461,6 +461,63 @@ mod tests {
         assert_eq!(f.writes.commits(), 1, "one batch for the three writes");
     }
 
+    /// When the batch's `COMMIT` itself fails (here a real SQLite failure:
+    /// a deferred foreign key, checked only at `COMMIT`), every write of the
+    /// batch gets the error, none of them is kept, and the next write starts
+    /// on a connection that is no longer inside the failed transaction.
+    #[tokio::test]
+    async fn a_batch_that_cannot_commit_fails_every_write_in_it_and_keeps_nothing() {
+        let f = fixture().await;
+        let mut setup = f.writes.begin().await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .execute(&mut *setup)
+        .await
+        .unwrap();
+        setup.commit().await.unwrap();
+
+        let mut first = f.writes.begin().await.unwrap();
+        let (holding, held) = oneshot::channel();
+        let (go, proceed) = oneshot::channel::<()>();
+        let writes = f.writes.clone();
+        let second = tokio::spawn(async move {
+            let mut second = writes.begin().await.unwrap();
+            holding.send(()).unwrap();
+            proceed.await.unwrap();
+            insert(&mut second, "second").await.unwrap();
+            // A child without its parent: accepted now, refused at COMMIT.
+            sqlx::query("INSERT INTO child (parent_id) VALUES (42)")
+                .execute(&mut *second)
+                .await
+                .unwrap();
+            second.commit().await
+        });
+        insert(&mut first, "first").await.unwrap();
+        let first = tokio::spawn(first.commit());
+        held.await.unwrap();
+        go.send(()).unwrap();
+        let first = first.await.unwrap();
+        let second = second.await.unwrap();
+        assert!(first.is_err(), "a write of a failed batch was acknowledged");
+        assert!(
+            second.is_err(),
+            "a write of a failed batch was acknowledged"
+        );
+        assert!(names(&f.other).await.is_empty());
+        let children: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM child")
+            .fetch_one(&f.other)
+            .await
+            .unwrap();
+        assert_eq!(children, 0);
+
+        let mut next = f.writes.begin().await.unwrap();
+        insert(&mut next, "next").await.unwrap();
+        next.commit().await.unwrap();
+        assert_eq!(names(&f.other).await, ["next"]);
+    }
+
     /// A write dropped with nobody behind it is rolled back, and the next
     /// write starts clean.
     #[tokio::test]
