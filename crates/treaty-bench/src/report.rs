@@ -32,16 +32,22 @@ pub fn text(report: &Report) -> String {
             l.operation, l.p50_ms, l.p95_ms, l.p99_ms
         );
     }
+    // "beyond HTTP": Treaty's median less an empty answer's, over the floor.
     let _ = writeln!(
         out,
-        "\n{:<58} {:>8} {:>8} {:>8}",
-        "floor (in process)", "floor", "treaty", "ratio"
+        "\n{:<58} {:>8} {:>8} {:>8} {:>8} {:>12}",
+        "floor (in process)", "floor", "treaty", "ratio", "HTTP", "beyond HTTP"
     );
     for f in &report.floors {
         let _ = writeln!(
             out,
-            "{:<58} {:>8.3} {:>8.2} {:>7.1}×",
-            f.operation, f.floor_p50_ms, f.treaty_p50_ms, f.ratio
+            "{:<58} {:>8.3} {:>8.2} {:>7.1}× {:>8.2} {:>11.1}×",
+            f.operation,
+            f.floor_p50_ms,
+            f.treaty_p50_ms,
+            f.ratio,
+            f.http_p50_ms,
+            f.beyond_http_ratio
         );
     }
     let _ = writeln!(

@@ -56,6 +56,12 @@ pub struct Floor {
     pub treaty_p50_ms: f64,
     /// Treaty's median over the floor's.
     pub ratio: f64,
+    /// The median of an empty answer ([`EMPTY_ANSWER`]) from the same client:
+    /// what any answer over HTTP costs before it reads the database.
+    pub http_p50_ms: f64,
+    /// What Treaty adds to an empty answer, over the floor: the part of the
+    /// ratio a faster query could still remove.
+    pub beyond_http_ratio: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -139,6 +145,11 @@ enum Request {
 }
 
 const BUSY_PAIR: &str = "matrix: all rows of a busy pair, first page (limit 100)";
+
+/// The cheapest answer Treaty gives (the heartbeat reads no database): the
+/// floor of any request over HTTP from this client, which the in-process
+/// floor queries do not pay.
+const EMPTY_ANSWER: &str = "an empty answer (the heartbeat: HTTP alone)";
 
 /// Makes the request of one iteration (its number makes writes unique).
 type MakeRequest = Box<dyn Fn(u64) -> Request>;
@@ -408,6 +419,13 @@ pub async fn run(
     let s = subjects.clone();
     let reads: Vec<(&str, MakeRequest)> = vec![
         (
+            EMPTY_ANSWER,
+            Box::new({
+                let s = s.clone();
+                move |_| Request::Get(format!("{}/diagnostic/status/heartbeat", s.base))
+            }),
+        ),
+        (
             "can-i-deploy: consumer → production",
             Box::new({
                 let s = s.clone();
@@ -637,15 +655,21 @@ pub async fn run(
 fn floor(name: &str, mut timings: Vec<Duration>, latencies: &[Latency]) -> Floor {
     timings.sort();
     let floor_p50_ms = percentile(&timings, 0.5);
-    let treaty_p50_ms = latencies
-        .iter()
-        .find(|l| l.operation == name)
-        .map_or(0.0, |l| l.p50_ms);
+    let p50_of = |operation: &str| {
+        latencies
+            .iter()
+            .find(|l| l.operation == operation)
+            .map_or(0.0, |l| l.p50_ms)
+    };
+    let treaty_p50_ms = p50_of(name);
+    let http_p50_ms = p50_of(EMPTY_ANSWER);
     Floor {
         operation: name.to_owned(),
         floor_p50_ms,
         treaty_p50_ms,
         ratio: treaty_p50_ms / floor_p50_ms.max(1e-6),
+        http_p50_ms,
+        beyond_http_ratio: (treaty_p50_ms - http_p50_ms).max(0.0) / floor_p50_ms.max(1e-6),
     }
 }
 

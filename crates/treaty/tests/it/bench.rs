@@ -60,12 +60,27 @@ async fn the_s_data_set_seeds_and_every_operation_is_timed() {
     );
     let report: Value = serde_json::from_slice(&run.stdout).unwrap();
     let latencies = report["latencies"].as_array().unwrap();
-    assert_eq!(latencies.len(), 16, "{report:#}");
+    assert_eq!(latencies.len(), 17, "{report:#}");
     for latency in latencies {
         assert!(latency["samples"].as_u64().unwrap() >= 3, "{latency}");
         assert!(latency["p50_ms"].as_f64().unwrap() > 0.0, "{latency}");
     }
-    assert_eq!(report["floors"].as_array().unwrap().len(), 4);
+    // The floors say what HTTP alone costs (an empty answer from the same
+    // client) and how far above the floor Treaty is beyond it.
+    assert_eq!(
+        latencies[0]["operation"],
+        "an empty answer (the heartbeat: HTTP alone)"
+    );
+    let floors = report["floors"].as_array().unwrap();
+    assert_eq!(floors.len(), 4);
+    for floor in floors {
+        assert_eq!(floor["http_p50_ms"], latencies[0]["p50_ms"], "{floor}");
+        let beyond = floor["beyond_http_ratio"].as_f64().unwrap();
+        assert!(
+            (0.0..floor["ratio"].as_f64().unwrap()).contains(&beyond),
+            "{floor}"
+        );
+    }
     let throughput = report["throughput"].as_array().unwrap();
     assert_eq!(throughput.len(), 4);
     for run in throughput {
