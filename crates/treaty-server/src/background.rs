@@ -39,7 +39,7 @@ pub fn spawn(store: Arc<dyn Store>, config: &ServerConfig, base_url: &str) -> Ve
     tasks.push(tokio::spawn(deliver_webhooks(
         store,
         WebhookWorker {
-            sender: Sender::new(config.webhook_policy.clone()),
+            sender: Sender::new(config.webhook_policy.clone(), config.webhook_proxy.as_ref()),
             retry_schedule: config.webhook_retry_schedule.clone(),
             poll_interval: config.webhook_poll_interval,
             base_url: config

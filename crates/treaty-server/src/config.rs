@@ -17,6 +17,9 @@ pub struct ServerConfig {
     pub create_unknown_versions: bool,
     /// Which targets webhooks may call.
     pub webhook_policy: treaty_domain::webhooks::TargetPolicy,
+    /// The HTTP proxy webhooks go through; `None` sends them directly (the
+    /// environment's `HTTP_PROXY` and the like are never used).
+    pub webhook_proxy: Option<crate::webhook_sender::WebhookProxy>,
     /// The waits between a failed delivery and its retries; its length is
     /// the number of retries.
     pub webhook_retry_schedule: Vec<std::time::Duration>,
@@ -100,6 +103,7 @@ impl Default for ServerConfig {
             stale_deployment_after: Some(std::time::Duration::from_secs(2 * 60 * 60)),
             create_unknown_versions: false,
             webhook_policy: treaty_domain::webhooks::TargetPolicy::default(),
+            webhook_proxy: None,
             webhook_retry_schedule: PACT_BROKER_RETRY_SCHEDULE
                 .iter()
                 .map(|s| std::time::Duration::from_secs(*s))

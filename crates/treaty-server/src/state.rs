@@ -27,7 +27,10 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         Self {
             store,
-            webhooks: crate::webhook_sender::Sender::new(config.webhook_policy.clone()),
+            webhooks: crate::webhook_sender::Sender::new(
+                config.webhook_policy.clone(),
+                config.webhook_proxy.as_ref(),
+            ),
             sealer: Arc::default(),
             audit_key: Arc::default(),
             session_key: Arc::default(),

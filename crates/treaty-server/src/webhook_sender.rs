@@ -30,6 +30,9 @@ const USER_AGENT: &str = concat!("Treaty/", env!("CARGO_PKG_VERSION"));
 /// the host is explicitly allowed: a name cannot smuggle a request inside.
 struct SafeResolver {
     allowed_hosts: Vec<String>,
+    /// The configured proxy's host, which is connected to whatever it
+    /// resolves to (a proxy is usually on the internal network).
+    proxy_host: Option<String>,
 }
 
 impl Resolve for SafeResolver {
@@ -38,6 +41,7 @@ impl Resolve for SafeResolver {
         let allowed = self
             .allowed_hosts
             .iter()
+            .chain(&self.proxy_host)
             .any(|h| h.eq_ignore_ascii_case(&host));
         Box::pin(async move {
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
@@ -91,24 +95,73 @@ fn redact_strings(value: &mut Value, secrets: &[&str]) {
     }
 }
 
+/// The HTTP proxy webhooks go through (`--webhook-proxy`): an `http` or
+/// `https` URL, perhaps with credentials, which its `Debug` never shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookProxy(url::Url);
+
+impl WebhookProxy {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err("must be http://HOST:PORT or https://HOST:PORT".to_owned());
+        }
+        Ok(Self(url))
+    }
+
+    fn host(&self) -> Option<String> {
+        self.0
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+    }
+}
+
+impl std::fmt::Debug for WebhookProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("REDACTED"));
+        }
+        f.debug_tuple("WebhookProxy")
+            .field(&shown.as_str())
+            .finish()
+    }
+}
+
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
     policy: TargetPolicy,
+    proxied: bool,
 }
 
 impl Sender {
-    pub fn new(policy: TargetPolicy) -> Self {
-        let client = reqwest::Client::builder()
+    /// Webhooks go straight to their targets, whatever proxy the process's
+    /// environment names (`HTTP_PROXY`, `ALL_PROXY`, ...): a proxy resolves
+    /// the target's name itself, so the addresses it connects to would never
+    /// be checked. With `proxy` they go through that one, and each target's
+    /// name is resolved and checked here before it is handed over.
+    pub fn new(policy: TargetPolicy, proxy: Option<&WebhookProxy>) -> Self {
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .dns_resolver(Arc::new(SafeResolver {
                 allowed_hosts: policy.hosts.clone(),
+                proxy_host: proxy.and_then(WebhookProxy::host),
             }))
-            .user_agent(USER_AGENT)
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { client, policy }
+            .user_agent(USER_AGENT);
+        if let Some(proxy) = proxy
+            && let Ok(through) = reqwest::Proxy::all(proxy.0.as_str())
+        {
+            builder = builder.proxy(through);
+        }
+        let client = builder.build().unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            client,
+            policy,
+            proxied: proxy.is_some(),
+        }
     }
 
     pub fn policy(&self) -> &TargetPolicy {
@@ -185,7 +238,11 @@ impl Sender {
             log("INFO", body);
         }
 
-        if let Some(reason) = self.refusal(&template.method, &url) {
+        let refused = match self.refusal(&template.method, &url) {
+            None if self.proxied => self.refusal_through_proxy(&url).await,
+            refused => refused,
+        };
+        if let Some(reason) = refused {
             let message = format!("Not sent: {reason}");
             log("ERROR", &message);
             return Sent {
@@ -295,6 +352,34 @@ impl Sender {
     }
 }
 
+impl Sender {
+    /// Why a target may not be handed to the proxy: its name resolves (for
+    /// Treaty) to an internal address. The proxy connects to an address of
+    /// its own choosing, so one internal address among them is enough; and
+    /// a name Treaty cannot resolve cannot be checked.
+    async fn refusal_through_proxy(&self, url: &str) -> Option<String> {
+        let parsed = url::Url::parse(url).ok()?;
+        let host = parsed.host_str()?;
+        if self.policy.host_listed(host) || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok()
+        {
+            // Listed, or an IP, which `refusal` has judged already.
+            return None;
+        }
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        match tokio::net::lookup_host((host, port)).await {
+            Err(error) => Some(format!(
+                "{host} cannot be resolved to check it before the proxy is asked ({error}); list it in --webhook-allowed-hosts to send through the proxy unchecked"
+            )),
+            Ok(mut addresses) => addresses.find(|a| webhooks::is_internal(a.ip())).map(|a| {
+                format!(
+                    "{host} resolves to {}, an internal address, which webhooks may not call unless the host is in --webhook-allowed-hosts",
+                    a.ip()
+                )
+            }),
+        }
+    }
+}
+
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -303,4 +388,28 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WebhookProxy;
+
+    #[test]
+    fn a_proxy_is_an_http_url_and_its_password_is_never_shown() {
+        let proxy = WebhookProxy::parse("http://ci:s3cr3t@proxy.internal:3128").unwrap();
+        let shown = format!("{proxy:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("proxy.internal:3128"), "{shown}");
+        assert_eq!(proxy.host().as_deref(), Some("proxy.internal"));
+        assert_eq!(
+            WebhookProxy::parse("http://[::1]:3128")
+                .unwrap()
+                .host()
+                .as_deref(),
+            Some("::1")
+        );
+        for refused in ["socks5://proxy:1080", "proxy:3128", "not a url", "http://"] {
+            assert!(WebhookProxy::parse(refused).is_err(), "{refused}");
+        }
+    }
 }

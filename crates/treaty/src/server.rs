@@ -79,6 +79,13 @@ pub struct ServeArgs {
     #[arg(long, env = "TREATY_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
     webhook_allowed_hosts: Vec<String>,
 
+    /// An HTTP proxy to send webhooks through (http://[USER:PASSWORD@]HOST:PORT).
+    /// Without it webhooks connect directly: HTTP_PROXY, HTTPS_PROXY and
+    /// ALL_PROXY are not used for them. Through a proxy, each target's name
+    /// is resolved and checked before it is handed over.
+    #[arg(long, env = "TREATY_WEBHOOK_PROXY", hide_env_values = true, value_parser = treaty_server::webhook_sender::WebhookProxy::parse)]
+    webhook_proxy: Option<treaty_server::webhook_sender::WebhookProxy>,
+
     /// Seconds between a failed webhook delivery and each retry (comma-separated);
     /// the default is the Pact Broker's.
     #[arg(
@@ -434,6 +441,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
                 .collect(),
             hosts: args.webhook_allowed_hosts,
         },
+        webhook_proxy: args.webhook_proxy,
         webhook_retry_schedule: args
             .webhook_retry_schedule
             .iter()

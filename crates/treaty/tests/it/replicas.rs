@@ -29,6 +29,15 @@ pub(crate) async fn start_replica_logging(
     database_url: &str,
     extra: &[&str],
 ) -> (Replica, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    start_replica_in(database_url, extra, &[]).await
+}
+
+/// A replica with extra environment variables (an operator's proxy, say).
+pub(crate) async fn start_replica_in(
+    database_url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Replica, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_treaty"))
         .args([
             "serve",
@@ -42,6 +51,7 @@ pub(crate) async fn start_replica_logging(
         .args(extra)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)

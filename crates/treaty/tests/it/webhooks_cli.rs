@@ -237,3 +237,131 @@ async fn a_webhook_for_freezes_takes_the_freeze_event_flags() {
         "{stored}"
     );
 }
+
+/// A stand-in for an HTTP proxy on 127.0.0.1: it records the request line of
+/// every request it is handed and answers 200, as a forwarding proxy would.
+async fn recording_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let recorded = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let recorded = recorded.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                let mut line = String::new();
+                if stream.read_line(&mut line).await.is_ok() {
+                    recorded.lock().unwrap().push(line.trim_end().to_owned());
+                    let _ = stream
+                        .get_mut()
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        )
+                        .await;
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// `POST /webhooks/execute` of a webhook to `target`: what Treaty says came of it.
+async fn execute_webhook_to(treaty: &str, target: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{treaty}/webhooks/execute"))
+        .json(&serde_json::json!({"request": {"method": "POST", "url": target, "body": "x"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// An operator's `HTTP_PROXY` (or `ALL_PROXY`) must not carry a webhook past
+/// the target check: through a proxy, the proxy resolves the target's name,
+/// so Treaty would never see that `localhost` is internal. Webhooks ignore
+/// the proxy variables; `--webhook-proxy` names one explicitly.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_in_the_environment_does_not_carry_webhooks_past_the_target_check() {
+    let database = treaty_store::testing::TestDatabase::fresh().await.unwrap();
+    let (proxy, proxied) = recording_proxy().await;
+    let (hook, received) = receiver().await;
+    let (replica, _log) = crate::replicas::start_replica_in(
+        &database.url,
+        &["--webhook-allowed-schemes", "http"],
+        &[
+            ("HTTP_PROXY", proxy.as_str()),
+            ("http_proxy", proxy.as_str()),
+            ("ALL_PROXY", proxy.as_str()),
+            ("all_proxy", proxy.as_str()),
+            ("NO_PROXY", ""),
+            ("no_proxy", ""),
+        ],
+    )
+    .await;
+    let executed = execute_webhook_to(&replica.url, &hook.replace("127.0.0.1", "localhost")).await;
+    assert_eq!(executed["success"], false, "{executed:#}");
+    assert!(
+        executed["logs"]
+            .as_str()
+            .unwrap()
+            .contains("internal address"),
+        "{executed:#}"
+    );
+    assert!(
+        proxied.lock().unwrap().is_empty(),
+        "the webhook went through the environment's proxy"
+    );
+    assert!(bodies(&received).is_empty());
+}
+
+/// `--webhook-proxy`: webhooks go through the named proxy (reached even on
+/// loopback, by its name), and a target whose name resolves to an internal
+/// address is refused before the proxy is asked, unless its host is listed,
+/// even when it is the proxy's own name.
+#[tokio::test(flavor = "multi_thread")]
+async fn webhooks_go_through_the_named_proxy_and_internal_names_are_refused_before_it() {
+    let (proxy, proxied) = recording_proxy().await;
+    let proxy = treaty_server::webhook_sender::WebhookProxy::parse(
+        &proxy.replace("127.0.0.1", "localhost"),
+    )
+    .unwrap();
+    let (hook, received) = receiver().await;
+    let server_listing = |hosts: Vec<String>| {
+        TestServer::start_with(ServerConfig {
+            webhook_policy: TargetPolicy {
+                schemes: vec!["http".into()],
+                methods: vec!["POST".into()],
+                hosts,
+            },
+            webhook_proxy: Some(proxy.clone()),
+            ..ServerConfig::default()
+        })
+    };
+
+    let unlisted = server_listing(vec![]).await;
+    let refused = execute_webhook_to(&unlisted.url, &hook.replace("127.0.0.1", "localhost")).await;
+    assert_eq!(refused["success"], false, "{refused:#}");
+    assert!(
+        refused["logs"]
+            .as_str()
+            .unwrap()
+            .contains("an internal address, which webhooks may not call"),
+        "{refused:#}"
+    );
+    assert!(proxied.lock().unwrap().is_empty(), "the proxy was asked");
+
+    let listed = server_listing(vec!["127.0.0.1".into()]).await;
+    let sent = execute_webhook_to(&listed.url, &hook).await;
+    assert_eq!(sent["success"], true, "{sent:#}");
+    assert_eq!(
+        *proxied.lock().unwrap(),
+        [format!("POST {hook} HTTP/1.1")],
+        "sent through the proxy, in absolute form"
+    );
+    // The stand-in proxy forwards nothing.
+    assert!(bodies(&received).is_empty());
+}
