@@ -132,9 +132,13 @@ impl Source {
         self.get(&url).await
     }
 
-    /// Every item of a list, following its pages: `?page=N&size=100` until
-    /// a page is short or says it is the last. A broker that ignores the
-    /// page parameters answers the whole list at once, and that is all.
+    /// Every item of a list, following its pages: `?page=N&size=100` while
+    /// the answer says there are more. What it says is believed before the
+    /// page's length, since a broker may serve fewer items a page than were
+    /// asked for (a cap on `size`): `page.totalPages` when given, else a
+    /// `next` link, else a page as long as asked for. An empty page ends it
+    /// whatever it says. A broker that ignores the page parameters answers
+    /// the whole list at once, and that is all.
     pub async fn all_pages(&self, url: &Url, key: &str) -> Result<Vec<Value>, ClientError> {
         let mut items = Vec::new();
         for number in 1.. {
@@ -146,17 +150,21 @@ impl Source {
             let found = super::read::embedded(&answer, key);
             let count = found.len();
             items.extend(found.iter().cloned());
-            let paginated = answer.get("page").is_some_and(Value::is_object)
-                || treaty_client::hal::link(&answer, "next").is_some();
-            let last = answer
-                .pointer("/page/totalPages")
-                .and_then(Value::as_u64)
-                .is_some_and(|pages| number >= pages);
-            if !paginated || last || count < PAGE_SIZE {
+            if count == 0 || !more_after(&answer, number, count) {
                 break;
             }
         }
         Ok(items)
+    }
+}
+
+/// Whether a list has pages after page `number`, which held `count` items.
+fn more_after(answer: &Value, number: u64, count: usize) -> bool {
+    let has_page = answer.get("page").is_some_and(Value::is_object);
+    let next = treaty_client::hal::link(answer, "next").is_some();
+    match answer.pointer("/page/totalPages").and_then(Value::as_u64) {
+        Some(pages) => number < pages,
+        None => next || (has_page && count >= PAGE_SIZE),
     }
 }
 
@@ -179,6 +187,23 @@ pub fn describe(error: &ClientError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_a_page_says_of_the_rest_is_believed_before_its_length() {
+        let capped = serde_json::json!({"page": {"size": 3, "totalPages": 4}});
+        assert!(more_after(&capped, 1, 3), "a capped page is not the last");
+        assert!(!more_after(&capped, 4, 3));
+        let linked = serde_json::json!({"_links": {"next": {"href": "http://b/x?page=2"}}});
+        assert!(more_after(&linked, 1, 3));
+        let counted = serde_json::json!({"page": {"size": 100}});
+        assert!(more_after(&counted, 1, PAGE_SIZE));
+        assert!(!more_after(&counted, 1, PAGE_SIZE - 1));
+        let whole = serde_json::json!({"_embedded": {}});
+        assert!(
+            !more_after(&whole, 1, PAGE_SIZE),
+            "no pages: the whole list"
+        );
+    }
 
     #[test]
     fn a_source_is_known_by_its_url_without_credentials() {

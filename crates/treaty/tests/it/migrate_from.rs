@@ -517,13 +517,7 @@ async fn a_rerun_copies_only_what_is_new() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_content_with_more_results_than_a_matrix_page_is_copied_whole() {
     const PROVIDER_VERSIONS: usize = 1010;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let source = TestServer::start_with(ServerConfig {
-        base_url: Some(url.clone()),
-        ..ServerConfig::default()
-    })
-    .await;
+    let (listener, url, source) = source_behind_a_proxy().await;
     // Only a matrix query for one provider version names one after Orders.
     let fail = Arc::new(AtomicBool::new(true));
     flaky_proxy(
@@ -730,18 +724,35 @@ fn flaky_proxy(
     failing: &'static str,
     fail: Arc<AtomicBool>,
 ) {
+    proxy(listener, upstream, move |path| {
+        if fail.load(Ordering::SeqCst) && path.contains(failing) {
+            Err(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+        } else {
+            Ok(path.to_owned())
+        }
+    });
+}
+
+/// A proxy on `listener` in front of `upstream`: `route` gives the path and
+/// query to forward a request to, or the status to answer instead.
+fn proxy(
+    listener: TcpListener,
+    upstream: String,
+    route: impl Fn(&str) -> Result<String, axum::http::StatusCode> + Clone + Send + Sync + 'static,
+) {
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let upstream = upstream.clone();
-        let fail = fail.clone();
+        let route = route.clone();
         async move {
             let path = request
                 .uri()
                 .path_and_query()
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            if fail.load(Ordering::SeqCst) && path.contains(failing) {
-                return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response();
-            }
+            let path = match route(&path) {
+                Ok(path) => path,
+                Err(status) => return (status, "boom").into_response(),
+            };
             let method = request.method().clone();
             let headers = request.headers().clone();
             let body = axum::body::to_bytes(request.into_body(), usize::MAX)
@@ -771,9 +782,9 @@ fn flaky_proxy(
     });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_pact_the_source_cannot_serve_is_named_skipped_and_copied_by_a_rerun() {
-    // The proxy's address is the source's base URL, so every link leads through it.
+/// A Treaty source, and the listener of the proxy in front of it: the
+/// proxy's address is the source's base URL, so every link leads through it.
+async fn source_behind_a_proxy() -> (TcpListener, String, TestServer) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let source = TestServer::start_with(ServerConfig {
@@ -781,6 +792,56 @@ async fn a_pact_the_source_cannot_serve_is_named_skipped_and_copied_by_a_rerun()
         ..ServerConfig::default()
     })
     .await;
+    (listener, url, source)
+}
+
+/// A source whose pages are smaller than the migration asks for (a broker
+/// that caps `size`): its pages say how many there are, and every one is
+/// read, not only the first "short" one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_serves_smaller_pages_than_asked_is_copied_whole() {
+    let (listener, url, source) = source_behind_a_proxy().await;
+    proxy(listener, source.url.clone(), |path| {
+        Ok(path.replace("size=100", "size=3"))
+    });
+    for (consumer, version) in [("Web", "w1"), ("Web", "w2"), ("Web", "w3"), ("Web", "w4")] {
+        publish(
+            &source.url,
+            consumer,
+            "Orders",
+            get_one("orders", 1),
+            version,
+            "main",
+            None,
+        )
+        .await;
+    }
+    for name in ["Audit", "Billing", "Catalog", "Delivery", "Email"] {
+        let out = treaty(&[
+            "create-or-update-pacticipant",
+            "-b",
+            &source.url,
+            "--name",
+            name,
+        ])
+        .await;
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let target = TestDatabase::fresh().await.unwrap();
+
+    let out = migrate(&url, &target.url, &["-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = json_of(&out);
+    assert_eq!(copied(&report, "pacticipants"), (7, 0), "{report:#}");
+    assert_eq!(copied(&report, "versions"), (4, 0), "{report:#}");
+    assert_eq!(copied(&report, "pacts"), (4, 0), "{report:#}");
+    assert_eq!(report["parity"]["identical"], 1, "{report:#}");
+    assert_eq!(report["parity"]["differences"], json!([]), "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pact_the_source_cannot_serve_is_named_skipped_and_copied_by_a_rerun() {
+    let (listener, url, source) = source_behind_a_proxy().await;
     let fail = Arc::new(AtomicBool::new(true));
     flaky_proxy(
         listener,
