@@ -366,7 +366,11 @@ impl Sender {
             return None;
         }
         let port = parsed.port_or_known_default().unwrap_or(443);
-        match tokio::net::lookup_host((host, port)).await {
+        // Within the attempt's timeout, as the direct path's resolution is.
+        let resolved = tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .unwrap_or_else(|_| Err(std::io::Error::other("no answer in time")));
+        match resolved {
             Err(error) => Some(format!(
                 "{host} cannot be resolved to check it before the proxy is asked ({error}); list it in --webhook-allowed-hosts to send through the proxy unchecked"
             )),
