@@ -156,7 +156,11 @@ impl Sender {
         {
             builder = builder.proxy(through);
         }
-        let client = builder.build().unwrap_or_else(|_| reqwest::Client::new());
+        // Never a default client instead: it would use the environment's
+        // proxy and no address check.
+        let client = builder
+            .build()
+            .expect("the webhook HTTP client builds (its TLS backend is compiled in)");
         Self {
             client,
             policy,
@@ -350,9 +354,7 @@ impl Sender {
         }
         None
     }
-}
 
-impl Sender {
     /// Why a target may not be handed to the proxy: its name resolves (for
     /// Treaty) to an internal address. The proxy connects to an address of
     /// its own choosing, so one internal address among them is enough; and
