@@ -372,17 +372,22 @@ impl Sender {
         let resolved = tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host, port)))
             .await
             .unwrap_or_else(|_| Err(std::io::Error::other("no answer in time")));
-        match resolved {
-            Err(error) => Some(format!(
-                "{host} cannot be resolved to check it before the proxy is asked ({error}); list it in --webhook-allowed-hosts to send through the proxy unchecked"
-            )),
-            Ok(mut addresses) => addresses.find(|a| webhooks::is_internal(a.ip())).map(|a| {
-                format!(
-                    "{host} resolves to {}, an internal address, which webhooks may not call unless the host is in --webhook-allowed-hosts",
-                    a.ip()
-                )
-            }),
-        }
+        refusal_of_resolved(host, resolved.map(|found| found.map(|a| a.ip()).collect()))
+    }
+}
+
+/// Why a name may not be handed to the proxy, from what it resolved to:
+/// any internal address among them, or no answer at all.
+fn refusal_of_resolved(host: &str, resolved: std::io::Result<Vec<IpAddr>>) -> Option<String> {
+    match resolved {
+        Err(error) => Some(format!(
+            "{host} cannot be resolved to check it before the proxy is asked ({error}); list it in --webhook-allowed-hosts to send through the proxy unchecked"
+        )),
+        Ok(addresses) => addresses.into_iter().find(|ip| webhooks::is_internal(*ip)).map(|ip| {
+            format!(
+                "{host} resolves to {ip}, an internal address, which webhooks may not call unless the host is in --webhook-allowed-hosts"
+            )
+        }),
     }
 }
 
@@ -398,7 +403,22 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::WebhookProxy;
+    use super::{WebhookProxy, refusal_of_resolved};
+
+    #[test]
+    fn a_name_goes_to_the_proxy_only_if_none_of_its_addresses_is_internal() {
+        let public = "93.184.215.14".parse().unwrap();
+        let private = "10.0.0.7".parse().unwrap();
+        assert_eq!(refusal_of_resolved("hooks.example", Ok(vec![public])), None);
+        let mixed = refusal_of_resolved("hooks.example", Ok(vec![public, private])).unwrap();
+        assert!(
+            mixed.contains("resolves to 10.0.0.7, an internal address"),
+            "{mixed}"
+        );
+        let unresolved =
+            refusal_of_resolved("hooks.example", Err(std::io::Error::other("no answer"))).unwrap();
+        assert!(unresolved.contains("cannot be resolved"), "{unresolved}");
+    }
 
     #[test]
     fn a_proxy_is_an_http_url_and_its_password_is_never_shown() {
